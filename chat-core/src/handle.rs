@@ -1,0 +1,100 @@
+//! [`ChatHandle`]: the host's entry point to every chat operation.
+use std::sync::{Arc, OnceLock};
+
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use socketioxide::socket::Sid;
+
+use crate::config::ChatConfig;
+use crate::service::membership::MembershipCache;
+use crate::socket::emitter::Emitter;
+
+/// Cheap-to-clone handle to the chat engine: users, conversations, messages.
+///
+/// Socket handlers and the host's REST handlers call the same methods, so both
+/// paths apply the same rules and produce the same real-time events.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// use chat_core::service::SendMessage;
+/// let outcome = chat.send_message(1, SendMessage::text(42, "hello"), None).await?;
+/// println!("stored as #{} (seq {})", outcome.message.id, outcome.message.seq);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ChatHandle {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) config: ChatConfig,
+    pub(crate) membership: MembershipCache,
+    pub(crate) emitter: OnceLock<Arc<dyn Emitter>>,
+}
+
+impl ChatHandle {
+    pub(crate) fn new(db: DatabaseConnection, config: ChatConfig) -> Self {
+        ChatHandle {
+            inner: Arc::new(Inner {
+                db,
+                config,
+                membership: MembershipCache::default(),
+                emitter: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The database connection the engine uses.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &ChatConfig {
+        &self.inner.config
+    }
+
+    /// Serializes `payload` once and emits it to `rooms`.
+    pub(crate) async fn broadcast<T: Serialize + ?Sized>(
+        &self,
+        rooms: Vec<String>,
+        except: Option<Sid>,
+        event: &'static str,
+        payload: &T,
+    ) {
+        let Some(emitter) = self.inner.emitter.get() else {
+            return;
+        };
+        match serde_json::value::to_raw_value(payload) {
+            Ok(raw) => emitter.emit(rooms, except, event, &raw).await,
+            Err(err) => tracing::error!(event, %err, "cannot serialize event"),
+        }
+    }
+
+    /// Makes every socket of `user_ids` join `room` (on every instance).
+    pub(crate) async fn join_users(&self, user_ids: &[i64], room: String) {
+        if let Some(emitter) = self.inner.emitter.get() {
+            let rooms = user_ids
+                .iter()
+                .map(|&u| crate::socket::emitter::user_room(u))
+                .collect();
+            emitter.join(rooms, vec![room]).await;
+        }
+    }
+
+    /// Makes every socket of `user_id` leave `room` (on every instance).
+    #[allow(dead_code)]
+    pub(crate) async fn leave_user(&self, user_id: i64, room: String) {
+        if let Some(emitter) = self.inner.emitter.get() {
+            emitter
+                .leave(vec![crate::socket::emitter::user_room(user_id)], vec![room])
+                .await;
+        }
+    }
+}
+
+/// Serialized once, sent to many: keeps the hot path at one serialization per broadcast.
+#[allow(dead_code)]
+pub(crate) type RawPayload = Box<RawValue>;

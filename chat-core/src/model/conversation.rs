@@ -1,0 +1,57 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Message, User};
+
+/// Direct (two people) or group (including public rooms).
+///
+/// ```
+/// use chat_core::model::ConversationKind;
+/// assert_eq!(serde_json::to_string(&ConversationKind::Direct).unwrap(), "\"direct\"");
+/// ```
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    /// Between exactly two users; unique per pair.
+    Direct,
+    /// Named, any number of members.
+    Group,
+}
+
+impl ConversationKind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Direct => "direct",
+            ConversationKind::Group => "group",
+        }
+    }
+}
+
+/// A conversation as its members see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Conversation {
+    /// Conversation id.
+    pub id: i64,
+    /// `direct` or `group`.
+    #[serde(rename = "type")]
+    pub kind: ConversationKind,
+    /// Group name (`None` for direct conversations).
+    pub name: Option<String>,
+    /// Whether anyone can find and join it.
+    pub is_public: bool,
+    /// Creator.
+    pub created_by: Option<i64>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Up to 50 members; page through all with the members endpoint.
+    pub members: Vec<User>,
+    /// Number of members.
+    pub member_count: i64,
+    /// Newest message.
+    pub last_message: Option<Message>,
+    /// Messages from others after the caller's read pointer.
+    pub unread_count: i64,
+    /// Highest `seq` so far.
+    pub last_seq: i64,
+}

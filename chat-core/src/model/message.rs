@@ -1,0 +1,88 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Kind of a message.
+///
+/// ```
+/// use chat_core::model::MessageType;
+/// assert_eq!(MessageType::parse("image"), Some(MessageType::Image));
+/// assert_eq!(MessageType::Text.as_str(), "text");
+/// ```
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageType {
+    /// Plain text.
+    Text,
+    /// An uploaded image (`file_url`), optionally with a caption.
+    Image,
+    /// Written by the server (joins, leaves); clients may not send it.
+    System,
+}
+
+impl MessageType {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageType::Text => "text",
+            MessageType::Image => "image",
+            MessageType::System => "system",
+        }
+    }
+
+    /// Parses a stored or wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "text" => Some(MessageType::Text),
+            "image" => Some(MessageType::Image),
+            "system" => Some(MessageType::System),
+            _ => None,
+        }
+    }
+}
+
+/// Who sent a message, embedded in it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MessageSender {
+    /// User id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// Avatar image URL.
+    pub avatar_url: Option<String>,
+}
+
+/// A stored message, as acked to its sender and delivered in `message:new`.
+///
+/// ```
+/// # use chat_core::model::*;
+/// let m = Message {
+///     id: 7, conversation_id: 1, seq: 3, sender_id: 2,
+///     sender: MessageSender { id: 2, username: "bob".into(), avatar_url: None },
+///     content: "hi".into(), message_type: MessageType::Text, file_url: None,
+///     client_id: None, created_at: chrono::Utc::now(),
+/// };
+/// assert_eq!(serde_json::to_value(&m).unwrap()["message_type"], "text");
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Message {
+    /// Message id.
+    pub id: i64,
+    /// Conversation id.
+    pub conversation_id: i64,
+    /// Number within the conversation, contiguous, in commit order.
+    pub seq: i64,
+    /// Sender's user id.
+    pub sender_id: i64,
+    /// Sender's public profile.
+    pub sender: MessageSender,
+    /// Text (trimmed).
+    pub content: String,
+    /// Kind.
+    pub message_type: MessageType,
+    /// Image URL for image messages.
+    pub file_url: Option<String>,
+    /// Sender-chosen idempotency key.
+    pub client_id: Option<String>,
+    /// Commit time.
+    pub created_at: DateTime<Utc>,
+}

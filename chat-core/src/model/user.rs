@@ -1,0 +1,62 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::entity::user;
+
+/// A user as other users see them: never their e-mail or password data.
+///
+/// ```
+/// let user = chat_core::model::User {
+///     id: 1, username: "alice".into(), avatar_url: None,
+///     status: "online".into(), last_seen: None,
+/// };
+/// let json = serde_json::to_value(&user).unwrap();
+/// assert!(json.get("email").is_none());
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    /// User id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// Avatar image URL.
+    pub avatar_url: Option<String>,
+    /// `online` or `offline`.
+    pub status: String,
+    /// When the user was last connected.
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// The caller's own user: adds `email` and `created_at`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OwnUser {
+    /// Public part.
+    #[serde(flatten)]
+    pub user: User,
+    /// E-mail address.
+    pub email: String,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&user::Model> for User {
+    fn from(m: &user::Model) -> Self {
+        User {
+            id: m.id,
+            username: m.username.clone(),
+            avatar_url: m.avatar_url.clone(),
+            status: m.status.clone(),
+            last_seen: m.last_seen,
+        }
+    }
+}
+
+impl From<&user::Model> for OwnUser {
+    fn from(m: &user::Model) -> Self {
+        OwnUser {
+            user: User::from(m),
+            email: m.email.clone(),
+            created_at: m.created_at,
+        }
+    }
+}

@@ -1,0 +1,517 @@
+//! Conversations: direct and group creation, listing, members, history.
+use std::collections::{BTreeSet, HashMap};
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryResult, TransactionTrait, Value,
+};
+use serde::Deserialize;
+
+use super::db::{is_unique_violation, now, query_ids, stmt};
+use crate::ChatHandle;
+use crate::entity::{conversation, member};
+use crate::error::{ChatError, ChatResult};
+use crate::model::{Conversation, ConversationKind, Message, MessageSender, MessageType, User};
+use crate::socket::emitter::{conversation_room, user_room};
+use crate::socket::events;
+
+/// A group (or public room) to create.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreateGroup {
+    /// 1 to 100 characters after trimming.
+    pub name: String,
+    /// Initial members besides the creator.
+    #[serde(default)]
+    pub member_ids: Vec<i64>,
+    /// Listed in the public rooms and joinable by anyone.
+    #[serde(default)]
+    pub is_public: bool,
+}
+
+/// Which page of history to read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryQuery {
+    /// Messages older than this message id, newest first.
+    pub before: Option<i64>,
+    /// Messages with `seq` greater than this, oldest first (catch-up).
+    pub after_seq: Option<i64>,
+    /// Page size (1..=history_max_limit); the configured default when `None`.
+    pub limit: Option<u64>,
+}
+
+/// One page of history.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessagePage {
+    /// The messages, newest first (or oldest first with `after_seq`).
+    pub messages: Vec<Message>,
+    /// Whether more messages exist in the paging direction.
+    pub has_more: bool,
+}
+
+pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.content, \
+     m.message_type, m.file_url, m.client_id, m.created_at, \
+     su.username AS sender_username, su.avatar_url AS sender_avatar_url";
+
+pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> ChatResult<Message> {
+    let col = |name: &str| format!("{prefix}{name}");
+    let message_type: String = row.try_get("", &col("message_type"))?;
+    let sender_id: i64 = row.try_get("", &col("sender_id"))?;
+    Ok(Message {
+        id: row.try_get("", &col("id"))?,
+        conversation_id: row.try_get("", &col("conversation_id"))?,
+        seq: row.try_get("", &col("seq"))?,
+        sender_id,
+        sender: MessageSender {
+            id: sender_id,
+            username: row.try_get("", &col("sender_username"))?,
+            avatar_url: row.try_get("", &col("sender_avatar_url"))?,
+        },
+        content: row.try_get("", &col("content"))?,
+        message_type: MessageType::parse(&message_type).unwrap_or(MessageType::Text),
+        file_url: row.try_get("", &col("file_url"))?,
+        client_id: row.try_get("", &col("client_id"))?,
+        created_at: row.try_get("", &col("created_at"))?,
+    })
+}
+
+pub(crate) fn user_from_row(row: &QueryResult) -> ChatResult<User> {
+    Ok(User {
+        id: row.try_get("", "id")?,
+        username: row.try_get("", "username")?,
+        avatar_url: row.try_get("", "avatar_url")?,
+        status: row.try_get("", "status")?,
+        last_seen: row.try_get("", "last_seen")?,
+    })
+}
+
+/// Which conversations a listing covers.
+enum Scope {
+    AllOf(i64),
+    One(i64),
+}
+
+impl ChatHandle {
+    /// Whether `user_id` is a member of `conversation_id` (served from memory
+    /// after the first check).
+    pub async fn is_member(&self, conversation_id: i64, user_id: i64) -> ChatResult<bool> {
+        Ok(self
+            .inner
+            .membership
+            .is_member(self.db(), conversation_id, user_id)
+            .await?)
+    }
+
+    pub(crate) async fn require_member(
+        &self,
+        conversation_id: i64,
+        user_id: i64,
+    ) -> ChatResult<()> {
+        if conversation_id <= 0 {
+            return Err(ChatError::field(
+                "conversation_id",
+                "must be a positive integer",
+            ));
+        }
+        if self.is_member(conversation_id, user_id).await? {
+            Ok(())
+        } else {
+            Err(ChatError::NotAMember)
+        }
+    }
+
+    /// Ids of every conversation the user belongs to.
+    pub async fn conversation_ids_of(&self, user_id: i64) -> ChatResult<Vec<i64>> {
+        Ok(query_ids(
+            self.db(),
+            "SELECT conversation_id FROM conversation_members WHERE user_id = $1",
+            vec![user_id.into()],
+        )
+        .await?)
+    }
+
+    /// Returns the direct conversation between `caller` and `other`, creating it
+    /// when needed. The flag is `true` when it was created (both users' sockets
+    /// then get `conversation:new`).
+    pub async fn get_or_create_direct(
+        &self,
+        caller: i64,
+        other: i64,
+    ) -> ChatResult<(Conversation, bool)> {
+        if other == caller {
+            return Err(ChatError::field(
+                "user_id",
+                "a direct conversation needs another user",
+            ));
+        }
+        if other <= 0 {
+            return Err(ChatError::field("user_id", "must be a positive integer"));
+        }
+        self.user_row(other).await?;
+        let key = format!("{}:{}", caller.min(other), caller.max(other));
+        if let Some(existing) = self.direct_by_key(&key).await? {
+            return Ok((self.conversation(caller, existing.id).await?, false));
+        }
+        let created_at = now();
+        let txn = self.db().begin().await?;
+        let inserted = conversation::ActiveModel {
+            kind: Set(ConversationKind::Direct.as_str().to_owned()),
+            name: Set(None),
+            is_public: Set(false),
+            created_by: Set(Some(caller)),
+            created_at: Set(created_at),
+            last_seq: Set(0),
+            last_message_at: Set(created_at),
+            direct_key: Set(Some(key.clone())),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        let conv = match inserted {
+            Ok(conv) => conv,
+            Err(err) if is_unique_violation(&err) => {
+                txn.rollback().await?;
+                let existing = self
+                    .direct_by_key(&key)
+                    .await?
+                    .ok_or(ChatError::NotFound("conversation"))?;
+                return Ok((self.conversation(caller, existing.id).await?, false));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        insert_members(&txn, conv.id, &[caller, other]).await?;
+        txn.commit().await?;
+        self.after_members_added(conv.id, &[caller, other]).await;
+        let view = self.conversation(caller, conv.id).await?;
+        self.broadcast(
+            vec![user_room(caller), user_room(other)],
+            None,
+            events::CONVERSATION_NEW,
+            &view,
+        )
+        .await;
+        Ok((view, true))
+    }
+
+    async fn direct_by_key(&self, key: &str) -> ChatResult<Option<conversation::Model>> {
+        Ok(conversation::Entity::find()
+            .filter(conversation::Column::DirectKey.eq(key))
+            .one(self.db())
+            .await?)
+    }
+
+    /// Creates a group (or a public room when `is_public`) with the caller and
+    /// `member_ids` as members; every member's sockets get `conversation:new`.
+    pub async fn create_group(&self, caller: i64, group: CreateGroup) -> ChatResult<Conversation> {
+        let name = group.name.trim().to_owned();
+        let name_len = name.chars().count();
+        if name_len == 0 || name_len > 100 {
+            return Err(ChatError::field("name", "must be 1 to 100 characters"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ChatError::field(
+                "name",
+                "may not contain control characters",
+            ));
+        }
+        let mut members: BTreeSet<i64> = group.member_ids.iter().copied().collect();
+        if members.iter().any(|&id| id <= 0) {
+            return Err(ChatError::field("member_ids", "must be positive integers"));
+        }
+        members.insert(caller);
+        let members: Vec<i64> = members.into_iter().collect();
+        let existing = self.existing_user_ids(&members).await?;
+        if existing.len() != members.len() {
+            return Err(ChatError::field("member_ids", "unknown user id"));
+        }
+        let created_at = now();
+        let txn = self.db().begin().await?;
+        let conv = conversation::ActiveModel {
+            kind: Set(ConversationKind::Group.as_str().to_owned()),
+            name: Set(Some(name)),
+            is_public: Set(group.is_public),
+            created_by: Set(Some(caller)),
+            created_at: Set(created_at),
+            last_seq: Set(0),
+            last_message_at: Set(created_at),
+            direct_key: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        insert_members(&txn, conv.id, &members).await?;
+        txn.commit().await?;
+        self.after_members_added(conv.id, &members).await;
+        let view = self.conversation(caller, conv.id).await?;
+        let rooms = members.iter().map(|&id| user_room(id)).collect();
+        self.broadcast(rooms, None, events::CONVERSATION_NEW, &view)
+            .await;
+        Ok(view)
+    }
+
+    async fn existing_user_ids(&self, ids: &[i64]) -> ChatResult<Vec<i64>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id FROM users WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let values: Vec<Value> = chunk.iter().map(|&id| id.into()).collect();
+            found.extend(query_ids(self.db(), &sql, values).await?);
+        }
+        Ok(found)
+    }
+
+    /// After a membership change is committed: refresh the cache and subscribe
+    /// the new members' live sockets to the conversation.
+    pub(crate) async fn after_members_added(&self, conversation_id: i64, user_ids: &[i64]) {
+        self.inner.membership.invalidate(conversation_id);
+        self.join_users(user_ids, conversation_room(conversation_id))
+            .await;
+    }
+
+    /// The caller's conversations, most recent activity first, each with up to
+    /// `embedded_members` members, its member count, last message and unread count.
+    pub async fn list_conversations(&self, caller: i64) -> ChatResult<Vec<Conversation>> {
+        self.load_conversations(caller, Scope::AllOf(caller)).await
+    }
+
+    /// One conversation as `caller` sees it; `not_found` when it does not exist,
+    /// `not_a_member` when the caller may not see it.
+    pub async fn conversation(
+        &self,
+        caller: i64,
+        conversation_id: i64,
+    ) -> ChatResult<Conversation> {
+        let mut list = self
+            .load_conversations(caller, Scope::One(conversation_id))
+            .await?;
+        match list.pop() {
+            Some(conv) => Ok(conv),
+            None => {
+                let exists = conversation::Entity::find_by_id(conversation_id)
+                    .one(self.db())
+                    .await?
+                    .is_some();
+                Err(if exists {
+                    ChatError::NotAMember
+                } else {
+                    ChatError::NotFound("conversation")
+                })
+            }
+        }
+    }
+
+    async fn load_conversations(&self, caller: i64, scope: Scope) -> ChatResult<Vec<Conversation>> {
+        let backend = self.db().get_database_backend();
+        let (filter, values): (&str, Vec<Value>) = match scope {
+            Scope::AllOf(user) => ("me.user_id = $1", vec![user.into()]),
+            Scope::One(id) => (
+                "me.user_id = $1 AND me.conversation_id = $2",
+                vec![caller.into(), id.into()],
+            ),
+        };
+        // One query: the caller's memberships, each conversation's last message
+        // (a point lookup on (conversation_id, seq)), member and unread counts.
+        let sql = format!(
+            "SELECT c.id AS c_id, c.type AS c_type, c.name AS c_name, c.is_public AS c_is_public, \
+             c.created_by AS c_created_by, c.created_at AS c_created_at, c.last_seq AS c_last_seq, \
+             (SELECT COUNT(*) FROM conversation_members cnt WHERE cnt.conversation_id = c.id) AS member_count, \
+             (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id \
+                AND um.seq > me.last_read_seq AND um.sender_id <> me.user_id) AS unread_count, \
+             m.id AS lm_id, m.conversation_id AS lm_conversation_id, m.seq AS lm_seq, \
+             m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
+             m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
+             su.username AS lm_sender_username, su.avatar_url AS lm_sender_avatar_url \
+             FROM conversation_members me \
+             JOIN conversations c ON c.id = me.conversation_id \
+             LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
+             LEFT JOIN users su ON su.id = m.sender_id \
+             WHERE {filter} \
+             ORDER BY c.last_message_at DESC, c.id DESC"
+        );
+        let rows = self
+            .db()
+            .query_all_raw(stmt(backend, &sql, values.clone()))
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut members = self.embedded_members(filter, values).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("", "c_id")?;
+            let kind: String = row.try_get("", "c_type")?;
+            let last_message_id: Option<i64> = row.try_get("", "lm_id")?;
+            let last_message = match last_message_id {
+                Some(_) => Some(message_from_row(row, "lm_")?),
+                None => None,
+            };
+            out.push(Conversation {
+                id,
+                kind: if kind == "direct" {
+                    ConversationKind::Direct
+                } else {
+                    ConversationKind::Group
+                },
+                name: row.try_get("", "c_name")?,
+                is_public: row.try_get("", "c_is_public")?,
+                created_by: row.try_get("", "c_created_by")?,
+                created_at: row.try_get("", "c_created_at")?,
+                members: members.remove(&id).unwrap_or_default(),
+                member_count: row.try_get("", "member_count")?,
+                last_message,
+                unread_count: row.try_get("", "unread_count")?,
+                last_seq: row.try_get("", "c_last_seq")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Up to `embedded_members` members of each conversation selected by `filter`, in one query.
+    async fn embedded_members(
+        &self,
+        filter: &str,
+        mut values: Vec<Value>,
+    ) -> ChatResult<HashMap<i64, Vec<User>>> {
+        let backend = self.db().get_database_backend();
+        let limit_param = values.len() + 1;
+        values.push((self.config().embedded_members as i64).into());
+        let sql = format!(
+            "SELECT conversation_id, id, username, avatar_url, status, last_seen FROM ( \
+               SELECT cm.conversation_id, u.id, u.username, u.avatar_url, u.status, u.last_seen, \
+                 ROW_NUMBER() OVER (PARTITION BY cm.conversation_id ORDER BY cm.joined_at, cm.user_id) AS rn \
+               FROM conversation_members cm JOIN users u ON u.id = cm.user_id \
+               WHERE cm.conversation_id IN (SELECT me.conversation_id FROM conversation_members me WHERE {filter}) \
+             ) t WHERE rn <= ${limit_param} ORDER BY conversation_id, rn"
+        );
+        let rows = self.db().query_all_raw(stmt(backend, &sql, values)).await?;
+        let mut map: HashMap<i64, Vec<User>> = HashMap::new();
+        for row in &rows {
+            let conv: i64 = row.try_get("", "conversation_id")?;
+            map.entry(conv).or_default().push(user_from_row(row)?);
+        }
+        Ok(map)
+    }
+
+    /// Members of a conversation in id order, `limit` after user id `after`.
+    pub async fn list_members(
+        &self,
+        caller: i64,
+        conversation_id: i64,
+        after: Option<i64>,
+        limit: u64,
+    ) -> ChatResult<Vec<User>> {
+        self.require_member(conversation_id, caller).await?;
+        let backend = self.db().get_database_backend();
+        let rows = self
+            .db()
+            .query_all_raw(stmt(
+                backend,
+                "SELECT u.id, u.username, u.avatar_url, u.status, u.last_seen \
+                 FROM conversation_members cm JOIN users u ON u.id = cm.user_id \
+                 WHERE cm.conversation_id = $1 AND cm.user_id > $2 ORDER BY cm.user_id LIMIT $3",
+                vec![
+                    conversation_id.into(),
+                    after.unwrap_or(0).into(),
+                    (limit as i64).into(),
+                ],
+            ))
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// A page of a conversation's history, for members only.
+    ///
+    /// `before` pages backwards (newest first); `after_seq` catches up (oldest
+    /// first); both at once is a validation error.
+    pub async fn history(
+        &self,
+        caller: i64,
+        conversation_id: i64,
+        query: HistoryQuery,
+    ) -> ChatResult<MessagePage> {
+        let limit = query.limit.unwrap_or(self.config().history_default_limit);
+        if limit == 0 || limit > self.config().history_max_limit {
+            return Err(ChatError::field(
+                "limit",
+                format!("must be between 1 and {}", self.config().history_max_limit),
+            ));
+        }
+        if query.before.is_some() && query.after_seq.is_some() {
+            return Err(ChatError::field(
+                "before",
+                "cannot be combined with after_seq",
+            ));
+        }
+        if matches!(query.after_seq, Some(s) if s < 0) {
+            return Err(ChatError::field("after_seq", "must be 0 or more"));
+        }
+        self.require_member(conversation_id, caller).await?;
+        let backend = self.db().get_database_backend();
+        let fetch = (limit + 1) as i64;
+        let (condition, order, mut values): (&str, &str, Vec<Value>) =
+            match (query.before, query.after_seq) {
+                (Some(before), _) => {
+                    let seq = query_ids(
+                        self.db(),
+                        "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2",
+                        vec![before.into(), conversation_id.into()],
+                    )
+                    .await?;
+                    let Some(seq) = seq.first().copied() else {
+                        return Err(ChatError::field(
+                            "before",
+                            "no such message in this conversation",
+                        ));
+                    };
+                    (
+                        "AND m.seq < $2",
+                        "DESC",
+                        vec![conversation_id.into(), seq.into()],
+                    )
+                }
+                (None, Some(after)) => (
+                    "AND m.seq > $2",
+                    "ASC",
+                    vec![conversation_id.into(), after.into()],
+                ),
+                (None, None) => ("", "DESC", vec![conversation_id.into()]),
+            };
+        let limit_param = values.len() + 1;
+        values.push(fetch.into());
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id \
+             WHERE m.conversation_id = $1 {condition} ORDER BY m.seq {order} LIMIT ${limit_param}"
+        );
+        let rows = self.db().query_all_raw(stmt(backend, &sql, values)).await?;
+        let has_more = rows.len() as u64 > limit;
+        let messages = rows
+            .iter()
+            .take(limit as usize)
+            .map(|row| message_from_row(row, ""))
+            .collect::<ChatResult<Vec<_>>>()?;
+        Ok(MessagePage { messages, has_more })
+    }
+}
+
+async fn insert_members<C: ConnectionTrait>(
+    conn: &C,
+    conversation_id: i64,
+    user_ids: &[i64],
+) -> ChatResult<()> {
+    let joined_at = now();
+    for chunk in user_ids.chunks(500) {
+        let rows = chunk.iter().map(|&user_id| member::ActiveModel {
+            conversation_id: Set(conversation_id),
+            user_id: Set(user_id),
+            joined_at: Set(joined_at),
+            last_read_message_id: Set(None),
+            last_read_seq: Set(0),
+            last_delivered_message_id: Set(None),
+            last_delivered_seq: Set(0),
+        });
+        member::Entity::insert_many(rows).exec(conn).await?;
+    }
+    Ok(())
+}

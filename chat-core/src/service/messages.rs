@@ -1,0 +1,241 @@
+//! Sending messages: validate, store (one transaction), then fan out.
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, TransactionTrait};
+use serde::Deserialize;
+use socketioxide::socket::Sid;
+
+use super::conversations::{MESSAGE_COLUMNS, message_from_row};
+use super::db::{is_unique_violation, now, stmt};
+use crate::ChatHandle;
+use crate::entity::message;
+use crate::error::{ChatError, ChatResult, FieldErrors};
+use crate::model::{Message, MessageType};
+use crate::socket::emitter::conversation_room;
+use crate::socket::events;
+
+/// A message to send, as received from a client (`message:send` or REST).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SendMessage {
+    /// Target conversation.
+    pub conversation_id: i64,
+    /// Text; trimmed, 1..=max_message_chars characters (may be empty for an image).
+    #[serde(default)]
+    pub content: String,
+    /// `text` (default) or `image`; `system` is refused.
+    #[serde(default)]
+    pub message_type: Option<MessageType>,
+    /// URL of an uploaded image, for image messages.
+    #[serde(default)]
+    pub file_url: Option<String>,
+    /// Idempotency key chosen by the sender (1..=64 characters).
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+impl SendMessage {
+    /// A plain text message.
+    ///
+    /// ```
+    /// let m = chat_core::service::SendMessage::text(3, "hi");
+    /// assert_eq!(m.conversation_id, 3);
+    /// ```
+    pub fn text(conversation_id: i64, content: impl Into<String>) -> Self {
+        SendMessage {
+            conversation_id,
+            content: content.into(),
+            message_type: None,
+            file_url: None,
+            client_id: None,
+        }
+    }
+
+    /// Trims and checks the fields; returns the normalized message.
+    fn normalized(self, max_chars: usize) -> ChatResult<SendMessage> {
+        let mut errors = FieldErrors::new();
+        let mut push = |field: &str, msg: &str| {
+            errors
+                .entry(field.to_owned())
+                .or_default()
+                .push(msg.to_owned())
+        };
+        if self.conversation_id <= 0 {
+            push("conversation_id", "must be a positive integer");
+        }
+        let message_type = self.message_type.unwrap_or(MessageType::Text);
+        let content = self.content.trim().to_owned();
+        let chars = content.chars().count();
+        match message_type {
+            MessageType::System => push("message_type", "clients may not send system messages"),
+            MessageType::Text if chars == 0 => push("content", "must not be empty"),
+            MessageType::Image if self.file_url.as_deref().is_none_or(str::is_empty) => {
+                push("file_url", "is required for image messages")
+            }
+            MessageType::Text if self.file_url.is_some() => {
+                push("file_url", "is only allowed on image messages")
+            }
+            _ => {}
+        }
+        if chars > max_chars {
+            push(
+                "content",
+                &format!("must be at most {max_chars} characters"),
+            );
+        }
+        if content.contains('\0') {
+            push("content", "must not contain NUL characters");
+        }
+        if let Some(url) = &self.file_url {
+            if url.len() > 512 || !url.starts_with("/uploads/") {
+                push("file_url", "must be the URL of an upload");
+            }
+        }
+        let client_id = self.client_id.map(|c| c.trim().to_owned());
+        if let Some(c) = &client_id {
+            if c.is_empty() || c.len() > 64 || c.chars().any(char::is_control) {
+                push("client_id", "must be 1 to 64 printable characters");
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ChatError::Validation(errors));
+        }
+        Ok(SendMessage {
+            conversation_id: self.conversation_id,
+            content,
+            message_type: Some(message_type),
+            file_url: self.file_url,
+            client_id,
+        })
+    }
+}
+
+/// Result of [`ChatHandle::send_message`].
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    /// The stored message.
+    pub message: Message,
+    /// `false` when the `client_id` had been used before: nothing new was stored or sent.
+    pub created: bool,
+}
+
+impl ChatHandle {
+    /// Stores a message from `sender` and delivers `message:new` to every socket
+    /// of every member, except `origin` (the sending socket, which gets the ack).
+    ///
+    /// Returns only after the message is committed. A `client_id` the sender used
+    /// before returns the stored message and delivers nothing.
+    pub async fn send_message(
+        &self,
+        sender: i64,
+        request: SendMessage,
+        origin: Option<Sid>,
+    ) -> ChatResult<SendOutcome> {
+        let request = request.normalized(self.config().max_message_chars)?;
+        self.require_member(request.conversation_id, sender).await?;
+        if let Some(client_id) = &request.client_id {
+            if let Some(message) = self.message_by_client_id(sender, client_id).await? {
+                return Ok(SendOutcome {
+                    message,
+                    created: false,
+                });
+            }
+        }
+        let message_type = request.message_type.unwrap_or(MessageType::Text);
+        let message = match self.store_message(sender, &request, message_type).await {
+            Ok(message) => message,
+            Err(ChatError::Database(err)) if is_unique_violation(&err) => {
+                // A concurrent send with the same client_id won the race.
+                if let Some(client_id) = &request.client_id {
+                    if let Some(message) = self.message_by_client_id(sender, client_id).await? {
+                        return Ok(SendOutcome {
+                            message,
+                            created: false,
+                        });
+                    }
+                }
+                return Err(ChatError::Database(err));
+            }
+            Err(err) => return Err(err),
+        };
+        self.broadcast(
+            vec![conversation_room(message.conversation_id)],
+            origin,
+            events::MESSAGE_NEW,
+            &message,
+        )
+        .await;
+        Ok(SendOutcome {
+            message,
+            created: true,
+        })
+    }
+
+    /// One transaction: take the next `seq` (the row lock on the conversation
+    /// orders concurrent senders, so `seq` follows commit order) and insert.
+    async fn store_message(
+        &self,
+        sender: i64,
+        request: &SendMessage,
+        message_type: MessageType,
+    ) -> ChatResult<Message> {
+        let created_at = now();
+        let txn = self.db().begin().await?;
+        let backend = txn.get_database_backend();
+        let row = txn
+            .query_one_raw(stmt(
+                backend,
+                "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = $1 \
+                 WHERE id = $2 RETURNING last_seq",
+                vec![created_at.into(), request.conversation_id.into()],
+            ))
+            .await?
+            .ok_or(ChatError::NotFound("conversation"))?;
+        let seq: i64 = row.try_get_by_index(0)?;
+        let stored = message::ActiveModel {
+            conversation_id: Set(request.conversation_id),
+            seq: Set(seq),
+            sender_id: Set(sender),
+            content: Set(request.content.clone()),
+            message_type: Set(message_type.as_str().to_owned()),
+            file_url: Set(request.file_url.clone()),
+            client_id: Set(request.client_id.clone()),
+            created_at: Set(created_at),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        let sender_row = self.user_row(sender).await?;
+        Ok(Message {
+            id: stored.id,
+            conversation_id: stored.conversation_id,
+            seq: stored.seq,
+            sender_id: sender,
+            sender: crate::model::MessageSender {
+                id: sender,
+                username: sender_row.username,
+                avatar_url: sender_row.avatar_url,
+            },
+            content: stored.content,
+            message_type,
+            file_url: stored.file_url,
+            client_id: stored.client_id,
+            created_at: stored.created_at,
+        })
+    }
+
+    async fn message_by_client_id(
+        &self,
+        sender: i64,
+        client_id: &str,
+    ) -> ChatResult<Option<Message>> {
+        let backend = self.db().get_database_backend();
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id \
+             WHERE m.sender_id = $1 AND m.client_id = $2"
+        );
+        let row = self
+            .db()
+            .query_one_raw(stmt(backend, &sql, vec![sender.into(), client_id.into()]))
+            .await?;
+        row.as_ref().map(|r| message_from_row(r, "")).transpose()
+    }
+}

@@ -1,0 +1,162 @@
+//! Users: creation, lookup, search.
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use validator::Validate;
+
+use super::db::{is_unique_violation, now};
+use crate::ChatHandle;
+use crate::entity::user;
+use crate::error::{ChatError, ChatResult};
+use crate::model::{OwnUser, User};
+
+/// A user to create. The host hashes the password; chat-core never sees it.
+#[derive(Debug, Clone, Deserialize, Validate)]
+pub struct NewUser {
+    /// 3 to 32 characters: letters, digits, `_`, `-`, `.`.
+    #[validate(length(min = 3, max = 32, message = "must be 3 to 32 characters"))]
+    #[validate(custom(function = "validate_username"))]
+    pub username: String,
+    /// A valid e-mail address.
+    #[validate(email(message = "must be a valid e-mail address"))]
+    #[validate(length(max = 254, message = "must be at most 254 characters"))]
+    pub email: String,
+    /// PHC string of the password hash (empty for users who log in elsewhere).
+    pub password_hash: String,
+}
+
+/// Usernames end up in mentions, URLs and headers: keep them to a safe alphabet.
+pub fn validate_username(username: &str) -> Result<(), validator::ValidationError> {
+    if username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("username_charset")
+            .with_message("may contain only letters, digits, '_', '-' and '.'".into()))
+    }
+}
+
+impl ChatHandle {
+    /// Creates a user. Usernames are unique case-insensitively, e-mails uniquely
+    /// (stored lower-cased).
+    ///
+    /// Fails with `username_taken` or `email_taken` (409) on a duplicate.
+    pub async fn create_user(&self, new: NewUser) -> ChatResult<user::Model> {
+        let new = NewUser {
+            username: new.username.trim().to_owned(),
+            email: new.email.trim().to_lowercase(),
+            password_hash: new.password_hash,
+        };
+        new.validate()?;
+        let username_key = new.username.to_lowercase();
+        let model = user::ActiveModel {
+            username: Set(new.username),
+            username_key: Set(username_key.clone()),
+            email: Set(new.email.clone()),
+            password_hash: Set(new.password_hash),
+            avatar_url: Set(None),
+            status: Set("offline".to_owned()),
+            last_seen: Set(None),
+            created_at: Set(now()),
+            ..Default::default()
+        };
+        match model.insert(self.db()).await {
+            Ok(created) => Ok(created),
+            Err(err) if is_unique_violation(&err) => {
+                let taken = user::Entity::find()
+                    .filter(user::Column::UsernameKey.eq(username_key))
+                    .one(self.db())
+                    .await?;
+                Err(if taken.is_some() {
+                    ChatError::Conflict {
+                        code: "username_taken",
+                        message: "this username is taken",
+                    }
+                } else {
+                    ChatError::Conflict {
+                        code: "email_taken",
+                        message: "this e-mail address is already registered",
+                    }
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Finds a user by username (any case) or e-mail.
+    pub async fn find_user_by_login(&self, login: &str) -> ChatResult<Option<user::Model>> {
+        let key = login.trim().to_lowercase();
+        Ok(user::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(user::Column::UsernameKey.eq(key.clone()))
+                    .add(user::Column::Email.eq(key)),
+            )
+            .one(self.db())
+            .await?)
+    }
+
+    /// The stored row of a user.
+    pub async fn user_row(&self, user_id: i64) -> ChatResult<user::Model> {
+        user::Entity::find_by_id(user_id)
+            .one(self.db())
+            .await?
+            .ok_or(ChatError::NotFound("user"))
+    }
+
+    /// A user's public profile.
+    pub async fn user(&self, user_id: i64) -> ChatResult<User> {
+        Ok(User::from(&self.user_row(user_id).await?))
+    }
+
+    /// The caller's own profile (with e-mail).
+    pub async fn own_user(&self, user_id: i64) -> ChatResult<OwnUser> {
+        Ok(OwnUser::from(&self.user_row(user_id).await?))
+    }
+
+    /// Users whose username contains `query` (case-insensitive), prefix matches
+    /// first, the caller excluded.
+    pub async fn search_users(
+        &self,
+        caller: i64,
+        query: &str,
+        limit: u64,
+        offset: u64,
+    ) -> ChatResult<Vec<User>> {
+        let needle = query.trim().to_lowercase();
+        if needle.is_empty() || needle.chars().count() > 32 {
+            return Err(ChatError::field("query", "must be 1 to 32 characters"));
+        }
+        let escaped: String = needle
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let backend = self.db().get_database_backend();
+        let rows = self
+            .db()
+            .query_all_raw(super::db::stmt(
+                backend,
+                "SELECT id, username, avatar_url, status, last_seen FROM users \
+                 WHERE username_key LIKE $1 ESCAPE '\\' AND id <> $2 \
+                 ORDER BY CASE WHEN username_key LIKE $3 ESCAPE '\\' THEN 0 ELSE 1 END, username_key \
+                 LIMIT $4 OFFSET $5",
+                vec![
+                    format!("%{escaped}%").into(),
+                    caller.into(),
+                    format!("{escaped}%").into(),
+                    (limit as i64).into(),
+                    (offset as i64).into(),
+                ],
+            ))
+            .await?;
+        rows.iter()
+            .map(super::conversations::user_from_row)
+            .collect()
+    }
+}
+
+use sea_orm::ConnectionTrait;

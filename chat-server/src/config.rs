@@ -1,0 +1,78 @@
+//! Server configuration: command-line flags, each also read from the environment.
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Deployment environment; `production` refuses unsafe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    /// Local development: generated secrets are allowed (with a warning).
+    Development,
+    /// Tests.
+    Test,
+    /// Production: a JWT secret of at least 32 bytes is required.
+    Production,
+}
+
+/// Configuration of chat-server. Every flag can be given as an environment variable.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "chat-server",
+    version,
+    about = "Real-time chat server (REST + Socket.IO)"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Database URL: `postgres://...` or `sqlite://...`; default: a SQLite file in DATA_DIR.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Redis URL (`redis://...`): enables the Redis adapter for running many instances.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Secret for signing access tokens (HS256, at least 32 bytes in production).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_token_ttl: u64,
+    /// Lifetime of refresh tokens, in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl: u64,
+    /// Directory for the SQLite database, the generated JWT secret and uploads.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Origin(s) of the web client allowed by CORS, comma separated.
+    #[arg(long, env = "CLIENT_URL", default_value = "http://localhost:3000")]
+    pub client_url: String,
+    /// Directory of the built web client served at `/` (skipped when missing).
+    #[arg(long, env = "CLIENT_DIR", default_value = "client/dist")]
+    pub client_dir: PathBuf,
+    /// Deployment environment.
+    #[arg(long, env = "APP_ENV", value_enum, default_value = "development")]
+    pub app_env: AppEnv,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `chat_core=debug`.
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log_level: String,
+    /// Emit logs as JSON lines.
+    #[arg(long, env = "LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// The database URL to use: the configured one, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("chat.db").display()
+            ),
+        }
+    }
+}

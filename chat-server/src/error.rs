@@ -1,0 +1,128 @@
+//! The one error type of the HTTP API, turned into `{error, code, details}` in one place.
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chat_core::ChatError;
+use chat_core::error::FieldErrors;
+use serde::Serialize;
+
+/// Why an HTTP request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A chat rule refused the request.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    /// Missing, malformed or expired credentials.
+    #[error("authentication required")]
+    Unauthorized,
+    /// Wrong login or password.
+    #[error("invalid login or password")]
+    InvalidCredentials,
+    /// The body is not JSON or does not have the expected shape.
+    #[error("{0}")]
+    InvalidBody(String),
+    /// A path or query parameter does not have the expected shape.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// The body is larger than the route accepts.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// No such route or resource.
+    #[error("not found")]
+    NotFound,
+    /// A server-side failure; the cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: String,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a FieldErrors>,
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Chat(err) => {
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            ApiError::Unauthorized | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::InvalidBody(_) | ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Chat(err) => err.code(),
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::InvalidParameter(_) => "invalid_parameter",
+            ApiError::NotFound => "not_found",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Chat(err) => err.public_message(),
+            ApiError::Internal(_) => "internal server error".to_owned(),
+            other => other.to_string(),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let details = match &self {
+            ApiError::Chat(err) => err.details(),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: message,
+            code: self.code(),
+            details,
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::InvalidBody(rejection.body_text())
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::InvalidParameter(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::InvalidParameter(rejection.body_text())
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::Chat(ChatError::Database(err))
+    }
+}
+
+/// Result of HTTP handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

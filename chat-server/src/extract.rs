@@ -1,0 +1,50 @@
+//! Request extractors: the authenticated user, and JSON/query with our error format.
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use chat_core::socket::auth::find_token;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The caller, authenticated by a Bearer token or the `access_token` cookie.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// User id.
+    pub id: i64,
+    /// Username from the token.
+    pub username: String,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = find_token(None, &parts.headers).ok_or(ApiError::Unauthorized)?;
+        let identity = state
+            .tokens
+            .verify(token)
+            .map_err(|_| ApiError::Unauthorized)?;
+        Ok(AuthUser {
+            id: identity.user_id,
+            username: identity.username,
+        })
+    }
+}
+
+/// `axum::Json` whose rejections use the API error format.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+/// `axum::extract::Query` whose rejections use the API error format.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// `axum::extract::Path` whose rejections use the API error format.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);

@@ -1,0 +1,174 @@
+//! chat-server: the REST API, JWT authentication and static client around chat-core.
+//!
+//! `main.rs` parses [`Config`] and calls [`run`]; tests call [`run`] with a
+//! listener bound to port 0 and their own shutdown future.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
+use chat_core::{ChatConfig, ChatCore};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+pub use config::{AppEnv, Config};
+
+use crate::auth::{Tokens, load_secret};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest JSON body accepted by the API.
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let url = config.database_url();
+    let sqlite = url.starts_with("sqlite:");
+    if sqlite {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+    }
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10));
+    if sqlite {
+        // WAL lets readers run beside the single writer; FULL sync makes a
+        // committed (acked) message survive a crash or power loss.
+        options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    } else {
+        options.max_connections(32);
+    }
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("cannot connect to the database ({})", redact(&url)))?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying migrations failed")?;
+    Ok(db)
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Builds the application and serves it on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let secret = load_secret(&config)?;
+    let db = connect_database(&config).await?;
+    let tokens = Tokens::new(&secret, config.access_token_ttl);
+    let (socket_layer, chat) = ChatCore::builder(db)
+        .config(ChatConfig::default())
+        .authenticator(tokens.clone())
+        .build();
+    let local_addr = listener.local_addr()?;
+    let state = AppState {
+        chat,
+        tokens,
+        refresh_ttl: config.refresh_token_ttl,
+        secure_cookies: !local_addr.ip().is_loopback() && config.app_env == AppEnv::Production,
+        redis: None,
+    };
+    let app = app(&config, state).layer(socket_layer);
+    tracing::info!("listening on http://{local_addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")?;
+    Ok(())
+}
+
+/// The HTTP routes, middleware and static client (without the Socket.IO layer).
+pub fn app(config: &Config, state: AppState) -> Router {
+    let api = Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::conversations::router())
+        .merge(routes::users::router())
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { ApiError::NotFound }),
+        )
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .merge(routes::health::router())
+        .with_state(state);
+    let mut router = api.layer(cors(config)).layer(TraceLayer::new_for_http());
+    if config.client_dir.join("index.html").exists() {
+        let index = config.client_dir.join("index.html");
+        router = router
+            .fallback_service(ServeDir::new(&config.client_dir).fallback(ServeFile::new(index)));
+    } else {
+        tracing::info!(dir = %config.client_dir.display(), "no built client found; serving the API only");
+    }
+    router
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config
+        .client_url
+        .split(',')
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

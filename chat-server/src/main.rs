@@ -1,0 +1,21 @@
+//! chat-server binary: parse the configuration and run.
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = chat_server::Config::parse();
+    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let subscriber = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.log_json {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
+    let listener = tokio::net::TcpListener::bind((config.host, config.port)).await?;
+    if let Err(err) = chat_server::run(config, listener, chat_server::shutdown_signal()).await {
+        tracing::error!("{err:#}");
+        return Err(err);
+    }
+    Ok(())
+}

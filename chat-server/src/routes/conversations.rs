@@ -1,0 +1,168 @@
+//! Conversations, members and messages.
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json as JsonBody, Router};
+use chat_core::ChatError;
+use chat_core::model::{Conversation, Message, User};
+use chat_core::service::{CreateGroup, HistoryQuery, MessagePage, SendMessage};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiResult;
+use crate::extract::{AuthUser, Json, Path, Query};
+use crate::state::AppState;
+
+/// `/api/conversations/...`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/conversations", get(list).post(create))
+        .route("/api/conversations/{id}", get(show))
+        .route("/api/conversations/{id}/members", get(members))
+        .route("/api/conversations/{id}/messages", get(history).post(send))
+}
+
+#[derive(Serialize)]
+struct Conversations {
+    conversations: Vec<Conversation>,
+}
+
+async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<JsonBody<Conversations>> {
+    Ok(JsonBody(Conversations {
+        conversations: state.chat.list_conversations(user.id).await?,
+    }))
+}
+
+/// `{user_id}` for a direct conversation, `{type: "group", name, member_ids, is_public?}` for a group.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CreateBody {
+    Direct {
+        user_id: i64,
+    },
+    Group {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(flatten)]
+        group: CreateGroup,
+    },
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<(StatusCode, JsonBody<Conversation>)> {
+    let body: CreateBody = serde_json::from_value(body).map_err(|_| {
+        ChatError::field(
+            "body",
+            "expected {user_id} or {type: \"group\", name, member_ids}",
+        )
+    })?;
+    match body {
+        CreateBody::Direct { user_id } => {
+            let (conv, created) = state.chat.get_or_create_direct(user.id, user_id).await?;
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, JsonBody(conv)))
+        }
+        CreateBody::Group { kind, group } => {
+            if kind != "group" {
+                return Err(ChatError::field("type", "must be \"group\"").into());
+            }
+            let conv = state.chat.create_group(user.id, group).await?;
+            Ok((StatusCode::CREATED, JsonBody(conv)))
+        }
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<JsonBody<Conversation>> {
+    Ok(JsonBody(state.chat.conversation(user.id, id).await?))
+}
+
+#[derive(Deserialize)]
+struct MembersQuery {
+    after: Option<i64>,
+    limit: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Members {
+    members: Vec<User>,
+}
+
+async fn members(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Query(q): Query<MembersQuery>,
+) -> ApiResult<JsonBody<Members>> {
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 500 {
+        return Err(ChatError::field("limit", "must be between 1 and 500").into());
+    }
+    Ok(JsonBody(Members {
+        members: state.chat.list_members(user.id, id, q.after, limit).await?,
+    }))
+}
+
+#[derive(Deserialize)]
+struct HistoryParams {
+    before: Option<i64>,
+    after_seq: Option<i64>,
+    limit: Option<u64>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Query(q): Query<HistoryParams>,
+) -> ApiResult<JsonBody<MessagePage>> {
+    let query = HistoryQuery {
+        before: q.before,
+        after_seq: q.after_seq,
+        limit: q.limit,
+    };
+    Ok(JsonBody(state.chat.history(user.id, id, query).await?))
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    message_type: Option<chat_core::model::MessageType>,
+    #[serde(default)]
+    file_url: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+async fn send(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(body): Json<SendBody>,
+) -> ApiResult<(StatusCode, JsonBody<Message>)> {
+    let request = SendMessage {
+        conversation_id: id,
+        content: body.content,
+        message_type: body.message_type,
+        file_url: body.file_url,
+        client_id: body.client_id,
+    };
+    let outcome = state.chat.send_message(user.id, request, None).await?;
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, JsonBody(outcome.message)))
+}

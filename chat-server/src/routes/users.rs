@@ -1,0 +1,64 @@
+//! User search and profiles.
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chat_core::model::User;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiResult;
+use crate::extract::{AuthUser, Path, Query};
+use crate::state::AppState;
+
+/// `/api/users/...`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/users/search", get(search))
+        .route("/api/users/{id}", get(profile))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default, alias = "q")]
+    query: String,
+    #[serde(default = "default_limit")]
+    limit: u64,
+    #[serde(default)]
+    offset: u64,
+}
+
+fn default_limit() -> u64 {
+    20
+}
+
+#[derive(Serialize)]
+struct Users {
+    users: Vec<User>,
+}
+
+async fn search(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Users>> {
+    let limit = q.limit.clamp(1, 50);
+    let users = state
+        .chat
+        .search_users(user.id, &q.query, limit, q.offset)
+        .await?;
+    Ok(Json(Users { users }))
+}
+
+#[derive(Serialize)]
+struct UserBody {
+    user: User,
+}
+
+async fn profile(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<UserBody>> {
+    Ok(Json(UserBody {
+        user: state.chat.user(id).await?,
+    }))
+}

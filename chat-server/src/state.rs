@@ -1,0 +1,19 @@
+//! Shared state of the HTTP handlers.
+use chat_core::ChatHandle;
+
+use crate::auth::Tokens;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The chat engine.
+    pub chat: ChatHandle,
+    /// Token signing and verification.
+    pub tokens: Tokens,
+    /// Refresh token lifetime in seconds.
+    pub refresh_ttl: u64,
+    /// Whether cookies get the `Secure` attribute.
+    pub secure_cookies: bool,
+    /// Whether a Redis server backs this instance (checked by `/ready`).
+    pub redis: Option<fred::clients::Client>,
+}

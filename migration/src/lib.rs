@@ -1,0 +1,18 @@
+//! Database schema of the chat backend, as `sea-orm-migration` migrations.
+//!
+//! The same migrations run on PostgreSQL and SQLite; the resulting schemas are
+//! equivalent (same tables, columns, unique constraints and indexes).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_initial;
+
+/// Every migration of the chat schema, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_initial::Migration)]
+    }
+}
