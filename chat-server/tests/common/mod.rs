@@ -1,0 +1,217 @@
+//! Shared test harness: a fresh database per test (SQLite file, or a uniquely
+//! named PostgreSQL database when `TEST_POSTGRES_URL` is set) and an in-process
+//! server on a free loopback port.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use chat_server::{AppEnv, Config};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// Secret used by test servers (tests forge tokens with other keys).
+pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("TEST_POSTGRES_URL") {
+            Ok(admin) if !admin.is_empty() => {
+                let name = format!("chat_test_{}", rand_suffix());
+                let conn = sea_orm::Database::connect(&admin)
+                    .await
+                    .expect("connect to PostgreSQL");
+                use sea_orm::ConnectionTrait;
+                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                let _ = conn.close().await;
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin)
+                    .to_owned();
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    dir,
+                    postgres: Some((admin, name)),
+                }
+            }
+            _ => TestDb {
+                url: format!("sqlite://{}?mode=rwc", dir.path().join("chat.db").display()),
+                dir,
+                postgres: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop runs outside async context: use a private runtime on a thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async move {
+                        use sea_orm::ConnectionTrait;
+                        if let Ok(conn) = sea_orm::Database::connect(&admin).await {
+                            let _ = conn
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub fn rand_suffix() -> String {
+    use rand::RngCore;
+    format!("{:016x}", rand::rng().next_u64())
+}
+
+pub fn test_config(db: &TestDb) -> Config {
+    Config {
+        host: "127.0.0.1".parse().expect("ip"),
+        port: 0,
+        database_url: Some(db.url.clone()),
+        redis_url: None,
+        jwt_secret: Some(TEST_SECRET.to_owned()),
+        access_token_ttl: 900,
+        refresh_token_ttl: 3600,
+        data_dir: db.dir.path().join("data"),
+        client_url: "http://localhost:5173".to_owned(),
+        client_dir: PathBuf::from("/nonexistent"),
+        app_env: AppEnv::Test,
+        log_level: "warn".to_owned(),
+        log_json: false,
+    }
+}
+
+/// A running server; stops when dropped.
+pub struct TestServer {
+    pub url: String,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> TestServer {
+        Self::start_with(test_config(db)).await
+    }
+
+    pub async fn start_with(config: Config) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(chat_server::run(config, listener, async move {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::new();
+        // Ready when /health answers (migrations run before serving).
+        for _ in 0..200 {
+            if task.is_finished() {
+                break;
+            }
+            if http.get(format!("{url}/health")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(!task.is_finished(), "server stopped during start");
+        TestServer {
+            url,
+            http,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    /// Registers a user with a unique name; returns (user json, token).
+    pub async fn register(&self, prefix: &str) -> (Value, String) {
+        let username = format!("{prefix}_{}", &rand_suffix()[..8]);
+        let res = self
+            .http
+            .post(self.url("/api/auth/register"))
+            .json(&json!({
+                "username": username,
+                "email": format!("{username}@example.com"),
+                "password": "correct horse battery",
+            }))
+            .send()
+            .await
+            .expect("register request");
+        assert_eq!(res.status(), 201, "register {username}");
+        let body: Value = res.json().await.expect("register json");
+        let token = body["token"].as_str().expect("token").to_owned();
+        (body["user"].clone(), token)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Messages over REST: storage, ordering, idempotency, membership, history paging.
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{TestDb, TestServer};
+use serde_json::{Value, json};
+
+async fn direct(server: &TestServer, token: &str, other: &Value) -> i64 {
+    let (status, conv) = server
+        .post(
+            "/api/conversations",
+            token,
+            json!({ "user_id": other["id"] }),
+        )
+        .await;
+    assert!(
+        status == 201 || status == 200,
+        "create direct: {status} {conv}"
+    );
+    conv["id"].as_i64().expect("conversation id")
+}
+
+#[tokio::test]
+async fn concurrent_senders_get_contiguous_seq_in_commit_order() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let mut users = Vec::new();
+    for i in 0..5 {
+        users.push(server.register(&format!("s{i}")).await);
+    }
+    let ids: Vec<Value> = users[1..].iter().map(|(u, _)| u["id"].clone()).collect();
+    let (status, group) = server
+        .post(
+            "/api/conversations",
+            &users[0].1,
+            json!({ "type": "group", "name": "ordering", "member_ids": ids }),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let conv = group["id"].as_i64().expect("id");
+
+    const PER_SENDER: usize = 30;
+    let mut tasks = Vec::new();
+    for (i, (_, token)) in users.iter().enumerate() {
+        let http = server.http.clone();
+        let url = server.url(&format!("/api/conversations/{conv}/messages"));
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for n in 0..PER_SENDER {
+                let res = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "content": format!("sender {i} message {n}") }))
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(res.status(), 201);
+                let m: Value = res.json().await.expect("json");
+                acked.push((
+                    m["id"].as_i64().expect("id"),
+                    m["seq"].as_i64().expect("seq"),
+                ));
+            }
+            acked
+        }));
+    }
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.expect("sender task"));
+    }
+    let total = users.len() * PER_SENDER;
+    let seqs: BTreeSet<i64> = acked.iter().map(|&(_, s)| s).collect();
+    assert_eq!(seqs.len(), total, "every ack has its own seq");
+    assert_eq!(
+        seqs,
+        (1..=total as i64).collect(),
+        "seq is 1..N without gaps"
+    );
+
+    // Reading history with after_seq in pages gives 1..N in order, and a message
+    // with a higher seq was committed later (so its id is higher too).
+    let mut after = 0;
+    let mut history = Vec::new();
+    loop {
+        let (status, page) = server
+            .get(
+                &format!("/api/conversations/{conv}/messages?after_seq={after}&limit=100"),
+                &users[0].1,
+            )
+            .await;
+        assert_eq!(status, 200);
+        let msgs = page["messages"].as_array().expect("messages").clone();
+        for m in &msgs {
+            history.push((
+                m["id"].as_i64().expect("id"),
+                m["seq"].as_i64().expect("seq"),
+            ));
+        }
+        after = history.last().map(|&(_, s)| s).unwrap_or(0);
+        if !page["has_more"].as_bool().expect("has_more") {
+            break;
+        }
+    }
+    assert_eq!(history.len(), total);
+    for (i, window) in history.windows(2).enumerate() {
+        assert_eq!(window[1].1, window[0].1 + 1, "contiguous at {i}");
+        assert!(
+            window[1].0 > window[0].0,
+            "ids follow seq (commit order) at {i}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn history_pages_backwards_and_catches_up() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_alice, ta) = server.register("alice").await;
+    let (bob, tb) = server.register("bob").await;
+    let conv = direct(&server, &ta, &bob).await;
+    for n in 1..=25 {
+        let (status, _) = server
+            .post(
+                &format!("/api/conversations/{conv}/messages"),
+                &ta,
+                json!({ "content": format!("m{n}") }),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (_, page) = server
+        .get(&format!("/api/conversations/{conv}/messages?limit=10"), &tb)
+        .await;
+    let msgs = page["messages"].as_array().expect("messages");
+    assert_eq!(msgs.len(), 10);
+    assert_eq!(msgs[0]["content"], "m25", "newest first");
+    assert_eq!(page["has_more"], true);
+    let oldest = msgs[9]["id"].as_i64().expect("id");
+    let (_, older) = server
+        .get(
+            &format!("/api/conversations/{conv}/messages?limit=20&before={oldest}"),
+            &tb,
+        )
+        .await;
+    let older = older.clone();
+    let msgs = older["messages"].as_array().expect("messages");
+    assert_eq!(msgs.len(), 15);
+    assert_eq!(msgs[0]["content"], "m15");
+    assert_eq!(msgs[14]["content"], "m1");
+    assert_eq!(older["has_more"], false);
+
+    let (_, caught_up) = server
+        .get(
+            &format!("/api/conversations/{conv}/messages?after_seq=20"),
+            &tb,
+        )
+        .await;
+    let contents: Vec<&str> = caught_up["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        contents,
+        ["m21", "m22", "m23", "m24", "m25"],
+        "oldest first"
+    );
+
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "before=1&after_seq=0",
+        "after_seq=-1",
+        "limit=abc",
+        "before=999999",
+    ] {
+        let (status, body) = server
+            .get(&format!("/api/conversations/{conv}/messages?{bad}"), &tb)
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["code"].is_string(), "{bad}: {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_client_id_returns_the_stored_message() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_alice, ta) = server.register("alice").await;
+    let (bob, tb) = server.register("bob").await;
+    let conv = direct(&server, &ta, &bob).await;
+    let path = format!("/api/conversations/{conv}/messages");
+    let (s1, first) = server
+        .post(
+            &path,
+            &ta,
+            json!({ "content": "once", "client_id": "abc-1" }),
+        )
+        .await;
+    let (s2, second) = server
+        .post(
+            &path,
+            &ta,
+            json!({ "content": "once", "client_id": "abc-1" }),
+        )
+        .await;
+    assert_eq!((s1, s2), (201, 200));
+    assert_eq!(first["id"], second["id"]);
+    let (_, page) = server.get(&path, &tb).await;
+    assert_eq!(page["messages"].as_array().map(Vec::len), Some(1));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn non_members_cannot_read_or_write() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_alice, ta) = server.register("alice").await;
+    let (bob, _tb) = server.register("bob").await;
+    let (_eve, te) = server.register("eve").await;
+    let conv = direct(&server, &ta, &bob).await;
+    let path = format!("/api/conversations/{conv}/messages");
+    let (status, body) = server.post(&path, &te, json!({ "content": "hi" })).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("not_a_member")));
+    let (status, _) = server.get(&path, &te).await;
+    assert_eq!(status, 403);
+    let (status, _) = server.get(&format!("/api/conversations/{conv}"), &te).await;
+    assert_eq!(status, 403);
+    let (status, _) = server.get("/api/conversations/999999", &te).await;
+    assert_eq!(status, 404);
+    let (_, page) = server.get(&path, &ta).await;
+    assert_eq!(
+        page["messages"].as_array().map(Vec::len),
+        Some(0),
+        "nothing stored"
+    );
+    let (_, list) = server.get("/api/conversations", &te).await;
+    assert_eq!(list["conversations"].as_array().map(Vec::len), Some(0));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_messages_are_refused_and_nothing_is_stored() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_alice, ta) = server.register("alice").await;
+    let (bob, tb) = server.register("bob").await;
+    let conv = direct(&server, &ta, &bob).await;
+    let path = format!("/api/conversations/{conv}/messages");
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (json!({ "content": "" }), 400, "validation_failed"),
+        (json!({ "content": "   \n\t " }), 400, "validation_failed"),
+        (
+            json!({ "content": "x".repeat(4001) }),
+            400,
+            "validation_failed",
+        ),
+        (json!({ "content": 42 }), 400, "invalid_body"),
+        (json!({ "content": ["a"] }), 400, "invalid_body"),
+        (
+            json!({ "content": "hi", "message_type": "system" }),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({ "content": "hi", "message_type": "video" }),
+            400,
+            "invalid_body",
+        ),
+        (
+            json!({ "content": "", "message_type": "image" }),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({ "content": "hi", "client_id": "x".repeat(65) }),
+            400,
+            "validation_failed",
+        ),
+        (
+            json!({ "content": "hi", "client_id": 7 }),
+            400,
+            "invalid_body",
+        ),
+        (json!([1, 2]), 400, "invalid_body"),
+        (json!("text"), 400, "invalid_body"),
+    ];
+    for (body, status, code) in cases {
+        let (got, res) = server.post(&path, &ta, body.clone()).await;
+        assert_eq!(
+            (got, res["code"].as_str()),
+            (status, Some(code)),
+            "{body} -> {res}"
+        );
+        assert!(res["error"].is_string(), "{res}");
+    }
+    // Exactly 4000 characters (multi-byte ones count as one) is fine.
+    let (status, m) = server
+        .post(&path, &ta, json!({ "content": "é".repeat(4000) }))
+        .await;
+    assert_eq!(status, 201, "{m}");
+    // SQL-looking text is stored verbatim and harms nothing.
+    let sql = "'; DROP TABLE messages; --";
+    let (status, m) = server.post(&path, &ta, json!({ "content": sql })).await;
+    assert_eq!((status, m["content"].as_str()), (201, Some(sql)));
+    let (_, page) = server.get(&path, &tb).await;
+    assert_eq!(page["messages"].as_array().map(Vec::len), Some(2));
+    server.stop().await;
+}

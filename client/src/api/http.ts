@@ -1,0 +1,174 @@
+// The REST client. Every request carries the access token; a 401 triggers one token refresh and
+// one retry of the request, and a refused refresh ends the session (the token store is cleared,
+// which sends the app to the sign-in page).
+
+import axios, { AxiosHeaders, type AxiosError, type InternalAxiosRequestConfig } from 'axios';
+import { createRefresher, webLock, type Refresh } from '../session/refresh';
+import { tokenStore } from '../session/tokenStore';
+import type {
+  AuthResponse,
+  Conversation,
+  CurrentUser,
+  MessagePage,
+  User,
+} from './types';
+
+/** Origin of the chat server; empty means the page's own origin. */
+export const SERVER_URL: string = (import.meta.env.VITE_SERVER_URL as string | undefined) ?? '';
+
+export const http = axios.create({
+  baseURL: `${SERVER_URL}/api`,
+  withCredentials: true,
+  timeout: 20_000,
+  headers: { Accept: 'application/json' },
+});
+
+/** Requests that must never trigger a refresh: their 401 means wrong credentials. */
+const AUTH_ENDPOINTS = ['/auth/login', '/auth/register', '/auth/refresh', '/auth/logout'];
+
+export function isRefusal(error: unknown): boolean {
+  if (!axios.isAxiosError(error) || !error.response) return false;
+  const status = error.response.status;
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+export const refreshAccessToken: Refresh = createRefresher({
+  store: tokenStore,
+  lock: webLock('chat-token-refresh'),
+  isRejection: isRefusal,
+  request: async () => {
+    const response = await axios.post<{ token: string }>(
+      `${SERVER_URL}/api/auth/refresh`,
+      {},
+      { withCredentials: true, timeout: 20_000 },
+    );
+    if (!response.data?.token) throw new Error('The refresh answer carried no token');
+    return response.data.token;
+  },
+});
+
+type RetriableConfig = InternalAxiosRequestConfig & { _retried?: boolean; _token?: string | null };
+
+http.interceptors.request.use((config: RetriableConfig) => {
+  const token = tokenStore.get();
+  config._token = token;
+  const headers = AxiosHeaders.from(config.headers);
+  if (token) headers.set('Authorization', `Bearer ${token}`);
+  else headers.delete('Authorization');
+  config.headers = headers;
+  return config;
+});
+
+http.interceptors.response.use(undefined, async (error: AxiosError) => {
+  const config = error.config as RetriableConfig | undefined;
+  const isAuthEndpoint = AUTH_ENDPOINTS.some((path) => config?.url?.startsWith(path));
+  if (!config || error.response?.status !== 401 || config._retried || isAuthEndpoint) {
+    throw error;
+  }
+  const outcome = await refreshAccessToken(config._token ?? null);
+  if (outcome.kind === 'refreshed') {
+    config._retried = true;
+    return http.request(config);
+  }
+  if (outcome.kind === 'rejected') tokenStore.set(null);
+  throw error;
+});
+
+// ---- endpoints ----
+
+export interface LoginRequest {
+  username?: string;
+  email?: string;
+  password: string;
+}
+
+export interface RegisterRequest {
+  username: string;
+  email: string;
+  password: string;
+}
+
+export async function login(body: LoginRequest): Promise<AuthResponse> {
+  return (await http.post<AuthResponse>('/auth/login', body)).data;
+}
+
+export async function register(body: RegisterRequest): Promise<AuthResponse> {
+  return (await http.post<AuthResponse>('/auth/register', body)).data;
+}
+
+export async function logout(): Promise<void> {
+  await http.post('/auth/logout');
+}
+
+export async function fetchMe(): Promise<CurrentUser> {
+  return (await http.get<{ user: CurrentUser }>('/auth/me')).data.user;
+}
+
+/** Fills the fields that a bare conversation may leave out. */
+export function normaliseConversation(raw: Conversation): Conversation {
+  return {
+    ...raw,
+    name: raw.name ?? null,
+    members: raw.members ?? [],
+    last_message: raw.last_message ?? null,
+    unread_count: raw.unread_count ?? 0,
+  };
+}
+
+function unwrapConversation(data: Conversation | { conversation: Conversation }): Conversation {
+  return normaliseConversation('conversation' in data ? data.conversation : data);
+}
+
+export async function listConversations(): Promise<Conversation[]> {
+  const { data } = await http.get<{ conversations: Conversation[] }>('/conversations');
+  return data.conversations.map(normaliseConversation);
+}
+
+export async function getConversation(id: number): Promise<Conversation> {
+  const { data } = await http.get<Conversation | { conversation: Conversation }>(`/conversations/${id}`);
+  return unwrapConversation(data);
+}
+
+export async function createDirectConversation(userId: number): Promise<Conversation> {
+  const { data } = await http.post<Conversation | { conversation: Conversation }>('/conversations', {
+    user_id: userId,
+  });
+  return unwrapConversation(data);
+}
+
+export async function createGroupConversation(name: string, memberIds: number[]): Promise<Conversation> {
+  const { data } = await http.post<Conversation | { conversation: Conversation }>('/conversations', {
+    type: 'group',
+    name,
+    member_ids: memberIds,
+  });
+  return unwrapConversation(data);
+}
+
+/** Newest first, `before` a message id. */
+export async function fetchMessagesBefore(
+  conversationId: number,
+  options: { before?: number; limit?: number } = {},
+): Promise<MessagePage> {
+  const params: Record<string, number> = { limit: options.limit ?? 50 };
+  if (options.before !== undefined) params.before = options.before;
+  const { data } = await http.get<MessagePage>(`/conversations/${conversationId}/messages`, { params });
+  return data;
+}
+
+/** Oldest first, the messages whose seq is greater than `afterSeq`. */
+export async function fetchMessagesAfterSeq(
+  conversationId: number,
+  afterSeq: number,
+  limit = 100,
+): Promise<MessagePage> {
+  const { data } = await http.get<MessagePage>(`/conversations/${conversationId}/messages`, {
+    params: { after_seq: afterSeq, limit },
+  });
+  return data;
+}
+
+export async function searchUsers(query: string, signal?: AbortSignal): Promise<User[]> {
+  const { data } = await http.get<{ users: User[] }>('/users/search', { params: { query }, signal });
+  return data.users;
+}

@@ -1,0 +1,153 @@
+// Wire types of the chat server (REST bodies and Socket.IO payloads). Field names are the
+// server's snake_case names; ids are integers and timestamps RFC 3339 strings.
+
+export type UserStatus = 'online' | 'offline';
+
+export interface User {
+  id: number;
+  username: string;
+  avatar_url: string | null;
+  status: UserStatus;
+  last_seen: string | null;
+}
+
+/** The signed-in user as returned by register, login and `me`. */
+export interface CurrentUser extends User {
+  email: string;
+  created_at: string;
+}
+
+export type MessageType = 'text' | 'image' | 'system';
+
+export interface MessageSender {
+  id: number;
+  username: string;
+  avatar_url: string | null;
+}
+
+export interface Message {
+  id: number;
+  conversation_id: number;
+  /** Position within the conversation: 1, 2, 3, ... without gaps. */
+  seq: number;
+  sender_id: number;
+  sender: MessageSender;
+  content: string;
+  message_type: MessageType;
+  file_url: string | null;
+  client_id: string | null;
+  created_at: string;
+}
+
+export type ConversationType = 'direct' | 'group';
+
+export interface Conversation {
+  id: number;
+  type: ConversationType;
+  name: string | null;
+  created_by: number;
+  created_at: string;
+  members: User[];
+  member_count?: number;
+  is_public?: boolean;
+  last_message: Message | null;
+  unread_count: number;
+}
+
+export interface AuthResponse {
+  user: CurrentUser;
+  token: string;
+}
+
+export interface MessagePage {
+  messages: Message[];
+  has_more: boolean;
+}
+
+/** Body of every REST error. */
+export interface ApiErrorBody {
+  error: string;
+  code: string;
+  details?: Record<string, string[]>;
+}
+
+// ---- Socket.IO ----
+
+export interface SendMessagePayload {
+  conversation_id: number;
+  content: string;
+  message_type?: Exclude<MessageType, 'system'>;
+  file_url?: string;
+  client_id?: string;
+}
+
+export interface MessageReceiptPayload {
+  conversation_id: number;
+  message_id: number;
+}
+
+export interface ConversationRef {
+  conversation_id: number;
+}
+
+export type AckFailure = { success: false; error: string; code: string };
+export type Ack<T extends object = object> = ({ success: true } & T) | AckFailure;
+export type Acknowledge<T extends object = object> = (ack: Ack<T>) => void;
+
+export interface MessageReadEvent {
+  conversation_id: number;
+  message_id: number;
+  user_id: number;
+  read_at: string;
+}
+
+export interface MessageDeliveredEvent {
+  conversation_id: number;
+  message_id: number;
+  user_id: number;
+  delivered_at: string;
+}
+
+export interface TypingEvent {
+  conversation_id: number;
+  user_id: number;
+  username: string;
+}
+
+export interface UserOnlineEvent {
+  user_id: number;
+  username: string;
+}
+
+export interface UserOfflineEvent {
+  user_id: number;
+  username: string;
+  last_seen: string;
+}
+
+export interface MemberChangeEvent {
+  conversation_id: number;
+  user: User;
+}
+
+export interface ServerToClientEvents {
+  'message:new': (message: Message) => void;
+  'message:read': (event: MessageReadEvent) => void;
+  'message:delivered': (event: MessageDeliveredEvent) => void;
+  'typing:start': (event: TypingEvent) => void;
+  'typing:stop': (event: TypingEvent) => void;
+  'user:online': (event: UserOnlineEvent) => void;
+  'user:offline': (event: UserOfflineEvent) => void;
+  'conversation:new': (conversation: Conversation) => void;
+  'conversation:member_joined': (event: MemberChangeEvent) => void;
+  'conversation:member_left': (event: MemberChangeEvent) => void;
+}
+
+export interface ClientToServerEvents {
+  'message:send': (payload: SendMessagePayload, ack: Acknowledge<{ message: Message }>) => void;
+  'message:read': (payload: MessageReceiptPayload, ack?: Acknowledge) => void;
+  'message:delivered': (payload: MessageReceiptPayload, ack?: Acknowledge) => void;
+  'typing:start': (payload: ConversationRef, ack?: Acknowledge) => void;
+  'typing:stop': (payload: ConversationRef, ack?: Acknowledge) => void;
+  'conversation:join': (payload: ConversationRef, ack?: Acknowledge) => void;
+}

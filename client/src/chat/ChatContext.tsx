@@ -1,0 +1,103 @@
+// Connects the chat to the application socket. Socket listeners live here, at the top of the
+// signed-in tree, as named handlers that are removed again on cleanup.
+
+import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { describeError } from '../api/errors';
+import { clearDrafts } from '../components/Composer';
+import * as api from '../api/http';
+import type { CurrentUser } from '../api/types';
+import { refreshAccessToken, SERVER_URL } from '../api/http';
+import { manageConnection } from '../socket/connection';
+import { closeSocket, getSocket, lastHandshakeToken, openSocket } from '../socket/socket';
+import { socketTransport } from '../socket/transport';
+import { currentToken, tokenStore } from '../session/tokenStore';
+import { ChatClient, type ChatState } from './client';
+
+const ChatContext = createContext<ChatClient | null>(null);
+
+function createClient(user: CurrentUser): ChatClient {
+  return new ChatClient({
+    me: { id: user.id, username: user.username },
+    api: {
+      listConversations: api.listConversations,
+      getConversation: api.getConversation,
+      fetchMessagesBefore: api.fetchMessagesBefore,
+      fetchMessagesAfterSeq: api.fetchMessagesAfterSeq,
+    },
+    transport: socketTransport(getSocket),
+    describeError: (error) => describeError(error).message,
+  });
+}
+
+export function ChatProvider({ user, children }: { user: CurrentUser; children: ReactNode }) {
+  const [client] = useState(() => createClient(user));
+
+  useEffect(() => {
+    const socket = openSocket(SERVER_URL, currentToken);
+    const connection = manageConnection(socket, {
+      refresh: refreshAccessToken,
+      handshakeToken: lastHandshakeToken,
+      onStatus: (status) => client.setConnectionStatus(status),
+      onConnected: () => void client.handleConnected(),
+      onDisconnected: () => client.handleDisconnected(),
+      onSessionEnded: () => tokenStore.set(null),
+    });
+
+    socket.on('message:new', client.handleMessageNew);
+    socket.on('message:read', client.handleMessageRead);
+    socket.on('message:delivered', client.handleMessageDelivered);
+    socket.on('typing:start', client.handleTypingStart);
+    socket.on('typing:stop', client.handleTypingStop);
+    socket.on('user:online', client.handleUserOnline);
+    socket.on('user:offline', client.handleUserOffline);
+    socket.on('conversation:new', client.handleConversationNew);
+    socket.on('conversation:member_joined', client.handleMemberJoined);
+    socket.on('conversation:member_left', client.handleMemberLeft);
+
+    function onVisibilityChange() {
+      client.setVisible(document.visibilityState === 'visible');
+    }
+    function onBrowserOnline() {
+      connection.nudge();
+    }
+    document.addEventListener('visibilitychange', onVisibilityChange);
+    window.addEventListener('online', onBrowserOnline);
+    onVisibilityChange();
+
+    void client.start();
+    connection.start();
+
+    return () => {
+      document.removeEventListener('visibilitychange', onVisibilityChange);
+      window.removeEventListener('online', onBrowserOnline);
+      socket.off('message:new', client.handleMessageNew);
+      socket.off('message:read', client.handleMessageRead);
+      socket.off('message:delivered', client.handleMessageDelivered);
+      socket.off('typing:start', client.handleTypingStart);
+      socket.off('typing:stop', client.handleTypingStop);
+      socket.off('user:online', client.handleUserOnline);
+      socket.off('user:offline', client.handleUserOffline);
+      socket.off('conversation:new', client.handleConversationNew);
+      socket.off('conversation:member_joined', client.handleMemberJoined);
+      socket.off('conversation:member_left', client.handleMemberLeft);
+      connection.stop();
+      closeSocket();
+      client.stop();
+      clearDrafts();
+    };
+  }, [client]);
+
+  return <ChatContext.Provider value={client}>{children}</ChatContext.Provider>;
+}
+
+export function useChat(): ChatClient {
+  const client = useContext(ChatContext);
+  if (!client) throw new Error('useChat must be used inside <ChatProvider>');
+  return client;
+}
+
+/** A slice of the chat state; the selector must return a stored value, not a new object. */
+export function useChatState<T>(selector: (state: ChatState) => T): T {
+  const client = useChat();
+  return useSyncExternalStore(client.subscribe, () => selector(client.getState()));
+}

@@ -1,0 +1,63 @@
+// Ordering and merging of a conversation's messages. Messages are numbered by `seq` (1, 2, 3, ...
+// without gaps); events can arrive late or twice, so the client keeps them sorted by seq, unique by
+// id, and notices when a seq is missing so it can fetch what lies in between.
+
+import type { Message } from '../api/types';
+
+export function compareMessages(a: Message, b: Message): number {
+  return a.seq - b.seq || a.id - b.id;
+}
+
+/**
+ * Adds `incoming` to `existing` (both in any order), keeping one copy per id, sorted by seq.
+ * Returns `existing` itself when nothing new was added, so callers can skip an update.
+ */
+export function mergeMessages(existing: readonly Message[], incoming: readonly Message[]): Message[] {
+  if (incoming.length === 0) return existing as Message[];
+  const byId = new Map<number, Message>();
+  for (const message of existing) byId.set(message.id, message);
+  let added = false;
+  for (const message of incoming) {
+    if (!byId.has(message.id)) {
+      byId.set(message.id, message);
+      added = true;
+    }
+  }
+  if (!added) return existing as Message[];
+  return [...byId.values()].sort(compareMessages);
+}
+
+/**
+ * The highest seq reachable from `floorSeq` without a gap: the seq up to which the client holds
+ * every message. `floorSeq` is the seq just below the oldest message known to be contiguous
+ * (0 when the history was loaded from the very start).
+ */
+export function highestContiguousSeq(sorted: readonly Message[], floorSeq: number): number {
+  let top = floorSeq;
+  for (const message of sorted) {
+    if (message.seq <= top) continue;
+    if (message.seq === top + 1) top = message.seq;
+    else break;
+  }
+  return top;
+}
+
+/** Whether some message is held beyond a missing seq. */
+export function hasSeqGap(sorted: readonly Message[], floorSeq: number): boolean {
+  const last = sorted[sorted.length - 1];
+  return last !== undefined && last.seq > highestContiguousSeq(sorted, floorSeq);
+}
+
+/** The seqs missing between `floorSeq` and the newest message held. */
+export function missingSeqs(sorted: readonly Message[], floorSeq: number): number[] {
+  const held = new Set(sorted.map((m) => m.seq));
+  const last = sorted[sorted.length - 1];
+  const missing: number[] = [];
+  if (!last) return missing;
+  for (let seq = floorSeq + 1; seq < last.seq; seq++) if (!held.has(seq)) missing.push(seq);
+  return missing;
+}
+
+export function newestMessage(sorted: readonly Message[]): Message | undefined {
+  return sorted[sorted.length - 1];
+}

@@ -1,0 +1,240 @@
+import { Fragment, useLayoutEffect, useMemo, useRef } from 'react';
+import type { Conversation, Message } from '../api/types';
+import { useChat, useChatState } from '../chat/ChatContext';
+import { emptyThread } from '../chat/client';
+import { directPeer } from '../chat/conversations';
+import { dayLabel, formatFullTime, formatMessageTime, sameDay } from '../chat/format';
+import type { OutgoingMessage } from '../chat/outbox';
+
+const NEAR_BOTTOM_PX = 80;
+const NEAR_TOP_PX = 150;
+
+type Row =
+  | { kind: 'message'; key: string; at: string; message: Message }
+  | { kind: 'outgoing'; key: string; at: string; item: OutgoingMessage };
+
+const OUTGOING_STATUS: Record<OutgoingMessage['status'], string> = {
+  queued: 'Waiting for connection',
+  sending: 'Sending...',
+  failed: 'Not sent',
+};
+
+function MessageBody({ type, content, fileUrl }: { type: Message['message_type']; content: string; fileUrl: string | null }) {
+  if (type === 'image' && fileUrl) {
+    return (
+      <a href={fileUrl} target="_blank" rel="noreferrer" className="message-image">
+        <img src={fileUrl} alt={content || 'Shared image'} loading="lazy" />
+      </a>
+    );
+  }
+  return <p className="message-text">{content}</p>;
+}
+
+interface MessageListProps {
+  conversation: Conversation | undefined;
+  conversationId: number;
+}
+
+/** The conversation's messages, oldest at the top, with pending ones at the end. */
+export function MessageList({ conversation, conversationId }: MessageListProps) {
+  const client = useChat();
+  const meId = client.me.id;
+  const thread = useChatState((s) => s.threads[conversationId] ?? emptyThread);
+  const allOutgoing = useChatState((s) => s.outgoing);
+  const readUpTo = useChatState((s) => s.readUpTo[conversationId]);
+
+  const outgoing = useMemo(
+    () => allOutgoing.filter((item) => item.conversation_id === conversationId),
+    [allOutgoing, conversationId],
+  );
+
+  const rows = useMemo<Row[]>(
+    () => [
+      ...thread.messages.map((message) => ({
+        kind: 'message' as const,
+        key: `m${message.id}`,
+        at: message.created_at,
+        message,
+      })),
+      ...outgoing.map((item) => ({ kind: 'outgoing' as const, key: `o${item.client_id}`, at: item.created_at, item })),
+    ],
+    [thread.messages, outgoing],
+  );
+
+  // In a direct chat, "Seen" goes under the newest own message the other user has read.
+  const seenMessageId = useMemo(() => {
+    const peer = conversation ? directPeer(conversation, meId) : undefined;
+    const readId = peer ? readUpTo?.[peer.id] : undefined;
+    if (readId === undefined) return undefined;
+    let seen: number | undefined;
+    for (const message of thread.messages) {
+      if (message.sender_id === meId && message.id <= readId) seen = message.id;
+    }
+    return seen;
+  }, [conversation, meId, readUpTo, thread.messages]);
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const nearBottom = useRef(true);
+  const lastHeight = useRef(0);
+  const lastFirstSeq = useRef<number | undefined>(undefined);
+  const lastOutgoingCount = useRef(0);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const firstSeq = thread.messages[0]?.seq;
+    const olderPrepended =
+      lastFirstSeq.current !== undefined && firstSeq !== undefined && firstSeq < lastFirstSeq.current;
+    const ownMessageAdded = outgoing.length > lastOutgoingCount.current;
+    if (olderPrepended) {
+      // Keep the messages in view where they were.
+      element.scrollTop += element.scrollHeight - lastHeight.current;
+    } else if (nearBottom.current || ownMessageAdded) {
+      element.scrollTop = element.scrollHeight;
+      nearBottom.current = true;
+    }
+    lastHeight.current = element.scrollHeight;
+    lastFirstSeq.current = firstSeq;
+    lastOutgoingCount.current = outgoing.length;
+  }, [thread.messages, outgoing.length]);
+
+  function onScroll() {
+    const element = scroller.current;
+    if (!element) return;
+    nearBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX;
+    lastHeight.current = element.scrollHeight;
+    if (element.scrollTop < NEAR_TOP_PX && thread.hasOlder && !thread.loadingOlder) {
+      void client.loadOlder(conversationId);
+    }
+  }
+
+  const isGroup = conversation?.type === 'group';
+
+  return (
+    <div className="message-scroller" ref={scroller} onScroll={onScroll}>
+      {thread.hasOlder ? (
+        <div className="load-older">
+          <button
+            type="button"
+            className="button link"
+            onClick={() => void client.loadOlder(conversationId)}
+            disabled={thread.loadingOlder}
+            data-testid="load-older"
+          >
+            {thread.loadingOlder ? 'Loading earlier messages...' : 'Load earlier messages'}
+          </button>
+        </div>
+      ) : null}
+      {thread.status === 'loading' && rows.length === 0 ? <p className="thread-placeholder muted">Loading messages...</p> : null}
+      {thread.status === 'error' ? (
+        <div className="thread-placeholder" role="alert">
+          <p>{thread.error ?? 'Could not load messages.'}</p>
+          <button type="button" className="button secondary" onClick={() => void client.loadLatest(conversationId)}>
+            Try again
+          </button>
+        </div>
+      ) : null}
+      {thread.status === 'ready' && rows.length === 0 ? (
+        <p className="thread-placeholder muted">No messages yet. Say hello!</p>
+      ) : null}
+      <ol className="message-list" role="log" aria-label="Messages" data-testid="message-list">
+        {rows.map((row, index) => {
+          const previous = rows[index - 1];
+          const newDay = !previous || !sameDay(previous.at, row.at);
+          return (
+            <Fragment key={row.key}>
+              {newDay ? (
+                <li className="day-separator">
+                  <span>{dayLabel(row.at)}</span>
+                </li>
+              ) : null}
+              {row.kind === 'message' ? (
+                <MessageRow
+                  message={row.message}
+                  own={row.message.sender_id === meId}
+                  showSender={
+                    isGroup &&
+                    row.message.sender_id !== meId &&
+                    (newDay || previous?.kind !== 'message' || previous.message.sender_id !== row.message.sender_id)
+                  }
+                  seen={row.message.id === seenMessageId}
+                />
+              ) : (
+                <OutgoingRow item={row.item} />
+              )}
+            </Fragment>
+          );
+        })}
+      </ol>
+    </div>
+  );
+}
+
+function MessageRow({ message, own, showSender, seen }: { message: Message; own: boolean; showSender: boolean; seen: boolean }) {
+  if (message.message_type === 'system') {
+    return (
+      <li className="message system" data-testid="message-item" data-message-id={message.id} data-seq={message.seq} data-status="sent">
+        <p className="message-text">{message.content}</p>
+      </li>
+    );
+  }
+  return (
+    <li
+      className={`message ${own ? 'own' : 'other'}`}
+      data-testid="message-item"
+      data-message-id={message.id}
+      data-seq={message.seq}
+      data-client-id={message.client_id ?? undefined}
+      data-status="sent"
+    >
+      {showSender ? <span className="message-sender">{message.sender.username}</span> : null}
+      <div className="bubble">
+        <span className="visually-hidden">{own ? 'You:' : `${message.sender.username}:`}</span>
+        <MessageBody type={message.message_type} content={message.content} fileUrl={message.file_url} />
+        <span className="message-meta">
+          <time dateTime={message.created_at} title={formatFullTime(message.created_at)}>
+            {formatMessageTime(message.created_at)}
+          </time>
+          {seen ? (
+            <span className="message-seen" data-testid="message-seen">
+              Seen
+            </span>
+          ) : null}
+        </span>
+      </div>
+    </li>
+  );
+}
+
+function OutgoingRow({ item }: { item: OutgoingMessage }) {
+  const client = useChat();
+  return (
+    <li
+      className={`message own pending status-${item.status}`}
+      data-testid="message-item"
+      data-client-id={item.client_id}
+      data-status={item.status}
+    >
+      <div className="bubble">
+        <span className="visually-hidden">You:</span>
+        <MessageBody type={item.message_type} content={item.content} fileUrl={item.file_url ?? null} />
+        <span className="message-meta">
+          <span className="message-state" data-testid="message-state">
+            {OUTGOING_STATUS[item.status]}
+            {item.status === 'failed' && item.error ? `: ${item.error}` : null}
+          </span>
+        </span>
+      </div>
+      {item.status === 'failed' ? (
+        <div className="message-actions">
+          <button type="button" className="button link" onClick={() => client.retry(item.client_id)} data-testid="message-retry">
+            Retry
+          </button>
+          <button type="button" className="button link" onClick={() => client.discard(item.client_id)} data-testid="message-discard">
+            Delete
+          </button>
+        </div>
+      ) : null}
+    </li>
+  );
+}

@@ -1,0 +1,63 @@
+import { useState } from 'react';
+import { Outlet, useMatch } from 'react-router';
+import type { CurrentUser } from '../api/types';
+import { ConnectionBanner } from '../components/ConnectionBanner';
+import { ConversationList } from '../components/ConversationList';
+import { NewChatDialog } from '../components/NewChatDialog';
+import { NewGroupDialog } from '../components/NewGroupDialog';
+import { Avatar } from '../components/Avatar';
+import { useAuth } from '../session/AuthContext';
+
+/** The signed-in screen: conversations on the left, the open one on the right. */
+export function ChatLayout({ user }: { user: CurrentUser }) {
+  const { logout } = useAuth();
+  const [dialog, setDialog] = useState<'chat' | 'group' | null>(null);
+  const conversationOpen = useMatch('/c/:conversationId') !== null;
+
+  return (
+    <div className="app-shell">
+      <ConnectionBanner />
+      <div className={`layout${conversationOpen ? ' has-conversation' : ''}`}>
+        <aside className="sidebar" aria-label="Chats">
+          <header className="sidebar-header">
+            <div className="current-user" data-testid="current-user">
+              <Avatar name={user.username} url={user.avatar_url} size="small" />
+              <span className="current-user-name">{user.username}</span>
+            </div>
+            <button type="button" className="button link" onClick={() => void logout()} data-testid="logout-button">
+              Sign out
+            </button>
+          </header>
+          <div className="sidebar-actions">
+            <button type="button" className="button primary" onClick={() => setDialog('chat')} data-testid="new-chat-button">
+              New chat
+            </button>
+            <button
+              type="button"
+              className="button secondary"
+              onClick={() => setDialog('group')}
+              data-testid="new-group-button"
+            >
+              New group
+            </button>
+          </div>
+          <ConversationList />
+        </aside>
+        <main className="main-pane">
+          <Outlet />
+        </main>
+      </div>
+      {dialog === 'chat' ? <NewChatDialog onClose={() => setDialog(null)} /> : null}
+      {dialog === 'group' ? <NewGroupDialog onClose={() => setDialog(null)} /> : null}
+    </div>
+  );
+}
+
+export function NoConversation() {
+  return (
+    <div className="empty-state">
+      <h1>Your chats</h1>
+      <p className="muted">Pick a conversation, or start a new chat or group.</p>
+    </div>
+  );
+}

@@ -1,0 +1,122 @@
+// Who is signed in. At start a stored token is checked with `GET /api/auth/me`; clearing the
+// token anywhere (sign-out, a refused refresh, another tab) signs the user out here too.
+
+import axios from 'axios';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import * as api from '../api/http';
+import type { CurrentUser } from '../api/types';
+import { tokenStore } from './tokenStore';
+
+export type AuthState =
+  | { status: 'loading' }
+  | { status: 'anonymous' }
+  /** A token exists but the server could not be asked about it. */
+  | { status: 'unreachable' }
+  | { status: 'authenticated'; user: CurrentUser };
+
+export interface AuthContextValue {
+  state: AuthState;
+  login(identifier: string, password: string): Promise<void>;
+  register(username: string, email: string, password: string): Promise<void>;
+  logout(): Promise<void>;
+  /** Checks the stored token again (after the server was unreachable). */
+  revalidate(): void;
+}
+
+const AuthContext = createContext<AuthContextValue | null>(null);
+
+/** The body of a login request: an identifier with an "@" is an email address. */
+export function loginBody(identifier: string, password: string): api.LoginRequest {
+  const trimmed = identifier.trim();
+  return trimmed.includes('@') ? { email: trimmed, password } : { username: trimmed, password };
+}
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const [state, setStateValue] = useState<AuthState>(() =>
+    tokenStore.get() ? { status: 'loading' } : { status: 'anonymous' },
+  );
+  const stateRef = useRef(state);
+  const setState = useCallback((next: AuthState) => {
+    stateRef.current = next;
+    setStateValue(next);
+  }, []);
+  const validation = useRef(0);
+
+  const validate = useCallback(async () => {
+    const run = ++validation.current;
+    if (!tokenStore.get()) {
+      setState({ status: 'anonymous' });
+      return;
+    }
+    setState({ status: 'loading' });
+    try {
+      const user = await api.fetchMe();
+      if (run === validation.current) setState({ status: 'authenticated', user });
+    } catch (error) {
+      if (run !== validation.current) return;
+      const refused = axios.isAxiosError(error) && error.response && error.response.status < 500;
+      if (refused || !tokenStore.get()) {
+        tokenStore.set(null);
+        setState({ status: 'anonymous' });
+      } else {
+        setState({ status: 'unreachable' });
+      }
+    }
+  }, [setState]);
+
+  useEffect(() => {
+    if (stateRef.current.status === 'loading') void validate();
+    return tokenStore.subscribe((token) => {
+      if (token === null) {
+        validation.current++;
+        if (stateRef.current.status !== 'anonymous') setState({ status: 'anonymous' });
+      } else if (stateRef.current.status === 'anonymous') {
+        // Signed in in another tab.
+        void validate();
+      }
+    });
+  }, [validate, setState]);
+
+  const login = useCallback(
+    async (identifier: string, password: string) => {
+      const { user, token } = await api.login(loginBody(identifier, password));
+      validation.current++;
+      setState({ status: 'authenticated', user });
+      tokenStore.set(token);
+    },
+    [setState],
+  );
+
+  const register = useCallback(
+    async (username: string, email: string, password: string) => {
+      const { user, token } = await api.register({ username: username.trim(), email: email.trim(), password });
+      validation.current++;
+      setState({ status: 'authenticated', user });
+      tokenStore.set(token);
+    },
+    [setState],
+  );
+
+  const logout = useCallback(async () => {
+    try {
+      await api.logout();
+    } catch {
+      // The session ends here either way.
+    }
+    tokenStore.set(null);
+    setState({ status: 'anonymous' });
+  }, [setState]);
+
+  const value = useMemo<AuthContextValue>(
+    () => ({ state, login, register, logout, revalidate: () => void validate() }),
+    [state, login, register, logout, validate],
+  );
+
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthContextValue {
+  const value = useContext(AuthContext);
+  if (!value) throw new Error('useAuth must be used inside <AuthProvider>');
+  return value;
+}

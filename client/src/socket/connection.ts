@@ -1,0 +1,150 @@
+// Keeps the socket connected. A handshake refused with "unauthorized" (expired token) leads to a
+// token refresh and a new attempt; socket.io does not retry those by itself. A refused refresh
+// ends the session. Other failures are retried by socket.io, or here with a growing delay when
+// socket.io has given up (the server closed the connection).
+
+import type { RefreshOutcome } from '../session/refresh';
+
+export type ConnectionStatus =
+  /** Not started, or closed on purpose. */
+  | 'idle'
+  /** First connection under way. */
+  | 'connecting'
+  | 'connected'
+  /** Connection lost; trying again. */
+  | 'reconnecting';
+
+/** The part of a socket.io client socket this module uses. */
+export interface ManagedSocket {
+  readonly connected: boolean;
+  readonly active: boolean;
+  connect(): unknown;
+  disconnect(): unknown;
+  on(event: 'connect', listener: () => void): unknown;
+  on(event: 'disconnect', listener: (reason: string) => void): unknown;
+  on(event: 'connect_error', listener: (error: Error) => void): unknown;
+  off(event: 'connect', listener: () => void): unknown;
+  off(event: 'disconnect', listener: (reason: string) => void): unknown;
+  off(event: 'connect_error', listener: (error: Error) => void): unknown;
+}
+
+export interface ConnectionHooks {
+  /** Gets a fresh access token; `failedToken` is the one the server refused. */
+  refresh: (failedToken: string | null) => Promise<RefreshOutcome>;
+  /** The token the latest handshake carried. */
+  handshakeToken: () => string | null;
+  onStatus: (status: ConnectionStatus) => void;
+  onConnected: () => void;
+  onDisconnected: () => void;
+  /** The server no longer accepts this session. */
+  onSessionEnded: () => void;
+  /** Delay before the n-th (0-based) retry that this module schedules itself. */
+  retryDelayMs?: (attempt: number) => number;
+  /** Refusals in a row, each after a successful refresh, before the session is given up. */
+  maxUnauthorized?: number;
+}
+
+export const UNAUTHORIZED = 'unauthorized';
+
+export interface ConnectionManager {
+  start(): void;
+  stop(): void;
+  /** Connect now if not connected (e.g. when the browser comes back online). */
+  nudge(): void;
+}
+
+const defaultDelay = (attempt: number) => Math.min(1_000 * 2 ** attempt, 15_000);
+
+export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks): ConnectionManager {
+  const retryDelayMs = hooks.retryDelayMs ?? defaultDelay;
+  const maxUnauthorized = hooks.maxUnauthorized ?? 3;
+  let running = false;
+  let everConnected = false;
+  let unauthorizedInARow = 0;
+  let retryAttempt = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  function status(next: ConnectionStatus) {
+    hooks.onStatus(next);
+  }
+
+  function cancelRetry() {
+    if (retryTimer !== undefined) clearTimeout(retryTimer);
+    retryTimer = undefined;
+  }
+
+  function connectNow() {
+    cancelRetry();
+    if (running && !socket.connected) socket.connect();
+  }
+
+  function scheduleConnect() {
+    cancelRetry();
+    retryTimer = setTimeout(connectNow, retryDelayMs(retryAttempt++));
+  }
+
+  function onConnect() {
+    everConnected = true;
+    unauthorizedInARow = 0;
+    retryAttempt = 0;
+    cancelRetry();
+    status('connected');
+    hooks.onConnected();
+  }
+
+  function onDisconnect(reason: string) {
+    hooks.onDisconnected();
+    if (!running || reason === 'io client disconnect') {
+      status('idle');
+      return;
+    }
+    status('reconnecting');
+    // The server closed this socket on purpose: socket.io will not retry, so do it here (the next
+    // handshake carries the current token).
+    if (!socket.active) scheduleConnect();
+  }
+
+  async function onConnectError(error: Error) {
+    if (!running) return;
+    status(everConnected ? 'reconnecting' : 'connecting');
+    if (error.message !== UNAUTHORIZED) {
+      if (!socket.active) scheduleConnect();
+      return;
+    }
+    unauthorizedInARow += 1;
+    if (unauthorizedInARow > maxUnauthorized) {
+      hooks.onSessionEnded();
+      return;
+    }
+    const outcome = await hooks.refresh(hooks.handshakeToken());
+    if (!running) return;
+    if (outcome.kind === 'refreshed') connectNow();
+    else if (outcome.kind === 'rejected') hooks.onSessionEnded();
+    else scheduleConnect();
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      socket.on('connect', onConnect);
+      socket.on('disconnect', onDisconnect);
+      socket.on('connect_error', onConnectError);
+      status(socket.connected ? 'connected' : 'connecting');
+      if (!socket.connected) socket.connect();
+    },
+    stop() {
+      if (!running) return;
+      running = false;
+      cancelRetry();
+      socket.off('connect', onConnect);
+      socket.off('disconnect', onDisconnect);
+      socket.off('connect_error', onConnectError);
+      socket.disconnect();
+      status('idle');
+    },
+    nudge() {
+      if (running && !socket.connected) connectNow();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// The chat's outgoing socket events, as plain functions of the current application socket.
+
+import type { SendMessagePayload } from '../api/types';
+import type { SendOutcome } from '../chat/outbox';
+import { ACK_TIMEOUT_MS, type ChatSocket } from './socket';
+
+export interface ChatTransport {
+  isConnected(): boolean;
+  sendMessage(payload: SendMessagePayload): Promise<SendOutcome>;
+  markRead(conversationId: number, messageId: number): void;
+  markDelivered(conversationId: number, messageId: number): void;
+  startTyping(conversationId: number): void;
+  stopTyping(conversationId: number): void;
+  joinConversation(conversationId: number): void;
+}
+
+export function socketTransport(current: () => ChatSocket | null): ChatTransport {
+  const connected = () => {
+    const socket = current();
+    return socket?.connected ? socket : null;
+  };
+  return {
+    isConnected: () => connected() !== null,
+    async sendMessage(payload) {
+      const socket = connected();
+      if (!socket) return { ok: false, error: 'Not connected', code: 'disconnected', transient: true };
+      try {
+        const ack = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', payload);
+        if (ack.success) return { ok: true, message: ack.message };
+        return { ok: false, error: ack.error, code: ack.code, transient: false };
+      } catch (error) {
+        return {
+          ok: false,
+          error: 'The server did not answer in time.',
+          code: error instanceof Error && /disconnected/.test(error.message) ? 'disconnected' : 'timeout',
+          transient: true,
+        };
+      }
+    },
+    // Receipts are worth delivering after a reconnect (the socket buffers them meanwhile);
+    // typing notices are not, so they are volatile.
+    markRead: (conversation_id, message_id) => current()?.emit('message:read', { conversation_id, message_id }),
+    markDelivered: (conversation_id, message_id) =>
+      current()?.emit('message:delivered', { conversation_id, message_id }),
+    startTyping: (conversation_id) => connected()?.volatile.emit('typing:start', { conversation_id }),
+    stopTyping: (conversation_id) => connected()?.volatile.emit('typing:stop', { conversation_id }),
+    joinConversation: (conversation_id) => current()?.emit('conversation:join', { conversation_id }),
+  };
+}
