@@ -50,6 +50,8 @@ mod handle;
 pub mod model;
 pub mod service;
 pub mod socket;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use std::sync::Arc;
 

@@ -311,25 +311,7 @@ impl ChatHandle {
                 vec![caller.into(), id.into()],
             ),
         };
-        // One query: the caller's memberships, each conversation's last message
-        // (a point lookup on (conversation_id, seq)), member and unread counts.
-        let sql = format!(
-            "SELECT c.id AS c_id, c.type AS c_type, c.name AS c_name, c.is_public AS c_is_public, \
-             c.created_by AS c_created_by, c.created_at AS c_created_at, c.last_seq AS c_last_seq, \
-             (SELECT COUNT(*) FROM conversation_members cnt WHERE cnt.conversation_id = c.id) AS member_count, \
-             (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id \
-                AND um.seq > me.last_read_seq AND um.sender_id <> me.user_id) AS unread_count, \
-             m.id AS lm_id, m.conversation_id AS lm_conversation_id, m.seq AS lm_seq, \
-             m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
-             m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
-             su.username AS lm_sender_username, su.avatar_url AS lm_sender_avatar_url \
-             FROM conversation_members me \
-             JOIN conversations c ON c.id = me.conversation_id \
-             LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
-             LEFT JOIN users su ON su.id = m.sender_id \
-             WHERE {filter} \
-             ORDER BY c.last_message_at DESC, c.id DESC"
-        );
+        let sql = list_sql(filter);
         let rows = self
             .db()
             .query_all_raw(stmt(backend, &sql, values.clone()))
@@ -480,10 +462,7 @@ impl ChatHandle {
             };
         let limit_param = values.len() + 1;
         values.push(fetch.into());
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id \
-             WHERE m.conversation_id = $1 {condition} ORDER BY m.seq {order} LIMIT ${limit_param}"
-        );
+        let sql = history_sql(condition, order, limit_param);
         let rows = self.db().query_all_raw(stmt(backend, &sql, values)).await?;
         let has_more = rows.len() as u64 > limit;
         let messages = rows
@@ -493,6 +472,37 @@ impl ChatHandle {
             .collect::<ChatResult<Vec<_>>>()?;
         Ok(MessagePage { messages, has_more })
     }
+}
+
+/// The conversation list in one query: the caller's memberships (`me`, narrowed
+/// by `filter`), each conversation's last message (a point lookup on
+/// (conversation_id, seq)), member and unread counts.
+pub(crate) fn list_sql(filter: &str) -> String {
+    format!(
+        "SELECT c.id AS c_id, c.type AS c_type, c.name AS c_name, c.is_public AS c_is_public, \
+         c.created_by AS c_created_by, c.created_at AS c_created_at, c.last_seq AS c_last_seq, \
+         (SELECT COUNT(*) FROM conversation_members cnt WHERE cnt.conversation_id = c.id) AS member_count, \
+         (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id \
+            AND um.seq > me.last_read_seq AND um.sender_id <> me.user_id) AS unread_count, \
+         m.id AS lm_id, m.conversation_id AS lm_conversation_id, m.seq AS lm_seq, \
+         m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
+         m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
+         su.username AS lm_sender_username, su.avatar_url AS lm_sender_avatar_url \
+         FROM conversation_members me \
+         JOIN conversations c ON c.id = me.conversation_id \
+         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
+         LEFT JOIN users su ON su.id = m.sender_id \
+         WHERE {filter} \
+         ORDER BY c.last_message_at DESC, c.id DESC"
+    )
+}
+
+/// One page of history; `condition` narrows by `seq`.
+pub(crate) fn history_sql(condition: &str, order: &str, limit_param: usize) -> String {
+    format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id \
+         WHERE m.conversation_id = $1 {condition} ORDER BY m.seq {order} LIMIT ${limit_param}"
+    )
 }
 
 async fn insert_members<C: ConnectionTrait>(
@@ -514,4 +524,131 @@ async fn insert_members<C: ConnectionTrait>(
         member::Entity::insert_many(rows).exec(conn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database, DbBackend};
+
+    use super::{history_sql, list_sql, stmt};
+    use crate::testing::TestDb;
+
+    /// Fills a database with enough rows that the planner prefers indexes, then
+    /// returns the plans of the hot queries (history paging, catch-up and the
+    /// conversation list).
+    async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
+        let test_db = TestDb::new().await;
+        let db = Database::connect(&test_db.url).await.expect("connect");
+        Migrator::up(&db, None).await.expect("migrate");
+        let backend = db.get_database_backend();
+        let ts = "'2026-01-01T00:00:00Z'";
+        let mut script = Vec::new();
+        for u in 1..=50 {
+            script.push(format!(
+                "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
+                 VALUES ('u{u}', 'u{u}', 'u{u}@x.io', '', 'offline', {ts})"
+            ));
+        }
+        for c in 1..=200 {
+            script.push(format!(
+                "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_message_at) \
+                 VALUES ('group', 'g{c}', false, 1, {ts}, 50, {ts})"
+            ));
+            for u in [1 + c % 50, 1 + (c + 1) % 50, 1 + (c + 7) % 50] {
+                script.push(format!(
+                    "INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq, last_delivered_seq) \
+                     VALUES ({c}, {u}, {ts}, 0, 0)"
+                ));
+            }
+            let rows: Vec<String> = (1..=50)
+                .map(|s| format!("({c}, {s}, {}, 'hello', 'text', {ts})", 1 + c % 50))
+                .collect();
+            script.push(format!(
+                "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, created_at) VALUES {}",
+                rows.join(", ")
+            ));
+        }
+        for sql in script {
+            db.execute_unprepared(&sql).await.expect("seed");
+        }
+        db.execute_unprepared("ANALYZE").await.expect("analyze");
+        let explain = if backend == DbBackend::Postgres {
+            "EXPLAIN"
+        } else {
+            "EXPLAIN QUERY PLAN"
+        };
+        let queries: Vec<(&'static str, String, Vec<sea_orm::Value>)> = vec![
+            (
+                "history newest",
+                history_sql("", "DESC", 2),
+                vec![7i64.into(), 51i64.into()],
+            ),
+            (
+                "history before",
+                history_sql("AND m.seq < $2", "DESC", 3),
+                vec![7i64.into(), 30i64.into(), 51i64.into()],
+            ),
+            (
+                "catch-up after_seq",
+                history_sql("AND m.seq > $2", "ASC", 3),
+                vec![7i64.into(), 10i64.into(), 101i64.into()],
+            ),
+            (
+                "conversation list",
+                list_sql("me.user_id = $1"),
+                vec![3i64.into()],
+            ),
+        ];
+        let mut out = Vec::new();
+        for (name, sql, values) in queries {
+            let rows = db
+                .query_all_raw(stmt(backend, &format!("{explain} {sql}"), values))
+                .await
+                .expect("explain");
+            let plan: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    r.try_get_by_index::<String>(0)
+                        .or_else(|_| r.try_get_by_index::<String>(3))
+                        .unwrap_or_default()
+                })
+                .collect();
+            out.push((name, plan.join("\n")));
+        }
+        drop(db);
+        drop(test_db);
+        (backend, out)
+    }
+
+    #[tokio::test]
+    async fn hot_queries_use_indexes() {
+        let (backend, plans) = plans().await;
+        for (name, plan) in plans {
+            println!("-- {name} ({backend:?})\n{plan}\n");
+            if backend == DbBackend::Postgres {
+                assert!(
+                    plan.contains("Index"),
+                    "{name} should use an index:\n{plan}"
+                );
+                assert!(
+                    !plan.contains("Seq Scan on messages"),
+                    "{name} scans messages:\n{plan}"
+                );
+                assert!(
+                    !plan.contains("Seq Scan on conversation_members"),
+                    "{name} scans members:\n{plan}"
+                );
+            } else {
+                assert!(
+                    plan.contains("INDEX"),
+                    "{name} should use an index:\n{plan}"
+                );
+                assert!(
+                    !plan.contains("SCAN m\n") && !plan.ends_with("SCAN m"),
+                    "{name}:\n{plan}"
+                );
+            }
+        }
+    }
 }

@@ -5,89 +5,13 @@
 
 use std::path::PathBuf;
 
+pub use chat_core::testing::{TestDb, rand_suffix};
 use chat_server::{AppEnv, Config};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 /// Secret used by test servers (tests forge tokens with other keys).
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-0123456789";
-
-/// A database that exists for one test.
-pub struct TestDb {
-    pub url: String,
-    pub dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
-impl TestDb {
-    pub async fn new() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        match std::env::var("TEST_POSTGRES_URL") {
-            Ok(admin) if !admin.is_empty() => {
-                let name = format!("chat_test_{}", rand_suffix());
-                let conn = sea_orm::Database::connect(&admin)
-                    .await
-                    .expect("connect to PostgreSQL");
-                use sea_orm::ConnectionTrait;
-                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
-                let _ = conn.close().await;
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .unwrap_or(&admin)
-                    .to_owned();
-                TestDb {
-                    url: format!("{base}/{name}"),
-                    dir,
-                    postgres: Some((admin, name)),
-                }
-            }
-            _ => TestDb {
-                url: format!("sqlite://{}?mode=rwc", dir.path().join("chat.db").display()),
-                dir,
-                postgres: None,
-            },
-        }
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        self.postgres.is_some()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = self.postgres.take() {
-            // Drop runs outside async context: use a private runtime on a thread.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(rt) = rt {
-                    rt.block_on(async move {
-                        use sea_orm::ConnectionTrait;
-                        if let Ok(conn) = sea_orm::Database::connect(&admin).await {
-                            let _ = conn
-                                .execute_unprepared(&format!(
-                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                                ))
-                                .await;
-                            let _ = conn.close().await;
-                        }
-                    });
-                }
-            })
-            .join();
-        }
-    }
-}
-
-pub fn rand_suffix() -> String {
-    use rand::RngCore;
-    format!("{:016x}", rand::rng().next_u64())
-}
 
 pub fn test_config(db: &TestDb) -> Config {
     Config {

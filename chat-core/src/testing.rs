@@ -1,0 +1,89 @@
+//! Test support: a database that exists for one test. Enabled by the
+//! `test-support` feature; used by this crate's tests and by hosts' tests.
+//!
+//! With `TEST_POSTGRES_URL` (an admin URL such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`) each [`TestDb`] is a freshly
+//! created PostgreSQL database, dropped afterwards; otherwise a SQLite file in a
+//! temporary directory.
+
+use sea_orm::ConnectionTrait;
+
+/// A database that exists for one test.
+pub struct TestDb {
+    /// Connection URL.
+    pub url: String,
+    /// Temporary directory (holds the SQLite file; usable as a data directory).
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// Creates the database (empty: run migrations on it).
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("TEST_POSTGRES_URL") {
+            Ok(admin) if !admin.is_empty() => {
+                let name = format!("chat_test_{}", rand_suffix());
+                let conn = sea_orm::Database::connect(&admin)
+                    .await
+                    .expect("TEST_POSTGRES_URL must reach PostgreSQL");
+                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                let _ = conn.close().await;
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin)
+                    .to_owned();
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    dir,
+                    postgres: Some((admin, name)),
+                }
+            }
+            _ => TestDb {
+                url: format!("sqlite://{}?mode=rwc", dir.path().join("chat.db").display()),
+                dir,
+                postgres: None,
+            },
+        }
+    }
+
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop runs outside async context: use a private runtime on a thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async move {
+                        if let Ok(conn) = sea_orm::Database::connect(&admin).await {
+                            let _ = conn
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A random hex suffix for unique names.
+pub fn rand_suffix() -> String {
+    use rand::RngCore;
+    format!("{:016x}", rand::rng().next_u64())
+}

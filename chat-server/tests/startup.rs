@@ -1,0 +1,53 @@
+//! Start-up configuration: secrets and data directory.
+mod common;
+
+use chat_server::AppEnv;
+use common::{TestDb, TestServer, test_config};
+
+#[tokio::test]
+async fn production_refuses_to_start_without_a_long_secret() {
+    let db = TestDb::new().await;
+    for secret in [None, Some("short".to_owned())] {
+        let mut config = test_config(&db);
+        config.app_env = AppEnv::Production;
+        config.jwt_secret = secret.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let err = chat_server::run(config, listener, async {})
+            .await
+            .expect_err("must not start");
+        assert!(err.to_string().contains("JWT_SECRET"), "{secret:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn development_generates_and_keeps_a_secret() {
+    let db = TestDb::new().await;
+    let mut config = test_config(&db);
+    config.app_env = AppEnv::Development;
+    config.jwt_secret = None;
+    let server = TestServer::start_with(config.clone()).await;
+    let (_, token) = server.register("dev").await;
+    server.stop().await;
+    let stored = std::fs::read_to_string(config.data_dir.join("jwt_secret")).expect("secret file");
+    assert!(stored.len() >= 32);
+    // After a restart the same secret is used: existing tokens stay valid.
+    let server = TestServer::start_with(config).await;
+    let (status, _) = server.get("/api/auth/me", &token).await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_ready_answer() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (status, body) = server.get("/health", "").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) = server.get("/ready", "").await;
+    assert_eq!((status, body["database"].as_bool()), (200, Some(true)));
+    let (status, body) = server.get("/api/nothing-here", "").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    server.stop().await;
+}
