@@ -1,14 +1,16 @@
 //! [`ChatHandle`]: the host's entry point to every chat operation.
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::mpsc;
 
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
-use serde_json::value::RawValue;
-use socketioxide::socket::Sid;
 
 use crate::config::ChatConfig;
 use crate::service::membership::MembershipCache;
-use crate::socket::emitter::Emitter;
+use crate::service::presence::LocalPresence;
+use crate::service::typing::{Expired, TypingTracker};
+use crate::socket::emitter::{Emitter, Target};
 
 /// Cheap-to-clone handle to the chat engine: users, conversations, messages.
 ///
@@ -32,16 +34,25 @@ pub(crate) struct Inner {
     pub(crate) config: ChatConfig,
     pub(crate) membership: MembershipCache,
     pub(crate) emitter: OnceLock<Arc<dyn Emitter>>,
+    pub(crate) typing: Arc<TypingTracker>,
+    /// Expired typing states; taken by the task that announces them, started
+    /// on first use (building the engine does not need a runtime).
+    pub(crate) typing_expired: Mutex<Option<mpsc::UnboundedReceiver<Expired>>>,
+    pub(crate) presence: LocalPresence,
 }
 
 impl ChatHandle {
     pub(crate) fn new(db: DatabaseConnection, config: ChatConfig) -> Self {
+        let (typing, typing_expired) = TypingTracker::new(config.typing_timeout);
         ChatHandle {
             inner: Arc::new(Inner {
                 db,
                 config,
                 membership: MembershipCache::default(),
                 emitter: OnceLock::new(),
+                typing,
+                typing_expired: Mutex::new(Some(typing_expired)),
+                presence: LocalPresence::default(),
             }),
         }
     }
@@ -56,11 +67,10 @@ impl ChatHandle {
         &self.inner.config
     }
 
-    /// Serializes `payload` once and emits it to `rooms`.
+    /// Serializes `payload` once and emits it to `target`.
     pub(crate) async fn broadcast<T: Serialize + ?Sized>(
         &self,
-        rooms: Vec<String>,
-        except: Option<Sid>,
+        target: Target,
         event: &'static str,
         payload: &T,
     ) {
@@ -68,7 +78,7 @@ impl ChatHandle {
             return;
         };
         match serde_json::value::to_raw_value(payload) {
-            Ok(raw) => emitter.emit(rooms, except, event, &raw).await,
+            Ok(raw) => emitter.emit(target, event, &raw).await,
             Err(err) => tracing::error!(event, %err, "cannot serialize event"),
         }
     }
@@ -94,7 +104,3 @@ impl ChatHandle {
         }
     }
 }
-
-/// Serialized once, sent to many: keeps the hot path at one serialization per broadcast.
-#[allow(dead_code)]
-pub(crate) type RawPayload = Box<RawValue>;

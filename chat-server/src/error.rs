@@ -28,6 +28,9 @@ pub enum ApiError {
     /// The body is larger than the route accepts.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The body is not of a media type the route accepts.
+    #[error("expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
     /// No such route or resource.
     #[error("not found")]
     NotFound,
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::InvalidBody(_) | ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +71,7 @@ impl ApiError {
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::NotFound => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -100,6 +105,8 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
+        } else if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            ApiError::UnsupportedMediaType
         } else {
             ApiError::InvalidBody(rejection.body_text())
         }

@@ -12,7 +12,7 @@ use crate::ChatHandle;
 use crate::entity::{conversation, member};
 use crate::error::{ChatError, ChatResult};
 use crate::model::{Conversation, ConversationKind, Message, MessageSender, MessageType, User};
-use crate::socket::emitter::{conversation_room, user_room};
+use crate::socket::emitter::{Target, conversation_room, user_room};
 use crate::socket::events;
 
 /// A group (or public room) to create.
@@ -183,8 +183,7 @@ impl ChatHandle {
         self.after_members_added(conv.id, &[caller, other]).await;
         let view = self.conversation(caller, conv.id).await?;
         self.broadcast(
-            vec![user_room(caller), user_room(other)],
-            None,
+            Target::rooms(vec![user_room(caller), user_room(other)]),
             events::CONVERSATION_NEW,
             &view,
         )
@@ -243,7 +242,7 @@ impl ChatHandle {
         self.after_members_added(conv.id, &members).await;
         let view = self.conversation(caller, conv.id).await?;
         let rooms = members.iter().map(|&id| user_room(id)).collect();
-        self.broadcast(rooms, None, events::CONVERSATION_NEW, &view)
+        self.broadcast(Target::rooms(rooms), events::CONVERSATION_NEW, &view)
             .await;
         Ok(view)
     }
@@ -505,7 +504,7 @@ pub(crate) fn history_sql(condition: &str, order: &str, limit_param: usize) -> S
     )
 }
 
-async fn insert_members<C: ConnectionTrait>(
+pub(crate) async fn insert_members<C: ConnectionTrait>(
     conn: &C,
     conversation_id: i64,
     user_ids: &[i64],

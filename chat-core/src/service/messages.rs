@@ -9,7 +9,7 @@ use crate::ChatHandle;
 use crate::entity::message;
 use crate::error::{ChatError, ChatResult, FieldErrors};
 use crate::model::{Message, MessageType};
-use crate::socket::emitter::conversation_room;
+use crate::socket::emitter::{Target, conversation_room};
 use crate::socket::events;
 
 /// A message to send, as received from a client (`message:send` or REST).
@@ -156,8 +156,7 @@ impl ChatHandle {
             Err(err) => return Err(err),
         };
         self.broadcast(
-            vec![conversation_room(message.conversation_id)],
-            origin,
+            Target::room(conversation_room(message.conversation_id)).except_socket(origin),
             events::MESSAGE_NEW,
             &message,
         )
@@ -170,7 +169,7 @@ impl ChatHandle {
 
     /// One transaction: take the next `seq` (the row lock on the conversation
     /// orders concurrent senders, so `seq` follows commit order) and insert.
-    async fn store_message(
+    pub(crate) async fn store_message(
         &self,
         sender: i64,
         request: &SendMessage,

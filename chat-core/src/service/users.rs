@@ -6,7 +6,7 @@ use validator::Validate;
 use super::db::{is_unique_violation, now};
 use crate::ChatHandle;
 use crate::entity::user;
-use crate::error::{ChatError, ChatResult};
+use crate::error::{ChatError, ChatResult, FieldErrors, field_errors};
 use crate::model::{OwnUser, User};
 
 /// A user to create. The host hashes the password; chat-core never sees it.
@@ -37,18 +37,29 @@ pub fn validate_username(username: &str) -> Result<(), validator::ValidationErro
     }
 }
 
+impl NewUser {
+    /// Trims the username, trims and lower-cases the e-mail, and validates both;
+    /// returns every problem at once.
+    pub fn normalized(self) -> Result<NewUser, FieldErrors> {
+        let new = NewUser {
+            username: self.username.trim().to_owned(),
+            email: self.email.trim().to_lowercase(),
+            password_hash: self.password_hash,
+        };
+        match new.validate() {
+            Ok(()) => Ok(new),
+            Err(errors) => Err(field_errors(&errors)),
+        }
+    }
+}
+
 impl ChatHandle {
     /// Creates a user. Usernames are unique case-insensitively, e-mails uniquely
     /// (stored lower-cased).
     ///
     /// Fails with `username_taken` or `email_taken` (409) on a duplicate.
     pub async fn create_user(&self, new: NewUser) -> ChatResult<user::Model> {
-        let new = NewUser {
-            username: new.username.trim().to_owned(),
-            email: new.email.trim().to_lowercase(),
-            password_hash: new.password_hash,
-        };
-        new.validate()?;
+        let new = new.normalized().map_err(ChatError::Validation)?;
         let username_key = new.username.to_lowercase();
         let model = user::ActiveModel {
             username: Set(new.username),

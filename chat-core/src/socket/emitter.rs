@@ -8,12 +8,40 @@ use socketioxide::{SocketIo, adapter::Adapter, socket::Sid};
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Who receives a broadcast.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Target {
+    /// Every socket in any of these rooms (each socket once)...
+    pub(crate) rooms: Vec<String>,
+    /// ...except this one (the sender, which gets an ack instead)...
+    pub(crate) except_socket: Option<Sid>,
+    /// ...and except sockets in these rooms.
+    pub(crate) except_rooms: Vec<String>,
+}
+
+impl Target {
+    pub(crate) fn rooms(rooms: Vec<String>) -> Self {
+        Target {
+            rooms,
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn room(room: String) -> Self {
+        Target::rooms(vec![room])
+    }
+
+    pub(crate) fn except_socket(mut self, sid: Option<Sid>) -> Self {
+        self.except_socket = sid;
+        self
+    }
+}
+
 pub(crate) trait Emitter: Send + Sync + 'static {
-    /// Emits an already serialized payload to every socket in `rooms`, except `except`.
+    /// Emits an already serialized payload to every socket in `target`.
     fn emit<'a>(
         &'a self,
-        rooms: Vec<String>,
-        except: Option<Sid>,
+        target: Target,
         event: &'static str,
         payload: &'a RawValue,
     ) -> BoxFuture<'a, ()>;
@@ -28,15 +56,19 @@ pub(crate) trait Emitter: Send + Sync + 'static {
 impl<A: Adapter> Emitter for SocketIo<A> {
     fn emit<'a>(
         &'a self,
-        rooms: Vec<String>,
-        except: Option<Sid>,
+        target: Target,
         event: &'static str,
         payload: &'a RawValue,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let mut op = self.to(rooms);
-            if let Some(sid) = except {
-                op = op.except(sid);
+            // Broadcasting "from" a socket is what excludes it; a socket id is
+            // not a room in socketioxide, so `except(sid)` would exclude nothing.
+            let mut op = match target.except_socket.and_then(|sid| self.get_socket(sid)) {
+                Some(origin) => origin.to(target.rooms),
+                None => self.to(target.rooms),
+            };
+            if !target.except_rooms.is_empty() {
+                op = op.except(target.except_rooms);
             }
             if let Err(err) = op.emit(event, payload).await {
                 tracing::warn!(event, %err, "broadcast failed");

@@ -64,23 +64,32 @@ struct Session {
     expires_in: u64,
 }
 
-fn check_password(password: &str) -> Result<(), ApiError> {
+/// The password rule, or `None` when the password is acceptable.
+fn password_problem(password: &str) -> Option<String> {
     let chars = password.chars().count();
-    if chars < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN {
-        return Err(ChatError::field(
-            "password",
-            format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
-        )
-        .into());
-    }
-    Ok(())
+    (chars < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN)
+        .then(|| format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"))
 }
 
 async fn register(
     State(state): State<AppState>,
     Json(body): Json<RegisterBody>,
 ) -> ApiResult<Response> {
-    check_password(&body.password)?;
+    // Report every bad field at once, before paying for the hash.
+    let checked = NewUser {
+        username: body.username,
+        email: body.email,
+        password_hash: String::new(),
+    }
+    .normalized();
+    let mut problems = checked.as_ref().err().cloned().unwrap_or_default();
+    if let Some(problem) = password_problem(&body.password) {
+        problems.insert("password".to_owned(), vec![problem]);
+    }
+    let new_user = match checked {
+        Ok(new_user) if problems.is_empty() => new_user,
+        _ => return Err(ChatError::Validation(problems).into()),
+    };
     let password = body.password;
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -89,9 +98,8 @@ async fn register(
     let created = state
         .chat
         .create_user(NewUser {
-            username: body.username,
-            email: body.email,
             password_hash,
+            ..new_user
         })
         .await?;
     start_session(&state, &created, StatusCode::CREATED).await

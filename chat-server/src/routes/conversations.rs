@@ -1,14 +1,14 @@
 //! Conversations, members and messages.
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json as JsonBody, Router};
 use chat_core::ChatError;
 use chat_core::model::{Conversation, Message, User};
-use chat_core::service::{CreateGroup, HistoryQuery, MessagePage, SendMessage};
+use chat_core::service::{CreateGroup, HistoryQuery, MessagePage, RoomSummary, SendMessage};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json, Path, Query};
 use crate::state::AppState;
 
@@ -17,7 +17,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/conversations", get(list).post(create))
         .route("/api/conversations/{id}", get(show))
-        .route("/api/conversations/{id}/members", get(members))
+        .route(
+            "/api/conversations/{id}/members",
+            get(members).post(add_member),
+        )
+        .route("/api/conversations/{id}/join", post(join))
+        .route("/api/conversations/{id}/leave", post(leave))
+        .route("/api/rooms", get(rooms))
         .route("/api/conversations/{id}/messages", get(history).post(send))
 }
 
@@ -53,9 +59,8 @@ async fn create(
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<(StatusCode, JsonBody<Conversation>)> {
     let body: CreateBody = serde_json::from_value(body).map_err(|_| {
-        ChatError::field(
-            "body",
-            "expected {user_id} or {type: \"group\", name, member_ids}",
+        ApiError::InvalidBody(
+            "expected {user_id} or {type: \"group\", name, member_ids, is_public?}".to_owned(),
         )
     })?;
     match body {
@@ -165,4 +170,60 @@ async fn send(
         StatusCode::OK
     };
     Ok((status, JsonBody(outcome.message)))
+}
+
+#[derive(Deserialize)]
+struct AddMemberBody {
+    user_id: i64,
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(body): Json<AddMemberBody>,
+) -> ApiResult<(StatusCode, JsonBody<Conversation>)> {
+    let conv = state.chat.add_member(user.id, id, body.user_id).await?;
+    Ok((StatusCode::CREATED, JsonBody(conv)))
+}
+
+async fn join(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<JsonBody<Conversation>> {
+    Ok(JsonBody(state.chat.join_room(user.id, id).await?))
+}
+
+async fn leave(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state.chat.leave_conversation(user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct RoomsQuery {
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Rooms {
+    rooms: Vec<RoomSummary>,
+}
+
+async fn rooms(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<RoomsQuery>,
+) -> ApiResult<JsonBody<Rooms>> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 100);
+    let rooms = state
+        .chat
+        .public_rooms(user.id, limit, q.offset.unwrap_or(0))
+        .await?;
+    Ok(JsonBody(Rooms { rooms }))
 }

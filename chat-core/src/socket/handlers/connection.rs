@@ -2,11 +2,12 @@
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 
-use super::{AuthState, conversations, messages};
-use crate::ChatHandle;
-use crate::socket::auth::{AuthError, AuthRequest, find_token};
+use super::activity::SocketTyping;
+use super::{AuthState, activity, conversations, messages};
+use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token};
 use crate::socket::emitter::{conversation_room, user_room};
 use crate::socket::events::{self, AckError};
+use crate::{ChatError, ChatHandle};
 
 /// Refusal of a handshake; the client sees `connect_error` with this text.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,15 @@ pub(crate) async fn authenticate<A: Adapter>(
             return Err(ConnectRefused::Unauthorized);
         }
     };
+    // The token may outlive its user (deleted account, reset database).
+    match chat.user_row(identity.user_id).await {
+        Ok(_) => {}
+        Err(ChatError::NotFound(_)) => return Err(ConnectRefused::Unauthorized),
+        Err(err) => {
+            tracing::error!(%err, "loading the user on connect failed");
+            return Err(ConnectRefused::Internal);
+        }
+    }
     let conversations = chat
         .conversation_ids_of(identity.user_id)
         .await
@@ -61,10 +71,38 @@ pub(crate) async fn authenticate<A: Adapter>(
     Ok(())
 }
 
-pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
+pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {
+    socket.extensions.insert(SocketTyping::default());
     socket.on(events::MESSAGE_SEND, messages::on_send::<A>);
+    socket.on(events::MESSAGE_READ, activity::on_read::<A>);
+    socket.on(events::MESSAGE_DELIVERED, activity::on_delivered::<A>);
+    socket.on(events::TYPING_START, activity::on_typing_start::<A>);
+    socket.on(events::TYPING_STOP, activity::on_typing_stop::<A>);
     socket.on(events::CONVERSATION_JOIN, conversations::on_join::<A>);
     socket.on_fallback(on_unknown_event::<A>);
+    socket.on_disconnect(on_disconnect::<A>);
+    if let Some(identity) = socket.extensions.get::<Identity>() {
+        if let Err(err) = chat.socket_connected(&identity).await {
+            tracing::error!(%err, "presence update on connect failed");
+        }
+    }
+}
+
+/// Stops this socket's typing indicators and, on the user's last socket,
+/// announces them offline.
+async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {
+    let Some(identity) = socket.extensions.get::<Identity>() else {
+        return;
+    };
+    if let Some(typing) = socket.extensions.get::<SocketTyping>() {
+        for conversation_id in typing.take() {
+            chat.stop_typing(identity.user_id, &identity.username, conversation_id, None)
+                .await;
+        }
+    }
+    if let Err(err) = chat.socket_disconnected(&identity).await {
+        tracing::error!(%err, "presence update on disconnect failed");
+    }
 }
 
 /// Unknown events never disconnect: they get a failed ack when one was asked for.

@@ -1,6 +1,7 @@
 //! Socket.IO handlers, one module per event group. Each one parses its payload,
 //! calls the [`ChatHandle`](crate::ChatHandle) service and answers the ack.
 
+mod activity;
 mod connection;
 mod conversations;
 mod messages;

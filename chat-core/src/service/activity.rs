@@ -1,0 +1,216 @@
+//! Typing indicators and presence announcements.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use socketioxide::socket::Sid;
+
+use super::db::{now, query_ids, stmt};
+use crate::ChatHandle;
+use crate::error::ChatResult;
+use crate::socket::auth::Identity;
+use crate::socket::emitter::{Target, conversation_room, user_room};
+use crate::socket::events;
+use sea_orm::ConnectionTrait;
+
+/// `typing:start` / `typing:stop` as relayed to the other members.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Typing {
+    /// Conversation.
+    pub conversation_id: i64,
+    /// Who is typing.
+    pub user_id: i64,
+    /// Their username.
+    pub username: String,
+}
+
+/// `user:online` / `user:offline`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Presence {
+    /// User.
+    pub user_id: i64,
+    /// Username.
+    pub username: String,
+    /// When the last connection closed (`user:offline` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+impl ChatHandle {
+    /// Relays `typing:start` to the other members and arms the automatic stop
+    /// (`typing_timeout` after the last start).
+    pub async fn typing_start(
+        &self,
+        user: &Identity,
+        conversation_id: i64,
+        origin: Option<Sid>,
+    ) -> ChatResult<()> {
+        self.require_member(conversation_id, user.user_id).await?;
+        self.ensure_typing_expiry_task();
+        self.inner
+            .typing
+            .start(conversation_id, user.user_id, &user.username);
+        let typing = Typing {
+            conversation_id,
+            user_id: user.user_id,
+            username: user.username.clone(),
+        };
+        self.broadcast(
+            Target::room(conversation_room(conversation_id)).except_socket(origin),
+            events::TYPING_START,
+            &typing,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Relays `typing:stop` if the user was typing there.
+    pub async fn typing_stop(
+        &self,
+        user: &Identity,
+        conversation_id: i64,
+        origin: Option<Sid>,
+    ) -> ChatResult<()> {
+        self.require_member(conversation_id, user.user_id).await?;
+        self.stop_typing(user.user_id, &user.username, conversation_id, origin)
+            .await;
+        Ok(())
+    }
+
+    /// Sends `typing:stop` when the user was typing in the conversation.
+    pub(crate) async fn stop_typing(
+        &self,
+        user_id: i64,
+        username: &str,
+        conversation_id: i64,
+        origin: Option<Sid>,
+    ) {
+        if self.inner.typing.stop(conversation_id, user_id) {
+            let typing = Typing {
+                conversation_id,
+                user_id,
+                username: username.to_owned(),
+            };
+            self.broadcast(
+                Target::room(conversation_room(conversation_id)).except_socket(origin),
+                events::TYPING_STOP,
+                &typing,
+            )
+            .await;
+        }
+    }
+
+    fn ensure_typing_expiry_task(&self) {
+        let receiver = match self.inner.typing_expired.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(_) => None,
+        };
+        let Some(mut receiver) = receiver else { return };
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(expired) = receiver.recv().await {
+                let Some(inner) = weak.upgrade() else { break };
+                let chat = ChatHandle { inner };
+                let typing = Typing {
+                    conversation_id: expired.conversation_id,
+                    user_id: expired.user_id,
+                    username: expired.username,
+                };
+                chat.broadcast(
+                    Target::room(conversation_room(typing.conversation_id)),
+                    events::TYPING_STOP,
+                    &typing,
+                )
+                .await;
+            }
+        });
+    }
+
+    /// Conversations whose members hear about this user's presence: direct
+    /// ones and groups of at most `presence_fanout_limit` members.
+    async fn presence_rooms(&self, user_id: i64) -> ChatResult<Vec<String>> {
+        let ids = query_ids(
+            self.db(),
+            "SELECT me.conversation_id FROM conversation_members me \
+             JOIN conversations c ON c.id = me.conversation_id \
+             WHERE me.user_id = $1 AND (c.type = 'direct' OR \
+               (SELECT COUNT(*) FROM conversation_members x WHERE x.conversation_id = c.id) <= $2)",
+            vec![
+                user_id.into(),
+                (self.config().presence_fanout_limit as i64).into(),
+            ],
+        )
+        .await?;
+        Ok(ids.into_iter().map(conversation_room).collect())
+    }
+
+    async fn set_status(&self, user_id: i64, online: bool) -> ChatResult<Option<DateTime<Utc>>> {
+        let backend = self.db().get_database_backend();
+        let at = now();
+        let (sql, values) = if online {
+            (
+                "UPDATE users SET status = 'online' WHERE id = $1",
+                vec![user_id.into()],
+            )
+        } else {
+            (
+                "UPDATE users SET status = 'offline', last_seen = $2 WHERE id = $1",
+                vec![user_id.into(), at.into()],
+            )
+        };
+        self.db().execute_raw(stmt(backend, sql, values)).await?;
+        Ok((!online).then_some(at))
+    }
+
+    /// Records a new socket of `user`; on their first, persists `online` and
+    /// tells the users who share a small conversation with them.
+    pub(crate) async fn socket_connected(&self, user: &Identity) -> ChatResult<()> {
+        if !self.inner.presence.connect(user.user_id) {
+            return Ok(());
+        }
+        self.set_status(user.user_id, true).await?;
+        self.announce(user, events::USER_ONLINE, None).await
+    }
+
+    /// Records a closed socket; on the user's last, persists `offline` and
+    /// `last_seen` and tells their contacts.
+    pub(crate) async fn socket_disconnected(&self, user: &Identity) -> ChatResult<()> {
+        if !self.inner.presence.disconnect(user.user_id) {
+            return Ok(());
+        }
+        let last_seen = self.set_status(user.user_id, false).await?;
+        self.announce(user, events::USER_OFFLINE, last_seen).await
+    }
+
+    async fn announce(
+        &self,
+        user: &Identity,
+        event: &'static str,
+        last_seen: Option<DateTime<Utc>>,
+    ) -> ChatResult<()> {
+        let rooms = self.presence_rooms(user.user_id).await?;
+        if rooms.is_empty() {
+            return Ok(());
+        }
+        let presence = Presence {
+            user_id: user.user_id,
+            username: user.username.clone(),
+            last_seen,
+        };
+        let target = Target {
+            rooms,
+            except_socket: None,
+            except_rooms: vec![user_room(user.user_id)],
+        };
+        self.broadcast(target, event, &presence).await;
+        Ok(())
+    }
+
+    /// Whether the user has a live socket on this instance.
+    pub fn is_online(&self, user_id: i64) -> bool {
+        self.inner.presence.is_online(user_id)
+    }
+
+    /// Users with a live socket on this instance.
+    pub fn online_users(&self) -> Vec<i64> {
+        self.inner.presence.online_users()
+    }
+}

@@ -1,0 +1,122 @@
+//! Read and delivery receipts: per-member pointers that only move forward.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::db::{now, query_ids, stmt};
+use crate::ChatHandle;
+use crate::error::{ChatError, ChatResult};
+use crate::socket::emitter::{Target, conversation_room};
+use crate::socket::events;
+use sea_orm::ConnectionTrait;
+
+/// Which receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptKind {
+    /// The member has read up to the message.
+    Read,
+    /// The message reached one of the member's devices.
+    Delivered,
+}
+
+/// A receipt request (`message:read` / `message:delivered`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+pub struct ReceiptRequest {
+    /// Conversation.
+    pub conversation_id: i64,
+    /// The newest message covered.
+    pub message_id: i64,
+}
+
+/// A receipt as broadcast to the conversation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Receipt {
+    /// Conversation.
+    pub conversation_id: i64,
+    /// Newest message covered.
+    pub message_id: i64,
+    /// Who read / received it.
+    pub user_id: i64,
+    /// When (`read_at` for reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<DateTime<Utc>>,
+    /// When (`delivered_at` for deliveries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl ChatHandle {
+    /// Moves the caller's read or delivery pointer up to `message_id` and tells
+    /// the conversation. An older message than the current pointer changes
+    /// nothing and sends nothing (receipts never move backwards); the result is
+    /// `None` then.
+    pub async fn mark(
+        &self,
+        user_id: i64,
+        kind: ReceiptKind,
+        request: ReceiptRequest,
+    ) -> ChatResult<Option<Receipt>> {
+        if request.message_id <= 0 {
+            return Err(ChatError::field("message_id", "must be a positive integer"));
+        }
+        self.require_member(request.conversation_id, user_id)
+            .await?;
+        let seq = query_ids(
+            self.db(),
+            "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2",
+            vec![request.message_id.into(), request.conversation_id.into()],
+        )
+        .await?;
+        let Some(seq) = seq.first().copied() else {
+            return Err(ChatError::NotFound("message"));
+        };
+        // Delivery is implied by reading: a read moves both pointers.
+        let sql = match kind {
+            ReceiptKind::Read => {
+                "UPDATE conversation_members SET last_read_message_id = $1, last_read_seq = $2, \
+                 last_delivered_message_id = CASE WHEN last_delivered_seq < $2 THEN $1 ELSE last_delivered_message_id END, \
+                 last_delivered_seq = CASE WHEN last_delivered_seq < $2 THEN $2 ELSE last_delivered_seq END \
+                 WHERE conversation_id = $3 AND user_id = $4 AND last_read_seq < $2"
+            }
+            ReceiptKind::Delivered => {
+                "UPDATE conversation_members SET last_delivered_message_id = $1, last_delivered_seq = $2 \
+                 WHERE conversation_id = $3 AND user_id = $4 AND last_delivered_seq < $2"
+            }
+        };
+        let backend = self.db().get_database_backend();
+        let result = self
+            .db()
+            .execute_raw(stmt(
+                backend,
+                sql,
+                vec![
+                    request.message_id.into(),
+                    seq.into(),
+                    request.conversation_id.into(),
+                    user_id.into(),
+                ],
+            ))
+            .await?;
+        if result.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let at = now();
+        let receipt = Receipt {
+            conversation_id: request.conversation_id,
+            message_id: request.message_id,
+            user_id,
+            read_at: (kind == ReceiptKind::Read).then_some(at),
+            delivered_at: (kind == ReceiptKind::Delivered).then_some(at),
+        };
+        let event = match kind {
+            ReceiptKind::Read => events::MESSAGE_READ,
+            ReceiptKind::Delivered => events::MESSAGE_DELIVERED,
+        };
+        self.broadcast(
+            Target::room(conversation_room(request.conversation_id)),
+            event,
+            &receipt,
+        )
+        .await;
+        Ok(Some(receipt))
+    }
+}

@@ -1,0 +1,235 @@
+//! Group membership: public rooms, joining, leaving, adding members.
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use serde::Serialize;
+
+use super::conversations::insert_members;
+use super::db::{is_unique_violation, stmt};
+use super::messages::SendMessage;
+use crate::ChatHandle;
+use crate::entity::conversation;
+use crate::error::{ChatError, ChatResult};
+use crate::model::{Conversation, ConversationKind, MessageType, User};
+use crate::socket::emitter::{Target, conversation_room, user_room};
+use crate::socket::events;
+
+/// `conversation:member_joined` / `conversation:member_left`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberEvent {
+    /// Conversation.
+    pub conversation_id: i64,
+    /// Who joined or left.
+    pub user: User,
+}
+
+/// A public room in the room list.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomSummary {
+    /// The room.
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    /// Whether the caller is a member.
+    pub is_member: bool,
+}
+
+impl ChatHandle {
+    async fn group_row(&self, conversation_id: i64) -> ChatResult<conversation::Model> {
+        if conversation_id <= 0 {
+            return Err(ChatError::field(
+                "conversation_id",
+                "must be a positive integer",
+            ));
+        }
+        conversation::Entity::find_by_id(conversation_id)
+            .one(self.db())
+            .await?
+            .ok_or(ChatError::NotFound("conversation"))
+    }
+
+    /// Joins a public room. Joining a room one is already in returns it
+    /// unchanged; a private group or direct conversation is `not_a_member` (403).
+    pub async fn join_room(&self, user_id: i64, conversation_id: i64) -> ChatResult<Conversation> {
+        let conv = self.group_row(conversation_id).await?;
+        if self.is_member(conversation_id, user_id).await? {
+            return self.conversation(user_id, conversation_id).await;
+        }
+        if conv.kind != ConversationKind::Group.as_str() || !conv.is_public {
+            // Private groups are invisible to outsiders: same answer as any non-member.
+            return Err(ChatError::NotAMember);
+        }
+        self.add_to_group(user_id, conversation_id, "joined")
+            .await?;
+        self.conversation(user_id, conversation_id).await
+    }
+
+    /// Adds `user_id` to a group the caller is a member of; `conflict` when
+    /// already a member.
+    pub async fn add_member(
+        &self,
+        caller: i64,
+        conversation_id: i64,
+        user_id: i64,
+    ) -> ChatResult<Conversation> {
+        let conv = self.group_row(conversation_id).await?;
+        self.require_member(conversation_id, caller).await?;
+        if conv.kind != ConversationKind::Group.as_str() {
+            return Err(ChatError::Unprocessable(
+                "members cannot be added to a direct conversation",
+            ));
+        }
+        if user_id <= 0 {
+            return Err(ChatError::field("user_id", "must be a positive integer"));
+        }
+        self.user_row(user_id).await?;
+        if self.is_member(conversation_id, user_id).await? {
+            return Err(already_member());
+        }
+        self.add_to_group(user_id, conversation_id, "was added")
+            .await?;
+        self.conversation(caller, conversation_id).await
+    }
+
+    /// Inserts the membership, writes the system notice, subscribes the user's
+    /// sockets and tells everyone.
+    async fn add_to_group(&self, user_id: i64, conversation_id: i64, verb: &str) -> ChatResult<()> {
+        let txn = self.db().begin().await?;
+        match insert_members(&txn, conversation_id, &[user_id]).await {
+            Ok(()) => {}
+            Err(ChatError::Database(err)) if is_unique_violation(&err) => {
+                return Err(already_member());
+            }
+            Err(err) => return Err(err),
+        }
+        txn.commit().await?;
+        self.after_members_added(conversation_id, &[user_id]).await;
+        let user = self.user(user_id).await?;
+        self.system_message(conversation_id, &user, verb).await?;
+        let view = self.conversation(user_id, conversation_id).await?;
+        self.broadcast(
+            Target::room(user_room(user_id)),
+            events::CONVERSATION_NEW,
+            &view,
+        )
+        .await;
+        self.broadcast(
+            Target::room(conversation_room(conversation_id)),
+            events::CONVERSATION_MEMBER_JOINED,
+            &MemberEvent {
+                conversation_id,
+                user,
+            },
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Leaves a group or room: `unprocessable` for a direct conversation.
+    pub async fn leave_conversation(&self, user_id: i64, conversation_id: i64) -> ChatResult<()> {
+        let conv = self.group_row(conversation_id).await?;
+        self.require_member(conversation_id, user_id).await?;
+        if conv.kind != ConversationKind::Group.as_str() {
+            return Err(ChatError::Unprocessable(
+                "a direct conversation cannot be left",
+            ));
+        }
+        let backend = self.db().get_database_backend();
+        self.db()
+            .execute_raw(stmt(
+                backend,
+                "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+                vec![conversation_id.into(), user_id.into()],
+            ))
+            .await?;
+        self.inner.membership.invalidate(conversation_id);
+        let user = self.user(user_id).await?;
+        self.system_message(conversation_id, &user, "left").await?;
+        // Tell the whole conversation, the leaver's sockets included, then unsubscribe them.
+        self.broadcast(
+            Target::rooms(vec![conversation_room(conversation_id), user_room(user_id)]),
+            events::CONVERSATION_MEMBER_LEFT,
+            &MemberEvent {
+                conversation_id,
+                user,
+            },
+        )
+        .await;
+        self.leave_user(user_id, conversation_room(conversation_id))
+            .await;
+        Ok(())
+    }
+
+    async fn system_message(
+        &self,
+        conversation_id: i64,
+        user: &User,
+        verb: &str,
+    ) -> ChatResult<()> {
+        let request = SendMessage {
+            conversation_id,
+            content: format!("{} {verb}", user.username),
+            message_type: Some(MessageType::System),
+            file_url: None,
+            client_id: None,
+        };
+        let message = self
+            .store_message(user.id, &request, MessageType::System)
+            .await?;
+        self.broadcast(
+            Target::room(conversation_room(conversation_id)),
+            events::MESSAGE_NEW,
+            &message,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Public rooms, most recently active first, with member counts and whether
+    /// the caller is in each.
+    pub async fn public_rooms(
+        &self,
+        caller: i64,
+        limit: u64,
+        offset: u64,
+    ) -> ChatResult<Vec<RoomSummary>> {
+        let backend = self.db().get_database_backend();
+        let rows = self
+            .db()
+            .query_all_raw(stmt(
+                backend,
+                "SELECT c.id, c.name, c.created_by, c.created_at, c.last_seq, \
+                 (SELECT COUNT(*) FROM conversation_members x WHERE x.conversation_id = c.id) AS member_count, \
+                 (SELECT COUNT(*) FROM conversation_members y WHERE y.conversation_id = c.id AND y.user_id = $1) AS is_member \
+                 FROM conversations c WHERE c.is_public = $2 \
+                 ORDER BY c.last_message_at DESC, c.id DESC LIMIT $3 OFFSET $4",
+                vec![caller.into(), true.into(), (limit as i64).into(), (offset as i64).into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let is_member: i64 = row.try_get("", "is_member")?;
+                Ok(RoomSummary {
+                    conversation: Conversation {
+                        id: row.try_get("", "id")?,
+                        kind: ConversationKind::Group,
+                        name: row.try_get("", "name")?,
+                        is_public: true,
+                        created_by: row.try_get("", "created_by")?,
+                        created_at: row.try_get("", "created_at")?,
+                        members: Vec::new(),
+                        member_count: row.try_get("", "member_count")?,
+                        last_message: None,
+                        unread_count: 0,
+                        last_seq: row.try_get("", "last_seq")?,
+                    },
+                    is_member: is_member > 0,
+                })
+            })
+            .collect()
+    }
+}
+
+fn already_member() -> ChatError {
+    ChatError::Conflict {
+        code: "already_member",
+        message: "the user is already a member",
+    }
+}
