@@ -1,0 +1,276 @@
+//! The chat engine through its public handle, without any HTTP host.
+use chat_core::service::{
+    CreateGroup, HistoryQuery, NewUser, ReceiptKind, ReceiptRequest, SendMessage,
+};
+use chat_core::testing::TestDb;
+use chat_core::{ChatCore, ChatError, ChatHandle};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database};
+
+async fn engine(test_db: &TestDb) -> ChatHandle {
+    let db = Database::connect(&test_db.url).await.expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    ChatCore::builder(db).build().1
+}
+
+async fn user(chat: &ChatHandle, name: &str) -> i64 {
+    chat.create_user(NewUser {
+        username: name.to_owned(),
+        email: format!("{name}@example.com"),
+        password_hash: String::new(),
+    })
+    .await
+    .expect("create user")
+    .id
+}
+
+#[tokio::test]
+async fn unread_counts_follow_messages_and_receipts_never_move_back() {
+    let db = TestDb::new().await;
+    let chat = engine(&db).await;
+    let alice = user(&chat, "alice").await;
+    let bob = user(&chat, "bob").await;
+    let (conv, created) = chat.get_or_create_direct(alice, bob).await.expect("direct");
+    assert!(created);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let sent = chat
+            .send_message(alice, SendMessage::text(conv.id, format!("m{n}")), None)
+            .await
+            .expect("send");
+        ids.push(sent.message.id);
+    }
+    let unread = |list: Vec<chat_core::model::Conversation>| list[0].unread_count;
+    assert_eq!(unread(chat.list_conversations(bob).await.expect("list")), 3);
+    assert_eq!(
+        unread(chat.list_conversations(alice).await.expect("list")),
+        0,
+        "own messages are not unread"
+    );
+
+    let read = |message_id| ReceiptRequest {
+        conversation_id: conv.id,
+        message_id,
+    };
+    let receipt = chat
+        .mark(bob, ReceiptKind::Read, read(ids[1]))
+        .await
+        .expect("read");
+    assert!(receipt.is_some_and(|r| r.read_at.is_some() && r.user_id == bob));
+    assert_eq!(unread(chat.list_conversations(bob).await.expect("list")), 1);
+    assert!(
+        chat.mark(bob, ReceiptKind::Read, read(ids[2]))
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(unread(chat.list_conversations(bob).await.expect("list")), 0);
+    // Older ids never move the pointer back.
+    assert!(
+        chat.mark(bob, ReceiptKind::Read, read(ids[0]))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        chat.mark(bob, ReceiptKind::Delivered, read(ids[1]))
+            .await
+            .expect("delivered")
+            .is_none(),
+        "reading implies delivery"
+    );
+    assert_eq!(unread(chat.list_conversations(bob).await.expect("list")), 0);
+
+    let eve = user(&chat, "eve").await;
+    let err = chat
+        .mark(eve, ReceiptKind::Read, read(ids[0]))
+        .await
+        .expect_err("outsider");
+    assert!(matches!(err, ChatError::NotAMember));
+    let err = chat
+        .mark(
+            bob,
+            ReceiptKind::Read,
+            ReceiptRequest {
+                conversation_id: conv.id,
+                message_id: 999_999,
+            },
+        )
+        .await
+        .expect_err("unknown message");
+    assert_eq!(err.code(), "not_found");
+}
+
+#[tokio::test]
+async fn a_room_of_5000_members_works() {
+    let db = TestDb::new().await;
+    let chat = engine(&db).await;
+    // Bulk-insert the users: going through create_user 5000 times would only test the disk.
+    let values: Vec<String> = (0..5000)
+        .map(|i| {
+            format!("('m{i}', 'm{i}', 'm{i}@example.com', '', 'offline', '2026-01-01T00:00:00Z')")
+        })
+        .collect();
+    for chunk in values.chunks(1000) {
+        chat.db()
+            .execute_unprepared(&format!(
+                "INSERT INTO users (username, username_key, email, password_hash, status, created_at) VALUES {}",
+                chunk.join(", ")
+            ))
+            .await
+            .expect("insert users");
+    }
+    let owner = user(&chat, "owner").await;
+    let member_ids: Vec<i64> = (1..=4999).collect();
+    let room = chat
+        .create_group(
+            owner,
+            CreateGroup {
+                name: "town square".into(),
+                member_ids,
+                is_public: true,
+            },
+        )
+        .await
+        .expect("create room");
+    assert_eq!(room.member_count, 5000);
+    assert_eq!(room.members.len(), 50, "lists embed at most 50 members");
+
+    let newcomer = 5000; // the 5000th bulk user, not yet a member
+    let joined = chat.join_room(newcomer, room.id).await.expect("join");
+    assert_eq!(joined.member_count, 5001);
+    let sent = chat
+        .send_message(newcomer, SendMessage::text(room.id, "hello everyone"), None)
+        .await
+        .expect("send");
+    assert_eq!(sent.message.seq, 2, "after the join notice");
+
+    let mut seen = 0;
+    let mut after = None;
+    loop {
+        let page = chat
+            .list_members(owner, room.id, after, 500)
+            .await
+            .expect("members");
+        if page.is_empty() {
+            break;
+        }
+        seen += page.len();
+        after = page.last().map(|u| u.id);
+    }
+    assert_eq!(seen, 5001);
+    let rooms = chat.public_rooms(owner, 10, 0).await.expect("rooms");
+    assert_eq!(rooms[0].conversation.member_count, 5001);
+    assert!(rooms[0].is_member);
+    let history = chat
+        .history(1, room.id, HistoryQuery::default())
+        .await
+        .expect("history");
+    assert_eq!(history.messages[0].content, "hello everyone");
+    assert_eq!(
+        history.messages[1].message_type,
+        chat_core::model::MessageType::System
+    );
+}
+
+#[tokio::test]
+async fn leaving_and_joining_keep_membership_checks_current() {
+    let db = TestDb::new().await;
+    let chat = engine(&db).await;
+    let alice = user(&chat, "alice").await;
+    let bob = user(&chat, "bob").await;
+    let carol = user(&chat, "carol").await;
+    let group = chat
+        .create_group(
+            alice,
+            CreateGroup {
+                name: "team".into(),
+                member_ids: vec![bob],
+                is_public: false,
+            },
+        )
+        .await
+        .expect("group");
+    // Warm the in-memory membership set, then change membership.
+    chat.send_message(bob, SendMessage::text(group.id, "hi"), None)
+        .await
+        .expect("send");
+    chat.leave_conversation(bob, group.id).await.expect("leave");
+    let err = chat
+        .send_message(bob, SendMessage::text(group.id, "still here?"), None)
+        .await
+        .expect_err("left");
+    assert!(matches!(err, ChatError::NotAMember));
+    assert!(
+        matches!(
+            chat.join_room(carol, group.id).await,
+            Err(ChatError::NotAMember)
+        ),
+        "private"
+    );
+    chat.add_member(alice, group.id, carol).await.expect("add");
+    chat.send_message(carol, SendMessage::text(group.id, "hello"), None)
+        .await
+        .expect("added member sends");
+    let err = chat
+        .add_member(alice, group.id, carol)
+        .await
+        .expect_err("twice");
+    assert_eq!(err.code(), "already_member");
+    let (direct, _) = chat.get_or_create_direct(alice, bob).await.expect("direct");
+    assert_eq!(
+        chat.leave_conversation(alice, direct.id)
+            .await
+            .expect_err("direct")
+            .status(),
+        422
+    );
+    let system: Vec<String> = chat
+        .history(alice, group.id, HistoryQuery::default())
+        .await
+        .expect("history")
+        .messages
+        .into_iter()
+        .filter(|m| m.message_type == chat_core::model::MessageType::System)
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(system, ["carol was added", "bob left"]);
+}
+
+#[tokio::test]
+async fn user_search_is_case_insensitive_and_excludes_the_caller() {
+    let db = TestDb::new().await;
+    let chat = engine(&db).await;
+    let me = user(&chat, "Marianne").await;
+    for name in ["Mario", "maria_x", "Amaryllis", "bob", "Miami"] {
+        user(&chat, name).await;
+    }
+    let names = |users: Vec<chat_core::model::User>| {
+        users.into_iter().map(|u| u.username).collect::<Vec<_>>()
+    };
+    // Prefix matches first, then substring matches.
+    assert_eq!(
+        names(chat.search_users(me, "MAR", 10, 0).await.expect("search")),
+        ["maria_x", "Mario", "Amaryllis"]
+    );
+    assert_eq!(
+        names(chat.search_users(me, "mar", 2, 0).await.expect("search")),
+        ["maria_x", "Mario"]
+    );
+    assert_eq!(
+        names(chat.search_users(me, "mar", 2, 2).await.expect("search")),
+        ["Amaryllis"]
+    );
+    assert_eq!(
+        names(chat.search_users(me, "ia_", 10, 0).await.expect("search")),
+        ["maria_x"],
+        "LIKE wildcards are literal"
+    );
+    assert!(
+        chat.search_users(me, "%", 10, 0)
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    assert!(chat.search_users(me, "  ", 10, 0).await.is_err());
+}

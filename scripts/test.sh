@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Runs every test of the project, installing or starting what the tests need:
+#   formatting and lints, Rust tests on SQLite and on PostgreSQL, the React
+#   client's type check, unit tests and build, the examples, and the end-to-end
+#   suite (real socket.io-client) against a real server on both databases.
+#
+# PostgreSQL: TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres,
+# an account that may create databases). With CI=true a missing PostgreSQL fails
+# the run; elsewhere the PostgreSQL runs are skipped with a clear message.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chat-backend/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+PG_ADMIN_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+REDIS_PORT=6379
+skipped=()
+
+step() { printf '\n==> %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+APT_UPDATED=0
+apt_install() {
+  have apt-get || return 1
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    $sudo apt-get update -qq && APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}
+
+postgres_up() {
+  have pg_isready && pg_isready -q -h 127.0.0.1 -p 5432
+}
+
+ensure_postgres() {
+  if postgres_up; then return 0; fi
+  if have pg_ctlcluster && [ -d /etc/postgresql ]; then
+    step "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    for _ in $(seq 1 30); do postgres_up && return 0; sleep 1; done
+  fi
+  return 1
+}
+
+ensure_redis() {
+  if have redis-cli && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+  if ! have redis-server; then apt_install redis-server || return 1; fi
+  step "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" \
+    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log || return 1
+  for _ in $(seq 1 20); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.5; done
+  return 1
+}
+
+# npm ci only when the lock file changed since the last install.
+npm_install() {
+  local dir=$1
+  local stamp="$dir/node_modules/.install-stamp"
+  local sum
+  sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
+  step "npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$sum" > "$stamp"
+}
+
+step "checking services"
+PG_OK=1
+if ! ensure_postgres; then
+  PG_OK=0
+  if [ "${CI:-}" = "true" ]; then
+    echo "PostgreSQL is not reachable at 127.0.0.1:5432 and could not be started (CI=true: failing)." >&2
+    exit 1
+  fi
+  skipped+=("PostgreSQL tests: PostgreSQL is not reachable at 127.0.0.1:5432")
+fi
+if ! ensure_redis; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "Redis is not reachable at 127.0.0.1:$REDIS_PORT and could not be started (CI=true: failing)." >&2
+    exit 1
+  fi
+  skipped+=("Redis checks: Redis is not reachable at 127.0.0.1:$REDIS_PORT")
+fi
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Rust tests on SQLite"
+cargo test --workspace --locked
+
+if [ "$PG_OK" -eq 1 ]; then
+  step "Rust tests on PostgreSQL"
+  TEST_POSTGRES_URL="$PG_ADMIN_URL" cargo test --workspace --locked
+fi
+
+step "examples"
+cargo run -q --locked -p examples --example embed_axum -- --smoke
+cargo run -q --locked -p examples --example room_bot -- --smoke
+
+step "client: type check, unit tests, build"
+npm_install client
+(cd client && npm run -s typecheck && npm test --silent && npm run -s build)
+
+step "end-to-end tests with socket.io-client (SQLite)"
+cargo build -q --locked -p chat-server
+npm_install e2e
+export CHAT_SERVER_BIN="$CARGO_TARGET_DIR/debug/chat-server"
+(cd e2e && E2E_DB=sqlite npm test --silent)
+
+if [ "$PG_OK" -eq 1 ]; then
+  step "end-to-end tests with socket.io-client (PostgreSQL)"
+  (cd e2e && E2E_DB=postgres npm test --silent)
+fi
+
+if [ ${#skipped[@]} -gt 0 ]; then
+  printf '\nSKIPPED:\n'
+  printf ' - %s\n' "${skipped[@]}"
+fi
+printf '\nAll tests passed.\n'
