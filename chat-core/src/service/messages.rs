@@ -83,16 +83,16 @@ impl SendMessage {
         if content.contains('\0') {
             push("content", "must not contain NUL characters");
         }
-        if let Some(url) = &self.file_url {
-            if url.len() > 512 || !url.starts_with("/uploads/") {
-                push("file_url", "must be the URL of an upload");
-            }
+        if let Some(url) = &self.file_url
+            && (url.len() > 512 || !url.starts_with("/uploads/"))
+        {
+            push("file_url", "must be the URL of an upload");
         }
         let client_id = self.client_id.map(|c| c.trim().to_owned());
-        if let Some(c) = &client_id {
-            if c.is_empty() || c.len() > 64 || c.chars().any(char::is_control) {
-                push("client_id", "must be 1 to 64 printable characters");
-            }
+        if let Some(c) = &client_id
+            && (c.is_empty() || c.len() > 64 || c.chars().any(char::is_control))
+        {
+            push("client_id", "must be 1 to 64 printable characters");
         }
         if !errors.is_empty() {
             return Err(ChatError::Validation(errors));
@@ -130,26 +130,26 @@ impl ChatHandle {
     ) -> ChatResult<SendOutcome> {
         let request = request.normalized(self.config().max_message_chars)?;
         self.require_member(request.conversation_id, sender).await?;
-        if let Some(client_id) = &request.client_id {
-            if let Some(message) = self.message_by_client_id(sender, client_id).await? {
-                return Ok(SendOutcome {
-                    message,
-                    created: false,
-                });
-            }
+        if let Some(client_id) = &request.client_id
+            && let Some(message) = self.message_by_client_id(sender, client_id).await?
+        {
+            return Ok(SendOutcome {
+                message,
+                created: false,
+            });
         }
         let message_type = request.message_type.unwrap_or(MessageType::Text);
         let message = match self.store_message(sender, &request, message_type).await {
             Ok(message) => message,
             Err(ChatError::Database(err)) if is_unique_violation(&err) => {
                 // A concurrent send with the same client_id won the race.
-                if let Some(client_id) = &request.client_id {
-                    if let Some(message) = self.message_by_client_id(sender, client_id).await? {
-                        return Ok(SendOutcome {
-                            message,
-                            created: false,
-                        });
-                    }
+                if let Some(client_id) = &request.client_id
+                    && let Some(message) = self.message_by_client_id(sender, client_id).await?
+                {
+                    return Ok(SendOutcome {
+                        message,
+                        created: false,
+                    });
                 }
                 return Err(ChatError::Database(err));
             }

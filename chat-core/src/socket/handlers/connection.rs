@@ -81,10 +81,10 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): St
     socket.on(events::CONVERSATION_JOIN, conversations::on_join::<A>);
     socket.on_fallback(on_unknown_event::<A>);
     socket.on_disconnect(on_disconnect::<A>);
-    if let Some(identity) = socket.extensions.get::<Identity>() {
-        if let Err(err) = chat.socket_connected(&identity).await {
-            tracing::error!(%err, "presence update on connect failed");
-        }
+    if let Some(identity) = socket.extensions.get::<Identity>()
+        && let Err(err) = chat.socket_connected(&identity).await
+    {
+        tracing::error!(%err, "presence update on connect failed");
     }
 }
 
