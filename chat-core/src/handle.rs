@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
+use crate::cluster::Cluster;
 use crate::config::ChatConfig;
 use crate::service::membership::MembershipCache;
 use crate::service::presence::LocalPresence;
@@ -39,10 +40,16 @@ pub(crate) struct Inner {
     /// on first use (building the engine does not need a runtime).
     pub(crate) typing_expired: Mutex<Option<mpsc::UnboundedReceiver<Expired>>>,
     pub(crate) presence: LocalPresence,
+    /// Redis-backed state shared with the other instances, when clustered.
+    pub(crate) cluster: Option<Cluster>,
 }
 
 impl ChatHandle {
-    pub(crate) fn new(db: DatabaseConnection, config: ChatConfig) -> Self {
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        config: ChatConfig,
+        cluster: Option<Cluster>,
+    ) -> Self {
         let (typing, typing_expired) = TypingTracker::new(config.typing_timeout);
         ChatHandle {
             inner: Arc::new(Inner {
@@ -53,6 +60,7 @@ impl ChatHandle {
                 typing,
                 typing_expired: Mutex::new(Some(typing_expired)),
                 presence: LocalPresence::default(),
+                cluster,
             }),
         }
     }
@@ -65,6 +73,24 @@ impl ChatHandle {
     /// The engine's configuration.
     pub fn config(&self) -> &ChatConfig {
         &self.inner.config
+    }
+
+    /// Disconnects every socket of this instance, for a graceful shutdown:
+    /// clients reconnect (to another instance behind a load balancer) and
+    /// catch up with `after_seq`.
+    pub async fn close_sockets(&self) {
+        if let Some(emitter) = self.inner.emitter.get() {
+            emitter.close().await;
+        }
+    }
+
+    /// Whether Redis answers; `None` when the engine runs without Redis.
+    pub async fn redis_ready(&self) -> Option<bool> {
+        use fred::interfaces::ClientLike;
+        match &self.inner.cluster {
+            Some(cluster) => Some(cluster.client.ping::<String>(None).await.is_ok()),
+            None => None,
+        }
     }
 
     /// Serializes `payload` once and emits it to `target`.

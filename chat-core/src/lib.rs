@@ -43,6 +43,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod config;
 pub mod entity;
 pub mod error;
@@ -66,8 +67,13 @@ pub use error::{ChatError, ChatResult};
 pub use handle::ChatHandle;
 pub use socketioxide;
 
+/// The socket.io adapter used by [`ChatCoreBuilder::build_with_redis`].
+pub type RedisChatAdapter = socketioxide_redis::FredAdapter<socketioxide::adapter::Emitter>;
+
+use cluster::{Cluster, ClusterError, RedisConfig};
 use socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator};
 use socket::handlers::{AuthState, authenticate, on_connect};
+use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 
 /// Entry point: `ChatCore::builder(db)`.
 pub struct ChatCore;
@@ -108,7 +114,7 @@ impl ChatCoreBuilder {
     ///
     /// Returns the layer serving `/socket.io` and the handle.
     pub fn build(self) -> (SocketIoLayer, ChatHandle) {
-        let (layer, io, chat) = self.finish(SocketIo::builder());
+        let (layer, io, chat) = self.finish(SocketIo::builder(), None);
         io.ns(
             "/",
             on_connect::<LocalAdapter>.with(authenticate::<LocalAdapter>),
@@ -116,11 +122,41 @@ impl ChatCoreBuilder {
         (layer, chat)
     }
 
+    /// Builds the engine on the Redis adapter, for running several instances
+    /// behind a load balancer: events reach sockets on every instance, presence
+    /// is counted over all of them, and membership changes invalidate every
+    /// instance's cache.
+    pub async fn build_with_redis(
+        self,
+        redis: RedisConfig,
+    ) -> Result<(SocketIoLayer<RedisChatAdapter>, ChatHandle), ClusterError> {
+        let cluster = Cluster::connect(&redis).await?;
+        let adapter_client = cluster::subscriber(&redis.url)?;
+        let adapter_config = RedisAdapterConfig::new().with_prefix(format!("{}:sio", redis.prefix));
+        let adapter = RedisAdapterCtr::new_with_fred_config(adapter_client, adapter_config)
+            .await
+            .map_err(ClusterError::Redis)?;
+        let channel = cluster.membership_channel();
+        let builder = SocketIo::builder().with_adapter::<RedisChatAdapter>(adapter);
+        let (layer, io, chat) = self.finish(builder, Some(cluster));
+        io.ns(
+            "/",
+            on_connect::<RedisChatAdapter>.with(authenticate::<RedisChatAdapter>),
+        )
+        .await
+        .map_err(|e| ClusterError::Adapter(e.to_string()))?;
+        cluster::spawn_membership_listener(&redis.url, channel, Arc::downgrade(&chat.inner))
+            .await?;
+        chat.spawn_presence_tasks();
+        Ok((layer, chat))
+    }
+
     fn finish<A: Adapter>(
         self,
         builder: SocketIoBuilder<A>,
+        cluster: Option<Cluster>,
     ) -> (SocketIoLayer<A>, SocketIo<A>, ChatHandle) {
-        let chat = ChatHandle::new(self.db, self.config);
+        let chat = ChatHandle::new(self.db, self.config, cluster);
         let (layer, io) = builder
             .ws_read_buffer_size(4096)
             .with_state(chat.clone())

@@ -35,6 +35,16 @@ pub struct Config {
     /// Redis URL (`redis://...`): enables the Redis adapter for running many instances.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel (several deployments can share a Redis).
+    #[arg(long, env = "REDIS_PREFIX", default_value = "chat")]
+    pub redis_prefix: String,
+    /// Seconds after which the users of an instance that stopped without a
+    /// goodbye are reported offline by the others (about this plus a third).
+    #[arg(long, env = "PRESENCE_TTL", default_value_t = 15)]
+    pub presence_ttl: u64,
+    /// Seconds a graceful shutdown may take before the process exits anyway.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    pub shutdown_timeout: u64,
     /// Secret for signing access tokens (HS256, at least 32 bytes in production).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,

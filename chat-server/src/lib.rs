@@ -17,6 +17,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
+use chat_core::cluster::RedisConfig;
 use chat_core::{ChatConfig, ChatCore};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -86,24 +87,53 @@ pub async fn run(
     let secret = load_secret(&config)?;
     let db = connect_database(&config).await?;
     let tokens = Tokens::new(&secret, config.access_token_ttl);
-    let (socket_layer, chat) = ChatCore::builder(db)
+    let builder = ChatCore::builder(db)
         .config(ChatConfig::default())
-        .authenticator(tokens.clone())
-        .build();
+        .authenticator(tokens.clone());
     let local_addr = listener.local_addr()?;
-    let state = AppState {
+    let make_state = |chat| AppState {
         chat,
-        tokens,
+        tokens: tokens.clone(),
         refresh_ttl: config.refresh_token_ttl,
         secure_cookies: !local_addr.ip().is_loopback() && config.app_env == AppEnv::Production,
-        redis: None,
     };
-    let app = app(&config, state).layer(socket_layer);
+    let (app, chat) = match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            let mut redis = RedisConfig::new(url);
+            redis.prefix = config.redis_prefix.clone();
+            redis.presence_ttl = Duration::from_secs(config.presence_ttl.max(1));
+            let (layer, chat) = builder
+                .build_with_redis(redis)
+                .await
+                .context("cannot set up Redis")?;
+            tracing::info!(prefix = %config.redis_prefix, "using the Redis adapter");
+            (app(&config, make_state(chat.clone())).layer(layer), chat)
+        }
+        None => {
+            let (layer, chat) = builder.build();
+            (app(&config, make_state(chat.clone())).layer(layer), chat)
+        }
+    };
     tracing::info!("listening on http://{local_addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error")?;
+    // On shutdown: stop accepting, close the sockets (clients reconnect to
+    // another instance), let in-flight requests finish, within a bound.
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    let closer = chat.clone();
+    let graceful = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+        closer.close_sockets().await;
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
+    let bound = Duration::from_secs(config.shutdown_timeout);
+    let mut stopping = stopping_rx;
+    tokio::select! {
+        result = server => result.context("server error")?,
+        _ = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(bound).await;
+        } => tracing::warn!("shutdown took too long; exiting"),
+    }
     Ok(())
 }
 

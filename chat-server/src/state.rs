@@ -14,6 +14,4 @@ pub struct AppState {
     pub refresh_ttl: u64,
     /// Whether cookies get the `Secure` attribute.
     pub secure_cookies: bool,
-    /// Whether a Redis server backs this instance (checked by `/ready`).
-    pub redis: Option<fred::clients::Client>,
 }

@@ -5,7 +5,7 @@ use socketioxide::socket::Sid;
 
 use super::db::{now, query_ids, stmt};
 use crate::ChatHandle;
-use crate::error::ChatResult;
+use crate::error::{ChatError, ChatResult};
 use crate::socket::auth::Identity;
 use crate::socket::emitter::{Target, conversation_room, user_room};
 use crate::socket::events;
@@ -163,7 +163,15 @@ impl ChatHandle {
     /// Records a new socket of `user`; on their first, persists `online` and
     /// tells the users who share a small conversation with them.
     pub(crate) async fn socket_connected(&self, user: &Identity) -> ChatResult<()> {
-        if !self.inner.presence.connect(user.user_id) {
+        let first_here = self.inner.presence.connect(user.user_id);
+        let first = match &self.inner.cluster {
+            Some(cluster) => cluster
+                .socket_opened(user.user_id)
+                .await
+                .map_err(|e| ChatError::Adapter(e.to_string()))?,
+            None => first_here,
+        };
+        if !first {
             return Ok(());
         }
         self.set_status(user.user_id, true).await?;
@@ -173,7 +181,15 @@ impl ChatHandle {
     /// Records a closed socket; on the user's last, persists `offline` and
     /// `last_seen` and tells their contacts.
     pub(crate) async fn socket_disconnected(&self, user: &Identity) -> ChatResult<()> {
-        if !self.inner.presence.disconnect(user.user_id) {
+        let last_here = self.inner.presence.disconnect(user.user_id);
+        let last = match &self.inner.cluster {
+            Some(cluster) => cluster
+                .socket_closed(user.user_id)
+                .await
+                .map_err(|e| ChatError::Adapter(e.to_string()))?,
+            None => last_here,
+        };
+        if !last {
             return Ok(());
         }
         let last_seen = self.set_status(user.user_id, false).await?;
@@ -201,6 +217,46 @@ impl ChatHandle {
             except_rooms: vec![user_room(user.user_id)],
         };
         self.broadcast(target, event, &presence).await;
+        Ok(())
+    }
+
+    /// Keeps this instance's presence heartbeat alive and takes over the users
+    /// of instances that died without a goodbye.
+    pub(crate) fn spawn_presence_tasks(&self) {
+        let Some(cluster) = &self.inner.cluster else {
+            return;
+        };
+        let period = (cluster.ttl / 3).max(std::time::Duration::from_millis(200));
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                let chat = ChatHandle { inner };
+                if let Err(err) = chat.presence_round().await {
+                    tracing::warn!(%err, "presence heartbeat failed");
+                }
+            }
+        });
+    }
+
+    async fn presence_round(&self) -> ChatResult<()> {
+        let Some(cluster) = &self.inner.cluster else {
+            return Ok(());
+        };
+        let adapter = |e: crate::cluster::ClusterError| ChatError::Adapter(e.to_string());
+        cluster.heartbeat().await.map_err(adapter)?;
+        for user_id in cluster.reap_dead_instances().await.map_err(adapter)? {
+            let user = self.user_row(user_id).await?;
+            let identity = Identity {
+                user_id,
+                username: user.username,
+            };
+            let last_seen = self.set_status(user_id, false).await?;
+            self.announce(&identity, events::USER_OFFLINE, last_seen)
+                .await?;
+        }
         Ok(())
     }
 

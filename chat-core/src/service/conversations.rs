@@ -264,9 +264,17 @@ impl ChatHandle {
     /// After a membership change is committed: refresh the cache and subscribe
     /// the new members' live sockets to the conversation.
     pub(crate) async fn after_members_added(&self, conversation_id: i64, user_ids: &[i64]) {
-        self.inner.membership.invalidate(conversation_id);
+        self.membership_changed(conversation_id).await;
         self.join_users(user_ids, conversation_room(conversation_id))
             .await;
+    }
+
+    /// Drops the cached member set here and, when clustered, on every instance.
+    pub(crate) async fn membership_changed(&self, conversation_id: i64) {
+        self.inner.membership.invalidate(conversation_id);
+        if let Some(cluster) = &self.inner.cluster {
+            cluster.publish_membership_change(conversation_id).await;
+        }
     }
 
     /// The caller's conversations, most recent activity first, each with up to

@@ -51,6 +51,12 @@ impl MembershipCache {
         Ok(self.members(db, conversation_id).await?.contains(&user_id))
     }
 
+    /// Forgets every set (after missed invalidations).
+    pub(crate) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.sets.clear();
+    }
+
     /// Forgets a conversation's set after its membership changed.
     pub(crate) fn invalidate(&self, conversation_id: i64) {
         self.generation.fetch_add(1, Ordering::AcqRel);

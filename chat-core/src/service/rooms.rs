@@ -139,7 +139,7 @@ impl ChatHandle {
                 vec![conversation_id.into(), user_id.into()],
             ))
             .await?;
-        self.inner.membership.invalidate(conversation_id);
+        self.membership_changed(conversation_id).await;
         let user = self.user(user_id).await?;
         self.system_message(conversation_id, &user, "left").await?;
         // Tell the whole conversation, the leaver's sockets included, then unsubscribe them.

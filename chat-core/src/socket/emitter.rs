@@ -51,6 +51,9 @@ pub(crate) trait Emitter: Send + Sync + 'static {
 
     /// Makes every socket in `rooms` (on every instance) leave `leave`.
     fn leave(&self, rooms: Vec<String>, leave: Vec<String>) -> BoxFuture<'_, ()>;
+
+    /// Disconnects this instance's sockets (clients then reconnect elsewhere).
+    fn close(&self) -> BoxFuture<'_, ()>;
 }
 
 impl<A: Adapter> Emitter for SocketIo<A> {
@@ -88,6 +91,15 @@ impl<A: Adapter> Emitter for SocketIo<A> {
         Box::pin(async move {
             if let Err(err) = self.to(rooms).leave(leave).await {
                 tracing::warn!(%err, "leaving rooms failed");
+            }
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            // Local sockets only: the other instances keep theirs.
+            for socket in self.local().sockets() {
+                let _ = socket.disconnect();
             }
         })
     }

@@ -3,7 +3,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use fred::interfaces::ClientLike;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
@@ -21,10 +20,7 @@ async fn health() -> Json<Value> {
 
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.chat.db().ping().await.is_ok();
-    let redis = match &state.redis {
-        Some(client) => Some(client.ping::<String>(None).await.is_ok()),
-        None => None,
-    };
+    let redis = state.chat.redis_ready().await;
     let ok = database && redis.unwrap_or(true);
     let status = if ok {
         StatusCode::OK

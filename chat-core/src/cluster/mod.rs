@@ -1,0 +1,268 @@
+//! Running many instances as one: the Redis adapter for socketioxide, presence
+//! counted over all instances with expiry, and cache invalidation between
+//! instances.
+//!
+//! Keys and channels (all under the configured prefix `p`):
+//! - `p:presence:count:<user>`: the user's sockets over all instances;
+//! - `p:presence:inst:<instance>`: hash user -> sockets on that instance;
+//! - `p:presence:alive:<instance>`: heartbeat, expires when the instance dies;
+//! - `p:presence:instances`: the instances that ever counted sockets;
+//! - `p:membership` (pub/sub): conversation ids whose membership changed.
+//!
+//! A surviving instance that finds another instance's heartbeat expired takes
+//! over its counts, once (a `reap` lock), and announces the users who are left
+//! with no socket anywhere as offline.
+use std::time::Duration;
+
+use fred::clients::{Client, SubscriberClient};
+use fred::interfaces::{
+    ClientLike, EventInterface, HashesInterface, KeysInterface, PubsubInterface, SetsInterface,
+    TransactionInterface,
+};
+use fred::types::config::Config as FredConfig;
+use fred::types::{Builder, Expiration, RespVersion, SetOptions};
+
+/// How chat-core reaches Redis.
+///
+/// ```
+/// let redis = chat_core::cluster::RedisConfig::new("redis://127.0.0.1:6379");
+/// assert_eq!(redis.prefix, "chat");
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://host:port` (or `redis-cluster://host:port` for a Redis Cluster).
+    pub url: String,
+    /// Prefix of every key and channel, so several deployments (or tests) can
+    /// share one Redis.
+    pub prefix: String,
+    /// An instance that stops refreshing its heartbeat for this long is
+    /// considered dead and its users offline.
+    pub presence_ttl: Duration,
+}
+
+impl RedisConfig {
+    /// Defaults: prefix `chat`, presence TTL 15 s (users of a dead instance go
+    /// offline within about 20 s).
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisConfig {
+            url: url.into(),
+            prefix: "chat".to_owned(),
+            presence_ttl: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Why Redis could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The URL is not a Redis URL fred understands.
+    #[error("invalid REDIS_URL: {0}")]
+    InvalidUrl(String),
+    /// Redis could not be reached or refused a command.
+    #[error("redis error: {0}")]
+    Redis(#[from] fred::error::Error),
+    /// The socket.io adapter could not start.
+    #[error("socket.io redis adapter: {0}")]
+    Adapter(String),
+}
+
+pub(crate) fn fred_config(url: &str) -> Result<FredConfig, ClusterError> {
+    let mut config =
+        FredConfig::from_url(url).map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
+    // socketioxide-redis needs RESP3.
+    config.version = RespVersion::RESP3;
+    Ok(config)
+}
+
+/// Connects a subscriber client (for the socket.io adapter or our own channels).
+pub(crate) fn subscriber(url: &str) -> Result<SubscriberClient, ClusterError> {
+    Ok(Builder::from_config(fred_config(url)?).build_subscriber_client()?)
+}
+
+/// Shared cluster state of one instance.
+pub(crate) struct Cluster {
+    pub(crate) client: Client,
+    pub(crate) prefix: String,
+    pub(crate) instance: String,
+    pub(crate) ttl: Duration,
+}
+
+impl Cluster {
+    pub(crate) async fn connect(config: &RedisConfig) -> Result<Cluster, ClusterError> {
+        let client = Builder::from_config(fred_config(&config.url)?).build()?;
+        client.init().await?;
+        let instance = format!("{:016x}", rand::random::<u64>());
+        Ok(Cluster {
+            client,
+            prefix: config.prefix.clone(),
+            instance,
+            ttl: config.presence_ttl,
+        })
+    }
+
+    fn key(&self, parts: &str) -> String {
+        format!("{}:{parts}", self.prefix)
+    }
+
+    pub(crate) fn membership_channel(&self) -> String {
+        self.key("membership")
+    }
+
+    /// Counts a socket of `user`; returns whether it is their first anywhere.
+    pub(crate) async fn socket_opened(&self, user_id: i64) -> Result<bool, ClusterError> {
+        let trx = self.client.multi();
+        let _: () = trx
+            .hincrby(
+                self.key(&format!("presence:inst:{}", self.instance)),
+                user_id.to_string(),
+                1,
+            )
+            .await?;
+        let _: () = trx
+            .incr(self.key(&format!("presence:count:{user_id}")))
+            .await?;
+        let (_, count): (i64, i64) = trx.exec(true).await?;
+        Ok(count == 1)
+    }
+
+    /// Counts a closed socket; returns whether it was the user's last anywhere.
+    pub(crate) async fn socket_closed(&self, user_id: i64) -> Result<bool, ClusterError> {
+        let trx = self.client.multi();
+        let _: () = trx
+            .hincrby(
+                self.key(&format!("presence:inst:{}", self.instance)),
+                user_id.to_string(),
+                -1,
+            )
+            .await?;
+        let _: () = trx
+            .decr(self.key(&format!("presence:count:{user_id}")))
+            .await?;
+        let (_, count): (i64, i64) = trx.exec(true).await?;
+        Ok(count <= 0)
+    }
+
+    /// Refreshes this instance's heartbeat.
+    pub(crate) async fn heartbeat(&self) -> Result<(), ClusterError> {
+        let _: () = self
+            .client
+            .set(
+                self.key(&format!("presence:alive:{}", self.instance)),
+                1,
+                Some(Expiration::PX(self.ttl.as_millis() as i64)),
+                None,
+                false,
+            )
+            .await?;
+        let _: () = self
+            .client
+            .sadd(self.key("presence:instances"), self.instance.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Takes over the counts of instances whose heartbeat expired; returns the
+    /// users left with no socket anywhere.
+    pub(crate) async fn reap_dead_instances(&self) -> Result<Vec<i64>, ClusterError> {
+        let instances: Vec<String> = self.client.smembers(self.key("presence:instances")).await?;
+        let mut offline = Vec::new();
+        for instance in instances {
+            if instance == self.instance {
+                continue;
+            }
+            let alive: i64 = self
+                .client
+                .exists(self.key(&format!("presence:alive:{instance}")))
+                .await?;
+            if alive > 0 {
+                continue;
+            }
+            // Only one survivor reaps a dead instance.
+            let claimed: Option<String> = self
+                .client
+                .set(
+                    self.key(&format!("presence:reap:{instance}")),
+                    self.instance.clone(),
+                    Some(Expiration::PX(60_000)),
+                    Some(SetOptions::NX),
+                    false,
+                )
+                .await?;
+            if claimed.is_none() {
+                continue;
+            }
+            let inst_key = self.key(&format!("presence:inst:{instance}"));
+            let counts: std::collections::HashMap<String, i64> =
+                self.client.hgetall(&inst_key).await?;
+            for (user, sockets) in counts {
+                let Ok(user_id) = user.parse::<i64>() else {
+                    continue;
+                };
+                if sockets <= 0 {
+                    continue;
+                }
+                let left: i64 = self
+                    .client
+                    .decr_by(self.key(&format!("presence:count:{user_id}")), sockets)
+                    .await?;
+                if left <= 0 {
+                    offline.push(user_id);
+                }
+            }
+            let _: () = self.client.del(inst_key).await?;
+            let _: () = self
+                .client
+                .srem(self.key("presence:instances"), instance)
+                .await?;
+        }
+        Ok(offline)
+    }
+
+    /// Tells every instance that a conversation's membership changed.
+    pub(crate) async fn publish_membership_change(&self, conversation_id: i64) {
+        let sent: Result<i64, _> = self
+            .client
+            .publish(self.membership_channel(), conversation_id.to_string())
+            .await;
+        if let Err(err) = sent {
+            tracing::warn!(%err, conversation_id, "membership invalidation not published");
+        }
+    }
+}
+
+/// Subscribes to membership changes published by any instance and applies
+/// them to `cache` until the engine is dropped.
+pub(crate) async fn spawn_membership_listener(
+    url: &str,
+    channel: String,
+    chat: std::sync::Weak<crate::handle::Inner>,
+) -> Result<(), ClusterError> {
+    let subscriber = subscriber(url)?;
+    let mut messages = subscriber.message_rx();
+    subscriber.init().await?;
+    subscriber.subscribe(channel.clone()).await?;
+    let resubscribe = subscriber.manage_subscriptions();
+    tokio::spawn(async move {
+        // Owning the client keeps the subscription alive.
+        let _subscriber = subscriber;
+        let _resubscribe = resubscribe;
+        loop {
+            let message = messages.recv().await;
+            let Some(inner) = chat.upgrade() else { break };
+            match message {
+                Ok(message) if *message.channel == *channel => {
+                    if let Some(id) = message.value.as_string().and_then(|v| v.parse().ok()) {
+                        inner.membership.invalidate(id);
+                    }
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Some invalidations were missed: forget everything.
+                    inner.membership.clear();
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    Ok(())
+}
