@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 
@@ -85,6 +86,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let secret = load_secret(&config)?;
+    metrics::init();
     let db = connect_database(&config).await?;
     let tokens = Tokens::new(&secret, config.access_token_ttl);
     let builder = ChatCore::builder(db)
@@ -149,6 +151,8 @@ pub fn app(config: &Config, state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(routes::health::router())
+        .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
     let mut router = api.layer(cors(config)).layer(TraceLayer::new_for_http());
     if config.client_dir.join("index.html").exists() {

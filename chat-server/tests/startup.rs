@@ -51,3 +51,41 @@ async fn health_and_ready_answer() {
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_are_exposed_in_prometheus_format() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_alice, ta) = server.register("metrics_a").await;
+    let (bob, _tb) = server.register("metrics_b").await;
+    let (_, conv) = server
+        .post(
+            "/api/conversations",
+            &ta,
+            serde_json::json!({ "user_id": bob["id"] }),
+        )
+        .await;
+    let path = format!("/api/conversations/{}/messages", conv["id"]);
+    let (status, _) = server
+        .post(&path, &ta, serde_json::json!({ "content": "counted" }))
+        .await;
+    assert_eq!(status, 201);
+    let res = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.expect("text");
+    for needle in [
+        "chat_messages_sent_total",
+        "chat_fanout_seconds_bucket",
+        "http_requests_total{method=\"POST\",route=\"/api/conversations/{id}/messages\",status=\"201\"}",
+        "http_request_duration_seconds_bucket",
+        "db_pool_connections{state=\"idle\"}",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in:\n{text}");
+    }
+    server.stop().await;
+}

@@ -163,6 +163,7 @@ impl ChatHandle {
     /// Records a new socket of `user`; on their first, persists `online` and
     /// tells the users who share a small conversation with them.
     pub(crate) async fn socket_connected(&self, user: &Identity) -> ChatResult<()> {
+        metrics::gauge!("chat_connected_sockets").increment(1.0);
         let first_here = self.inner.presence.connect(user.user_id);
         let first = match &self.inner.cluster {
             Some(cluster) => cluster
@@ -181,6 +182,7 @@ impl ChatHandle {
     /// Records a closed socket; on the user's last, persists `offline` and
     /// `last_seen` and tells their contacts.
     pub(crate) async fn socket_disconnected(&self, user: &Identity) -> ChatResult<()> {
+        metrics::gauge!("chat_connected_sockets").decrement(1.0);
         let last_here = self.inner.presence.disconnect(user.user_id);
         let last = match &self.inner.cluster {
             Some(cluster) => cluster

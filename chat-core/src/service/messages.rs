@@ -155,10 +155,21 @@ impl ChatHandle {
             }
             Err(err) => return Err(err),
         };
+        let fanout = std::time::Instant::now();
         self.broadcast(
             Target::room(conversation_room(message.conversation_id)).except_socket(origin),
             events::MESSAGE_NEW,
             &message,
+        )
+        .await;
+        metrics::histogram!("chat_fanout_seconds").record(fanout.elapsed().as_secs_f64());
+        metrics::counter!("chat_messages_sent_total").increment(1);
+        // Sending ends the sender's typing indicator.
+        self.stop_typing(
+            sender,
+            &message.sender.username,
+            message.conversation_id,
+            origin,
         )
         .await;
         Ok(SendOutcome {

@@ -1,0 +1,97 @@
+//! Prometheus metrics: `GET /metrics`, and the HTTP request counter middleware.
+//!
+//! chat-core records through the `metrics` facade (sockets, messages, fan-out
+//! latency); this module installs the Prometheus recorder and adds HTTP and
+//! database pool figures.
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+/// The process has one metrics registry (the `metrics` facade is global); every
+/// server started in this process shares it.
+static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+fn prometheus() -> Option<&'static PrometheusHandle> {
+    PROMETHEUS
+        .get_or_init(|| {
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ];
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &buckets)
+                .and_then(|b| b.install_recorder())
+                .map_err(|err| tracing::warn!(%err, "metrics recorder not installed"))
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Installs the recorder (idempotent).
+pub fn init() {
+    let _ = prometheus();
+}
+
+/// `/metrics`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(render))
+}
+
+async fn render(State(state): State<AppState>) -> Response {
+    record_pool(&state);
+    match prometheus() {
+        Some(handle) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+fn record_pool(state: &AppState) {
+    let db = state.chat.db();
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    };
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("db_pool_connections", "state" => "in_use")
+        .set(size.saturating_sub(idle as u32) as f64);
+}
+
+/// Counts requests by method, matched route (never the raw path: ids would
+/// explode the label set) and status, and times them.
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
