@@ -21,6 +21,11 @@ pub struct ChatConfig {
     pub typing_timeout: Duration,
     /// Most members embedded in a conversation object.
     pub embedded_members: u64,
+    /// Socket events (sends, receipts, typing) a user may emit per second,
+    /// over all their sockets, once the burst is used.
+    pub events_per_second: u32,
+    /// Events a user may emit at once.
+    pub events_burst: u32,
 }
 
 impl Default for ChatConfig {
@@ -32,6 +37,8 @@ impl Default for ChatConfig {
             presence_fanout_limit: 100,
             typing_timeout: Duration::from_secs(5),
             embedded_members: 50,
+            events_per_second: 20,
+            events_burst: 100,
         }
     }
 }

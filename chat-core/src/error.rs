@@ -46,6 +46,9 @@ pub enum ChatError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// The caller sent too many events; nothing was done.
+    #[error("too many events: slow down")]
+    RateLimited,
     /// Broadcasting through the socket adapter failed.
     #[error("adapter error: {0}")]
     Adapter(String),
@@ -62,6 +65,7 @@ impl ChatError {
             ChatError::NotFound(_) => "not_found",
             ChatError::Conflict { code, .. } => code,
             ChatError::Unprocessable(_) => "unprocessable",
+            ChatError::RateLimited => "rate_limited",
             ChatError::Database(_) | ChatError::Adapter(_) => "internal_error",
         }
     }
@@ -74,6 +78,7 @@ impl ChatError {
             ChatError::NotFound(_) => 404,
             ChatError::Conflict { .. } => 409,
             ChatError::Unprocessable(_) => 422,
+            ChatError::RateLimited => 429,
             ChatError::Database(_) | ChatError::Adapter(_) => 500,
         }
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cluster::Cluster;
 use crate::config::ChatConfig;
+use crate::error::{ChatError, ChatResult};
 use crate::service::membership::MembershipCache;
 use crate::service::presence::LocalPresence;
 use crate::service::typing::{Expired, TypingTracker};
@@ -40,6 +41,8 @@ pub(crate) struct Inner {
     /// on first use (building the engine does not need a runtime).
     pub(crate) typing_expired: Mutex<Option<mpsc::UnboundedReceiver<Expired>>>,
     pub(crate) presence: LocalPresence,
+    /// Per-user budget of socket events.
+    pub(crate) event_limiter: EventLimiter,
     /// Redis-backed state shared with the other instances, when clustered.
     pub(crate) cluster: Option<Cluster>,
 }
@@ -51,6 +54,7 @@ impl ChatHandle {
         cluster: Option<Cluster>,
     ) -> Self {
         let (typing, typing_expired) = TypingTracker::new(config.typing_timeout);
+        let event_limiter = event_limiter(&config);
         ChatHandle {
             inner: Arc::new(Inner {
                 db,
@@ -60,9 +64,19 @@ impl ChatHandle {
                 typing,
                 typing_expired: Mutex::new(Some(typing_expired)),
                 presence: LocalPresence::default(),
+                event_limiter,
                 cluster,
             }),
         }
+    }
+
+    /// Takes one event from the user's budget; `rate_limited` when it is spent.
+    /// Never disconnects: the client gets a failed ack and may retry later.
+    pub fn check_event_rate(&self, user_id: i64) -> ChatResult<()> {
+        self.inner
+            .event_limiter
+            .check_key(&user_id)
+            .map_err(|_| ChatError::RateLimited)
     }
 
     /// The database connection the engine uses.
@@ -129,4 +143,14 @@ impl ChatHandle {
                 .await;
         }
     }
+}
+
+pub(crate) type EventLimiter = governor::DefaultKeyedRateLimiter<i64>;
+
+fn event_limiter(config: &ChatConfig) -> EventLimiter {
+    let per_second = std::num::NonZeroU32::new(config.events_per_second.max(1))
+        .unwrap_or(std::num::NonZeroU32::MIN);
+    let burst =
+        std::num::NonZeroU32::new(config.events_burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::RateLimiter::keyed(governor::Quota::per_second(per_second).allow_burst(burst))
 }

@@ -45,6 +45,27 @@ pub struct Config {
     /// Seconds a graceful shutdown may take before the process exits anyway.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
+    /// Requests per second per client IP on the REST API (after the burst).
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50)]
+    pub rate_limit_per_second: u32,
+    /// Requests a client IP may make at once on the REST API.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
+    /// Register/login attempts per minute per client IP (after the burst).
+    #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = 20)]
+    pub auth_rate_limit_per_minute: u32,
+    /// Register/login attempts a client IP may make at once.
+    #[arg(long, env = "AUTH_RATE_LIMIT_BURST", default_value_t = 20)]
+    pub auth_rate_limit_burst: u32,
+    /// Socket events (sends, receipts, typing) per second per user (after the burst).
+    #[arg(long, env = "SOCKET_EVENTS_PER_SECOND", default_value_t = 20)]
+    pub socket_events_per_second: u32,
+    /// Socket events a user may emit at once.
+    #[arg(long, env = "SOCKET_EVENTS_BURST", default_value_t = 100)]
+    pub socket_events_burst: u32,
+    /// Proxies (comma-separated IPs) whose X-Forwarded-For is believed for the client address.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
     /// Secret for signing access tokens (HS256, at least 32 bytes in production).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -57,6 +78,15 @@ pub struct Config {
     /// Directory for the SQLite database, the generated JWT secret and uploads.
     #[arg(long, env = "DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Largest accepted image upload, in bytes (the upload stops being read there).
+    #[arg(long, env = "MAX_FILE_SIZE", default_value_t = 5 * 1024 * 1024)]
+    pub max_file_size: usize,
+    /// Directory of uploaded images; default: `uploads` in DATA_DIR. Shared by all instances.
+    #[arg(long, env = "UPLOAD_DIR")]
+    pub upload_dir: Option<PathBuf>,
+    /// Largest accepted image in pixels (width x height), checked before decoding.
+    #[arg(long, env = "MAX_IMAGE_PIXELS", default_value_t = 40_000_000)]
+    pub max_image_pixels: u64,
     /// Origin(s) of the web client allowed by CORS, comma separated.
     #[arg(long, env = "CLIENT_URL", default_value = "http://localhost:3000")]
     pub client_url: String,
@@ -75,6 +105,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where uploaded images are stored: UPLOAD_DIR, or `uploads` in the data directory.
+    pub fn upload_directory(&self) -> PathBuf {
+        match &self.upload_dir {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
+            _ => self.data_dir.join("uploads"),
+        }
+    }
+
     /// The database URL to use: the configured one, or the SQLite file in the data directory.
     pub fn database_url(&self) -> String {
         match &self.database_url {

@@ -31,6 +31,15 @@ pub enum ApiError {
     /// The body is not of a media type the route accepts.
     #[error("expected a JSON body (Content-Type: application/json)")]
     UnsupportedMediaType,
+    /// The upload is not an image of an accepted type (decided by its bytes).
+    #[error("not an accepted image: PNG, JPEG, GIF or WebP")]
+    UnsupportedImage,
+    /// The image has more pixels (or animation frames) than accepted.
+    #[error("image too large: at most {0} pixels")]
+    ImageTooLarge(u64),
+    /// The image has a valid header but cannot be decoded.
+    #[error("the image is corrupt or truncated")]
+    InvalidImage,
     /// No such route or resource.
     #[error("not found")]
     NotFound,
@@ -57,7 +66,11 @@ impl ApiError {
             ApiError::InvalidBody(_) | ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedImage => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::InvalidImage => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,7 +84,11 @@ impl ApiError {
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::NotFound => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedImage => {
+                "unsupported_media_type"
+            }
+            ApiError::ImageTooLarge(_) => "image_too_large",
+            ApiError::InvalidImage => "invalid_image",
             ApiError::Internal(_) => "internal_error",
         }
     }

@@ -8,8 +8,10 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod middleware;
 pub mod routes;
 pub mod state;
+pub mod uploads;
 
 use std::future::Future;
 use std::time::Duration;
@@ -31,6 +33,7 @@ pub use config::{AppEnv, Config};
 
 use crate::auth::{Tokens, load_secret};
 use crate::error::ApiError;
+use crate::middleware::{ClientIp, Rate, rate_limit};
 use crate::state::AppState;
 
 /// Largest JSON body accepted by the API.
@@ -90,14 +93,20 @@ pub async fn run(
     let db = connect_database(&config).await?;
     let tokens = Tokens::new(&secret, config.access_token_ttl);
     let builder = ChatCore::builder(db)
-        .config(ChatConfig::default())
+        .config(ChatConfig {
+            events_per_second: config.socket_events_per_second,
+            events_burst: config.socket_events_burst,
+            ..ChatConfig::default()
+        })
         .authenticator(tokens.clone());
     let local_addr = listener.local_addr()?;
+    let uploads = uploads::Uploads::from_config(&config)?;
     let make_state = |chat| AppState {
         chat,
         tokens: tokens.clone(),
         refresh_ttl: config.refresh_token_ttl,
         secure_cookies: !local_addr.ip().is_loopback() && config.app_env == AppEnv::Production,
+        uploads: uploads.clone(),
     };
     let (app, chat) = match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
         Some(url) => {
@@ -126,7 +135,11 @@ pub async fn run(
         let _ = stopping_tx.send(true);
         closer.close_sockets().await;
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful);
     let bound = Duration::from_secs(config.shutdown_timeout);
     let mut stopping = stopping_rx;
     tokio::select! {
@@ -141,7 +154,19 @@ pub async fn run(
 
 /// The HTTP routes, middleware and static client (without the Socket.IO layer).
 pub fn app(config: &Config, state: AppState) -> Router {
-    let api = Router::new()
+    let client_ip = ClientIp::new(config.trusted_proxies.clone());
+    let mut credentials = routes::auth::credential_router();
+    if config.auth_rate_limit_per_minute > 0 {
+        let rate = Rate {
+            every: Duration::from_secs(60) / config.auth_rate_limit_per_minute,
+            burst: config.auth_rate_limit_burst,
+        };
+        if let Some(layer) = rate_limit(rate, client_ip.clone()) {
+            credentials = credentials.layer(layer);
+        }
+    }
+    let mut rest = Router::new()
+        .merge(credentials)
         .merge(routes::auth::router())
         .merge(routes::conversations::router())
         .merge(routes::users::router())
@@ -150,15 +175,33 @@ pub fn app(config: &Config, state: AppState) -> Router {
             axum::routing::any(|| async { ApiError::NotFound }),
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .merge(uploads::router(config));
+    if config.rate_limit_per_second > 0 {
+        let rate = Rate {
+            every: Duration::from_secs(1) / config.rate_limit_per_second,
+            burst: config.rate_limit_burst,
+        };
+        if let Some(layer) = rate_limit(rate, client_ip) {
+            rest = rest.layer(layer);
+        }
+    }
+    let api = rest
         .merge(routes::health::router())
         .merge(metrics::router())
         .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
-    let mut router = api.layer(cors(config)).layer(TraceLayer::new_for_http());
+    let mut router = api
+        .layer(cors(config))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(TraceLayer::new_for_http());
     if config.client_dir.join("index.html").exists() {
         let index = config.client_dir.join("index.html");
-        router = router
-            .fallback_service(ServeDir::new(&config.client_dir).fallback(ServeFile::new(index)));
+        let client = ServeDir::new(&config.client_dir).fallback(ServeFile::new(index));
+        router = router.fallback_service(
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(middleware::security_headers))
+                .service(client),
+        );
     } else {
         tracing::info!(dir = %config.client_dir.display(), "no built client found; serving the API only");
     }

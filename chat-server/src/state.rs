@@ -2,6 +2,7 @@
 use chat_core::ChatHandle;
 
 use crate::auth::Tokens;
+use crate::uploads::Uploads;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -14,4 +15,6 @@ pub struct AppState {
     pub refresh_ttl: u64,
     /// Whether cookies get the `Secure` attribute.
     pub secure_cookies: bool,
+    /// Image storage, the decoding bound and the upload limits.
+    pub uploads: Uploads,
 }

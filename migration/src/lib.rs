@@ -6,6 +6,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_initial;
+mod m20260102_000001_uploads;
 
 /// Every migration of the chat schema, in order.
 pub struct Migrator;
@@ -13,6 +14,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_initial::Migration)]
+        vec![
+            Box::new(m20260101_000001_initial::Migration),
+            Box::new(m20260102_000001_uploads::Migration),
+        ]
     }
 }

@@ -5,4 +5,5 @@ pub mod conversation;
 pub mod member;
 pub mod message;
 pub mod refresh_token;
+pub mod upload;
 pub mod user;

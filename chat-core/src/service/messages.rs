@@ -1,12 +1,15 @@
 //! Sending messages: validate, store (one transaction), then fan out.
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, TransactionTrait,
+};
 use serde::Deserialize;
 use socketioxide::socket::Sid;
 
 use super::conversations::{MESSAGE_COLUMNS, message_from_row};
 use super::db::{is_unique_violation, now, stmt};
 use crate::ChatHandle;
-use crate::entity::message;
+use crate::entity::{message, upload};
 use crate::error::{ChatError, ChatResult, FieldErrors};
 use crate::model::{Message, MessageType};
 use crate::socket::emitter::{Target, conversation_room};
@@ -130,6 +133,18 @@ impl ChatHandle {
     ) -> ChatResult<SendOutcome> {
         let request = request.normalized(self.config().max_message_chars)?;
         self.require_member(request.conversation_id, sender).await?;
+        // Attaching an image is what grants the conversation access to it, so only
+        // its uploader may do so; anyone else could otherwise read it by URL.
+        if let Some(url) = &request.file_url {
+            let own_uploads = upload::Entity::find()
+                .filter(upload::Column::FileUrl.eq(url.as_str()))
+                .filter(upload::Column::UploaderId.eq(sender))
+                .count(self.db())
+                .await?;
+            if own_uploads == 0 {
+                return Err(ChatError::field("file_url", "must be an image you uploaded"));
+            }
+        }
         if let Some(client_id) = &request.client_id
             && let Some(message) = self.message_by_client_id(sender, client_id).await?
         {

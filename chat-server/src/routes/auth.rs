@@ -22,11 +22,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 
-/// `/api/auth/...`.
-pub fn router() -> Router<AppState> {
+/// Register and login: the routes that guess passwords, rate limited more strictly.
+pub fn credential_router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/register", post(register))
         .route("/api/auth/login", post(login))
+}
+
+/// The other `/api/auth/...` routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/me", get(me))

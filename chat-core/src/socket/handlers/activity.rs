@@ -49,6 +49,7 @@ async fn on_receipt<A: Adapter>(
     identity: Identity,
 ) {
     let result = async {
+        chat.check_event_rate(identity.user_id)?;
         let request: ReceiptRequest = parse(payload)?;
         let receipt = chat.mark(identity.user_id, kind, request).await?;
         Ok(ReceiptAck { receipt })
@@ -89,6 +90,7 @@ async fn on_typing<A: Adapter>(
     identity: Identity,
 ) {
     let result = async {
+        chat.check_event_rate(identity.user_id)?;
         let ConversationRef { conversation_id } = parse(payload)?;
         if started {
             chat.typing_start(&identity, conversation_id, Some(socket.id))

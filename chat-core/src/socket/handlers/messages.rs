@@ -22,6 +22,7 @@ pub(crate) async fn on_send<A: Adapter>(
     Extension(identity): Extension<Identity>,
 ) {
     let result = async {
+        chat.check_event_rate(identity.user_id)?;
         let request: SendMessage = parse(payload)?;
         let outcome = chat
             .send_message(identity.user_id, request, Some(socket.id))

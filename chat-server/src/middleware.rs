@@ -1,0 +1,166 @@
+//! Cross-cutting HTTP protections: security headers and per-IP rate limits.
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::header::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_governor::GovernorError;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::KeyExtractor;
+
+/// Content-Security-Policy of the served client: only our own origin; the
+/// socket connects back to it over ws/wss.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data: blob:; connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; \
+    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the security headers every response carries; HSTS only when the
+/// request arrived over HTTPS (at a TLS-terminating proxy).
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let https = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: &'static str| {
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set("content-security-policy", CSP);
+    set("x-content-type-options", "nosniff");
+    set("x-frame-options", "DENY");
+    set("referrer-policy", "strict-origin-when-cross-origin");
+    set("cross-origin-opener-policy", "same-origin");
+    if https {
+        set(
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the
+/// nearest untrusted address in `X-Forwarded-For` (anyone else could forge it).
+#[derive(Clone, Debug)]
+pub struct ClientIp {
+    trusted: Arc<Vec<IpAddr>>,
+}
+
+impl ClientIp {
+    /// Trusts `X-Forwarded-For` only from these proxies.
+    pub fn new(trusted: Vec<IpAddr>) -> Self {
+        ClientIp {
+            trusted: Arc::new(trusted),
+        }
+    }
+
+    /// Resolves the client address of a request from its peer and headers.
+    pub fn resolve(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusted.contains(&peer) {
+            return peer;
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|part| part.trim().parse().ok())
+            .collect();
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !self.trusted.contains(ip))
+            .unwrap_or(peer)
+    }
+}
+
+impl KeyExtractor for ClientIp {
+    type Key = IpAddr;
+
+    fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .ok_or(GovernorError::UnableToExtractKey)?;
+        Ok(self.resolve(peer, req.headers()))
+    }
+}
+
+/// Limits of one rate-limited route group.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    /// One request is replenished every this long.
+    pub every: Duration,
+    /// Requests allowed at once.
+    pub burst: u32,
+}
+
+/// A per-client-IP rate limit layer answering 429 `rate_limited` with `Retry-After`.
+pub fn rate_limit(
+    rate: Rate,
+    key: ClientIp,
+) -> Option<
+    tower_governor::GovernorLayer<ClientIp, governor::middleware::StateInformationMiddleware, Body>,
+> {
+    let config = GovernorConfigBuilder::default()
+        .period(rate.every.max(Duration::from_millis(1)))
+        .burst_size(rate.burst.max(1))
+        .key_extractor(key)
+        .use_headers()
+        .finish()?;
+    let config = Arc::new(config);
+    // Keep the limiter's memory bounded: forget clients that went quiet.
+    let limiter = config.limiter().clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    Some(tower_governor::GovernorLayer::new(config).error_handler(too_many_requests))
+}
+
+fn too_many_requests(error: GovernorError) -> Response<Body> {
+    match error {
+        GovernorError::TooManyRequests { wait_time, headers } => {
+            let body = serde_json::json!({
+                "error": "too many requests: slow down",
+                "code": "rate_limited",
+                "details": { "retry_after": wait_time.max(1) },
+            });
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+            if let Some(headers) = headers {
+                response.headers_mut().extend(headers);
+            }
+            if let Ok(value) = HeaderValue::from_str(&wait_time.max(1).to_string()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+            response
+        }
+        GovernorError::UnableToExtractKey => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(
+                serde_json::json!({"error": "internal server error", "code": "internal_error"}),
+            ),
+        )
+            .into_response(),
+        GovernorError::Other { code, msg, .. } => (
+            code,
+            axum::Json(
+                serde_json::json!({"error": msg.unwrap_or_default(), "code": "rate_limited"}),
+            ),
+        )
+            .into_response(),
+    }
+}

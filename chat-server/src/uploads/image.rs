@@ -1,0 +1,421 @@
+//! Turning uploaded bytes into the images we store: detect the type from the
+//! bytes, refuse bombs before decoding, decode within limits, and re-encode the
+//! original and a thumbnail. Nothing of the uploaded file is stored as is, so
+//! metadata (EXIF, GPS, comments) and anything smuggled after the image data is dropped.
+//!
+//! Everything here is synchronous and CPU-bound: callers run it on a blocking thread.
+
+use std::io::Cursor;
+
+use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::codecs::webp::WebPEncoder;
+use image::metadata::{LoopCount, Orientation};
+use image::{
+    AnimationDecoder, DynamicImage, Frame, ImageDecoder, ImageError, ImageFormat, ImageReader,
+    Limits,
+};
+use sha2::{Digest, Sha256};
+
+/// Longest side of a thumbnail, in pixels.
+pub const THUMBNAIL_SIZE: u32 = 320;
+
+/// JPEG quality of stored images: visually lossless for photos at a fraction of the size.
+const JPEG_QUALITY: u8 = 85;
+
+/// GIF palette quantization speed (1 = best, 30 = fastest); 10 is the usual
+/// trade-off and only matters for frames with more than 256 colours (thumbnails).
+const GIF_SPEED: i32 = 10;
+
+/// Frames of an animated GIF beyond this are refused: each one is decoded to a
+/// full RGBA canvas, and tiny frames would otherwise slip under the pixel budget.
+const MAX_FRAMES: u64 = 1000;
+
+/// The image types that are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    /// PNG (stored as PNG).
+    Png,
+    /// JPEG (stored as JPEG).
+    Jpeg,
+    /// GIF, animated or not (stored as GIF, animation kept).
+    Gif,
+    /// WebP (stored as lossless WebP, the only WebP encoding available; animation is not kept).
+    WebP,
+}
+
+impl ImageKind {
+    fn from_format(format: ImageFormat) -> Option<ImageKind> {
+        match format {
+            ImageFormat::Png => Some(ImageKind::Png),
+            ImageFormat::Jpeg => Some(ImageKind::Jpeg),
+            ImageFormat::Gif => Some(ImageKind::Gif),
+            ImageFormat::WebP => Some(ImageKind::WebP),
+            _ => None,
+        }
+    }
+
+    fn format(self) -> ImageFormat {
+        match self {
+            ImageKind::Png => ImageFormat::Png,
+            ImageKind::Jpeg => ImageFormat::Jpeg,
+            ImageKind::Gif => ImageFormat::Gif,
+            ImageKind::WebP => ImageFormat::WebP,
+        }
+    }
+
+    /// File name extension of stored files.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageKind::Png => "png",
+            ImageKind::Jpeg => "jpg",
+            ImageKind::Gif => "gif",
+            ImageKind::WebP => "webp",
+        }
+    }
+
+    /// The kind stored under a file name extension.
+    pub fn from_extension(ext: &str) -> Option<ImageKind> {
+        match ext {
+            "png" => Some(ImageKind::Png),
+            "jpg" => Some(ImageKind::Jpeg),
+            "gif" => Some(ImageKind::Gif),
+            "webp" => Some(ImageKind::WebP),
+            _ => None,
+        }
+    }
+
+    /// MIME type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageKind::Png => "image/png",
+            ImageKind::Jpeg => "image/jpeg",
+            ImageKind::Gif => "image/gif",
+            ImageKind::WebP => "image/webp",
+        }
+    }
+}
+
+/// Bounds on what is decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageLimits {
+    /// Most pixels (width x height, summed over the frames of an animation).
+    pub max_pixels: u64,
+    /// Longest accepted side, in pixels.
+    pub max_side: u32,
+}
+
+impl ImageLimits {
+    /// Limits for images of at most `max_pixels` pixels.
+    pub fn new(max_pixels: u64) -> ImageLimits {
+        ImageLimits {
+            max_pixels,
+            // Bounds the width of a panorama, whose pixel count alone looks harmless.
+            max_side: 32_768,
+        }
+    }
+
+    /// Decoder limits: the size checks are repeated inside the decoder, and its
+    /// allocations are capped at what the largest acceptable image needs
+    /// (16-bit RGBA, 8 bytes a pixel).
+    fn decoder_limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        limits.max_image_width = Some(self.max_side);
+        limits.max_image_height = Some(self.max_side);
+        limits.max_alloc = Some(self.max_pixels.saturating_mul(8));
+        limits
+    }
+
+    fn max_alloc(&self) -> u64 {
+        self.max_pixels.saturating_mul(8)
+    }
+}
+
+/// Why an upload is not stored.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImageRejection {
+    /// Not a PNG, JPEG, GIF or WebP (by its bytes), or one carrying markup.
+    #[error("not an accepted image")]
+    Unsupported,
+    /// More pixels, a longer side or more frames than accepted.
+    #[error("image too large")]
+    TooLarge,
+    /// A valid header, but the data cannot be decoded.
+    #[error("corrupt or truncated image")]
+    Invalid,
+    /// Re-encoding failed: a bug or resource problem, not the uploader's fault.
+    #[error("cannot encode the image: {0}")]
+    Encoding(String),
+}
+
+/// An image ready to be stored.
+#[derive(Debug, Clone)]
+pub struct ProcessedImage {
+    /// Its type (the same as the upload's).
+    pub kind: ImageKind,
+    /// Width of the stored original (after applying the EXIF orientation).
+    pub width: u32,
+    /// Height of the stored original.
+    pub height: u32,
+    /// The re-encoded original.
+    pub original: Vec<u8>,
+    /// The re-encoded thumbnail (the original's bytes when it is already small).
+    pub thumbnail: Vec<u8>,
+    /// SHA-256 of `original`, lower-case hex: the content address.
+    pub hash: String,
+}
+
+/// Detects, checks, decodes and re-encodes an upload.
+pub fn process(bytes: &[u8], limits: &ImageLimits) -> Result<ProcessedImage, ImageRejection> {
+    let format = image::guess_format(bytes).map_err(|_| ImageRejection::Unsupported)?;
+    let kind = ImageKind::from_format(format).ok_or(ImageRejection::Unsupported)?;
+    if contains_markup(bytes) {
+        return Err(ImageRejection::Unsupported);
+    }
+    let (width, height) = header_dimensions(bytes, format)?;
+    check_size(width, height, 1, limits)?;
+    let (original, thumbnail, width, height) = match kind {
+        ImageKind::Gif => process_gif(bytes, limits)?,
+        _ => process_still(bytes, kind, limits)?,
+    };
+    let hash = hex(&Sha256::digest(&original));
+    Ok(ProcessedImage {
+        kind,
+        width,
+        height,
+        original,
+        thumbnail,
+        hash,
+    })
+}
+
+/// Reads only the header. A file whose magic bytes claim a format but whose
+/// header is not valid for it is not that format (415); decoding limits are
+/// applied by us afterwards, so none are set here.
+fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), ImageRejection> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(Limits::no_limits());
+    reader.into_dimensions().map_err(|err| match err {
+        ImageError::Limits(_) => ImageRejection::TooLarge,
+        _ => ImageRejection::Unsupported,
+    })
+}
+
+fn check_size(
+    width: u32,
+    height: u32,
+    frames: u64,
+    limits: &ImageLimits,
+) -> Result<(), ImageRejection> {
+    let pixels = u64::from(width)
+        .saturating_mul(u64::from(height))
+        .saturating_mul(frames);
+    if width == 0 || height == 0 {
+        return Err(ImageRejection::Invalid);
+    }
+    if width > limits.max_side
+        || height > limits.max_side
+        || pixels > limits.max_pixels
+        || frames > MAX_FRAMES
+    {
+        return Err(ImageRejection::TooLarge);
+    }
+    Ok(())
+}
+
+fn decode_error(err: ImageError) -> ImageRejection {
+    match err {
+        ImageError::Limits(_) => ImageRejection::TooLarge,
+        ImageError::Unsupported(_) => ImageRejection::Unsupported,
+        ImageError::Encoding(e) => ImageRejection::Encoding(e.to_string()),
+        _ => ImageRejection::Invalid,
+    }
+}
+
+fn encode_error(err: ImageError) -> ImageRejection {
+    ImageRejection::Encoding(err.to_string())
+}
+
+type Encoded = (Vec<u8>, Vec<u8>, u32, u32);
+
+fn process_still(
+    bytes: &[u8],
+    kind: ImageKind,
+    limits: &ImageLimits,
+) -> Result<Encoded, ImageRejection> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.format());
+    reader.limits(limits.decoder_limits());
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    if decoder.total_bytes() > limits.max_alloc() {
+        return Err(ImageRejection::TooLarge);
+    }
+    // The orientation lives in the EXIF data we drop, so it is applied to the
+    // pixels: otherwise phone photos would be stored sideways.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    image.apply_orientation(orientation);
+    let (width, height) = (image.width(), image.height());
+    let original = encode_still(&image, kind)?;
+    let thumbnail = if width.max(height) > THUMBNAIL_SIZE {
+        encode_still(&image.thumbnail(THUMBNAIL_SIZE, THUMBNAIL_SIZE), kind)?
+    } else {
+        original.clone()
+    };
+    Ok((original, thumbnail, width, height))
+}
+
+fn encode_still(image: &DynamicImage, kind: ImageKind) -> Result<Vec<u8>, ImageRejection> {
+    let mut out = Vec::new();
+    match kind {
+        ImageKind::Png => {
+            let encoder =
+                PngEncoder::new_with_quality(&mut out, CompressionType::Default, FilterType::Adaptive);
+            match image {
+                DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => {
+                    DynamicImage::ImageRgba16(image.to_rgba16()).write_with_encoder(encoder)
+                }
+                _ => image.write_with_encoder(encoder),
+            }
+        }
+        ImageKind::Jpeg => {
+            let encoder = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
+            match image {
+                DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => {
+                    image.write_with_encoder(encoder)
+                }
+                _ if !image.color().has_color() => {
+                    DynamicImage::ImageLuma8(image.to_luma8()).write_with_encoder(encoder)
+                }
+                _ => DynamicImage::ImageRgb8(image.to_rgb8()).write_with_encoder(encoder),
+            }
+        }
+        ImageKind::WebP => {
+            let encoder = WebPEncoder::new_lossless(&mut out);
+            match image {
+                DynamicImage::ImageLuma8(_)
+                | DynamicImage::ImageLumaA8(_)
+                | DynamicImage::ImageRgb8(_)
+                | DynamicImage::ImageRgba8(_) => image.write_with_encoder(encoder),
+                _ => DynamicImage::ImageRgba8(image.to_rgba8()).write_with_encoder(encoder),
+            }
+        }
+        ImageKind::Gif => {
+            return encode_gif(vec![Frame::new(image.to_rgba8())], LoopCount::Infinite)
+                .map_err(encode_error);
+        }
+    }
+    .map_err(encode_error)?;
+    Ok(out)
+}
+
+/// GIFs keep their animation (chat GIFs are mostly animated), and so do their thumbnails.
+fn process_gif(bytes: &[u8], limits: &ImageLimits) -> Result<Encoded, ImageRejection> {
+    let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
+    decoder
+        .set_limits(limits.decoder_limits())
+        .map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
+    let loop_count = decoder.loop_count();
+    let mut frames = Vec::new();
+    for frame in decoder.into_frames() {
+        let frame = frame.map_err(decode_error)?;
+        frames.push(frame);
+        // Checked as frames arrive, so at most one frame past the budget is ever held.
+        check_size(width, height, frames.len() as u64, limits)?;
+    }
+    if frames.is_empty() {
+        return Err(ImageRejection::Invalid);
+    }
+    let thumbnail = if width.max(height) > THUMBNAIL_SIZE {
+        let small = frames
+            .iter()
+            .map(|frame| {
+                let resized = DynamicImage::ImageRgba8(frame.buffer().clone())
+                    .thumbnail(THUMBNAIL_SIZE, THUMBNAIL_SIZE)
+                    .to_rgba8();
+                Frame::from_parts(resized, 0, 0, frame.delay())
+            })
+            .collect();
+        Some(encode_gif(small, loop_count).map_err(encode_error)?)
+    } else {
+        None
+    };
+    let original = encode_gif(frames, loop_count).map_err(encode_error)?;
+    let thumbnail = thumbnail.unwrap_or_else(|| original.clone());
+    Ok((original, thumbnail, width, height))
+}
+
+fn encode_gif(frames: Vec<Frame>, loop_count: LoopCount) -> Result<Vec<u8>, ImageError> {
+    let mut out = Vec::new();
+    {
+        // The trailer is written when the encoder is dropped.
+        let mut encoder = GifEncoder::new_with_speed(&mut out, GIF_SPEED);
+        let repeat = match loop_count {
+            LoopCount::Infinite => Repeat::Infinite,
+            LoopCount::Finite(n) => {
+                // GIF counts repetitions after the first play.
+                Repeat::Finite(u16::try_from(n.get().saturating_sub(1)).unwrap_or(u16::MAX))
+            }
+        };
+        encoder.set_repeat(repeat)?;
+        encoder.encode_frames(frames)?;
+    }
+    Ok(out)
+}
+
+/// Whether the bytes carry HTML or SVG markup: an image built to also be read
+/// as a page (a polyglot) is refused, even though the re-encoded copy would be
+/// harmless. A tag name followed by a delimiter is required, so compressed image
+/// data practically never matches by chance.
+pub fn contains_markup(bytes: &[u8]) -> bool {
+    const TAGS: [&[u8]; 10] = [
+        b"!doctype", b"html", b"head", b"body", b"script", b"iframe", b"svg", b"object",
+        b"embed", b"style",
+    ];
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'<')
+        .any(|(i, _)| {
+            let rest = &bytes[i + 1..];
+            TAGS.iter().any(|tag| {
+                rest.len() > tag.len()
+                    && rest[..tag.len()].eq_ignore_ascii_case(tag)
+                    && matches!(rest[tag.len()], b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/')
+            })
+        })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_needs_a_tag_and_a_delimiter() {
+        assert!(contains_markup(b"\x89PNG....<script>alert(1)</script>"));
+        assert!(contains_markup(b"GIF89a<SVG xmlns=''>"));
+        assert!(!contains_markup(b"<svgx <scrip <x:xmpmeta>"));
+    }
+
+    #[test]
+    fn size_checks() {
+        let limits = ImageLimits::new(100);
+        assert_eq!(check_size(10, 10, 1, &limits), Ok(()));
+        assert_eq!(check_size(11, 10, 1, &limits), Err(ImageRejection::TooLarge));
+        assert_eq!(check_size(10, 10, 2, &limits), Err(ImageRejection::TooLarge));
+        assert_eq!(check_size(0, 10, 1, &limits), Err(ImageRejection::Invalid));
+    }
+}

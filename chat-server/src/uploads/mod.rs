@@ -1,0 +1,362 @@
+//! Image sharing: `POST /api/upload` stores a re-encoded image and its
+//! thumbnail; `GET /uploads/{name}` serves them to the uploader and to the
+//! members of conversations where the image was posted.
+
+pub mod image;
+pub mod storage;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chat_core::ChatError;
+use chat_core::entity::upload;
+use chrono::SubsecRound;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, Statement};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Path};
+use crate::state::AppState;
+
+pub use self::image::{ImageKind, ImageLimits, ImageRejection, ProcessedImage};
+pub use self::storage::{LocalStorage, Storage, StoredObject};
+
+/// Room for the multipart framing (boundaries, part headers) around the file.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// Stored images never change (their name is their hash), so they may be cached for good.
+const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
+
+/// What the upload routes share.
+#[derive(Clone)]
+pub struct Uploads {
+    storage: Arc<dyn Storage>,
+    /// Decoding is CPU- and memory-heavy; this bounds how many run at once.
+    decoding: Arc<Semaphore>,
+    max_file_size: usize,
+    limits: ImageLimits,
+}
+
+impl Uploads {
+    /// Uploads kept in `storage`, of at most `max_file_size` bytes and `max_pixels` pixels.
+    pub fn new(storage: Arc<dyn Storage>, max_file_size: usize, max_pixels: u64) -> Uploads {
+        // One core is left to the runtime threads, so a burst of uploads slows
+        // down other uploads rather than socket traffic.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Uploads {
+            storage,
+            decoding: Arc::new(Semaphore::new(cpus.saturating_sub(1).max(1))),
+            max_file_size,
+            limits: ImageLimits::new(max_pixels),
+        }
+    }
+
+    /// Uploads in the configured directory, with the configured limits.
+    pub fn from_config(config: &Config) -> anyhow::Result<Uploads> {
+        let dir = config.upload_directory();
+        let storage = LocalStorage::new(&dir)
+            .with_context(|| format!("cannot create upload directory {}", dir.display()))?;
+        Ok(Uploads::new(
+            Arc::new(storage),
+            config.max_file_size,
+            config.max_image_pixels,
+        ))
+    }
+}
+
+/// `POST /api/upload` and `GET /uploads/{name}`. The upload route has its own
+/// body limit (the file plus multipart framing), instead of the JSON one.
+pub fn router(config: &Config) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/upload",
+            post(upload).layer(DefaultBodyLimit::max(
+                config.max_file_size.saturating_add(MULTIPART_OVERHEAD),
+            )),
+        )
+        .route("/uploads/{name}", get(serve))
+}
+
+/// Answer of `POST /api/upload`.
+#[derive(Debug, Serialize)]
+pub struct UploadResponse {
+    /// `/uploads/<sha256>.<ext>`, to put in an image message.
+    pub file_url: String,
+    /// `/uploads/<sha256>_thumb.<ext>`, at most 320 pixels on its longest side.
+    pub thumbnail_url: String,
+    /// Width of the stored image.
+    pub width: u32,
+    /// Height of the stored image.
+    pub height: u32,
+    /// Bytes of the stored image.
+    pub size: u64,
+    /// Its MIME type.
+    pub mime: &'static str,
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    user: AuthUser,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, axum::Json<UploadResponse>)> {
+    let mut multipart = multipart.map_err(|_| {
+        ApiError::InvalidBody("expected a multipart/form-data body with an `image` file".to_owned())
+    })?;
+    let uploads = &state.uploads;
+    let bytes = read_image_field(&mut multipart, uploads.max_file_size).await?;
+    let processed = decode(uploads, bytes).await?;
+
+    let name = format!("{}.{}", processed.hash, processed.kind.extension());
+    let thumb_name = format!("{}_thumb.{}", processed.hash, processed.kind.extension());
+    let size = processed.original.len() as u64;
+    uploads
+        .storage
+        .put(&name, Bytes::from(processed.original))
+        .await
+        .map_err(|err| ApiError::Internal(format!("storing {name}: {err}")))?;
+    uploads
+        .storage
+        .put(&thumb_name, Bytes::from(processed.thumbnail))
+        .await
+        .map_err(|err| ApiError::Internal(format!("storing {thumb_name}: {err}")))?;
+
+    let response = UploadResponse {
+        file_url: format!("/uploads/{name}"),
+        thumbnail_url: format!("/uploads/{thumb_name}"),
+        width: processed.width,
+        height: processed.height,
+        size,
+        mime: processed.kind.mime(),
+    };
+    let row = upload::ActiveModel {
+        uploader_id: Set(user.id),
+        file_url: Set(response.file_url.clone()),
+        thumbnail_url: Set(response.thumbnail_url.clone()),
+        mime: Set(response.mime.to_owned()),
+        width: Set(i32::try_from(response.width).unwrap_or(i32::MAX)),
+        height: Set(i32::try_from(response.height).unwrap_or(i32::MAX)),
+        size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
+        created_at: Set(chrono::Utc::now().trunc_subsecs(6)),
+        ..Default::default()
+    };
+    // Uploading the same image again yields the same URL; the first row stands.
+    upload::Entity::insert(row)
+        .on_conflict_do_nothing_on([upload::Column::UploaderId, upload::Column::FileUrl])
+        .exec_without_returning(state.chat.db())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(response)))
+}
+
+/// Reads the one `image` file, stopping as soon as it exceeds `max` bytes.
+async fn read_image_field(multipart: &mut Multipart, max: usize) -> ApiResult<Vec<u8>> {
+    let mut image: Option<Vec<u8>> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let is_image = field.name() == Some("image");
+        if is_image && image.is_none() {
+            let mut buf = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                if buf.len().saturating_add(chunk.len()) > max {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            image = Some(buf);
+        } else if is_image || field.file_name().is_some() {
+            return Err(ChatError::field("image", "exactly one file is accepted").into());
+        } else {
+            // Other form fields are ignored; the body limit bounds them.
+            while field.chunk().await.map_err(multipart_error)?.is_some() {}
+        }
+    }
+    match image {
+        None => Err(ChatError::field("image", "is required").into()),
+        Some(bytes) if bytes.is_empty() => Err(ChatError::field("image", "is empty").into()),
+        Some(bytes) => Ok(bytes),
+    }
+}
+
+fn multipart_error(err: MultipartError) -> ApiError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::InvalidBody(err.body_text())
+    }
+}
+
+/// Runs the image pipeline on a blocking thread, at most as many at once as the
+/// semaphore allows.
+async fn decode(uploads: &Uploads, bytes: Vec<u8>) -> ApiResult<ProcessedImage> {
+    let permit = uploads
+        .decoding
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::Internal("decoding semaphore closed".to_owned()))?;
+    let limits = uploads.limits;
+    // The permit moves into the task: if the client goes away the decoding still
+    // runs to its end, and must keep counting against the bound until then.
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        image::process(&bytes, &limits)
+    })
+    .await
+    .map_err(|err| ApiError::Internal(format!("image task failed: {err}")))?;
+    result.map_err(|rejection| match rejection {
+        ImageRejection::Unsupported => ApiError::UnsupportedImage,
+        ImageRejection::TooLarge => ApiError::ImageTooLarge(limits.max_pixels),
+        ImageRejection::Invalid => ApiError::InvalidImage,
+        ImageRejection::Encoding(err) => ApiError::Internal(format!("encoding an image: {err}")),
+    })
+}
+
+/// A valid stored-file name: `<64 hex digits>[_thumb].<png|jpg|gif|webp>`.
+struct FileName<'a> {
+    /// The name without its extension: the ETag.
+    stem: &'a str,
+    /// The 64 hex digits.
+    hash: &'a str,
+    kind: ImageKind,
+}
+
+fn parse_name(name: &str) -> Option<FileName<'_>> {
+    let (stem, ext) = name.split_once('.')?;
+    let kind = ImageKind::from_extension(ext)?;
+    let hash = stem.strip_suffix("_thumb").unwrap_or(stem);
+    let hex = hash.len() == 64
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    hex.then_some(FileName { stem, hash, kind })
+}
+
+async fn serve(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let file = parse_name(&name).ok_or(ApiError::NotFound)?;
+    let file_url = format!("/uploads/{}.{}", file.hash, file.kind.extension());
+    if !may_view(&state, user.id, &file_url).await? {
+        return Err(ApiError::NotFound);
+    }
+    let etag = format!("\"{}\"", file.stem);
+    let etag_value = HeaderValue::from_str(&etag)
+        .map_err(|_| ApiError::Internal("invalid ETag".to_owned()))?;
+    let cache_control = HeaderValue::from_static(CACHE_CONTROL);
+    if if_none_match(&headers, &etag) {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache_control)],
+        )
+            .into_response());
+    }
+    let object = state
+        .uploads
+        .storage
+        .get(&name)
+        .await
+        .map_err(|err| ApiError::Internal(format!("reading {name}: {err}")))?;
+    let Some(object) = object else {
+        tracing::warn!(%name, "an upload row has no stored file");
+        return Err(ApiError::NotFound);
+    };
+    let disposition = format!("inline; filename=\"image.{}\"", file.kind.extension());
+    let mut response = Response::new(object.body);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.kind.mime()));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(object.len));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition)
+            .map_err(|_| ApiError::Internal("invalid Content-Disposition".to_owned()))?,
+    );
+    // Opened directly (not through <img>), the response can still run nothing.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(header::CACHE_CONTROL, cache_control);
+    h.insert(header::ETAG, etag_value);
+    Ok(response)
+}
+
+/// Whether `etag` is among the `If-None-Match` validators (weak ones compare
+/// equal too, as RFC 9110 asks for this header).
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim())
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+/// The uploader may view an image, and so may the members of every
+/// conversation where a message carrying it was posted.
+async fn may_view(state: &AppState, user_id: i64, file_url: &str) -> ApiResult<bool> {
+    let db = state.chat.db();
+    let backend = db.get_database_backend();
+    let sql = "SELECT 1 FROM uploads u WHERE u.file_url = $1 AND u.uploader_id = $2 \
+               UNION ALL \
+               SELECT 1 FROM messages m \
+               JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
+               WHERE m.file_url = $1 AND cm.user_id = $2 \
+               LIMIT 1";
+    let sql = match backend {
+        DbBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_owned(),
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [file_url.into(), user_id.into()],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let hash = "a".repeat(64);
+        assert!(parse_name(&format!("{hash}.png")).is_some());
+        assert!(parse_name(&format!("{hash}_thumb.webp")).is_some());
+        assert!(parse_name(&format!("{hash}.PNG")).is_none());
+        assert!(parse_name(&format!("{hash}.svg")).is_none());
+        assert!(parse_name(&format!("{}.png", "A".repeat(64))).is_none());
+        assert!(parse_name(&format!("{hash}.png.png")).is_none());
+        assert!(parse_name(&format!("{hash}_thumb_thumb.png")).is_none());
+        assert!(parse_name("../../etc/passwd").is_none());
+        assert!(parse_name("").is_none());
+    }
+
+    #[test]
+    fn etags() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"x\", W/\"abc\""),
+        );
+        assert!(if_none_match(&headers, "\"abc\""));
+        assert!(!if_none_match(&headers, "\"ab\""));
+    }
+}
