@@ -33,7 +33,7 @@ pub use config::{AppEnv, Config};
 
 use crate::auth::{Tokens, load_secret};
 use crate::error::ApiError;
-use crate::middleware::{ClientIp, Rate, rate_limit};
+use crate::middleware::{AllowedOrigins, ClientIp, Rate, rate_limit};
 use crate::state::AppState;
 
 /// Largest JSON body accepted by the API.
@@ -176,6 +176,22 @@ pub fn app(config: &Config, state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(uploads::router(config));
+    let origins = AllowedOrigins(std::sync::Arc::new(
+        config
+            .client_url
+            .split(',')
+            .map(|o| o.trim().to_owned())
+            .collect(),
+    ));
+    rest = rest
+        .layer(axum::middleware::from_fn_with_state(
+            origins,
+            middleware::csrf_origin_check,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ));
     if config.rate_limit_per_second > 0 {
         let rate = Rate {
             every: Duration::from_secs(1) / config.rate_limit_per_second,

@@ -14,11 +14,20 @@ async fn responses_carry_security_headers_and_hsts_only_over_https() {
     for path in ["/health", "/api/auth/me", "/api/nope"] {
         let res = server.http.get(server.url(path)).send().await.expect("get");
         let h = res.headers();
-        assert!(h["content-security-policy"].to_str().expect("csp").contains("frame-ancestors 'none'"), "{path}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .expect("csp")
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert!(h.contains_key("referrer-policy"), "{path}");
-        assert!(!h.contains_key("strict-transport-security"), "{path}: no HSTS over http");
+        assert!(
+            !h.contains_key("strict-transport-security"),
+            "{path}: no HSTS over http"
+        );
     }
     let res = server
         .http
@@ -42,8 +51,14 @@ async fn cors_allows_only_the_client_origin() {
         .send()
         .await
         .expect("get");
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "http://localhost:5173");
-    assert_eq!(allowed.headers()["access-control-allow-credentials"], "true");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
     let other = server
         .http
         .get(server.url("/health"))
@@ -139,7 +154,10 @@ async fn well_behaved_clients_are_not_limited_and_floods_are() {
         .collect();
     let limited = statuses.iter().filter(|&&s| s == 429).count();
     assert!(limited >= 30, "{statuses:?}");
-    assert!(statuses.iter().all(|&s| s == 200 || s == 429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 429),
+        "{statuses:?}"
+    );
     server.stop().await;
 }
 
@@ -148,8 +166,63 @@ fn client_ip_trusts_forwarded_for_only_from_proxies() {
     let proxy: IpAddr = "10.1.1.1".parse().expect("ip");
     let ips = ClientIp::new(vec![proxy]);
     let mut headers = axum::http::HeaderMap::new();
-    headers.insert("x-forwarded-for", "1.2.3.4, 5.6.7.8, 10.1.1.1".parse().expect("value"));
+    headers.insert(
+        "x-forwarded-for",
+        "1.2.3.4, 5.6.7.8, 10.1.1.1".parse().expect("value"),
+    );
     let client = |peer: &str| ips.resolve(peer.parse().expect("ip"), &headers).to_string();
-    assert_eq!(client("10.1.1.1"), "5.6.7.8", "nearest untrusted hop, not the forgeable first");
-    assert_eq!(client("9.9.9.9"), "9.9.9.9", "untrusted peer: header ignored");
+    assert_eq!(
+        client("10.1.1.1"),
+        "5.6.7.8",
+        "nearest untrusted hop, not the forgeable first"
+    );
+    assert_eq!(
+        client("9.9.9.9"),
+        "9.9.9.9",
+        "untrusted peer: header ignored"
+    );
+}
+
+#[tokio::test]
+async fn cookie_requests_from_another_origin_are_refused() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (alice, token) = server.register("csrf_a").await;
+    let (bob, _) = server.register("csrf_b").await;
+    let cookie = format!("access_token={token}");
+    let create = |origin: &'static str, bearer: bool| {
+        let mut req = server
+            .http
+            .post(server.url("/api/conversations"))
+            .header("origin", origin)
+            .json(&json!({ "user_id": bob["id"] }));
+        req = if bearer {
+            req.bearer_auth(&token)
+        } else {
+            req.header("cookie", &cookie)
+        };
+        async move { req.send().await.expect("send") }
+    };
+    let forged = create("https://evil.example", false).await;
+    assert_eq!(forged.status(), 403);
+    let body: serde_json::Value = forged.json().await.expect("json");
+    assert_eq!(body["code"], "csrf_rejected");
+    let (_, list) = server.get("/api/conversations", &token).await;
+    assert_eq!(
+        list["conversations"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was created"
+    );
+    assert_eq!(
+        create("http://localhost:5173", false).await.status(),
+        201,
+        "the client's origin"
+    );
+    assert_eq!(
+        create("https://evil.example", true).await.status(),
+        200,
+        "bearer tokens cannot be forged by a page"
+    );
+    let _ = alice;
+    server.stop().await;
 }
