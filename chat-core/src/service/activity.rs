@@ -160,42 +160,36 @@ impl ChatHandle {
         Ok((!online).then_some(at))
     }
 
-    /// Records a new socket of `user`; on their first, persists `online` and
-    /// tells the users who share a small conversation with them.
-    pub(crate) async fn socket_connected(&self, user: &Identity) -> ChatResult<()> {
-        metrics::gauge!("chat_connected_sockets").increment(1.0);
-        let first_here = self.inner.presence.connect(user.user_id);
-        let first = match &self.inner.cluster {
-            Some(cluster) => cluster
-                .socket_opened(user.user_id)
-                .await
-                .map_err(|e| ChatError::Adapter(e.to_string()))?,
-            None => first_here,
+    /// Counts a socket of `user` opening or closing. On the user's first socket
+    /// (over all instances when clustered) persists `online`; on the last,
+    /// `offline` and `last_seen`; either way tells the users who share a small
+    /// conversation with them.
+    pub(crate) async fn socket_presence(&self, user: &Identity, opened: bool) -> ChatResult<()> {
+        metrics::gauge!("chat_connected_sockets").increment(if opened { 1.0 } else { -1.0 });
+        let changed_here = if opened {
+            self.inner.presence.connect(user.user_id)
+        } else {
+            self.inner.presence.disconnect(user.user_id)
         };
-        if !first {
+        let changed = match &self.inner.cluster {
+            Some(cluster) => if opened {
+                cluster.socket_opened(user.user_id).await
+            } else {
+                cluster.socket_closed(user.user_id).await
+            }
+            .map_err(|e| ChatError::Adapter(e.to_string()))?,
+            None => changed_here,
+        };
+        if !changed {
             return Ok(());
         }
-        self.set_status(user.user_id, true).await?;
-        self.announce(user, events::USER_ONLINE, None).await
-    }
-
-    /// Records a closed socket; on the user's last, persists `offline` and
-    /// `last_seen` and tells their contacts.
-    pub(crate) async fn socket_disconnected(&self, user: &Identity) -> ChatResult<()> {
-        metrics::gauge!("chat_connected_sockets").decrement(1.0);
-        let last_here = self.inner.presence.disconnect(user.user_id);
-        let last = match &self.inner.cluster {
-            Some(cluster) => cluster
-                .socket_closed(user.user_id)
-                .await
-                .map_err(|e| ChatError::Adapter(e.to_string()))?,
-            None => last_here,
+        let last_seen = self.set_status(user.user_id, opened).await?;
+        let event = if opened {
+            events::USER_ONLINE
+        } else {
+            events::USER_OFFLINE
         };
-        if !last {
-            return Ok(());
-        }
-        let last_seen = self.set_status(user.user_id, false).await?;
-        self.announce(user, events::USER_OFFLINE, last_seen).await
+        self.announce(user, event, last_seen).await
     }
 
     async fn announce(

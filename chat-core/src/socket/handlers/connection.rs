@@ -82,7 +82,7 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): St
     socket.on_fallback(on_unknown_event::<A>);
     socket.on_disconnect(on_disconnect::<A>);
     if let Some(identity) = socket.extensions.get::<Identity>()
-        && let Err(err) = chat.socket_connected(&identity).await
+        && let Err(err) = chat.socket_presence(&identity, true).await
     {
         tracing::error!(%err, "presence update on connect failed");
     }
@@ -100,7 +100,7 @@ async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, State(chat): State<Chat
                 .await;
         }
     }
-    if let Err(err) = chat.socket_disconnected(&identity).await {
+    if let Err(err) = chat.socket_presence(&identity, false).await {
         tracing::error!(%err, "presence update on disconnect failed");
     }
 }
