@@ -98,6 +98,22 @@ impl ChatHandle {
         }
     }
 
+    /// Ends every live socket of a user, on every instance, after telling them
+    /// why with `session:ended {reason}` (e.g. after "log out everywhere" or a
+    /// password reset). Clients should go back to their login screen.
+    pub async fn disconnect_user(&self, user_id: i64, reason: &str) {
+        let room = crate::socket::emitter::user_room(user_id);
+        self.broadcast(
+            Target::room(room.clone()),
+            crate::socket::events::SESSION_ENDED,
+            &serde_json::json!({ "reason": reason }),
+        )
+        .await;
+        if let Some(emitter) = self.inner.emitter.get() {
+            emitter.disconnect(vec![room]).await;
+        }
+    }
+
     /// Whether Redis answers; `None` when the engine runs without Redis.
     pub async fn redis_ready(&self) -> Option<bool> {
         use fred::interfaces::ClientLike;

@@ -42,6 +42,10 @@ pub struct Config {
     /// goodbye are reported offline by the others (about this plus a third).
     #[arg(long, env = "PRESENCE_TTL", default_value_t = 15)]
     pub presence_ttl: u64,
+    /// Presence is announced in direct conversations and in groups of at most
+    /// this many members (larger rooms would flood everyone).
+    #[arg(long, env = "PRESENCE_FANOUT_LIMIT", default_value_t = 100)]
+    pub presence_fanout_limit: usize,
     /// Seconds a graceful shutdown may take before the process exits anyway.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
@@ -66,6 +70,16 @@ pub struct Config {
     /// Proxies (comma-separated IPs) whose X-Forwarded-For is believed for the client address.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
+    /// SMTP server for outgoing mail, e.g. `smtps://user:password@smtp.example.com`;
+    /// without it mail is written to `<DATA_DIR>/outbox` and logged.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of outgoing mail.
+    #[arg(long, env = "MAIL_FROM", default_value = "Chat <no-reply@localhost>")]
+    pub mail_from: String,
+    /// Public base URL of the app, used in links in mails (default: the first CLIENT_URL).
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Secret for signing access tokens (HS256, at least 32 bytes in production).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,

@@ -84,9 +84,7 @@ impl ApiError {
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::NotFound => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::UnsupportedMediaType | ApiError::UnsupportedImage => {
-                "unsupported_media_type"
-            }
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedImage => "unsupported_media_type",
             ApiError::ImageTooLarge(_) => "image_too_large",
             ApiError::InvalidImage => "invalid_image",
             ApiError::Internal(_) => "internal_error",

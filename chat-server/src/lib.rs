@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
@@ -38,6 +39,8 @@ use crate::state::AppState;
 
 /// Largest JSON body accepted by the API.
 const JSON_BODY_LIMIT: usize = 64 * 1024;
+/// How much of an oversized JSON body is read (and dropped) before answering 413.
+const JSON_DRAIN_CAP: usize = 8 * 1024 * 1024;
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
@@ -67,10 +70,39 @@ pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnect
     let db = Database::connect(options)
         .await
         .with_context(|| format!("cannot connect to the database ({})", redact(&url)))?;
-    Migrator::up(&db, None)
-        .await
-        .context("applying migrations failed")?;
+    migrate(&db, &url, sqlite).await?;
     Ok(db)
+}
+
+/// Applies pending migrations. On PostgreSQL, instances starting together
+/// take turns: a session-level advisory lock, held on a dedicated
+/// one-connection pool so that lock, migrations and unlock share a session.
+async fn migrate(db: &DatabaseConnection, url: &str, sqlite: bool) -> anyhow::Result<()> {
+    if sqlite {
+        return Migrator::up(db, None)
+            .await
+            .context("applying migrations failed");
+    }
+    use sea_orm::ConnectionTrait;
+    const MIGRATION_LOCK: i64 = 0x6368_6174_6d69_6772; // "chatmigr"
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .sqlx_logging(false);
+    let session = Database::connect(options)
+        .await
+        .context("cannot connect to the database to migrate")?;
+    session
+        .execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .await
+        .context("cannot take the migration lock")?;
+    let result = Migrator::up(&session, None).await;
+    let _ = session
+        .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .await;
+    let _ = session.close().await;
+    result.context("applying migrations failed")
 }
 
 fn redact(url: &str) -> String {
@@ -96,17 +128,41 @@ pub async fn run(
         .config(ChatConfig {
             events_per_second: config.socket_events_per_second,
             events_burst: config.socket_events_burst,
+            presence_fanout_limit: config.presence_fanout_limit,
             ..ChatConfig::default()
         })
         .authenticator(tokens.clone());
     let local_addr = listener.local_addr()?;
     let uploads = uploads::Uploads::from_config(&config)?;
+    let mailer: std::sync::Arc<dyn mail::Mailer> =
+        match config.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => std::sync::Arc::new(
+                mail::SmtpMailer::new(url, &config.mail_from)
+                    .context("invalid SMTP_URL or MAIL_FROM")?,
+            ),
+            None => std::sync::Arc::new(mail::OutboxMailer::new(config.data_dir.join("outbox"))),
+        };
+    let public_url = config
+        .public_url
+        .clone()
+        .or_else(|| {
+            config
+                .client_url
+                .split(',')
+                .next()
+                .map(|u| u.trim().to_owned())
+        })
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_owned();
     let make_state = |chat| AppState {
         chat,
         tokens: tokens.clone(),
         refresh_ttl: config.refresh_token_ttl,
         secure_cookies: !local_addr.ip().is_loopback() && config.app_env == AppEnv::Production,
         uploads: uploads.clone(),
+        mailer: mailer.clone(),
+        public_url: public_url.clone(),
     };
     let (app, chat) = match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
         Some(url) => {
@@ -155,7 +211,8 @@ pub async fn run(
 /// The HTTP routes, middleware and static client (without the Socket.IO layer).
 pub fn app(config: &Config, state: AppState) -> Router {
     let client_ip = ClientIp::new(config.trusted_proxies.clone());
-    let mut credentials = routes::auth::credential_router();
+    let mut credentials =
+        routes::auth::credential_router().merge(routes::account::credential_router());
     if config.auth_rate_limit_per_minute > 0 {
         let rate = Rate {
             every: Duration::from_secs(60) / config.auth_rate_limit_per_minute,
@@ -168,6 +225,7 @@ pub fn app(config: &Config, state: AppState) -> Router {
     let mut rest = Router::new()
         .merge(credentials)
         .merge(routes::auth::router())
+        .merge(routes::account::router())
         .merge(routes::conversations::router())
         .merge(routes::users::router())
         .route(
@@ -184,6 +242,10 @@ pub fn app(config: &Config, state: AppState) -> Router {
             .collect(),
     ));
     rest = rest
+        .layer(axum::middleware::from_fn_with_state(
+            (JSON_BODY_LIMIT, JSON_DRAIN_CAP),
+            middleware::buffered_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             origins,
             middleware::csrf_origin_check,
@@ -213,6 +275,18 @@ pub fn app(config: &Config, state: AppState) -> Router {
     if config.client_dir.join("index.html").exists() {
         let index = config.client_dir.join("index.html");
         let client = ServeDir::new(&config.client_dir).fallback(ServeFile::new(index));
+        // Hashed build assets: a missing one is a 404 (never the HTML page, which
+        // a stale tab would try to run as JavaScript), and they never change.
+        let assets = tower::ServiceBuilder::new()
+            .layer(
+                tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                ),
+            )
+            .layer(axum::middleware::from_fn(middleware::security_headers))
+            .service(ServeDir::new(config.client_dir.join("assets")));
+        router = router.nest_service("/assets", assets);
         router = router.fallback_service(
             tower::ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(middleware::security_headers))

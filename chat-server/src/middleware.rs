@@ -185,28 +185,65 @@ pub async fn csrf_origin_check(
     let headers = request.headers();
     let uses_cookie = !headers.contains_key(axum::http::header::AUTHORIZATION)
         && headers.contains_key(axum::http::header::COOKIE);
-    if state_changing && uses_cookie {
-        if let Some(origin) = headers
-            .get(axum::http::header::ORIGIN)
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    if state_changing
+        && uses_cookie
+        && let Some(origin) = origin
+    {
+        let same_host = headers
+            .get(axum::http::header::HOST)
             .and_then(|v| v.to_str().ok())
-        {
-            let same_host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|host| {
-                    origin
-                        .strip_prefix("http://")
-                        .or_else(|| origin.strip_prefix("https://"))
-                        == Some(host)
-                });
-            if !same_host && !allowed.0.iter().any(|o| o == origin) {
-                let body = serde_json::json!({
-                    "error": "cross-origin request refused",
-                    "code": "csrf_rejected",
-                });
-                return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
-            }
+            .is_some_and(|host| {
+                origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"))
+                    == Some(host)
+            });
+        if !same_host && !allowed.0.iter().any(|o| o == origin) {
+            let body = serde_json::json!({
+                "error": "cross-origin request refused",
+                "code": "csrf_rejected",
+            });
+            return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
         }
     }
     next.run(request).await
+}
+
+/// Reads a JSON request body up to `limit`. A larger body is read on (and
+/// discarded) up to `drain_cap` before the 413 goes out: answering while the
+/// client is still sending makes the connection close under it, which clients
+/// and proxies report as a reset or a 502 instead of the 413.
+pub async fn buffered_body(
+    axum::extract::State((limit, drain_cap)): axum::extract::State<(usize, usize)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use futures_util::StreamExt;
+    let (parts, body) = request.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return crate::error::ApiError::InvalidBody(
+                "the request body could not be read".to_owned(),
+            )
+            .into_response();
+        };
+        total += chunk.len();
+        if total > drain_cap {
+            break;
+        }
+        if total <= limit {
+            buffer.extend_from_slice(&chunk);
+        }
+    }
+    if total > limit {
+        return crate::error::ApiError::PayloadTooLarge.into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(buffer)))
+        .await
 }

@@ -17,4 +17,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Image storage, the decoding bound and the upload limits.
     pub uploads: Uploads,
+    /// Outgoing mail (verification, password reset).
+    pub mailer: std::sync::Arc<dyn crate::mail::Mailer>,
+    /// Public base URL of the app, for links in mails.
+    pub public_url: String,
 }

@@ -311,7 +311,9 @@ async fn registration_input_is_validated() {
         .send()
         .await
         .expect("send");
-    assert_eq!(res.status(), 400, "wrong content type is a clear 4xx");
+    assert_eq!(res.status(), 415, "JSON is required");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["code"], "unsupported_media_type");
     let res = server
         .http
         .post(server.url("/api/auth/register"))

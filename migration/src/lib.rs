@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_initial;
 mod m20260102_000001_uploads;
+mod m20260103_000001_accounts;
 
 /// Every migration of the chat schema, in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_initial::Migration),
             Box::new(m20260102_000001_uploads::Migration),
+            Box::new(m20260103_000001_accounts::Migration),
         ]
     }
 }

@@ -24,6 +24,8 @@ pub struct Model {
     pub last_seen: Option<DateTimeUtc>,
     /// Registration time.
     pub created_at: DateTimeUtc,
+    /// When the user proved they own the e-mail address.
+    pub email_verified_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

@@ -37,6 +37,8 @@ pub struct OwnUser {
     pub email: String,
     /// Registration time.
     pub created_at: DateTime<Utc>,
+    /// Whether the e-mail address has been verified.
+    pub email_verified: bool,
 }
 
 impl From<&user::Model> for User {
@@ -57,6 +59,7 @@ impl From<&user::Model> for OwnUser {
             user: User::from(m),
             email: m.email.clone(),
             created_at: m.created_at,
+            email_verified: m.email_verified_at.is_some(),
         }
     }
 }

@@ -54,7 +54,7 @@ impl ChatHandle {
             username: user.username.clone(),
         };
         self.broadcast(
-            Target::room(conversation_room(conversation_id)).except_socket(origin),
+            typing_target(conversation_id, user.user_id, origin),
             events::TYPING_START,
             &typing,
         )
@@ -90,7 +90,7 @@ impl ChatHandle {
                 username: username.to_owned(),
             };
             self.broadcast(
-                Target::room(conversation_room(conversation_id)).except_socket(origin),
+                typing_target(conversation_id, user_id, origin),
                 events::TYPING_STOP,
                 &typing,
             )
@@ -115,7 +115,7 @@ impl ChatHandle {
                     username: expired.username,
                 };
                 chat.broadcast(
-                    Target::room(conversation_room(typing.conversation_id)),
+                    typing_target(typing.conversation_id, typing.user_id, None),
                     events::TYPING_STOP,
                     &typing,
                 )
@@ -264,5 +264,15 @@ impl ChatHandle {
     /// Users with a live socket on this instance.
     pub fn online_users(&self) -> Vec<i64> {
         self.inner.presence.online_users()
+    }
+}
+
+/// Typing events go to the other members only: not back to the typist's own
+/// sockets.
+fn typing_target(conversation_id: i64, user_id: i64, origin: Option<Sid>) -> Target {
+    Target {
+        rooms: vec![conversation_room(conversation_id)],
+        except_socket: origin,
+        except_rooms: vec![user_room(user_id)],
     }
 }

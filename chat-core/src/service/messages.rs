@@ -133,8 +133,8 @@ impl ChatHandle {
     ) -> ChatResult<SendOutcome> {
         let request = request.normalized(self.config().max_message_chars)?;
         self.require_member(request.conversation_id, sender).await?;
-        // Attaching an image is what grants the conversation access to it, so only
-        // its uploader may do so; anyone else could otherwise read it by URL.
+        // Posting an image is what lets a conversation's members read it, so only
+        // its uploader may; otherwise a leaked URL could be posted and read by anyone.
         if let Some(url) = &request.file_url {
             let own_uploads = upload::Entity::find()
                 .filter(upload::Column::FileUrl.eq(url.as_str()))
@@ -142,7 +142,10 @@ impl ChatHandle {
                 .count(self.db())
                 .await?;
             if own_uploads == 0 {
-                return Err(ChatError::field("file_url", "must be an image you uploaded"));
+                return Err(ChatError::field(
+                    "file_url",
+                    "must be an image you uploaded",
+                ));
             }
         }
         if let Some(client_id) = &request.client_id

@@ -54,6 +54,9 @@ pub(crate) trait Emitter: Send + Sync + 'static {
 
     /// Disconnects this instance's sockets (clients then reconnect elsewhere).
     fn close(&self) -> BoxFuture<'_, ()>;
+
+    /// Disconnects every socket in `rooms`, on every instance.
+    fn disconnect(&self, rooms: Vec<String>) -> BoxFuture<'_, ()>;
 }
 
 impl<A: Adapter> Emitter for SocketIo<A> {
@@ -91,6 +94,14 @@ impl<A: Adapter> Emitter for SocketIo<A> {
         Box::pin(async move {
             if let Err(err) = self.to(rooms).leave(leave).await {
                 tracing::warn!(%err, "leaving rooms failed");
+            }
+        })
+    }
+
+    fn disconnect(&self, rooms: Vec<String>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(err) = self.to(rooms).disconnect().await {
+                tracing::warn!(%err, "disconnecting sockets failed");
             }
         })
     }

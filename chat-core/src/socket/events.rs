@@ -24,6 +24,9 @@ pub const CONVERSATION_NEW: &str = "conversation:new";
 pub const CONVERSATION_MEMBER_JOINED: &str = "conversation:member_joined";
 /// Server -> client: someone left a conversation.
 pub const CONVERSATION_MEMBER_LEFT: &str = "conversation:member_left";
+/// Server -> client: the session was ended by the server (`{reason}`); the
+/// socket is disconnected right after.
+pub const SESSION_ENDED: &str = "session:ended";
 /// Server -> client: a user's first connection opened.
 pub const USER_ONLINE: &str = "user:online";
 /// Server -> client: a user's last connection closed.

@@ -107,6 +107,10 @@ async fn register(
             ..new_user
         })
         .await?;
+    // A mail failure must not undo the registration: the user can ask again.
+    if let Err(err) = super::account::send_verification(&state, &created).await {
+        tracing::error!(%err, "verification mail not sent");
+    }
     start_session(&state, &created, StatusCode::CREATED).await
 }
 

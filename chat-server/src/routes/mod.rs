@@ -1,4 +1,5 @@
 //! HTTP routes, one module per resource.
+pub mod account;
 pub mod auth;
 pub mod conversations;
 pub mod health;

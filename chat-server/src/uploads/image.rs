@@ -252,9 +252,7 @@ fn process_still(
     }
     // The orientation lives in the EXIF data we drop, so it is applied to the
     // pixels: otherwise phone photos would be stored sideways.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     image.apply_orientation(orientation);
     let (width, height) = (image.width(), image.height());
@@ -271,8 +269,11 @@ fn encode_still(image: &DynamicImage, kind: ImageKind) -> Result<Vec<u8>, ImageR
     let mut out = Vec::new();
     match kind {
         ImageKind::Png => {
-            let encoder =
-                PngEncoder::new_with_quality(&mut out, CompressionType::Default, FilterType::Adaptive);
+            let encoder = PngEncoder::new_with_quality(
+                &mut out,
+                CompressionType::Default,
+                FilterType::Adaptive,
+            );
             match image {
                 DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => {
                     DynamicImage::ImageRgba16(image.to_rgba16()).write_with_encoder(encoder)
@@ -372,8 +373,16 @@ fn encode_gif(frames: Vec<Frame>, loop_count: LoopCount) -> Result<Vec<u8>, Imag
 /// data practically never matches by chance.
 pub fn contains_markup(bytes: &[u8]) -> bool {
     const TAGS: [&[u8]; 10] = [
-        b"!doctype", b"html", b"head", b"body", b"script", b"iframe", b"svg", b"object",
-        b"embed", b"style",
+        b"!doctype",
+        b"html",
+        b"head",
+        b"body",
+        b"script",
+        b"iframe",
+        b"svg",
+        b"object",
+        b"embed",
+        b"style",
     ];
     bytes
         .iter()
@@ -414,8 +423,14 @@ mod tests {
     fn size_checks() {
         let limits = ImageLimits::new(100);
         assert_eq!(check_size(10, 10, 1, &limits), Ok(()));
-        assert_eq!(check_size(11, 10, 1, &limits), Err(ImageRejection::TooLarge));
-        assert_eq!(check_size(10, 10, 2, &limits), Err(ImageRejection::TooLarge));
+        assert_eq!(
+            check_size(11, 10, 1, &limits),
+            Err(ImageRejection::TooLarge)
+        );
+        assert_eq!(
+            check_size(10, 10, 2, &limits),
+            Err(ImageRejection::TooLarge)
+        );
         assert_eq!(check_size(0, 10, 1, &limits), Err(ImageRejection::Invalid));
     }
 }

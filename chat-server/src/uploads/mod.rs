@@ -250,13 +250,16 @@ async fn serve(
         return Err(ApiError::NotFound);
     }
     let etag = format!("\"{}\"", file.stem);
-    let etag_value = HeaderValue::from_str(&etag)
-        .map_err(|_| ApiError::Internal("invalid ETag".to_owned()))?;
+    let etag_value =
+        HeaderValue::from_str(&etag).map_err(|_| ApiError::Internal("invalid ETag".to_owned()))?;
     let cache_control = HeaderValue::from_static(CACHE_CONTROL);
     if if_none_match(&headers, &etag) {
         return Ok((
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache_control)],
+            [
+                (header::ETAG, etag_value),
+                (header::CACHE_CONTROL, cache_control),
+            ],
         )
             .into_response());
     }
@@ -273,7 +276,10 @@ async fn serve(
     let disposition = format!("inline; filename=\"image.{}\"", file.kind.extension());
     let mut response = Response::new(object.body);
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.kind.mime()));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.kind.mime()),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(object.len));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -68,10 +68,13 @@ pub(crate) async fn authenticate<A: Adapter>(
     rooms.extend(conversations.into_iter().map(conversation_room));
     socket.join(rooms);
     socket.extensions.insert(identity);
+    // Handlers are registered here, before the client is told it is connected:
+    // an event it emits in its `connect` callback must find them in place.
+    register_handlers(&socket);
     Ok(())
 }
 
-pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {
+fn register_handlers<A: Adapter>(socket: &SocketRef<A>) {
     socket.extensions.insert(SocketTyping::default());
     socket.on(events::MESSAGE_SEND, messages::on_send::<A>);
     socket.on(events::MESSAGE_READ, activity::on_read::<A>);
@@ -81,6 +84,9 @@ pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): St
     socket.on(events::CONVERSATION_JOIN, conversations::on_join::<A>);
     socket.on_fallback(on_unknown_event::<A>);
     socket.on_disconnect(on_disconnect::<A>);
+}
+
+pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {
     if let Some(identity) = socket.extensions.get::<Identity>()
         && let Err(err) = chat.socket_presence(&identity, true).await
     {

@@ -1,0 +1,234 @@
+//! E-mail verification, password reset and "log out everywhere".
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use chat_core::ChatError;
+use chat_core::entity::{account_token, refresh_token, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{
+    MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, hash_password, hash_refresh_token, new_refresh_token,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Json};
+use crate::mail::Mail;
+use crate::state::AppState;
+
+const VERIFY_EMAIL: &str = "verify_email";
+const RESET_PASSWORD: &str = "reset_password";
+
+/// Routes that send mail to an address given by anyone: rate limited like login.
+pub fn credential_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/forgot-password", post(forgot_password))
+        .route("/api/auth/reset-password", post(reset_password))
+        .route("/api/auth/verify-email", post(verify_email))
+}
+
+/// Routes for the signed-in user.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/resend-verification", post(resend_verification))
+        .route("/api/auth/logout-all", post(logout_all))
+}
+
+/// Issues a single-use token for `purpose`, valid `ttl`, and returns it (only
+/// its hash is stored).
+async fn issue_token(
+    state: &AppState,
+    user_id: i64,
+    purpose: &'static str,
+    ttl: chrono::Duration,
+) -> ApiResult<String> {
+    let (token, hash) = new_refresh_token();
+    let now = chrono::Utc::now();
+    account_token::ActiveModel {
+        user_id: Set(user_id),
+        purpose: Set(purpose.to_owned()),
+        token_hash: Set(hash),
+        expires_at: Set(now + ttl),
+        used_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(state.chat.db())
+    .await?;
+    Ok(token)
+}
+
+/// Marks a token used and returns its user, if it is valid for `purpose`.
+/// The conditional update makes a token work once even under concurrent use.
+async fn consume_token(state: &AppState, token: &str, purpose: &str) -> ApiResult<i64> {
+    let invalid = || ApiError::Chat(ChatError::field("token", "is invalid or expired"));
+    let stored = account_token::Entity::find()
+        .filter(account_token::Column::TokenHash.eq(hash_refresh_token(token)))
+        .filter(account_token::Column::Purpose.eq(purpose))
+        .one(state.chat.db())
+        .await?
+        .ok_or_else(invalid)?;
+    let now = chrono::Utc::now();
+    if stored.expires_at <= now {
+        return Err(invalid());
+    }
+    let used = account_token::Entity::update_many()
+        .col_expr(account_token::Column::UsedAt, Expr::value(now))
+        .filter(account_token::Column::Id.eq(stored.id))
+        .filter(account_token::Column::UsedAt.is_null())
+        .exec(state.chat.db())
+        .await?;
+    if used.rows_affected != 1 {
+        return Err(invalid());
+    }
+    Ok(stored.user_id)
+}
+
+/// Sends the verification mail of a user (called after registration too).
+pub async fn send_verification(state: &AppState, user: &user::Model) -> ApiResult<()> {
+    let token = issue_token(state, user.id, VERIFY_EMAIL, chrono::Duration::hours(24)).await?;
+    let link = format!("{}/verify-email?token={token}", state.public_url);
+    let mail = Mail {
+        to: user.email.clone(),
+        subject: "Confirm your e-mail address".to_owned(),
+        body: format!(
+            "Hello {},\n\nconfirm your address by opening this link within 24 hours:\n{link}\n\nVerification code: {token}\n",
+            user.username
+        ),
+    };
+    state
+        .mailer
+        .send(mail)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+async fn verify_email(
+    State(state): State<AppState>,
+    Json(body): Json<TokenBody>,
+) -> ApiResult<axum::Json<Value>> {
+    let user_id = consume_token(&state, &body.token, VERIFY_EMAIL).await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::EmailVerifiedAt,
+            Expr::value(chrono::Utc::now()),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(state.chat.db())
+        .await?;
+    Ok(axum::Json(
+        json!({ "user": state.chat.own_user(user_id).await? }),
+    ))
+}
+
+async fn resend_verification(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<StatusCode> {
+    let row = state.chat.user_row(user.id).await?;
+    if row.email_verified_at.is_none() {
+        send_verification(&state, &row).await?;
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
+struct ForgotBody {
+    email: String,
+}
+
+/// Always the same answer, so the response does not reveal whether an
+/// address is registered.
+async fn forgot_password(
+    State(state): State<AppState>,
+    Json(body): Json<ForgotBody>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    let email = body.email.trim().to_lowercase();
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(state.chat.db())
+        .await?;
+    if let Some(user) = found {
+        let token =
+            issue_token(&state, user.id, RESET_PASSWORD, chrono::Duration::hours(1)).await?;
+        let link = format!("{}/reset-password?token={token}", state.public_url);
+        let mail = Mail {
+            to: user.email.clone(),
+            subject: "Reset your password".to_owned(),
+            body: format!(
+                "Hello {},\n\nset a new password by opening this link within one hour:\n{link}\n\nReset code: {token}\n\nIf you did not ask for this, ignore this mail.\n",
+                user.username
+            ),
+        };
+        if let Err(err) = state.mailer.send(mail).await {
+            // Answer as usual: an error here would tell who is registered.
+            tracing::error!(%err, "password reset mail not sent");
+        }
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "status": "if the address is registered, a reset link is on its way" })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    token: String,
+    password: String,
+}
+
+/// Sets a new password and ends every session of the user: refresh tokens are
+/// revoked and live sockets disconnected.
+async fn reset_password(
+    State(state): State<AppState>,
+    Json(body): Json<ResetBody>,
+) -> ApiResult<StatusCode> {
+    let chars = body.password.chars().count();
+    if chars < MIN_PASSWORD_LEN || body.password.len() > MAX_PASSWORD_LEN {
+        return Err(ChatError::field(
+            "password",
+            format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+        )
+        .into());
+    }
+    let user_id = consume_token(&state, &body.token, RESET_PASSWORD).await?;
+    let password = body.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(state.chat.db())
+        .await?;
+    end_all_sessions(&state, user_id, "password_reset").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn logout_all(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+    end_all_sessions(&state, user.id, "logged_out_everywhere").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes every refresh token of the user and disconnects their sockets.
+pub async fn end_all_sessions(state: &AppState, user_id: i64, reason: &str) -> ApiResult<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            Expr::value(chrono::Utc::now()),
+        )
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(state.chat.db())
+        .await?;
+    state.chat.disconnect_user(user_id, reason).await;
+    Ok(())
+}
