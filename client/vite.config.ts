@@ -10,12 +10,14 @@ export default defineConfig({
     proxy: {
       '/api': { target: serverUrl, changeOrigin: false },
       '/socket.io': { target: serverUrl, ws: true, changeOrigin: false },
+      '/uploads': { target: serverUrl, changeOrigin: false },
     },
   },
   preview: {
     proxy: {
       '/api': { target: serverUrl },
       '/socket.io': { target: serverUrl, ws: true },
+      '/uploads': { target: serverUrl },
     },
   },
   build: {

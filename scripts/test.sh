@@ -85,6 +85,16 @@ if ! ensure_redis; then
   skipped+=("Redis checks: Redis is not reachable at 127.0.0.1:$REDIS_PORT")
 fi
 
+# nginx (multi-instance tests) and Chromium (browser tests) from Debian's packages.
+if ! have nginx && [ ! -x /usr/sbin/nginx ]; then
+  step "installing nginx"
+  apt_install nginx || skipped+=("nginx could not be installed")
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  step "installing Chromium"
+  apt_install chromium || skipped+=("Chromium could not be installed")
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -114,9 +124,12 @@ export CHAT_SERVER_BIN="$CARGO_TARGET_DIR/debug/chat-server"
 (cd e2e && E2E_DB=sqlite npm test --silent)
 
 if [ "$PG_OK" -eq 1 ]; then
-  step "end-to-end tests with socket.io-client (PostgreSQL)"
+  step "end-to-end tests with socket.io-client (PostgreSQL, including three instances behind nginx)"
   (cd e2e && E2E_DB=postgres npm test --silent)
 fi
+
+step "browser tests (Chromium driven by playwright-core)"
+(cd e2e && npm run -s test:browser)
 
 if [ ${#skipped[@]} -gt 0 ]; then
   printf '\nSKIPPED:\n'

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { emitAck } from './server.js';
+import { emitAck, waitFor } from './server.js';
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)$/;
 
@@ -18,13 +18,14 @@ export async function createDirect(server, me, other) {
   return res.body;
 }
 
-/** `POST /api/conversations {type: "group"}` as `owner`; resolves to the conversation. */
-export async function createGroup(server, owner, members, name = `group ${Date.now()}`) {
-  const res = await server.post(
-    '/api/conversations',
-    { type: 'group', name, member_ids: members.map((m) => m.user.id) },
-    { token: owner.token },
-  );
+/**
+ * `POST /api/conversations {type: "group"}` as `owner`; resolves to the conversation.
+ * `isPublic: true` makes it a public room (listed by `GET /api/rooms`, joinable by anyone).
+ */
+export async function createGroup(server, owner, members, name = `group ${Date.now()}`, { isPublic } = {}) {
+  const body = { type: 'group', name, member_ids: members.map((m) => m.user.id) };
+  if (isPublic !== undefined) body.is_public = isPublic;
+  const res = await server.post('/api/conversations', body, { token: owner.token });
   assert.equal(res.status, 201, `create group: HTTP ${res.status} ${res.text}`);
   assert.equal(typeof res.body?.id, 'number', `create group: no id in ${res.text}`);
   return res.body;
@@ -106,4 +107,85 @@ export function assertAckError(ack, code) {
   assert.equal(ack.success, false, `expected a failed ack, got ${JSON.stringify(ack)}`);
   assert.ok(codes.includes(ack.code), `expected ack code ${codes.join('|')}, got ${JSON.stringify(ack)}`);
   assert.equal(typeof ack.error, 'string', `ack error sentence missing: ${JSON.stringify(ack)}`);
+}
+
+/** Asserts an RFC 3339 UTC timestamp string. */
+export function assertTimestamp(value, label = 'timestamp') {
+  assert.equal(typeof value, 'string', `${label} is not a string: ${JSON.stringify(value)}`);
+  assert.match(value, RFC3339_UTC, `${label} is not an RFC 3339 UTC timestamp: ${value}`);
+  assert.ok(!Number.isNaN(Date.parse(value)), `${label} does not parse: ${value}`);
+}
+
+/**
+ * Asserts a user as other users see it: `{id, username, avatar_url, status, last_seen}`,
+ * with no e-mail and nothing about the password.
+ */
+export function assertPublicUser(user, expected = {}) {
+  assert.ok(user && typeof user === 'object', `not a user: ${JSON.stringify(user)}`);
+  assert.ok(Number.isInteger(user.id), `user.id: ${JSON.stringify(user)}`);
+  assert.equal(typeof user.username, 'string', `user.username: ${JSON.stringify(user)}`);
+  for (const key of ['avatar_url', 'status', 'last_seen']) {
+    assert.ok(key in user, `user.${key} missing: ${JSON.stringify(user)}`);
+  }
+  assert.ok(['online', 'offline'].includes(user.status), `user.status: ${JSON.stringify(user)}`);
+  if (user.last_seen !== null) assertTimestamp(user.last_seen, 'user.last_seen');
+  assert.ok(!('email' in user), `another user's email is exposed: ${JSON.stringify(user)}`);
+  const secret = Object.keys(user).find((key) => /pass|hash|secret|token/i.test(key));
+  assert.equal(secret, undefined, `user carries a secret field "${secret}": ${JSON.stringify(user)}`);
+  for (const [key, value] of Object.entries(expected)) {
+    assert.deepEqual(user[key], value, `user.${key}`);
+  }
+}
+
+/** Emits `event` and asserts a successful ack; resolves to the ack. */
+export async function emitOk(socket, event, payload, timeoutMs = 5_000) {
+  const ack = await emitAck(socket, event, payload, timeoutMs);
+  assert.ok(ack && typeof ack === 'object', `${event}: ack is not an object: ${JSON.stringify(ack)}`);
+  assert.equal(ack.success, true, `${event} not acknowledged as success: ${JSON.stringify(ack)}`);
+  return ack;
+}
+
+/** `GET /api/conversations` as `member`; resolves to the list. */
+export async function listConversations(server, member) {
+  const res = await server.get('/api/conversations', { token: member.token });
+  assert.equal(res.status, 200, `list conversations: HTTP ${res.status} ${res.text}`);
+  assert.ok(Array.isArray(res.body?.conversations), `no conversations array in ${res.text}`);
+  return res.body.conversations;
+}
+
+/** The `unread_count` that `GET /api/conversations` shows `member` for one conversation. */
+export async function unreadCount(server, member, conversationId) {
+  const conv = (await listConversations(server, member)).find((c) => c.id === conversationId);
+  assert.ok(conv, `conversation ${conversationId} is not in the list of user ${member.user.id}`);
+  assert.ok(Number.isInteger(conv.unread_count), `unread_count: ${JSON.stringify(conv)}`);
+  return conv.unread_count;
+}
+
+/**
+ * Sends a text from `senderSocket` and waits until every socket of `receivers` has it.
+ * The server writes to each socket in order, so once this resolves every event emitted
+ * to those sockets before the send has arrived too. Resolves to the message.
+ */
+export async function barrier(senderSocket, conversationId, receivers, timeoutMs = 5_000) {
+  const clientId = newClientId();
+  const arrivals = receivers.map((socket) => waitFor(socket, 'message:new', (m) => m?.client_id === clientId, timeoutMs));
+  const message = await sendText(senderSocket, conversationId, `barrier ${clientId}`, { client_id: clientId });
+  await Promise.all(arrivals);
+  return message;
+}
+
+/**
+ * Resolves once the server handles events on `socket`: it answers an unknown event with
+ * `unknown_event` only once the connection's event handlers are in place.
+ */
+export async function handlersReady(socket, attempts = 20) {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const ack = await emitAck(socket, 'readiness:probe', {}, 250);
+      if (ack?.code === 'unknown_event') return;
+    } catch {
+      // not answered yet
+    }
+  }
+  throw new Error('the server never answered an event on this socket');
 }

@@ -52,13 +52,15 @@ function psql(sql) {
   );
 }
 
-function createPgDatabase() {
+/** Creates a fresh PostgreSQL database; resolves to {name, url}. */
+export function createPgDatabase() {
   const name = `chat_e2e_${randomBytes(6).toString('hex')}`;
   psql(`CREATE DATABASE "${name}"`);
   return { name, url: `postgres://${PG.user}@${PG.host}:${PG.port}/${name}` };
 }
 
-function dropPgDatabase(name) {
+/** Drops a database made by `createPgDatabase` (closing its connections). */
+export function dropPgDatabase(name) {
   psql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
 
@@ -76,7 +78,18 @@ const START_TIMEOUT_MS = 60_000;
 const SERVER_SETTINGS = [
   'HOST', 'PORT', 'DATA_DIR', 'APP_ENV', 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'ACCESS_TOKEN_TTL',
   'REFRESH_TOKEN_TTL', 'CLIENT_URL', 'CLIENT_DIR', 'LOG_JSON', 'MAX_FILE_SIZE', 'PRESENCE_FANOUT_LIMIT',
+  'REDIS_PREFIX', 'PRESENCE_TTL', 'SHUTDOWN_TIMEOUT', 'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST',
+  'AUTH_RATE_LIMIT_PER_MINUTE', 'AUTH_RATE_LIMIT_BURST', 'SOCKET_EVENTS_PER_SECOND', 'SOCKET_EVENTS_BURST',
+  'TRUSTED_PROXIES',
 ];
+// The suites register many users and send many events from one address; the
+// rate limits have their own tests (a suite passes its own values in `env`).
+const GENEROUS_LIMITS = {
+  RATE_LIMIT_PER_SECOND: '0',
+  AUTH_RATE_LIMIT_PER_MINUTE: '0',
+  SOCKET_EVENTS_PER_SECOND: '10000',
+  SOCKET_EVENTS_BURST: '10000',
+};
 const OUTPUT_LIMIT = 200_000;
 
 /** A unique valid username (3-32 chars of [a-zA-Z0-9_]). */
@@ -99,14 +112,20 @@ export class ChatServer {
   sockets = new Set();
   #exited = null;
 
-  constructor({ db = dbMode(), binary = serverBinary(), env = {} } = {}) {
-    this.db = db;
+  /**
+   * `database`: a PostgreSQL database `{name, url}` from `createPgDatabase()` to share with
+   * other instances; the caller drops it. Without it, postgres mode makes (and drops) its own.
+   */
+  constructor({ db = dbMode(), binary = serverBinary(), env = {}, database = null } = {}) {
+    this.db = database ? 'postgres' : db;
     this.binary = binary;
     this.extraEnv = env;
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'chat-e2e-'));
     this.pgDatabase = null;
     this.databaseUrl = null;
-    if (db === 'postgres') {
+    if (database) {
+      this.databaseUrl = database.url;
+    } else if (db === 'postgres') {
       const created = createPgDatabase();
       this.pgDatabase = created.name;
       this.databaseUrl = created.url;
@@ -135,6 +154,7 @@ export class ChatServer {
       APP_ENV: 'development',
       RUST_LOG: process.env.RUST_LOG || 'info',
       NO_COLOR: '1',
+      ...GENEROUS_LIMITS,
       ...this.extraEnv,
     };
     if (this.databaseUrl) env.DATABASE_URL = this.databaseUrl;
@@ -436,3 +456,33 @@ export function recordEvents(socket) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Root of the repository (the parent of e2e/). */
+export const REPO_ROOT = path.resolve(E2E_ROOT, '..');
+
+/**
+ * Fills the `{{NAME}}` placeholders of a text template (nginx/nginx.conf.template). A value
+ * is a string or an array of lines. A placeholder alone on its line becomes zero or more lines
+ * at its indentation (an empty value removes the line); elsewhere it is replaced inline.
+ * Throws when a placeholder has no value.
+ */
+export function renderTemplate(template, values) {
+  const missing = new Set();
+  const valueOf = (key) => {
+    if (!Object.hasOwn(values, key)) {
+      missing.add(key);
+      return '';
+    }
+    return [].concat(values[key]).map(String).join('\n');
+  };
+  const lines = template.split('\n').flatMap((line) => {
+    const alone = line.match(/^(\s*)\{\{(\w+)\}\}\s*$/);
+    if (alone) {
+      const value = valueOf(alone[2]);
+      return value === '' ? [] : value.split('\n').map((l) => (l ? alone[1] + l : l));
+    }
+    return [line.replace(/\{\{(\w+)\}\}/g, (_, key) => valueOf(key))];
+  });
+  if (missing.size) throw new Error(`template placeholders without a value: ${[...missing].join(', ')}`);
+  return lines.join('\n');
+}

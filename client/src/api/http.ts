@@ -10,6 +10,7 @@ import type {
   Conversation,
   CurrentUser,
   MessagePage,
+  UploadedImage,
   User,
 } from './types';
 
@@ -171,4 +172,12 @@ export async function fetchMessagesAfterSeq(
 export async function searchUsers(query: string, signal?: AbortSignal): Promise<User[]> {
   const { data } = await http.get<{ users: User[] }>('/users/search', { params: { query }, signal });
   return data.users;
+}
+
+/** Uploads an image (multipart field `image`); the answer's `file_url` goes into an image message. */
+export async function uploadImage(file: Blob, fileName = 'image'): Promise<UploadedImage> {
+  const form = new FormData();
+  form.append('image', file, file instanceof File ? file.name : fileName);
+  const { data } = await http.post<UploadedImage>('/upload', form, { timeout: 60_000 });
+  return data;
 }

@@ -59,6 +59,18 @@ export interface AuthResponse {
   token: string;
 }
 
+/** Answer of `POST /api/upload`. */
+export interface UploadedImage {
+  /** `/uploads/<hash>.<ext>`: what an image message carries. */
+  file_url: string;
+  /** `/uploads/<hash>_thumb.<ext>`: at most 320 pixels on its longest side. */
+  thumbnail_url: string;
+  width: number;
+  height: number;
+  size: number;
+  mime: string;
+}
+
 export interface MessagePage {
   messages: Message[];
   has_more: boolean;

@@ -211,6 +211,21 @@ describe('chat client', () => {
     expect(t.client.conversation(10)?.last_message?.content).toBe('second');
   });
 
+  it('sends an uploaded image as an image message with its file_url', async () => {
+    const t = setup();
+    await t.client.start();
+    await t.client.openConversation(10);
+    await connect(t);
+    const fileUrl = `/uploads/${'ab'.repeat(32)}.png`;
+
+    t.client.sendImage(10, fileUrl);
+    await settle();
+    expect(t.transport.sent).toEqual([
+      { conversation_id: 10, content: '', message_type: 'image', file_url: fileUrl, client_id: 'client-1' },
+    ]);
+    expect(t.client.getState().outgoing).toEqual([]);
+  });
+
   it('drops a pending message whose stored copy came back through the catch-up', async () => {
     const t = setup();
     await t.client.start();

@@ -378,6 +378,18 @@ export class ChatClient {
     });
   }
 
+  /** Sends an uploaded image (its `file_url` from `POST /api/upload`), with an optional caption. */
+  sendImage(conversationId: number, fileUrl: string, caption = ''): OutgoingMessage {
+    return this.outbox.add({
+      client_id: this.newClientId(),
+      conversation_id: conversationId,
+      content: caption.trim(),
+      message_type: 'image',
+      file_url: fileUrl,
+      created_at: this.now().toISOString(),
+    });
+  }
+
   retry(clientId: string): void {
     this.outbox.retry(clientId);
   }

@@ -1,4 +1,16 @@
-import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import {
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type ChangeEvent,
+  type FormEvent,
+  type KeyboardEvent,
+} from 'react';
+import { describeError } from '../api/errors';
+import { uploadImage } from '../api/http';
 import { useChat } from '../chat/ChatContext';
 import { createTypingEmitter } from '../chat/typing';
 
@@ -12,13 +24,19 @@ export function clearDrafts(): void {
 
 const MAX_HEIGHT_PX = 160;
 
-/** The message box: Enter sends, Shift+Enter starts a new line. */
+/** Types the server accepts for images. */
+const IMAGE_TYPES = 'image/png,image/jpeg,image/gif,image/webp';
+
+/** The message box: Enter sends, Shift+Enter starts a new line; the attach button sends an image. */
 export function Composer({ conversationId }: { conversationId: number }) {
   const client = useChat();
   const inputId = useId();
   const hintId = useId();
   const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
   const textarea = useRef<HTMLTextAreaElement>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [uploading, setUploading] = useState(false);
+  const [uploadError, setUploadError] = useState<string | null>(null);
 
   const typing = useMemo(
     () =>
@@ -58,6 +76,22 @@ export function Composer({ conversationId }: { conversationId: number }) {
     textarea.current?.focus();
   }
 
+  async function attach(event: ChangeEvent<HTMLInputElement>) {
+    const file = event.target.files?.[0];
+    event.target.value = '';
+    if (!file) return;
+    setUploading(true);
+    setUploadError(null);
+    try {
+      const uploaded = await uploadImage(file);
+      client.sendImage(conversationId, uploaded.file_url);
+    } catch (err) {
+      setUploadError(`The image was not sent: ${describeError(err).message}`);
+    } finally {
+      setUploading(false);
+    }
+  }
+
   function onSubmit(event: FormEvent) {
     event.preventDefault();
     send();
@@ -71,7 +105,32 @@ export function Composer({ conversationId }: { conversationId: number }) {
   }
 
   return (
-    <form className="composer" onSubmit={onSubmit} data-testid="composer">
+    <form className="composer" onSubmit={onSubmit} data-testid="composer" aria-busy={uploading}>
+      {uploadError ? (
+        <p className="form-error composer-error" role="alert" data-testid="upload-error">
+          {uploadError}
+        </p>
+      ) : null}
+      <input
+        ref={fileInput}
+        type="file"
+        accept={IMAGE_TYPES}
+        className="visually-hidden"
+        tabIndex={-1}
+        aria-hidden="true"
+        onChange={(event) => void attach(event)}
+        data-testid="image-input"
+      />
+      <button
+        type="button"
+        className="button secondary attach-button"
+        onClick={() => fileInput.current?.click()}
+        disabled={uploading}
+        aria-label={uploading ? 'Uploading image' : 'Send an image'}
+        data-testid="attach-button"
+      >
+        {uploading ? '...' : '+'}
+      </button>
       <label htmlFor={inputId} className="visually-hidden">
         Message
       </label>

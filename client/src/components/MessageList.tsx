@@ -1,9 +1,11 @@
 import { Fragment, useLayoutEffect, useMemo, useRef } from 'react';
+import { SERVER_URL } from '../api/http';
 import type { Conversation, Message } from '../api/types';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { directPeer } from '../chat/conversations';
 import { dayLabel, formatFullTime, formatMessageTime, sameDay } from '../chat/format';
+import { serverAddress, thumbnailUrl } from '../chat/media';
 import type { OutgoingMessage } from '../chat/outbox';
 
 const NEAR_BOTTOM_PX = 80;
@@ -21,10 +23,19 @@ const OUTGOING_STATUS: Record<OutgoingMessage['status'], string> = {
 
 function MessageBody({ type, content, fileUrl }: { type: Message['message_type']; content: string; fileUrl: string | null }) {
   if (type === 'image' && fileUrl) {
+    // The thumbnail in the conversation, the full image behind the link.
     return (
-      <a href={fileUrl} target="_blank" rel="noreferrer" className="message-image">
-        <img src={fileUrl} alt={content || 'Shared image'} loading="lazy" />
-      </a>
+      <>
+        <a href={serverAddress(fileUrl, SERVER_URL)} target="_blank" rel="noreferrer" className="message-image">
+          <img
+            src={serverAddress(thumbnailUrl(fileUrl), SERVER_URL)}
+            alt={content || 'Shared image'}
+            loading="lazy"
+            data-testid="message-image"
+          />
+        </a>
+        {content ? <p className="message-text">{content}</p> : null}
+      </>
     );
   }
   return <p className="message-text">{content}</p>;
