@@ -1,0 +1,327 @@
+//! A table of hostile requests, each with the answer it must get, and the
+//! database unchanged afterwards.
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{TEST_SECRET, TestDb, TestServer, test_config};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+/// Row counts of every table a hostile request could touch.
+async fn snapshot(url: &str) -> Vec<(String, i64)> {
+    let db = Database::connect(url).await.expect("connect");
+    let mut counts = Vec::new();
+    for table in [
+        "users",
+        "conversations",
+        "conversation_members",
+        "messages",
+        "account_tokens",
+    ] {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        counts.push((
+            table.to_owned(),
+            row.try_get_by_index::<i64>(0).expect("count"),
+        ));
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM users WHERE username = 'victim' AND email_verified_at IS NULL"
+                .to_owned(),
+        ))
+        .await
+        .expect("count")
+        .expect("row");
+    counts.push((
+        "victim unverified".to_owned(),
+        row.try_get_by_index::<i64>(0).expect("count"),
+    ));
+    let _ = db.close().await;
+    counts
+}
+
+fn jwt(alg: jsonwebtoken::Algorithm, claims: &Value, key: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(key),
+    )
+    .expect("sign")
+}
+
+struct Case {
+    name: &'static str,
+    method: &'static str,
+    path: String,
+    token: Option<String>,
+    headers: Vec<(&'static str, String)>,
+    body: Option<String>,
+    status: u16,
+    code: Option<&'static str>,
+}
+
+fn case(
+    name: &'static str,
+    method: &'static str,
+    path: impl Into<String>,
+    status: u16,
+    code: Option<&'static str>,
+) -> Case {
+    Case {
+        name,
+        method,
+        path: path.into(),
+        token: None,
+        headers: Vec::new(),
+        body: None,
+        status,
+        code,
+    }
+}
+
+impl Case {
+    fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+    fn json(mut self, body: Value) -> Self {
+        self.body = Some(body.to_string());
+        self.headers
+            .push(("content-type", "application/json".to_owned()));
+        self
+    }
+    fn raw(mut self, content_type: &str, body: String) -> Self {
+        self.body = Some(body);
+        self.headers.push(("content-type", content_type.to_owned()));
+        self
+    }
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+#[tokio::test]
+async fn hostile_requests_get_clear_errors_and_change_nothing() {
+    let db = TestDb::new().await;
+    let mut config = test_config(&db);
+    config.auth_rate_limit_per_minute = 10;
+    config.auth_rate_limit_burst = 10;
+    config.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    let server = TestServer::start_with(config).await;
+    // Registrations come from distinct (proxied) addresses so setup does not
+    // spend the login budget the brute-force case measures.
+    let mut accounts = Vec::new();
+    for (i, name) in ["victim", "friend", "attacker"].iter().enumerate() {
+        let res = server
+            .http
+            .post(server.url("/api/auth/register"))
+            .header("x-forwarded-for", format!("192.0.2.{}", 10 + i))
+            .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "long enough pw"}))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.expect("json");
+        accounts.push(body);
+    }
+    let victim = &accounts[0];
+    let friend = &accounts[1];
+    let attacker = &accounts[2];
+    let vt = victim["token"].as_str().expect("token").to_owned();
+    let at = attacker["token"].as_str().expect("token").to_owned();
+    let (_, direct) = server
+        .post(
+            "/api/conversations",
+            &vt,
+            json!({"user_id": friend["user"]["id"]}),
+        )
+        .await;
+    let (_, group) = server
+        .post(
+            "/api/conversations",
+            &vt,
+            json!({"type": "group", "name": "private", "member_ids": [friend["user"]["id"]]}),
+        )
+        .await;
+    let (_, message) = server
+        .post(
+            &format!("/api/conversations/{}/messages", direct["id"]),
+            &vt,
+            json!({"content": "secret"}),
+        )
+        .await;
+    let d = direct["id"].as_i64().expect("id");
+    let g = group["id"].as_i64().expect("id");
+    let victim_id = victim["user"]["id"].as_i64().expect("id");
+    let attacker_id = attacker["user"]["id"].as_i64().expect("id");
+
+    let now = chrono::Utc::now().timestamp();
+    let hs256 = jsonwebtoken::Algorithm::HS256;
+    let claims =
+        json!({"sub": victim_id.to_string(), "username": "victim", "iat": now, "exp": now + 600});
+    let forged = jwt(
+        hs256,
+        &claims,
+        b"not-the-server-secret-not-the-server-secret",
+    );
+    let expired = jwt(
+        hs256,
+        &json!({"sub": victim_id.to_string(), "username": "victim", "iat": now - 7200, "exp": now - 3600}),
+        TEST_SECRET.as_bytes(),
+    );
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let hs512_header = jwt(
+        jsonwebtoken::Algorithm::HS512,
+        &claims,
+        TEST_SECRET.as_bytes(),
+    );
+    let no_exp = jwt(
+        hs256,
+        &json!({"sub": victim_id.to_string(), "username": "victim"}),
+        TEST_SECRET.as_bytes(),
+    );
+    let ghost = jwt(
+        hs256,
+        &json!({"sub": "987654", "username": "ghost", "iat": now, "exp": now + 600}),
+        TEST_SECRET.as_bytes(),
+    );
+    let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+
+    let cases = vec![
+        // IDOR on every id-taking route.
+        case("read another's conversation", "GET", format!("/api/conversations/{d}"), 403, Some("not_a_member")).token(&at),
+        case("read another's history", "GET", format!("/api/conversations/{d}/messages"), 403, Some("not_a_member")).token(&at),
+        case("page another's history by message id", "GET", format!("/api/conversations/{d}/messages?before={}", message["id"]), 403, Some("not_a_member")).token(&at),
+        case("catch up on another's history", "GET", format!("/api/conversations/{d}/messages?after_seq=0"), 403, Some("not_a_member")).token(&at),
+        case("write into another's conversation", "POST", format!("/api/conversations/{d}/messages"), 403, Some("not_a_member")).token(&at).json(json!({"content": "hi"})),
+        case("list another's members", "GET", format!("/api/conversations/{g}/members"), 403, Some("not_a_member")).token(&at),
+        case("add oneself to a private group", "POST", format!("/api/conversations/{g}/members"), 403, Some("not_a_member")).token(&at).json(json!({"user_id": attacker_id})),
+        case("join a private group", "POST", format!("/api/conversations/{g}/join"), 403, Some("not_a_member")).token(&at),
+        case("join a direct conversation", "POST", format!("/api/conversations/{d}/join"), 403, Some("not_a_member")).token(&at),
+        case("leave a group one is not in", "POST", format!("/api/conversations/{g}/leave"), 403, Some("not_a_member")).token(&at),
+        case("nonexistent conversation", "GET", "/api/conversations/987654321", 404, Some("not_found")).token(&at),
+        case("image path traversal", "GET", "/uploads/..%2F..%2Fetc%2Fpasswd", 404, None).token(&at),
+        // Tokens.
+        case("no token", "GET", "/api/conversations", 401, Some("unauthorized")),
+        case("forged signature", "GET", "/api/auth/me", 401, Some("unauthorized")).token(&forged),
+        case("expired token", "GET", "/api/auth/me", 401, Some("unauthorized")).token(&expired),
+        case("alg none", "GET", "/api/auth/me", 401, Some("unauthorized")).token(&none),
+        case("HS512 with the right key", "GET", "/api/auth/me", 401, Some("unauthorized")).token(&hs512_header),
+        case("no expiry", "GET", "/api/auth/me", 401, Some("unauthorized")).token(&no_exp),
+        case("user that does not exist", "GET", "/api/auth/me", 401, Some("unauthorized")).token(&ghost),
+        case("garbage bearer", "GET", "/api/auth/me", 401, Some("unauthorized")).token("a.b.c"),
+        case("basic auth", "GET", "/api/auth/me", 401, Some("unauthorized")).header("authorization", "Basic dmljdGltOnB3"),
+        case("logout everywhere without a token", "POST", "/api/auth/logout-all", 401, Some("unauthorized")),
+        case("refresh with a made-up token", "POST", "/api/auth/refresh", 401, Some("unauthorized")).json(json!({"refresh_token": "made-up"})),
+        // CSRF.
+        case("cookie POST from another origin", "POST", "/api/conversations", 403, Some("csrf_rejected"))
+            .header("cookie", format!("access_token={vt}"))
+            .header("origin", "https://evil.example")
+            .json(json!({"type": "group", "name": "csrf", "member_ids": []})),
+        // Bodies.
+        case("oversized JSON body", "POST", format!("/api/conversations/{d}/messages"), 413, Some("payload_too_large")).token(&vt).json(json!({"content": "x".repeat(200_000)})),
+        case("JSON bomb (deep nesting)", "POST", "/api/conversations", 400, Some("invalid_body")).token(&vt).raw("application/json", nested),
+        case("number overflow", "POST", "/api/conversations", 400, Some("invalid_body")).token(&vt).raw("application/json", "{\"user_id\": 99999999999999999999999}".to_owned()),
+        case("not JSON", "POST", "/api/conversations", 400, Some("invalid_body")).token(&vt).raw("application/json", "user_id=2".to_owned()),
+        case("form instead of JSON", "POST", "/api/conversations", 415, Some("unsupported_media_type")).token(&vt).raw("application/x-www-form-urlencoded", "user_id=2".to_owned()),
+        // Injection and validation.
+        case("header injection in a username", "POST", "/api/auth/register", 400, Some("validation_failed")).header("x-forwarded-for", "192.0.2.50").json(json!({"username": "evil\r\nSet-Cookie: a=b", "email": "e@example.com", "password": "long enough pw"})),
+        case("markup in a username", "POST", "/api/auth/register", 400, Some("validation_failed")).header("x-forwarded-for", "192.0.2.51").json(json!({"username": "<script>x</script>", "email": "s@example.com", "password": "long enough pw"})),
+        case("taking a username in another case", "POST", "/api/auth/register", 409, Some("username_taken")).header("x-forwarded-for", "192.0.2.52").json(json!({"username": "VICTIM", "email": "v2@example.com", "password": "long enough pw"})),
+        case("SQL in the login name", "POST", "/api/auth/login", 401, Some("invalid_credentials")).header("x-forwarded-for", "192.0.2.53").json(json!({"username": "' OR '1'='1' --", "password": "x' OR '1'='1"})),
+        case("NUL in a message", "POST", format!("/api/conversations/{d}/messages"), 400, Some("validation_failed")).token(&vt).json(json!({"content": "a\u{0}b"})),
+        case("system message from a client", "POST", format!("/api/conversations/{d}/messages"), 400, Some("validation_failed")).token(&vt).json(json!({"content": "admin says", "message_type": "system"})),
+        case("image that is not one's upload", "POST", format!("/api/conversations/{d}/messages"), 400, Some("validation_failed")).token(&vt).json(json!({"content": "", "message_type": "image", "file_url": "/uploads/../../etc/passwd"})),
+        case("direct conversation with oneself", "POST", "/api/conversations", 400, Some("validation_failed")).token(&vt).json(json!({"user_id": victim_id})),
+        case("direct conversation with nobody", "POST", "/api/conversations", 404, Some("not_found")).token(&vt).json(json!({"user_id": 987654})),
+        case("group with unknown members", "POST", "/api/conversations", 400, Some("validation_failed")).token(&vt).json(json!({"type": "group", "name": "x", "member_ids": [987654]})),
+        case("negative conversation id", "GET", "/api/conversations/-1/messages", 400, Some("validation_failed")).token(&vt),
+        case("conversation id overflow", "GET", "/api/conversations/99999999999999999999/messages", 400, Some("invalid_parameter")).token(&vt),
+        case("history limit out of range", "GET", format!("/api/conversations/{d}/messages?limit=1000"), 400, Some("validation_failed")).token(&vt),
+        case("verify e-mail with a made-up token", "POST", "/api/auth/verify-email", 400, Some("validation_failed")).header("x-forwarded-for", "192.0.2.54").json(json!({"token": "made-up"})),
+        case("reset password with a made-up token", "POST", "/api/auth/reset-password", 400, Some("validation_failed")).header("x-forwarded-for", "192.0.2.55").json(json!({"token": "made-up", "password": "new long password"})),
+    ];
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+
+    let before = snapshot(&db.url).await;
+    for c in &cases {
+        let method = reqwest::Method::from_bytes(c.method.as_bytes()).expect("method");
+        let mut req = server.http.request(method, server.url(&c.path));
+        if let Some(token) = &c.token {
+            req = req.bearer_auth(token);
+        }
+        for (name, value) in &c.headers {
+            req = req.header(*name, value);
+        }
+        if let Some(body) = &c.body {
+            req = req.body(body.clone());
+        }
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, c.status, "{}: {body}", c.name);
+        if let Some(code) = c.code {
+            assert_eq!(body["code"], code, "{}: {body}", c.name);
+            assert!(body["error"].is_string(), "{}: {body}", c.name);
+        }
+    }
+
+    // Brute force: the login budget of one address runs out; nobody else's does.
+    let mut statuses = Vec::new();
+    for _ in 0..14 {
+        let res = server
+            .http
+            .post(server.url("/api/auth/login"))
+            .header("x-forwarded-for", "203.0.113.66")
+            .json(&json!({"username": "victim", "password": "guess"}))
+            .send()
+            .await
+            .expect("login");
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], &[401; 10], "{statuses:?}");
+    assert!(statuses[10..].iter().all(|&s| s == 429), "{statuses:?}");
+
+    // Refresh-token replay: the reused token and its successor both die.
+    let first = victim["refresh_token"].clone();
+    let (status, rotated) = server
+        .post("/api/auth/refresh", "", json!({"refresh_token": first}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .post("/api/auth/refresh", "", json!({"refresh_token": first}))
+        .await;
+    assert_eq!(status, 401, "replayed refresh token");
+    let (status, _) = server
+        .post(
+            "/api/auth/refresh",
+            "",
+            json!({"refresh_token": rotated["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 401, "the family is revoked");
+
+    assert_eq!(snapshot(&db.url).await, before, "the database is unchanged");
+    let (_, page) = server
+        .get(&format!("/api/conversations/{d}/messages"), &vt)
+        .await;
+    assert_eq!(page["messages"].as_array().map(Vec::len), Some(1));
+    server.stop().await;
+}
