@@ -102,7 +102,20 @@ impl ChatHandle {
     /// why with `session:ended {reason}` (e.g. after "log out everywhere" or a
     /// password reset). Clients should go back to their login screen.
     pub async fn disconnect_user(&self, user_id: i64, reason: &str) {
-        let room = crate::socket::emitter::user_room(user_id);
+        self.end_sockets(crate::socket::emitter::user_room(user_id), reason)
+            .await;
+    }
+
+    /// Ends the live sockets of one login session (see
+    /// [`Identity::session_id`](crate::socket::auth::Identity::session_id)), on
+    /// every instance, after `session:ended {reason}`: e.g. after logout or when
+    /// a stolen refresh token was replayed.
+    pub async fn disconnect_session(&self, session_id: &str, reason: &str) {
+        self.end_sockets(crate::socket::emitter::session_room(session_id), reason)
+            .await;
+    }
+
+    async fn end_sockets(&self, room: String, reason: &str) {
         self.broadcast(
             Target::room(room.clone()),
             crate::socket::events::SESSION_ENDED,

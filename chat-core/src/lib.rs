@@ -28,7 +28,7 @@
 //!     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
 //!         Box::pin(async move {
 //!             let id: i64 = req.token.and_then(|t| t.parse().ok()).ok_or(AuthError::Missing)?;
-//!             Ok(Identity { user_id: id, username: format!("user{id}") })
+//!             Ok(Identity { user_id: id, username: format!("user{id}"), session_id: None })
 //!         })
 //!     }
 //! }

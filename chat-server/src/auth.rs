@@ -92,6 +92,9 @@ pub struct Claims {
     pub iat: u64,
     /// Expiry (seconds since the epoch).
     pub exp: u64,
+    /// Login session (the refresh-token family): revoking it ends its sockets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Signs and verifies access tokens; hashes passwords.
@@ -118,11 +121,12 @@ impl Tokens {
         }
     }
 
-    /// Issues an access token for a user.
+    /// Issues an access token for a user's login session.
     pub fn issue(
         &self,
         user_id: i64,
         username: &str,
+        session_id: &str,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         let claims = Claims {
@@ -130,6 +134,7 @@ impl Tokens {
             username: username.to_owned(),
             iat: now,
             exp: now + self.ttl,
+            sid: Some(session_id.to_owned()),
         };
         jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
     }
@@ -146,6 +151,7 @@ impl Tokens {
         Ok(Identity {
             user_id,
             username: claims.username,
+            session_id: claims.sid,
         })
     }
 

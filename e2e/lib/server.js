@@ -328,7 +328,7 @@ export class ChatServer {
     if (res.status !== 201 || !res.body?.token || !res.body?.user) {
       throw new Error(`register ${username} failed: HTTP ${res.status} ${res.text}`);
     }
-    return { user: res.body.user, token: res.body.token, password };
+    return { user: res.body.user, token: res.body.token, refresh_token: res.body.refresh_token, password };
   }
 
   // ---------------------------------------------------------------- Socket.IO

@@ -248,6 +248,7 @@ impl ChatHandle {
             let identity = Identity {
                 user_id,
                 username: user.username,
+                session_id: None,
             };
             let last_seen = self.set_status(user_id, false).await?;
             self.announce(&identity, events::USER_OFFLINE, last_seen)

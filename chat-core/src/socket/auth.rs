@@ -12,6 +12,10 @@ pub struct Identity {
     pub user_id: i64,
     /// Username, used in typing and presence events.
     pub username: String,
+    /// The login session the credentials belong to, if the host has sessions:
+    /// [`ChatHandle::disconnect_session`](crate::ChatHandle::disconnect_session)
+    /// ends exactly that session's sockets.
+    pub session_id: Option<String>,
 }
 
 /// Why a handshake was refused. The client always sees `connect_error` with
@@ -57,7 +61,7 @@ pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Identity, AuthError
 ///         Box::pin(async move {
 ///             let id = req.headers.get("x-user-id").and_then(|v| v.to_str().ok())
 ///                 .and_then(|v| v.parse().ok()).ok_or(AuthError::Missing)?;
-///             Ok(Identity { user_id: id, username: format!("user{id}") })
+///             Ok(Identity { user_id: id, username: format!("user{id}"), session_id: None })
 ///         })
 ///     }
 /// }

@@ -121,6 +121,11 @@ pub(crate) fn user_room(user_id: i64) -> String {
     format!("user:{user_id}")
 }
 
+/// Room of every socket opened with the credentials of one login session.
+pub(crate) fn session_room(session_id: &str) -> String {
+    format!("session:{session_id}")
+}
+
 /// Room of every socket subscribed to one conversation.
 pub(crate) fn conversation_room(conversation_id: i64) -> String {
     format!("conv:{conversation_id}")

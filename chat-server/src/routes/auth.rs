@@ -161,7 +161,7 @@ async fn issue_session(
 ) -> ApiResult<Response> {
     let token = state
         .tokens
-        .issue(user.id, &user.username)
+        .issue(user.id, &user.username, &family_id)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let (refresh, refresh_hash) = new_refresh_token();
     let now = chrono::Utc::now();
@@ -253,7 +253,13 @@ async fn refresh(
         .ok_or(ApiError::Unauthorized)?;
     let now = chrono::Utc::now();
     if stored.revoked_at.is_some() {
+        // A rotated token came back: it was stolen, or the client is confused.
+        // Either way the whole session ends, its sockets included.
         revoke_family(&state, &stored.family_id).await?;
+        state
+            .chat
+            .disconnect_session(&stored.family_id, "refresh_token_reused")
+            .await;
         return Err(ApiError::Unauthorized);
     }
     if stored.expires_at <= now {
@@ -290,16 +296,30 @@ async fn revoke_family(state: &AppState, family_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-async fn logout(State(state): State<AppState>, jar: CookieJar) -> ApiResult<Response> {
+/// Ends the session named by the refresh cookie, or else by the access
+/// token's session id: its refresh tokens are revoked and its sockets closed.
+async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let mut family = None;
     if let Some(cookie) = jar.get("refresh_token") {
         let hash = hash_refresh_token(cookie.value());
-        if let Some(stored) = refresh_token::Entity::find()
+        family = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(hash))
             .one(state.chat.db())
             .await?
-        {
-            revoke_family(&state, &stored.family_id).await?;
-        }
+            .map(|stored| stored.family_id);
+    }
+    if family.is_none() {
+        family = chat_core::socket::auth::find_token(None, &headers)
+            .and_then(|token| state.tokens.verify(token).ok())
+            .and_then(|identity| identity.session_id);
+    }
+    if let Some(family) = family {
+        revoke_family(&state, &family).await?;
+        state.chat.disconnect_session(&family, "logged_out").await;
     }
     let cookies = [
         cleared_cookie("access_token", "/"),

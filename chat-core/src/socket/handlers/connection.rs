@@ -5,7 +5,7 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use super::activity::SocketTyping;
 use super::{AuthState, activity, conversations, messages};
 use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token};
-use crate::socket::emitter::{conversation_room, user_room};
+use crate::socket::emitter::{conversation_room, session_room, user_room};
 use crate::socket::events::{self, AckError};
 use crate::{ChatError, ChatHandle};
 
@@ -63,8 +63,11 @@ pub(crate) async fn authenticate<A: Adapter>(
             tracing::error!(%err, "loading conversations on connect failed");
             ConnectRefused::Internal
         })?;
-    let mut rooms = Vec::with_capacity(conversations.len() + 1);
+    let mut rooms = Vec::with_capacity(conversations.len() + 2);
     rooms.push(user_room(identity.user_id));
+    if let Some(session) = &identity.session_id {
+        rooms.push(session_room(session));
+    }
     rooms.extend(conversations.into_iter().map(conversation_room));
     socket.join(rooms);
     socket.extensions.insert(identity);
