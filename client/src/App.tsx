@@ -4,6 +4,7 @@ import { ChatProvider } from './chat/ChatContext';
 import { LoginPage, RegisterPage } from './pages/AuthPages';
 import { ChatLayout, NoConversation } from './pages/ChatLayout';
 import { ConversationPage } from './pages/ConversationPage';
+import { RoomsPage } from './pages/RoomsPage';
 import { useAuth } from './session/AuthContext';
 
 function Splash({ children }: { children: ReactNode }) {
@@ -47,6 +48,7 @@ export function App() {
       <Route element={<SignedIn />}>
         <Route index element={<NoConversation />} />
         <Route path="c/:conversationId" element={<ConversationPage />} />
+        <Route path="rooms" element={<RoomsPage />} />
       </Route>
       <Route path="*" element={<Navigate to="/" replace />} />
     </Routes>

@@ -1,8 +1,10 @@
 // The web client (client/dist, served by the chat server or by nginx) in headless Chromium, with
 // each user in a browser context of their own: registering through the form, a direct chat started
-// by user search, messages both ways, "is typing", read marks, the presence dot going and coming
-// back, an image attached through the file input, and a public room whose new member is announced
-// to the others. Screenshots of the main screens go to e2e/artifacts/screenshots/.
+// by user search, messages both ways, "is typing", read marks and ticks, the presence dot going and
+// coming back, an image attached through the file input; then a public room created in the UI that
+// a third user finds in the rooms browser and joins (the others see the notice and the new count),
+// the member list, leaving from the header, delivered and read ticks, and the end of a session
+// signed out everywhere. Screenshots of the main screens go to e2e/artifacts/screenshots/.
 //
 // The same two-user exchange then runs against two instances (one PostgreSQL database, one Redis,
 // a shared upload directory) behind nginx rendered from nginx/nginx.conf.template, with the two
@@ -35,17 +37,23 @@ import {
   api,
   attachImage,
   byTestId,
+  createGroup,
   listItem,
   openFromList,
+  openRooms,
   openedConversation,
   pressEnterAndWaitStored,
   register,
+  roomItem,
   seesMessage,
   seesNewestImage,
   seesPeerPresence,
   seesReadMark,
+  seesTicks,
   sendMessage,
   startDirectChat,
+  subtitleMatches,
+  systemNotice,
   typeDraft,
   typingLineIs,
 } from './lib/ui.js';
@@ -142,6 +150,11 @@ function twoUserExchange(ctx, { screenshots }) {
       await seesReadMark(alice, text.second);
       await seesReadMark(bob, text.reply);
       assert.equal(await alice.page.locator('[data-testid="message-seen"]').count(), 1, 'one "Seen", under the newest read message');
+      // Every own message carries highlighted double ticks once read; the other's carry none.
+      await seesTicks(alice, text.first, 'read');
+      await seesTicks(alice, text.second, 'read');
+      await seesTicks(bob, text.reply, 'read');
+      assert.equal(await alice.page.locator('[data-testid="message-item"].other [data-testid="message-ticks"]').count(), 0);
     });
   });
 
@@ -219,40 +232,43 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
 
   twoUserExchange(ctx, { screenshots: true });
 
-  it('a third user joins a public room from the room list; the others see the join notice', async () => {
+  it('a public room made in the UI: a third user finds it in the rooms browser and joins; the others see the notice', async () => {
     const { alice, bob } = ctx;
     carol = { name: 'carol', username: uniqueUsername('carol'), password: DEFAULT_PASSWORD };
     await step(`${ctx.label}-room`, [alice, bob, carol], async () => {
       await openUser(ctx.browser, carol);
       await register(carol, server.url);
 
-      // The client has no screen to create a public room or to browse rooms: the REST API,
-      // called by the pages themselves, stands in for those two screens.
-      const name = `Lobby ${randomBytes(3).toString('hex')}`;
-      const created = await api(alice, 'POST', '/api/conversations', { type: 'group', name, is_public: true, member_ids: [bob.id] });
-      assert.equal(created.status, 201, `create the public room: ${JSON.stringify(created.body)}`);
-      const room = created.body.id;
-      await openFromList(alice, room, name);
+      // alice creates it from "New group" with the "Public room" box ticked, bob in it.
+      ctx.roomName = `Lobby ${randomBytes(3).toString('hex')}`;
+      const name = ctx.roomName;
+      ctx.room = await createGroup(alice, { name, members: [bob], isPublic: true });
+      const room = ctx.room;
+      await subtitleMatches(alice, /^2 members.*public room/);
+      // conversation:new puts it in bob's list.
       await openFromList(bob, room, name);
 
-      const rooms = await api(carol, 'GET', '/api/rooms');
-      assert.equal(rooms.status, 200, JSON.stringify(rooms.body));
-      const listed = rooms.body.rooms.find((r) => r.id === room);
-      assert.ok(listed, `the room is listed for carol: ${JSON.stringify(rooms.body)}`);
-      assert.equal(listed.is_member, false);
-      assert.equal(listed.member_count, 2);
-      const joined = await api(carol, 'POST', `/api/conversations/${room}/join`);
-      assert.equal(joined.status, 200, `join: ${JSON.stringify(joined.body)}`);
+      // carol finds it in the rooms browser.
+      await openRooms(carol);
+      await byTestId(carol.page, 'rooms-filter').fill(name.slice(0, 9));
+      const entry = roomItem(carol.page, room);
+      await entry.waitFor();
+      assert.equal(await entry.getAttribute('data-member'), 'false');
+      assert.equal((await entry.locator('[data-testid="room-name"]').textContent()).trim(), name);
+      assert.equal((await entry.locator('[data-testid="room-member-count"]').textContent()).trim(), '2 members');
+      assert.equal(await entry.locator('[data-testid="room-leave"]').count(), 0, 'no "Leave" before joining');
+      await screenshot(carol.page, 'rooms');
+      await entry.locator('[data-testid="room-join"]').click();
 
+      // Joining opens the room; everyone sees the notice and the new count.
+      await carol.page.waitForURL((url) => url.pathname === `/c/${room}`, { timeout: 10_000 });
+      await openedConversation(carol, room, name);
       const notice = `${carol.username} joined`;
-      for (const user of [alice, bob]) {
-        const system = user.page.locator('[data-testid="conversation-view"] [data-testid="message-item"].system', { hasText: notice });
-        await system.waitFor();
-        await user.page.locator('[data-testid="conversation-subtitle"]', { hasText: /^3 members/ }).waitFor();
+      for (const user of [alice, bob, carol]) {
+        await systemNotice(user.page, notice).waitFor();
+        await subtitleMatches(user, /^3 members/);
       }
-      // conversation:new puts the room in carol's list; she opens it and sees the same notice.
-      await openFromList(carol, room, name);
-      await carol.page.locator('[data-testid="message-item"].system', { hasText: notice }).waitFor();
+      await listItem(carol.page, room).waitFor();
 
       // The list beside it: the room, then the direct chat (newest activity first).
       const ids = await alice.page.locator('[data-testid="conversation-item"]').evaluateAll((items) =>
@@ -261,6 +277,75 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
       assert.deepEqual(ids, [room, ctx.direct], 'alice\'s list, newest activity first');
       await listItem(alice.page, room).locator('[data-testid="conversation-preview"]', { hasText: notice }).waitFor();
       await screenshot(alice.page, 'room-view');
+    });
+  });
+
+  it('members: the list follows joins live; adding someone who is in already says so', async () => {
+    const { bob } = ctx;
+    await step(`${ctx.label}-members`, [ctx.alice, bob, carol], async () => {
+      await byTestId(bob.page, 'members-button').click();
+      const dialog = byTestId(bob.page, 'members-dialog');
+      await dialog.waitFor();
+      await dialog.locator(`[data-testid="member-item"][data-user-id="${carol.id}"]`).waitFor();
+      assert.equal((await dialog.locator('[data-testid="member-count"]').textContent()).trim(), '3 members');
+      await dialog.locator('[data-testid="user-search-input"]').fill(carol.username);
+      await dialog.locator(`[data-testid="user-search-result"][data-user-id="${carol.id}"]`).click();
+      const message = dialog.locator('[data-testid="add-member-message"]');
+      await message.waitFor();
+      assert.equal(await message.getAttribute('data-kind'), 'info');
+      assert.equal((await message.textContent()).trim(), `${carol.username} is already a member.`);
+      await bob.page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+    });
+  });
+
+  it('ticks in the room: read by the others, then delivered only while bob looks elsewhere', async () => {
+    const { alice, bob } = ctx;
+    const room = ctx.room;
+    await step(`${ctx.label}-room-ticks`, [alice, bob, carol], async () => {
+      const welcome = `Welcome, ${carol.username}!`;
+      await sendMessage(alice, welcome);
+      await seesMessage(carol, welcome);
+      await seesTicks(alice, welcome, 'read');
+
+      // carol leaves from the header; she is back on her list, without the room.
+      await byTestId(carol.page, 'leave-conversation-button').click();
+      await byTestId(carol.page, 'leave-dialog').waitFor();
+      await byTestId(carol.page, 'leave-confirm').click();
+      await carol.page.waitForURL((url) => url.pathname === '/', { timeout: 10_000 });
+      await listItem(carol.page, room).waitFor({ state: 'detached' });
+      await systemNotice(alice.page, `${carol.username} left`).waitFor();
+      await subtitleMatches(alice, /^2 members/);
+
+      // bob looks at the direct chat: alice's next room message reaches his device, unread.
+      await openFromList(bob, ctx.direct, alice.username);
+      const question = 'Is anyone still here?';
+      await sendMessage(alice, question);
+      await seesTicks(alice, question, 'delivered');
+      await listItem(bob.page, room).locator('[data-testid="unread-badge"]').waitFor();
+      await openFromList(bob, room, ctx.roomName);
+      await seesMessage(bob, question);
+      await seesTicks(alice, question, 'read');
+
+      // The rooms browser shows carol out of it again.
+      await openRooms(carol);
+      const entry = roomItem(carol.page, room);
+      await entry.locator('[data-testid="room-join"]').waitFor();
+      assert.equal(await entry.getAttribute('data-member'), 'false');
+      assert.equal((await entry.locator('[data-testid="room-member-count"]').textContent()).trim(), '2 members');
+    });
+  });
+
+  it('signing out everywhere ends the open session: back to the sign-in page, with a notice', async () => {
+    await step(`${ctx.label}-session-ended`, [carol], async () => {
+      const res = await api(carol, 'POST', '/api/auth/logout-all');
+      assert.equal(res.status, 204, `logout-all: ${JSON.stringify(res.body)}`);
+      await carol.page.waitForURL((url) => url.pathname === '/login', { timeout: 10_000 });
+      const notice = byTestId(carol.page, 'session-notice');
+      await notice.waitFor();
+      assert.match(await notice.textContent(), /signed out on all your devices/);
+      const token = await carol.page.evaluate(() => localStorage.getItem('chat.access_token'));
+      assert.equal(token, null, 'the access token is gone');
     });
   });
 

@@ -4,12 +4,14 @@
 
 import axios, { AxiosHeaders, type AxiosError, type InternalAxiosRequestConfig } from 'axios';
 import { createRefresher, webLock, type Refresh } from '../session/refresh';
+import { sessionNotice } from '../session/sessionNotice';
 import { tokenStore } from '../session/tokenStore';
 import type {
   AuthResponse,
   Conversation,
   CurrentUser,
   MessagePage,
+  Room,
   UploadedImage,
   User,
 } from './types';
@@ -71,7 +73,11 @@ http.interceptors.response.use(undefined, async (error: AxiosError) => {
     config._retried = true;
     return http.request(config);
   }
-  if (outcome.kind === 'rejected') tokenStore.set(null);
+  if (outcome.kind === 'rejected') {
+    // The sign-in page says why.
+    sessionNotice.set(undefined);
+    tokenStore.set(null);
+  }
   throw error;
 });
 
@@ -137,11 +143,43 @@ export async function createDirectConversation(userId: number): Promise<Conversa
   return unwrapConversation(data);
 }
 
-export async function createGroupConversation(name: string, memberIds: number[]): Promise<Conversation> {
+export async function createGroupConversation(
+  name: string,
+  memberIds: number[],
+  isPublic = false,
+): Promise<Conversation> {
   const { data } = await http.post<Conversation | { conversation: Conversation }>('/conversations', {
     type: 'group',
     name,
     member_ids: memberIds,
+    is_public: isPublic,
+  });
+  return unwrapConversation(data);
+}
+
+/** Public rooms, most recently active first, whether or not the caller is in them. */
+export async function listRooms(options: { limit?: number; offset?: number } = {}): Promise<Room[]> {
+  const { data } = await http.get<{ rooms: Room[] }>('/rooms', {
+    params: { limit: options.limit ?? 50, offset: options.offset ?? 0 },
+  });
+  return data.rooms.map((room) => ({ ...normaliseConversation(room), is_member: room.is_member === true }));
+}
+
+/** Joins a public room; answers the conversation as a member sees it. */
+export async function joinConversation(id: number): Promise<Conversation> {
+  const { data } = await http.post<Conversation | { conversation: Conversation }>(`/conversations/${id}/join`);
+  return unwrapConversation(data);
+}
+
+/** Leaves a group or room (a direct conversation cannot be left). */
+export async function leaveConversation(id: number): Promise<void> {
+  await http.post(`/conversations/${id}/leave`);
+}
+
+/** Adds a user to a group or room; answers the conversation. 409 `already_member` if they are in. */
+export async function addMember(id: number, userId: number): Promise<Conversation> {
+  const { data } = await http.post<Conversation | { conversation: Conversation }>(`/conversations/${id}/members`, {
+    user_id: userId,
   });
   return unwrapConversation(data);
 }

@@ -52,6 +52,13 @@ export interface Conversation {
   is_public?: boolean;
   last_message: Message | null;
   unread_count: number;
+  /** The highest seq in the conversation (0 before the first message). */
+  last_seq?: number;
+}
+
+/** An entry of `GET /api/rooms`: a public room, joined or not (`members` is empty there). */
+export interface Room extends Conversation {
+  is_member: boolean;
 }
 
 export interface AuthResponse {
@@ -142,6 +149,11 @@ export interface MemberChangeEvent {
   user: User;
 }
 
+/** The server ended every session of the user (`logged_out_everywhere`, `password_reset`, ...). */
+export interface SessionEndedEvent {
+  reason: string;
+}
+
 export interface ServerToClientEvents {
   'message:new': (message: Message) => void;
   'message:read': (event: MessageReadEvent) => void;
@@ -153,6 +165,7 @@ export interface ServerToClientEvents {
   'conversation:new': (conversation: Conversation) => void;
   'conversation:member_joined': (event: MemberChangeEvent) => void;
   'conversation:member_left': (event: MemberChangeEvent) => void;
+  'session:ended': (event: SessionEndedEvent) => void;
 }
 
 export interface ClientToServerEvents {

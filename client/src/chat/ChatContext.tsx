@@ -1,7 +1,7 @@
 // Connects the chat to the application socket. Socket listeners live here, at the top of the
 // signed-in tree, as named handlers that are removed again on cleanup.
 
-import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { describeError } from '../api/errors';
 import { clearDrafts } from '../components/Composer';
 import * as api from '../api/http';
@@ -10,7 +10,8 @@ import { refreshAccessToken, SERVER_URL } from '../api/http';
 import { manageConnection } from '../socket/connection';
 import { closeSocket, getSocket, lastHandshakeToken, openSocket } from '../socket/socket';
 import { socketTransport } from '../socket/transport';
-import { currentToken, tokenStore } from '../session/tokenStore';
+import { useAuth } from '../session/AuthContext';
+import { currentToken } from '../session/tokenStore';
 import { ChatClient, type ChatState } from './client';
 
 const ChatContext = createContext<ChatClient | null>(null);
@@ -23,6 +24,9 @@ function createClient(user: CurrentUser): ChatClient {
       getConversation: api.getConversation,
       fetchMessagesBefore: api.fetchMessagesBefore,
       fetchMessagesAfterSeq: api.fetchMessagesAfterSeq,
+      joinConversation: api.joinConversation,
+      leaveConversation: api.leaveConversation,
+      addMember: api.addMember,
     },
     transport: socketTransport(getSocket),
     describeError: (error) => describeError(error).message,
@@ -31,6 +35,11 @@ function createClient(user: CurrentUser): ChatClient {
 
 export function ChatProvider({ user, children }: { user: CurrentUser; children: ReactNode }) {
   const [client] = useState(() => createClient(user));
+  const { endSession } = useAuth();
+  const endSessionRef = useRef(endSession);
+  useEffect(() => {
+    endSessionRef.current = endSession;
+  }, [endSession]);
 
   useEffect(() => {
     const socket = openSocket(SERVER_URL, currentToken);
@@ -40,7 +49,8 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
       onStatus: (status) => client.setConnectionStatus(status),
       onConnected: () => void client.handleConnected(),
       onDisconnected: () => client.handleDisconnected(),
-      onSessionEnded: () => tokenStore.set(null),
+      // A refused refresh (no reason) or the server's session:ended (signed out everywhere, ...).
+      onSessionEnded: (reason) => endSessionRef.current(reason),
     });
 
     socket.on('message:new', client.handleMessageNew);

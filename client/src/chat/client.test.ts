@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Conversation, Message, MessagePage, SendMessagePayload } from '../api/types';
+import type { Conversation, Message, MessagePage, SendMessagePayload, User } from '../api/types';
 import type { ChatTransport } from '../socket/transport';
-import { ME, conversation, message, messages, settle } from '../test/fixtures';
+import { ALICE, BOB, ME, conversation, message, messages, settle } from '../test/fixtures';
 import { ChatClient, type ChatApi } from './client';
 import type { SendOutcome } from './outbox';
 
@@ -18,7 +18,7 @@ class FakeApi implements ChatApi {
     }
   }
 
-  async listConversations() {
+  async listConversations(): Promise<Conversation[]> {
     this.calls.push('list');
     return this.conversations.map((c) => {
       const held = this.history.get(c.id) ?? [];
@@ -46,6 +46,41 @@ class FakeApi implements ChatApi {
     const newer = (this.history.get(id) ?? []).filter((m) => m.seq > afterSeq);
     return { messages: newer.slice(0, limit), has_more: newer.length > limit } satisfies MessagePage;
   }
+
+  /** Public rooms the user may join, by id. */
+  rooms = new Map<number, Conversation>();
+  users = new Map<number, User>([[BOB.id, BOB]]);
+
+  async joinConversation(id: number) {
+    this.calls.push(`join ${id}`);
+    const room = this.rooms.get(id);
+    if (!room) throw Object.assign(new Error('not a member'), { code: 'not_a_member' });
+    const joined = { ...room, members: [...room.members, ALICE], member_count: room.members.length + 1 };
+    this.conversations.push(joined);
+    return joined;
+  }
+
+  async leaveConversation(id: number) {
+    this.calls.push(`leave ${id}`);
+    const found = this.conversations.find((c) => c.id === id);
+    if (!found) throw new Error('not a member');
+    if (found.type === 'direct') throw new Error('a direct conversation cannot be left');
+    this.conversations = this.conversations.filter((c) => c.id !== id);
+  }
+
+  async addMember(id: number, userId: number) {
+    this.calls.push(`add ${id} ${userId}`);
+    const index = this.conversations.findIndex((c) => c.id === id);
+    const user = this.users.get(userId);
+    if (index < 0 || !user) throw new Error('not found');
+    const current = this.conversations[index]!;
+    if (current.members.some((m) => m.id === userId)) {
+      throw Object.assign(new Error('the user is already a member'), { code: 'already_member' });
+    }
+    const updated = { ...current, members: [...current.members, user], member_count: current.members.length + 1 };
+    this.conversations[index] = updated;
+    return updated;
+  }
 }
 
 /** A socket that the test connects and disconnects; sends are stored by the fake server. */
@@ -53,6 +88,7 @@ class FakeTransport implements ChatTransport {
   connected = false;
   sent: SendMessagePayload[] = [];
   reads: Array<[number, number]> = [];
+  deliveries: Array<[number, number]> = [];
   joined: number[] = [];
   private readonly api: FakeApi;
 
@@ -77,7 +113,7 @@ class FakeTransport implements ChatTransport {
     return { ok: true, message: stored };
   });
   markRead = (conversationId: number, messageId: number) => void this.reads.push([conversationId, messageId]);
-  markDelivered = () => {};
+  markDelivered = (conversationId: number, messageId: number) => void this.deliveries.push([conversationId, messageId]);
   startTyping = () => {};
   stopTyping = () => {};
   joinConversation = (id: number) => void this.joined.push(id);
@@ -321,5 +357,219 @@ describe('chat client', () => {
     expect(t.api.calls).toContain('get 14');
     expect(t.client.conversation(14)?.last_message?.seq).toBe(1);
     expect(t.client.conversation(14)?.unread_count).toBe(1);
+  });
+});
+
+describe('chat client: receipts', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('acknowledges delivery of messages for conversations not on screen, once per seq', async () => {
+    const t = setup();
+    t.api.conversations.push(conversation({ id: 11 }));
+    t.api.history.set(11, []);
+    await t.client.start();
+    await t.client.openConversation(10);
+    await connect(t);
+
+    // On screen: read, not delivered.
+    t.client.handleMessageNew(message(1));
+    expect(t.transport.deliveries).toEqual([]);
+    expect(t.transport.reads).toEqual([[10, message(1).id]]);
+
+    // Another conversation: delivered, for the newest message only, and never twice.
+    const m1 = message(1, { conversation_id: 11 });
+    const m2 = message(2, { conversation_id: 11 });
+    t.client.handleMessageNew(m1);
+    t.client.handleMessageNew(m2);
+    t.client.handleMessageNew(m1);
+    expect(t.transport.deliveries).toEqual([
+      [11, m1.id],
+      [11, m2.id],
+    ]);
+    // Own messages (from another device) are not acknowledged.
+    t.client.handleMessageNew(message(3, { conversation_id: 11, sender_id: ME.id }));
+    expect(t.transport.deliveries).toHaveLength(2);
+  });
+
+  it('acknowledges delivery while the page is hidden, and for a conversation it had to fetch', async () => {
+    const t = setup();
+    await t.client.start();
+    await t.client.openConversation(10);
+    t.client.setVisible(false);
+    t.client.handleMessageNew(message(1));
+    expect(t.transport.deliveries).toEqual([[10, message(1).id]]);
+
+    t.api.conversations.push(conversation({ id: 15 }));
+    t.client.handleMessageNew(message(1, { conversation_id: 15 }));
+    await settle();
+    expect(t.transport.deliveries.at(-1)).toEqual([15, message(1, { conversation_id: 15 }).id]);
+  });
+
+  it('acknowledges delivery of unread messages found when the list loads', async () => {
+    const t = setup();
+    t.api.conversations = [conversation({ id: 10, unread_count: 2 }), conversation({ id: 11, unread_count: 0 })];
+    t.api.add(...messages(1, 2), ...messages(1, 1, { conversation_id: 11 }));
+    await t.client.start();
+    expect(t.transport.deliveries).toEqual([[10, message(2).id]]);
+    await t.client.loadConversations();
+    expect(t.transport.deliveries).toHaveLength(1);
+  });
+
+  it('keeps the furthest read and delivery of each other member, by seq', async () => {
+    const t = setup();
+    t.api.add(...messages(1, 3, { sender_id: ME.id }));
+    await t.client.start();
+    await t.client.openConversation(10);
+    t.client.handleMessageDelivered({ conversation_id: 10, message_id: message(3).id, user_id: 2, delivered_at: 'x' });
+    t.client.handleMessageRead({ conversation_id: 10, message_id: message(2).id, user_id: 2, read_at: 'x' });
+    t.client.handleMessageRead({ conversation_id: 10, message_id: message(1).id, user_id: 2, read_at: 'x' });
+    // The user's own receipts (another device) are not receipts of others.
+    t.client.handleMessageDelivered({ conversation_id: 10, message_id: message(3).id, user_id: ME.id, delivered_at: 'x' });
+    const state = t.client.getState();
+    expect(state.deliveredUpTo[10]).toEqual({ 2: { message_id: message(3).id, seq: 3 } });
+    expect(state.readUpTo[10]).toEqual({ 2: { message_id: message(2).id, seq: 2 } });
+  });
+
+  it('clears the unread count when the user read the conversation on another device', async () => {
+    const t = setup();
+    t.api.conversations = [conversation({ unread_count: 2 })];
+    t.api.add(...messages(1, 2));
+    await t.client.start();
+    t.client.handleMessageRead({ conversation_id: 10, message_id: message(1).id, user_id: ME.id, read_at: 'x' });
+    expect(t.client.conversation(10)?.unread_count).toBe(2);
+    t.client.handleMessageRead({ conversation_id: 10, message_id: message(2).id, user_id: ME.id, read_at: 'x' });
+    expect(t.client.conversation(10)?.unread_count).toBe(0);
+  });
+});
+
+describe('chat client: groups and rooms', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const CAROL: User = { id: 3, username: 'carol', avatar_url: null, status: 'offline', last_seen: null };
+  const group = (overrides: Partial<Conversation> = {}) =>
+    conversation({ id: 20, type: 'group', name: 'Team', members: [ALICE, BOB], member_count: 2, ...overrides });
+
+  it('counts system notices about others as unread, but not notices about oneself', async () => {
+    const t = setup();
+    t.api.conversations = [group()];
+    await t.client.start();
+    t.client.handleMessageNew(message(1, { conversation_id: 20, sender_id: 3, message_type: 'system', content: 'carol joined' }));
+    expect(t.client.conversation(20)?.unread_count).toBe(1);
+    t.client.handleMessageNew(message(2, { conversation_id: 20, sender_id: ME.id, message_type: 'system', content: 'alice was added' }));
+    expect(t.client.conversation(20)?.unread_count).toBe(1);
+    expect(t.client.conversation(20)?.last_message?.content).toBe('alice was added');
+  });
+
+  it('updates members and their count live as they join and leave', async () => {
+    const t = setup();
+    t.api.conversations = [group()];
+    await t.client.start();
+    const joined = { conversation_id: 20, user: CAROL };
+    t.client.handleMemberJoined(joined);
+    t.client.handleMemberJoined(joined);
+    expect(t.client.conversation(20)?.members.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(t.client.conversation(20)?.member_count).toBe(3);
+
+    t.client.handleTypingStart({ conversation_id: 20, user_id: 3, username: 'carol' });
+    t.client.handleMemberLeft(joined);
+    t.client.handleMemberLeft(joined);
+    expect(t.client.conversation(20)?.members.map((m) => m.id)).toEqual([1, 2]);
+    expect(t.client.conversation(20)?.member_count).toBe(2);
+    expect(t.client.getState().typing[20]).toEqual([]);
+  });
+
+  it('joins a public room: it is added to the list and subscribed', async () => {
+    const t = setup();
+    t.api.rooms.set(30, conversation({ id: 30, type: 'group', name: 'Lobby', is_public: true, members: [BOB], member_count: 1 }));
+    await t.client.start();
+    const room = await t.client.joinRoom(30);
+    expect(room.member_count).toBe(2);
+    expect(t.client.conversation(30)?.name).toBe('Lobby');
+    expect(t.transport.joined).toContain(30);
+    await expect(t.client.joinRoom(31)).rejects.toMatchObject({ code: 'not_a_member' });
+  });
+
+  it('leaves a group: it goes from the list with its history, and its late events are ignored', async () => {
+    const t = setup();
+    t.api.conversations = [conversation(), group()];
+    t.api.history.set(20, messages(1, 2, { conversation_id: 20 }));
+    await t.client.start();
+    await t.client.openConversation(20);
+    expect(t.client.thread(20).messages).toHaveLength(2);
+    t.client.handleMessageRead({ conversation_id: 20, message_id: message(1, { conversation_id: 20 }).id, user_id: 2, read_at: 'x' });
+
+    await t.client.leaveConversation(20);
+    expect(t.api.calls).toContain('leave 20');
+    expect(t.client.conversation(20)).toBeUndefined();
+    expect(t.client.getState().threads[20]).toBeUndefined();
+    expect(t.client.getState().readUpTo[20]).toBeUndefined();
+    expect(t.client.hasLeft(20)).toBe(true);
+
+    // The "alice left" notice and the member_left event still arrive: nothing comes back.
+    t.api.calls = [];
+    t.client.handleMessageNew(message(3, { conversation_id: 20, sender_id: ME.id, message_type: 'system', content: 'alice left' }));
+    t.client.handleMemberLeft({ conversation_id: 20, user: ALICE });
+    await settle();
+    expect(t.client.conversation(20)).toBeUndefined();
+    expect(t.api.calls).toEqual([]);
+
+    // Added back later: conversation:new brings it back.
+    t.client.handleConversationNew(group());
+    expect(t.client.conversation(20)).toBeDefined();
+    expect(t.client.hasLeft(20)).toBe(false);
+    await expect(t.client.leaveConversation(10)).rejects.toThrow(/cannot be left/);
+  });
+
+  it('forgets a conversation left on another device', async () => {
+    const t = setup();
+    t.api.conversations = [group()];
+    await t.client.start();
+    await t.client.openConversation(20);
+    t.client.send(20, 'waiting for the connection');
+    t.client.handleMemberLeft({ conversation_id: 20, user: ALICE });
+    expect(t.client.conversation(20)).toBeUndefined();
+    expect(t.client.getState().outgoing).toEqual([]);
+  });
+
+  it('adds a member; "already a member" comes back as the server error', async () => {
+    const t = setup();
+    t.api.conversations = [group()];
+    t.api.users.set(CAROL.id, CAROL);
+    await t.client.start();
+    const updated = await t.client.addMember(20, CAROL);
+    expect(updated.member_count).toBe(3);
+    expect(t.client.conversation(20)?.members.map((m) => m.id)).toEqual([1, 2, 3]);
+    // The member_joined event that follows does not count her twice.
+    t.client.handleMemberJoined({ conversation_id: 20, user: CAROL });
+    expect(t.client.conversation(20)?.member_count).toBe(3);
+    await expect(t.client.addMember(20, CAROL)).rejects.toMatchObject({ code: 'already_member' });
+  });
+});
+
+describe('chat client: membership and list reloads', () => {
+  it('a list answer requested before a join or leave does not undo it', async () => {
+    const t = setup();
+    t.api.conversations = [conversation(), conversation({ id: 20, type: 'group', name: 'Team' })];
+    await t.client.start();
+
+    // A reload is under way (e.g. after a reconnect) with the old membership...
+    let answer!: (list: Conversation[]) => void;
+    const stale = [conversation(), conversation({ id: 20, type: 'group', name: 'Team' })];
+    t.api.listConversations = () => new Promise((resolve) => (answer = resolve));
+    const reload = t.client.loadConversations();
+    // ...while the user leaves one group and is added to another.
+    await t.client.leaveConversation(20);
+    t.client.handleConversationNew(conversation({ id: 21, type: 'group', name: 'New' }));
+    answer(stale);
+    await reload;
+    expect(t.client.getState().conversations.map((c) => c.id).sort()).toEqual([10, 21]);
+
+    // A later answer is the truth again: added back to 20 elsewhere, out of 21.
+    t.api.listConversations = async () => [conversation(), conversation({ id: 20, type: 'group', name: 'Team' })];
+    await t.client.loadConversations();
+    expect(t.client.getState().conversations.map((c) => c.id).sort()).toEqual([10, 20]);
+    expect(t.client.hasLeft(20)).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ import type {
   MessagePage,
   MessageReadEvent,
   TypingEvent,
+  User,
   UserOfflineEvent,
   UserOnlineEvent,
 } from '../api/types';
@@ -23,10 +24,13 @@ import {
   setMemberStatus,
   sortByActivity,
   upsertConversation,
+  withMemberJoined,
+  withMemberLeft,
 } from './conversations';
 import { newClientId } from './clientId';
 import { hasSeqGap, highestContiguousSeq, mergeMessages, newestMessage } from './messages';
 import { Outbox, type OutgoingMessage } from './outbox';
+import { advancePointer, newestFromOthers, seqOf, type MemberPointers, type ReceiptPointer } from './receipts';
 import { createStore, type Store } from './store';
 
 export const PAGE_SIZE = 50;
@@ -61,8 +65,10 @@ export interface ChatState {
   outgoing: OutgoingMessage[];
   /** Other users typing, per conversation. */
   typing: Record<number, Typist[]>;
-  /** Highest message id each member has read, per conversation. */
-  readUpTo: Record<number, Record<number, number>>;
+  /** Per conversation, how far each member has read (`message:read`). */
+  readUpTo: Record<number, MemberPointers>;
+  /** Per conversation, how far messages reached each member's devices (`message:delivered`). */
+  deliveredUpTo: Record<number, MemberPointers>;
   connection: ConnectionStatus;
   activeConversationId: number | null;
 }
@@ -72,6 +78,12 @@ export interface ChatApi {
   getConversation(id: number): Promise<Conversation>;
   fetchMessagesBefore(id: number, options: { before?: number; limit?: number }): Promise<MessagePage>;
   fetchMessagesAfterSeq(id: number, afterSeq: number, limit?: number): Promise<MessagePage>;
+  /** `POST /api/conversations/:id/join`: the room, as a member sees it. */
+  joinConversation(id: number): Promise<Conversation>;
+  /** `POST /api/conversations/:id/leave`. */
+  leaveConversation(id: number): Promise<void>;
+  /** `POST /api/conversations/:id/members {user_id}`: the conversation with the user in it. */
+  addMember(id: number, userId: number): Promise<Conversation>;
 }
 
 export interface ChatClientOptions {
@@ -103,6 +115,7 @@ function initialState(): ChatState {
     outgoing: [],
     typing: {},
     readUpTo: {},
+    deliveredUpTo: {},
     connection: 'idle',
     activeConversationId: null,
   };
@@ -128,6 +141,15 @@ export class ChatClient {
   private typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private fetchingConversations = new Map<number, Promise<Conversation | undefined>>();
   private conversationsRequest = 0;
+  /** Conversations the user left: their late events are ignored until they are back in. */
+  private left = new Set<number>();
+  /**
+   * Membership changes seen here, with the list request current at the time: a list answer
+   * requested before a change does not undo it.
+   */
+  private membershipChanges = new Map<number, { kind: 'added' | 'left'; request: number }>();
+  /** Per conversation, the highest seq acknowledged with `message:delivered`. */
+  private deliveredSeq = new Map<number, number>();
 
   constructor(options: ChatClientOptions) {
     this.me = options.me;
@@ -207,21 +229,38 @@ export class ChatClient {
       conversationsStatus: s.conversationsStatus === 'ready' ? 'ready' : 'loading',
     }));
     try {
-      const fetched = await this.api.listConversations();
+      const answer = await this.api.listConversations();
       if (request !== this.conversationsRequest) return;
+      const changedSince = (id: number, kind: 'added' | 'left') => {
+        const change = this.membershipChanges.get(id);
+        return change !== undefined && change.kind === kind && change.request >= request;
+      };
+      const fetched = answer.filter((c) => !changedSince(c.id, 'left'));
       this.update((s) => {
         // Keep a newer last_message known from an event that overtook the answer.
         const known = new Map(s.conversations.map((c) => [c.id, c]));
-        const conversations = sortByActivity(
-          fetched.map((fresh) => {
+        const fetchedIds = new Set(fetched.map((c) => c.id));
+        const conversations = sortByActivity([
+          ...fetched.map((fresh) => {
             const last = known.get(fresh.id)?.last_message;
             return last && (!fresh.last_message || fresh.last_message.seq < last.seq)
               ? { ...fresh, last_message: last }
               : fresh;
           }),
-        );
+          // Joined or added while the list was on its way.
+          ...s.conversations.filter((c) => !fetchedIds.has(c.id) && changedSince(c.id, 'added')),
+        ]);
         return { ...s, conversations, conversationsStatus: 'ready', conversationsError: undefined };
       });
+      for (const [id, change] of this.membershipChanges) {
+        if (change.request < request) this.membershipChanges.delete(id);
+      }
+      for (const conversation of fetched) {
+        this.left.delete(conversation.id);
+        // What arrived while this client was away has now reached this device.
+        const last = conversation.last_message;
+        if (last && conversation.unread_count > 0) this.acknowledgeDelivery(conversation.id, [last]);
+      }
       const active = this.getState().activeConversationId;
       if (active !== null) this.markReadIfViewing(active);
     } catch (error) {
@@ -236,6 +275,8 @@ export class ChatClient {
 
   /** Adds a conversation known from elsewhere (e.g. just created) and subscribes to it. */
   addConversation(conversation: Conversation): void {
+    this.left.delete(conversation.id);
+    this.membershipChanges.set(conversation.id, { kind: 'added', request: this.conversationsRequest });
     const known = this.conversation(conversation.id);
     this.update((s) => ({ ...s, conversations: upsertConversation(s.conversations, conversation) }));
     if (!known) this.transport.joinConversation(conversation.id);
@@ -248,6 +289,8 @@ export class ChatClient {
     const request = this.api
       .getConversation(id)
       .then((conversation) => {
+        // The server shows it: the user is (again) a member.
+        this.left.delete(id);
         this.update((s) => ({ ...s, conversations: upsertConversation(s.conversations, conversation) }));
         this.markReadIfViewing(id);
         return conversation;
@@ -256,6 +299,68 @@ export class ChatClient {
       .finally(() => this.fetchingConversations.delete(id));
     this.fetchingConversations.set(id, request);
     return request;
+  }
+
+  // ---- membership ----
+
+  /** Joins a public room and adds it to the list. */
+  async joinRoom(id: number): Promise<Conversation> {
+    const conversation = await this.api.joinConversation(id);
+    this.addConversation(conversation);
+    return conversation;
+  }
+
+  /** Leaves a group or room; it disappears from the list with its history. */
+  async leaveConversation(id: number): Promise<void> {
+    await this.api.leaveConversation(id);
+    this.forgetConversation(id);
+  }
+
+  /** Adds a user to a group or room (rejects with the server's error, e.g. 409 `already_member`). */
+  async addMember(id: number, user: Pick<User, 'id'>): Promise<Conversation> {
+    const conversation = await this.api.addMember(id, user.id);
+    if (!this.left.has(id)) {
+      this.update((s) => ({ ...s, conversations: upsertConversation(s.conversations, conversation) }));
+    }
+    return conversation;
+  }
+
+  /** Drops everything held about a conversation the user is no longer in. */
+  private forgetConversation(id: number): void {
+    this.left.add(id);
+    this.membershipChanges.set(id, { kind: 'left', request: this.conversationsRequest });
+    this.deliveredSeq.delete(id);
+    const timer = this.gapTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.gapTimers.delete(id);
+    for (const [key, typingTimer] of this.typingTimers) {
+      if (key.startsWith(`${id}:`)) {
+        clearTimeout(typingTimer);
+        this.typingTimers.delete(key);
+      }
+    }
+    for (const item of this.getState().outgoing) {
+      if (item.conversation_id === id) this.outbox.discard(item.client_id);
+    }
+    this.update((s) => {
+      const { [id]: _thread, ...threads } = s.threads;
+      const { [id]: _typing, ...typing } = s.typing;
+      const { [id]: _read, ...readUpTo } = s.readUpTo;
+      const { [id]: _delivered, ...deliveredUpTo } = s.deliveredUpTo;
+      return {
+        ...s,
+        conversations: s.conversations.filter((c) => c.id !== id),
+        threads,
+        typing,
+        readUpTo,
+        deliveredUpTo,
+      };
+    });
+  }
+
+  /** Whether the user left conversation `id` (and was not added back since). */
+  hasLeft(id: number): boolean {
+    return this.left.has(id);
   }
 
   // ---- the open conversation ----
@@ -436,9 +541,8 @@ export class ChatClient {
       const newer = messages.filter((m) => m.seq > lastSeq);
       if (newer.length > 0) {
         const latest = newer.reduce((a, b) => (b.seq > a.seq ? b : a));
-        const unreadAdded = live
-          ? newer.filter((m) => m.sender_id !== this.me.id && m.message_type !== 'system').length
-          : 0;
+        // Notices about others count as unread, like on the server; notices about oneself do not.
+        const unreadAdded = live ? newer.filter((m) => m.sender_id !== this.me.id).length : 0;
         this.updateConversation(conversationId, (c) => ({
           ...c,
           last_message: latest,
@@ -449,21 +553,21 @@ export class ChatClient {
     if (live) {
       // Whoever just sent has stopped typing.
       for (const userId of new Set(messages.map((m) => m.sender_id))) this.removeTypist(conversationId, userId);
+      this.acknowledgeDelivery(conversationId, messages);
     }
     this.markReadIfViewing(conversationId);
   }
 
   handleMessageNew = (message: Message): void => {
     const conversationId = message.conversation_id;
+    if (this.left.has(conversationId)) return;
     if (!this.conversation(conversationId)) {
-      void this.fetchConversation(conversationId).then(() => this.ingest(conversationId, [message]));
+      void this.fetchConversation(conversationId).then((found) => {
+        if (found) this.ingest(conversationId, [message]);
+      });
       return;
     }
     this.ingest(conversationId, [message]);
-    const viewing = this.isViewing(conversationId);
-    if (message.sender_id !== this.me.id && !viewing) {
-      this.transport.markDelivered(conversationId, message.id);
-    }
     const thread = this.thread(conversationId);
     if (thread.status === 'ready' && hasSeqGap(thread.messages, thread.floorSeq)) {
       this.scheduleGapCheck(conversationId);
@@ -482,30 +586,41 @@ export class ChatClient {
     );
   }
 
+  /** A receipt's message with its seq, when this client holds that message. */
+  private receiptPointer(conversationId: number, messageId: number): ReceiptPointer {
+    const held = this.thread(conversationId).messages;
+    const last = this.conversation(conversationId)?.last_message;
+    return { message_id: messageId, seq: seqOf(messageId, last ? [last, ...held] : held) };
+  }
+
   handleMessageRead = (event: MessageReadEvent): void => {
+    if (this.left.has(event.conversation_id)) return;
+    const pointer = this.receiptPointer(event.conversation_id, event.message_id);
     if (event.user_id === this.me.id) {
       // Read on another device.
       this.updateConversation(event.conversation_id, (c) => {
         const last = c.last_message;
-        return c.unread_count > 0 && (!last || last.id <= event.message_id) ? { ...c, unread_count: 0 } : c;
+        const coversLast =
+          !last || (pointer.seq !== null ? last.seq <= pointer.seq : last.id <= event.message_id);
+        return c.unread_count > 0 && coversLast ? { ...c, unread_count: 0 } : c;
       });
       return;
     }
     this.update((s) => {
-      const current = s.readUpTo[event.conversation_id] ?? {};
-      if ((current[event.user_id] ?? 0) >= event.message_id) return s;
-      return {
-        ...s,
-        readUpTo: {
-          ...s.readUpTo,
-          [event.conversation_id]: { ...current, [event.user_id]: event.message_id },
-        },
-      };
+      const current = s.readUpTo[event.conversation_id];
+      const next = advancePointer(current, event.user_id, pointer);
+      return next === current ? s : { ...s, readUpTo: { ...s.readUpTo, [event.conversation_id]: next } };
     });
   };
 
-  handleMessageDelivered = (_event: MessageDeliveredEvent): void => {
-    // Delivery receipts are not shown; read receipts are.
+  handleMessageDelivered = (event: MessageDeliveredEvent): void => {
+    if (event.user_id === this.me.id || this.left.has(event.conversation_id)) return;
+    const pointer = this.receiptPointer(event.conversation_id, event.message_id);
+    this.update((s) => {
+      const current = s.deliveredUpTo[event.conversation_id];
+      const next = advancePointer(current, event.user_id, pointer);
+      return next === current ? s : { ...s, deliveredUpTo: { ...s.deliveredUpTo, [event.conversation_id]: next } };
+    });
   };
 
   handleTypingStart = (event: TypingEvent): void => {
@@ -575,26 +690,16 @@ export class ChatClient {
   };
 
   handleMemberJoined = (event: MemberChangeEvent): void => {
-    this.updateConversation(event.conversation_id, (c) =>
-      c.members.some((m) => m.id === event.user.id)
-        ? c
-        : { ...c, members: [...c.members, event.user], member_count: (c.member_count ?? c.members.length) + 1 },
-    );
+    this.updateConversation(event.conversation_id, (c) => withMemberJoined(c, event.user));
   };
 
   handleMemberLeft = (event: MemberChangeEvent): void => {
     if (event.user.id === this.me.id) {
-      this.update((s) => ({
-        ...s,
-        conversations: s.conversations.filter((c) => c.id !== event.conversation_id),
-      }));
+      // Left here or on another device (once is enough).
+      if (!this.left.has(event.conversation_id)) this.forgetConversation(event.conversation_id);
       return;
     }
-    this.updateConversation(event.conversation_id, (c) => ({
-      ...c,
-      members: c.members.filter((m) => m.id !== event.user.id),
-      member_count: Math.max(0, (c.member_count ?? c.members.length) - 1),
-    }));
+    this.updateConversation(event.conversation_id, (c) => withMemberLeft(c, event.user.id));
     this.removeTypist(event.conversation_id, event.user.id);
   };
 
@@ -630,6 +735,18 @@ export class ChatClient {
 
   private isViewing(conversationId: number): boolean {
     return this.visible && this.getState().activeConversationId === conversationId;
+  }
+
+  /**
+   * Tells the server that messages of others reached this device (`message:delivered`), for
+   * conversations not on screen: the one on screen is marked read instead, which implies delivery.
+   */
+  private acknowledgeDelivery(conversationId: number, messages: readonly Message[]): void {
+    if (this.isViewing(conversationId)) return;
+    const newest = newestFromOthers(messages, this.me.id);
+    if (!newest || (this.deliveredSeq.get(conversationId) ?? 0) >= newest.seq) return;
+    this.deliveredSeq.set(conversationId, newest.seq);
+    this.transport.markDelivered(conversationId, newest.id);
   }
 
   /** Tells the server the open conversation was read up to its newest message. */

@@ -73,6 +73,47 @@ export function setMemberStatus(
   return changed ? next : (conversations as Conversation[]);
 }
 
+/** The real number of members (the embedded list holds at most 50). */
+export function memberCount(conversation: Conversation): number {
+  return Math.max(conversation.member_count ?? 0, conversation.members.length);
+}
+
+/** A group's header line: "3 members, 1 online" (the user not counted as online). */
+export function memberSummary(conversation: Conversation, meId: number): string {
+  const count = memberCount(conversation);
+  const online = conversation.members.filter((m) => m.id !== meId && m.status === 'online').length;
+  return `${count} member${count === 1 ? '' : 's'}${online > 0 ? `, ${online} online` : ''}`;
+}
+
+/** `conversation:member_joined`: adds the user once, counting them once. */
+export function withMemberJoined(conversation: Conversation, user: User): Conversation {
+  const index = conversation.members.findIndex((m) => m.id === user.id);
+  if (index >= 0) {
+    // Known already (the add or join answer came first): only refresh the user's details.
+    const known = conversation.members[index]!;
+    if (known.status === user.status && known.last_seen === user.last_seen && known.username === user.username) {
+      return conversation;
+    }
+    const members = [...conversation.members];
+    members[index] = { ...known, ...user };
+    return { ...conversation, members };
+  }
+  return { ...conversation, members: [...conversation.members, user], member_count: memberCount(conversation) + 1 };
+}
+
+/** `conversation:member_left`: removes the user; counts them out once. */
+export function withMemberLeft(conversation: Conversation, userId: number): Conversation {
+  const listed = conversation.members.some((m) => m.id === userId);
+  const count = memberCount(conversation);
+  // A member beyond the embedded list (of 50) is only counted.
+  if (!listed && count <= conversation.members.length) return conversation;
+  return {
+    ...conversation,
+    members: listed ? conversation.members.filter((m) => m.id !== userId) : conversation.members,
+    member_count: Math.max(0, count - 1),
+  };
+}
+
 export function messagePreview(message: Message | null, meId: number): string {
   if (!message) return 'No messages yet';
   const text =

@@ -86,7 +86,7 @@ export function ConversationList() {
     );
   }
   if (conversations.length === 0) {
-    return <p className="list-placeholder muted">No conversations yet. Start a new chat.</p>;
+    return <p className="list-placeholder muted">No conversations yet. Start a new chat, or join a room.</p>;
   }
   return (
     <nav aria-label="Conversations" className="conversation-list-nav">

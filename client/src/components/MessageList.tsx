@@ -7,6 +7,7 @@ import { directPeer } from '../chat/conversations';
 import { dayLabel, formatFullTime, formatMessageTime, sameDay } from '../chat/format';
 import { serverAddress, thumbnailUrl } from '../chat/media';
 import type { OutgoingMessage } from '../chat/outbox';
+import { RECEIPT_LABEL, covers, receiptState, seqIndex, type ReceiptState } from '../chat/receipts';
 
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 150;
@@ -53,6 +54,8 @@ export function MessageList({ conversation, conversationId }: MessageListProps) 
   const thread = useChatState((s) => s.threads[conversationId] ?? emptyThread);
   const allOutgoing = useChatState((s) => s.outgoing);
   const readUpTo = useChatState((s) => s.readUpTo[conversationId]);
+  const deliveredUpTo = useChatState((s) => s.deliveredUpTo[conversationId]);
+  const seqById = useMemo(() => seqIndex(thread.messages), [thread.messages]);
 
   const outgoing = useMemo(
     () => allOutgoing.filter((item) => item.conversation_id === conversationId),
@@ -75,14 +78,16 @@ export function MessageList({ conversation, conversationId }: MessageListProps) 
   // In a direct chat, "Seen" goes under the newest own message the other user has read.
   const seenMessageId = useMemo(() => {
     const peer = conversation ? directPeer(conversation, meId) : undefined;
-    const readId = peer ? readUpTo?.[peer.id] : undefined;
-    if (readId === undefined) return undefined;
+    const pointer = peer ? readUpTo?.[peer.id] : undefined;
+    if (pointer === undefined) return undefined;
     let seen: number | undefined;
     for (const message of thread.messages) {
-      if (message.sender_id === meId && message.id <= readId) seen = message.id;
+      if (message.sender_id === meId && message.message_type !== 'system' && covers(pointer, message, seqById)) {
+        seen = message.id;
+      }
     }
     return seen;
-  }, [conversation, meId, readUpTo, thread.messages]);
+  }, [conversation, meId, readUpTo, thread.messages, seqById]);
 
   const scroller = useRef<HTMLDivElement>(null);
   const nearBottom = useRef(true);
@@ -166,9 +171,17 @@ export function MessageList({ conversation, conversationId }: MessageListProps) 
                   showSender={
                     isGroup &&
                     row.message.sender_id !== meId &&
-                    (newDay || previous?.kind !== 'message' || previous.message.sender_id !== row.message.sender_id)
+                    (newDay ||
+                      previous?.kind !== 'message' ||
+                      previous.message.message_type === 'system' ||
+                      previous.message.sender_id !== row.message.sender_id)
                   }
                   seen={row.message.id === seenMessageId}
+                  receipt={
+                    row.message.sender_id === meId
+                      ? receiptState(row.message, meId, readUpTo, deliveredUpTo, seqById)
+                      : undefined
+                  }
                 />
               ) : (
                 <OutgoingRow item={row.item} />
@@ -181,11 +194,54 @@ export function MessageList({ conversation, conversationId }: MessageListProps) 
   );
 }
 
-function MessageRow({ message, own, showSender, seen }: { message: Message; own: boolean; showSender: boolean; seen: boolean }) {
+/** One tick: stored; two: delivered to another member; two highlighted: read by another member. */
+function Ticks({ state }: { state: ReceiptState }) {
+  return (
+    <span
+      className={`ticks ticks-${state}`}
+      role="img"
+      aria-label={RECEIPT_LABEL[state]}
+      title={RECEIPT_LABEL[state]}
+      data-testid="message-ticks"
+      data-receipt={state}
+    >
+      <svg viewBox="0 0 20 12" width="18" height="11" aria-hidden="true" focusable="false">
+        <path d="M1.5 6.5l3.5 3.5 7-8" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" />
+        {state !== 'sent' ? (
+          <path d="M8.5 9.2l.8.8 7-8" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" />
+        ) : null}
+      </svg>
+    </span>
+  );
+}
+
+interface MessageRowProps {
+  message: Message;
+  own: boolean;
+  showSender: boolean;
+  seen: boolean;
+  /** Ticks of an own message. */
+  receipt?: ReceiptState;
+}
+
+function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps) {
   if (message.message_type === 'system') {
+    // A notice about a member joining, being added or leaving: centered, not a bubble.
     return (
-      <li className="message system" data-testid="message-item" data-message-id={message.id} data-seq={message.seq} data-status="sent">
-        <p className="message-text">{message.content}</p>
+      <li
+        className="message system"
+        data-testid="message-item"
+        data-message-id={message.id}
+        data-seq={message.seq}
+        data-status="sent"
+        data-message-type="system"
+      >
+        <p className="system-notice" data-testid="system-notice">
+          {message.content}{' '}
+          <time className="visually-hidden" dateTime={message.created_at}>
+            {formatMessageTime(message.created_at)}
+          </time>
+        </p>
       </li>
     );
   }
@@ -197,6 +253,7 @@ function MessageRow({ message, own, showSender, seen }: { message: Message; own:
       data-seq={message.seq}
       data-client-id={message.client_id ?? undefined}
       data-status="sent"
+      data-message-type={message.message_type}
     >
       {showSender ? <span className="message-sender">{message.sender.username}</span> : null}
       <div className="bubble">
@@ -206,6 +263,7 @@ function MessageRow({ message, own, showSender, seen }: { message: Message; own:
           <time dateTime={message.created_at} title={formatFullTime(message.created_at)}>
             {formatMessageTime(message.created_at)}
           </time>
+          {receipt ? <Ticks state={receipt} /> : null}
           {seen ? (
             <span className="message-seen" data-testid="message-seen">
               Seen

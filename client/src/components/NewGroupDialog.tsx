@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { describeError, splitFieldErrors } from '../api/errors';
 import { createGroupConversation } from '../api/http';
@@ -8,11 +8,22 @@ import { FormField } from './FormField';
 import { Modal } from './Modal';
 import { UserSearch } from './UserSearch';
 
-/** Creates a group from a name and members picked by search. */
-export function NewGroupDialog({ onClose }: { onClose: () => void }) {
+interface NewGroupDialogProps {
+  onClose: () => void;
+  /** Start with "Public room" ticked (opened from the rooms browser). */
+  initialPublic?: boolean;
+}
+
+/**
+ * Creates a group from a name and members picked by search. A public room (anyone can find it
+ * under Rooms and join) may start without other members.
+ */
+export function NewGroupDialog({ onClose, initialPublic = false }: NewGroupDialogProps) {
   const client = useChat();
   const navigate = useNavigate();
+  const publicHintId = useId();
   const [name, setName] = useState('');
+  const [isPublic, setIsPublic] = useState(initialPublic);
   const [members, setMembers] = useState<User[]>([]);
   const [busy, setBusy] = useState(false);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
@@ -22,7 +33,7 @@ export function NewGroupDialog({ onClose }: { onClose: () => void }) {
     event.preventDefault();
     const local: Record<string, string> = {};
     if (!name.trim()) local.name = 'Give the group a name.';
-    if (members.length === 0) local.member_ids = 'Add at least one member.';
+    if (members.length === 0 && !isPublic) local.member_ids = 'Add at least one member, or make it a public room.';
     setFieldErrors(local);
     setError(null);
     if (Object.keys(local).length > 0) return;
@@ -32,13 +43,15 @@ export function NewGroupDialog({ onClose }: { onClose: () => void }) {
       const conversation = await createGroupConversation(
         name.trim(),
         members.map((m) => m.id),
+        isPublic,
       );
       client.addConversation(conversation);
       onClose();
       navigate(`/c/${conversation.id}`);
     } catch (err) {
       const problem = describeError(err);
-      const { byField, other } = splitFieldErrors(problem.fieldErrors, ['name', 'member_ids']);
+      const { byField, other } = splitFieldErrors(problem.fieldErrors, ['name', 'member_ids', 'is_public']);
+      if (byField.is_public) other.push(byField.is_public);
       setFieldErrors(byField);
       setError([problem.message, ...other].join(' '));
       setBusy(false);
@@ -46,10 +59,10 @@ export function NewGroupDialog({ onClose }: { onClose: () => void }) {
   }
 
   return (
-    <Modal title="New group" onClose={onClose} testId="new-group-dialog">
+    <Modal title={initialPublic ? 'New public room' : 'New group'} onClose={onClose} testId="new-group-dialog">
       <form onSubmit={submit} noValidate className="stack">
         <FormField
-          label="Group name"
+          label={isPublic ? 'Room name' : 'Group name'}
           value={name}
           onChange={(event) => {
             setName(event.target.value);
@@ -61,8 +74,25 @@ export function NewGroupDialog({ onClose }: { onClose: () => void }) {
           autoFocus
           testId="group-name-input"
         />
+        <div className="checkbox-field">
+          <input
+            id={`${publicHintId}-input`}
+            type="checkbox"
+            checked={isPublic}
+            onChange={(event) => {
+              setIsPublic(event.target.checked);
+              setFieldErrors(({ member_ids: _, ...rest }) => rest);
+            }}
+            aria-describedby={publicHintId}
+            data-testid="group-public-checkbox"
+          />
+          <label htmlFor={`${publicHintId}-input`}>Public room</label>
+          <p id={publicHintId} className="field-hint">
+            Anyone can find a public room under Rooms and join it.
+          </p>
+        </div>
         <fieldset className="member-picker">
-          <legend>Members</legend>
+          <legend>{isPublic ? 'Members (optional)' : 'Members'}</legend>
           {members.length > 0 ? (
             <ul className="chips" aria-label="Selected members">
               {members.map((member) => (
@@ -106,7 +136,7 @@ export function NewGroupDialog({ onClose }: { onClose: () => void }) {
             Cancel
           </button>
           <button type="submit" className="button primary" disabled={busy} data-testid="group-create-submit">
-            {busy ? 'Creating...' : 'Create group'}
+            {busy ? 'Creating...' : isPublic ? 'Create room' : 'Create group'}
           </button>
         </div>
       </form>

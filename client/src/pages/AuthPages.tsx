@@ -32,7 +32,7 @@ function FormError({ message, testId }: { message: string | null; testId: string
 }
 
 export function LoginPage() {
-  const { state, login } = useAuth();
+  const { state, login, notice } = useAuth();
   const navigate = useNavigate();
   const target = useRedirectTarget();
   const [identifier, setIdentifier] = useState('');
@@ -81,6 +81,11 @@ export function LoginPage() {
       }
     >
       <form onSubmit={submit} noValidate className="stack" data-testid="login-form" aria-busy={busy}>
+        {notice ? (
+          <p className="notice notice-info" role="status" data-testid="session-notice">
+            {notice}
+          </p>
+        ) : null}
         <FormError message={error} testId="login-error" />
         <FormField
           label="Username or email"

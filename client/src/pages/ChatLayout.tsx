@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Outlet, useMatch } from 'react-router';
+import { NavLink, Outlet, useMatch } from 'react-router';
 import type { CurrentUser } from '../api/types';
 import { ConnectionBanner } from '../components/ConnectionBanner';
 import { ConversationList } from '../components/ConversationList';
@@ -13,11 +13,13 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
   const { logout } = useAuth();
   const [dialog, setDialog] = useState<'chat' | 'group' | null>(null);
   const conversationOpen = useMatch('/c/:conversationId') !== null;
+  const roomsOpen = useMatch('/rooms') !== null;
 
   return (
     <div className="app-shell">
       <ConnectionBanner />
-      <div className={`layout${conversationOpen ? ' has-conversation' : ''}`}>
+      {/* On small screens one pane shows at a time: the list, or what is open beside it. */}
+      <div className={`layout${conversationOpen || roomsOpen ? ' has-conversation' : ''}`}>
         <aside className="sidebar" aria-label="Chats">
           <header className="sidebar-header">
             <div className="current-user" data-testid="current-user">
@@ -40,6 +42,9 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
             >
               New group
             </button>
+            <NavLink to="/rooms" className="button secondary" data-testid="rooms-button">
+              Rooms
+            </NavLink>
           </div>
           <ConversationList />
         </aside>
@@ -57,7 +62,7 @@ export function NoConversation() {
   return (
     <div className="empty-state">
       <h1>Your chats</h1>
-      <p className="muted">Pick a conversation, or start a new chat or group.</p>
+      <p className="muted">Pick a conversation, start a new chat or group, or join a public room.</p>
     </div>
   );
 }

@@ -1,13 +1,16 @@
-import { useEffect } from 'react';
-import { Link, useParams } from 'react-router';
+import { useEffect, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
-import { conversationTitle, directPeer } from '../chat/conversations';
+import { conversationTitle, directPeer, memberSummary } from '../chat/conversations';
 import { lastSeenLabel } from '../chat/format';
 import { typingLabel } from '../chat/typing';
 import { Avatar } from '../components/Avatar';
 import { Composer } from '../components/Composer';
+import { LeaveDialog } from '../components/LeaveDialog';
+import { MembersDialog } from '../components/MembersDialog';
 import { MessageList } from '../components/MessageList';
+import { useNow } from '../components/useNow';
 
 const NO_TYPISTS: never[] = [];
 
@@ -27,25 +30,33 @@ export function ConversationPage() {
 
 function ConversationView({ conversationId }: { conversationId: number }) {
   const client = useChat();
+  const navigate = useNavigate();
   const conversation = useChatState((s) => s.conversations.find((c) => c.id === conversationId));
   const threadStatus = useChatState((s) => (s.threads[conversationId] ?? emptyThread).status);
   const typists = useChatState((s) => s.typing[conversationId] ?? NO_TYPISTS);
+  const [dialog, setDialog] = useState<'members' | 'leave' | null>(null);
+  const now = useNow();
 
   useEffect(() => {
     void client.openConversation(conversationId);
     return () => void client.openConversation(null);
   }, [client, conversationId]);
 
+  // Left here or on another device: nothing to show any more.
+  useEffect(() => {
+    if (!conversation && client.hasLeft(conversationId)) navigate('/', { replace: true });
+  }, [client, conversation, conversationId, navigate]);
+
   const meId = client.me.id;
   const title = conversation ? conversationTitle(conversation, meId) : threadStatus === 'error' ? 'Conversation' : 'Loading...';
   const peer = conversation ? directPeer(conversation, meId) : undefined;
+  const isGroup = conversation?.type === 'group';
   let subtitle = '';
   if (conversation?.type === 'direct' && peer) {
-    subtitle = peer.status === 'online' ? 'online' : lastSeenLabel(peer.last_seen);
-  } else if (conversation?.type === 'group') {
-    const count = conversation.member_count ?? conversation.members.length;
-    const online = conversation.members.filter((m) => m.id !== meId && m.status === 'online').length;
-    subtitle = `${count} member${count === 1 ? '' : 's'}${online > 0 ? `, ${online} online` : ''}`;
+    subtitle = peer.status === 'online' ? 'online' : lastSeenLabel(peer.last_seen, now);
+  } else if (conversation && isGroup) {
+    subtitle = memberSummary(conversation, meId);
+    if (conversation.is_public) subtitle += ' · public room';
   }
   const typing = typingLabel(typists.map((t) => t.username));
 
@@ -68,17 +79,58 @@ function ConversationView({ conversationId }: { conversationId: number }) {
             {title}
           </h1>
           {subtitle ? (
-            <p className="conversation-subtitle" data-testid="conversation-subtitle">
-              {subtitle}
+            <p
+              className="conversation-subtitle"
+              data-testid="conversation-subtitle"
+              data-presence={peer ? peer.status : undefined}
+            >
+              {peer && peer.status !== 'online' && peer.last_seen ? (
+                <time dateTime={peer.last_seen}>{subtitle}</time>
+              ) : (
+                subtitle
+              )}
             </p>
           ) : null}
         </div>
+        {conversation && isGroup ? (
+          <div className="conversation-actions">
+            <button
+              type="button"
+              className="button secondary compact"
+              onClick={() => setDialog('members')}
+              aria-haspopup="dialog"
+              data-testid="members-button"
+            >
+              Members
+            </button>
+            <button
+              type="button"
+              className="button secondary compact danger"
+              onClick={() => setDialog('leave')}
+              aria-haspopup="dialog"
+              data-testid="leave-conversation-button"
+            >
+              Leave
+            </button>
+          </div>
+        ) : null}
       </header>
       <MessageList conversation={conversation} conversationId={conversationId} />
       <div className="typing-indicator" aria-live="polite" data-testid="typing-indicator">
         {typing}
       </div>
       <Composer conversationId={conversationId} />
+      {dialog === 'members' && conversation ? (
+        <MembersDialog conversation={conversation} onClose={() => setDialog(null)} />
+      ) : null}
+      {dialog === 'leave' && conversation ? (
+        <LeaveDialog
+          conversation={conversation}
+          title={title}
+          onClose={() => setDialog(null)}
+          onLeft={() => navigate('/', { replace: true })}
+        />
+      ) : null}
     </section>
   );
 }

@@ -1,10 +1,13 @@
 // Who is signed in. At start a stored token is checked with `GET /api/auth/me`; clearing the
-// token anywhere (sign-out, a refused refresh, another tab) signs the user out here too.
+// token anywhere (sign-out, a refused refresh, another tab) signs the user out here too. When the
+// server ends the session (`session:ended`), `endSession` signs out and leaves a notice for the
+// sign-in page.
 
 import axios from 'axios';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import * as api from '../api/http';
 import type { CurrentUser } from '../api/types';
+import { sessionNotice } from './sessionNotice';
 import { tokenStore } from './tokenStore';
 
 export type AuthState =
@@ -19,6 +22,11 @@ export interface AuthContextValue {
   login(identifier: string, password: string): Promise<void>;
   register(username: string, email: string, password: string): Promise<void>;
   logout(): Promise<void>;
+  /** The server ended the session (`reason` from `session:ended`; none: the refresh was refused). */
+  endSession(reason?: string): void;
+  /** Why the user was signed out without asking, for the sign-in page; null when they were not. */
+  notice: string | null;
+  dismissNotice(): void;
   /** Checks the stored token again (after the server was unreachable). */
   revalidate(): void;
 }
@@ -41,6 +49,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setStateValue(next);
   }, []);
   const validation = useRef(0);
+  const [notice, setNotice] = useState<string | null>(() => sessionNotice.message());
 
   const validate = useCallback(async () => {
     const run = ++validation.current;
@@ -69,6 +78,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return tokenStore.subscribe((token) => {
       if (token === null) {
         validation.current++;
+        // Another tab may have recorded why the session ended.
+        setNotice(sessionNotice.message());
         if (stateRef.current.status !== 'anonymous') setState({ status: 'anonymous' });
       } else if (stateRef.current.status === 'anonymous') {
         // Signed in in another tab.
@@ -81,6 +92,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     async (identifier: string, password: string) => {
       const { user, token } = await api.login(loginBody(identifier, password));
       validation.current++;
+      sessionNotice.clear();
+      setNotice(null);
       setState({ status: 'authenticated', user });
       tokenStore.set(token);
     },
@@ -91,6 +104,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     async (username: string, email: string, password: string) => {
       const { user, token } = await api.register({ username: username.trim(), email: email.trim(), password });
       validation.current++;
+      sessionNotice.clear();
+      setNotice(null);
       setState({ status: 'authenticated', user });
       tokenStore.set(token);
     },
@@ -107,9 +122,27 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setState({ status: 'anonymous' });
   }, [setState]);
 
+  const endSession = useCallback(
+    (reason?: string) => {
+      sessionNotice.set(reason);
+      setNotice(sessionNotice.message());
+      // Clears the cookies; the server has revoked the refresh tokens already.
+      void api.logout().catch(() => undefined);
+      validation.current++;
+      tokenStore.set(null);
+      setState({ status: 'anonymous' });
+    },
+    [setState],
+  );
+
+  const dismissNotice = useCallback(() => {
+    sessionNotice.clear();
+    setNotice(null);
+  }, []);
+
   const value = useMemo<AuthContextValue>(
-    () => ({ state, login, register, logout, revalidate: () => void validate() }),
-    [state, login, register, logout, validate],
+    () => ({ state, login, register, logout, endSession, notice, dismissNotice, revalidate: () => void validate() }),
+    [state, login, register, logout, endSession, notice, dismissNotice, validate],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

@@ -140,6 +140,23 @@ describe('connection manager', () => {
     expect(socket.connectCalls).toBe(2);
   });
 
+  it('ends the session on session:ended and does not reconnect after the server closes the socket', () => {
+    const { socket, manager, statuses, hooks } = setup({ kind: 'refreshed', token: 'fresh' });
+    manager.start();
+    socket.succeed();
+    socket.fire('session:ended', { reason: 'logged_out_everywhere' });
+    expect(hooks.onSessionEnded).toHaveBeenCalledWith('logged_out_everywhere');
+    socket.drop('io server disconnect', false);
+    vi.advanceTimersByTime(60_000);
+    expect(socket.connectCalls).toBe(1);
+    expect(statuses.at(-1)).toBe('idle');
+    manager.nudge();
+    expect(socket.connectCalls).toBe(1);
+    // Repeated (several instances may say it) or reason-less events end it once.
+    socket.fire('session:ended', {});
+    expect(hooks.onSessionEnded).toHaveBeenCalledTimes(1);
+  });
+
   it('stops listening and disconnects on stop', () => {
     const { socket, manager, statuses, hooks } = setup({ kind: 'rejected' });
     manager.start();

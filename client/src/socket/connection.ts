@@ -1,6 +1,7 @@
 // Keeps the socket connected. A handshake refused with "unauthorized" (expired token) leads to a
 // token refresh and a new attempt; socket.io does not retry those by itself. A refused refresh
-// ends the session. Other failures are retried by socket.io, or here with a growing delay when
+// ends the session, and so does the server's `session:ended` (signed out everywhere, password
+// reset), after which no reconnect is attempted. Other failures are retried by socket.io, or here with a growing delay when
 // socket.io has given up (the server closed the connection).
 
 import type { RefreshOutcome } from '../session/refresh';
@@ -23,9 +24,11 @@ export interface ManagedSocket {
   on(event: 'connect', listener: () => void): unknown;
   on(event: 'disconnect', listener: (reason: string) => void): unknown;
   on(event: 'connect_error', listener: (error: Error) => void): unknown;
+  on(event: 'session:ended', listener: (event: { reason?: string } | undefined) => void): unknown;
   off(event: 'connect', listener: () => void): unknown;
   off(event: 'disconnect', listener: (reason: string) => void): unknown;
   off(event: 'connect_error', listener: (error: Error) => void): unknown;
+  off(event: 'session:ended', listener: (event: { reason?: string } | undefined) => void): unknown;
 }
 
 export interface ConnectionHooks {
@@ -36,8 +39,11 @@ export interface ConnectionHooks {
   onStatus: (status: ConnectionStatus) => void;
   onConnected: () => void;
   onDisconnected: () => void;
-  /** The server no longer accepts this session. */
-  onSessionEnded: () => void;
+  /**
+   * The server no longer accepts this session: a refused refresh (no reason), or the server's
+   * `session:ended` with its reason.
+   */
+  onSessionEnded: (reason?: string) => void;
   /** Delay before the n-th (0-based) retry that this module schedules itself. */
   retryDelayMs?: (attempt: number) => number;
   /** Refusals in a row, each after a successful refresh, before the session is given up. */
@@ -59,6 +65,7 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
   const retryDelayMs = hooks.retryDelayMs ?? defaultDelay;
   const maxUnauthorized = hooks.maxUnauthorized ?? 3;
   let running = false;
+  let ended = false;
   let everConnected = false;
   let unauthorizedInARow = 0;
   let retryAttempt = 0;
@@ -75,7 +82,7 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
 
   function connectNow() {
     cancelRetry();
-    if (running && !socket.connected) socket.connect();
+    if (running && !ended && !socket.connected) socket.connect();
   }
 
   function scheduleConnect() {
@@ -94,7 +101,7 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
 
   function onDisconnect(reason: string) {
     hooks.onDisconnected();
-    if (!running || reason === 'io client disconnect') {
+    if (!running || ended || reason === 'io client disconnect') {
       status('idle');
       return;
     }
@@ -104,8 +111,16 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
     if (!socket.active) scheduleConnect();
   }
 
+  function onSessionEnded(event: { reason?: string } | undefined) {
+    if (!running || ended) return;
+    ended = true;
+    cancelRetry();
+    const reason = typeof event?.reason === 'string' && event.reason ? event.reason : 'ended';
+    hooks.onSessionEnded(reason);
+  }
+
   async function onConnectError(error: Error) {
-    if (!running) return;
+    if (!running || ended) return;
     status(everConnected ? 'reconnecting' : 'connecting');
     if (error.message !== UNAUTHORIZED) {
       if (!socket.active) scheduleConnect();
@@ -127,9 +142,11 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
     start() {
       if (running) return;
       running = true;
+      ended = false;
       socket.on('connect', onConnect);
       socket.on('disconnect', onDisconnect);
       socket.on('connect_error', onConnectError);
+      socket.on('session:ended', onSessionEnded);
       status(socket.connected ? 'connected' : 'connecting');
       if (!socket.connected) socket.connect();
     },
@@ -140,11 +157,12 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
       socket.off('connect', onConnect);
       socket.off('disconnect', onDisconnect);
       socket.off('connect_error', onConnectError);
+      socket.off('session:ended', onSessionEnded);
       socket.disconnect();
       status('idle');
     },
     nudge() {
-      if (running && !socket.connected) connectNow();
+      if (running && !ended && !socket.connected) connectNow();
     },
   };
 }

@@ -222,3 +222,56 @@ export async function seesNewestImage(user, timeout = 15_000) {
     await handle.dispose();
   }
 }
+
+/** The ticks of the own stored message with `text`: `data-receipt` is sent, delivered or read. */
+export async function seesTicks(user, text, receipt, timeout = UI_TIMEOUT_MS) {
+  await storedMessage(user.page, text)
+    .locator(`[data-testid="message-ticks"][data-receipt="${receipt}"]`)
+    .waitFor({ timeout });
+}
+
+/**
+ * Creates a group from the "New group" dialog: `name`, `members` (users with an `id`, found by
+ * search) and the "Public room" checkbox. Resolves to the conversation id once it is open.
+ */
+export async function createGroup(user, { name, members = [], isPublic = false }) {
+  const { page } = user;
+  await byTestId(page, 'new-group-button').click();
+  const dialog = byTestId(page, 'new-group-dialog');
+  await dialog.waitFor();
+  await dialog.locator('[data-testid="group-name-input"]').fill(name);
+  const checkbox = dialog.locator('[data-testid="group-public-checkbox"]');
+  if (isPublic) await checkbox.check();
+  else await checkbox.uncheck();
+  for (const member of members) {
+    await dialog.locator('[data-testid="user-search-input"]').fill(member.username);
+    const result = dialog.locator(`[data-testid="user-search-result"][data-user-id="${member.id}"]`);
+    await result.click();
+    await dialog.locator(`[data-testid="selected-member"][data-user-id="${member.id}"]`).waitFor();
+  }
+  await dialog.locator('[data-testid="group-create-submit"]').click();
+  await page.waitForURL((url) => /^\/c\/\d+$/.test(url.pathname), { timeout: UI_TIMEOUT_MS });
+  await dialog.waitFor({ state: 'detached' });
+  const id = Number(new URL(page.url()).pathname.split('/')[2]);
+  await openedConversation(user, id, name);
+  return id;
+}
+
+/** Opens the public rooms browser from the sidebar. */
+export async function openRooms(user) {
+  await byTestId(user.page, 'rooms-button').click();
+  await byTestId(user.page, 'rooms-page').waitFor();
+  await user.page.waitForURL((url) => url.pathname === '/rooms', { timeout: UI_TIMEOUT_MS });
+}
+
+/** The rooms browser entry of room `id`. */
+export const roomItem = (page, id) => page.locator(`[data-testid="room-item"][data-room-id="${id}"]`);
+
+/** A join or leave notice (a system message) with `text` in the open conversation. */
+export const systemNotice = (page, text) =>
+  page.locator('[data-testid="conversation-view"] [data-testid="message-item"][data-message-type="system"]', { hasText: text });
+
+/** Waits until the open conversation's subtitle matches `pattern`. */
+export async function subtitleMatches(user, pattern, timeout = UI_TIMEOUT_MS) {
+  await user.page.locator('[data-testid="conversation-view"] [data-testid="conversation-subtitle"]', { hasText: pattern }).waitFor({ timeout });
+}
