@@ -34,6 +34,8 @@ pub struct Receipt {
     pub conversation_id: i64,
     /// Newest message covered.
     pub message_id: i64,
+    /// `seq` of that message: every message with a `seq` up to it is covered.
+    pub seq: i64,
     /// Who read / received it.
     pub user_id: i64,
     /// When (`read_at` for reads).
@@ -103,6 +105,7 @@ impl ChatHandle {
         let receipt = Receipt {
             conversation_id: request.conversation_id,
             message_id: request.message_id,
+            seq,
             user_id,
             read_at: (kind == ReceiptKind::Read).then_some(at),
             delivered_at: (kind == ReceiptKind::Delivered).then_some(at),
