@@ -159,7 +159,10 @@ pub async fn run(
         chat,
         tokens: tokens.clone(),
         refresh_ttl: config.refresh_token_ttl,
-        secure_cookies: !local_addr.ip().is_loopback() && config.app_env == AppEnv::Production,
+        // Behind a TLS proxy the server itself listens on plain HTTP, often on
+        // loopback: production cookies are Secure regardless (browsers accept
+        // Secure cookies from http://localhost, so local use still works).
+        secure_cookies: config.app_env == AppEnv::Production,
         uploads: uploads.clone(),
         mailer: mailer.clone(),
         public_url: public_url.clone(),
@@ -178,6 +181,9 @@ pub async fn run(
         }
         None => {
             let (layer, chat) = builder.build();
+            chat.reset_presence()
+                .await
+                .context("cannot reset presence")?;
             (app(&config, make_state(chat.clone())).layer(layer), chat)
         }
     };
@@ -233,6 +239,11 @@ pub fn app(config: &Config, state: AppState) -> Router {
             axum::routing::any(|| async { ApiError::NotFound }),
         )
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            (JSON_BODY_LIMIT, JSON_DRAIN_CAP),
+            middleware::buffered_body,
+        ))
+        // Uploads stream their own, larger bodies.
         .merge(uploads::router(config));
     let origins = AllowedOrigins(std::sync::Arc::new(
         config
@@ -242,10 +253,6 @@ pub fn app(config: &Config, state: AppState) -> Router {
             .collect(),
     ));
     rest = rest
-        .layer(axum::middleware::from_fn_with_state(
-            (JSON_BODY_LIMIT, JSON_DRAIN_CAP),
-            middleware::buffered_body,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             origins,
             middleware::csrf_origin_check,

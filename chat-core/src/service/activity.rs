@@ -257,6 +257,21 @@ impl ChatHandle {
         Ok(())
     }
 
+    /// Marks every user offline. For a single instance at start: after a crash
+    /// the database may still say `online` for users who are long gone. (With
+    /// Redis the survivors' reaper does this for dead instances instead.)
+    pub async fn reset_presence(&self) -> ChatResult<()> {
+        let backend = self.db().get_database_backend();
+        self.db()
+            .execute_raw(stmt(
+                backend,
+                "UPDATE users SET status = 'offline' WHERE status = $1",
+                vec!["online".into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
     /// Whether the user has a live socket on this instance.
     pub fn is_online(&self, user_id: i64) -> bool {
         self.inner.presence.is_online(user_id)

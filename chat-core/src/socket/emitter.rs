@@ -107,12 +107,10 @@ impl<A: Adapter> Emitter for SocketIo<A> {
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            // Local sockets only: the other instances keep theirs.
-            for socket in self.local().sockets() {
-                let _ = socket.disconnect();
-            }
-        })
+        // Closing the transports (rather than disconnecting the sockets, which
+        // tells clients not to come back) makes clients reconnect, to another
+        // instance behind a load balancer. Only this instance's sockets close.
+        Box::pin(async move { SocketIo::close(self).await })
     }
 }
 
