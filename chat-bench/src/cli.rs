@@ -1,0 +1,250 @@
+//! Command-line options.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+/// Most connections one process opens (the process may hold at most 20,000 open files, and one
+/// generator core cannot drive many more sockets meaningfully).
+pub const MAX_CONNECTIONS: usize = 5000;
+/// Longest sending phase of a scenario, in seconds.
+pub const MAX_DURATION_S: f64 = 300.0;
+
+/// Load generator for the chat server: simulated Socket.IO clients (Engine.IO v4 / Socket.IO v5
+/// over WebSocket) that register through the REST API, join group conversations, send
+/// `message:send` with acks and measure `message:new` delivery.
+///
+/// Every scenario is bounded in connections and time and stops by itself. Each run prints one
+/// summary line on stdout (progress goes to stderr) and, with --out, writes a JSON report.
+///
+/// The server must allow the load: RATE_LIMIT_PER_SECOND=0 AUTH_RATE_LIMIT_PER_MINUTE=0
+/// SOCKET_EVENTS_PER_SECOND=100000 SOCKET_EVENTS_BURST=100000. --spawn-server starts one so
+/// configured.
+#[derive(Debug, Parser)]
+#[command(name = "chat-bench", version)]
+pub struct Cli {
+    /// Options shared by every scenario.
+    #[command(flatten)]
+    pub common: Common,
+    /// The scenario to run.
+    #[command(subcommand)]
+    pub scenario: Scenario,
+}
+
+/// Options shared by every scenario.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct Common {
+    /// Base URL of a running server (not used with --spawn-server).
+    #[arg(long, global = true, default_value = "http://127.0.0.1:3000")]
+    pub url: String,
+    /// Start the chat-server binary for this run on a free port of 127.0.0.1, with a fresh data
+    /// directory and the limits raised for load; it is stopped (by its PID) at the end.
+    #[arg(long, global = true)]
+    pub spawn_server: bool,
+    /// The chat-server binary for --spawn-server [default: chat-server next to this program, else
+    /// on PATH].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub server_bin: Option<PathBuf>,
+    /// DATABASE_URL for --spawn-server, e.g. postgres://postgres@127.0.0.1:5432/bench [default:
+    /// SQLite in the fresh data directory].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Extra environment for --spawn-server, KEY=VALUE (repeatable; wins over the defaults).
+    #[arg(long = "server-env", global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub server_env: Vec<(String, String)>,
+    /// CPUs the spawned server is pinned to (`taskset -c`); `none` to not pin. Pinning happens
+    /// only when taskset exists and the machine has at least two CPUs.
+    #[arg(long, global = true, default_value = "1", value_name = "CPUS")]
+    pub server_cpus: String,
+    /// CPUs this program is pinned to when it spawns the server (`taskset -p -c`); `none` to not
+    /// pin.
+    #[arg(long, global = true, default_value = "0", value_name = "CPUS")]
+    pub bench_cpus: String,
+    /// PID of the server, for memory and CPU readings [default: the spawned server, else the
+    /// process listening on the URL's port, found through /proc].
+    #[arg(long, global = true, value_name = "PID")]
+    pub server_pid: Option<u32>,
+    /// Write the JSON report to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Spread connections over this many source addresses 127.0.0.2.. (at most 250; 0: don't
+    /// bind). Applies when the server is on IPv4 loopback.
+    #[arg(long, global = true, default_value_t = 250, value_parser = clap::value_parser!(u8).range(0..=250))]
+    pub source_ips: u8,
+    /// WebSocket read buffer per simulated client, in bytes.
+    #[arg(long, global = true, default_value_t = 4096)]
+    pub ws_read_buffer: usize,
+    /// Registrations in flight at once (each costs the server an argon2id hash).
+    #[arg(long, global = true, default_value_t = 8)]
+    pub register_concurrency: usize,
+    /// Socket handshakes in flight at once.
+    #[arg(long, global = true, default_value_t = 64)]
+    pub connect_concurrency: usize,
+    /// Seconds allowed for one connection (TCP, WebSocket upgrade, Socket.IO CONNECT).
+    #[arg(long, global = true, default_value_t = 10.0)]
+    pub connect_timeout: f64,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+/// The scenarios.
+#[derive(Debug, Clone, Subcommand, Serialize)]
+#[serde(tag = "scenario", rename_all = "lowercase")]
+pub enum Scenario {
+    /// K idle connections: connects per second and server memory (VmRSS) per connection.
+    Idle(IdleArgs),
+    /// One group of R members, X messages per second for T seconds from its members in turn:
+    /// deliveries per second, end-to-end and ack latency, lost and duplicated messages.
+    Fanout(FanoutArgs),
+    /// C groups of M members, X messages per second in total spread over the groups.
+    Groups(GroupsArgs),
+    /// Groups with messages flowing while a share of the clients is dropped and reconnected
+    /// every interval; reconnected clients catch up with `GET .../messages?after_seq=` and the
+    /// run reports delivery after catch-up and duplicates.
+    Churn(ChurnArgs),
+}
+
+/// `idle` options.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct IdleArgs {
+    /// Connections to open (at most 5000).
+    #[arg(long, short = 'k', default_value_t = 2000)]
+    pub connections: usize,
+    /// Users the connections belong to, in turn (each registration costs an argon2id hash)
+    /// [default: connections, at most 100].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Seconds to wait after the last connection before reading the server's memory.
+    #[arg(long, default_value_t = 2.0)]
+    pub settle: f64,
+}
+
+/// Message traffic options shared by fanout, groups and churn.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct TrafficArgs {
+    /// Bytes of message content (a send timestamp, the sender and padding).
+    #[arg(long, default_value_t = 100)]
+    pub content_size: usize,
+    /// Seconds to wait after the last send for outstanding acks and deliveries.
+    #[arg(long, default_value_t = 5.0)]
+    pub drain: f64,
+    /// Seconds between connecting the clients and the first message (presence events settle).
+    #[arg(long, default_value_t = 1.0)]
+    pub settle: f64,
+}
+
+/// `fanout` options.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct FanoutArgs {
+    /// Members of the group (R), one user and one connection each.
+    #[arg(long, short = 'r', default_value_t = 100)]
+    pub members: usize,
+    /// Messages per second into the group (X).
+    #[arg(long, short = 'x', default_value_t = 200.0)]
+    pub rate: f64,
+    /// Seconds of sending (T).
+    #[arg(long, short = 't', default_value_t = 10.0)]
+    pub duration: f64,
+    /// Traffic options.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+/// `groups` options.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct GroupsArgs {
+    /// Number of groups (C).
+    #[arg(long, short = 'c', default_value_t = 200)]
+    pub groups: usize,
+    /// Members per group (M).
+    #[arg(long, short = 'm', default_value_t = 5)]
+    pub members: usize,
+    /// Users (one connection each) the group seats are drawn from; a user sits in about
+    /// C*M/users groups [default: C*M, at most 250].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Messages per second over all groups (X).
+    #[arg(long, short = 'x', default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Seconds of sending (T).
+    #[arg(long, short = 't', default_value_t = 10.0)]
+    pub duration: f64,
+    /// Traffic options.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+/// `churn` options.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct ChurnArgs {
+    /// Number of groups (C).
+    #[arg(long, short = 'c', default_value_t = 50)]
+    pub groups: usize,
+    /// Members per group (M).
+    #[arg(long, short = 'm', default_value_t = 5)]
+    pub members: usize,
+    /// Users (one connection each) the group seats are drawn from [default: C*M, at most 250].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Messages per second over all groups (X).
+    #[arg(long, short = 'x', default_value_t = 200.0)]
+    pub rate: f64,
+    /// Seconds of sending (T).
+    #[arg(long, short = 't', default_value_t = 40.0)]
+    pub duration: f64,
+    /// Share of the clients dropped at each churn round (0..1).
+    #[arg(long, default_value_t = 0.2)]
+    pub share: f64,
+    /// Seconds between churn rounds (the first one after this long).
+    #[arg(long, default_value_t = 15.0)]
+    pub interval: f64,
+    /// Seconds a dropped client stays away before reconnecting.
+    #[arg(long, default_value_t = 2.0)]
+    pub down: f64,
+    /// Traffic options.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_scenarios() {
+        let cli = Cli::try_parse_from([
+            "chat-bench",
+            "--spawn-server",
+            "fanout",
+            "-r",
+            "10",
+            "--rate",
+            "50",
+            "--out",
+            "x.json",
+        ])
+        .expect("valid command line");
+        assert!(cli.common.spawn_server);
+        assert_eq!(cli.common.out, Some(PathBuf::from("x.json")));
+        let Scenario::Fanout(args) = cli.scenario else {
+            panic!("not fanout");
+        };
+        assert_eq!((args.members, args.rate, args.duration), (10, 50.0, 10.0));
+        assert!(Cli::try_parse_from(["chat-bench", "idle", "--source-ips", "300"]).is_err());
+        assert!(Cli::try_parse_from(["chat-bench", "idle", "--server-env", "NOEQUALS"]).is_err());
+    }
+}
