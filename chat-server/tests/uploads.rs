@@ -253,7 +253,8 @@ async fn accepted_formats_are_reencoded_without_metadata_and_get_thumbnails() {
     let server = TestServer::start(&db).await;
     let (_, token) = server.register("uploader").await;
 
-    let cases: Vec<(&str, Vec<u8>, &str, &str, (u32, u32))> = vec![
+    type Accepted<'a> = (&'a str, Vec<u8>, &'a str, &'a str, (u32, u32));
+    let cases: Vec<Accepted> = vec![
         (
             "photo.png",
             png_bytes(800, 600),
@@ -373,7 +374,8 @@ async fn refused_uploads_store_nothing() {
     let mut huge = b"\x89PNG\r\n\x1a\n".to_vec();
     huge.resize(12 * 1024 * 1024, 0x42);
 
-    let cases: Vec<(&str, Vec<u8>, &str, &str, u16, &str)> = vec![
+    type Refused<'a> = (&'a str, Vec<u8>, &'a str, &'a str, u16, &'a str);
+    let cases: Vec<Refused> = vec![
         (
             "html as png",
             html.to_vec(),
