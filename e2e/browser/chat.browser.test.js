@@ -1,10 +1,14 @@
 // The web client (client/dist, served by the chat server or by nginx) in headless Chromium, with
 // each user in a browser context of their own: registering through the form, a direct chat started
 // by user search, messages both ways, "is typing", read marks and ticks, the presence dot going and
-// coming back, an image attached through the file input; then a public room created in the UI that
-// a third user finds in the rooms browser and joins (the others see the notice and the new count),
-// the member list, leaving from the header, delivered and read ticks, and the end of a session
-// signed out everywhere. Screenshots of the main screens go to e2e/artifacts/screenshots/.
+// coming back, an image attached through the file input (previewed, then uploaded with a progress
+// bar); then a public room created in the UI that a third user finds in the rooms browser and joins
+// (the others see the notice and the new count), the member list, leaving from the header,
+// delivered and read ticks, and the end of a session signed out everywhere. Screenshots of the main
+// screens go to e2e/artifacts/screenshots/.
+//
+// A server with 70 s access tokens then shows the client refreshing its token by itself before it
+// expires, one request per turn for two tabs.
 //
 // The same two-user exchange then runs against two instances (one PostgreSQL database, one Redis,
 // a shared upload directory) behind nginx rendered from nginx/nginx.conf.template, with the two
@@ -32,11 +36,11 @@ import {
   sharedDatabase,
   tempDir,
 } from './lib/cluster.js';
-import { makePng } from './lib/png.js';
+import { makeNoisePng, makePng } from './lib/png.js';
 import {
   api,
-  attachImage,
   byTestId,
+  chooseImage,
   createGroup,
   listItem,
   openFromList,
@@ -52,16 +56,20 @@ import {
   seesTicks,
   sendMessage,
   startDirectChat,
+  storedImages,
   subtitleMatches,
   systemNotice,
   typeDraft,
   typingLineIs,
+  waitImageStored,
 } from './lib/ui.js';
 
 const CI = process.env.CI === 'true';
 rmSync(FAILURES_DIR, { recursive: true, force: true }); // screenshots of an earlier run's failures
 const CLIENT_DIR = path.join(REPO_ROOT, 'client', 'dist');
 const THUMBNAIL_PATH = /^\/uploads\/[0-9a-f]{64}_thumb\.png$/;
+/** Upload speed while the large image goes out (bytes per second): about 2 s for 3 MB. */
+const UPLOAD_BYTES_PER_SECOND = 1_500_000;
 
 function assertClientBuilt() {
   assert.ok(
@@ -174,31 +182,92 @@ function twoUserExchange(ctx, { screenshots }) {
     });
   });
 
-  it('alice sends an image through the file input; both see its thumbnail', async () => {
+  it('alice sends an image: a preview first, a progress bar while it uploads; both see its thumbnail', async () => {
     await step(`${ctx.label}-image`, both, async () => {
       await assertUploadEndpoint(ctx.serverUrl);
-      // Something that is not an image is refused, and the client says so.
-      await alice.page.locator('[data-testid="image-input"]').setInputFiles({
-        name: 'notes.png',
-        mimeType: 'image/png',
-        buffer: Buffer.from('these are not the pixels you are looking for\n'),
-      });
-      const refused = alice.page.locator('[data-testid="upload-error"]');
-      await refused.waitFor();
-      assert.match(await refused.textContent(), /^The image was not sent: \S/);
-      assert.equal(await alice.page.locator('[data-testid="message-image"]').count(), 0, 'nothing was sent');
+      const { page } = alice;
+      const uploads = [];
+      const onRequest = (request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/upload') uploads.push(request);
+      };
+      page.on('request', onRequest);
+      try {
+        // Something that is not an image is refused by the server, and the client says so.
+        const notAnImage = Buffer.from('these are not the pixels you are looking for\n');
+        await page.locator('[data-testid="image-input"]').setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: notAnImage });
+        await byTestId(page, 'upload-preview').waitFor();
+        await byTestId(page, 'upload-send').click();
+        const refused = byTestId(page, 'upload-error');
+        await refused.waitFor();
+        assert.match(await refused.textContent(), /^The image was not sent: \S/);
+        await byTestId(page, 'upload-preview').waitFor({ state: 'detached' });
+        assert.equal(await page.locator('[data-testid="message-image"]').count(), 0, 'nothing was sent');
 
-      await attachImage(alice, makePng(120, 80, Math.floor(Math.random() * 1000)), 'gradient.png');
-      await refused.waitFor({ state: 'detached' });
+        // Cancel drops a chosen image without uploading it.
+        uploads.length = 0;
+        const small = await chooseImage(alice, makePng(120, 80, Math.floor(Math.random() * 1000)), 'gradient.png');
+        await refused.waitFor({ state: 'detached' });
+        assert.deepEqual([small.naturalWidth, small.naturalHeight], [120, 80], 'the preview shows the chosen file');
+        await byTestId(page, 'upload-cancel').click();
+        await small.preview.waitFor({ state: 'detached' });
+        assert.equal(uploads.length, 0, 'a cancelled image is not uploaded');
+
+        // A large image (random noise does not compress: about 3 MB) on a throttled link, so that
+        // the upload takes a few seconds.
+        const side = 1000;
+        const chosen = await chooseImage(alice, makeNoisePng(side, side), 'noise.png');
+        assert.match(chosen.previewUrl, /^blob:/, 'the preview is made in the page, not uploaded');
+        assert.deepEqual([chosen.naturalWidth, chosen.naturalHeight], [side, side]);
+        await page.waitForTimeout(300);
+        assert.equal(uploads.length, 0, 'nothing is uploaded before "Send image"');
+        assert.equal(await storedImages(page).count(), 0);
+
+        const cdp = await alice.context.newCDPSession(page);
+        try {
+          await cdp.send('Network.enable');
+          await cdp.send('Network.emulateNetworkConditions', {
+            offline: false,
+            latency: 0,
+            downloadThroughput: -1,
+            uploadThroughput: UPLOAD_BYTES_PER_SECOND,
+          });
+          await byTestId(page, 'upload-send').click();
+          const progress = page.getByRole('progressbar', { name: /^Uploading noise\.png/ });
+          await progress.waitFor();
+          assert.equal(await progress.getAttribute('data-testid'), 'upload-progress');
+          // The bar moves while the bytes go out.
+          const values = new Set();
+          const deadline = Date.now() + 15_000;
+          while (Date.now() < deadline) {
+            const value = await progress.evaluate((bar) => (bar.hasAttribute('value') ? bar.value : null)).catch(() => null);
+            if (value !== null && value > 0 && value < 100) values.add(value);
+            if (values.size >= 2) break;
+            await page.waitForTimeout(100);
+          }
+          assert.ok(values.size >= 2, `the progress bar advanced during the upload (values seen: ${[...values].join(', ')})`);
+          assert.equal(uploads.length, 1, 'one upload request');
+          await waitImageStored(alice, 0, 30_000);
+        } finally {
+          await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 }).catch(() => {});
+          await cdp.detach().catch(() => {});
+        }
+        await byTestId(page, 'upload-preview').waitFor({ state: 'detached' });
+        assert.equal(await byTestId(page, 'upload-progress').count(), 0, 'the progress bar is gone');
+        const revoked = await page.evaluate((url) => fetch(url).then(() => false, () => true), chosen.previewUrl);
+        assert.ok(revoked, 'the preview\'s object URL is revoked once the image is sent');
+      } finally {
+        page.off('request', onRequest);
+      }
+
       for (const user of both) {
         const image = await seesNewestImage(user);
         assert.match(image.src, THUMBNAIL_PATH, `${user.name}'s image shows the thumbnail`);
         assert.equal(image.type, 'image/png');
-        assert.deepEqual([image.naturalWidth, image.naturalHeight], [120, 80], 'a small image is its own thumbnail');
+        assert.deepEqual([image.naturalWidth, image.naturalHeight], [320, 320], 'the thumbnail is at most 320 pixels a side');
       }
-      const own = alice.page.locator('[data-testid="message-item"].own [data-testid="message-image"]');
+      const own = page.locator('[data-testid="message-item"].own [data-testid="message-image"]');
       assert.equal(await own.count(), 1);
-      if (screenshots) await screenshot(alice.page, 'conversation-view');
+      if (screenshots) await screenshot(page, 'conversation-view');
     });
   });
 }
@@ -351,6 +420,90 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
 
   it('no uncaught errors in any page', () => {
     assertNoPageErrors([ctx.alice, ctx.bob, carol]);
+  });
+});
+
+// ---------------------------------------------------------------- short-lived access tokens
+
+describe('web client with short-lived access tokens (ACCESS_TOKEN_TTL=70)', { timeout: 120_000 }, () => {
+  const label = 'token-refresh';
+  const dave = { name: 'dave', username: uniqueUsername('dave'), password: DEFAULT_PASSWORD };
+  const daveAgain = { name: 'dave-tab-2', errors: [] };
+  let server;
+  let chromium;
+
+  before(async () => {
+    assertClientBuilt();
+    server = await startServer({ db: 'sqlite', env: { CLIENT_DIR, ACCESS_TOKEN_TTL: '70' } });
+    chromium = await launchBrowser();
+  });
+
+  after(async () => {
+    await chromium?.close();
+    await server?.stop();
+  });
+
+  it('the session refreshes its token by itself before it expires, once for all tabs', async () => {
+    await step(label, [dave, daveAgain], async () => {
+      await openUser(chromium.browser, dave);
+      const refreshes = [];
+      const unauthorized = [];
+      dave.context.on('request', (request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/auth/refresh') {
+          refreshes.push({ at: Date.now(), body: request.postData(), response: request.response() });
+        }
+      });
+      dave.context.on('response', (response) => {
+        if (response.status() === 401) unauthorized.push(`${response.request().method()} ${response.url()}`);
+      });
+
+      await register(dave, server.url);
+      const registeredAt = Date.now();
+      const firstToken = dave.token;
+      const expiry = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp;
+      // A second tab of the same browser shares the token and the refresh cookie.
+      daveAgain.context = dave.context;
+      daveAgain.page = await dave.context.newPage();
+      daveAgain.page.on('pageerror', (err) => daveAgain.errors.push(`${daveAgain.name}: ${err.message}`));
+      await daveAgain.page.goto(`${server.url}/`);
+      await byTestId(daveAgain.page, 'current-user').filter({ hasText: dave.username }).waitFor();
+
+      // 60 s before expiry is 10 s after the token was issued; then again 10 s after each refresh.
+      const deadline = registeredAt + 25_000;
+      while (refreshes.length < 2 && Date.now() < deadline) await dave.page.waitForTimeout(250);
+      assert.ok(refreshes.length >= 2, `two refreshes within 25 s of registering, saw ${refreshes.length}`);
+      const first = refreshes[0].at - registeredAt;
+      assert.ok(first > 5_000 && first < 15_000, `the first refresh came ${first} ms after registering, expected about 10 s`);
+      for (const refresh of refreshes) {
+        assert.equal(refresh.body, '{}', 'the refresh token travels in the cookie');
+        const response = await refresh.response;
+        assert.equal(response?.status(), 200, 'every refresh is accepted (refresh tokens rotate: no tab re-used one)');
+      }
+      // Both tabs' timers were due at the same moment; the tabs made one request for each turn.
+      const elapsed = Date.now() - registeredAt;
+      assert.ok(refreshes.length <= Math.floor(elapsed / 10_000) + 1, `${refreshes.length} refreshes in ${elapsed} ms`);
+
+      const token = await dave.page.evaluate(() => localStorage.getItem('chat.access_token'));
+      assert.notEqual(token, firstToken, 'the stored token was replaced');
+      assert.ok(expiry(token) > expiry(firstToken), 'the new token expires later');
+      assert.deepEqual(unauthorized, [], 'no request had to fail with 401 first');
+
+      // The app still works in both tabs: REST (a new room) and the socket (a message in it).
+      for (const user of [dave, daveAgain]) {
+        assert.equal(new URL(user.page.url()).pathname, '/', `${user.name} is still signed in`);
+      }
+      const room = await createGroup(dave, { name: `Refresh ${randomBytes(3).toString('hex')}`, isPublic: true });
+      const text = 'Still here after the token was refreshed.';
+      await sendMessage(dave, text);
+      await listItem(daveAgain.page, room).locator('[data-testid="conversation-preview"]', { hasText: text }).waitFor();
+      for (const user of [dave, daveAgain]) {
+        assert.equal(await byTestId(user.page, 'connection-banner').count(), 0, `${user.name} is connected`);
+      }
+    });
+  });
+
+  it('no uncaught errors in any page', () => {
+    assertNoPageErrors([dave, daveAgain]);
   });
 });
 

@@ -75,3 +75,31 @@ export function splitFieldErrors(
   }
   return { byField, other };
 }
+
+/**
+ * Why an image upload failed, as a sentence, and whether sending the same file again may work
+ * (the server could not be reached or was busy) or not (the file was refused).
+ */
+export function describeUploadError(error: unknown): { message: string; retriable: boolean } {
+  const problem = describeError(error);
+  const status = problem.status;
+  let reason: string;
+  switch (status) {
+    case 413:
+      reason =
+        problem.code === 'image_too_large'
+          ? 'the image is too large (too many pixels or frames).'
+          : 'the file is too large.';
+      break;
+    case 415:
+      reason = 'the file is not a PNG, JPEG, GIF or WebP image.';
+      break;
+    case 422:
+      reason = 'the image could not be read.';
+      break;
+    default:
+      reason = problem.message;
+  }
+  const retriable = status === undefined || status >= 500 || status === 408 || status === 429;
+  return { message: `The image was not sent: ${reason}`, retriable };
+}

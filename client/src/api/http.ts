@@ -5,6 +5,7 @@
 import axios, { AxiosHeaders, type AxiosError, type InternalAxiosRequestConfig } from 'axios';
 import { createRefresher, webLock, type Refresh } from '../session/refresh';
 import { sessionNotice } from '../session/sessionNotice';
+import { tokenLifetimes } from '../session/tokenLifetime';
 import { tokenStore } from '../session/tokenStore';
 import type {
   AuthResponse,
@@ -40,13 +41,15 @@ export const refreshAccessToken: Refresh = createRefresher({
   lock: webLock('chat-token-refresh'),
   isRejection: isRefusal,
   request: async () => {
-    const response = await axios.post<{ token: string }>(
+    const response = await axios.post<AuthResponse>(
       `${SERVER_URL}/api/auth/refresh`,
       {},
       { withCredentials: true, timeout: 20_000 },
     );
-    if (!response.data?.token) throw new Error('The refresh answer carried no token');
-    return response.data.token;
+    const { token, expires_in } = response.data ?? {};
+    if (!token) throw new Error('The refresh answer carried no token');
+    tokenLifetimes.issued(token, expires_in);
+    return token;
   },
 });
 
@@ -95,12 +98,18 @@ export interface RegisterRequest {
   password: string;
 }
 
+/** Signs in; the caller stores the token (its lifetime is recorded here). */
 export async function login(body: LoginRequest): Promise<AuthResponse> {
-  return (await http.post<AuthResponse>('/auth/login', body)).data;
+  const { data } = await http.post<AuthResponse>('/auth/login', body);
+  tokenLifetimes.issued(data.token, data.expires_in);
+  return data;
 }
 
+/** Creates the account and signs in; the caller stores the token (its lifetime is recorded here). */
 export async function register(body: RegisterRequest): Promise<AuthResponse> {
-  return (await http.post<AuthResponse>('/auth/register', body)).data;
+  const { data } = await http.post<AuthResponse>('/auth/register', body);
+  tokenLifetimes.issued(data.token, data.expires_in);
+  return data;
 }
 
 export async function logout(): Promise<void> {
@@ -212,10 +221,22 @@ export async function searchUsers(query: string, signal?: AbortSignal): Promise<
   return data.users;
 }
 
+export interface UploadOptions {
+  /** Called as the body goes out: bytes sent and, when known, the body's size. */
+  onProgress?: (loaded: number, total: number | undefined) => void;
+  /** Aborts the upload. */
+  signal?: AbortSignal;
+}
+
 /** Uploads an image (multipart field `image`); the answer's `file_url` goes into an image message. */
-export async function uploadImage(file: Blob, fileName = 'image'): Promise<UploadedImage> {
+export async function uploadImage(file: Blob, fileName = 'image', options: UploadOptions = {}): Promise<UploadedImage> {
   const form = new FormData();
   form.append('image', file, file instanceof File ? file.name : fileName);
-  const { data } = await http.post<UploadedImage>('/upload', form, { timeout: 60_000 });
+  const { onProgress, signal } = options;
+  const { data } = await http.post<UploadedImage>('/upload', form, {
+    timeout: 120_000,
+    signal,
+    onUploadProgress: onProgress ? (event) => onProgress(event.loaded, event.total || undefined) : undefined,
+  });
   return data;
 }

@@ -61,9 +61,15 @@ export interface Room extends Conversation {
   is_member: boolean;
 }
 
+/** Answer of register, login and refresh. */
 export interface AuthResponse {
   user: CurrentUser;
+  /** The access token, a JWT with `exp`. */
   token: string;
+  /** Also set as an HttpOnly cookie, which is what this client uses. */
+  refresh_token?: string;
+  /** Lifetime of `token` in seconds. */
+  expires_in?: number;
 }
 
 /** Answer of `POST /api/upload`. */

@@ -5,12 +5,20 @@ import {
   useMemo,
   useRef,
   useState,
+  useSyncExternalStore,
   type ChangeEvent,
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
-import { describeError } from '../api/errors';
+import { describeUploadError } from '../api/errors';
 import { uploadImage } from '../api/http';
+import {
+  ACCEPTED_IMAGE_TYPES,
+  createAttachment,
+  formatFileSize,
+  uploadPercent,
+  type AttachmentState,
+} from '../chat/attachment';
 import { useChat } from '../chat/ChatContext';
 import { createTypingEmitter } from '../chat/typing';
 
@@ -24,10 +32,8 @@ export function clearDrafts(): void {
 
 const MAX_HEIGHT_PX = 160;
 
-/** Types the server accepts for images. */
-const IMAGE_TYPES = 'image/png,image/jpeg,image/gif,image/webp';
-
-/** The message box: Enter sends, Shift+Enter starts a new line; the attach button sends an image. */
+/** The message box: Enter sends, Shift+Enter starts a new line; the attach button picks an image,
+ * which is shown for confirmation and then uploaded with a progress bar. */
 export function Composer({ conversationId }: { conversationId: number }) {
   const client = useChat();
   const inputId = useId();
@@ -35,8 +41,16 @@ export function Composer({ conversationId }: { conversationId: number }) {
   const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
   const textarea = useRef<HTMLTextAreaElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
-  const [uploading, setUploading] = useState(false);
-  const [uploadError, setUploadError] = useState<string | null>(null);
+  const [attachment] = useState(() =>
+    createAttachment({
+      upload: (file, { onProgress, signal }) => uploadImage(file, file.name, { onProgress, signal }),
+      describeFailure: describeUploadError,
+    }),
+  );
+  const image = useSyncExternalStore(attachment.subscribe, attachment.getState);
+  const uploading = image.phase === 'uploading';
+  // Leaving the conversation drops the chosen image (and aborts its upload).
+  useEffect(() => () => attachment.reset(), [attachment]);
 
   const typing = useMemo(
     () =>
@@ -76,20 +90,22 @@ export function Composer({ conversationId }: { conversationId: number }) {
     textarea.current?.focus();
   }
 
-  async function attach(event: ChangeEvent<HTMLInputElement>) {
+  function choose(event: ChangeEvent<HTMLInputElement>) {
     const file = event.target.files?.[0];
     event.target.value = '';
-    if (!file) return;
-    setUploading(true);
-    setUploadError(null);
-    try {
-      const uploaded = await uploadImage(file);
-      client.sendImage(conversationId, uploaded.file_url);
-    } catch (err) {
-      setUploadError(`The image was not sent: ${describeError(err).message}`);
-    } finally {
-      setUploading(false);
-    }
+    if (file) attachment.choose(file);
+  }
+
+  async function sendChosenImage() {
+    const uploaded = await attachment.submit();
+    if (uploaded) client.sendImage(conversationId, uploaded.file_url);
+    // Sent or refused: back to the message box (a failure that may pass keeps the preview).
+    if (attachment.getState().phase === 'empty') textarea.current?.focus();
+  }
+
+  function cancelImage() {
+    attachment.cancel();
+    textarea.current?.focus();
   }
 
   function onSubmit(event: FormEvent) {
@@ -106,19 +122,22 @@ export function Composer({ conversationId }: { conversationId: number }) {
 
   return (
     <form className="composer" onSubmit={onSubmit} data-testid="composer" aria-busy={uploading}>
-      {uploadError ? (
+      {image.phase !== 'uploading' && image.error ? (
         <p className="form-error composer-error" role="alert" data-testid="upload-error">
-          {uploadError}
+          {image.error}
         </p>
+      ) : null}
+      {image.phase !== 'empty' ? (
+        <ImagePreview image={image} onSend={() => void sendChosenImage()} onCancel={cancelImage} />
       ) : null}
       <input
         ref={fileInput}
         type="file"
-        accept={IMAGE_TYPES}
+        accept={ACCEPTED_IMAGE_TYPES.join(',')}
         className="visually-hidden"
         tabIndex={-1}
         aria-hidden="true"
-        onChange={(event) => void attach(event)}
+        onChange={choose}
         data-testid="image-input"
       />
       <button
@@ -153,5 +172,84 @@ export function Composer({ conversationId }: { conversationId: number }) {
         Send
       </button>
     </form>
+  );
+}
+
+/** The chosen image with Send and Cancel; while it uploads, a progress bar. */
+function ImagePreview({
+  image,
+  onSend,
+  onCancel,
+}: {
+  image: Exclude<AttachmentState, { phase: 'empty' }>;
+  onSend: () => void;
+  onCancel: () => void;
+}) {
+  const titleId = useId();
+  const sendButton = useRef<HTMLButtonElement>(null);
+  const uploading = image.phase === 'uploading';
+  const percent = uploading ? uploadPercent(image.loaded, image.total) : null;
+  const processing = percent === 100;
+
+  // A newly chosen image (or one whose upload failed): Enter sends it, Escape drops it.
+  useEffect(() => {
+    if (image.phase === 'chosen') sendButton.current?.focus();
+  }, [image.previewUrl, image.phase]);
+
+  function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      onCancel();
+    }
+  }
+
+  return (
+    <div
+      className="upload-preview"
+      role="group"
+      aria-labelledby={titleId}
+      onKeyDown={onKeyDown}
+      data-testid="upload-preview"
+      data-phase={image.phase}
+    >
+      <img className="upload-preview-image" src={image.previewUrl} alt="" data-testid="upload-preview-image" />
+      <div className="upload-preview-body">
+        <p className="upload-preview-title" id={titleId}>
+          {uploading ? 'Sending image' : 'Send this image?'}
+        </p>
+        <p className="upload-preview-file">
+          <span className="upload-preview-name">{image.name}</span> · {formatFileSize(image.size)}
+        </p>
+        {uploading ? (
+          <div className="upload-progress">
+            <progress
+              max={100}
+              value={percent ?? undefined}
+              aria-label={`Uploading ${image.name}`}
+              aria-valuetext={processing ? 'Processing' : percent === null ? 'Uploading' : `${percent}%`}
+              data-testid="upload-progress"
+            />
+            <span className="upload-progress-text" aria-hidden="true">
+              {processing ? 'Processing...' : percent === null ? 'Uploading...' : `${percent}%`}
+            </span>
+          </div>
+        ) : null}
+        <div className="upload-preview-actions">
+          <button
+            ref={sendButton}
+            type="button"
+            className="button primary compact"
+            onClick={onSend}
+            disabled={uploading}
+            data-testid="upload-send"
+          >
+            {image.phase === 'chosen' && image.error ? 'Try again' : 'Send image'}
+          </button>
+          <button type="button" className="button secondary compact" onClick={onCancel} data-testid="upload-cancel">
+            Cancel
+          </button>
+        </div>
+      </div>
+    </div>
   );
 }

@@ -1,13 +1,16 @@
 // Who is signed in. At start a stored token is checked with `GET /api/auth/me`; clearing the
 // token anywhere (sign-out, a refused refresh, another tab) signs the user out here too. When the
 // server ends the session (`session:ended`), `endSession` signs out and leaves a notice for the
-// sign-in page.
+// sign-in page. While signed in, the access token is refreshed shortly before it expires
+// (`refreshTimer.ts`); a refused refresh ends the session the same way.
 
 import axios from 'axios';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import * as api from '../api/http';
 import type { CurrentUser } from '../api/types';
+import { createRefreshTimer } from './refreshTimer';
 import { sessionNotice } from './sessionNotice';
+import { tokenLifetimes } from './tokenLifetime';
 import { tokenStore } from './tokenStore';
 
 export type AuthState =
@@ -134,6 +137,29 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     },
     [setState],
   );
+
+  const signedIn = state.status === 'authenticated';
+  useEffect(() => {
+    if (!signedIn) return;
+    const timer = createRefreshTimer({
+      store: tokenStore,
+      lifetimes: tokenLifetimes,
+      refresh: api.refreshAccessToken,
+      onRejected: () => endSession(),
+    });
+    timer.start();
+    // Timers are held back in hidden tabs and while the device sleeps.
+    const recheck = () => {
+      if (document.visibilityState === 'visible') timer.recheck();
+    };
+    document.addEventListener('visibilitychange', recheck);
+    window.addEventListener('online', recheck);
+    return () => {
+      document.removeEventListener('visibilitychange', recheck);
+      window.removeEventListener('online', recheck);
+      timer.stop();
+    };
+  }, [signedIn, endSession]);
 
   const dismissNotice = useCallback(() => {
     sessionNotice.clear();

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createRefresher, type Lock } from './refresh';
-import { createTokenStore, memoryStorage } from './tokenStore';
+import { TOKEN_STORAGE_KEY, createTokenStore, memoryStorage } from './tokenStore';
 
 function setup(request: () => Promise<string>, lock?: Lock) {
   const store = createTokenStore(memoryStorage());
@@ -34,6 +34,22 @@ describe('token refresh', () => {
     const refresh = createRefresher({ store, request, isRejection: () => false });
     await expect(refresh('old')).resolves.toEqual({ kind: 'refreshed', token: 'refreshed-elsewhere' });
     expect(request).not.toHaveBeenCalled();
+  });
+
+  it('uses a token another tab stored while this one waited for the lock, before its storage event', async () => {
+    const storage = memoryStorage();
+    const store = createTokenStore(storage);
+    store.set('old');
+    const request = vi.fn(async () => 'never');
+    const lock: Lock = async (task) => {
+      // The other tab held the lock and refreshed meanwhile.
+      storage.setItem(TOKEN_STORAGE_KEY, 'from-other-tab');
+      return task();
+    };
+    const refresh = createRefresher({ store, request, isRejection: () => false, lock });
+    await expect(refresh('old')).resolves.toEqual({ kind: 'refreshed', token: 'from-other-tab' });
+    expect(request).not.toHaveBeenCalled();
+    expect(store.get()).toBe('from-other-tab');
   });
 
   it('runs inside the cross-tab lock', async () => {

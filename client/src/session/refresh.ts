@@ -36,6 +36,9 @@ export function createRefresher(options: RefresherOptions): Refresh {
   return function refresh(failedToken = store.get()) {
     if (inFlight) return inFlight;
     inFlight = lock(async (): Promise<RefreshOutcome> => {
+      // Another tab may have refreshed while this one waited for the lock; its storage event may
+      // not have arrived yet.
+      store.syncFromStorage();
       const current = store.get();
       if (current && current !== failedToken) return { kind: 'refreshed', token: current };
       try {

@@ -62,5 +62,11 @@ describe('token store', () => {
     expect(store.get()).toBeNull();
     store.set('t');
     expect(store.get()).toBe('t');
+
+    // Syncing (before a refresh, on a storage event) keeps the token held in memory.
+    inMemory.syncFromStorage();
+    store.syncFromStorage();
+    expect(inMemory.get()).toBe('t');
+    expect(store.get()).toBe('t');
   });
 });

@@ -21,16 +21,17 @@ export function createTokenStore(
   storage: KeyValueStorage | null,
   key: string = TOKEN_STORAGE_KEY,
 ): TokenStore {
-  let current = read();
+  let current = read() ?? null;
   const listeners = new Set<TokenListener>();
 
-  function read(): string | null {
-    if (!storage) return null;
+  /** The stored token; undefined when there is no storage to read. */
+  function read(): string | null | undefined {
+    if (!storage) return undefined;
     try {
       const value = storage.getItem(key);
       return value === '' ? null : value;
     } catch {
-      return null;
+      return undefined;
     }
   }
 
@@ -62,7 +63,9 @@ export function createTokenStore(
       return () => listeners.delete(listener);
     },
     syncFromStorage() {
-      update(read());
+      const stored = read();
+      // Without readable storage the token lives in this tab's memory only.
+      if (stored !== undefined) update(stored);
     },
   };
 }

@@ -48,3 +48,12 @@ export function conversation(overrides: Partial<Conversation> = {}): Conversatio
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
+
+/** An unsigned JWT carrying `claims` (the client reads claims, it never checks signatures). */
+export function jwt(claims: Record<string, unknown>): string {
+  const encode = (value: unknown) => {
+    const bytes = new TextEncoder().encode(JSON.stringify(value));
+    return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  };
+  return `${encode({ typ: 'JWT', alg: 'HS256' })}.${encode(claims)}.signature`;
+}

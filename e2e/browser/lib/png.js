@@ -1,5 +1,7 @@
-// A small valid PNG made in memory (8-bit RGB, a colour gradient), to upload as an image.
+// Valid PNGs made in memory (8-bit RGB) to upload as images: a small colour gradient, or random
+// noise, which does not compress, for an upload large enough to take a while.
 
+import { randomBytes } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 
 const CRC_TABLE = new Uint32Array(256).map((_, n) => {
@@ -23,8 +25,7 @@ function chunk(type, data) {
   return Buffer.concat([length, typed, crc]);
 }
 
-/** A `width` x `height` PNG; `seed` varies the colours (and so the content hash). */
-export function makePng(width = 96, height = 64, seed = 0) {
+function encodePng(width, height, rows, level = 6) {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
@@ -33,6 +34,16 @@ export function makePng(width = 96, height = 64, seed = 0) {
   header[10] = 0; // compression
   header[11] = 0; // filter
   header[12] = 0; // no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows), { level })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A `width` x `height` PNG; `seed` varies the colours (and so the content hash). */
+export function makePng(width = 96, height = 64, seed = 0) {
   const rows = [];
   for (let y = 0; y < height; y++) {
     const row = Buffer.alloc(1 + width * 3); // filter byte 0, then RGB
@@ -43,10 +54,16 @@ export function makePng(width = 96, height = 64, seed = 0) {
     }
     rows.push(row);
   }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(Buffer.concat(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return encodePng(width, height, rows);
+}
+
+/** A `width` x `height` PNG of random pixels: about 3 bytes a pixel, as noise does not compress. */
+export function makeNoisePng(width, height) {
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = randomBytes(1 + width * 3);
+    row[0] = 0; // filter: none
+    rows.push(row);
+  }
+  return encodePng(width, height, rows, 1);
 }

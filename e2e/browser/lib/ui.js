@@ -176,16 +176,49 @@ export async function seesPeerPresence(user, id, online, timeout = 15_000) {
 }
 
 /**
- * Attaches `png` (a Buffer) through the composer's file input; resolves once the image message is
- * stored. Fails with the client's error text when the upload is refused.
+ * Picks `png` (a Buffer) with the composer's file input; resolves to the preview shown for
+ * confirmation (`upload-preview`), once its image is decoded, with `{previewUrl, naturalWidth,
+ * naturalHeight}`.
+ */
+export async function chooseImage(user, png, fileName = 'picture.png') {
+  const { page } = user;
+  await byTestId(page, 'image-input').setInputFiles({ name: fileName, mimeType: 'image/png', buffer: png });
+  const preview = byTestId(page, 'upload-preview');
+  await preview.waitFor();
+  const image = preview.locator('[data-testid="upload-preview-image"]');
+  const handle = await image.elementHandle();
+  try {
+    await page.waitForFunction((img) => img.complete, handle, { timeout: UI_TIMEOUT_MS });
+    const info = await handle.evaluate((img) => ({
+      previewUrl: img.getAttribute('src'),
+      naturalWidth: img.naturalWidth,
+      naturalHeight: img.naturalHeight,
+    }));
+    return { preview, ...info };
+  } finally {
+    await handle.dispose();
+  }
+}
+
+/**
+ * Attaches `png` (a Buffer) through the composer's file input and sends it from the preview;
+ * resolves once the image message is stored. Fails with the client's error text when the upload
+ * is refused.
  */
 export async function attachImage(user, png, fileName = 'picture.png') {
   const { page } = user;
   const before = await storedImages(page).count();
-  await byTestId(page, 'image-input').setInputFiles({ name: fileName, mimeType: 'image/png', buffer: png });
+  await chooseImage(user, png, fileName);
+  await byTestId(page, 'upload-send').click();
+  await waitImageStored(user, before);
+}
+
+/** Waits until the open conversation holds more than `before` stored images, or an upload error. */
+export async function waitImageStored(user, before, timeout = 20_000) {
+  const { page } = user;
   const stored = storedImages(page).nth(before);
   const refused = byTestId(page, 'upload-error');
-  await Promise.race([stored.waitFor({ timeout: 20_000 }), refused.waitFor({ timeout: 20_000 })]);
+  await Promise.race([stored.waitFor({ timeout }), refused.waitFor({ timeout })]);
   if (await refused.isVisible()) assert.fail(`the client could not send the image: ${await refused.textContent()}`);
 }
 
