@@ -1,7 +1,26 @@
-//! Configuration of the chat engine. chat-core reads no environment: the host fills this in.
+//! Configuration of the chat engine. chat-core reads no environment: the host
+//! fills in a [`ChatConfig`] from its own settings and passes it to
+//! [`ChatCoreBuilder::config`](crate::ChatCoreBuilder::config).
+//!
+//! ```
+//! use std::time::Duration;
+//! use chat_core::ChatConfig;
+//!
+//! let max_message_chars = std::env::var("MAX_MESSAGE_CHARS")
+//!     .ok()
+//!     .and_then(|v| v.parse().ok())
+//!     .unwrap_or(4000);
+//! let config = ChatConfig {
+//!     max_message_chars,
+//!     typing_timeout: Duration::from_secs(3),
+//!     ..Default::default()
+//! };
+//! # assert_eq!(config.history_default_limit, 50);
+//! ```
 use std::time::Duration;
 
-/// Tunables of the chat engine.
+/// Tunables of the chat engine. [`Default`] gives the values documented on
+/// each field.
 ///
 /// ```
 /// let config = chat_core::ChatConfig { max_message_chars: 2000, ..Default::default() };
@@ -9,22 +28,26 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ChatConfig {
-    /// Longest message, in characters after trimming.
+    /// Longest message, in characters after trimming (default 4000); longer
+    /// ones fail with `validation_failed`.
     pub max_message_chars: usize,
-    /// Page size of history when the client gives none.
+    /// Page size of history when the client gives none (default 50).
     pub history_default_limit: u64,
-    /// Largest page of history a client may ask for.
+    /// Largest page of history a client may ask for (default 100); larger
+    /// requests fail with `validation_failed`.
     pub history_max_limit: u64,
-    /// Presence is announced only in groups of at most this many members.
+    /// Presence is announced in direct conversations and only in groups of at
+    /// most this many members (default 100).
     pub presence_fanout_limit: usize,
-    /// A `typing:start` without refresh stops by itself after this long.
+    /// A `typing:start` without refresh stops by itself after this long
+    /// (default 5 s).
     pub typing_timeout: Duration,
-    /// Most members embedded in a conversation object.
+    /// Most members embedded in a conversation object (default 50).
     pub embedded_members: u64,
     /// Socket events (sends, receipts, typing) a user may emit per second,
-    /// over all their sockets, once the burst is used.
+    /// over all their sockets, once the burst is used (default 20).
     pub events_per_second: u32,
-    /// Events a user may emit at once.
+    /// Events a user may emit at once (default 100).
     pub events_burst: u32,
 }
 

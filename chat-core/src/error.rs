@@ -1,7 +1,47 @@
 //! Errors of chat operations, each with a stable `code` for clients.
+//!
+//! A REST host turns a [`ChatError`] into its response with
+//! [`status`](ChatError::status), [`code`](ChatError::code),
+//! [`public_message`](ChatError::public_message) and
+//! [`details`](ChatError::details); socket acks carry the same fields (see
+//! [`AckError`](crate::socket::events::AckError)).
+//!
+//! ```
+//! use axum::http::StatusCode;
+//! use axum::response::{IntoResponse, Response};
+//! use chat_core::ChatError;
+//!
+//! struct ApiError(ChatError);
+//!
+//! impl IntoResponse for ApiError {
+//!     fn into_response(self) -> Response {
+//!         if self.0.is_internal() {
+//!             eprintln!("request failed: {}", self.0); // the cause stays in the logs
+//!         }
+//!         let status = StatusCode::from_u16(self.0.status())
+//!             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+//!         let body = serde_json::json!({
+//!             "error": self.0.public_message(),
+//!             "code": self.0.code(),
+//!             "details": self.0.details(),
+//!         });
+//!         (status, axum::Json(body)).into_response()
+//!     }
+//! }
+//!
+//! let response = ApiError(ChatError::NotFound("conversation")).into_response();
+//! assert_eq!(response.status(), StatusCode::NOT_FOUND);
+//! ```
 use std::collections::BTreeMap;
 
 /// Per-field validation messages: field name -> human readable problems.
+/// Carried by [`ChatError::Validation`] and sent as `details`.
+///
+/// ```
+/// let err = chat_core::ChatError::field("content", "must not be empty");
+/// let details: &chat_core::error::FieldErrors = err.details().expect("validation error");
+/// assert_eq!(details["content"], ["must not be empty"]);
+/// ```
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 /// Why a chat operation failed.
@@ -55,7 +95,15 @@ pub enum ChatError {
 }
 
 impl ChatError {
-    /// Stable snake_case code sent to clients.
+    /// Stable snake_case code sent to clients: one per variant, except
+    /// [`Conflict`](ChatError::Conflict) which carries its own (e.g.
+    /// `username_taken`) and internal failures, which are all `internal_error`.
+    ///
+    /// ```
+    /// use chat_core::ChatError;
+    /// assert_eq!(ChatError::RateLimited.code(), "rate_limited");
+    /// assert_eq!(ChatError::Adapter("redis down".into()).code(), "internal_error");
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             ChatError::Validation(_) => "validation_failed",
@@ -70,7 +118,14 @@ impl ChatError {
         }
     }
 
-    /// HTTP status that fits the error.
+    /// HTTP status that fits the error: 400 validation, 403 forbidden or not a
+    /// member, 404, 409 conflict, 422, 429 rate limited, 500 internal.
+    ///
+    /// ```
+    /// use chat_core::ChatError;
+    /// assert_eq!(ChatError::field("limit", "too large").status(), 400);
+    /// assert_eq!(ChatError::Unprocessable("a direct conversation cannot be left").status(), 422);
+    /// ```
     pub fn status(&self) -> u16 {
         match self {
             ChatError::Validation(_) | ChatError::InvalidPayload(_) => 400,
@@ -84,6 +139,13 @@ impl ChatError {
     }
 
     /// A sentence safe to show to the client: internal causes are not revealed.
+    ///
+    /// ```
+    /// use chat_core::ChatError;
+    /// assert_eq!(ChatError::NotFound("user").public_message(), "user not found");
+    /// let internal = ChatError::Adapter("connection refused (os error 111)".into());
+    /// assert_eq!(internal.public_message(), "internal server error");
+    /// ```
     pub fn public_message(&self) -> String {
         match self {
             ChatError::Database(_) | ChatError::Adapter(_) => "internal server error".to_owned(),
@@ -91,7 +153,14 @@ impl ChatError {
         }
     }
 
-    /// Per-field details for validation errors.
+    /// Per-field details for validation errors; `None` for every other error.
+    ///
+    /// ```
+    /// use chat_core::ChatError;
+    /// let err = ChatError::field("name", "must be 1 to 100 characters");
+    /// assert!(err.details().is_some_and(|d| d.contains_key("name")));
+    /// assert!(ChatError::NotAMember.details().is_none());
+    /// ```
     pub fn details(&self) -> Option<&FieldErrors> {
         match self {
             ChatError::Validation(fields) => Some(fields),
@@ -99,14 +168,28 @@ impl ChatError {
         }
     }
 
-    /// A validation error on one field.
+    /// A validation error on one field, for hosts that validate their own
+    /// input the same way.
+    ///
+    /// ```
+    /// use chat_core::ChatError;
+    /// let err = ChatError::field("password", "must be 8 to 128 characters");
+    /// assert_eq!(err.code(), "validation_failed");
+    /// ```
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let mut fields = FieldErrors::new();
         fields.insert(field.to_owned(), vec![message.into()]);
         ChatError::Validation(fields)
     }
 
-    /// Whether the error is the server's fault (logged, not the caller's).
+    /// Whether the error is the server's fault (status 500): log it; the
+    /// caller only sees `internal_error`.
+    ///
+    /// ```
+    /// use chat_core::ChatError;
+    /// assert!(ChatError::Database(sea_orm::DbErr::Custom("disk full".into())).is_internal());
+    /// assert!(!ChatError::NotAMember.is_internal());
+    /// ```
     pub fn is_internal(&self) -> bool {
         self.status() >= 500
     }
@@ -118,7 +201,22 @@ impl From<validator::ValidationErrors> for ChatError {
     }
 }
 
-/// Flattens `validator` errors into field -> messages.
+/// Flattens `validator` errors into field -> messages (a rule without a
+/// message contributes its code).
+///
+/// ```
+/// use validator::Validate;
+///
+/// #[derive(Validate)]
+/// struct Rename {
+///     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+///     name: String,
+/// }
+///
+/// let errors = Rename { name: String::new() }.validate().unwrap_err();
+/// let fields = chat_core::error::field_errors(&errors);
+/// assert_eq!(fields["name"], ["must be 1 to 100 characters"]);
+/// ```
 pub fn field_errors(errors: &validator::ValidationErrors) -> FieldErrors {
     errors
         .field_errors()
@@ -139,4 +237,17 @@ pub fn field_errors(errors: &validator::ValidationErrors) -> FieldErrors {
 }
 
 /// Result of chat operations.
+///
+/// ```
+/// use chat_core::{ChatError, ChatResult};
+///
+/// fn page_size(requested: u64) -> ChatResult<u64> {
+///     if (1..=100).contains(&requested) {
+///         Ok(requested)
+///     } else {
+///         Err(ChatError::field("limit", "must be between 1 and 100"))
+///     }
+/// }
+/// assert_eq!(page_size(0).unwrap_err().code(), "validation_failed");
+/// ```
 pub type ChatResult<T> = Result<T, ChatError>;

@@ -17,7 +17,9 @@ use crate::socket::emitter::{Emitter, Target};
 /// Cheap-to-clone handle to the chat engine: users, conversations, messages.
 ///
 /// Socket handlers and the host's REST handlers call the same methods, so both
-/// paths apply the same rules and produce the same real-time events.
+/// paths apply the same rules and produce the same real-time events. Methods
+/// take the acting user's id (`caller`, `sender`, `user_id`), which the host
+/// has authenticated; chat-core checks what that user may do.
 ///
 /// ```no_run
 /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
@@ -41,6 +43,8 @@ pub(crate) struct Inner {
     /// on first use (building the engine does not need a runtime).
     pub(crate) typing_expired: Mutex<Option<mpsc::UnboundedReceiver<Expired>>>,
     pub(crate) presence: LocalPresence,
+    /// Sends between validation and fan-out, waited for on shutdown.
+    pub(crate) sends_in_flight: std::sync::atomic::AtomicUsize,
     /// Per-user budget of socket events.
     pub(crate) event_limiter: EventLimiter,
     /// Redis-backed state shared with the other instances, when clustered.
@@ -65,6 +69,7 @@ impl ChatHandle {
                 typing_expired: Mutex::new(Some(typing_expired)),
                 presence: LocalPresence::default(),
                 event_limiter,
+                sends_in_flight: std::sync::atomic::AtomicUsize::new(0),
                 cluster,
             }),
         }
@@ -72,6 +77,23 @@ impl ChatHandle {
 
     /// Takes one event from the user's budget; `rate_limited` when it is spent.
     /// Never disconnects: the client gets a failed ack and may retry later.
+    ///
+    /// The socket handlers call it for sends, receipts and typing; the budget
+    /// is [`ChatConfig::events_burst`] at once, then
+    /// [`ChatConfig::events_per_second`], shared by all of a user's sockets.
+    ///
+    /// ```
+    /// use chat_core::{ChatConfig, ChatCore};
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let config = ChatConfig { events_per_second: 1, events_burst: 3, ..Default::default() };
+    /// let (_layer, chat) = ChatCore::builder(db).config(config).build();
+    /// for _ in 0..3 {
+    ///     chat.check_event_rate(7)?;
+    /// }
+    /// assert_eq!(chat.check_event_rate(7).unwrap_err().code(), "rate_limited");
+    /// assert!(chat.check_event_rate(8).is_ok()); // budgets are per user
+    /// # Ok::<(), chat_core::ChatError>(())
+    /// ```
     pub fn check_event_rate(&self, user_id: i64) -> ChatResult<()> {
         self.inner
             .event_limiter
@@ -79,12 +101,30 @@ impl ChatHandle {
             .map_err(|_| ChatError::RateLimited)
     }
 
-    /// The database connection the engine uses.
+    /// The database connection the engine uses, for the host's own queries
+    /// (see [`entity`](crate::entity)).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {
+    /// use chat_core::entity::user;
+    /// use sea_orm::{EntityTrait, PaginatorTrait};
+    ///
+    /// let registered = user::Entity::find().count(chat.db()).await?;
+    /// # let _ = registered; Ok(()) }
+    /// ```
     pub fn db(&self) -> &DatabaseConnection {
         &self.inner.db
     }
 
     /// The engine's configuration.
+    ///
+    /// ```
+    /// # let (_layer, chat) = chat_core::ChatCore::builder(Default::default()).build();
+    /// // A REST host clamping a `limit` parameter the way history does.
+    /// let requested: u64 = 500;
+    /// let limit = requested.min(chat.config().history_max_limit);
+    /// assert_eq!(limit, 100);
+    /// ```
     pub fn config(&self) -> &ChatConfig {
         &self.inner.config
     }
@@ -92,7 +132,27 @@ impl ChatHandle {
     /// Disconnects every socket of this instance, for a graceful shutdown:
     /// clients reconnect (to another instance behind a load balancer) and
     /// catch up with `after_seq`.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) {
+    /// tokio::signal::ctrl_c().await.ok();
+    /// chat.close_sockets().await;
+    /// # }
+    /// ```
     pub async fn close_sockets(&self) {
+        // Sends being stored right now finish first, so their acks and
+        // `message:new` still go out (bounded: a stuck database must not hold
+        // the shutdown forever).
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self
+            .inner
+            .sends_in_flight
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         if let Some(emitter) = self.inner.emitter.get() {
             emitter.close().await;
         }
@@ -101,6 +161,13 @@ impl ChatHandle {
     /// Ends every live socket of a user, on every instance, after telling them
     /// why with `session:ended {reason}` (e.g. after "log out everywhere" or a
     /// password reset). Clients should go back to their login screen.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) {
+    /// // After the host revoked all of user 7's refresh tokens:
+    /// chat.disconnect_user(7, "password_reset").await;
+    /// # }
+    /// ```
     pub async fn disconnect_user(&self, user_id: i64, reason: &str) {
         self.end_sockets(crate::socket::emitter::user_room(user_id), reason)
             .await;
@@ -109,7 +176,15 @@ impl ChatHandle {
     /// Ends the live sockets of one login session (see
     /// [`Identity::session_id`](crate::socket::auth::Identity::session_id)), on
     /// every instance, after `session:ended {reason}`: e.g. after logout or when
-    /// a stolen refresh token was replayed.
+    /// a stolen refresh token was replayed. The user's other sessions stay
+    /// connected.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) {
+    /// // On logout, with the `sid` the access tokens of this login carry:
+    /// chat.disconnect_session("4f1c9e2a", "logout").await;
+    /// # }
+    /// ```
     pub async fn disconnect_session(&self, session_id: &str, reason: &str) {
         self.end_sockets(crate::socket::emitter::session_room(session_id), reason)
             .await;
@@ -128,10 +203,28 @@ impl ChatHandle {
     }
 
     /// Whether Redis answers; `None` when the engine runs without Redis.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let (_layer, chat) = chat_core::ChatCore::builder(Default::default()).build();
+    /// // Readiness probe: fine without Redis, not ready while Redis is down.
+    /// let ready = chat.redis_ready().await != Some(false);
+    /// assert!(ready);
+    /// # }
+    /// ```
     pub async fn redis_ready(&self) -> Option<bool> {
         use fred::interfaces::ClientLike;
         match &self.inner.cluster {
-            Some(cluster) => Some(cluster.client.ping::<String>(None).await.is_ok()),
+            // A probe must answer quickly, also while Redis is unreachable.
+            Some(cluster) => Some(matches!(
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(1),
+                    cluster.client.ping::<String>(None)
+                )
+                .await,
+                Ok(Ok(_))
+            )),
             None => None,
         }
     }

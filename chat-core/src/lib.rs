@@ -6,17 +6,34 @@
 //! Existing `socket.io-client` frontends connect to it unchanged.
 //!
 //! chat-core reads no environment and owns no HTTP routes. The host gives it a
-//! [`ChatConfig`], a database connection and an [`Authenticator`](socket::auth::Authenticator),
-//! and gets back a tower layer serving `/socket.io` plus a [`ChatHandle`] to call
+//! [`ChatConfig`], a database connection and an [`Authenticator`], and gets
+//! back a tower layer serving `/socket.io` plus a [`ChatHandle`] to call
 //! (`send_message`, `list_conversations`, ...).
 //!
 //! ## Contents
-//! - [`ChatCore`]: the builder.
+//! - [`ChatCore`] and [`ChatCoreBuilder`]: build the engine, for one instance
+//!   ([`build`](ChatCoreBuilder::build)) or several sharing Redis
+//!   ([`build_with_redis`](ChatCoreBuilder::build_with_redis), [`cluster`]).
 //! - [`ChatHandle`]: every operation; socket handlers and REST handlers call the same methods.
-//! - [`model`]: wire types; [`socket::events`]: event names and ack format.
-//! - [`service`]: request types of the operations.
+//! - [`config`]: [`ChatConfig`], the tunables (limits, timeouts, rate budget).
+//! - [`socket::auth`]: the [`Authenticator`] the host implements to identify sockets.
+//! - [`socket::events`]: event names and the ack format; [`model`]: wire types.
+//! - [`service`]: request and result types of the operations.
 //! - [`entity`]: sea-orm entities of the schema (created by the `migration` crate).
-//! - [`ChatError`]: failures, each with a stable `code`.
+//! - [`error`]: [`ChatError`], failures, each with a stable `code` and HTTP status.
+//! - `testing` (feature `test-support`): a throwaway database per test.
+//!
+//! ## Rules
+//! - Every message gets a `seq`: 1, 2, 3, ... per conversation, in commit
+//!   order. Clients that reconnect catch up with
+//!   [`HistoryQuery::after_seq`](service::HistoryQuery::after_seq).
+//! - Results and acks come only after the change is committed; events go out
+//!   after the commit too, so a client never hears of a message it cannot read back.
+//! - A sender's `client_id` makes sends idempotent: a retry returns the stored
+//!   message and delivers nothing.
+//! - Read and delivery receipts never move backwards ([`ChatHandle::mark`]).
+//! - A user over their event budget gets `rate_limited` acks; sockets are never
+//!   disconnected for bad or excessive events.
 //!
 //! ## Example
 //! ```no_run
@@ -65,9 +82,25 @@ use socketioxide::{SocketIo, SocketIoBuilder};
 pub use config::ChatConfig;
 pub use error::{ChatError, ChatResult};
 pub use handle::ChatHandle;
+/// The socketioxide version chat-core is built on, so hosts can name its types
+/// (e.g. [`SocketIoLayer`]) without a second copy.
 pub use socketioxide;
 
-/// The socket.io adapter used by [`ChatCoreBuilder::build_with_redis`].
+/// The socket.io adapter used by [`ChatCoreBuilder::build_with_redis`]: name it
+/// when storing the layer that build returns.
+///
+/// ```no_run
+/// use chat_core::cluster::{ClusterError, RedisConfig};
+/// use chat_core::socketioxide::layer::SocketIoLayer;
+/// use chat_core::{ChatCore, ChatHandle, RedisChatAdapter};
+///
+/// async fn start(
+///     db: sea_orm::DatabaseConnection,
+/// ) -> Result<(SocketIoLayer<RedisChatAdapter>, ChatHandle), ClusterError> {
+///     let redis = RedisConfig::new("redis://127.0.0.1:6379");
+///     ChatCore::builder(db).build_with_redis(redis).await
+/// }
+/// ```
 pub type RedisChatAdapter = socketioxide_redis::FredAdapter<socketioxide::adapter::Emitter>;
 
 use cluster::{Cluster, ClusterError, RedisConfig};
@@ -75,11 +108,31 @@ use socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator};
 use socket::handlers::{AuthState, authenticate, on_connect};
 use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 
-/// Entry point: `ChatCore::builder(db)`.
+/// Entry point: `ChatCore::builder(db)` configures and builds the engine.
+///
+/// ```no_run
+/// use chat_core::{ChatConfig, ChatCore};
+/// use migration::{Migrator, MigratorTrait};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let db = sea_orm::Database::connect("postgres://chat@localhost/chat").await?;
+/// Migrator::up(&db, None).await?;
+/// let (layer, chat) = ChatCore::builder(db).config(ChatConfig::default()).build();
+/// # let _ = (layer, chat); Ok(()) }
+/// ```
 pub struct ChatCore;
 
 impl ChatCore {
-    /// Starts building a chat engine on `db` (already migrated).
+    /// Starts building a chat engine on `db`, which must already be migrated
+    /// (the `migration` crate). Defaults: [`ChatConfig::default`] and an
+    /// authenticator that refuses every handshake.
+    ///
+    /// ```
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let (layer, chat) = chat_core::ChatCore::builder(db).build();
+    /// assert_eq!(chat.config().max_message_chars, 4000);
+    /// # drop(layer);
+    /// ```
     pub fn builder(db: DatabaseConnection) -> ChatCoreBuilder {
         ChatCoreBuilder {
             db,
@@ -90,6 +143,16 @@ impl ChatCore {
 }
 
 /// Configures and builds the engine. See [`ChatCore::builder`].
+///
+/// ```
+/// use chat_core::{ChatConfig, ChatCore, ChatCoreBuilder};
+///
+/// fn engine(db: sea_orm::DatabaseConnection) -> ChatCoreBuilder {
+///     ChatCore::builder(db).config(ChatConfig { events_per_second: 10, ..Default::default() })
+/// }
+/// # let (_layer, chat) = engine(Default::default()).build();
+/// # assert_eq!(chat.config().events_per_second, 10);
+/// ```
 pub struct ChatCoreBuilder {
     db: DatabaseConnection,
     config: ChatConfig,
@@ -97,7 +160,15 @@ pub struct ChatCoreBuilder {
 }
 
 impl ChatCoreBuilder {
-    /// Sets the tunables.
+    /// Sets the tunables (replacing the defaults).
+    ///
+    /// ```
+    /// use chat_core::{ChatConfig, ChatCore};
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let config = ChatConfig { max_message_chars: 2000, ..Default::default() };
+    /// let (_layer, chat) = ChatCore::builder(db).config(config).build();
+    /// assert_eq!(chat.config().max_message_chars, 2000);
+    /// ```
     pub fn config(mut self, config: ChatConfig) -> Self {
         self.config = config;
         self
@@ -105,6 +176,22 @@ impl ChatCoreBuilder {
 
     /// Sets who decides the identity of a connecting socket. Without one,
     /// every handshake is refused.
+    ///
+    /// ```
+    /// use chat_core::ChatCore;
+    /// use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator};
+    ///
+    /// /// Stand-in until real token checking is wired up.
+    /// struct NoLogins;
+    /// impl Authenticator for NoLogins {
+    ///     fn authenticate<'a>(&'a self, _req: AuthRequest<'a>) -> AuthFuture<'a> {
+    ///         Box::pin(async { Err(AuthError::Unavailable("logins are closed".into())) })
+    ///     }
+    /// }
+    ///
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let (_layer, _chat) = ChatCore::builder(db).authenticator(NoLogins).build();
+    /// ```
     pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
         self.authenticator = Arc::new(authenticator);
         self
@@ -112,7 +199,15 @@ impl ChatCoreBuilder {
 
     /// Builds the engine on the in-process adapter (one instance).
     ///
-    /// Returns the layer serving `/socket.io` and the handle.
+    /// Returns the layer serving `/socket.io` and the handle. Needs no async
+    /// runtime; the engine's background tasks start on first use.
+    ///
+    /// ```
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let (layer, chat) = chat_core::ChatCore::builder(db).build();
+    /// let app: axum::Router = axum::Router::new().layer(layer);
+    /// # let _ = (app, chat);
+    /// ```
     pub fn build(self) -> (SocketIoLayer, ChatHandle) {
         let (layer, io, chat) = self.finish(SocketIo::builder(), None);
         io.ns(
@@ -126,6 +221,19 @@ impl ChatCoreBuilder {
     /// behind a load balancer: events reach sockets on every instance, presence
     /// is counted over all of them, and membership changes invalidate every
     /// instance's cache.
+    ///
+    /// Fails when the URL is invalid or Redis cannot be reached.
+    ///
+    /// ```no_run
+    /// use chat_core::ChatCore;
+    /// use chat_core::cluster::RedisConfig;
+    ///
+    /// # async fn run(db: sea_orm::DatabaseConnection) -> Result<(), chat_core::cluster::ClusterError> {
+    /// let redis = RedisConfig { prefix: "chat-staging".into(), ..RedisConfig::new("redis://redis:6379") };
+    /// let (layer, chat) = ChatCore::builder(db).build_with_redis(redis).await?;
+    /// let app: axum::Router = axum::Router::new().layer(layer);
+    /// # let _ = (app, chat); Ok(()) }
+    /// ```
     pub async fn build_with_redis(
         self,
         redis: RedisConfig,
@@ -133,6 +241,7 @@ impl ChatCoreBuilder {
         let cluster = Cluster::connect(&redis).await?;
         let adapter_client = cluster::subscriber(&redis.url)?;
         let adapter_config = RedisAdapterConfig::new().with_prefix(format!("{}:sio", redis.prefix));
+        let adapter_resubscribe = adapter_client.clone();
         let adapter = RedisAdapterCtr::new_with_fred_config(adapter_client, adapter_config)
             .await
             .map_err(ClusterError::Redis)?;
@@ -145,6 +254,8 @@ impl ChatCoreBuilder {
         )
         .await
         .map_err(|e| ClusterError::Adapter(e.to_string()))?;
+        // The adapter has subscribed now: renew its subscriptions after reconnects.
+        let _resubscribe = adapter_resubscribe.manage_subscriptions();
         cluster::spawn_membership_listener(&redis.url, channel, Arc::downgrade(&chat.inner))
             .await?;
         chat.spawn_presence_tasks();

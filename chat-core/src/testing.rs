@@ -5,10 +5,33 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`) each [`TestDb`] is a freshly
 //! created PostgreSQL database, dropped afterwards; otherwise a SQLite file in a
 //! temporary directory.
+//!
+//! ```
+//! use chat_core::testing::TestDb;
+//! use migration::{Migrator, MigratorTrait};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), sea_orm::DbErr> {
+//! let test_db = TestDb::new().await;
+//! let db = sea_orm::Database::connect(&test_db.url).await?;
+//! Migrator::up(&db, None).await?;
+//! let (_layer, chat) = chat_core::ChatCore::builder(db).build();
+//! // ... exercise `chat`; the database is dropped with `test_db`.
+//! # let _ = chat; Ok(()) }
+//! ```
 
 use sea_orm::ConnectionTrait;
 
-/// A database that exists for one test.
+/// A database that exists for one test; dropping it deletes the database.
+/// Keep it alive as long as connections to it are in use.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let test_db = chat_core::testing::TestDb::new().await;
+/// assert!(test_db.url.starts_with("sqlite://") || test_db.url.starts_with("postgres"));
+/// # }
+/// ```
 pub struct TestDb {
     /// Connection URL.
     pub url: String,
@@ -18,7 +41,18 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// Creates the database (empty: run migrations on it).
+    /// Creates the database (empty: run migrations on it). Panics when
+    /// `TEST_POSTGRES_URL` is set but PostgreSQL cannot be reached.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sea_orm::DbErr> {
+    /// use chat_core::testing::TestDb;
+    ///
+    /// let (a, b) = (TestDb::new().await, TestDb::new().await);
+    /// assert_ne!(a.url, b.url); // tests never share data
+    /// # Ok(()) }
+    /// ```
     pub async fn new() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         match std::env::var("TEST_POSTGRES_URL") {
@@ -50,7 +84,18 @@ impl TestDb {
         }
     }
 
-    /// Whether this is a PostgreSQL database.
+    /// Whether this is a PostgreSQL database, for tests of backend-specific
+    /// behaviour.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let test_db = chat_core::testing::TestDb::new().await;
+    /// if !test_db.is_postgres() {
+    ///     println!("SQLite at {}", test_db.dir.path().display());
+    /// }
+    /// # }
+    /// ```
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
@@ -82,7 +127,12 @@ impl Drop for TestDb {
     }
 }
 
-/// A random hex suffix for unique names.
+/// A random hex suffix for unique names (16 hex digits), e.g. of test users.
+///
+/// ```
+/// let username = format!("u{}", chat_core::testing::rand_suffix());
+/// assert_eq!(username.len(), 17);
+/// ```
 pub fn rand_suffix() -> String {
     use rand::RngCore;
     format!("{:016x}", rand::rng().next_u64())

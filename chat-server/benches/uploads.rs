@@ -19,7 +19,7 @@ fn photo_jpeg() -> Vec<u8> {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        (state >> 56) as i32 % 24 - 12
+        (state >> 56) as i32 % 20 - 10
     };
     let image = RgbImage::from_fn(width, height, |x, y| {
         let base = [
@@ -46,6 +46,27 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| process(black_box(&jpeg), &limits).expect("the sample is accepted"))
     });
     group.finish();
+
+    // Where the time goes: the same steps, one at a time.
+    let decoded = image::load_from_memory(&jpeg).expect("decode the sample");
+    let mut steps = c.benchmark_group("upload_steps");
+    steps.sample_size(10);
+    steps.bench_function("decode", |b| {
+        b.iter(|| image::load_from_memory(black_box(&jpeg)).expect("decodes"))
+    });
+    steps.bench_function("encode_jpeg_q85", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            black_box(&decoded)
+                .write_with_encoder(JpegEncoder::new_with_quality(&mut out, 85))
+                .expect("encodes");
+            out
+        })
+    });
+    steps.bench_function("thumbnail_320", |b| {
+        b.iter(|| black_box(&decoded).thumbnail(320, 320))
+    });
+    steps.finish();
 }
 
 criterion_group!(benches, pipeline);

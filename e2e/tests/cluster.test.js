@@ -10,377 +10,57 @@
 // skipped with the reason, except when CI=true, where that is a failure.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { io } from 'socket.io-client';
 import {
   ChatServer,
-  REPO_ROOT,
-  createPgDatabase,
   dbMode,
-  dropPgDatabase,
   emitAck,
   expectNoEvent,
-  renderTemplate,
   sleep,
   uniqueUsername,
   waitFor,
 } from '../lib/server.js';
 import { allMessages, assertAckError, assertApiError, barrier, createDirect, createGroup, emitOk, newClientId, sendText } from '../lib/chat.js';
+import {
+  CI,
+  Nginx,
+  clusterEnv as deploymentEnv,
+  closeAllSockets,
+  connectSocket,
+  connectTo,
+  contiguousUpTo,
+  deleteRedisKeys,
+  missingForCluster,
+  sharedDatabase,
+  socketTo,
+} from '../lib/cluster.js';
 
-const REDIS_URL = process.env.E2E_REDIS_URL || 'redis://127.0.0.1:6379';
 const PRESENCE_TTL_S = 6;
-const CI = process.env.CI === 'true';
 
 // ---------------------------------------------------------------- prerequisites
 
-function findNginx() {
-  try {
-    const found = execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    if (found) return found;
-  } catch {
-    /* not on PATH */
-  }
-  return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p)) ?? null;
-}
-
-/** Resolves to true when Redis at `url` answers PING. */
-function redisAnswers(url) {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname || '127.0.0.1', port: Number(port) || 6379 });
-    let reply = '';
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2_000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
-}
-
-function postgresAnswers() {
-  try {
-    const db = createPgDatabase();
-    dropPgDatabase(db.name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const NGINX = findNginx();
 const missing = [];
 let skipReason = null;
 if (dbMode() !== 'postgres') {
   // Several instances share one PostgreSQL database; the E2E_DB=postgres pass runs this suite.
   skipReason = 'the cluster suite runs in the PostgreSQL pass (E2E_DB=postgres)';
 } else {
-  if (!NGINX) missing.push('nginx is not installed (apt-get install nginx)');
-  if (!(await redisAnswers(REDIS_URL))) missing.push(`Redis does not answer at ${REDIS_URL}`);
-  if (!postgresAnswers()) missing.push('PostgreSQL does not answer (PGHOST/PGPORT/PGUSER)');
+  missing.push(...(await missingForCluster()));
   if (missing.length && !CI) skipReason = `cluster suite skipped: ${missing.join('; ')}`;
 }
 if (skipReason) process.stderr.write(`${skipReason}\n`);
 
-// ---------------------------------------------------------------- processes and cleanup
-
-const cleanups = new Set();
-process.on('exit', () => {
-  for (const cleanup of cleanups) {
-    try {
-      cleanup();
-    } catch {
-      /* best effort */
-    }
-  }
-});
-
-/** A fresh database shared by several instances, dropped by `drop()` (or at exit). */
-function sharedDatabase() {
-  const db = createPgDatabase();
-  const cleanup = () => {
-    cleanups.delete(cleanup);
-    dropPgDatabase(db.name);
-  };
-  cleanups.add(cleanup);
-  return { ...db, drop: cleanup };
-}
-
-/** Deletes every Redis key under `prefix` (best effort; needs redis-cli). */
-function deleteRedisKeys(prefix) {
-  try {
-    const keys = execFileSync('redis-cli', ['-u', REDIS_URL, '--scan', '--pattern', `${prefix}:*`], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 10_000,
-    })
-      .split('\n')
-      .filter(Boolean);
-    for (let i = 0; i < keys.length; i += 200) {
-      execFileSync('redis-cli', ['-u', REDIS_URL, 'DEL', ...keys.slice(i, i + 200)], { stdio: 'ignore', timeout: 10_000 });
-    }
-  } catch {
-    /* no redis-cli: the keys expire or stay under a unique prefix */
-  }
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** PIDs of the processes whose parent is `pid` (nginx workers of a master). */
-function childPids(pid) {
-  const pids = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) pids.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
-}
-
-function killPid(pid, signal) {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The built web client, or a small stand-in with the same layout when it is not built. */
-function clientDir(scratch) {
-  const built = path.join(REPO_ROOT, 'client', 'dist');
-  if (existsSync(path.join(built, 'index.html'))) return built;
-  const dir = path.join(scratch, 'client');
-  mkdirSync(path.join(dir, 'assets'), { recursive: true });
-  writeFileSync(path.join(dir, 'index.html'), '<!doctype html><html><body><div id="root"></div></body></html>\n');
-  writeFileSync(path.join(dir, 'assets', 'app.js'), `console.log(${JSON.stringify('x'.repeat(4096))});\n`);
-  return dir;
-}
-
-/**
- * nginx rendered from nginx/nginx.conf.template in its own temporary prefix (configuration, pid
- * file, logs, temp files), listening on a free 127.0.0.1 port, run in the foreground as a child
- * process of the tests and stopped by PID.
- */
-class Nginx {
-  child = null;
-  url = null;
-  workers = [];
-
-  constructor({ upstreams, sticky = true }) {
-    this.upstreams = upstreams;
-    this.sticky = sticky;
-    this.dir = mkdtempSync(path.join(tmpdir(), 'chat-nginx-'));
-    this.cleanup = () => this.cleanupSync();
-    cleanups.add(this.cleanup);
-  }
-
-  async start() {
-    const port = await freePort();
-    const d = this.dir;
-    const main = ['daemon off;'];
-    if (process.getuid?.() === 0) main.push('user root;'); // workers run as the current user
-    this.clientDir = clientDir(d);
-    const config = renderTemplate(readFileSync(path.join(REPO_ROOT, 'nginx', 'nginx.conf.template'), 'utf8'), {
-      MAIN: main,
-      PID_FILE: path.join(d, 'nginx.pid'),
-      ERROR_LOG: path.join(d, 'error.log'),
-      ACCESS_LOG: path.join(d, 'access.log'),
-      TEMP_DIR: d,
-      MIME_TYPES: existsSync('/etc/nginx/mime.types') ? '/etc/nginx/mime.types' : this.#mimeTypes(),
-      STICKY: this.sticky ? 'hash $remote_addr consistent;' : '',
-      UPSTREAMS: this.upstreams.map((hostPort) => `server ${hostPort} max_fails=0;`),
-      LISTEN: `127.0.0.1:${port}`,
-      CLIENT_DIR: this.clientDir,
-    });
-    this.configPath = path.join(d, 'nginx.conf');
-    writeFileSync(this.configPath, config);
-    let output = '';
-    const child = spawn(NGINX, ['-p', `${d}/`, '-c', this.configPath, '-e', path.join(d, 'error.log')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`nginx exited at start:\n${output}\n${this.errorLog()}`);
-      }
-      try {
-        const res = await fetch(`${url}/health`);
-        await res.arrayBuffer();
-        if (res.status === 200) break;
-      } catch {
-        /* not listening yet */
-      }
-      if (Date.now() > deadline) throw new Error(`nginx did not answer /health within 15 s:\n${output}\n${this.errorLog()}`);
-      await sleep(100);
-    }
-    this.url = url;
-    this.workers = childPids(child.pid);
-    return this;
-  }
-
-  #mimeTypes() {
-    const file = path.join(this.dir, 'mime.types');
-    writeFileSync(
-      file,
-      'types { text/html html; text/css css; application/javascript js; image/svg+xml svg; application/json json; }\n',
-    );
-    return file;
-  }
-
-  errorLog() {
-    try {
-      return readFileSync(path.join(this.dir, 'error.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  }
-
-  accessLog() {
-    try {
-      return readFileSync(path.join(this.dir, 'access.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  }
-
-  /** Fast shutdown (SIGTERM to the master), SIGKILL to master and workers if that hangs. */
-  async stop() {
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const workers = [...new Set([...this.workers, ...childPids(child.pid)])];
-      killPid(child.pid, 'SIGTERM');
-      const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 5_000).unref());
-      if ((await Promise.race([this.exited, timeout])) === 'timeout') {
-        killPid(child.pid, 'SIGKILL');
-        for (const pid of workers) killPid(pid, 'SIGKILL');
-        await this.exited;
-      }
-    }
-    this.child = null;
-    this.cleanupSync();
-  }
-
-  cleanupSync() {
-    if (this.child) {
-      for (const pid of [...this.workers, ...childPids(this.child.pid)]) killPid(pid, 'SIGKILL');
-      killPid(this.child.pid, 'SIGKILL');
-      this.child = null;
-    }
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = null;
-    cleanups.delete(this.cleanup);
-  }
-}
-
-// ---------------------------------------------------------------- sockets
-
-const openSockets = new Set();
-
-/** A not yet connected socket to `url` (no reconnection: a drop is visible as a disconnect). */
-function socketTo(url, token, { transports = ['websocket'], ...options } = {}) {
-  const socket = io(url, {
-    forceNew: true,
-    reconnection: false,
-    timeout: 10_000,
-    transports,
-    auth: { token },
-    autoConnect: false,
-    ...options,
-  });
-  openSockets.add(socket);
-  return socket;
-}
-
-/** Connects `socket`; resolves to it, rejects with the connect_error. */
-function connectSocket(socket) {
-  return new Promise((resolve, reject) => {
-    const onConnect = () => {
-      socket.off('connect_error', onError);
-      resolve(socket);
-    };
-    const onError = (err) => {
-      socket.off('connect', onConnect);
-      socket.disconnect();
-      reject(err);
-    };
-    socket.once('connect', onConnect);
-    socket.once('connect_error', onError);
-    socket.connect();
-  });
-}
-
-const connectTo = (url, token, options) => connectSocket(socketTo(url, token, options));
 const on = (server, user, transports = ['websocket']) => connectTo(server.url, user.token, { transports });
-
-function closeAllSockets() {
-  for (const socket of openSockets) socket.disconnect();
-  openSockets.clear();
-}
 
 const isUser = (user) => (p) => p?.user_id === user.user.id;
 const aboutMember = (conv, user) => (p) => p?.conversation_id === conv.id && p?.user?.id === user.user.id;
 
-/** The largest n such that 1..n are all in `seqs`. */
-function contiguousUpTo(seqs) {
-  const set = new Set(seqs);
-  let n = 0;
-  while (set.has(n + 1)) n++;
-  return n;
-}
-
 // ---------------------------------------------------------------- suites
 
 /** Environment shared by every instance of one cluster. */
-function clusterEnv() {
-  return {
-    REDIS_URL,
-    REDIS_PREFIX: `chat_e2e_${randomBytes(6).toString('hex')}`,
-    PRESENCE_TTL: String(PRESENCE_TTL_S),
-    JWT_SECRET: randomBytes(32).toString('hex'),
-    SHUTDOWN_TIMEOUT: '5',
-    // As behind nginx in production: the proxy's X-Forwarded-For is believed.
-    TRUSTED_PROXIES: '127.0.0.1',
-    // Every test user comes from 127.0.0.1: rate limits are not what this suite is about.
-    RATE_LIMIT_PER_SECOND: '100000',
-    RATE_LIMIT_BURST: '100000',
-    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
-    AUTH_RATE_LIMIT_BURST: '100000',
-    SOCKET_EVENTS_PER_SECOND: '100000',
-    SOCKET_EVENTS_BURST: '100000',
-  };
-}
+const clusterEnv = () => deploymentEnv({ presenceTtl: PRESENCE_TTL_S });
 
 describe('cluster: instances started together on a fresh database', { skip: skipReason ?? false, timeout: 60_000 }, () => {
   it('three instances started at the same moment on an empty database all come up', async () => {

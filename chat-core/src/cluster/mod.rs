@@ -2,7 +2,8 @@
 //! counted over all instances with expiry, and cache invalidation between
 //! instances.
 //!
-//! Keys and channels (all under the configured prefix `p`):
+//! Keys and channels (all under the configured prefix `p`, written `{p}` so a
+//! Redis Cluster keeps them in one slot):
 //! - `p:presence:count:<user>`: the user's sockets over all instances;
 //! - `p:presence:inst:<instance>`: hash user -> sockets on that instance;
 //! - `p:presence:alive:<instance>`: heartbeat, expires when the instance dies;
@@ -12,6 +13,22 @@
 //! A surviving instance that finds another instance's heartbeat expired takes
 //! over its counts, once (a `reap` lock), and announces the users who are left
 //! with no socket anywhere as offline.
+//!
+//! Hosts only choose a [`RedisConfig`] and call
+//! [`ChatCoreBuilder::build_with_redis`](crate::ChatCoreBuilder::build_with_redis);
+//! everything else is internal.
+//!
+//! ```no_run
+//! use chat_core::ChatCore;
+//! use chat_core::cluster::RedisConfig;
+//!
+//! # async fn run(db: sea_orm::DatabaseConnection) -> Result<(), Box<dyn std::error::Error>> {
+//! let (layer, chat) = ChatCore::builder(db)
+//!     .build_with_redis(RedisConfig::new("redis://127.0.0.1:6379"))
+//!     .await?;
+//! assert_eq!(chat.redis_ready().await, Some(true));
+//! # let _ = layer; Ok(()) }
+//! ```
 use std::time::Duration;
 
 use fred::clients::{Client, SubscriberClient};
@@ -42,7 +59,18 @@ pub struct RedisConfig {
 
 impl RedisConfig {
     /// Defaults: prefix `chat`, presence TTL 15 s (users of a dead instance go
-    /// offline within about 20 s).
+    /// offline within about 20 s). The URL is only checked when connecting.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use chat_core::cluster::RedisConfig;
+    ///
+    /// let redis = RedisConfig {
+    ///     presence_ttl: Duration::from_secs(30),
+    ///     ..RedisConfig::new("redis-cluster://10.0.0.5:6379")
+    /// };
+    /// assert_eq!(redis.prefix, "chat");
+    /// ```
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),
@@ -52,7 +80,21 @@ impl RedisConfig {
     }
 }
 
-/// Why Redis could not be set up.
+/// Why Redis could not be set up, from
+/// [`ChatCoreBuilder::build_with_redis`](crate::ChatCoreBuilder::build_with_redis).
+///
+/// ```no_run
+/// use chat_core::ChatCore;
+/// use chat_core::cluster::{ClusterError, RedisConfig};
+///
+/// # async fn run(db: sea_orm::DatabaseConnection) {
+/// match ChatCore::builder(db).build_with_redis(RedisConfig::new("redis://redis:6379")).await {
+///     Ok((_layer, _chat)) => { /* serve */ }
+///     Err(ClusterError::InvalidUrl(reason)) => eprintln!("fix the Redis URL: {reason}"),
+///     Err(err) => eprintln!("redis unavailable: {err}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     /// The URL is not a Redis URL fred understands.
@@ -74,9 +116,29 @@ pub(crate) fn fred_config(url: &str) -> Result<FredConfig, ClusterError> {
     Ok(config)
 }
 
-/// Connects a subscriber client (for the socket.io adapter or our own channels).
+/// A client builder that survives Redis restarts: reconnect forever with
+/// backoff, and never wait on a command longer than a few seconds (so a
+/// readiness probe answers 503 instead of hanging while Redis is away).
+fn builder(url: &str) -> Result<Builder, ClusterError> {
+    let mut builder = Builder::from_config(fred_config(url)?);
+    builder
+        .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
+            0, 100, 2_000, 2,
+        ))
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(3);
+        })
+        .with_performance_config(|p| {
+            p.default_command_timeout = Duration::from_secs(3);
+        });
+    Ok(builder)
+}
+
+/// Builds a subscriber client (for the socket.io adapter or our own
+/// channels). Call `manage_subscriptions` once it has subscribed, so its
+/// subscriptions are renewed after every reconnect.
 pub(crate) fn subscriber(url: &str) -> Result<SubscriberClient, ClusterError> {
-    Ok(Builder::from_config(fred_config(url)?).build_subscriber_client()?)
+    Ok(builder(url)?.build_subscriber_client()?)
 }
 
 /// Shared cluster state of one instance.
@@ -89,7 +151,7 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     pub(crate) async fn connect(config: &RedisConfig) -> Result<Cluster, ClusterError> {
-        let client = Builder::from_config(fred_config(&config.url)?).build()?;
+        let client = builder(&config.url)?.build()?;
         client.init().await?;
         let instance = format!("{:016x}", rand::random::<u64>());
         Ok(Cluster {
@@ -100,8 +162,10 @@ impl Cluster {
         })
     }
 
+    /// The prefix is a hash tag (`{prefix}`): on a Redis Cluster every key
+    /// lands in one slot, so the presence transactions may span keys.
     fn key(&self, parts: &str) -> String {
-        format!("{}:{parts}", self.prefix)
+        format!("{{{}}}:{parts}", self.prefix)
     }
 
     pub(crate) fn membership_channel(&self) -> String {
@@ -241,11 +305,10 @@ pub(crate) async fn spawn_membership_listener(
     let mut messages = subscriber.message_rx();
     subscriber.init().await?;
     subscriber.subscribe(channel.clone()).await?;
-    let resubscribe = subscriber.manage_subscriptions();
+    let _resubscribe = subscriber.manage_subscriptions();
     tokio::spawn(async move {
         // Owning the client keeps the subscription alive.
         let _subscriber = subscriber;
-        let _resubscribe = resubscribe;
         loop {
             let message = messages.recv().await;
             let Some(inner) = chat.upgrade() else { break };

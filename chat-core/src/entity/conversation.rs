@@ -1,7 +1,35 @@
-//! The `conversations` table.
+//! The `conversations` table. Create and change conversations through
+//! [`ChatHandle`](crate::ChatHandle); read [`Conversation`](crate::model::Conversation)s
+//! with [`ChatHandle::conversation`](crate::ChatHandle::conversation).
+//!
+//! ```no_run
+//! # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {
+//! use chat_core::entity::conversation;
+//! use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+//!
+//! let groups = conversation::Entity::find()
+//!     .filter(conversation::Column::Kind.eq("group"))
+//!     .count(chat.db())
+//!     .await?;
+//! # let _ = groups; Ok(()) }
+//! ```
 use sea_orm::entity::prelude::*;
 
 /// A direct conversation, a group or a public room.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {
+/// use chat_core::entity::conversation;
+/// use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+///
+/// // The direct conversation of users 7 and 3, if they ever talked.
+/// let (a, b) = (7_i64, 3_i64);
+/// let direct = conversation::Entity::find()
+///     .filter(conversation::Column::DirectKey.eq(format!("{}:{}", a.min(b), a.max(b))))
+///     .one(chat.db())
+///     .await?;
+/// # let _ = direct; Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "conversations")]
 pub struct Model {
@@ -28,6 +56,11 @@ pub struct Model {
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.
+///
+/// ```
+/// use sea_orm::Iterable;
+/// assert_eq!(chat_core::entity::conversation::Relation::iter().count(), 0);
+/// ```
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -1,7 +1,36 @@
-//! The `conversation_members` table.
+//! The `conversation_members` table. Add and remove members through
+//! [`ChatHandle`](crate::ChatHandle) (it keeps its membership cache fresh);
+//! reading is fine.
+//!
+//! ```no_run
+//! # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {
+//! use chat_core::entity::member;
+//! use sea_orm::EntityTrait;
+//!
+//! // The primary key is (conversation_id, user_id).
+//! if let Some(me) = member::Entity::find_by_id((42, 7)).one(chat.db()).await? {
+//!     println!("read up to seq {}", me.last_read_seq);
+//! }
+//! # Ok(()) }
+//! ```
 use sea_orm::entity::prelude::*;
 
-/// A user's membership of a conversation, with their receipt pointers.
+/// A user's membership of a conversation, with their receipt pointers. The
+/// pointers only move forward (see [`ChatHandle::mark`](crate::ChatHandle::mark)).
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {
+/// use chat_core::entity::member;
+/// use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+///
+/// // "Seen by N": members of conversation 42 who have read message seq 10.
+/// let seen_by = member::Entity::find()
+///     .filter(member::Column::ConversationId.eq(42))
+///     .filter(member::Column::LastReadSeq.gte(10))
+///     .count(chat.db())
+///     .await?;
+/// # let _ = seen_by; Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "conversation_members")]
 pub struct Model {
@@ -24,6 +53,11 @@ pub struct Model {
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.
+///
+/// ```
+/// use sea_orm::Iterable;
+/// assert_eq!(chat_core::entity::member::Relation::iter().count(), 0);
+/// ```
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -1,7 +1,37 @@
-//! The `messages` table.
+//! The `messages` table. Send with
+//! [`ChatHandle::send_message`](crate::ChatHandle::send_message) (it hands out
+//! `seq` and notifies members) and page with
+//! [`ChatHandle::history`](crate::ChatHandle::history).
+//!
+//! ```no_run
+//! # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {
+//! use chat_core::entity::message;
+//! use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+//!
+//! let newest = message::Entity::find()
+//!     .filter(message::Column::ConversationId.eq(42))
+//!     .order_by_desc(message::Column::Seq)
+//!     .one(chat.db())
+//!     .await?;
+//! # let _ = newest; Ok(()) }
+//! ```
 use sea_orm::entity::prelude::*;
 
 /// A stored message.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {
+/// use chat_core::entity::message;
+/// use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+///
+/// // Was the client's retry "c-1f3a" of user 7 stored?
+/// let stored = message::Entity::find()
+///     .filter(message::Column::SenderId.eq(7))
+///     .filter(message::Column::ClientId.eq("c-1f3a"))
+///     .one(chat.db())
+///     .await?;
+/// # let _ = stored; Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "messages")]
 pub struct Model {
@@ -27,6 +57,11 @@ pub struct Model {
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.
+///
+/// ```
+/// use sea_orm::Iterable;
+/// assert_eq!(chat_core::entity::message::Relation::iter().count(), 0);
+/// ```
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

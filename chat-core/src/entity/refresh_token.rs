@@ -1,7 +1,42 @@
-//! The `refresh_tokens` table.
+//! The `refresh_tokens` table. chat-core never writes it; the host rotates
+//! and revokes the tokens (and may end the session's sockets with
+//! [`ChatHandle::disconnect_session`](crate::ChatHandle::disconnect_session)).
+//!
+//! ```no_run
+//! # async fn demo(chat: chat_core::ChatHandle, family_id: &str) -> Result<(), sea_orm::DbErr> {
+//! use chat_core::entity::refresh_token;
+//! use sea_orm::sea_query::Expr;
+//! use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+//!
+//! // Log out one session: revoke every token of its family.
+//! refresh_token::Entity::update_many()
+//!     .col_expr(refresh_token::Column::RevokedAt, Expr::value(chrono::Utc::now()))
+//!     .filter(refresh_token::Column::FamilyId.eq(family_id))
+//!     .filter(refresh_token::Column::RevokedAt.is_null())
+//!     .exec(chat.db())
+//!     .await?;
+//! chat.disconnect_session(family_id, "logout").await;
+//! # Ok(()) }
+//! ```
 use sea_orm::entity::prelude::*;
 
 /// A refresh token, stored as a hash only.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle, token_hash: String) -> Result<(), sea_orm::DbErr> {
+/// use chat_core::entity::refresh_token;
+/// use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+///
+/// let stored = refresh_token::Entity::find()
+///     .filter(refresh_token::Column::TokenHash.eq(token_hash))
+///     .one(chat.db())
+///     .await?;
+/// if let Some(token) = stored.filter(|t| t.revoked_at.is_some()) {
+///     // A rotated token came back: treat the whole family as stolen.
+///     chat.disconnect_session(&token.family_id, "refresh_token_reused").await;
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refresh_tokens")]
 pub struct Model {
@@ -23,6 +58,11 @@ pub struct Model {
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.
+///
+/// ```
+/// use sea_orm::Iterable;
+/// assert_eq!(chat_core::entity::refresh_token::Relation::iter().count(), 0);
+/// ```
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -1,7 +1,33 @@
-//! The `users` table.
+//! The `users` table. Create users with
+//! [`ChatHandle::create_user`](crate::ChatHandle::create_user) (it enforces the
+//! uniqueness rules); [`model::User`](crate::model::User) is what other users see.
+//!
+//! ```no_run
+//! # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {
+//! use chat_core::entity::user;
+//! use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+//!
+//! // Usernames are unique case-insensitively: look them up by `username_key`.
+//! let alice = user::Entity::find()
+//!     .filter(user::Column::UsernameKey.eq("Alice".to_lowercase()))
+//!     .one(chat.db())
+//!     .await?;
+//! # let _ = alice; Ok(()) }
+//! ```
 use sea_orm::entity::prelude::*;
 
 /// A registered user.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+///
+/// let mut row = chat.user_row(7).await?.into_active_model();
+/// row.avatar_url = Set(Some("/uploads/9f86d081.png".to_owned()));
+/// let updated = row.update(chat.db()).await?;
+/// let public = chat_core::model::User::from(&updated); // never carries the e-mail
+/// # let _ = public; Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -29,6 +55,11 @@ pub struct Model {
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.
+///
+/// ```
+/// use sea_orm::Iterable;
+/// assert_eq!(chat_core::entity::user::Relation::iter().count(), 0);
+/// ```
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

@@ -20,6 +20,11 @@ pub enum ConversationKind {
 
 impl ConversationKind {
     /// The stored and wire name.
+    ///
+    /// ```
+    /// use chat_core::model::ConversationKind;
+    /// assert_eq!(ConversationKind::Group.as_str(), "group");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             ConversationKind::Direct => "direct",
@@ -28,7 +33,18 @@ impl ConversationKind {
     }
 }
 
-/// A conversation as its members see it.
+/// A conversation as its members see it: `unread_count` and the embedded
+/// members depend on who asks. Serialized with `type` for [`kind`](Self::kind).
+///
+/// ```
+/// use chat_core::model::{Conversation, ConversationKind};
+///
+/// let json = r#"{"id": 1, "type": "direct", "name": null, "is_public": false,
+///     "created_by": 1, "created_at": "2026-11-26T01:52:42.518445Z", "members": [],
+///     "member_count": 2, "last_message": null, "unread_count": 0, "last_seq": 0}"#;
+/// let conversation: Conversation = serde_json::from_str(json).unwrap();
+/// assert_eq!(conversation.kind, ConversationKind::Direct);
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Conversation {
     /// Conversation id.

@@ -21,6 +21,11 @@ pub enum MessageType {
 
 impl MessageType {
     /// The stored and wire name.
+    ///
+    /// ```
+    /// use chat_core::model::MessageType;
+    /// assert_eq!(MessageType::Image.as_str(), "image");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             MessageType::Text => "text",
@@ -29,7 +34,14 @@ impl MessageType {
         }
     }
 
-    /// Parses a stored or wire name.
+    /// Parses a stored or wire name; `None` for anything else (names are
+    /// lower case).
+    ///
+    /// ```
+    /// use chat_core::model::MessageType;
+    /// assert_eq!(MessageType::parse("system"), Some(MessageType::System));
+    /// assert_eq!(MessageType::parse("Text"), None);
+    /// ```
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "text" => Some(MessageType::Text),
@@ -40,7 +52,15 @@ impl MessageType {
     }
 }
 
-/// Who sent a message, embedded in it.
+/// Who sent a message, embedded in it so clients need no user lookup. For
+/// `system` messages: the user the notice is about.
+///
+/// ```
+/// use chat_core::model::MessageSender;
+/// let json = r#"{"id": 2, "username": "bob", "avatar_url": null}"#;
+/// let sender: MessageSender = serde_json::from_str(json).unwrap();
+/// assert_eq!(sender.username, "bob");
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MessageSender {
     /// User id.

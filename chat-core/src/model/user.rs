@@ -27,7 +27,25 @@ pub struct User {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
-/// The caller's own user: adds `email` and `created_at`.
+/// The caller's own user: adds `email`, `created_at` and `email_verified`,
+/// serialized next to the [`User`] fields (flattened).
+///
+/// ```
+/// use chat_core::model::{OwnUser, User};
+///
+/// let me = OwnUser {
+///     user: User {
+///         id: 1, username: "alice".into(), avatar_url: None,
+///         status: "offline".into(), last_seen: None,
+///     },
+///     email: "alice@example.com".into(),
+///     created_at: chrono::Utc::now(),
+///     email_verified: false,
+/// };
+/// let json = serde_json::to_value(&me).unwrap();
+/// assert_eq!(json["username"], "alice");
+/// assert_eq!(json["email"], "alice@example.com");
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OwnUser {
     /// Public part.

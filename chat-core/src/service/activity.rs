@@ -12,6 +12,13 @@ use crate::socket::events;
 use sea_orm::ConnectionTrait;
 
 /// `typing:start` / `typing:stop` as relayed to the other members.
+///
+/// ```
+/// use chat_core::service::Typing;
+/// let typing: Typing =
+///     serde_json::from_str(r#"{"conversation_id": 42, "user_id": 7, "username": "alice"}"#).unwrap();
+/// println!("{} is typing...", typing.username);
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Typing {
     /// Conversation.
@@ -23,6 +30,13 @@ pub struct Typing {
 }
 
 /// `user:online` / `user:offline`.
+///
+/// ```
+/// use chat_core::service::Presence;
+/// let online = Presence { user_id: 7, username: "alice".into(), last_seen: None };
+/// let json = serde_json::to_value(&online).unwrap();
+/// assert!(json.get("last_seen").is_none()); // only `user:offline` carries it
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Presence {
     /// User.
@@ -36,7 +50,22 @@ pub struct Presence {
 
 impl ChatHandle {
     /// Relays `typing:start` to the other members and arms the automatic stop
-    /// (`typing_timeout` after the last start).
+    /// (`typing_timeout` after the last start); call it again to keep the
+    /// indicator alive. The typist's own sockets hear nothing; `origin` is the
+    /// socket it came from (`None` for REST or bots). Members only
+    /// (`not_a_member`).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::SendMessage;
+    /// use chat_core::socket::auth::Identity;
+    ///
+    /// let bot = Identity { user_id: 99, username: "helper-bot".into(), session_id: None };
+    /// chat.typing_start(&bot, 42, None).await?;
+    /// // Sending stops the indicator: no `typing_stop` needed.
+    /// chat.send_message(bot.user_id, SendMessage::text(42, "Here is the answer."), None).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn typing_start(
         &self,
         user: &Identity,
@@ -62,7 +91,18 @@ impl ChatHandle {
         Ok(())
     }
 
-    /// Relays `typing:stop` if the user was typing there.
+    /// Relays `typing:stop` if the user was typing there (nothing otherwise).
+    /// Members only (`not_a_member`).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # use chat_core::socket::auth::Identity;
+    /// # let bot = Identity { user_id: 99, username: "helper-bot".into(), session_id: None };
+    /// chat.typing_start(&bot, 42, None).await?;
+    /// // ... decided not to answer after all:
+    /// chat.typing_stop(&bot, 42, None).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn typing_stop(
         &self,
         user: &Identity,
@@ -260,6 +300,13 @@ impl ChatHandle {
     /// Marks every user offline. For a single instance at start: after a crash
     /// the database may still say `online` for users who are long gone. (With
     /// Redis the survivors' reaper does this for dead instances instead.)
+    ///
+    /// ```no_run
+    /// # async fn demo(db: sea_orm::DatabaseConnection) -> Result<(), chat_core::ChatError> {
+    /// let (layer, chat) = chat_core::ChatCore::builder(db).build();
+    /// chat.reset_presence().await?; // before accepting connections
+    /// # let _ = layer; Ok(()) }
+    /// ```
     pub async fn reset_presence(&self) -> ChatResult<()> {
         let backend = self.db().get_database_backend();
         self.db()
@@ -272,12 +319,26 @@ impl ChatHandle {
         Ok(())
     }
 
-    /// Whether the user has a live socket on this instance.
+    /// Whether the user has a live socket on this instance. (Over all
+    /// instances, read the stored `status` of the user instead.)
+    ///
+    /// ```
+    /// # let (_layer, chat) = chat_core::ChatCore::builder(Default::default()).build();
+    /// if !chat.is_online(7) {
+    ///     // e.g. send a push notification instead
+    /// }
+    /// ```
     pub fn is_online(&self, user_id: i64) -> bool {
         self.inner.presence.is_online(user_id)
     }
 
-    /// Users with a live socket on this instance.
+    /// Users with a live socket on this instance, in no particular order.
+    ///
+    /// ```
+    /// # let (_layer, chat) = chat_core::ChatCore::builder(Default::default()).build();
+    /// let connected = chat.online_users();
+    /// println!("{} users connected here", connected.len());
+    /// ```
     pub fn online_users(&self) -> Vec<i64> {
         self.inner.presence.online_users()
     }

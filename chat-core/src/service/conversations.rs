@@ -15,7 +15,14 @@ use crate::model::{Conversation, ConversationKind, Message, MessageSender, Messa
 use crate::socket::emitter::{Target, conversation_room, user_room};
 use crate::socket::events;
 
-/// A group (or public room) to create.
+/// A group (or public room) to create, e.g. from a REST body; see
+/// [`ChatHandle::create_group`].
+///
+/// ```
+/// use chat_core::service::CreateGroup;
+/// let room: CreateGroup = serde_json::from_str(r#"{"name": "Rust help", "is_public": true}"#).unwrap();
+/// assert!(room.member_ids.is_empty()); // only the creator, to start with
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 pub struct CreateGroup {
     /// 1 to 100 characters after trimming.
@@ -28,7 +35,16 @@ pub struct CreateGroup {
     pub is_public: bool,
 }
 
-/// Which page of history to read.
+/// Which page of history to read; see [`ChatHandle::history`].
+///
+/// ```
+/// use chat_core::service::HistoryQuery;
+///
+/// let newest = HistoryQuery::default();
+/// let older = HistoryQuery { before: Some(1001), limit: Some(20), ..Default::default() };
+/// let catch_up = HistoryQuery { after_seq: Some(17), ..Default::default() };
+/// # let _ = (newest, older, catch_up);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HistoryQuery {
     /// Messages older than this message id, newest first.
@@ -40,6 +56,25 @@ pub struct HistoryQuery {
 }
 
 /// One page of history.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// use chat_core::service::HistoryQuery;
+///
+/// // After a reconnect: everything after the last seq seen, oldest first.
+/// let mut last_seq = 17;
+/// loop {
+///     let query = HistoryQuery { after_seq: Some(last_seq), ..Default::default() };
+///     let page = chat.history(7, 42, query).await?;
+///     if let Some(newest) = page.messages.last() {
+///         last_seq = newest.seq;
+///     }
+///     if !page.has_more {
+///         break;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MessagePage {
     /// The messages, newest first (or oldest first with `after_seq`).
@@ -92,7 +127,17 @@ enum Scope {
 
 impl ChatHandle {
     /// Whether `user_id` is a member of `conversation_id` (served from memory
-    /// after the first check).
+    /// after the first check; the cache follows every change made through the
+    /// handle, on every instance).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::ChatError;
+    /// if !chat.is_member(42, 7).await? {
+    ///     return Err(ChatError::NotAMember);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn is_member(&self, conversation_id: i64, user_id: i64) -> ChatResult<bool> {
         Ok(self
             .inner
@@ -119,7 +164,14 @@ impl ChatHandle {
         }
     }
 
-    /// Ids of every conversation the user belongs to.
+    /// Ids of every conversation the user belongs to, in no particular order.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let ids = chat.conversation_ids_of(7).await?;
+    /// println!("user 7 is in {} conversations", ids.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn conversation_ids_of(&self, user_id: i64) -> ChatResult<Vec<i64>> {
         Ok(query_ids(
             self.db(),
@@ -131,7 +183,18 @@ impl ChatHandle {
 
     /// Returns the direct conversation between `caller` and `other`, creating it
     /// when needed. The flag is `true` when it was created (both users' sockets
-    /// then get `conversation:new`).
+    /// then get `conversation:new`). There is at most one direct conversation
+    /// per pair, even under concurrent calls.
+    ///
+    /// Fails with `validation_failed` for `other == caller`, `not_found` for an
+    /// unknown user.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let (conversation, created) = chat.get_or_create_direct(7, 3).await?;
+    /// let status = if created { 201 } else { 200 };
+    /// # let _ = (conversation, status); Ok(()) }
+    /// ```
     pub async fn get_or_create_direct(
         &self,
         caller: i64,
@@ -200,6 +263,19 @@ impl ChatHandle {
 
     /// Creates a group (or a public room when `is_public`) with the caller and
     /// `member_ids` as members; every member's sockets get `conversation:new`.
+    ///
+    /// The name is trimmed and must be 1 to 100 characters without control
+    /// characters; every member id must exist (`validation_failed` otherwise).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::CreateGroup;
+    ///
+    /// let room = CreateGroup { name: "Rust help".into(), member_ids: vec![], is_public: true };
+    /// let room = chat.create_group(7, room).await?;
+    /// assert_eq!(room.member_count, 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_group(&self, caller: i64, group: CreateGroup) -> ChatResult<Conversation> {
         let name = group.name.trim().to_owned();
         let name_len = name.chars().count();
@@ -279,12 +355,26 @@ impl ChatHandle {
 
     /// The caller's conversations, most recent activity first, each with up to
     /// `embedded_members` members, its member count, last message and unread count.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let conversations = chat.list_conversations(7).await?;
+    /// let unread: i64 = conversations.iter().map(|c| c.unread_count).sum();
+    /// # let _ = unread; Ok(()) }
+    /// ```
     pub async fn list_conversations(&self, caller: i64) -> ChatResult<Vec<Conversation>> {
         self.load_conversations(caller, Scope::AllOf(caller)).await
     }
 
     /// One conversation as `caller` sees it; `not_found` when it does not exist,
     /// `not_a_member` when the caller may not see it.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let conversation = chat.conversation(7, 42).await?;
+    /// println!("{} members, {} unread", conversation.member_count, conversation.unread_count);
+    /// # Ok(()) }
+    /// ```
     pub async fn conversation(
         &self,
         caller: i64,
@@ -383,7 +473,19 @@ impl ChatHandle {
         Ok(map)
     }
 
-    /// Members of a conversation in id order, `limit` after user id `after`.
+    /// Members of a conversation in id order, `limit` after user id `after`
+    /// (keyset paging; the host bounds `limit`). Members only (`not_a_member`).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let mut after = None;
+    /// loop {
+    ///     let page = chat.list_members(7, 42, after, 100).await?;
+    ///     let Some(last) = page.last() else { break };
+    ///     after = Some(last.id);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_members(
         &self,
         caller: i64,
@@ -413,7 +515,21 @@ impl ChatHandle {
     /// A page of a conversation's history, for members only.
     ///
     /// `before` pages backwards (newest first); `after_seq` catches up (oldest
-    /// first); both at once is a validation error.
+    /// first); both at once is a validation error, as is a `limit` outside
+    /// 1..=[`history_max_limit`](crate::ChatConfig::history_max_limit).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::HistoryQuery;
+    ///
+    /// let newest = chat.history(7, 42, HistoryQuery::default()).await?;
+    /// if let (true, Some(oldest)) = (newest.has_more, newest.messages.last()) {
+    ///     let query = HistoryQuery { before: Some(oldest.id), ..Default::default() };
+    ///     let older = chat.history(7, 42, query).await?;
+    /// #   let _ = older;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn history(
         &self,
         caller: i64,

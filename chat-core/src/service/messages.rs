@@ -16,6 +16,25 @@ use crate::socket::emitter::{Target, conversation_room};
 use crate::socket::events;
 
 /// A message to send, as received from a client (`message:send` or REST).
+///
+/// Rules (checked by [`ChatHandle::send_message`], all problems reported at
+/// once as `validation_failed`): content is trimmed and 1 to
+/// [`max_message_chars`](crate::ChatConfig::max_message_chars) characters (may
+/// be empty for an image); an image needs a `file_url` the sender uploaded;
+/// `client_id` is 1 to 64 printable characters.
+///
+/// ```
+/// use chat_core::model::MessageType;
+/// use chat_core::service::SendMessage;
+///
+/// let photo = SendMessage {
+///     message_type: Some(MessageType::Image),
+///     file_url: Some("/uploads/9f86d081.png".into()),
+///     client_id: Some("c-20a7".into()),
+///     ..SendMessage::text(42, "our new office")
+/// };
+/// # assert_eq!(photo.conversation_id, 42);
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 pub struct SendMessage {
     /// Target conversation.
@@ -35,7 +54,7 @@ pub struct SendMessage {
 }
 
 impl SendMessage {
-    /// A plain text message.
+    /// A plain text message, without `client_id`.
     ///
     /// ```
     /// let m = chat_core::service::SendMessage::text(3, "hi");
@@ -111,6 +130,18 @@ impl SendMessage {
 }
 
 /// Result of [`ChatHandle::send_message`].
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// use chat_core::service::SendMessage;
+///
+/// let retry = SendMessage { client_id: Some("c-1f3a".into()), ..SendMessage::text(42, "hi") };
+/// let outcome = chat.send_message(7, retry, None).await?;
+/// if !outcome.created {
+///     // A retry of a stored message: answer with it; nobody was notified twice.
+/// }
+/// # let _ = outcome.message; Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SendOutcome {
     /// The stored message.
@@ -121,16 +152,35 @@ pub struct SendOutcome {
 
 impl ChatHandle {
     /// Stores a message from `sender` and delivers `message:new` to every socket
-    /// of every member, except `origin` (the sending socket, which gets the ack).
+    /// of every member, except `origin` (the sending socket, which gets the ack;
+    /// `None` for REST).
     ///
-    /// Returns only after the message is committed. A `client_id` the sender used
-    /// before returns the stored message and delivers nothing.
+    /// Returns only after the message is committed, so an ack built from the
+    /// result never acknowledges a message that could be lost. A `client_id` the
+    /// sender used before returns the stored message and delivers nothing.
+    /// Sending also ends the sender's typing indicator there.
+    ///
+    /// Fails with `validation_failed` (see [`SendMessage`]) or `not_a_member`.
+    /// It applies no rate limit itself: socket handlers call
+    /// [`check_event_rate`](ChatHandle::check_event_rate) first, REST hosts
+    /// apply their own.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::SendMessage;
+    ///
+    /// let outcome = chat.send_message(7, SendMessage::text(42, "  hello  "), None).await?;
+    /// assert_eq!(outcome.message.content, "hello"); // stored trimmed
+    /// let status = if outcome.created { 201 } else { 200 };
+    /// # let _ = status; Ok(()) }
+    /// ```
     pub async fn send_message(
         &self,
         sender: i64,
         request: SendMessage,
         origin: Option<Sid>,
     ) -> ChatResult<SendOutcome> {
+        let _in_flight = InFlight::enter(&self.inner.sends_in_flight);
         let request = request.normalized(self.config().max_message_chars)?;
         self.require_member(request.conversation_id, sender).await?;
         // Posting an image is what lets a conversation's members read it, so only
@@ -265,5 +315,21 @@ impl ChatHandle {
             .query_one_raw(stmt(backend, &sql, vec![sender.into(), client_id.into()]))
             .await?;
         row.as_ref().map(|r| message_from_row(r, "")).transpose()
+    }
+}
+
+/// Counts a send while it runs (also when its future is dropped midway).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }

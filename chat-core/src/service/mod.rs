@@ -1,5 +1,20 @@
 //! Business rules of the chat, written once and called by both the socket
 //! handlers and the host (REST) through [`ChatHandle`](crate::ChatHandle).
+//!
+//! This module holds the request and result types of those methods; the
+//! event payloads among them ([`Typing`], [`Presence`], [`Receipt`],
+//! [`MemberEvent`]) are listed with their events in
+//! [`socket::events`](crate::socket::events).
+//!
+//! ```no_run
+//! # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+//! use chat_core::service::{CreateGroup, SendMessage};
+//!
+//! let group = CreateGroup { name: "Rustaceans".into(), member_ids: vec![3, 9], is_public: false };
+//! let group = chat.create_group(7, group).await?;
+//! chat.send_message(7, SendMessage::text(group.id, "welcome!"), None).await?;
+//! # Ok(()) }
+//! ```
 
 pub(crate) mod activity;
 pub(crate) mod conversations;

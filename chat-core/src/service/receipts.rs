@@ -10,6 +10,20 @@ use crate::socket::events;
 use sea_orm::ConnectionTrait;
 
 /// Which receipt.
+///
+/// ```
+/// use chat_core::service::ReceiptKind;
+/// use chat_core::socket::events;
+///
+/// fn kind_of(event: &str) -> Option<ReceiptKind> {
+///     match event {
+///         events::MESSAGE_READ => Some(ReceiptKind::Read),
+///         events::MESSAGE_DELIVERED => Some(ReceiptKind::Delivered),
+///         _ => None,
+///     }
+/// }
+/// assert_eq!(kind_of("message:read"), Some(ReceiptKind::Read));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReceiptKind {
     /// The member has read up to the message.
@@ -18,7 +32,14 @@ pub enum ReceiptKind {
     Delivered,
 }
 
-/// A receipt request (`message:read` / `message:delivered`).
+/// A receipt request (`message:read` / `message:delivered`): everything up to
+/// `message_id` is read (or delivered).
+///
+/// ```
+/// use chat_core::service::ReceiptRequest;
+/// let body: ReceiptRequest = serde_json::from_str(r#"{"conversation_id": 42, "message_id": 1001}"#).unwrap();
+/// assert_eq!(body.message_id, 1001);
+/// ```
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 pub struct ReceiptRequest {
     /// Conversation.
@@ -27,7 +48,18 @@ pub struct ReceiptRequest {
     pub message_id: i64,
 }
 
-/// A receipt as broadcast to the conversation.
+/// A receipt as broadcast to the conversation. Compare `seq`, not ids: the
+/// receipt covers every message up to it.
+///
+/// ```
+/// use chat_core::service::Receipt;
+/// let receipt: Receipt = serde_json::from_str(
+///     r#"{"conversation_id": 42, "message_id": 1001, "seq": 17, "user_id": 9,
+///         "read_at": "2026-11-26T01:52:50Z"}"#,
+/// ).unwrap();
+/// let read_by_9 = |message_seq: i64| message_seq <= receipt.seq;
+/// assert!(read_by_9(12) && !read_by_9(18));
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Receipt {
     /// Conversation.
@@ -51,6 +83,21 @@ impl ChatHandle {
     /// the conversation. An older message than the current pointer changes
     /// nothing and sends nothing (receipts never move backwards); the result is
     /// `None` then.
+    ///
+    /// A read also moves the delivery pointer. Fails with `not_a_member`, or
+    /// `not_found` when the message is not in that conversation.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::{ReceiptKind, ReceiptRequest};
+    ///
+    /// let request = ReceiptRequest { conversation_id: 42, message_id: 1001 };
+    /// match chat.mark(7, ReceiptKind::Read, request).await? {
+    ///     Some(receipt) => println!("read up to seq {}", receipt.seq),
+    ///     None => println!("already read further"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn mark(
         &self,
         user_id: i64,

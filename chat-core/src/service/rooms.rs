@@ -13,6 +13,15 @@ use crate::socket::emitter::{Target, conversation_room, user_room};
 use crate::socket::events;
 
 /// `conversation:member_joined` / `conversation:member_left`.
+///
+/// ```
+/// use chat_core::model::User;
+/// use chat_core::service::MemberEvent;
+///
+/// let user = User { id: 9, username: "carol".into(), avatar_url: None, status: "online".into(), last_seen: None };
+/// let json = serde_json::to_value(MemberEvent { conversation_id: 42, user }).unwrap();
+/// assert_eq!(json["user"]["id"], 9);
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberEvent {
     /// Conversation.
@@ -21,7 +30,18 @@ pub struct MemberEvent {
     pub user: User,
 }
 
-/// A public room in the room list.
+/// A public room in the room list, serialized as the conversation's fields
+/// plus `is_member`. Its `members` and `last_message` are left empty.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// for room in chat.public_rooms(7, 20, 0).await? {
+///     let action = if room.is_member { "open" } else { "join" };
+///     let name = room.conversation.name.unwrap_or_default();
+///     println!("{name} ({} members) [{action}]", room.conversation.member_count);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct RoomSummary {
     /// The room.
@@ -47,6 +67,16 @@ impl ChatHandle {
 
     /// Joins a public room. Joining a room one is already in returns it
     /// unchanged; a private group or direct conversation is `not_a_member` (403).
+    ///
+    /// A new member's sockets are subscribed and get `conversation:new`; the
+    /// room gets a `system` message and `conversation:member_joined`.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let room = chat.join_room(7, 42).await?;
+    /// println!("joined {}", room.name.unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
     pub async fn join_room(&self, user_id: i64, conversation_id: i64) -> ChatResult<Conversation> {
         let conv = self.group_row(conversation_id).await?;
         if self.is_member(conversation_id, user_id).await? {
@@ -61,8 +91,20 @@ impl ChatHandle {
         self.conversation(user_id, conversation_id).await
     }
 
-    /// Adds `user_id` to a group the caller is a member of; `conflict` when
-    /// already a member.
+    /// Adds `user_id` to a group the caller is a member of; `already_member`
+    /// (409) when already a member, `unprocessable` for a direct conversation.
+    /// Returns the group as the caller sees it; events as for
+    /// [`join_room`](ChatHandle::join_room).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// match chat.add_member(7, 42, 9).await {
+    ///     Ok(group) => println!("{} members now", group.member_count),
+    ///     Err(err) if err.code() == "already_member" => {}
+    ///     Err(err) => return Err(err),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn add_member(
         &self,
         caller: i64,
@@ -123,6 +165,16 @@ impl ChatHandle {
     }
 
     /// Leaves a group or room: `unprocessable` for a direct conversation.
+    ///
+    /// The group gets a `system` message and `conversation:member_left` (the
+    /// leaver's sockets too, which are then unsubscribed).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// chat.leave_conversation(7, 42).await?;
+    /// assert!(!chat.is_member(42, 7).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn leave_conversation(&self, user_id: i64, conversation_id: i64) -> ChatResult<()> {
         let conv = self.group_row(conversation_id).await?;
         self.require_member(conversation_id, user_id).await?;
@@ -183,7 +235,21 @@ impl ChatHandle {
     }
 
     /// Public rooms, most recently active first, with member counts and whether
-    /// the caller is in each.
+    /// the caller is in each; `limit` and `offset` page through them (the host
+    /// bounds `limit`).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let mut offset = 0;
+    /// loop {
+    ///     let page = chat.public_rooms(7, 100, offset).await?;
+    ///     offset += page.len() as u64;
+    ///     if page.len() < 100 {
+    ///         break;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn public_rooms(
         &self,
         caller: i64,

@@ -10,6 +10,18 @@ use crate::error::{ChatError, ChatResult, FieldErrors, field_errors};
 use crate::model::{OwnUser, User};
 
 /// A user to create. The host hashes the password; chat-core never sees it.
+///
+/// ```
+/// use chat_core::service::NewUser;
+/// # fn hash_password(password: &str) -> String { format!("$argon2id$v=19${}", password.len()) }
+///
+/// let new = NewUser {
+///     username: "alice".into(),
+///     email: "alice@example.com".into(),
+///     password_hash: hash_password("correct horse battery staple"),
+/// };
+/// # assert!(new.normalized().is_ok());
+/// ```
 #[derive(Debug, Clone, Deserialize, Validate)]
 pub struct NewUser {
     /// 3 to 32 characters: letters, digits, `_`, `-`, `.`.
@@ -40,6 +52,18 @@ pub fn validate_username(username: &str) -> Result<(), validator::ValidationErro
 impl NewUser {
     /// Trims the username, trims and lower-cases the e-mail, and validates both;
     /// returns every problem at once.
+    ///
+    /// ```
+    /// use chat_core::service::NewUser;
+    ///
+    /// let new = NewUser { username: " alice ".into(), email: "Alice@Example.com".into(), password_hash: String::new() };
+    /// let new = new.normalized().unwrap();
+    /// assert_eq!((new.username.as_str(), new.email.as_str()), ("alice", "alice@example.com"));
+    ///
+    /// let bad = NewUser { username: "a b".into(), email: "nope".into(), password_hash: String::new() };
+    /// let errors = bad.normalized().unwrap_err();
+    /// assert!(errors.contains_key("username") && errors.contains_key("email"));
+    /// ```
     pub fn normalized(self) -> Result<NewUser, FieldErrors> {
         let new = NewUser {
             username: self.username.trim().to_owned(),
@@ -57,7 +81,18 @@ impl ChatHandle {
     /// Creates a user. Usernames are unique case-insensitively, e-mails uniquely
     /// (stored lower-cased).
     ///
-    /// Fails with `username_taken` or `email_taken` (409) on a duplicate.
+    /// Fails with `validation_failed` (see [`NewUser::normalized`]), or
+    /// `username_taken` or `email_taken` (409) on a duplicate.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle, hash: String) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::NewUser;
+    ///
+    /// let new = NewUser { username: "alice".into(), email: "alice@example.com".into(), password_hash: hash };
+    /// let row = chat.create_user(new).await?;
+    /// println!("registered #{}", row.id);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_user(&self, new: NewUser) -> ChatResult<user::Model> {
         let new = new.normalized().map_err(ChatError::Validation)?;
         let username_key = new.username.to_lowercase();
@@ -95,7 +130,16 @@ impl ChatHandle {
         }
     }
 
-    /// Finds a user by username (any case) or e-mail.
+    /// Finds a user by username (any case) or e-mail (any case), e.g. for a
+    /// login form; the host then checks `password_hash`.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let Some(user) = chat.find_user_by_login("Alice").await? else {
+    ///     return Ok(()); // answer 401 without telling which part was wrong
+    /// };
+    /// # let _ = user.password_hash; Ok(()) }
+    /// ```
     pub async fn find_user_by_login(&self, login: &str) -> ChatResult<Option<user::Model>> {
         let key = login.trim().to_lowercase();
         Ok(user::Entity::find()
@@ -108,7 +152,17 @@ impl ChatHandle {
             .await?)
     }
 
-    /// The stored row of a user.
+    /// The stored row of a user (with e-mail and password hash: not for
+    /// clients); `not_found` when there is none.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let row = chat.user_row(7).await?;
+    /// if row.email_verified_at.is_none() {
+    ///     // e.g. ask the user to verify their address first
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn user_row(&self, user_id: i64) -> ChatResult<user::Model> {
         user::Entity::find_by_id(user_id)
             .one(self.db())
@@ -116,18 +170,40 @@ impl ChatHandle {
             .ok_or(ChatError::NotFound("user"))
     }
 
-    /// A user's public profile.
+    /// A user's public profile; `not_found` when there is none.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let bob = chat.user(3).await?;
+    /// println!("{} is {}", bob.username, bob.status);
+    /// # Ok(()) }
+    /// ```
     pub async fn user(&self, user_id: i64) -> ChatResult<User> {
         Ok(User::from(&self.user_row(user_id).await?))
     }
 
-    /// The caller's own profile (with e-mail).
+    /// The caller's own profile (with e-mail), e.g. for `GET /me`.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let me = chat.own_user(7).await?;
+    /// let body = serde_json::to_value(&me).unwrap();
+    /// # let _ = body; Ok(()) }
+    /// ```
     pub async fn own_user(&self, user_id: i64) -> ChatResult<OwnUser> {
         Ok(OwnUser::from(&self.user_row(user_id).await?))
     }
 
     /// Users whose username contains `query` (case-insensitive), prefix matches
-    /// first, the caller excluded.
+    /// first, the caller excluded. `query` is trimmed and must be 1 to 32
+    /// characters (`validation_failed` otherwise); the host bounds `limit`.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let found = chat.search_users(7, "ali", 20, 0).await?;
+    /// assert!(found.iter().all(|u| u.id != 7 && u.username.to_lowercase().contains("ali")));
+    /// # Ok(()) }
+    /// ```
     pub async fn search_users(
         &self,
         caller: i64,

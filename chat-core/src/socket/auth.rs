@@ -1,11 +1,48 @@
 //! Who a socket is: the host decides through an [`Authenticator`].
+//!
+//! On every handshake chat-core finds the token ([`find_token`]), asks the
+//! authenticator for an [`Identity`], checks that the user still exists, and
+//! subscribes the socket to the user's conversations before acknowledging
+//! the connection.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator, Identity};
+//!
+//! /// Static API tokens, e.g. for bots: token -> (user id, username).
+//! struct ApiTokens(HashMap<String, (i64, String)>);
+//!
+//! impl Authenticator for ApiTokens {
+//!     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
+//!         Box::pin(async move {
+//!             let token = req.token.ok_or(AuthError::Missing)?;
+//!             let (user_id, username) = self.0.get(token).cloned().ok_or(AuthError::Invalid)?;
+//!             Ok(Identity { user_id, username, session_id: None })
+//!         })
+//!     }
+//! }
+//! ```
 use std::future::Future;
 use std::pin::Pin;
 
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE};
 
-/// An authenticated user, stored in the socket's extensions.
+/// An authenticated user, stored in the socket's extensions. Also what
+/// [`ChatHandle::typing_start`](crate::ChatHandle::typing_start) and
+/// [`typing_stop`](crate::ChatHandle::typing_stop) take.
+///
+/// ```
+/// use chat_core::socket::auth::Identity;
+///
+/// // From a verified access token: `sub` = 7, `username`, `sid` (the login session).
+/// let identity = Identity {
+///     user_id: 7,
+///     username: "alice".into(),
+///     session_id: Some("4f1c9e2a".into()),
+/// };
+/// # assert_eq!(identity.user_id, 7);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// User id (a row of `users`).
@@ -18,8 +55,19 @@ pub struct Identity {
     pub session_id: Option<String>,
 }
 
-/// Why a handshake was refused. The client always sees `connect_error` with
-/// message `"unauthorized"`; the reason is logged.
+/// Why a handshake was refused. The client sees `connect_error` with message
+/// `"unauthorized"` (so it can refresh its token and reconnect), or
+/// `"internal_error"` for [`Unavailable`](AuthError::Unavailable); the reason
+/// itself is only logged.
+///
+/// ```
+/// use chat_core::socket::auth::AuthError;
+///
+/// fn check_expiry(exp: i64, now: i64) -> Result<(), AuthError> {
+///     if exp <= now { Err(AuthError::Expired) } else { Ok(()) }
+/// }
+/// assert!(matches!(check_expiry(1_700_000_000, 1_800_000_000), Err(AuthError::Expired)));
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
     /// No credentials were presented.
@@ -36,7 +84,17 @@ pub enum AuthError {
     Unavailable(String),
 }
 
-/// What a handshake presented.
+/// What a handshake presented. Cheap to copy, so an authenticator can pass it
+/// on to another.
+///
+/// ```
+/// use chat_core::socket::auth::{AuthRequest, find_token};
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("authorization", "Bearer eyJhbGciOi".parse().unwrap());
+/// let req = AuthRequest { token: find_token(None, &headers), headers: &headers };
+/// assert_eq!(req.token, Some("eyJhbGciOi"));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct AuthRequest<'a> {
     /// The token from `auth.token`, `Authorization: Bearer`, or the
@@ -46,7 +104,26 @@ pub struct AuthRequest<'a> {
     pub headers: &'a HeaderMap,
 }
 
-/// Boxed future returned by [`Authenticator::authenticate`].
+/// Boxed future returned by [`Authenticator::authenticate`]: wrap the async
+/// block in `Box::pin`.
+///
+/// ```
+/// use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator};
+///
+/// /// Tries one scheme, then another (e.g. session tokens, then bot API keys).
+/// struct Either<A, B>(A, B);
+///
+/// impl<A: Authenticator, B: Authenticator> Authenticator for Either<A, B> {
+///     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
+///         Box::pin(async move {
+///             match self.0.authenticate(req).await {
+///                 Err(AuthError::Missing | AuthError::Invalid) => self.1.authenticate(req).await,
+///                 decided => decided,
+///             }
+///         })
+///     }
+/// }
+/// ```
 pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Identity, AuthError>> + Send + 'a>>;
 
 /// Decides who a connecting socket is.
@@ -67,12 +144,36 @@ pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Identity, AuthError
 /// }
 /// ```
 pub trait Authenticator: Send + Sync + 'static {
-    /// Returns the identity of the connecting user, or why not.
+    /// Returns the identity of the connecting user, or why not. Called once
+    /// per handshake, before the connection is acknowledged.
+    ///
+    /// ```
+    /// use chat_core::socket::auth::{AuthError, AuthRequest, Authenticator};
+    /// # use chat_core::socket::auth::{AuthFuture, Identity};
+    /// # struct MyAuth;
+    /// # impl Authenticator for MyAuth {
+    /// #     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
+    /// #         Box::pin(async move {
+    /// #             req.token.ok_or(AuthError::Missing)?;
+    /// #             Err(AuthError::Invalid)
+    /// #         })
+    /// #     }
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Unit-testing an authenticator: no credentials, no identity.
+    /// let headers = http::HeaderMap::new();
+    /// let result = MyAuth.authenticate(AuthRequest { token: None, headers: &headers }).await;
+    /// assert!(matches!(result, Err(AuthError::Missing)));
+    /// # }
+    /// ```
     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a>;
 }
 
 /// Finds the access token in a handshake: `auth.token`, then a Bearer
-/// `Authorization` header, then the `access_token` cookie.
+/// `Authorization` header, then the `access_token` cookie. chat-core calls it
+/// to fill [`AuthRequest::token`]; hosts can reuse it for HTTP requests.
 ///
 /// ```
 /// let mut headers = http::HeaderMap::new();

@@ -123,7 +123,7 @@ impl ImageLimits {
         let mut limits = Limits::default();
         limits.max_image_width = Some(self.max_side);
         limits.max_image_height = Some(self.max_side);
-        limits.max_alloc = Some(self.max_pixels.saturating_mul(8));
+        limits.max_alloc = Some(self.max_alloc());
         limits
     }
 
@@ -173,7 +173,7 @@ pub fn process(bytes: &[u8], limits: &ImageLimits) -> Result<ProcessedImage, Ima
     if contains_markup(bytes) {
         return Err(ImageRejection::Unsupported);
     }
-    let (width, height) = header_dimensions(bytes, format)?;
+    let (width, height) = header_dimensions(bytes, format, limits)?;
     check_size(width, height, 1, limits)?;
     let (original, thumbnail, width, height) = match kind {
         ImageKind::Gif => process_gif(bytes, limits)?,
@@ -191,11 +191,15 @@ pub fn process(bytes: &[u8], limits: &ImageLimits) -> Result<ProcessedImage, Ima
 }
 
 /// Reads only the header. A file whose magic bytes claim a format but whose
-/// header is not valid for it is not that format (415); decoding limits are
-/// applied by us afterwards, so none are set here.
-fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), ImageRejection> {
+/// header is not valid for it is not that format (415). The decoder limits
+/// apply already: some decoders allocate for metadata while reading the header.
+fn header_dimensions(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &ImageLimits,
+) -> Result<(u32, u32), ImageRejection> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(Limits::no_limits());
+    reader.limits(limits.decoder_limits());
     reader.into_dimensions().map_err(|err| match err {
         ImageError::Limits(_) => ImageRejection::TooLarge,
         _ => ImageRejection::Unsupported,
