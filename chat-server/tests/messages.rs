@@ -6,21 +6,6 @@ use std::collections::BTreeSet;
 use common::{TestDb, TestServer};
 use serde_json::{Value, json};
 
-async fn direct(server: &TestServer, token: &str, other: &Value) -> i64 {
-    let (status, conv) = server
-        .post(
-            "/api/conversations",
-            token,
-            json!({ "user_id": other["id"] }),
-        )
-        .await;
-    assert!(
-        status == 201 || status == 200,
-        "create direct: {status} {conv}"
-    );
-    conv["id"].as_i64().expect("conversation id")
-}
-
 #[tokio::test]
 async fn concurrent_senders_get_contiguous_seq_in_commit_order() {
     let db = TestDb::new().await;
@@ -120,7 +105,7 @@ async fn history_pages_backwards_and_catches_up() {
     let server = TestServer::start(&db).await;
     let (_alice, ta) = server.register("alice").await;
     let (bob, tb) = server.register("bob").await;
-    let conv = direct(&server, &ta, &bob).await;
+    let conv = server.direct(&ta, &bob).await;
     for n in 1..=25 {
         let (status, _) = server
             .post(
@@ -193,7 +178,7 @@ async fn repeated_client_id_returns_the_stored_message() {
     let server = TestServer::start(&db).await;
     let (_alice, ta) = server.register("alice").await;
     let (bob, tb) = server.register("bob").await;
-    let conv = direct(&server, &ta, &bob).await;
+    let conv = server.direct(&ta, &bob).await;
     let path = format!("/api/conversations/{conv}/messages");
     let (s1, first) = server
         .post(
@@ -223,7 +208,7 @@ async fn non_members_cannot_read_or_write() {
     let (_alice, ta) = server.register("alice").await;
     let (bob, _tb) = server.register("bob").await;
     let (_eve, te) = server.register("eve").await;
-    let conv = direct(&server, &ta, &bob).await;
+    let conv = server.direct(&ta, &bob).await;
     let path = format!("/api/conversations/{conv}/messages");
     let (status, body) = server.post(&path, &te, json!({ "content": "hi" })).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("not_a_member")));
@@ -250,7 +235,7 @@ async fn invalid_messages_are_refused_and_nothing_is_stored() {
     let server = TestServer::start(&db).await;
     let (_alice, ta) = server.register("alice").await;
     let (bob, tb) = server.register("bob").await;
-    let conv = direct(&server, &ta, &bob).await;
+    let conv = server.direct(&ta, &bob).await;
     let path = format!("/api/conversations/{conv}/messages");
     let cases: Vec<(Value, u16, &str)> = vec![
         (json!({ "content": "" }), 400, "validation_failed"),

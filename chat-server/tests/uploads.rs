@@ -235,18 +235,6 @@ async fn fetch(server: &TestServer, token: &str, path: &str) -> reqwest::Respons
         .expect("GET upload")
 }
 
-async fn direct(server: &TestServer, token: &str, other: &Value) -> i64 {
-    let (status, conv) = server
-        .post(
-            "/api/conversations",
-            token,
-            json!({ "user_id": other["id"] }),
-        )
-        .await;
-    assert!(status == 200 || status == 201, "direct: {status} {conv}");
-    conv["id"].as_i64().expect("conversation id")
-}
-
 #[tokio::test]
 async fn accepted_formats_are_reencoded_without_metadata_and_get_thumbnails() {
     let db = TestDb::new().await;
@@ -496,7 +484,7 @@ async fn images_are_served_to_the_uploader_and_members_only() {
     // Not posted anywhere yet: nobody else sees it.
     assert_eq!(fetch(&server, &bob, &file_url).await.status(), 404);
 
-    let conv = direct(&server, &alice, &bob_user).await;
+    let conv = server.direct(&alice, &bob_user).await;
     let (status, message) = server
         .post(
             &format!("/api/conversations/{conv}/messages"),
@@ -602,7 +590,7 @@ async fn image_messages_need_an_upload_of_the_sender() {
     let server = TestServer::start(&db).await;
     let (alice_user, alice) = server.register("alice").await;
     let (_, bob) = server.register("bob").await;
-    let conv = direct(&server, &bob, &alice_user).await;
+    let conv = server.direct(&bob, &alice_user).await;
     let path = format!("/api/conversations/{conv}/messages");
 
     let (_, body) = upload(&server, &alice, jpeg_bytes(320, 200), "a.jpg").await;

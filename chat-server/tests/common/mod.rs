@@ -123,6 +123,19 @@ impl TestServer {
         (body["user"].clone(), token)
     }
 
+    /// Opens (or finds) the direct conversation with `other`; returns its id.
+    pub async fn direct(&self, token: &str, other: &Value) -> i64 {
+        let (status, conv) = self
+            .post(
+                "/api/conversations",
+                token,
+                json!({ "user_id": other["id"] }),
+            )
+            .await;
+        assert!(status == 200 || status == 201, "direct: {status} {conv}");
+        conv["id"].as_i64().expect("conversation id")
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let res = self
             .http
