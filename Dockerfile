@@ -32,6 +32,7 @@ COPY chat-core chat-core
 COPY chat-server chat-server
 COPY migration migration
 COPY examples examples
+COPY chat-bench chat-bench
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p chat-server \

@@ -33,6 +33,7 @@ pub struct Cli {
 
 /// Options shared by every scenario.
 #[derive(Debug, Clone, Args, Serialize)]
+#[command(next_help_heading = "Common options")]
 pub struct Common {
     /// Base URL of a running server (not used with --spawn-server).
     #[arg(long, global = true, default_value = "http://127.0.0.1:3000")]
@@ -74,8 +75,9 @@ pub struct Common {
     /// WebSocket read buffer per simulated client, in bytes.
     #[arg(long, global = true, default_value_t = 4096)]
     pub ws_read_buffer: usize,
-    /// Registrations in flight at once (each costs the server an argon2id hash).
-    #[arg(long, global = true, default_value_t = 8)]
+    /// Registrations in flight at once (each costs the server an argon2id hash of 19 MiB; on a
+    /// server pinned to one core, more in flight is slower, not faster).
+    #[arg(long, global = true, default_value_t = 2)]
     pub register_concurrency: usize,
     /// Socket handshakes in flight at once.
     #[arg(long, global = true, default_value_t = 64)]

@@ -185,14 +185,20 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
         server_pid: info.pid,
     };
 
-    let outcome = match (&cli.scenario, &plan) {
-        (Scenario::Idle(a), _) => scenario::idle(&env, a)
-            .await
-            .and_then(|(r, s)| Ok((serde_json::to_value(r)?, s))),
-        (_, Some(p)) => scenario::traffic(&env, p)
-            .await
-            .and_then(|(r, s)| Ok((serde_json::to_value(r)?, s))),
-        (_, None) => Err(anyhow!("no traffic plan for this scenario")),
+    let work = async {
+        match (&cli.scenario, &plan) {
+            (Scenario::Idle(a), _) => scenario::idle(&env, a)
+                .await
+                .and_then(|(r, s)| Ok((serde_json::to_value(r)?, s))),
+            (_, Some(p)) => scenario::traffic(&env, p)
+                .await
+                .and_then(|(r, s)| Ok((serde_json::to_value(r)?, s))),
+            (_, None) => Err(anyhow!("no traffic plan for this scenario")),
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = work => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
     };
     // Stop our server whatever happened.
     drop(spawned);

@@ -283,7 +283,8 @@ pub struct TrafficResults {
     pub duration_s: f64,
     /// Messages sent.
     pub sent: u64,
-    /// Messages the schedule called for that could not be handed to a connected client.
+    /// Messages the schedule called for that were not sent: no member of the group connected, or
+    /// queued for a client that was then dropped, or still queued when the run stopped.
     pub skipped: u64,
     /// Messages sent per second.
     pub sent_per_s: f64,
@@ -351,6 +352,8 @@ struct Shared {
     padding: String,
     content_size: usize,
     connected: Vec<AtomicBool>,
+    /// Send commands handed to clients and not yet taken by them.
+    queued: AtomicI64,
     pending_acks: AtomicI64,
     expected: AtomicU64,
     delivered: AtomicU64,
@@ -388,6 +391,8 @@ struct ClientTally {
     overlap: u64,
     unexpected_disconnects: u64,
     sent: u64,
+    /// Send commands discarded (queued while away, or left when the run stopped).
+    unsent: u64,
     errors: Vec<String>,
 }
 
@@ -595,6 +600,7 @@ async fn run_client(
                 _ = stop.changed() => break Outcome::Stop,
                 cmd = rx.recv() => match cmd {
                     Some(Cmd::Send { conversation_id }) => {
+                        shared.queued.fetch_sub(1, Ordering::Relaxed);
                         if let Err(e) = state.send(&mut ws, &shared, conversation_id).await {
                             break Outcome::Lost(format!("{e:#}"));
                         }
@@ -649,12 +655,22 @@ async fn run_client(
                     state.error(format!("catch-up: {e:#}"));
                 }
                 // Commands queued while away are stale: sends go to connected clients only.
-                while rx.try_recv().is_ok() {}
+                discard_queued(&mut rx, &shared, &mut state.tally);
             }
         }
     }
+    discard_queued(&mut rx, &shared, &mut state.tally);
     state.tally.ack_unanswered = state.pending.len() as u64;
     state
+}
+
+fn discard_queued(rx: &mut mpsc::Receiver<Cmd>, shared: &Shared, tally: &mut ClientTally) {
+    while let Ok(cmd) = rx.try_recv() {
+        if let Cmd::Send { .. } = cmd {
+            shared.queued.fetch_sub(1, Ordering::Relaxed);
+            tally.unsent += 1;
+        }
+    }
 }
 
 /// Builds the groups: group g seats users g*M .. g*M+M-1 (modulo the number of users).
@@ -714,6 +730,7 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
         connected: (0..accounts.len())
             .map(|_| AtomicBool::new(false))
             .collect(),
+        queued: AtomicI64::new(0),
         pending_acks: AtomicI64::new(0),
         expected: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
@@ -776,16 +793,18 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
             duration,
         ))
     });
-    let (sent, skipped) = schedule(&shared, &groups, &senders, plan.rate, duration).await;
+    let skipped = schedule(&shared, &groups, &senders, plan.rate, duration).await;
     if let Some(churner) = churner {
         let _ = churner.await;
     }
 
-    // Drain: until every ack came and every expected delivery is held, or the drain time ends.
+    // Drain: until every handed message was sent and acked and every expected delivery is held,
+    // or the drain time ends.
     let drain_start = Instant::now();
     let drain_limit = Duration::from_secs_f64(plan.drain.max(0.0));
     while drain_start.elapsed() < drain_limit {
-        let pending = shared.pending_acks.load(Ordering::Relaxed);
+        let pending =
+            shared.pending_acks.load(Ordering::Relaxed) + shared.queued.load(Ordering::Relaxed);
         let expected = shared.expected.load(Ordering::Relaxed);
         let delivered = shared.delivered.load(Ordering::Relaxed);
         if pending <= 0 && delivered >= expected {
@@ -809,9 +828,8 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
     r.setup = setup;
     r.target_rate = plan.rate;
     r.duration_s = plan.duration;
-    r.sent = sent;
-    r.skipped = skipped;
-    r.sent_per_s = rate(sent as f64, plan.duration);
+    r.skipped += skipped;
+    r.sent_per_s = rate(r.sent as f64, plan.duration);
     r.drain_s = round3(drain_s);
     r.server_cpu_pct = server_cpu_pct;
     r.bench_cpu_pct = bench_cpu_pct;
@@ -831,7 +849,7 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
     };
     let summary = format!(
         "{}: {} group(s) x {} members ({} connections), {} msg/s x {} s: sent {} ({:.1}/s), \
-         acked {}, failed {}, delivered {}/{} ({:.3}%{churn}), {:.0} deliveries/s, \
+         acked {} ({} failed), delivered {}/{} ({:.3}%{churn}), {:.0} deliveries/s, \
          e2e p50 {:.2} p99 {:.2} max {:.2} ms, ack p50 {:.2} p99 {:.2} ms, lost {}, dup {}, \
          server CPU {}, generator CPU {}",
         plan.name,
@@ -843,7 +861,7 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
         r.sent,
         r.sent_per_s,
         r.acked,
-        failed + r.ack_unanswered,
+        failed,
         r.delivered,
         r.expected_deliveries,
         r.delivery_pct,
@@ -865,14 +883,15 @@ fn pct(p: Option<f64>) -> String {
     p.map_or_else(|| "?".to_owned(), |p| format!("{p:.0}%"))
 }
 
-/// Open-loop pacing: every millisecond, hand out the messages due by now.
+/// Open-loop pacing: every millisecond, hand out the messages due by now. Returns how many could
+/// not be handed to a connected client.
 async fn schedule(
     shared: &Shared,
     groups: &[Group],
     senders: &[mpsc::Sender<Cmd>],
     rate: f64,
     duration: Duration,
-) -> (u64, u64) {
+) -> u64 {
     let start = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -889,6 +908,8 @@ async fn schedule(
             let sender = (0..n)
                 .map(|j| g.members[(turn + j) % n])
                 .find(|&m| shared.connected[m].load(Ordering::Relaxed));
+            // Counted before the hand-off, so the client never sees it negative.
+            shared.queued.fetch_add(1, Ordering::Relaxed);
             let handed = sender.is_some_and(|m| {
                 senders[m]
                     .try_send(Cmd::Send {
@@ -899,11 +920,12 @@ async fn schedule(
             if handed {
                 sent += 1;
             } else {
+                shared.queued.fetch_sub(1, Ordering::Relaxed);
                 skipped += 1;
             }
         }
         if elapsed >= duration {
-            return (sent, skipped);
+            return skipped;
         }
     }
 }
@@ -982,6 +1004,8 @@ fn account(groups: &[Group], clients: Vec<ClientState>) -> TrafficResults {
         }
         let t = c.tally;
         r.acked += t.acked.len() as u64;
+        r.sent += t.sent;
+        r.skipped += t.unsent;
         r.duplicates += t.duplicates;
         r.foreign_received += t.foreign;
         r.other_events += t.other_events;

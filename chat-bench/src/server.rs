@@ -306,6 +306,7 @@ pub struct ServerInfo {
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn reads_own_process() {
         let pid = std::process::id();

@@ -197,6 +197,14 @@ pub async fn run(
         let _ = stopping_tx.send(true);
         closer.close_sockets().await;
     };
+    // Small chat frames must not wait for Nagle's algorithm (a ~40 ms stall
+    // against clients' delayed ACKs).
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set");
+        }
+    });
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
