@@ -257,7 +257,6 @@ impl ChatHandle {
     }
 
     /// Makes every socket of `user_id` leave `room` (on every instance).
-    #[allow(dead_code)]
     pub(crate) async fn leave_user(&self, user_id: i64, room: String) {
         if let Some(emitter) = self.inner.emitter.get() {
             emitter

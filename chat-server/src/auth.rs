@@ -182,6 +182,20 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// The password rule, or `None` when the password is acceptable.
+pub fn password_problem(password: &str) -> Option<String> {
+    let chars = password.chars().count();
+    (chars < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN)
+        .then(|| format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"))
+}
+
+/// Hashes on the blocking pool, so argon2's work never stalls the event loop.
+pub async fn hash_password_off_thread(password: String) -> Result<String, String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
 /// Hashes a password into a PHC string. CPU-heavy: call from a blocking task.
 pub fn hash_password(password: &str) -> Result<String, String> {
     argon2()

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{
-    MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, hash_password, hash_refresh_token, new_refresh_token,
+    hash_password_off_thread, hash_refresh_token, new_refresh_token, password_problem,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json};
@@ -190,19 +190,13 @@ async fn reset_password(
     State(state): State<AppState>,
     Json(body): Json<ResetBody>,
 ) -> ApiResult<StatusCode> {
-    let chars = body.password.chars().count();
-    if chars < MIN_PASSWORD_LEN || body.password.len() > MAX_PASSWORD_LEN {
-        return Err(ChatError::field(
-            "password",
-            format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
-        )
-        .into());
+    if let Some(problem) = password_problem(&body.password) {
+        return Err(ChatError::field("password", problem).into());
     }
     let user_id = consume_token(&state, &body.token, RESET_PASSWORD).await?;
     let password = body.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hash = hash_password_off_thread(password)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::Internal)?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))

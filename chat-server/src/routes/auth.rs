@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::{
-    MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, hash_password, hash_refresh_token, new_refresh_token,
-    verify_password,
+    MAX_PASSWORD_LEN, hash_password, hash_password_off_thread, hash_refresh_token,
+    new_refresh_token, password_problem, verify_password,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json};
@@ -69,13 +69,6 @@ struct Session {
     expires_in: u64,
 }
 
-/// The password rule, or `None` when the password is acceptable.
-fn password_problem(password: &str) -> Option<String> {
-    let chars = password.chars().count();
-    (chars < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN)
-        .then(|| format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"))
-}
-
 async fn register(
     State(state): State<AppState>,
     Json(body): Json<RegisterBody>,
@@ -96,9 +89,8 @@ async fn register(
         _ => return Err(ChatError::Validation(problems).into()),
     };
     let password = body.password;
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let password_hash = hash_password_off_thread(password)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::Internal)?;
     let created = state
         .chat
