@@ -255,7 +255,7 @@ impl ChatCoreBuilder {
         .await
         .map_err(|e| ClusterError::Adapter(e.to_string()))?;
         // The adapter has subscribed now: renew its subscriptions after reconnects.
-        let _resubscribe = adapter_resubscribe.manage_subscriptions();
+        let _resubscribe = cluster::keep_subscribed(&adapter_resubscribe);
         cluster::spawn_membership_listener(&redis.url, channel, Arc::downgrade(&chat.inner))
             .await?;
         chat.spawn_presence_tasks();

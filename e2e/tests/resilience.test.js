@@ -780,10 +780,7 @@ describe('resilience: Redis killed and started again under running instances', {
     }
   }
 
-  // Known gap: /ready answers correctly, but cross-instance delivery does not
-  // resume: the socket.io adapter's sharded subscriptions are not renewed
-  // after the reconnect.
-  it('/ready goes 503 while Redis is down and back to 200; cross-instance message:new resumes within 20 s without restarting the instances', { todo: 'the adapter does not resubscribe after a Redis restart' }, async (t) => {
+  it('/ready goes 503 while Redis is down and back to 200; cross-instance message:new resumes within 20 s without restarting the instances', async (t) => {
     assert.deepEqual(await Promise.all([s1, s2].map(ready)), [200, 200], '/ready before the Redis restart');
     const killedAt = Date.now();
     await redis.kill('SIGKILL');
@@ -832,9 +829,9 @@ describe('resilience: Redis killed and started again under running instances', {
     assert.deepEqual(problems, [], 'the deployment did not ride out the Redis restart');
   });
 
-  // Known gap: a Redis restarted without persistence comes back empty and the
-  // presence counts are not rebuilt (see the FLUSHALL case below).
-  it('after the Redis restart, presence and typing cross instances again', { todo: 'presence counts are not rebuilt after Redis loses its data' }, async () => {
+  // A Redis restarted without persistence comes back empty: each instance
+  // rebuilds its presence counts from its own sockets.
+  it('after the Redis restart, presence and typing cross instances again', async () => {
     assert.ok(restarted, 'Redis was not restarted');
     // Bob leaves and comes back: alice (instance 1) hears both.
     const offline = waitFor(aliceSocket, 'user:offline', isUser(bob), 10_000);
@@ -871,8 +868,7 @@ describe('resilience: Redis loses its data (FLUSHALL) under running instances', 
 
   after(releaseAll);
 
-  // Known gap: presence counts are not rebuilt when Redis comes back empty.
-  it('presence is announced as before: offline on the last socket, online on the first, nothing for a second tab', { todo: 'presence counts are not rebuilt after Redis loses its data' }, async () => {
+  it('presence is announced as before: offline on the last socket, online on the first, nothing for a second tab', async () => {
     const [alice, bob] = await Promise.all([1, 2].map(() => s1.register()));
     const conversation = await createDirect(s1, alice, bob);
     const aliceSocket = await direct(s1, alice);

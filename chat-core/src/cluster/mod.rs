@@ -14,6 +14,12 @@
 //! over its counts, once (a `reap` lock), and announces the users who are left
 //! with no socket anywhere as offline.
 //!
+//! Redis may come back empty (a restart without persistence) or an instance
+//! may be reaped while merely stalled: every presence update first checks the
+//! instance's own heartbeat key, and when it is gone the instance rewrites its
+//! counts from its local sockets before going on. Subscriptions (the adapter's
+//! and ours) are renewed after every reconnect.
+//!
 //! Hosts only choose a [`RedisConfig`] and call
 //! [`ChatCoreBuilder::build_with_redis`](crate::ChatCoreBuilder::build_with_redis);
 //! everything else is internal.
@@ -29,6 +35,8 @@
 //! assert_eq!(chat.redis_ready().await, Some(true));
 //! # let _ = layer; Ok(()) }
 //! ```
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fred::clients::{Client, SubscriberClient};
@@ -37,7 +45,10 @@ use fred::interfaces::{
     TransactionInterface,
 };
 use fred::types::config::Config as FredConfig;
-use fred::types::{Builder, Expiration, RespVersion, SetOptions};
+use fred::types::scripts::Script;
+use fred::types::{Builder, Expiration, RespVersion, SetOptions, Value};
+
+use crate::service::presence::LocalPresence;
 
 /// How chat-core reaches Redis.
 ///
@@ -135,11 +146,54 @@ fn builder(url: &str) -> Result<Builder, ClusterError> {
 }
 
 /// Builds a subscriber client (for the socket.io adapter or our own
-/// channels). Call `manage_subscriptions` once it has subscribed, so its
+/// channels). Call [`keep_subscribed`] once it has subscribed, so its
 /// subscriptions are renewed after every reconnect.
 pub(crate) fn subscriber(url: &str) -> Result<SubscriberClient, ClusterError> {
     Ok(builder(url)?.build_subscriber_client()?)
 }
+
+/// Renews every subscription the client tracks after each reconnect (a Redis
+/// restart forgets them all).
+///
+/// fred's own `manage_subscriptions` stops at the first failing step, and
+/// subscribing to an empty list of plain channels fails: a client holding
+/// only sharded channels (the socket.io adapter's) was never renewed. Each
+/// channel is renewed on its own here, so one failure does not stop the rest,
+/// and sharded channels go to the node owning their slot.
+pub(crate) fn keep_subscribed(client: &SubscriberClient) -> tokio::task::JoinHandle<()> {
+    let client = client.clone();
+    tokio::spawn(async move {
+        let mut reconnects = client.reconnect_rx();
+        while reconnects.recv().await.is_ok() {
+            for channel in client.tracked_channels() {
+                if let Err(err) = client.subscribe(channel.to_string()).await {
+                    tracing::warn!(%err, %channel, "channel not renewed after reconnect");
+                }
+            }
+            for channel in client.tracked_shard_channels() {
+                if let Err(err) = client.ssubscribe(channel.to_string()).await {
+                    tracing::warn!(%err, %channel, "sharded channel not renewed after reconnect");
+                }
+            }
+            tracing::info!("redis subscriptions renewed after reconnect");
+        }
+    })
+}
+
+/// Applies one socket opening (+1) or closing (-1) to this instance's counts
+/// and the user's total, and returns the new total. Returns nil instead,
+/// changing nothing, when this instance's heartbeat key is missing: Redis lost
+/// its data (restart without persistence, FLUSHALL) or a survivor reaped this
+/// instance, so the counts must be rebuilt from the local sockets first.
+const UPDATE_PRESENCE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2]) == 0 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+local total = redis.call('INCRBY', KEYS[3], ARGV[2])
+if total == 0 then redis.call('DEL', KEYS[3]) end
+return total
+"#;
 
 /// Shared cluster state of one instance.
 pub(crate) struct Cluster {
@@ -147,6 +201,14 @@ pub(crate) struct Cluster {
     pub(crate) prefix: String,
     pub(crate) instance: String,
     pub(crate) ttl: Duration,
+    update_presence: Script,
+    /// Socket updates take it shared; rebuilding the counts takes it
+    /// exclusively, so a rebuild sees the local counts and this instance's
+    /// Redis counts at rest.
+    presence_lock: tokio::sync::RwLock<()>,
+    /// A presence update failed half-way (Redis unreachable): the next
+    /// heartbeat rebuilds the counts.
+    presence_dirty: AtomicBool,
 }
 
 impl Cluster {
@@ -159,6 +221,9 @@ impl Cluster {
             prefix: config.prefix.clone(),
             instance,
             ttl: config.presence_ttl,
+            update_presence: Script::from_lua(UPDATE_PRESENCE),
+            presence_lock: tokio::sync::RwLock::new(()),
+            presence_dirty: AtomicBool::new(false),
         })
     }
 
@@ -168,50 +233,105 @@ impl Cluster {
         format!("{{{}}}:{parts}", self.prefix)
     }
 
+    fn alive_key(&self) -> String {
+        self.key(&format!("presence:alive:{}", self.instance))
+    }
+
+    fn instance_key(&self) -> String {
+        self.key(&format!("presence:inst:{}", self.instance))
+    }
+
+    fn count_key(&self, user_id: i64) -> String {
+        self.key(&format!("presence:count:{user_id}"))
+    }
+
     pub(crate) fn membership_channel(&self) -> String {
         self.key("membership")
     }
 
-    /// Counts a socket of `user`; returns whether it is their first anywhere.
-    pub(crate) async fn socket_opened(&self, user_id: i64) -> Result<bool, ClusterError> {
-        let trx = self.client.multi();
-        let _: () = trx
-            .hincrby(
-                self.key(&format!("presence:inst:{}", self.instance)),
-                user_id.to_string(),
+    /// Counts a socket of `user_id` opening or closing, here (`local`) and
+    /// over all instances. Returns whether it was the user's first socket
+    /// anywhere (opening) or their last (closing).
+    pub(crate) async fn socket_changed(
+        &self,
+        local: &LocalPresence,
+        user_id: i64,
+        opened: bool,
+    ) -> Result<bool, ClusterError> {
+        let total = {
+            let _shared = self.presence_lock.read().await;
+            if opened {
+                local.connect(user_id);
+            } else {
+                local.disconnect(user_id);
+            }
+            let updated: Result<Option<i64>, _> = self
+                .update_presence
+                .evalsha_with_reload(
+                    &self.client,
+                    vec![self.alive_key(), self.instance_key(), self.count_key(user_id)],
+                    vec![user_id, if opened { 1 } else { -1 }],
+                )
+                .await;
+            match updated {
+                Ok(total) => total,
+                Err(err) => {
+                    self.presence_dirty.store(true, Ordering::Relaxed);
+                    return Err(err.into());
+                }
+            }
+        };
+        let total = match total {
+            Some(total) => total,
+            None => {
+                // The local count already includes this socket.
+                self.rebuild_presence(local).await?;
+                let total: Option<i64> = self.client.get(self.count_key(user_id)).await?;
+                total.unwrap_or(0)
+            }
+        };
+        Ok(if opened { total == 1 } else { total <= 0 })
+    }
+
+    /// Refreshes this instance's heartbeat; rebuilds its counts first when
+    /// Redis lost them or an update failed.
+    pub(crate) async fn heartbeat(&self, local: &LocalPresence) -> Result<(), ClusterError> {
+        // XX + GET: refresh only a heartbeat that still exists, and say so.
+        let previous: Option<String> = self
+            .client
+            .set(
+                self.alive_key(),
                 1,
+                Some(Expiration::PX(self.ttl.as_millis() as i64)),
+                Some(SetOptions::XX),
+                true,
             )
             .await?;
-        let _: () = trx
-            .incr(self.key(&format!("presence:count:{user_id}")))
-            .await?;
-        let (_, count): (i64, i64) = trx.exec(true).await?;
-        Ok(count == 1)
+        if previous.is_none() || self.presence_dirty.load(Ordering::Relaxed) {
+            self.rebuild_presence(local).await?;
+        }
+        Ok(())
     }
 
-    /// Counts a closed socket; returns whether it was the user's last anywhere.
-    pub(crate) async fn socket_closed(&self, user_id: i64) -> Result<bool, ClusterError> {
-        let trx = self.client.multi();
-        let _: () = trx
-            .hincrby(
-                self.key(&format!("presence:inst:{}", self.instance)),
-                user_id.to_string(),
-                -1,
-            )
-            .await?;
-        let _: () = trx
-            .decr(self.key(&format!("presence:count:{user_id}")))
-            .await?;
-        let (_, count): (i64, i64) = trx.exec(true).await?;
-        Ok(count <= 0)
+    /// Makes this instance's counts in Redis match its local sockets: the
+    /// instance hash records exactly what this instance added to each user's
+    /// total, so the difference is what the totals lack (all of it after Redis
+    /// lost its data or a survivor reaped this instance).
+    pub(crate) async fn rebuild_presence(&self, local: &LocalPresence) -> Result<(), ClusterError> {
+        let _exclusive = self.presence_lock.write().await;
+        self.presence_dirty.store(false, Ordering::Relaxed);
+        let result = self.rebuild_presence_locked(local).await;
+        if result.is_err() {
+            self.presence_dirty.store(true, Ordering::Relaxed);
+        }
+        result
     }
 
-    /// Refreshes this instance's heartbeat.
-    pub(crate) async fn heartbeat(&self) -> Result<(), ClusterError> {
+    async fn rebuild_presence_locked(&self, local: &LocalPresence) -> Result<(), ClusterError> {
         let _: () = self
             .client
             .set(
-                self.key(&format!("presence:alive:{}", self.instance)),
+                self.alive_key(),
                 1,
                 Some(Expiration::PX(self.ttl.as_millis() as i64)),
                 None,
@@ -222,6 +342,39 @@ impl Cluster {
             .client
             .sadd(self.key("presence:instances"), self.instance.clone())
             .await?;
+        let _: () = self
+            .client
+            .del(self.key(&format!("presence:reap:{}", self.instance)))
+            .await?;
+        let recorded: HashMap<String, i64> = self.client.hgetall(self.instance_key()).await?;
+        let mut deltas: HashMap<i64, (i64, i64)> = HashMap::new();
+        for (user, sockets) in recorded {
+            if let Ok(user_id) = user.parse::<i64>() {
+                deltas.entry(user_id).or_default().0 = sockets;
+            }
+        }
+        for (user_id, sockets) in local.counts() {
+            deltas.entry(user_id).or_default().1 = sockets as i64;
+        }
+        deltas.retain(|_, (recorded, wanted)| recorded != wanted);
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(users = deltas.len(), "presence counts rebuilt in redis");
+        let trx = self.client.multi();
+        for (user_id, (recorded, wanted)) in deltas {
+            if wanted == 0 {
+                let _: () = trx.hdel(self.instance_key(), user_id.to_string()).await?;
+            } else {
+                let _: () = trx
+                    .hset(self.instance_key(), (user_id.to_string(), wanted))
+                    .await?;
+            }
+            let _: () = trx
+                .incr_by(self.count_key(user_id), wanted - recorded)
+                .await?;
+        }
+        let _: Value = trx.exec(true).await?;
         Ok(())
     }
 
@@ -256,7 +409,7 @@ impl Cluster {
                 continue;
             }
             let inst_key = self.key(&format!("presence:inst:{instance}"));
-            let counts: std::collections::HashMap<String, i64> =
+            let counts: HashMap<String, i64> =
                 self.client.hgetall(&inst_key).await?;
             for (user, sockets) in counts {
                 let Ok(user_id) = user.parse::<i64>() else {
@@ -305,7 +458,7 @@ pub(crate) async fn spawn_membership_listener(
     let mut messages = subscriber.message_rx();
     subscriber.init().await?;
     subscriber.subscribe(channel.clone()).await?;
-    let _resubscribe = subscriber.manage_subscriptions();
+    let _resubscribe = keep_subscribed(&subscriber);
     tokio::spawn(async move {
         // Owning the client keeps the subscription alive.
         let _subscriber = subscriber;

@@ -206,19 +206,13 @@ impl ChatHandle {
     /// conversation with them.
     pub(crate) async fn socket_presence(&self, user: &Identity, opened: bool) -> ChatResult<()> {
         metrics::gauge!("chat_connected_sockets").increment(if opened { 1.0 } else { -1.0 });
-        let changed_here = if opened {
-            self.inner.presence.connect(user.user_id)
-        } else {
-            self.inner.presence.disconnect(user.user_id)
-        };
         let changed = match &self.inner.cluster {
-            Some(cluster) => if opened {
-                cluster.socket_opened(user.user_id).await
-            } else {
-                cluster.socket_closed(user.user_id).await
-            }
-            .map_err(|e| ChatError::Adapter(e.to_string()))?,
-            None => changed_here,
+            Some(cluster) => cluster
+                .socket_changed(&self.inner.presence, user.user_id, opened)
+                .await
+                .map_err(|e| ChatError::Adapter(e.to_string()))?,
+            None if opened => self.inner.presence.connect(user.user_id),
+            None => self.inner.presence.disconnect(user.user_id),
         };
         if !changed {
             return Ok(());
@@ -282,7 +276,10 @@ impl ChatHandle {
             return Ok(());
         };
         let adapter = |e: crate::cluster::ClusterError| ChatError::Adapter(e.to_string());
-        cluster.heartbeat().await.map_err(adapter)?;
+        cluster
+            .heartbeat(&self.inner.presence)
+            .await
+            .map_err(adapter)?;
         for user_id in cluster.reap_dead_instances().await.map_err(adapter)? {
             let user = self.user_row(user_id).await?;
             let identity = Identity {

@@ -35,6 +35,15 @@ impl LocalPresence {
         self.sockets.get(&user_id).is_some_and(|c| *c > 0)
     }
 
+    /// Sockets per user, for users with at least one.
+    pub(crate) fn counts(&self) -> Vec<(i64, usize)> {
+        self.sockets
+            .iter()
+            .filter(|e| *e.value() > 0)
+            .map(|e| (*e.key(), *e.value()))
+            .collect()
+    }
+
     /// Users with at least one socket.
     pub(crate) fn online_users(&self) -> Vec<i64> {
         self.sockets
