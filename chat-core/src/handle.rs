@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) event_limiter: EventLimiter,
     /// Redis-backed state shared with the other instances, when clustered.
     pub(crate) cluster: Option<Cluster>,
+    /// Group commit of sent messages.
+    pub(crate) writers: crate::service::writer::MessageWriters,
 }
 
 impl ChatHandle {
@@ -71,6 +73,7 @@ impl ChatHandle {
                 event_limiter,
                 sends_in_flight: std::sync::atomic::AtomicUsize::new(0),
                 cluster,
+                writers: crate::service::writer::MessageWriters::new(),
             }),
         }
     }

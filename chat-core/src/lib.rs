@@ -108,6 +108,11 @@ use socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator};
 use socket::handlers::{AuthState, authenticate, on_connect};
 use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 
+/// WebSocket read buffer per connection. tungstenite zero-fills it before
+/// every read, so all of it is resident for every idle socket; chat frames are
+/// a few hundred bytes, and a larger frame only takes a few more reads.
+const WS_READ_BUFFER: usize = 512;
+
 /// Entry point: `ChatCore::builder(db)` configures and builds the engine.
 ///
 /// ```no_run
@@ -269,7 +274,7 @@ impl ChatCoreBuilder {
     ) -> (SocketIoLayer<A>, SocketIo<A>, ChatHandle) {
         let chat = ChatHandle::new(self.db, self.config, cluster);
         let (layer, io) = builder
-            .ws_read_buffer_size(4096)
+            .ws_read_buffer_size(WS_READ_BUFFER)
             .with_state(chat.clone())
             .with_state(AuthState(self.authenticator))
             .build_layer();

@@ -187,6 +187,11 @@ pub async fn run(
             (app(&config, make_state(chat.clone())).layer(layer), chat)
         }
     };
+    // In front of the Socket.IO layer: each open socket then keeps a compact
+    // copy of its handshake instead of the HTTP connection's read buffer.
+    let app = app.layer(tower::util::MapRequestLayer::new(
+        chat_core::socket::compact_handshake::<axum::body::Body>,
+    ));
     tracing::info!("listening on http://{local_addr}");
     // On shutdown: stop accepting, close the sockets (clients reconnect to
     // another instance), let in-flight requests finish, within a bound.

@@ -269,7 +269,11 @@ impl Cluster {
                 .update_presence
                 .evalsha_with_reload(
                     &self.client,
-                    vec![self.alive_key(), self.instance_key(), self.count_key(user_id)],
+                    vec![
+                        self.alive_key(),
+                        self.instance_key(),
+                        self.count_key(user_id),
+                    ],
                     vec![user_id, if opened { 1 } else { -1 }],
                 )
                 .await;
@@ -409,8 +413,7 @@ impl Cluster {
                 continue;
             }
             let inst_key = self.key(&format!("presence:inst:{instance}"));
-            let counts: HashMap<String, i64> =
-                self.client.hgetall(&inst_key).await?;
+            let counts: HashMap<String, i64> = self.client.hgetall(&inst_key).await?;
             for (user, sockets) in counts {
                 let Ok(user_id) = user.parse::<i64>() else {
                     continue;

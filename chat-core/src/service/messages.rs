@@ -1,15 +1,12 @@
-//! Sending messages: validate, store (one transaction), then fan out.
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, TransactionTrait,
-};
+//! Sending messages: validate, store (group commit, see [`super::writer`]),
+//! then fan out.
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Deserialize;
 use socketioxide::socket::Sid;
 
-use super::conversations::{MESSAGE_COLUMNS, message_from_row};
-use super::db::{is_unique_violation, now, stmt};
+use super::writer::{StoreRequest, Stored};
 use crate::ChatHandle;
-use crate::entity::{message, upload};
+use crate::entity::upload;
 use crate::error::{ChatError, ChatResult, FieldErrors};
 use crate::model::{Message, MessageType};
 use crate::socket::emitter::{Target, conversation_room};
@@ -198,30 +195,15 @@ impl ChatHandle {
                 ));
             }
         }
-        if let Some(client_id) = &request.client_id
-            && let Some(message) = self.message_by_client_id(sender, client_id).await?
-        {
-            return Ok(SendOutcome {
-                message,
-                created: false,
-            });
-        }
         let message_type = request.message_type.unwrap_or(MessageType::Text);
-        let message = match self.store_message(sender, &request, message_type).await {
-            Ok(message) => message,
-            Err(ChatError::Database(err)) if is_unique_violation(&err) => {
-                // A concurrent send with the same client_id won the race.
-                if let Some(client_id) = &request.client_id
-                    && let Some(message) = self.message_by_client_id(sender, client_id).await?
-                {
-                    return Ok(SendOutcome {
-                        message,
-                        created: false,
-                    });
-                }
-                return Err(ChatError::Database(err));
+        let message = match self.store_message(sender, request, message_type).await? {
+            Stored::Created(message) => message,
+            Stored::Existing(message) => {
+                return Ok(SendOutcome {
+                    message,
+                    created: false,
+                });
             }
-            Err(err) => return Err(err),
         };
         let fanout = std::time::Instant::now();
         self.broadcast(
@@ -246,75 +228,20 @@ impl ChatHandle {
         })
     }
 
-    /// One transaction: take the next `seq` (the row lock on the conversation
-    /// orders concurrent senders, so `seq` follows commit order) and insert.
+    /// Stores a validated message with the next `seq` of its conversation
+    /// (group-committed with concurrent sends); returns once it is committed.
     pub(crate) async fn store_message(
         &self,
         sender: i64,
-        request: &SendMessage,
+        message: SendMessage,
         message_type: MessageType,
-    ) -> ChatResult<Message> {
-        let created_at = now();
-        let txn = self.db().begin().await?;
-        let backend = txn.get_database_backend();
-        let row = txn
-            .query_one_raw(stmt(
-                backend,
-                "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = $1 \
-                 WHERE id = $2 RETURNING last_seq",
-                vec![created_at.into(), request.conversation_id.into()],
-            ))
-            .await?
-            .ok_or(ChatError::NotFound("conversation"))?;
-        let seq: i64 = row.try_get_by_index(0)?;
-        let stored = message::ActiveModel {
-            conversation_id: Set(request.conversation_id),
-            seq: Set(seq),
-            sender_id: Set(sender),
-            content: Set(request.content.clone()),
-            message_type: Set(message_type.as_str().to_owned()),
-            file_url: Set(request.file_url.clone()),
-            client_id: Set(request.client_id.clone()),
-            created_at: Set(created_at),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        txn.commit().await?;
-        let sender_row = self.user_row(sender).await?;
-        Ok(Message {
-            id: stored.id,
-            conversation_id: stored.conversation_id,
-            seq: stored.seq,
-            sender_id: sender,
-            sender: crate::model::MessageSender {
-                id: sender,
-                username: sender_row.username,
-                avatar_url: sender_row.avatar_url,
-            },
-            content: stored.content,
+    ) -> ChatResult<Stored> {
+        let request = StoreRequest {
+            sender,
+            message,
             message_type,
-            file_url: stored.file_url,
-            client_id: stored.client_id,
-            created_at: stored.created_at,
-        })
-    }
-
-    async fn message_by_client_id(
-        &self,
-        sender: i64,
-        client_id: &str,
-    ) -> ChatResult<Option<Message>> {
-        let backend = self.db().get_database_backend();
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id \
-             WHERE m.sender_id = $1 AND m.client_id = $2"
-        );
-        let row = self
-            .db()
-            .query_one_raw(stmt(backend, &sql, vec![sender.into(), client_id.into()]))
-            .await?;
-        row.as_ref().map(|r| message_from_row(r, "")).transpose()
+        };
+        self.inner.writers.store(self.db(), request).await
     }
 }
 

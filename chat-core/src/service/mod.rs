@@ -26,6 +26,7 @@ pub(crate) mod receipts;
 pub(crate) mod rooms;
 pub(crate) mod typing;
 pub(crate) mod users;
+pub(crate) mod writer;
 
 pub use activity::{Presence, Typing};
 pub use conversations::{CreateGroup, HistoryQuery, MessagePage};

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::conversations::insert_members;
 use super::db::{is_unique_violation, stmt};
 use super::messages::SendMessage;
+use super::writer::Stored;
 use crate::ChatHandle;
 use crate::entity::conversation;
 use crate::error::{ChatError, ChatResult};
@@ -222,8 +223,8 @@ impl ChatHandle {
             file_url: None,
             client_id: None,
         };
-        let message = self
-            .store_message(user.id, &request, MessageType::System)
+        let (Stored::Created(message) | Stored::Existing(message)) = self
+            .store_message(user.id, request, MessageType::System)
             .await?;
         self.broadcast(
             Target::room(conversation_room(conversation_id)),

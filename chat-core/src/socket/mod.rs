@@ -20,6 +20,9 @@
 //! ```
 
 pub mod auth;
+mod compact;
 pub(crate) mod emitter;
 pub mod events;
 pub(crate) mod handlers;
+
+pub use compact::compact_handshake;

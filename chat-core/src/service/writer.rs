@@ -1,0 +1,545 @@
+//! Group commit of messages: sends that arrive while a transaction commits are
+//! stored together in the next one, so one commit (one fsync on SQLite, one WAL
+//! flush on PostgreSQL) serves many messages. Every sender is answered only
+//! after the transaction holding its message committed: an ack still means
+//! stored.
+//!
+//! Conversations are spread over a few writers (by id), so the messages of one
+//! conversation are stored in the order they were queued, and writers never
+//! wait on each other's row locks. Instances sharing a PostgreSQL database
+//! order themselves through the conversation row lock, taken in ascending id
+//! order in every batch (no deadlock between batches).
+//!
+//! A batch that fails as a whole (e.g. a `client_id` raced in by another
+//! instance) is retried message by message, so one bad message cannot fail
+//! its neighbours.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::conversations::{MESSAGE_COLUMNS, message_from_row};
+use super::db::{is_unique_violation, now, stmt};
+use super::messages::SendMessage;
+use crate::error::{ChatError, ChatResult};
+use crate::model::{Message, MessageSender, MessageType};
+
+/// Most messages stored in one transaction (8 parameters each stay far below
+/// both databases' limits).
+const MAX_BATCH: usize = 256;
+
+/// Messages waiting for a writer, per writer.
+const QUEUE_DEPTH: usize = 4096;
+
+/// A message to store: validated, with its sender.
+pub(crate) struct StoreRequest {
+    pub(crate) sender: i64,
+    pub(crate) message: SendMessage,
+    pub(crate) message_type: MessageType,
+}
+
+/// What storing a message did.
+pub(crate) enum Stored {
+    /// Newly stored.
+    Created(Message),
+    /// The sender's `client_id` was used before: the message stored then.
+    Existing(Message),
+}
+
+type Job = (StoreRequest, oneshot::Sender<ChatResult<Stored>>);
+
+/// The writers of one engine, started on first use (building the engine does
+/// not need a runtime).
+pub(crate) struct MessageWriters {
+    queues: std::sync::OnceLock<Vec<mpsc::Sender<Job>>>,
+    /// Transactions that stored a batch, over all writers.
+    batches: Arc<AtomicU64>,
+}
+
+impl MessageWriters {
+    pub(crate) fn new() -> Self {
+        MessageWriters {
+            queues: std::sync::OnceLock::new(),
+            batches: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Stores a message with the next free `seq` of its conversation; returns
+    /// once it is committed.
+    pub(crate) async fn store(
+        &self,
+        db: &DatabaseConnection,
+        request: StoreRequest,
+    ) -> ChatResult<Stored> {
+        let queues = self.queues.get_or_init(|| start(db, &self.batches));
+        let index = request
+            .message
+            .conversation_id
+            .rem_euclid(queues.len() as i64) as usize;
+        let (reply, answer) = oneshot::channel();
+        queues[index]
+            .send((request, reply))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> ChatError {
+    ChatError::Database(DbErr::Custom("the message writer stopped".into()))
+}
+
+fn start(db: &DatabaseConnection, batches: &Arc<AtomicU64>) -> Vec<mpsc::Sender<Job>> {
+    // SQLite has one writer at a time whatever we do; PostgreSQL commits
+    // batches of different conversations in parallel.
+    let writers = match db.get_database_backend() {
+        DbBackend::Sqlite => 1,
+        _ => 4,
+    };
+    (0..writers)
+        .map(|_| {
+            let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
+            tokio::spawn(run(db.clone(), jobs, batches.clone()));
+            queue
+        })
+        .collect()
+}
+
+/// Runs until every queue sender is gone (the engine was dropped).
+async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, batches: Arc<AtomicU64>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        metrics::histogram!("chat_store_batch_size").record(batch.len() as f64);
+        batches.fetch_add(1, Ordering::Relaxed);
+        let requests: Vec<&StoreRequest> = batch.iter().map(|(r, _)| r).collect();
+        match store_batch(&db, &requests).await {
+            Ok(results) => {
+                for ((_, reply), result) in batch.drain(..).zip(results) {
+                    // The sender may have gone (socket closed): the message stays stored.
+                    let _ = reply.send(result);
+                }
+            }
+            Err(err) => {
+                if batch.len() > 1 {
+                    tracing::debug!(%err, size = batch.len(), "batch failed; storing one by one");
+                }
+                for (request, reply) in batch.drain(..) {
+                    let _ = reply.send(store_one(&db, &request).await);
+                }
+            }
+        }
+    }
+}
+
+/// Stores one message in its own transaction; a `client_id` used before (also
+/// by a concurrent send) returns the stored message.
+async fn store_one(db: &DatabaseConnection, request: &StoreRequest) -> ChatResult<Stored> {
+    match store_batch(db, &[request]).await {
+        Err(ChatError::Database(err)) if is_unique_violation(&err) => {
+            match existing_by_client_id(db, &[request])
+                .await?
+                .into_values()
+                .next()
+            {
+                Some(existing) => Ok(Stored::Existing(existing)),
+                None => Err(ChatError::Database(err)),
+            }
+        }
+        Err(err) => Err(err),
+        Ok(mut results) => results.pop().unwrap_or_else(|| Err(stopped())),
+    }
+}
+
+/// Stored messages of these requests' `(sender, client_id)`, by that key.
+async fn existing_by_client_id<C: ConnectionTrait>(
+    conn: &C,
+    requests: &[&StoreRequest],
+) -> ChatResult<HashMap<(i64, String), Message>> {
+    let mut conditions = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    for request in requests {
+        if let Some(client_id) = &request.message.client_id {
+            let n = values.len();
+            conditions.push(format!(
+                "(m.sender_id = ${} AND m.client_id = ${})",
+                n + 1,
+                n + 2
+            ));
+            values.push(request.sender.into());
+            values.push(client_id.clone().into());
+        }
+    }
+    if conditions.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id WHERE {}",
+        conditions.join(" OR ")
+    );
+    let rows = conn
+        .query_all_raw(stmt(conn.get_database_backend(), &sql, values))
+        .await?;
+    let mut found = HashMap::new();
+    for row in &rows {
+        let message = message_from_row(row, "")?;
+        if let Some(client_id) = message.client_id.clone() {
+            found.insert((message.sender_id, client_id), message);
+        }
+    }
+    Ok(found)
+}
+
+/// One transaction for the whole batch: answers `client_id` retries with the
+/// stored message, takes a block of `seq` numbers per conversation (in
+/// ascending conversation order, the lock order of every batch), inserts every
+/// new message in one statement and reads each sender's profile once.
+async fn store_batch(
+    db: &DatabaseConnection,
+    requests: &[&StoreRequest],
+) -> ChatResult<Vec<ChatResult<Stored>>> {
+    // Read before the transaction: on SQLite a transaction that reads first
+    // and then writes fails at once (SQLITE_BUSY) when another connection
+    // wrote meanwhile. A retry racing in between hits the unique index, and
+    // the batch is then stored one by one.
+    let existing = existing_by_client_id(db, requests).await?;
+    let created_at = now();
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+
+    // Which requests are new; a repeated client_id within the batch is
+    // answered with the first one's message.
+    let mut first_with_key: HashMap<(i64, &str), usize> = HashMap::new();
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    let mut new_requests: Vec<usize> = Vec::new();
+    for (i, request) in requests.iter().enumerate() {
+        if let Some(client_id) = request.message.client_id.as_deref() {
+            if existing.contains_key(&(request.sender, client_id.to_owned())) {
+                continue;
+            }
+            if let Some(&first) = first_with_key.get(&(request.sender, client_id)) {
+                repeats.push((i, first));
+                continue;
+            }
+            first_with_key.insert((request.sender, client_id), i);
+        }
+        new_requests.push(i);
+    }
+
+    // seq blocks, in ascending conversation order.
+    let mut per_conversation: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    for &i in &new_requests {
+        per_conversation
+            .entry(requests[i].message.conversation_id)
+            .or_default()
+            .push(i);
+    }
+    let mut seqs: HashMap<usize, i64> = HashMap::new();
+    let mut missing: Vec<usize> = Vec::new();
+    for (conversation_id, indices) in &per_conversation {
+        let count = indices.len() as i64;
+        let row = txn
+            .query_one_raw(stmt(
+                backend,
+                "UPDATE conversations SET last_seq = last_seq + $1, last_message_at = $2 \
+                 WHERE id = $3 RETURNING last_seq",
+                vec![count.into(), created_at.into(), (*conversation_id).into()],
+            ))
+            .await?;
+        match row {
+            Some(row) => {
+                let last: i64 = row.try_get_by_index(0)?;
+                for (k, &i) in indices.iter().enumerate() {
+                    seqs.insert(i, last - count + 1 + k as i64);
+                }
+            }
+            None => missing.extend(indices.iter().copied()),
+        }
+    }
+
+    let to_insert: Vec<usize> = new_requests
+        .iter()
+        .copied()
+        .filter(|i| seqs.contains_key(i))
+        .collect();
+    let mut ids: HashMap<(i64, i64), i64> = HashMap::new();
+    if !to_insert.is_empty() {
+        let mut placeholders = Vec::with_capacity(to_insert.len());
+        let mut values: Vec<Value> = Vec::with_capacity(to_insert.len() * 8);
+        for &i in &to_insert {
+            let request = requests[i];
+            let n = values.len();
+            placeholders.push(format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 8
+            ));
+            values.extend([
+                request.message.conversation_id.into(),
+                seqs[&i].into(),
+                request.sender.into(),
+                request.message.content.clone().into(),
+                request.message_type.as_str().into(),
+                request.message.file_url.clone().into(),
+                request.message.client_id.clone().into(),
+                created_at.into(),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, \
+             file_url, client_id, created_at) VALUES {} RETURNING id, conversation_id, seq",
+            placeholders.join(", ")
+        );
+        // Rows are matched back by (conversation_id, seq), which is unique:
+        // RETURNING does not promise the VALUES order.
+        for row in txn.query_all_raw(stmt(backend, &sql, values)).await? {
+            let id: i64 = row.try_get_by_index(0)?;
+            let conversation_id: i64 = row.try_get_by_index(1)?;
+            let seq: i64 = row.try_get_by_index(2)?;
+            ids.insert((conversation_id, seq), id);
+        }
+    }
+
+    let profiles = sender_profiles(&txn, to_insert.iter().map(|&i| requests[i].sender)).await?;
+    txn.commit().await?;
+
+    let mut results: Vec<Option<ChatResult<Stored>>> = (0..requests.len()).map(|_| None).collect();
+    for &i in &to_insert {
+        let request = requests[i];
+        let conversation_id = request.message.conversation_id;
+        let seq = seqs[&i];
+        let (Some(&id), Some(sender)) = (
+            ids.get(&(conversation_id, seq)),
+            profiles.get(&request.sender),
+        ) else {
+            results[i] = Some(Err(ChatError::Database(DbErr::Custom(
+                "stored message not returned".into(),
+            ))));
+            continue;
+        };
+        results[i] = Some(Ok(Stored::Created(Message {
+            id,
+            conversation_id,
+            seq,
+            sender_id: request.sender,
+            sender: sender.clone(),
+            content: request.message.content.clone(),
+            message_type: request.message_type,
+            file_url: request.message.file_url.clone(),
+            client_id: request.message.client_id.clone(),
+            created_at,
+        })));
+    }
+    for (i, first) in repeats {
+        results[i] = Some(match &results[first] {
+            Some(Ok(Stored::Created(m) | Stored::Existing(m))) => Ok(Stored::Existing(m.clone())),
+            _ => Err(ChatError::NotFound("conversation")),
+        });
+    }
+    for i in missing {
+        results[i] = Some(Err(ChatError::NotFound("conversation")));
+    }
+    Ok(results
+        .into_iter()
+        .enumerate()
+        .map(|(i, result)| {
+            result.unwrap_or_else(|| {
+                let request = requests[i];
+                let key = (
+                    request.sender,
+                    request.message.client_id.clone().unwrap_or_default(),
+                );
+                existing
+                    .get(&key)
+                    .cloned()
+                    .map(Stored::Existing)
+                    .ok_or(ChatError::NotFound("message"))
+            })
+        })
+        .collect())
+}
+
+/// Username and avatar of each distinct sender, in one query.
+async fn sender_profiles<C: ConnectionTrait>(
+    conn: &C,
+    senders: impl Iterator<Item = i64>,
+) -> ChatResult<HashMap<i64, MessageSender>> {
+    let mut ids: Vec<i64> = senders.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT id, username, avatar_url FROM users WHERE id IN ({})",
+        placeholders.join(", ")
+    );
+    let values: Vec<Value> = ids.iter().map(|&id| id.into()).collect();
+    let rows = conn
+        .query_all_raw(stmt(conn.get_database_backend(), &sql, values))
+        .await?;
+    let mut profiles = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = row.try_get("", "id")?;
+        profiles.insert(
+            id,
+            MessageSender {
+                id,
+                username: row.try_get("", "username")?,
+                avatar_url: row.try_get("", "avatar_url")?,
+            },
+        );
+    }
+    Ok(profiles)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::atomic::Ordering;
+
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+    use super::{MessageWriters, StoreRequest, Stored};
+    use crate::model::MessageType;
+    use crate::service::messages::SendMessage;
+    use crate::testing::TestDb;
+
+    /// Two users and conversations 1 and 2 (both members of each).
+    async fn setup(test_db: &TestDb) -> DatabaseConnection {
+        let db = Database::connect(&test_db.url).await.expect("connect");
+        Migrator::up(&db, None).await.expect("migrate");
+        let ts = "'2026-01-01T00:00:00Z'";
+        for u in 1..=2 {
+            db.execute_unprepared(&format!(
+                "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
+                 VALUES ('u{u}', 'u{u}', 'u{u}@x.io', '', 'offline', {ts})"
+            ))
+            .await
+            .expect("user");
+        }
+        for c in 1..=2 {
+            db.execute_unprepared(&format!(
+                "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_message_at) \
+                 VALUES ('group', 'g{c}', false, 1, {ts}, 0, {ts})"
+            ))
+            .await
+            .expect("conversation");
+        }
+        db
+    }
+
+    fn request(sender: i64, conversation_id: i64, client_id: Option<String>) -> StoreRequest {
+        StoreRequest {
+            sender,
+            message: SendMessage {
+                client_id,
+                ..SendMessage::text(conversation_id, format!("from {sender}"))
+            },
+            message_type: MessageType::Text,
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_sends_share_commits_and_get_contiguous_seq() {
+        let test_db = TestDb::new().await;
+        let db = setup(&test_db).await;
+        let writers = MessageWriters::new();
+        let sends = (0..300).map(|n| {
+            let request = request(1 + n % 2, 1 + n % 2, Some(format!("c-{n}")));
+            writers.store(&db, request)
+        });
+        let results = futures_util::future::join_all(sends).await;
+        let mut seqs: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
+        for result in results {
+            match result.expect("stored") {
+                Stored::Created(m) => seqs[(m.conversation_id - 1) as usize].push(m.seq),
+                Stored::Existing(m) => panic!("seq {} reported as a retry", m.seq),
+            }
+        }
+        for seq in &mut seqs {
+            seq.sort_unstable();
+            assert_eq!(
+                *seq,
+                (1..=150).collect::<Vec<i64>>(),
+                "seq is 1..=150 without gaps"
+            );
+        }
+        let batches = writers.batches.load(Ordering::Relaxed);
+        assert!(
+            batches < 300,
+            "300 concurrent sends took {batches} transactions"
+        );
+        let stored = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM messages",
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        assert_eq!(stored.try_get_by_index::<i64>(0).expect("count"), 300);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_client_id_in_one_batch_is_stored_once_and_a_bad_message_fails_alone() {
+        let test_db = TestDb::new().await;
+        let db = setup(&test_db).await;
+        let writers = MessageWriters::new();
+        let mut sends = Vec::new();
+        for n in 0..40 {
+            sends.push(request(1, 1, Some(format!("same-{}", n % 4))));
+        }
+        sends.push(request(2, 999, None)); // no such conversation
+        sends.push(request(2, 2, None));
+        let results =
+            futures_util::future::join_all(sends.into_iter().map(|r| writers.store(&db, r))).await;
+        let mut created = HashSet::new();
+        let mut ids_by_client = std::collections::HashMap::new();
+        for result in &results[..40] {
+            let (Ok(Stored::Created(m)) | Ok(Stored::Existing(m))) = result else {
+                panic!("a retry failed: {:?}", result.as_ref().err());
+            };
+            if matches!(result, Ok(Stored::Created(_))) {
+                assert!(
+                    created.insert(m.client_id.clone()),
+                    "{:?} created twice",
+                    m.client_id
+                );
+            }
+            let id = *ids_by_client.entry(m.client_id.clone()).or_insert(m.id);
+            assert_eq!(
+                id, m.id,
+                "every retry of {:?} answers with one message",
+                m.client_id
+            );
+        }
+        assert_eq!(created.len(), 4, "four distinct client ids: four messages");
+        assert!(
+            matches!(results[40], Err(crate::ChatError::NotFound("conversation"))),
+            "a message to a missing conversation fails"
+        );
+        assert!(
+            matches!(results[41], Ok(Stored::Created(ref m)) if m.seq == 1),
+            "its neighbour is stored"
+        );
+        let stored = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM messages",
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        assert_eq!(stored.try_get_by_index::<i64>(0).expect("count"), 5);
+    }
+}
