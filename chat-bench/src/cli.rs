@@ -9,6 +9,11 @@ use serde::Serialize;
 pub const MAX_CONNECTIONS: usize = 5000;
 /// Longest sending phase of a scenario, in seconds.
 pub const MAX_DURATION_S: f64 = 300.0;
+/// Most server instances one run starts: beyond that, on a small machine, the instances measure
+/// the scheduler more than the server.
+pub const MAX_INSTANCES: i64 = 4;
+/// Redis for several spawned instances when --redis-url is not given.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// Load generator for the chat server: simulated Socket.IO clients (Engine.IO v4 / Socket.IO v5
 /// over WebSocket) that register through the REST API, join group conversations, send
@@ -19,7 +24,8 @@ pub const MAX_DURATION_S: f64 = 300.0;
 ///
 /// The server must allow the load: RATE_LIMIT_PER_SECOND=0 AUTH_RATE_LIMIT_PER_MINUTE=0
 /// SOCKET_EVENTS_PER_SECOND=100000 SOCKET_EVENTS_BURST=100000. --spawn-server starts one so
-/// configured.
+/// configured (or --instances of them on PostgreSQL and Redis). fanout and groups also run
+/// against a bare socketioxide server (--bare), for a reference.
 #[derive(Debug, Parser)]
 #[command(name = "chat-bench", version)]
 pub struct Cli {
@@ -35,36 +41,63 @@ pub struct Cli {
 #[derive(Debug, Clone, Args, Serialize)]
 #[command(next_help_heading = "Common options")]
 pub struct Common {
-    /// Base URL of a running server (not used with --spawn-server).
-    #[arg(long, global = true, default_value = "http://127.0.0.1:3000")]
+    /// Base URL of a running server (not used with --spawn-server), or the comma-separated URLs
+    /// of several instances sharing one database and Redis: clients are spread over them in turn.
+    #[arg(
+        long,
+        global = true,
+        default_value = "http://127.0.0.1:3000",
+        value_name = "URL[,URL...]"
+    )]
     pub url: String,
-    /// Start the chat-server binary for this run on a free port of 127.0.0.1, with a fresh data
-    /// directory and the limits raised for load; it is stopped (by its PID) at the end.
+    /// Start the chat-server binary (bare-server with --bare) for this run on a free port of
+    /// 127.0.0.1, with a fresh data directory and the limits raised for load; it is stopped (by
+    /// its PID) at the end.
     #[arg(long, global = true)]
     pub spawn_server: bool,
-    /// The chat-server binary for --spawn-server [default: chat-server next to this program, else
-    /// on PATH].
+    /// Run fanout or groups against the bare socketioxide server (bare-server) instead: no users,
+    /// tokens, REST or database; clients join their groups' rooms and the server relays each
+    /// payload to the room.
+    #[arg(long, global = true)]
+    pub bare: bool,
+    /// chat-server instances to start with --spawn-server. More than one share the PostgreSQL
+    /// database of --database-url and Redis (--redis-url, with a key prefix of this run's own),
+    /// all pinned to --server-cpus; clients are spread over them in turn.
+    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=MAX_INSTANCES))]
+    pub instances: u8,
+    /// The server binary for --spawn-server [default: chat-server, or bare-server with --bare,
+    /// next to this program, else on PATH].
     #[arg(long, global = true, value_name = "PATH")]
     pub server_bin: Option<PathBuf>,
     /// DATABASE_URL for --spawn-server, e.g. postgres://postgres@127.0.0.1:5432/bench [default:
-    /// SQLite in the fresh data directory].
+    /// SQLite in the fresh data directory; several instances need PostgreSQL].
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+    /// REDIS_URL for --spawn-server [default: redis://127.0.0.1:6379 with --instances above 1;
+    /// one instance uses Redis only when this is given]. The run's keys are deleted at the end.
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis_url: Option<String>,
     /// Extra environment for --spawn-server, KEY=VALUE (repeatable; wins over the defaults).
     #[arg(long = "server-env", global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub server_env: Vec<(String, String)>,
-    /// CPUs the spawned server is pinned to (`taskset -c`); `none` to not pin. Pinning happens
-    /// only when taskset exists and the machine has at least two CPUs.
+    /// CPUs the spawned server (every instance of it) is pinned to (`taskset -c`); `none` to not
+    /// pin. Pinning happens only when taskset exists and the machine has at least two CPUs.
     #[arg(long, global = true, default_value = "1", value_name = "CPUS")]
     pub server_cpus: String,
     /// CPUs this program is pinned to when it spawns the server (`taskset -p -c`); `none` to not
     /// pin.
     #[arg(long, global = true, default_value = "0", value_name = "CPUS")]
     pub bench_cpus: String,
-    /// PID of the server, for memory and CPU readings [default: the spawned server, else the
-    /// process listening on the URL's port, found through /proc].
-    #[arg(long, global = true, value_name = "PID")]
-    pub server_pid: Option<u32>,
+    /// PID of the server, or comma-separated PIDs of its instances, for memory and CPU readings
+    /// (summed over instances) [default: the spawned servers, else the processes listening on the
+    /// URLs' ports, found through /proc].
+    #[arg(
+        long,
+        global = true,
+        value_name = "PID[,PID...]",
+        value_delimiter = ','
+    )]
+    pub server_pid: Vec<u32>,
     /// Write the JSON report to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -85,6 +118,15 @@ pub struct Common {
     /// Seconds allowed for one connection (TCP, WebSocket upgrade, Socket.IO CONNECT).
     #[arg(long, global = true, default_value_t = 10.0)]
     pub connect_timeout: f64,
+}
+
+/// The base URLs in a comma-separated `--url` list (blanks between commas ignored).
+pub fn split_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .collect()
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -109,6 +151,13 @@ pub enum Scenario {
     /// every interval; reconnected clients catch up with `GET .../messages?after_seq=` and the
     /// run reports delivery after catch-up and duplicates.
     Churn(ChurnArgs),
+}
+
+impl Scenario {
+    /// Whether the scenario can run against the bare socketioxide server.
+    pub fn supports_bare(&self) -> bool {
+        matches!(self, Self::Fanout(_) | Self::Groups(_))
+    }
 }
 
 /// `idle` options.
@@ -248,5 +297,56 @@ mod tests {
         assert_eq!((args.members, args.rate, args.duration), (10, 50.0, 10.0));
         assert!(Cli::try_parse_from(["chat-bench", "idle", "--source-ips", "300"]).is_err());
         assert!(Cli::try_parse_from(["chat-bench", "idle", "--server-env", "NOEQUALS"]).is_err());
+        assert_eq!(cli.common.instances, 1);
+        assert!(cli.common.redis_url.is_none());
+        assert!(cli.common.server_pid.is_empty());
+    }
+
+    #[test]
+    fn parses_instances_and_bare() {
+        let cli = Cli::try_parse_from([
+            "chat-bench",
+            "--spawn-server",
+            "--instances",
+            "3",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:5432/b",
+            "groups",
+            "--server-pid",
+            "10,11,12",
+        ])
+        .expect("valid command line");
+        assert_eq!(cli.common.instances, 3);
+        assert_eq!(cli.common.server_pid, vec![10, 11, 12]);
+        assert!(!cli.common.bare);
+        for bad in ["0", "5"] {
+            assert!(Cli::try_parse_from(["chat-bench", "--instances", bad, "idle"]).is_err());
+        }
+        for line in [
+            &["chat-bench", "fanout", "--bare", "-r", "20"][..],
+            &[
+                "chat-bench",
+                "--spawn-server",
+                "--bare",
+                "fanout",
+                "-r",
+                "20",
+            ][..],
+        ] {
+            let cli = Cli::try_parse_from(line).expect("valid command line");
+            assert!(cli.common.bare && cli.scenario.supports_bare());
+        }
+        let cli = Cli::try_parse_from(["chat-bench", "--bare", "churn"]).expect("parses");
+        assert!(cli.common.bare && !cli.scenario.supports_bare());
+    }
+
+    #[test]
+    fn splits_url_lists() {
+        assert_eq!(split_urls("http://a:1"), vec!["http://a:1"]);
+        assert_eq!(
+            split_urls("http://a:1/, http://a:2 ,,http://a:3"),
+            vec!["http://a:1", "http://a:2", "http://a:3"]
+        );
+        assert!(split_urls(" , ").is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! A Socket.IO client connection: TCP from a chosen 127.0.0.x source address, WebSocket upgrade,
-//! Engine.IO open, Socket.IO CONNECT with `{token}`.
+//! Engine.IO open, Socket.IO CONNECT with `{token}` (or without auth data for the bare server,
+//! whose rooms are then joined with `join` events).
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::protocol::{
-    EnginePacket, SocketPacket, decode_engine, decode_open, decode_socket, encode_connect,
-    encode_pong,
+    CONNECT_WITHOUT_AUTH, EnginePacket, SocketPacket, decode_engine, decode_open, decode_socket,
+    encode_connect, encode_event, encode_pong,
 };
 
 /// A connected WebSocket.
@@ -79,14 +80,25 @@ impl ConnectConfig {
     }
 }
 
-/// Opens a Socket.IO session on namespace `/` authenticated with `token`.
-pub async fn connect(cfg: &ConnectConfig, index: usize, token: &str) -> Result<Ws> {
-    tokio::time::timeout(cfg.timeout, connect_inner(cfg, index, token))
+/// What a client presents when its session opens.
+#[derive(Debug, Clone, Default)]
+pub struct Login {
+    /// JWT sent as `{token}` in the CONNECT (none: CONNECT without auth data).
+    pub token: Option<String>,
+    /// Rooms to join with `join` events once connected (the bare server; the chat server joins
+    /// a user's rooms itself).
+    pub rooms: Vec<String>,
+}
+
+/// Opens a Socket.IO session on namespace `/`, authenticated with the login's token, and joins
+/// its rooms.
+pub async fn connect(cfg: &ConnectConfig, index: usize, login: &Login) -> Result<Ws> {
+    tokio::time::timeout(cfg.timeout, connect_inner(cfg, index, login))
         .await
         .map_err(|_| anyhow!("connect timed out after {:?}", cfg.timeout))?
 }
 
-async fn connect_inner(cfg: &ConnectConfig, index: usize, token: &str) -> Result<Ws> {
+async fn connect_inner(cfg: &ConnectConfig, index: usize, login: &Login) -> Result<Ws> {
     let socket = if cfg.addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -117,7 +129,11 @@ async fn connect_inner(cfg: &ConnectConfig, index: usize, token: &str) -> Result
         other => bail!("expected the Engine.IO open packet, got {other:?}"),
     }
     // Socket.IO CONNECT with the token, then wait for the server's CONNECT (or CONNECT_ERROR).
-    ws.send(Message::text(encode_connect(&json!({ "token": token }))?))
+    let connect = match &login.token {
+        Some(token) => encode_connect(&json!({ "token": token }))?,
+        None => CONNECT_WITHOUT_AUTH.to_owned(),
+    };
+    ws.send(Message::text(connect))
         .await
         .context("sending CONNECT")?;
     loop {
@@ -128,7 +144,7 @@ async fn connect_inner(cfg: &ConnectConfig, index: usize, token: &str) -> Result
                 .await
                 .context("sending pong")?,
             EnginePacket::Message(sio) => match decode_socket(sio)? {
-                SocketPacket::Connect { nsp: "/", .. } => return Ok(ws),
+                SocketPacket::Connect { nsp: "/", .. } => break,
                 SocketPacket::ConnectError { data, .. } => {
                     bail!("connect refused: {}", data.unwrap_or(""))
                 }
@@ -138,6 +154,39 @@ async fn connect_inner(cfg: &ConnectConfig, index: usize, token: &str) -> Result
             _ => {}
         }
     }
+    join_rooms(&mut ws, &login.rooms).await?;
+    Ok(ws)
+}
+
+/// Joins `rooms` with `join` events (acks 1..=n) and waits for every ack, so no message is sent
+/// to a room before all its members are in. The ack ids are free again afterwards.
+async fn join_rooms(ws: &mut Ws, rooms: &[String]) -> Result<()> {
+    for (ack, room) in (1u64..).zip(rooms) {
+        let frame = encode_event("join", &json!({ "room": room }), Some(ack))?;
+        ws.send(Message::text(frame))
+            .await
+            .context("sending join")?;
+    }
+    let mut missing = rooms.len();
+    while missing > 0 {
+        let text = next_text(ws).await?;
+        match decode_engine(&text)? {
+            EnginePacket::Ping(data) => ws
+                .send(Message::text(encode_pong(data)))
+                .await
+                .context("sending pong")?,
+            EnginePacket::Message(sio) => match decode_socket(sio)? {
+                SocketPacket::Ack { id, .. } if id >= 1 && id <= rooms.len() as u64 => {
+                    missing -= 1;
+                }
+                SocketPacket::Disconnect { .. } => bail!("disconnected while joining rooms"),
+                _ => {}
+            },
+            EnginePacket::Close => bail!("server closed the session while joining rooms"),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The next text frame (skipping WebSocket-level pings and binary frames).

@@ -3,11 +3,14 @@
 //! It speaks Engine.IO v4 / Socket.IO v5 over WebSocket itself ([`protocol`], [`client`]), sets
 //! up users and groups through the REST API ([`api`]), and runs bounded scenarios
 //! ([`scenario`]) whose figures are summarized by [`stats`]. [`server`] starts the server under
-//! test when asked and reads its memory and CPU from `/proc`.
+//! test when asked (one or several instances, or the bare socketioxide server of
+//! `src/bin/bare-server.rs`) and reads its memory and CPU from `/proc`; [`redis`] checks the Redis
+//! that instances share and removes a run's keys.
 pub mod api;
 pub mod cli;
 pub mod client;
 pub mod protocol;
+pub mod redis;
 pub mod scenario;
 pub mod server;
 pub mod stats;

@@ -7,10 +7,13 @@ use clap::Parser;
 use serde_json::json;
 
 use chat_bench::api::Api;
-use chat_bench::cli::{Cli, MAX_CONNECTIONS, MAX_DURATION_S, Scenario};
+use chat_bench::cli::{
+    Cli, Common, DEFAULT_REDIS_URL, MAX_CONNECTIONS, MAX_DURATION_S, Scenario, split_urls,
+};
 use chat_bench::client::ConnectConfig;
-use chat_bench::scenario::{self, Env, TrafficPlan};
-use chat_bench::server::{self, ServerInfo, SpawnOptions};
+use chat_bench::redis;
+use chat_bench::scenario::{self, Env, Instances, TrafficPlan};
+use chat_bench::server::{self, Cluster, RedisSetup, ServerInfo, ServerKind, SpawnOptions};
 use chat_bench::stats::now_us;
 
 fn cpus_option(s: &str) -> Option<String> {
@@ -133,76 +136,76 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
         check_traffic(p.users, p.rate, p.duration)?;
     }
 
-    let mut info = ServerInfo::default();
-    let spawned = if common.spawn_server {
-        let opts = SpawnOptions {
-            binary: common
-                .server_bin
-                .clone()
-                .unwrap_or_else(server::default_server_binary),
-            database_url: common.database_url.clone(),
-            cpus: server_cpus.clone(),
-            env: common.server_env.clone(),
-        };
-        eprintln!("chat-bench: starting {}", opts.binary.display());
-        let s = server::spawn(&opts, &run_id).await?;
-        info.spawned = true;
-        info.cpus = server_cpus;
-        info.database = match &common.database_url {
-            Some(u) if u.starts_with("postgres") => "postgres".into(),
-            _ => "sqlite".into(),
-        };
-        Some(s)
-    } else {
-        info.database = "unknown".into();
-        None
+    let kind = match (common.bare, cli.scenario.supports_bare()) {
+        (false, _) => ServerKind::Chat,
+        (true, true) => ServerKind::Bare,
+        (true, false) => bail!("--bare applies to fanout and groups only"),
     };
-    info.url = spawned
-        .as_ref()
-        .map_or_else(|| common.url.clone(), |s| s.url.clone());
-    info.pid = common
-        .server_pid
-        .or_else(|| spawned.as_ref().map(|s| s.pid()))
-        .or_else(|| {
-            reqwest::Url::parse(&info.url)
-                .ok()
-                .and_then(|u| u.port_or_known_default())
-                .and_then(server::pid_listening_on)
-        });
-
-    let env = Env {
-        api: Api::new(&info.url)?,
-        connect: ConnectConfig::new(
-            &info.url,
-            common.source_ips,
-            common.ws_read_buffer,
-            Duration::from_secs_f64(common.connect_timeout.max(0.1)),
-        )
-        .await?,
-        run_id: run_id.clone(),
-        register_concurrency: common.register_concurrency,
-        connect_concurrency: common.connect_concurrency,
-        server_pid: info.pid,
-    };
-
+    let target = plan_target(common, kind, &run_id, server_cpus.clone())?;
+    if let Target::Spawn(SpawnOptions {
+        redis: Some(redis), ..
+    }) = &target
+    {
+        redis::ping(&redis.url)
+            .await
+            .with_context(|| format!("Redis at {} (--redis-url)", redis.url))?;
+    }
     let work = async {
-        match (&cli.scenario, &plan) {
-            (Scenario::Idle(a), _) => scenario::idle(&env, a)
-                .await
-                .and_then(|(r, s)| Ok((serde_json::to_value(r)?, s))),
-            (_, Some(p)) => scenario::traffic(&env, p)
-                .await
-                .and_then(|(r, s)| Ok((serde_json::to_value(r)?, s))),
-            (_, None) => Err(anyhow!("no traffic plan for this scenario")),
+        let spawned = match &target {
+            Target::Spawn(opts) => {
+                eprintln!(
+                    "chat-bench: starting {} instance(s) of {}",
+                    opts.instances,
+                    opts.binary.display()
+                );
+                Some(server::spawn(opts, &run_id).await?)
+            }
+            Target::Running(_) => None,
+        };
+        let outcome = measure(
+            &cli,
+            kind,
+            &target,
+            spawned.as_ref(),
+            server_cpus,
+            &run_id,
+            plan.as_ref(),
+        )
+        .await;
+        // Their logs go with their data directories: show what they said about a failed run.
+        if let (Err(_), Some(cluster)) = (&outcome, &spawned) {
+            for (i, server) in cluster.servers.iter().enumerate() {
+                eprintln!(
+                    "chat-bench: instance {i} log (last lines):\n{}",
+                    server.log_tail(15)
+                );
+            }
         }
+        // Stop our servers whatever happened (dropping this future on Ctrl-C stops them too).
+        drop(spawned);
+        outcome
     };
     let outcome = tokio::select! {
         outcome = work => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
     };
-    // Stop our server whatever happened.
-    drop(spawned);
-    let (results, summary) = outcome?;
+    // Also after a failed start: the instances that did start may have written keys.
+    if let Target::Spawn(SpawnOptions {
+        redis: Some(redis), ..
+    }) = &target
+    {
+        match redis::delete_matching(&redis.url, &redis::key_patterns(&redis.prefix)).await {
+            Ok(n) => eprintln!(
+                "chat-bench: deleted {n} Redis keys of prefix {}",
+                redis.prefix
+            ),
+            Err(e) => eprintln!(
+                "chat-bench: could not delete the Redis keys of prefix {}: {e:#}",
+                redis.prefix
+            ),
+        }
+    }
+    let (info, results, summary) = outcome?;
 
     println!("{summary}");
     if let Some(path) = &common.out {
@@ -226,4 +229,297 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
         std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The servers a run measures: started by this program, or already running.
+enum Target {
+    Spawn(SpawnOptions),
+    Running(Vec<String>),
+}
+
+/// Checks the server options together and decides what to start or where to connect.
+fn plan_target(
+    common: &Common,
+    kind: ServerKind,
+    run_id: &str,
+    server_cpus: Option<String>,
+) -> Result<Target> {
+    let instances = usize::from(common.instances);
+    if !common.spawn_server {
+        let urls = split_urls(&common.url);
+        if urls.is_empty() {
+            bail!("--url names no server");
+        }
+        if kind == ServerKind::Bare && urls.len() > 1 {
+            bail!("the bare server keeps its rooms in its process: give it one --url");
+        }
+        if instances > 1 {
+            bail!("--instances applies to --spawn-server; list running instances in --url");
+        }
+        return Ok(Target::Running(urls));
+    }
+    let postgres = common
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"));
+    if kind == ServerKind::Bare {
+        if instances > 1 {
+            bail!(
+                "--bare runs one instance: the bare server keeps its rooms in its process (no \
+                 adapter between instances)"
+            );
+        }
+        if common.database_url.is_some() || common.redis_url.is_some() {
+            bail!("--bare uses neither a database nor Redis: drop --database-url and --redis-url");
+        }
+    } else if instances > 1 && !postgres {
+        bail!(
+            "--instances {instances} needs one database they all share: give --database-url \
+             postgres://... (a SQLite file cannot be shared between server processes)"
+        );
+    }
+    let redis_url = match (&common.redis_url, kind, instances) {
+        (Some(url), ServerKind::Chat, _) => Some(url.clone()),
+        (None, ServerKind::Chat, n) if n > 1 => Some(DEFAULT_REDIS_URL.to_owned()),
+        _ => None,
+    };
+    Ok(Target::Spawn(SpawnOptions {
+        kind,
+        binary: common
+            .server_bin
+            .clone()
+            .unwrap_or_else(|| server::default_binary(kind)),
+        instances,
+        database_url: common.database_url.clone(),
+        redis: redis_url.map(|url| RedisSetup {
+            url,
+            prefix: format!("cb-{run_id}"),
+        }),
+        // Every instance gets the same list: on a small machine the generator keeps its own core
+        // and the instances share what a single server had, so the figures stay comparable.
+        cpus: server_cpus,
+        env: common.server_env.clone(),
+    }))
+}
+
+/// Connects to the servers, runs the scenario, and returns the report's server part, results and
+/// summary.
+async fn measure(
+    cli: &Cli,
+    kind: ServerKind,
+    target: &Target,
+    spawned: Option<&Cluster>,
+    server_cpus: Option<String>,
+    run_id: &str,
+    plan: Option<&TrafficPlan>,
+) -> Result<(ServerInfo, serde_json::Value, String)> {
+    let common = &cli.common;
+    let urls = match (target, spawned) {
+        (_, Some(cluster)) => cluster.urls(),
+        (Target::Running(urls), None) => urls.clone(),
+        (Target::Spawn(_), None) => bail!("no server was started"),
+    };
+    if !common.server_pid.is_empty() && common.server_pid.len() != urls.len() {
+        bail!(
+            "{} --server-pid for {} instance(s): give one per instance, in --url order",
+            common.server_pid.len(),
+            urls.len()
+        );
+    }
+    let pids: Vec<u32> = if !common.server_pid.is_empty() {
+        common.server_pid.clone()
+    } else if let Some(cluster) = spawned {
+        cluster.pids()
+    } else {
+        let found: Vec<Option<u32>> = urls
+            .iter()
+            .map(|u| {
+                reqwest::Url::parse(u)
+                    .ok()
+                    .and_then(|u| u.port_or_known_default())
+                    .and_then(server::pid_listening_on)
+            })
+            .collect();
+        found
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default()
+    };
+    if pids.is_empty() {
+        eprintln!("chat-bench: server process(es) not found: no memory or CPU figures");
+    }
+    let (database, redis_url, redis_prefix) = match target {
+        Target::Spawn(opts) => (
+            match (kind, &opts.database_url) {
+                (ServerKind::Bare, _) => "none".to_owned(),
+                (_, Some(u)) if u.starts_with("postgres") => "postgres".to_owned(),
+                _ => "sqlite".to_owned(),
+            },
+            opts.redis.as_ref().map(|r| r.url.clone()),
+            opts.redis.as_ref().map(|r| r.prefix.clone()),
+        ),
+        Target::Running(_) => ("unknown".to_owned(), None, None),
+    };
+    let info = ServerInfo {
+        kind,
+        instances: urls.len(),
+        url: urls.first().cloned().unwrap_or_default(),
+        urls: urls.clone(),
+        pid: pids.first().copied(),
+        pids: pids.clone(),
+        spawned: spawned.is_some(),
+        cpus: spawned.and(server_cpus),
+        database,
+        redis_url,
+        redis_prefix,
+    };
+
+    let mut apis = Vec::with_capacity(urls.len());
+    let mut connects = Vec::with_capacity(urls.len());
+    for url in &urls {
+        apis.push(Api::new(url)?);
+        connects.push(
+            ConnectConfig::new(
+                url,
+                common.source_ips,
+                common.ws_read_buffer,
+                Duration::from_secs_f64(common.connect_timeout.max(0.1)),
+            )
+            .await?,
+        );
+    }
+    let env = Env {
+        kind,
+        instances: Instances::new(apis, connects)?,
+        run_id: run_id.to_owned(),
+        register_concurrency: common.register_concurrency,
+        connect_concurrency: common.connect_concurrency,
+        server_pids: pids,
+    };
+
+    let (results, summary) = match (&cli.scenario, plan) {
+        (Scenario::Idle(a), _) => {
+            let (r, s) = scenario::idle(&env, a).await?;
+            (serde_json::to_value(r)?, s)
+        }
+        (_, Some(p)) => {
+            let (r, s) = scenario::traffic(&env, p).await?;
+            (serde_json::to_value(r)?, s)
+        }
+        (_, None) => bail!("no traffic plan for this scenario"),
+    };
+    Ok((info, results, summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(args: &[&str]) -> Result<Target> {
+        let cli = Cli::try_parse_from(args).map_err(|e| anyhow!("{e}"))?;
+        let kind = if cli.common.bare {
+            ServerKind::Bare
+        } else {
+            ServerKind::Chat
+        };
+        plan_target(&cli.common, kind, "run1", Some("1".into()))
+    }
+
+    const PG: &str = "postgres://postgres@127.0.0.1:5432/b";
+
+    #[test]
+    fn several_instances_need_postgres_and_get_redis() {
+        let Target::Spawn(opts) = target(&[
+            "chat-bench",
+            "--spawn-server",
+            "--instances",
+            "3",
+            "--database-url",
+            PG,
+            "fanout",
+        ])
+        .expect("valid") else {
+            panic!("not spawned");
+        };
+        assert_eq!((opts.instances, opts.kind), (3, ServerKind::Chat));
+        assert_eq!(opts.cpus.as_deref(), Some("1"));
+        let redis = opts.redis.expect("Redis for several instances");
+        assert_eq!(
+            (redis.url.as_str(), redis.prefix.as_str()),
+            (DEFAULT_REDIS_URL, "cb-run1")
+        );
+        for db in [&[][..], &["--database-url", "sqlite:///tmp/x.db"][..]] {
+            let mut args = vec!["chat-bench", "--spawn-server", "--instances", "2"];
+            args.extend_from_slice(db);
+            args.push("groups");
+            let err = target(&args).err().expect("refused");
+            assert!(format!("{err}").contains("postgres"), "{err}");
+        }
+    }
+
+    #[test]
+    fn one_instance_uses_redis_only_when_asked() {
+        let Target::Spawn(opts) = target(&["chat-bench", "--spawn-server", "idle"]).expect("valid")
+        else {
+            panic!("not spawned");
+        };
+        assert!(opts.redis.is_none() && opts.database_url.is_none());
+        let Target::Spawn(opts) = target(&[
+            "chat-bench",
+            "--spawn-server",
+            "--redis-url",
+            "redis://127.0.0.1:6380",
+            "idle",
+        ])
+        .expect("valid") else {
+            panic!("not spawned");
+        };
+        assert_eq!(
+            opts.redis.map(|r| r.url).as_deref(),
+            Some("redis://127.0.0.1:6380")
+        );
+    }
+
+    #[test]
+    fn bare_runs_alone() {
+        let Target::Spawn(opts) =
+            target(&["chat-bench", "--spawn-server", "--bare", "fanout"]).expect("valid")
+        else {
+            panic!("not spawned");
+        };
+        assert_eq!((opts.kind, opts.instances), (ServerKind::Bare, 1));
+        assert!(opts.redis.is_none());
+        for extra in [
+            &["--instances", "3", "--database-url", PG][..],
+            &["--database-url", PG][..],
+            &["--redis-url", DEFAULT_REDIS_URL][..],
+        ] {
+            let mut args = vec!["chat-bench", "--spawn-server", "--bare"];
+            args.extend_from_slice(extra);
+            args.push("fanout");
+            assert!(target(&args).is_err(), "{args:?}");
+        }
+        assert!(
+            target(&[
+                "chat-bench",
+                "--bare",
+                "--url",
+                "http://a:1,http://a:2",
+                "fanout"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn running_servers_from_a_url_list() {
+        let Target::Running(urls) =
+            target(&["chat-bench", "--url", "http://a:1,http://a:2/", "groups"]).expect("valid")
+        else {
+            panic!("spawned");
+        };
+        assert_eq!(urls, vec!["http://a:1", "http://a:2"]);
+        assert!(target(&["chat-bench", "--instances", "2", "groups"]).is_err());
+        assert!(target(&["chat-bench", "--url", ",", "groups"]).is_err());
+    }
 }

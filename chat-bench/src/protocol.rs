@@ -226,6 +226,9 @@ fn build<'a>(
     }
 }
 
+/// The full text frame of a CONNECT to the default namespace without handshake data.
+pub const CONNECT_WITHOUT_AUTH: &str = "40";
+
 /// The full text frame of a CONNECT to the default namespace with `auth` as handshake data:
 /// `40{"token":"..."}`.
 pub fn encode_connect(auth: &impl Serialize) -> Result<String, ProtocolError> {
@@ -405,6 +408,21 @@ mod tests {
         assert!(decode_socket("5[]").is_err(), "binary without count");
         assert!(decode_socket("51[]").is_err(), "binary without dash");
         assert!(decode_socket("399999999999999999999999[]").is_err());
+    }
+
+    #[test]
+    fn connect_without_auth() {
+        let EnginePacket::Message(sio) = decode_engine(CONNECT_WITHOUT_AUTH).expect("engine")
+        else {
+            panic!("not a message packet");
+        };
+        assert_eq!(
+            decode_socket(sio),
+            Ok(SocketPacket::Connect {
+                nsp: "/",
+                data: None
+            })
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! The scenarios: setup through the REST API, simulated clients, pacing and accounting.
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -12,32 +13,82 @@ use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::{Account, Api, WireMessage};
-use crate::client::{self, ConnectConfig, Ws};
+use crate::client::{self, ConnectConfig, Login, Ws};
 use crate::protocol::{
     EnginePacket, SocketPacket, decode_engine, decode_socket, encode_event, encode_pong,
     first_ack_arg, split_event,
 };
-use crate::server::{self, CpuMeter};
+use crate::server::{self, CpuMeter, ServerKind};
 use crate::stats::{LatencySummary, SeqSet, now_us, sample_us};
 
 const PASSWORD: &str = "bench-password-1";
 const MAX_ERRORS_KEPT: usize = 10;
 
+/// The server instances of a run; client (and user) `i` talks to instance `i % n`, so the members
+/// of a group sit on different instances.
+#[derive(Debug, Clone)]
+pub struct Instances {
+    apis: Vec<Api>,
+    connects: Vec<ConnectConfig>,
+}
+
+impl Instances {
+    /// One REST client and one connection setting per instance, in the same order.
+    pub fn new(apis: Vec<Api>, connects: Vec<ConnectConfig>) -> Result<Self> {
+        if apis.is_empty() || apis.len() != connects.len() {
+            bail!("need one REST client and one connection setting per instance");
+        }
+        Ok(Self { apis, connects })
+    }
+
+    /// How many instances.
+    pub fn len(&self) -> usize {
+        self.apis.len()
+    }
+
+    /// Never: [`Instances::new`] refuses an empty list.
+    pub fn is_empty(&self) -> bool {
+        self.apis.is_empty()
+    }
+
+    /// The instance client `i` uses.
+    pub fn of(&self, i: usize) -> usize {
+        i % self.apis.len()
+    }
+
+    /// REST client for client (or user) `i`.
+    pub fn api(&self, i: usize) -> &Api {
+        &self.apis[self.of(i)]
+    }
+
+    /// Connection settings for client `i`.
+    pub fn connect(&self, i: usize) -> &ConnectConfig {
+        &self.connects[self.of(i)]
+    }
+}
+
 /// What every scenario needs: the server and the knobs of setup.
 #[derive(Debug, Clone)]
 pub struct Env {
-    /// REST client.
-    pub api: Api,
-    /// Socket connection settings.
-    pub connect: ConnectConfig,
+    /// chat-server or the bare socketioxide server.
+    pub kind: ServerKind,
+    /// The server instances.
+    pub instances: Instances,
     /// Unique id of this run (usernames, client ids).
     pub run_id: String,
     /// Registrations in flight.
     pub register_concurrency: usize,
     /// Handshakes in flight.
     pub connect_concurrency: usize,
-    /// The server process, when known.
-    pub server_pid: Option<u32>,
+    /// The server processes (memory and CPU are summed over them); empty when unknown.
+    pub server_pids: Vec<u32>,
+}
+
+impl Env {
+    /// `chat-server x3` and the like, for summaries.
+    fn target(&self) -> String {
+        format!("{} x{}", self.kind.label(), self.instances.len())
+    }
 }
 
 fn progress(msg: impl AsRef<str>) {
@@ -78,7 +129,7 @@ async fn register_users(env: &Env, n: usize, setup: &mut Setup) -> Result<Vec<Ac
     let t0 = Instant::now();
     let results: Vec<Result<Account>> = stream::iter(0..n)
         .map(|i| {
-            let api = env.api.clone();
+            let api = env.instances.api(i).clone();
             let name = format!("cb{}u{i}", env.run_id);
             async move { api.register(&name, PASSWORD).await }
         })
@@ -94,13 +145,17 @@ async fn register_users(env: &Env, n: usize, setup: &mut Setup) -> Result<Vec<Ac
 
 async fn connect_all(
     env: &Env,
-    tokens: &[String],
+    logins: &[Login],
     setup: &mut Setup,
 ) -> (Vec<Result<Ws>>, Option<String>) {
-    progress(format!("connecting {} sockets", tokens.len()));
+    progress(format!(
+        "connecting {} sockets to {} instance(s)",
+        logins.len(),
+        env.instances.len()
+    ));
     let t0 = Instant::now();
-    let conns: Vec<Result<Ws>> = stream::iter(tokens.iter().enumerate())
-        .map(|(i, token)| client::connect(&env.connect, i, token))
+    let conns: Vec<Result<Ws>> = stream::iter(logins.iter().enumerate())
+        .map(|(i, login)| client::connect(env.instances.connect(i), i, login))
         .buffered(env.connect_concurrency.max(1))
         .collect()
         .await;
@@ -110,8 +165,8 @@ async fn connect_all(
         .iter()
         .find_map(|c| c.as_ref().err())
         .map(|e| format!("{e:#}"));
-    setup.connections = tokens.len();
-    setup.connect_failures = tokens.len() - ok;
+    setup.connections = logins.len();
+    setup.connect_failures = logins.len() - ok;
     setup.connect_s = round3(secs);
     setup.connects_per_s = rate(ok as f64, secs);
     (conns, first_error)
@@ -129,9 +184,9 @@ fn round3(x: f64) -> f64 {
 pub struct IdleResults {
     /// Setup figures (connects per second among them).
     pub setup: Setup,
-    /// Server VmRSS before connecting, KiB.
+    /// Server VmRSS before connecting (summed over instances), KiB.
     pub server_rss_before_kib: Option<u64>,
-    /// Server VmRSS with every connection open, KiB.
+    /// Server VmRSS with every connection open (summed over instances), KiB.
     pub server_rss_after_kib: Option<u64>,
     /// (after - before) / connections, KiB.
     pub server_kib_per_connection: Option<f64>,
@@ -149,15 +204,18 @@ pub async fn idle(env: &Env, args: &crate::cli::IdleArgs) -> Result<(IdleResults
     let users = args.users.unwrap_or(k.min(100)).clamp(1, k.max(1));
     let mut setup = Setup::default();
     let accounts = register_users(env, users, &mut setup).await?;
-    let tokens: Vec<String> = (0..k)
-        .map(|i| accounts[i % accounts.len()].token.clone())
+    let logins: Vec<Login> = (0..k)
+        .map(|i| Login {
+            token: Some(accounts[i % accounts.len()].token.clone()),
+            rooms: Vec::new(),
+        })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let server_before = env.server_pid.and_then(server::rss_kib);
+    let server_before = server::rss_kib_sum(&env.server_pids);
     let bench_before = server::rss_kib(std::process::id());
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (conns, first_error) = connect_all(env, &tokens, &mut setup).await;
+    let (conns, first_error) = connect_all(env, &logins, &mut setup).await;
     let holders: Vec<_> = conns
         .into_iter()
         .flatten()
@@ -165,7 +223,7 @@ pub async fn idle(env: &Env, args: &crate::cli::IdleArgs) -> Result<(IdleResults
         .collect();
     let opened = holders.len();
     tokio::time::sleep(Duration::from_secs_f64(args.settle.max(0.0))).await;
-    let server_after = env.server_pid.and_then(server::rss_kib);
+    let server_after = server::rss_kib_sum(&env.server_pids);
     let bench_after = server::rss_kib(std::process::id());
     let _ = stop_tx.send(true);
     let mut alive = 0;
@@ -199,8 +257,9 @@ pub async fn idle(env: &Env, args: &crate::cli::IdleArgs) -> Result<(IdleResults
         _ => "server RSS unknown (no server pid)".to_owned(),
     };
     let summary = format!(
-        "idle: {opened}/{k} connections ({users} users) in {:.2} s = {:.0} connects/s; {mem}; \
-         generator {:.1} KiB/connection; {} failed, {alive} alive at end",
+        "idle: {}, {opened}/{k} connections ({users} users) in {:.2} s = {:.0} connects/s; \
+         {mem}; generator {:.1} KiB/connection; {} failed, {alive} alive at end",
+        env.target(),
         results.setup.connect_s,
         results.setup.connects_per_s,
         results.bench_kib_per_connection.unwrap_or(0.0),
@@ -302,6 +361,11 @@ pub struct TrafficResults {
     pub delivered: u64,
     /// Expected deliveries missing at the end.
     pub lost: u64,
+    /// Lost deliveries by `<sender's instance>-><receiver's instance>`, to tell whether they
+    /// cross instances.
+    pub lost_by_instances: BTreeMap<String, u64>,
+    /// The first lost deliveries, to tell a pattern (one receiver, one conversation, ...).
+    pub lost_sample: Vec<LostDelivery>,
     /// delivered / expected, percent.
     pub delivery_pct: f64,
     /// Expected deliveries that arrived as `message:new`.
@@ -322,6 +386,9 @@ pub struct TrafficResults {
     pub reconnects: u64,
     /// Connections lost without being asked to.
     pub unexpected_disconnects: u64,
+    /// Sockets the server disconnected (its outgoing queue for them was full);
+    /// each reconnected at once and caught up with `after_seq`.
+    pub server_disconnects: u64,
     /// First `message:new` receipts per second, from the first send to the last receipt.
     pub delivered_per_s: f64,
     /// Send (timestamp in the content) to `message:new`.
@@ -330,13 +397,13 @@ pub struct TrafficResults {
     pub ack_latency: LatencySummary,
     /// Seconds spent waiting for stragglers after the last send.
     pub drain_s: f64,
-    /// Server CPU during sending and drain, percent of one core.
+    /// Server CPU during sending and drain (summed over instances), percent of one core.
     pub server_cpu_pct: Option<f64>,
     /// This program's CPU during sending and drain, percent of one core.
     pub bench_cpu_pct: Option<f64>,
-    /// Server VmRSS before sending, KiB.
+    /// Server VmRSS before sending (summed over instances), KiB.
     pub server_rss_start_kib: Option<u64>,
-    /// Server VmRSS at the end, KiB.
+    /// Server VmRSS at the end (summed over instances), KiB.
     pub server_rss_end_kib: Option<u64>,
     /// Other server events received (presence, ...).
     pub other_events: u64,
@@ -344,11 +411,31 @@ pub struct TrafficResults {
     pub errors: Vec<String>,
 }
 
+/// One expected delivery that never arrived.
+#[derive(Debug, Clone, Serialize)]
+pub struct LostDelivery {
+    /// Conversation (room).
+    pub conversation_id: i64,
+    /// The message's number in it.
+    pub seq: u64,
+    /// Sending client.
+    pub sender: usize,
+    /// The instance the sender was connected to.
+    pub sender_instance: usize,
+    /// Client that did not receive it.
+    pub receiver: usize,
+    /// The instance the receiver was connected to.
+    pub receiver_instance: usize,
+}
+
+const LOST_SAMPLE: usize = 20;
+
 /// State shared by the clients, the scheduler and the drain.
 struct Shared {
     run_id: String,
-    api: Api,
-    connect: ConnectConfig,
+    instances: Instances,
+    /// The bare server: `send` with a seq chosen here instead of `message:send`.
+    bare: bool,
     padding: String,
     content_size: usize,
     connected: Vec<AtomicBool>,
@@ -361,12 +448,26 @@ struct Shared {
 }
 
 enum Cmd {
-    Send { conversation_id: i64 },
-    Drop { down: Duration },
+    /// Send one message; `seq` is the number the scheduler gave it in its room (bare server),
+    /// none when the chat server numbers it.
+    Send {
+        conversation_id: i64,
+        seq: Option<u64>,
+    },
+    Drop {
+        down: Duration,
+    },
+}
+
+/// The bare server's room for a conversation.
+fn room_name(conversation_id: i64) -> String {
+    conversation_id.to_string()
 }
 
 struct ConvState {
     id: i64,
+    /// Its room on the bare server.
+    room: String,
     /// Other sockets in the conversation (each ack adds this many expected deliveries).
     receivers: u64,
     /// Seqs received as `message:new`.
@@ -390,6 +491,7 @@ struct ClientTally {
     recovered: u64,
     overlap: u64,
     unexpected_disconnects: u64,
+    server_disconnects: u64,
     sent: u64,
     /// Send commands discarded (queued while away, or left when the run stopped).
     unsent: u64,
@@ -399,11 +501,14 @@ struct ClientTally {
 struct ClientState {
     index: usize,
     user_id: i64,
-    token: String,
+    login: Login,
     convs: Vec<ConvState>,
     next_ack: u64,
-    pending: HashMap<u64, (u64, usize)>,
+    /// Ack id -> (send time, conversation index, seq given by the scheduler).
+    pending: HashMap<u64, (u64, usize, Option<u64>)>,
     tally: ClientTally,
+    /// Set when the last frame was the server's Socket.IO DISCONNECT.
+    disconnected_by_server: bool,
 }
 
 #[derive(Serialize)]
@@ -411,6 +516,24 @@ struct SendPayload<'a> {
     conversation_id: i64,
     content: &'a str,
     client_id: &'a str,
+}
+
+/// What the bare server relays: the fields a `message:new` of the chat server is counted by.
+#[derive(Serialize)]
+struct BarePayload<'a> {
+    room: &'a str,
+    conversation_id: i64,
+    seq: u64,
+    content: &'a str,
+}
+
+/// The fields of a `message:new` (from either server) that delivery is counted by.
+#[derive(Deserialize)]
+struct Delivery<'a> {
+    conversation_id: i64,
+    seq: i64,
+    #[serde(default, borrow)]
+    content: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -435,7 +558,13 @@ impl ClientState {
         }
     }
 
-    async fn send(&mut self, ws: &mut Ws, shared: &Shared, conversation_id: i64) -> Result<()> {
+    async fn send(
+        &mut self,
+        ws: &mut Ws,
+        shared: &Shared,
+        conversation_id: i64,
+        seq: Option<u64>,
+    ) -> Result<()> {
         let Some(conv) = self.conv_index(conversation_id) else {
             bail!("asked to send to conversation {conversation_id}, not one of ours");
         };
@@ -445,19 +574,33 @@ impl ClientState {
         let mut content = format!("{ts} {}.{n} ", self.index);
         let pad = shared.content_size.saturating_sub(content.len());
         content.push_str(&shared.padding[..pad.min(shared.padding.len())]);
-        let client_id = format!("{}-{}-{n}", shared.run_id, self.index);
-        let frame = encode_event(
-            "message:send",
-            &SendPayload {
-                conversation_id,
-                content: &content,
-                client_id: &client_id,
-            },
-            Some(ack),
-        )?;
+        let frame = match seq {
+            Some(seq) if shared.bare => encode_event(
+                "send",
+                &BarePayload {
+                    room: &self.convs[conv].room,
+                    conversation_id,
+                    seq,
+                    content: &content,
+                },
+                Some(ack),
+            )?,
+            _ => {
+                let client_id = format!("{}-{}-{n}", shared.run_id, self.index);
+                encode_event(
+                    "message:send",
+                    &SendPayload {
+                        conversation_id,
+                        content: &content,
+                        client_id: &client_id,
+                    },
+                    Some(ack),
+                )?
+            }
+        };
         self.next_ack += 1;
         self.tally.sent += 1;
-        self.pending.insert(ack, (ts, conv));
+        self.pending.insert(ack, (ts, conv, seq));
         shared.pending_acks.fetch_add(1, Ordering::Relaxed);
         ws.send(Message::text(frame)).await.context("send")?;
         Ok(())
@@ -476,7 +619,7 @@ impl ClientState {
                     let (name, arg) = split_event(data)?;
                     match (name.as_ref(), arg) {
                         ("message:new", Some(arg)) => {
-                            let msg: WireMessage =
+                            let msg: Delivery<'_> =
                                 serde_json::from_str(arg.get()).context("message:new payload")?;
                             self.on_message(shared, &msg);
                         }
@@ -484,7 +627,10 @@ impl ClientState {
                     }
                 }
                 SocketPacket::Ack { id, data, .. } => self.on_ack(shared, id, data)?,
-                SocketPacket::Disconnect { .. } => return Ok(false),
+                SocketPacket::Disconnect { .. } => {
+                    self.disconnected_by_server = true;
+                    return Ok(false);
+                }
                 _ => {}
             },
             _ => {}
@@ -492,7 +638,7 @@ impl ClientState {
         Ok(true)
     }
 
-    fn on_message(&mut self, shared: &Shared, msg: &WireMessage) {
+    fn on_message(&mut self, shared: &Shared, msg: &Delivery<'_>) {
         let now = now_us();
         let Some(i) = self.conv_index(msg.conversation_id) else {
             self.tally.foreign += 1;
@@ -522,7 +668,7 @@ impl ClientState {
 
     fn on_ack(&mut self, shared: &Shared, id: u64, data: &str) -> Result<()> {
         let now = now_us();
-        let Some((sent_us, conv)) = self.pending.remove(&id) else {
+        let Some((sent_us, conv, assigned)) = self.pending.remove(&id) else {
             return Ok(());
         };
         shared.pending_acks.fetch_sub(1, Ordering::Relaxed);
@@ -530,24 +676,34 @@ impl ClientState {
             .map(|raw| serde_json::from_str(raw.get()))
             .transpose()
             .context("ack payload")?;
-        match body {
+        // The chat server numbers a message in its ack; the bare server just acknowledges the
+        // number the scheduler gave.
+        let numbered = match &body {
             Some(AckBody {
                 success: true,
                 message: Some(msg),
                 ..
-            }) => {
-                let seq = u64::try_from(msg.seq).unwrap_or(0);
+            }) => Some((msg.conversation_id, u64::try_from(msg.seq).unwrap_or(0))),
+            Some(AckBody {
+                success: true,
+                message: None,
+                ..
+            }) => assigned.map(|seq| (self.convs[conv].id, seq)),
+            _ => None,
+        };
+        match (numbered, body) {
+            (Some((conversation_id, seq)), _) => {
                 self.tally.ack_us.push(sample_us(sent_us, now));
-                self.tally.acked.push((msg.conversation_id, seq));
+                self.tally.acked.push((conversation_id, seq));
                 let conv = &mut self.convs[conv];
                 conv.held.insert(seq);
                 shared.expected.fetch_add(conv.receivers, Ordering::Relaxed);
             }
-            Some(AckBody { code, .. }) => {
+            (None, Some(AckBody { code, .. })) => {
                 let code = code.unwrap_or_else(|| "no_code".to_owned());
                 *self.tally.ack_failed.entry(code).or_default() += 1;
             }
-            None => *self.tally.ack_failed.entry("empty_ack".into()).or_default() += 1,
+            (None, None) => *self.tally.ack_failed.entry("empty_ack".into()).or_default() += 1,
         }
         Ok(())
     }
@@ -563,9 +719,11 @@ impl ClientState {
     async fn catch_up(&mut self, shared: &Shared) -> Result<()> {
         for conv in &mut self.convs {
             let known = conv.held.contiguous();
+            let token = self.login.token.as_deref().unwrap_or_default();
             let messages = shared
-                .api
-                .messages_after(&self.token, conv.id, known)
+                .instances
+                .api(self.index)
+                .messages_after(token, conv.id, known)
                 .await?;
             for m in messages {
                 let seq = u64::try_from(m.seq).unwrap_or(0);
@@ -583,6 +741,8 @@ enum Outcome {
     Stop,
     Lost(String),
     Drop(Duration),
+    /// The server disconnected the socket (Socket.IO DISCONNECT).
+    Disconnected,
 }
 
 async fn run_client(
@@ -599,9 +759,9 @@ async fn run_client(
             tokio::select! {
                 _ = stop.changed() => break Outcome::Stop,
                 cmd = rx.recv() => match cmd {
-                    Some(Cmd::Send { conversation_id }) => {
+                    Some(Cmd::Send { conversation_id, seq }) => {
                         shared.queued.fetch_sub(1, Ordering::Relaxed);
-                        if let Err(e) = state.send(&mut ws, &shared, conversation_id).await {
+                        if let Err(e) = state.send(&mut ws, &shared, conversation_id, seq).await {
                             break Outcome::Lost(format!("{e:#}"));
                         }
                     }
@@ -611,6 +771,9 @@ async fn run_client(
                 msg = ws.next() => match msg {
                     Some(Ok(Message::Text(t))) => match state.on_frame(&mut ws, &shared, &t).await {
                         Ok(true) => {}
+                        Ok(false) if std::mem::take(&mut state.disconnected_by_server) => {
+                            break Outcome::Disconnected
+                        }
                         Ok(false) => break Outcome::Lost("the server ended the session".into()),
                         Err(e) => break Outcome::Lost(format!("{e:#}")),
                     },
@@ -634,7 +797,15 @@ async fn run_client(
                 state.abandon_pending(&shared);
                 break;
             }
-            Outcome::Drop(down) => {
+            Outcome::Drop(_) | Outcome::Disconnected => {
+                let down = match outcome {
+                    Outcome::Drop(down) => down,
+                    _ => {
+                        // Like a socket.io client: reconnect at once and catch up.
+                        state.tally.server_disconnects += 1;
+                        Duration::ZERO
+                    }
+                };
                 // An abrupt drop: no close frame, the TCP connection just goes away.
                 drop(ws);
                 state.abandon_pending(&shared);
@@ -642,7 +813,7 @@ async fn run_client(
                     _ = stop.changed() => break,
                     _ = tokio::time::sleep(down) => {}
                 }
-                match client::connect(&shared.connect, i, &state.token).await {
+                match client::connect(shared.instances.connect(i), i, &state.login).await {
                     Ok(new_ws) => ws = new_ws,
                     Err(e) => {
                         state.error(format!("reconnect: {e:#}"));
@@ -687,31 +858,57 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
             "need at least one group of at least 2 members, and at least as many users as members"
         );
     }
+    let bare = env.kind == ServerKind::Bare;
     let mut setup = Setup::default();
-    let accounts = register_users(env, plan.users, &mut setup).await?;
     let seats = seat_groups(plan.groups, plan.members, plan.users);
-
-    progress(format!("creating {} groups", plan.groups));
-    let created: Vec<Result<i64>> = stream::iter(seats.iter().enumerate())
-        .map(|(g, members)| {
-            let api = env.api.clone();
-            let creator = accounts[members[0]].clone();
-            let ids: Vec<i64> = members[1..].iter().map(|&m| accounts[m].id).collect();
-            let name = format!("bench {} {g}", env.run_id);
-            async move { api.create_group(&creator, &name, &ids).await }
-        })
-        .buffered(env.register_concurrency.max(1) * 2)
-        .collect()
-        .await;
-    let groups: Vec<Group> = created
-        .into_iter()
-        .zip(seats)
-        .map(|(id, members)| id.map(|id| Group { id, members }))
-        .collect::<Result<_>>()?;
+    let (user_ids, tokens, groups) = if bare {
+        // Nothing to register or create: a conversation is just a room named by its id.
+        let groups: Vec<Group> = seats
+            .into_iter()
+            .zip(1i64..)
+            .map(|(members, id)| Group { id, members })
+            .collect();
+        let ids: Vec<i64> = (1i64..).take(plan.users).collect();
+        (ids, vec![None; plan.users], groups)
+    } else {
+        let accounts = register_users(env, plan.users, &mut setup).await?;
+        progress(format!("creating {} groups", plan.groups));
+        let created: Vec<Result<i64>> = stream::iter(seats.iter().enumerate())
+            .map(|(g, members)| {
+                let api = env.instances.api(members[0]).clone();
+                let creator = accounts[members[0]].clone();
+                let ids: Vec<i64> = members[1..].iter().map(|&m| accounts[m].id).collect();
+                let name = format!("bench {} {g}", env.run_id);
+                async move { api.create_group(&creator, &name, &ids).await }
+            })
+            .buffered(env.register_concurrency.max(1) * 2)
+            .collect()
+            .await;
+        let groups: Vec<Group> = created
+            .into_iter()
+            .zip(seats)
+            .map(|(id, members)| id.map(|id| Group { id, members }))
+            .collect::<Result<_>>()?;
+        let ids = accounts.iter().map(|a| a.id).collect();
+        let tokens = accounts.into_iter().map(|a| Some(a.token)).collect();
+        (ids, tokens, groups)
+    };
     setup.groups = groups.len();
 
-    let tokens: Vec<String> = accounts.iter().map(|a| a.token.clone()).collect();
-    let (conns, first_error) = connect_all(env, &tokens, &mut setup).await;
+    let mut rooms_of: Vec<Vec<String>> = vec![Vec::new(); plan.users];
+    if bare {
+        for g in &groups {
+            for &m in &g.members {
+                rooms_of[m].push(room_name(g.id));
+            }
+        }
+    }
+    let logins: Vec<Login> = tokens
+        .into_iter()
+        .zip(rooms_of)
+        .map(|(token, rooms)| Login { token, rooms })
+        .collect();
+    let (conns, first_error) = connect_all(env, &logins, &mut setup).await;
     if setup.connect_failures > 0 {
         bail!(
             "{} of {} connections failed: {}",
@@ -723,24 +920,23 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
 
     let shared = Arc::new(Shared {
         run_id: env.run_id.clone(),
-        api: env.api.clone(),
-        connect: env.connect.clone(),
+        instances: env.instances.clone(),
+        bare,
         padding: "x".repeat(plan.content_size),
         content_size: plan.content_size,
-        connected: (0..accounts.len())
-            .map(|_| AtomicBool::new(false))
-            .collect(),
+        connected: (0..plan.users).map(|_| AtomicBool::new(false)).collect(),
         queued: AtomicI64::new(0),
         pending_acks: AtomicI64::new(0),
         expected: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
         last_delivery_us: AtomicU64::new(0),
     });
-    let mut convs_of: Vec<Vec<ConvState>> = (0..accounts.len()).map(|_| Vec::new()).collect();
+    let mut convs_of: Vec<Vec<ConvState>> = (0..plan.users).map(|_| Vec::new()).collect();
     for g in &groups {
         for &m in &g.members {
             convs_of[m].push(ConvState {
                 id: g.id,
+                room: room_name(g.id),
                 receivers: g.members.len() as u64 - 1,
                 socket: SeqSet::default(),
                 held: SeqSet::default(),
@@ -748,19 +944,21 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
         }
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut senders = Vec::with_capacity(accounts.len());
-    let mut tasks = Vec::with_capacity(accounts.len());
-    for ((i, ws), convs) in conns.into_iter().enumerate().zip(convs_of) {
+    let mut senders = Vec::with_capacity(plan.users);
+    let mut tasks = Vec::with_capacity(plan.users);
+    let clients = conns.into_iter().zip(convs_of).zip(user_ids).zip(logins);
+    for (i, (((ws, convs), user_id), login)) in clients.enumerate() {
         let ws = ws?;
         let (tx, rx) = mpsc::channel(1024);
         let state = ClientState {
             index: i,
-            user_id: accounts[i].id,
-            token: accounts[i].token.clone(),
+            user_id,
+            login,
             convs,
             next_ack: 1,
             pending: HashMap::new(),
             tally: ClientTally::default(),
+            disconnected_by_server: false,
         };
         senders.push(tx);
         tasks.push(tokio::spawn(run_client(
@@ -778,9 +976,9 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
         "sending {} msg/s for {} s into {} group(s) of {}",
         plan.rate, plan.duration, plan.groups, plan.members
     ));
-    let rss_start = env.server_pid.and_then(server::rss_kib);
-    let server_cpu = env.server_pid.and_then(CpuMeter::start);
-    let bench_cpu = CpuMeter::start(std::process::id());
+    let rss_start = server::rss_kib_sum(&env.server_pids);
+    let server_cpu = CpuMeter::start(&env.server_pids);
+    let bench_cpu = CpuMeter::start(&[std::process::id()]);
     let start_us = now_us();
     let duration = Duration::from_secs_f64(plan.duration);
     let churner = plan.churn.map(|(share, interval, down)| {
@@ -815,7 +1013,7 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
     let drain_s = drain_start.elapsed().as_secs_f64();
     let server_cpu_pct = server_cpu.and_then(|m| m.percent());
     let bench_cpu_pct = bench_cpu.and_then(|m| m.percent());
-    let rss_end = env.server_pid.and_then(server::rss_kib);
+    let rss_end = server::rss_kib_sum(&env.server_pids);
     let _ = stop_tx.send(true);
     drop(senders);
     let mut clients = Vec::with_capacity(tasks.len());
@@ -824,7 +1022,7 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
     }
     let last_delivery_us = shared.last_delivery_us.load(Ordering::Relaxed);
 
-    let mut r = account(&groups, clients);
+    let mut r = account(&groups, clients, |i| env.instances.of(i));
     r.setup = setup;
     r.target_rate = plan.rate;
     r.duration_s = plan.duration;
@@ -848,11 +1046,12 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
         String::new()
     };
     let summary = format!(
-        "{}: {} group(s) x {} members ({} connections), {} msg/s x {} s: sent {} ({:.1}/s), \
-         acked {} ({} failed), delivered {}/{} ({:.3}%{churn}), {:.0} deliveries/s, \
+        "{}: {}, {} group(s) x {} members ({} connections), {} msg/s x {} s: sent {} \
+         ({:.1}/s), acked {} ({} failed), delivered {}/{} ({:.3}%{churn}), {:.0} deliveries/s, \
          e2e p50 {:.2} p99 {:.2} max {:.2} ms, ack p50 {:.2} p99 {:.2} ms, lost {}, dup {}, \
-         server CPU {}, generator CPU {}",
+         disconnected by the server {}, server CPU {}, generator CPU {}",
         plan.name,
+        env.target(),
         plan.groups,
         plan.members,
         r.setup.connections,
@@ -873,6 +1072,7 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
         r.ack_latency.p99_ms,
         r.lost,
         r.duplicates,
+        r.server_disconnects,
         pct(r.server_cpu_pct),
         pct(r.bench_cpu_pct),
     );
@@ -896,12 +1096,16 @@ async fn schedule(
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let (mut sent, mut skipped, mut k) = (0u64, 0u64, 0u64);
+    // The bare server does not number messages: each room's numbers are handed out here, in
+    // order, as the chat server would.
+    let mut next_seq = vec![1u64; groups.len()];
     loop {
         tick.tick().await;
         let elapsed = start.elapsed().min(duration);
         let due = (elapsed.as_secs_f64() * rate) as u64;
         while sent + skipped < due {
-            let g = &groups[(k % groups.len() as u64) as usize];
+            let gi = (k % groups.len() as u64) as usize;
+            let g = &groups[gi];
             let turn = (k / groups.len() as u64) as usize;
             k += 1;
             let n = g.members.len();
@@ -914,11 +1118,13 @@ async fn schedule(
                 senders[m]
                     .try_send(Cmd::Send {
                         conversation_id: g.id,
+                        seq: shared.bare.then_some(next_seq[gi]),
                     })
                     .is_ok()
             });
             if handed {
                 sent += 1;
+                next_seq[gi] += 1;
             } else {
                 shared.queued.fetch_sub(1, Ordering::Relaxed);
                 skipped += 1;
@@ -962,7 +1168,11 @@ async fn churn_rounds(
 }
 
 /// Compares what every client holds with what was acknowledged.
-fn account(groups: &[Group], clients: Vec<ClientState>) -> TrafficResults {
+fn account(
+    groups: &[Group],
+    clients: Vec<ClientState>,
+    instance_of: impl Fn(usize) -> usize,
+) -> TrafficResults {
     let mut r = TrafficResults::default();
     let mut acked_by_conv: HashMap<i64, Vec<(u64, usize)>> = HashMap::new();
     let mut acked_sets: HashMap<i64, SeqSet> = HashMap::new();
@@ -987,7 +1197,22 @@ fn account(groups: &[Group], clients: Vec<ClientState>) -> TrafficResults {
                     continue;
                 }
                 r.expected_deliveries += 1;
-                r.delivered += u64::from(conv.held.contains(seq));
+                let held = conv.held.contains(seq);
+                r.delivered += u64::from(held);
+                if !held {
+                    let pair = format!("{}->{}", instance_of(sender), instance_of(m));
+                    *r.lost_by_instances.entry(pair).or_default() += 1;
+                }
+                if !held && r.lost_sample.len() < LOST_SAMPLE {
+                    r.lost_sample.push(LostDelivery {
+                        conversation_id: g.id,
+                        seq,
+                        sender,
+                        sender_instance: instance_of(sender),
+                        receiver: m,
+                        receiver_instance: instance_of(m),
+                    });
+                }
                 r.socket_delivered += u64::from(conv.socket.contains(seq));
             }
         }
@@ -1018,6 +1243,7 @@ fn account(groups: &[Group], clients: Vec<ClientState>) -> TrafficResults {
         r.recovered_by_catch_up += t.recovered;
         r.catch_up_overlap += t.overlap;
         r.unexpected_disconnects += t.unexpected_disconnects;
+        r.server_disconnects += t.server_disconnects;
         for e in t.errors {
             if r.errors.len() < MAX_ERRORS_KEPT {
                 r.errors.push(e);
@@ -1054,4 +1280,76 @@ pub fn traffic_params(plan: &TrafficPlan) -> serde_json::Value {
             "share": share, "interval_s": interval, "down_s": down
         })),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery_of(frame: &str) -> (String, i64, i64, String) {
+        let EnginePacket::Message(sio) = decode_engine(frame).expect("engine packet") else {
+            panic!("not a message packet");
+        };
+        let SocketPacket::Event { data, .. } = decode_socket(sio).expect("socket packet") else {
+            panic!("not an event");
+        };
+        let (name, arg) = split_event(data).expect("event");
+        let arg = arg.expect("payload");
+        let d: Delivery<'_> = serde_json::from_str(arg.get()).expect("delivery fields");
+        (
+            name.into_owned(),
+            d.conversation_id,
+            d.seq,
+            d.content.into_owned(),
+        )
+    }
+
+    #[test]
+    fn bare_payload_is_counted_like_a_chat_message() {
+        let payload = BarePayload {
+            room: &room_name(7),
+            conversation_id: 7,
+            seq: 3,
+            content: "1700000000000000 4.2 xx",
+        };
+        let sent = encode_event("send", &payload, Some(5)).expect("encodes");
+        assert_eq!(
+            sent,
+            r#"425["send",{"room":"7","conversation_id":7,"seq":3,"content":"1700000000000000 4.2 xx"}]"#
+        );
+        // bare-server relays the object as it came.
+        let relayed = encode_event("message:new", &payload, None).expect("encodes");
+        assert_eq!(
+            delivery_of(&relayed),
+            ("message:new".into(), 7, 3, "1700000000000000 4.2 xx".into())
+        );
+        // A chat-server message has more fields, and content may need unescaping.
+        let chat = r#"42["message:new",{"id":9,"conversation_id":7,"seq":4,"sender_id":2,"content":"1 a\"b","created_at":"2025-01-01T00:00:00Z"}]"#;
+        assert_eq!(
+            delivery_of(chat),
+            ("message:new".into(), 7, 4, "1 a\"b".into())
+        );
+    }
+
+    #[test]
+    fn group_members_sit_on_different_instances() {
+        let cfg = ConnectConfig {
+            addr: "127.0.0.1:1".parse().expect("address"),
+            ws_url: String::new(),
+            source_ips: 0,
+            read_buffer: 4096,
+            timeout: Duration::from_secs(1),
+        };
+        let api = Api::new("http://127.0.0.1:1").expect("client");
+        let three = Instances::new(vec![api.clone(); 3], vec![cfg.clone(); 3]).expect("three");
+        assert!(Instances::new(vec![api.clone(); 2], vec![cfg; 3]).is_err());
+        assert!(Instances::new(Vec::new(), Vec::new()).is_err());
+        assert_eq!(three.len(), 3);
+        for group in seat_groups(200, 5, 250) {
+            let mut on: Vec<usize> = group.iter().map(|&m| three.of(m)).collect();
+            on.sort_unstable();
+            on.dedup();
+            assert_eq!(on.len(), 3, "group {group:?} is not spread");
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! The server under test: starting it (optional), finding its process, reading its memory and CPU.
+//! The server under test: starting it or several instances of it (optional), finding its
+//! processes, reading their memory and CPU.
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -8,14 +9,58 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-/// How to start a server of our own.
+/// Which server a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ServerKind {
+    /// chat-server: users, tokens, persistence, presence.
+    #[serde(rename = "chat-server")]
+    Chat,
+    /// bare-server: socketioxide relaying payloads to rooms, nothing else.
+    #[serde(rename = "bare-server")]
+    Bare,
+}
+
+impl ServerKind {
+    /// The binary's file name.
+    pub fn binary_name(self) -> &'static str {
+        match self {
+            Self::Chat => "chat-server",
+            Self::Bare => "bare-server",
+        }
+    }
+
+    /// How summaries name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Chat => "chat-server",
+            Self::Bare => "bare socketioxide",
+        }
+    }
+}
+
+/// Redis shared by spawned instances.
+#[derive(Debug, Clone)]
+pub struct RedisSetup {
+    /// `REDIS_URL`.
+    pub url: String,
+    /// `REDIS_PREFIX`, unique per run so runs (and other users of the Redis) do not mix.
+    pub prefix: String,
+}
+
+/// How to start servers of our own.
 #[derive(Debug, Clone)]
 pub struct SpawnOptions {
-    /// The chat-server binary.
+    /// chat-server or bare-server.
+    pub kind: ServerKind,
+    /// The binary.
     pub binary: PathBuf,
+    /// How many processes.
+    pub instances: usize,
     /// `DATABASE_URL`; SQLite in a fresh data directory when `None`.
     pub database_url: Option<String>,
-    /// CPU list for `taskset -c` (none: not pinned).
+    /// `REDIS_URL` and `REDIS_PREFIX`; none: the in-process adapter.
+    pub redis: Option<RedisSetup>,
+    /// CPU list for `taskset -c` (none: not pinned); every instance gets the same list.
     pub cpus: Option<String>,
     /// Extra `KEY=VALUE` environment entries (after the defaults, so they win).
     pub env: Vec<(String, String)>,
@@ -39,25 +84,43 @@ impl SpawnedServer {
         self.child.id()
     }
 
-    /// Stops the server (SIGTERM through `kill`, then SIGKILL after 5 s) and removes its data.
-    pub fn stop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let pid = self.child.id().to_string();
+    fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Asks the server to stop (SIGTERM through `kill`) without waiting.
+    fn terminate(&mut self) {
+        if self.running() {
             let _ = Command::new("kill")
-                .args(["-TERM", &pid])
+                .args(["-TERM", &self.child.id().to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
+        }
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its data.
+    pub fn stop(&mut self) {
+        if self.running() {
+            self.terminate();
             let deadline = Instant::now() + Duration::from_secs(5);
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            while self.running() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            if matches!(self.child.try_wait(), Ok(None)) {
+            if self.running() {
                 let _ = self.child.kill();
             }
             let _ = self.child.wait();
         }
         let _ = fs::remove_dir_all(&self.data_dir);
+    }
+
+    /// The last `lines` lines of the server's log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = fs::read_to_string(&self.log_path).unwrap_or_default();
+        let mut tail: Vec<&str> = log.lines().rev().take(lines).collect();
+        tail.reverse();
+        tail.join("\n")
     }
 }
 
@@ -67,19 +130,51 @@ impl Drop for SpawnedServer {
     }
 }
 
+/// The instances this program started; all are stopped when dropped.
+#[derive(Debug, Default)]
+pub struct Cluster {
+    /// One per instance, in the order clients are spread over them.
+    pub servers: Vec<SpawnedServer>,
+}
+
+impl Cluster {
+    /// Base URLs, in instance order.
+    pub fn urls(&self) -> Vec<String> {
+        self.servers.iter().map(|s| s.url.clone()).collect()
+    }
+
+    /// Process ids, in instance order.
+    pub fn pids(&self) -> Vec<u32> {
+        self.servers.iter().map(SpawnedServer::pid).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // Signal every instance first so their shutdowns overlap instead of adding up.
+        for s in &mut self.servers {
+            s.terminate();
+        }
+        for s in &mut self.servers {
+            s.stop();
+        }
+    }
+}
+
 /// Whether a program can be found on `PATH`.
 pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-/// The default chat-server binary: next to this executable when there, else `chat-server` on PATH.
-pub fn default_server_binary() -> PathBuf {
+/// The default binary of `kind`: next to this executable when there, else on PATH.
+pub fn default_binary(kind: ServerKind) -> PathBuf {
+    let name = kind.binary_name();
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("chat-server")))
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
         .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("chat-server"))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn free_port() -> Result<u16> {
@@ -87,10 +182,35 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Starts the server on a free port with limits raised for load, and waits until `/health` answers.
-pub async fn spawn(opts: &SpawnOptions, run_id: &str) -> Result<SpawnedServer> {
+/// Starts `opts.instances` servers on free ports with limits raised for load, one after the
+/// other, each waited for until `/health` answers. Instances share the JWT secret (a token from
+/// one is accepted by the others), the database and Redis.
+pub async fn spawn(opts: &SpawnOptions, run_id: &str) -> Result<Cluster> {
+    let secret: String = {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        (0..48)
+            .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
+            .collect()
+    };
+    let mut cluster = Cluster::default();
+    for index in 0..opts.instances.max(1) {
+        // One at a time: on PostgreSQL the first applies the migrations while the others would
+        // only queue on the migration lock.
+        let server = spawn_one(opts, run_id, index, &secret).await?;
+        cluster.servers.push(server);
+    }
+    Ok(cluster)
+}
+
+async fn spawn_one(
+    opts: &SpawnOptions,
+    run_id: &str,
+    index: usize,
+    secret: &str,
+) -> Result<SpawnedServer> {
     let port = free_port()?;
-    let data_dir = std::env::temp_dir().join(format!("chat-bench-{run_id}"));
+    let data_dir = std::env::temp_dir().join(format!("chat-bench-{run_id}-{index}"));
     fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let log_path = data_dir.join("server.log");
     let log = fs::File::create(&log_path).context("creating the server log")?;
@@ -104,27 +224,27 @@ pub async fn spawn(opts: &SpawnOptions, run_id: &str) -> Result<SpawnedServer> {
         }
         None => Command::new(&opts.binary),
     };
-    let secret: String = {
-        use rand::Rng;
-        let mut rng = rand::rng();
-        (0..48)
-            .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
-            .collect()
-    };
     cmd.env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
-        .env("DATA_DIR", &data_dir)
-        .env("CLIENT_DIR", data_dir.join("no-client"))
-        .env("JWT_SECRET", secret)
-        .env("RATE_LIMIT_PER_SECOND", "0")
-        .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
-        .env("SOCKET_EVENTS_PER_SECOND", "100000")
-        .env("SOCKET_EVENTS_BURST", "100000")
         .env("RUST_LOG", "warn")
         .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL");
-    if let Some(url) = &opts.database_url {
-        cmd.env("DATABASE_URL", url);
+        .env_remove("REDIS_URL")
+        .env_remove("REDIS_PREFIX");
+    if opts.kind == ServerKind::Chat {
+        cmd.env("DATA_DIR", &data_dir)
+            .env("CLIENT_DIR", data_dir.join("no-client"))
+            .env("JWT_SECRET", secret)
+            .env("RATE_LIMIT_PER_SECOND", "0")
+            .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
+            .env("SOCKET_EVENTS_PER_SECOND", "100000")
+            .env("SOCKET_EVENTS_BURST", "100000");
+        if let Some(url) = &opts.database_url {
+            cmd.env("DATABASE_URL", url);
+        }
+        if let Some(redis) = &opts.redis {
+            cmd.env("REDIS_URL", &redis.url)
+                .env("REDIS_PREFIX", &redis.prefix);
+        }
     }
     for (k, v) in &opts.env {
         cmd.env(k, v);
@@ -142,18 +262,9 @@ pub async fn spawn(opts: &SpawnOptions, run_id: &str) -> Result<SpawnedServer> {
         log_path,
     };
     if let Err(e) = wait_healthy(&mut server).await {
-        let log = fs::read_to_string(&server.log_path).unwrap_or_default();
-        let tail: String = log
-            .lines()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n");
+        let tail = server.log_tail(20);
         server.stop();
-        bail!("{e:#}\nserver log:\n{tail}");
+        bail!("instance {index}: {e:#}\nserver log:\n{tail}");
     }
     Ok(server)
 }
@@ -261,45 +372,73 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
-/// CPU use of a process between two points, as a share of one core.
-#[derive(Debug, Clone, Copy)]
+/// Resident memory (VmRSS) summed over processes, in KiB; `None` when there are none or one
+/// cannot be read (a partial sum would pass for the whole).
+pub fn rss_kib_sum(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&pid| rss_kib(pid)).sum()
+}
+
+fn cpu_seconds_sum(pids: &[u32]) -> Option<f64> {
+    pids.iter().map(|&pid| cpu_seconds(pid)).sum()
+}
+
+/// CPU use of processes between two points, summed, as a share of one core.
+#[derive(Debug, Clone)]
 pub struct CpuMeter {
-    pid: u32,
+    pids: Vec<u32>,
     cpu0: f64,
     t0: Instant,
 }
 
 impl CpuMeter {
-    /// Starts measuring `pid`.
-    pub fn start(pid: u32) -> Option<Self> {
+    /// Starts measuring `pids` (none: nothing to measure).
+    pub fn start(pids: &[u32]) -> Option<Self> {
+        if pids.is_empty() {
+            return None;
+        }
         Some(Self {
-            pid,
-            cpu0: cpu_seconds(pid)?,
+            pids: pids.to_vec(),
+            cpu0: cpu_seconds_sum(pids)?,
             t0: Instant::now(),
         })
     }
 
-    /// Percent of one core used since the start.
+    /// Percent of one core used since the start, over all the processes.
     pub fn percent(&self) -> Option<f64> {
-        let used = cpu_seconds(self.pid)? - self.cpu0;
+        let used = cpu_seconds_sum(&self.pids)? - self.cpu0;
         let wall = self.t0.elapsed().as_secs_f64();
         (wall > 0.0).then(|| (used / wall * 1000.0).round() / 10.0)
     }
 }
 
-/// What is known about the server process, for the report.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What is known about the server processes, for the report.
+#[derive(Debug, Clone, Serialize)]
 pub struct ServerInfo {
-    /// Base URL.
+    /// chat-server or bare-server.
+    pub kind: ServerKind,
+    /// How many instances the clients were spread over.
+    pub instances: usize,
+    /// Base URL of the first instance.
     pub url: String,
-    /// Process id, when found.
+    /// Base URLs of every instance.
+    pub urls: Vec<String>,
+    /// Process id of the first instance, when found.
     pub pid: Option<u32>,
-    /// Whether this program started it.
+    /// Process ids of the instances, when all were found (memory and CPU are summed over them).
+    pub pids: Vec<u32>,
+    /// Whether this program started them.
     pub spawned: bool,
-    /// CPUs it was pinned to.
+    /// CPUs they were pinned to (all instances on the same list).
     pub cpus: Option<String>,
-    /// Database: `sqlite` or `postgres`.
+    /// Database: `sqlite`, `postgres`, `none` (bare) or `unknown` (not spawned).
     pub database: String,
+    /// Redis URL the spawned instances shared, if any.
+    pub redis_url: Option<String>,
+    /// Their key prefix (`REDIS_PREFIX`).
+    pub redis_prefix: Option<String>,
 }
 
 #[cfg(test)]
@@ -313,5 +452,12 @@ mod tests {
         assert!(rss_kib(pid).is_some_and(|kib| kib > 0));
         assert!(cpu_seconds(pid).is_some());
         assert!(rss_kib(u32::MAX).is_none());
+        let one = rss_kib_sum(&[pid]).expect("own memory");
+        assert!(rss_kib_sum(&[pid, pid]).is_some_and(|two| two >= one));
+        assert!(rss_kib_sum(&[]).is_none());
+        assert!(rss_kib_sum(&[pid, u32::MAX]).is_none());
+        let meter = CpuMeter::start(&[pid, pid]).expect("own CPU time");
+        assert!(meter.percent().is_some_and(|p| p >= 0.0));
+        assert!(CpuMeter::start(&[]).is_none());
     }
 }

@@ -49,6 +49,11 @@ pub struct ChatConfig {
     pub events_per_second: u32,
     /// Events a user may emit at once (default 100).
     pub events_burst: u32,
+    /// Outgoing packets queued per socket (default 1024). A socket whose
+    /// queue is full when an event is broadcast is disconnected (its client
+    /// reconnects and catches up) rather than left with a hole; idle queues
+    /// cost nothing for their size.
+    pub socket_queue_packets: usize,
 }
 
 impl Default for ChatConfig {
@@ -62,6 +67,7 @@ impl Default for ChatConfig {
             embedded_members: 50,
             events_per_second: 20,
             events_burst: 100,
+            socket_queue_packets: 1024,
         }
     }
 }

@@ -245,7 +245,9 @@ impl ChatCoreBuilder {
     ) -> Result<(SocketIoLayer<RedisChatAdapter>, ChatHandle), ClusterError> {
         let cluster = Cluster::connect(&redis).await?;
         let adapter_client = cluster::subscriber(&redis.url)?;
-        let adapter_config = RedisAdapterConfig::new().with_prefix(format!("{}:sio", redis.prefix));
+        let adapter_config = RedisAdapterConfig::new()
+            .with_prefix(format!("{}:sio", redis.prefix))
+            .with_stream_buffer(cluster::SUBSCRIBER_CAPACITY);
         let adapter_resubscribe = adapter_client.clone();
         let adapter = RedisAdapterCtr::new_with_fred_config(adapter_client, adapter_config)
             .await
@@ -272,9 +274,11 @@ impl ChatCoreBuilder {
         builder: SocketIoBuilder<A>,
         cluster: Option<Cluster>,
     ) -> (SocketIoLayer<A>, SocketIo<A>, ChatHandle) {
+        let queue_packets = self.config.socket_queue_packets.max(1);
         let chat = ChatHandle::new(self.db, self.config, cluster);
         let (layer, io) = builder
             .ws_read_buffer_size(WS_READ_BUFFER)
+            .max_buffer_size(queue_packets)
             .with_state(chat.clone())
             .with_state(AuthState(self.authenticator))
             .build_layer();

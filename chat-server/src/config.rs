@@ -67,6 +67,10 @@ pub struct Config {
     /// Socket events a user may emit at once.
     #[arg(long, env = "SOCKET_EVENTS_BURST", default_value_t = 100)]
     pub socket_events_burst: u32,
+    /// Outgoing packets queued per socket; a socket whose queue overflows is
+    /// disconnected so its client reconnects and catches up.
+    #[arg(long, env = "SOCKET_QUEUE_PACKETS", default_value_t = 1024)]
+    pub socket_queue_packets: usize,
     /// Proxies (comma-separated IPs) whose X-Forwarded-For is believed for the client address.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,

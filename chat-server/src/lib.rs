@@ -129,6 +129,7 @@ pub async fn run(
             events_per_second: config.socket_events_per_second,
             events_burst: config.socket_events_burst,
             presence_fanout_limit: config.presence_fanout_limit,
+            socket_queue_packets: config.socket_queue_packets,
             ..ChatConfig::default()
         })
         .authenticator(tokens.clone());

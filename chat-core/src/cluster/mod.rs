@@ -149,8 +149,16 @@ fn builder(url: &str) -> Result<Builder, ClusterError> {
 /// channels). Call [`keep_subscribed`] once it has subscribed, so its
 /// subscriptions are renewed after every reconnect.
 pub(crate) fn subscriber(url: &str) -> Result<SubscriberClient, ClusterError> {
-    Ok(builder(url)?.build_subscriber_client()?)
+    let mut builder = builder(url)?;
+    // Every broadcast from another instance passes through this channel; at
+    // fred's default of 32 a burst overflows it and the message is lost for
+    // every member on this instance.
+    builder.with_performance_config(|p| p.broadcast_channel_capacity = SUBSCRIBER_CAPACITY);
+    Ok(builder.build_subscriber_client()?)
 }
+
+/// Messages from Redis that may wait for the adapter's dispatcher.
+pub(crate) const SUBSCRIBER_CAPACITY: usize = 8192;
 
 /// Renews every subscription the client tracks after each reconnect (a Redis
 /// restart forgets them all).

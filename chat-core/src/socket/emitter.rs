@@ -4,7 +4,13 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::value::RawValue;
-use socketioxide::{SocketIo, adapter::Adapter, socket::Sid};
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::SocketRef;
+use socketioxide::operators::BroadcastOperators;
+use socketioxide::socket::Sid;
+use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
+
+use crate::socket::events;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -59,6 +65,65 @@ pub(crate) trait Emitter: Send + Sync + 'static {
     fn disconnect(&self, rooms: Vec<String>) -> BoxFuture<'_, ()>;
 }
 
+/// The broadcast operator selecting `target`'s sockets.
+fn audience<A: Adapter>(io: &SocketIo<A>, target: &Target) -> BroadcastOperators<A> {
+    // Broadcasting "from" a socket is what excludes it; a socket id is not a
+    // room in socketioxide, so `except(sid)` would exclude nothing.
+    let mut op = match target.except_socket.and_then(|sid| io.get_socket(sid)) {
+        Some(origin) => origin.to(target.rooms.clone()),
+        None => io.to(target.rooms.clone()),
+    };
+    if !target.except_rooms.is_empty() {
+        op = op.except(target.except_rooms.clone());
+    }
+    op
+}
+
+/// Marks a socket already being disconnected for a full queue.
+#[derive(Clone)]
+struct Overflowed;
+
+/// `full` sockets of the audience had a full outgoing queue and lost the event
+/// just broadcast; the broadcast does not say which ones. Unless sockets
+/// already being disconnected account for them, each other socket of the
+/// audience on this instance gets [`SYNC_CHECK`](events::SYNC_CHECK), which
+/// fails exactly for the full ones. Those are disconnected as soon as their
+/// queue has room for the disconnect packet: the client reconnects and catches
+/// up with `after_seq` instead of silently missing a message.
+fn disconnect_overflowing<A: Adapter>(
+    sockets: Vec<SocketRef<A>>,
+    full: usize,
+    event: &'static str,
+) {
+    let (known, unknown): (Vec<_>, Vec<_>) = sockets
+        .into_iter()
+        .partition(|s| s.extensions.get::<Overflowed>().is_some());
+    if known.len() >= full {
+        return;
+    }
+    for socket in unknown {
+        if !matches!(
+            socket.emit(events::SYNC_CHECK, &()),
+            Err(SendError::Socket(SocketError::InternalChannelFull))
+        ) {
+            continue;
+        }
+        socket.extensions.insert(Overflowed);
+        metrics::counter!("chat_slow_consumers_disconnected_total").increment(1);
+        tracing::info!(sid = %socket.id, event, "outgoing queue full: disconnecting the socket so it catches up");
+        tokio::spawn(async move {
+            // The queue drains as the client reads; a client that reads
+            // nothing is closed by the engine's heartbeat meanwhile.
+            for _ in 0..600 {
+                if !socket.connected() || socket.clone().disconnect().is_ok() {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        });
+    }
+}
+
 impl<A: Adapter> Emitter for SocketIo<A> {
     fn emit<'a>(
         &'a self,
@@ -67,17 +132,18 @@ impl<A: Adapter> Emitter for SocketIo<A> {
         payload: &'a RawValue,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            // Broadcasting "from" a socket is what excludes it; a socket id is
-            // not a room in socketioxide, so `except(sid)` would exclude nothing.
-            let mut op = match target.except_socket.and_then(|sid| self.get_socket(sid)) {
-                Some(origin) => origin.to(target.rooms),
-                None => self.to(target.rooms),
-            };
-            if !target.except_rooms.is_empty() {
-                op = op.except(target.except_rooms);
-            }
-            if let Err(err) = op.emit(event, payload).await {
-                tracing::warn!(event, %err, "broadcast failed");
+            match audience(self, &target).emit(event, payload).await {
+                Ok(()) => {}
+                Err(BroadcastError::Socket(errors)) => {
+                    let full = errors
+                        .iter()
+                        .filter(|e| matches!(e, SocketError::InternalChannelFull))
+                        .count();
+                    if full > 0 {
+                        disconnect_overflowing(audience(self, &target).sockets(), full, event);
+                    }
+                }
+                Err(err) => tracing::warn!(event, %err, "broadcast failed"),
             }
         })
     }

@@ -207,6 +207,15 @@ pub const CONVERSATION_MEMBER_LEFT: &str = "conversation:member_left";
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub const SESSION_ENDED: &str = "session:ended";
+/// Server -> client, payload none: sent to the sockets that were to receive an
+/// event which some socket's full outgoing queue could not take, to find that
+/// socket (which is then disconnected, so its client reconnects and catches
+/// up with `after_seq`). Clients ignore it.
+///
+/// ```
+/// assert_eq!(chat_core::socket::events::SYNC_CHECK, "sync:check");
+/// ```
+pub const SYNC_CHECK: &str = "sync:check";
 /// Server -> client: a user's first connection opened (over all instances).
 /// Payload: a [`Presence`](crate::service::Presence), sent to the members of
 /// their direct conversations and of groups up to

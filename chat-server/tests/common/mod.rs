@@ -29,6 +29,7 @@ pub fn test_config(db: &TestDb) -> Config {
         auth_rate_limit_burst: 0,
         socket_events_per_second: 1000,
         socket_events_burst: 1000,
+        socket_queue_packets: 1024,
         trusted_proxies: Vec::new(),
         smtp_url: None,
         mail_from: "Chat <no-reply@localhost>".to_owned(),
