@@ -56,6 +56,9 @@ mod tests {
 
     #[test]
     fn patterns_cover_both_key_styles() {
-        assert_eq!(key_patterns("cb-1"), ["{cb-1}:*".to_owned(), "cb-1:*".to_owned()]);
+        assert_eq!(
+            key_patterns("cb-1"),
+            ["{cb-1}:*".to_owned(), "cb-1:*".to_owned()]
+        );
     }
 }
