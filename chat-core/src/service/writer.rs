@@ -10,6 +10,11 @@
 //! order themselves through the conversation row lock, taken in ascending id
 //! order in every batch (no deadlock between batches).
 //!
+//! On PostgreSQL a batch is a fixed number of statements whatever its size
+//! and however many conversations it spans (the rows travel as one `jsonb`
+//! parameter), so the statements are prepared once per connection and a
+//! batch costs a fixed number of round trips.
+//!
 //! A batch that fails as a whole (e.g. a `client_id` raced in by another
 //! instance) is retried message by message, so one bad message cannot fail
 //! its neighbours.
@@ -17,7 +22,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, TransactionTrait, Value,
+};
+use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::conversations::{MESSAGE_COLUMNS, message_from_row};
@@ -157,6 +165,28 @@ async fn existing_by_client_id<C: ConnectionTrait>(
     conn: &C,
     requests: &[&StoreRequest],
 ) -> ChatResult<HashMap<(i64, String), Message>> {
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let keys: Vec<serde_json::Value> = requests
+            .iter()
+            .filter_map(|r| {
+                let client_id = r.message.client_id.as_ref()?;
+                Some(json!({"sender_id": r.sender, "client_id": client_id}))
+            })
+            .collect();
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS k(sender_id bigint, client_id text) \
+             JOIN messages m ON m.sender_id = k.sender_id AND m.client_id = k.client_id \
+             JOIN users su ON su.id = m.sender_id"
+        );
+        let rows = conn
+            .query_all_raw(stmt(backend, &sql, [json_value(keys)]))
+            .await?;
+        return collect_by_client_id(&rows);
+    }
     let mut conditions = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     for request in requests {
@@ -178,11 +208,13 @@ async fn existing_by_client_id<C: ConnectionTrait>(
         "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id WHERE {}",
         conditions.join(" OR ")
     );
-    let rows = conn
-        .query_all_raw(stmt(conn.get_database_backend(), &sql, values))
-        .await?;
+    let rows = conn.query_all_raw(stmt(backend, &sql, values)).await?;
+    collect_by_client_id(&rows)
+}
+
+fn collect_by_client_id(rows: &[QueryResult]) -> ChatResult<HashMap<(i64, String), Message>> {
     let mut found = HashMap::new();
-    for row in &rows {
+    for row in rows {
         let message = message_from_row(row, "")?;
         if let Some(client_id) = message.client_id.clone() {
             found.insert((message.sender_id, client_id), message);
@@ -191,8 +223,71 @@ async fn existing_by_client_id<C: ConnectionTrait>(
     Ok(found)
 }
 
+/// A JSON parameter: on PostgreSQL a batch travels as one `jsonb` value read
+/// with `jsonb_to_recordset`, so the statement text is the same whatever the
+/// batch size (prepared once per connection) and a batch costs a fixed number
+/// of round trips.
+fn json_value(items: Vec<serde_json::Value>) -> Value {
+    serde_json::Value::Array(items).into()
+}
+
+/// Takes `count` new `seq` numbers in each conversation; returns each
+/// conversation's new `last_seq` (missing conversations are absent). Rows are
+/// locked in ascending id order, the lock order of every batch.
+async fn take_seq_blocks<C: ConnectionTrait>(
+    conn: &C,
+    counts: &BTreeMap<i64, i64>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ChatResult<HashMap<i64, i64>> {
+    let backend = conn.get_database_backend();
+    let mut last = HashMap::with_capacity(counts.len());
+    if backend == DbBackend::Postgres {
+        let blocks: Vec<serde_json::Value> = counts
+            .iter()
+            .map(|(id, n)| json!({"id": id, "n": n}))
+            .collect();
+        let blocks = json_value(blocks);
+        conn.execute_raw(stmt(
+            backend,
+            "SELECT c.id FROM conversations c \
+             JOIN jsonb_to_recordset($1::jsonb) AS v(id bigint, n bigint) ON v.id = c.id \
+             ORDER BY c.id FOR NO KEY UPDATE OF c",
+            [blocks.clone()],
+        ))
+        .await?;
+        let rows = conn
+            .query_all_raw(stmt(
+                backend,
+                "UPDATE conversations c SET last_seq = c.last_seq + v.n, last_message_at = $2 \
+                 FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, n bigint) \
+                 WHERE c.id = v.id RETURNING c.id, c.last_seq",
+                [blocks, at.into()],
+            ))
+            .await?;
+        for row in rows {
+            last.insert(row.try_get_by_index::<i64>(0)?, row.try_get_by_index(1)?);
+        }
+        return Ok(last);
+    }
+    // SQLite runs in-process: a statement per conversation costs no round trip.
+    for (&conversation_id, &count) in counts {
+        let row = conn
+            .query_one_raw(stmt(
+                backend,
+                "UPDATE conversations SET last_seq = last_seq + $1, last_message_at = $2 \
+                 WHERE id = $3 RETURNING last_seq",
+                vec![count.into(), at.into(), conversation_id.into()],
+            ))
+            .await?;
+        if let Some(row) = row {
+            last.insert(conversation_id, row.try_get_by_index(0)?);
+        }
+    }
+    Ok(last)
+}
+
 /// One transaction for the whole batch: answers `client_id` retries with the
-/// stored message, takes a block of `seq` numbers per conversation (in
+/// stored message, takes a block of `seq` numbers per conversation (locking in
 /// ascending conversation order, the lock order of every batch), inserts every
 /// new message in one statement and reads each sender's profile once.
 async fn store_batch(
@@ -235,21 +330,17 @@ async fn store_batch(
             .or_default()
             .push(i);
     }
+    let counts: BTreeMap<i64, i64> = per_conversation
+        .iter()
+        .map(|(&id, indices)| (id, indices.len() as i64))
+        .collect();
+    let last_seqs = take_seq_blocks(&txn, &counts, created_at).await?;
     let mut seqs: HashMap<usize, i64> = HashMap::new();
     let mut missing: Vec<usize> = Vec::new();
     for (conversation_id, indices) in &per_conversation {
         let count = indices.len() as i64;
-        let row = txn
-            .query_one_raw(stmt(
-                backend,
-                "UPDATE conversations SET last_seq = last_seq + $1, last_message_at = $2 \
-                 WHERE id = $3 RETURNING last_seq",
-                vec![count.into(), created_at.into(), (*conversation_id).into()],
-            ))
-            .await?;
-        match row {
-            Some(row) => {
-                let last: i64 = row.try_get_by_index(0)?;
+        match last_seqs.get(conversation_id) {
+            Some(&last) => {
                 for (k, &i) in indices.iter().enumerate() {
                     seqs.insert(i, last - count + 1 + k as i64);
                 }
@@ -264,7 +355,42 @@ async fn store_batch(
         .filter(|i| seqs.contains_key(i))
         .collect();
     let mut ids: HashMap<(i64, i64), i64> = HashMap::new();
-    if !to_insert.is_empty() {
+    if !to_insert.is_empty() && backend == DbBackend::Postgres {
+        let rows: Vec<serde_json::Value> = to_insert
+            .iter()
+            .map(|&i| {
+                let r = requests[i];
+                json!({
+                    "conversation_id": r.message.conversation_id,
+                    "seq": seqs[&i],
+                    "sender_id": r.sender,
+                    "content": r.message.content,
+                    "message_type": r.message_type.as_str(),
+                    "file_url": r.message.file_url,
+                    "client_id": r.message.client_id,
+                })
+            })
+            .collect();
+        let inserted = txn
+            .query_all_raw(stmt(
+                backend,
+                "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, \
+                 file_url, client_id, created_at) \
+                 SELECT x.conversation_id, x.seq, x.sender_id, x.content, x.message_type, \
+                 x.file_url, x.client_id, $2 \
+                 FROM jsonb_to_recordset($1::jsonb) AS x(conversation_id bigint, seq bigint, \
+                 sender_id bigint, content text, message_type text, file_url text, client_id text) \
+                 RETURNING id, conversation_id, seq",
+                [json_value(rows), created_at.into()],
+            ))
+            .await?;
+        for row in inserted {
+            let id: i64 = row.try_get_by_index(0)?;
+            let conversation_id: i64 = row.try_get_by_index(1)?;
+            let seq: i64 = row.try_get_by_index(2)?;
+            ids.insert((conversation_id, seq), id);
+        }
+    } else if !to_insert.is_empty() {
         let mut placeholders = Vec::with_capacity(to_insert.len());
         let mut values: Vec<Value> = Vec::with_capacity(to_insert.len() * 8);
         for &i in &to_insert {
@@ -377,15 +503,25 @@ async fn sender_profiles<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT id, username, avatar_url FROM users WHERE id IN ({})",
-        placeholders.join(", ")
-    );
-    let values: Vec<Value> = ids.iter().map(|&id| id.into()).collect();
-    let rows = conn
-        .query_all_raw(stmt(conn.get_database_backend(), &sql, values))
-        .await?;
+    let backend = conn.get_database_backend();
+    let rows = if backend == DbBackend::Postgres {
+        let ids = json_value(ids.iter().map(|&id| json!(id)).collect());
+        conn.query_all_raw(stmt(
+            backend,
+            "SELECT id, username, avatar_url FROM users \
+             WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($1::jsonb))",
+            [ids],
+        ))
+        .await?
+    } else {
+        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, username, avatar_url FROM users WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let values: Vec<Value> = ids.iter().map(|&id| id.into()).collect();
+        conn.query_all_raw(stmt(backend, &sql, values)).await?
+    };
     let mut profiles = HashMap::with_capacity(rows.len());
     for row in rows {
         let id: i64 = row.try_get("", "id")?;
