@@ -583,6 +583,52 @@ describe('resilience: two instances write into one conversation while receivers 
   });
 });
 
+// ---------------------------------------------------------------- 2b. bursts across instances
+
+describe('resilience: bursts from many conversations cross instances without loss', { skip: skipReason ?? false, timeout: 90_000 }, () => {
+  const GROUPS = 40;
+  const PER_GROUP = 25; // 1000 messages, sent all at once
+  let s1;
+  let s2;
+
+  before(async () => {
+    requirePrerequisites();
+    ({ servers: [s1, s2] } = await deployment(2, { presenceTtl: PRESENCE_TTL_S }));
+  });
+
+  after(releaseAll);
+
+  it(`${GROUPS * PER_GROUP} messages sent at once on instance 1 into ${GROUPS} groups all reach the members on instance 2`, async (t) => {
+    const [sender, receiver] = await Promise.all([1, 2].map(() => s1.register()));
+    const groups = [];
+    for (let g = 0; g < GROUPS; g++) groups.push(await createGroup(s1, sender, [receiver], `burst ${g}`));
+    const senderSocket = await direct(s1, sender);
+    const receiverSocket = await direct(s2, receiver);
+    await barrier(senderSocket, groups[0].id, [receiverSocket]);
+    const received = new Set();
+    receiverSocket.on('message:new', (m) => {
+      if (m.content?.startsWith('burst ')) received.add(m.id);
+    });
+
+    // Every send at once: instance 1 publishes a burst of broadcasts that instance 2's Redis
+    // subscriber must take without dropping one.
+    const acks = await Promise.all(
+      groups.flatMap((group, g) =>
+        Array.from({ length: PER_GROUP }, (_, n) =>
+          emitAck(senderSocket, 'message:send', { conversation_id: group.id, content: `burst ${g}.${n}`, client_id: newClientId() }, 30_000),
+        ),
+      ),
+    );
+    const stored = acks.filter((a) => a?.success === true).map((a) => a.message.id);
+    assert.equal(stored.length, GROUPS * PER_GROUP, 'every send acknowledged');
+    const deadline = Date.now() + 15_000;
+    while (received.size < stored.length && Date.now() < deadline) await sleep(50);
+    t.diagnostic(`instance 2 delivered ${received.size} of ${stored.length}`);
+    const missing = stored.filter((id) => !received.has(id));
+    assert.deepEqual(missing.slice(0, 10), [], `${missing.length} messages never reached the member on the other instance`);
+  });
+});
+
 // ---------------------------------------------------------------- 3. SIGTERM while sending
 
 describe('resilience: an instance stopped with SIGTERM while clients send through it', { skip: skipReason ?? false, timeout: 90_000 }, () => {
