@@ -8,7 +8,8 @@ use serde_json::json;
 
 use chat_bench::api::Api;
 use chat_bench::cli::{
-    Cli, Common, DEFAULT_REDIS_URL, MAX_CONNECTIONS, MAX_DURATION_S, Scenario, split_urls,
+    Cli, Common, DEFAULT_REDIS_URL, MAX_CONNECTIONS, MAX_DURATION_S, Scenario, TrafficArgs,
+    split_urls,
 };
 use chat_bench::client::ConnectConfig;
 use chat_bench::redis;
@@ -71,6 +72,29 @@ fn check_traffic(users: usize, rate: f64, duration: f64) -> Result<()> {
     Ok(())
 }
 
+/// A traffic scenario of `groups` groups of `members` (seated from `users` users).
+fn traffic_plan(
+    name: &'static str,
+    (groups, members): (usize, usize),
+    users: usize,
+    rate: f64,
+    duration: f64,
+    traffic: &TrafficArgs,
+) -> TrafficPlan {
+    TrafficPlan {
+        name,
+        groups,
+        members,
+        users,
+        rate,
+        duration,
+        content_size: traffic.content_size,
+        drain: traffic.drain,
+        settle: traffic.settle,
+        churn: None,
+    }
+}
+
 fn default_users(seats: usize) -> usize {
     seats.min(250)
 }
@@ -90,45 +114,36 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
             }
             None
         }
-        Scenario::Fanout(a) => Some(TrafficPlan {
-            name: "fanout",
-            groups: 1,
-            members: a.members,
-            users: a.members,
-            rate: a.rate,
-            duration: a.duration,
-            content_size: a.traffic.content_size,
-            drain: a.traffic.drain,
-            settle: a.traffic.settle,
-            churn: None,
-        }),
-        Scenario::Groups(a) => Some(TrafficPlan {
-            name: "groups",
-            groups: a.groups,
-            members: a.members,
-            users: a.users.unwrap_or(default_users(a.groups * a.members)),
-            rate: a.rate,
-            duration: a.duration,
-            content_size: a.traffic.content_size,
-            drain: a.traffic.drain,
-            settle: a.traffic.settle,
-            churn: None,
-        }),
+        Scenario::Fanout(a) => Some(traffic_plan(
+            "fanout",
+            (1, a.members),
+            a.members,
+            a.rate,
+            a.duration,
+            &a.traffic,
+        )),
+        Scenario::Groups(a) => Some(traffic_plan(
+            "groups",
+            (a.groups, a.members),
+            a.users.unwrap_or(default_users(a.groups * a.members)),
+            a.rate,
+            a.duration,
+            &a.traffic,
+        )),
         Scenario::Churn(a) => {
             if !(0.0..=1.0).contains(&a.share) || a.interval <= 0.0 || a.down < 0.0 {
                 bail!("--share must be in 0..1, --interval positive, --down not negative");
             }
             Some(TrafficPlan {
-                name: "churn",
-                groups: a.groups,
-                members: a.members,
-                users: a.users.unwrap_or(default_users(a.groups * a.members)),
-                rate: a.rate,
-                duration: a.duration,
-                content_size: a.traffic.content_size,
-                drain: a.traffic.drain,
-                settle: a.traffic.settle,
                 churn: Some((a.share, a.interval, a.down)),
+                ..traffic_plan(
+                    "churn",
+                    (a.groups, a.members),
+                    a.users.unwrap_or(default_users(a.groups * a.members)),
+                    a.rate,
+                    a.duration,
+                    &a.traffic,
+                )
             })
         }
     };

@@ -8,6 +8,7 @@
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -568,6 +569,25 @@ export const connectTo = (url, token, options) => connectSocket(socketTo(url, to
 export function closeAllSockets() {
   for (const socket of openSockets) socket.disconnect();
   openSockets.clear();
+}
+
+/**
+ * Asserts that a conversation's `history` holds exactly `total` messages with seq 1..total, each id
+ * once, and that every `acked` message is stored under the seq its ack announced (no two acks share one).
+ */
+export function assertSeqHistory(history, total, acked) {
+  assert.equal(history.length, total, `history holds ${history.length} messages, expected ${total}`);
+  assert.deepEqual(
+    history.map((m) => m.seq),
+    Array.from({ length: total }, (_, i) => i + 1),
+    'seq is not 1..N in order',
+  );
+  assert.equal(new Set(history.map((m) => m.id)).size, total, 'a message id repeats');
+  const byId = new Map(history.map((m) => [m.id, m]));
+  for (const m of acked) {
+    assert.equal(byId.get(m.id)?.seq, m.seq, `acked message ${m.id} has seq ${m.seq}, history says ${byId.get(m.id)?.seq}`);
+  }
+  assert.equal(new Set(acked.map((m) => m.seq)).size, acked.length, 'two acks carry the same seq');
 }
 
 /** The largest n such that 1..n are all in `seqs`. */

@@ -26,6 +26,7 @@ import { allMessages, assertAckError, assertApiError, barrier, createDirect, cre
 import {
   CI,
   Nginx,
+  assertSeqHistory,
   clusterEnv as deploymentEnv,
   closeAllSockets,
   connectSocket,
@@ -350,18 +351,7 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
       const total = baseline + 3 * PER_CLIENT;
 
       const history = await allMessages(s2, users[1].token, group.id);
-      assert.equal(history.length, total, `history holds ${history.length} messages, expected ${total}`);
-      assert.deepEqual(
-        history.map((m) => m.seq),
-        Array.from({ length: total }, (_, i) => i + 1),
-        'seq is not 1..N in order',
-      );
-      assert.equal(new Set(history.map((m) => m.id)).size, total, 'a message id repeats');
-      const byId = new Map(history.map((m) => [m.id, m]));
-      for (const m of all) {
-        assert.equal(byId.get(m.id)?.seq, m.seq, `acked message ${m.id} has seq ${m.seq}, history says ${byId.get(m.id)?.seq}`);
-      }
-      assert.equal(new Set(all.map((m) => m.seq)).size, all.length, 'two acks carry the same seq');
+      assertSeqHistory(history, total, all);
 
       // Every member receives the others' messages, whatever instance they were sent on.
       const deadline = Date.now() + 10_000;

@@ -39,6 +39,7 @@ import {
   RedisServer,
   addressesPerUpstream,
   agentFrom,
+  assertSeqHistory,
   closeAllSockets,
   clusterEnv,
   connectSocket,
@@ -551,16 +552,7 @@ describe('resilience: two instances write into one conversation while receivers 
 
     const total = baseline + acked.length;
     const history = await allMessages(s2, senders[1].token, group.id);
-    assert.equal(history.length, total, `history holds ${history.length} messages, expected ${total}`);
-    assert.deepEqual(
-      history.map((m) => m.seq),
-      Array.from({ length: total }, (_, i) => i + 1),
-      'seq is not 1..N',
-    );
-    assert.equal(new Set(history.map((m) => m.id)).size, total, 'a message id repeats');
-    const byId = new Map(history.map((m) => [m.id, m]));
-    for (const m of acked) assert.equal(byId.get(m.id)?.seq, m.seq, `acked message ${m.id} has seq ${m.seq}, history says ${byId.get(m.id)?.seq}`);
-    assert.equal(new Set(acked.map((m) => m.seq)).size, acked.length, 'two acks carry the same seq');
+    assertSeqHistory(history, total, acked);
     assert.deepEqual(gaps, [], 'history showed a message before one with a lower seq (not commit order)');
 
     // The receivers reconnect, catch up and then get the rest live.

@@ -574,6 +574,18 @@ mod tests {
         db
     }
 
+    async fn stored_messages(db: &DatabaseConnection) -> i64 {
+        db.query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM messages",
+        ))
+        .await
+        .expect("count")
+        .expect("row")
+        .try_get_by_index(0)
+        .expect("count")
+    }
+
     fn request(sender: i64, conversation_id: i64, client_id: Option<String>) -> StoreRequest {
         StoreRequest {
             sender,
@@ -615,15 +627,7 @@ mod tests {
             batches < 300,
             "300 concurrent sends took {batches} transactions"
         );
-        let stored = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                db.get_database_backend(),
-                "SELECT COUNT(*) FROM messages",
-            ))
-            .await
-            .expect("count")
-            .expect("row");
-        assert_eq!(stored.try_get_by_index::<i64>(0).expect("count"), 300);
+        assert_eq!(stored_messages(&db).await, 300);
     }
 
     #[tokio::test]
@@ -668,14 +672,6 @@ mod tests {
             matches!(results[41], Ok(Stored::Created(ref m)) if m.seq == 1),
             "its neighbour is stored"
         );
-        let stored = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                db.get_database_backend(),
-                "SELECT COUNT(*) FROM messages",
-            ))
-            .await
-            .expect("count")
-            .expect("row");
-        assert_eq!(stored.try_get_by_index::<i64>(0).expect("count"), 5);
+        assert_eq!(stored_messages(&db).await, 5);
     }
 }
