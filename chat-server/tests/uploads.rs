@@ -460,6 +460,87 @@ async fn refused_uploads_store_nothing() {
     server.stop().await;
 }
 
+/// An upload over the limit, sent the way a proxy forwards a buffered body:
+/// in pieces, reading the answer only after the last one. The server reads the
+/// rest before answering, so every piece is taken and the 413 arrives on a
+/// connection that stays usable (a reset here is what a proxy turns into a 502).
+#[tokio::test]
+async fn an_oversized_upload_is_read_to_its_end_before_the_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_, token) = server.register("oversized").await;
+
+    let boundary = "chat-test-boundary-3c9a";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"big.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(std::iter::repeat_n(b'x', 5 * 1024 * 1024 + 512 * 1024));
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let host = server.url.trim_start_matches("http://").to_owned();
+    let head = |length: usize| {
+        format!(
+            "POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n"
+        )
+    };
+
+    let mut stream = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    stream
+        .write_all(head(body.len()).as_bytes())
+        .await
+        .expect("request head");
+    for (n, piece) in body.chunks(64 * 1024).enumerate() {
+        if let Err(err) = stream.write_all(piece).await {
+            panic!("the server stopped reading the body at piece {n}: {err}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let (status, answer) = read_response(&mut stream).await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["code"], "payload_too_large", "{answer}");
+
+    // The same connection serves the next request.
+    stream
+        .write_all(format!("GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .expect("second request");
+    let (status, _) = read_response(&mut stream).await;
+    assert_eq!(status, 200);
+    let _ = stream.shutdown().await;
+    assert_eq!(stored_files(&db), Vec::<String>::new());
+    server.stop().await;
+
+    /// One HTTP/1.1 response with a Content-Length body: its status and JSON body.
+    async fn read_response(stream: &mut tokio::net::TcpStream) -> (u16, Value) {
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().expect("content-length"));
+                if raw.len() >= end + 4 + length {
+                    let status = head[9..12].parse().expect("status");
+                    let body = serde_json::from_slice(&raw[end + 4..end + 4 + length])
+                        .unwrap_or(Value::Null);
+                    return (status, body);
+                }
+            }
+            let n = stream.read(&mut buf).await.expect("reading the answer");
+            assert!(n > 0, "connection closed before a full answer");
+            raw.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
 #[tokio::test]
 async fn images_are_served_to_the_uploader_and_members_only() {
     let db = TestDb::new().await;

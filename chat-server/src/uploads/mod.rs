@@ -33,6 +33,10 @@ pub use self::storage::{LocalStorage, Storage, StoredObject};
 /// Room for the multipart framing (boundaries, part headers) around the file.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
+/// How far past the limit a refused upload is still read (and discarded), so
+/// that the 413 reaches a client or proxy still sending instead of a reset.
+const DRAIN_ALLOWANCE: usize = 8 * 1024 * 1024;
+
 /// Stored images never change (their name is their hash), so they may be cached for good.
 const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
 
@@ -74,13 +78,14 @@ impl Uploads {
 }
 
 /// `POST /api/upload` and `GET /uploads/{name}`. The upload route has its own
-/// body limit (the file plus multipart framing), instead of the JSON one.
+/// body limit (the file plus multipart framing, enforced while reading), instead
+/// of the JSON one; the transport limit above it leaves room to drain a refused body.
 pub fn router(config: &Config) -> Router<AppState> {
     Router::new()
         .route(
             "/api/upload",
             post(upload).layer(DefaultBodyLimit::max(
-                config.max_file_size.saturating_add(MULTIPART_OVERHEAD),
+                upload_body_limit(config.max_file_size).saturating_add(DRAIN_ALLOWANCE),
             )),
         )
         .route("/uploads/{name}", get(serve))
@@ -156,26 +161,53 @@ async fn upload(
     Ok((StatusCode::CREATED, axum::Json(response)))
 }
 
-/// Reads the one `image` file, stopping as soon as it exceeds `max` bytes.
+/// The most an upload body may carry: the file and its multipart framing.
+fn upload_body_limit(max_file_size: usize) -> usize {
+    max_file_size.saturating_add(MULTIPART_OVERHEAD)
+}
+
+/// Reads the one `image` file of at most `max` bytes. A body over the limit is
+/// read to its end (up to the drain allowance) before the 413 is returned.
 async fn read_image_field(multipart: &mut Multipart, max: usize) -> ApiResult<Vec<u8>> {
+    let body_limit = upload_body_limit(max);
     let mut image: Option<Vec<u8>> = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        let is_image = field.name() == Some("image");
-        if is_image && image.is_none() {
-            let mut buf = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                if buf.len().saturating_add(chunk.len()) > max {
-                    return Err(ApiError::PayloadTooLarge);
-                }
+    let mut total = 0usize;
+    let mut too_large = false;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) if too_large => return Err(ApiError::PayloadTooLarge),
+            Err(err) => return Err(multipart_error(err)),
+        };
+        let keep = !too_large && field.name() == Some("image") && image.is_none();
+        if !too_large && !keep && (field.name() == Some("image") || field.file_name().is_some()) {
+            return Err(ChatError::field("image", "exactly one file is accepted").into());
+        }
+        // Other form fields are read and ignored; the body limit bounds them.
+        let mut buf = Vec::new();
+        loop {
+            let chunk = match field.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(_) if too_large => return Err(ApiError::PayloadTooLarge),
+                Err(err) => return Err(multipart_error(err)),
+            };
+            total = total.saturating_add(chunk.len());
+            if total > body_limit || (keep && buf.len().saturating_add(chunk.len()) > max) {
+                too_large = true;
+                buf = Vec::new();
+            }
+            if keep && !too_large {
                 buf.extend_from_slice(&chunk);
             }
-            image = Some(buf);
-        } else if is_image || field.file_name().is_some() {
-            return Err(ChatError::field("image", "exactly one file is accepted").into());
-        } else {
-            // Other form fields are ignored; the body limit bounds them.
-            while field.chunk().await.map_err(multipart_error)?.is_some() {}
         }
+        if keep && !too_large {
+            image = Some(buf);
+        }
+    }
+    if too_large {
+        return Err(ApiError::PayloadTooLarge);
     }
     match image {
         None => Err(ChatError::field("image", "is required").into()),
