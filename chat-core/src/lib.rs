@@ -16,6 +16,7 @@
 //!   ([`build_with_redis`](ChatCoreBuilder::build_with_redis), [`cluster`]).
 //! - [`ChatHandle`]: every operation; socket handlers and REST handlers call the same methods.
 //! - [`config`]: [`ChatConfig`], the tunables (limits, timeouts, rate budget).
+//! - [`db`]: connection settings the database pool needs for chat traffic.
 //! - [`socket::auth`]: the [`Authenticator`] the host implements to identify sockets.
 //! - [`socket::events`]: event names and the ack format; [`model`]: wire types.
 //! - [`service`]: request and result types of the operations.
@@ -62,6 +63,7 @@
 
 pub mod cluster;
 pub mod config;
+pub mod db;
 pub mod entity;
 pub mod error;
 mod handle;

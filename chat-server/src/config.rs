@@ -32,6 +32,12 @@ pub struct Config {
     /// Database URL: `postgres://...` or `sqlite://...`; default: a SQLite file in DATA_DIR.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Most connections in the database pool [default: 32 on PostgreSQL, 8 on SQLite]. The
+    /// instances sharing one PostgreSQL server must stay under its `max_connections` (100 by
+    /// default) together: an instance that cannot open a connection it needs fails requests
+    /// and socket handshakes after a 10 s wait.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_max_connections: Option<u32>,
     /// Redis URL (`redis://...`): enables the Redis adapter for running many instances.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,

@@ -65,7 +65,10 @@ pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnect
                 .foreign_keys(true)
         });
     } else {
-        options.max_connections(32);
+        chat_core::db::tune_connect_options(&mut options).max_connections(32);
+    }
+    if let Some(max) = config.database_max_connections {
+        options.max_connections(max);
     }
     let db = Database::connect(options)
         .await

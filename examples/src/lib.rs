@@ -30,7 +30,9 @@ pub async fn open_database() -> anyhow::Result<ExampleDb> {
             (url, Some(dir))
         }
     };
-    let conn = Database::connect(&url)
+    let mut options = sea_orm::ConnectOptions::new(url.clone());
+    chat_core::db::tune_connect_options(&mut options);
+    let conn = Database::connect(options)
         .await
         .context("cannot connect to the database")?;
     Migrator::up(&conn, None)

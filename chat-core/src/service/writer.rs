@@ -160,6 +160,19 @@ async fn store_one(db: &DatabaseConnection, request: &StoreRequest) -> ChatResul
     }
 }
 
+/// PostgreSQL: stored messages for a `jsonb` list of `{sender_id, client_id}`.
+/// A lateral lookup with LIMIT keeps the plan on the unique index: as a plain
+/// join the planner picks a hash join over all of `messages` whenever its
+/// statistics lag behind a fast-growing table.
+fn pg_existing_sql() -> String {
+    format!(
+        "SELECT {MESSAGE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS k(sender_id bigint, client_id text) \
+         CROSS JOIN LATERAL (SELECT * FROM messages x \
+         WHERE x.sender_id = k.sender_id AND x.client_id = k.client_id LIMIT 1) m \
+         JOIN users su ON su.id = m.sender_id"
+    )
+}
+
 /// Stored messages of these requests' `(sender, client_id)`, by that key.
 async fn existing_by_client_id<C: ConnectionTrait>(
     conn: &C,
@@ -177,13 +190,8 @@ async fn existing_by_client_id<C: ConnectionTrait>(
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS k(sender_id bigint, client_id text) \
-             JOIN messages m ON m.sender_id = k.sender_id AND m.client_id = k.client_id \
-             JOIN users su ON su.id = m.sender_id"
-        );
         let rows = conn
-            .query_all_raw(stmt(backend, &sql, [json_value(keys)]))
+            .query_all_raw(stmt(backend, &pg_existing_sql(), [json_value(keys)]))
             .await?;
         return collect_by_client_id(&rows);
     }
@@ -628,6 +636,41 @@ mod tests {
             "300 concurrent sends took {batches} transactions"
         );
         assert_eq!(stored_messages(&db).await, 300);
+    }
+
+    /// The retry lookup runs before every PostgreSQL batch: it must stay an
+    /// index lookup per key however stale the table statistics are (it was a
+    /// scan of every stored message).
+    #[tokio::test]
+    async fn the_retry_lookup_uses_the_client_id_index_on_postgres() {
+        let test_db = TestDb::new().await;
+        if !test_db.url.starts_with("postgres") {
+            return;
+        }
+        let db = setup(&test_db).await;
+        db.execute_unprepared("ANALYZE messages")
+            .await
+            .expect("analyze");
+        let writers = MessageWriters::new();
+        let sends = (0..2000).map(|n| writers.store(&db, request(1, 1, Some(format!("k-{n}")))));
+        for result in futures_util::future::join_all(sends).await {
+            result.expect("stored");
+        }
+        let keys = serde_json::json!([{"sender_id": 1, "client_id": "k-7"}, {"sender_id": 2, "client_id": "none"}]);
+        let plan = db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                format!("EXPLAIN {}", super::pg_existing_sql()),
+                [sea_orm::Value::from(keys)],
+            ))
+            .await
+            .expect("explain")
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).expect("plan line"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(plan.contains("uq_messages_sender_client_id"), "{plan}");
+        assert!(!plan.contains("Seq Scan on messages"), "{plan}");
     }
 
     #[tokio::test]

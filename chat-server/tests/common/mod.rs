@@ -18,6 +18,7 @@ pub fn test_config(db: &TestDb) -> Config {
         host: "127.0.0.1".parse().expect("ip"),
         port: 0,
         database_url: Some(db.url.clone()),
+        database_max_connections: None,
         redis_url: None,
         redis_prefix: format!("chat-test-{}", rand_suffix()),
         presence_ttl: 15,
