@@ -4,9 +4,16 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-/// Most connections one process opens (the process may hold at most 20,000 open files, and one
-/// generator core cannot drive many more sockets meaningfully).
+/// Most connections one process opens in the traffic scenarios (fanout, groups, churn): every
+/// client there sends, receives and is accounted for, and one generator core cannot drive many
+/// more such sockets meaningfully.
 pub const MAX_CONNECTIONS: usize = 5000;
+/// Most connections one process opens in `idle`, where they only answer pings: a process here
+/// may hold at most 20,000 open files, one per connection plus [`RESERVED_FILES`].
+pub const MAX_IDLE_CONNECTIONS: usize = 18_000;
+/// Open files a run needs besides its client connections: standard streams, the runtime's epoll
+/// and wake-up descriptors, REST and Redis clients, `/proc` reads, a spawned server's log.
+pub const RESERVED_FILES: u64 = 100;
 /// Longest sending phase of a scenario, in seconds.
 pub const MAX_DURATION_S: f64 = 300.0;
 /// Most server instances one run starts: beyond that, on a small machine, the instances measure
@@ -19,8 +26,10 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// over WebSocket) that register through the REST API, join group conversations, send
 /// `message:send` with acks and measure `message:new` delivery.
 ///
-/// Every scenario is bounded in connections and time and stops by itself. Each run prints one
-/// summary line on stdout (progress goes to stderr) and, with --out, writes a JSON report.
+/// Every scenario is bounded in connections (idle: 18,000 per process, the others: 5,000; the
+/// soft open-file limit, `ulimit -n`, must exceed them by 100) and time and stops by itself. Each
+/// run prints one summary line on stdout (progress goes to stderr) and, with --out, writes a JSON
+/// report.
 ///
 /// The server must allow the load: RATE_LIMIT_PER_SECOND=0 AUTH_RATE_LIMIT_PER_MINUTE=0
 /// SOCKET_EVENTS_PER_SECOND=100000 SOCKET_EVENTS_BURST=100000. --spawn-server starts one so
@@ -163,7 +172,9 @@ impl Scenario {
 /// `idle` options.
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct IdleArgs {
-    /// Connections to open (at most 5000).
+    /// Connections to open (at most 18000). Each is an open file: the soft open-file limit
+    /// (`ulimit -n`) must exceed the connections by 100, and a server instance holds its share
+    /// of them too.
     #[arg(long, short = 'k', default_value_t = 2000)]
     pub connections: usize,
     /// Users the connections belong to, in turn (each registration costs an argon2id hash)

@@ -8,13 +8,15 @@ use serde_json::json;
 
 use chat_bench::api::Api;
 use chat_bench::cli::{
-    Cli, Common, DEFAULT_REDIS_URL, MAX_CONNECTIONS, MAX_DURATION_S, Scenario, TrafficArgs,
-    split_urls,
+    Cli, Common, DEFAULT_REDIS_URL, MAX_CONNECTIONS, MAX_DURATION_S, MAX_IDLE_CONNECTIONS,
+    RESERVED_FILES, Scenario, TrafficArgs, split_urls,
 };
 use chat_bench::client::ConnectConfig;
 use chat_bench::redis;
 use chat_bench::scenario::{self, Env, Instances, TrafficPlan};
-use chat_bench::server::{self, Cluster, RedisSetup, ServerInfo, ServerKind, SpawnOptions};
+use chat_bench::server::{
+    self, Cluster, FileLimit, RedisSetup, ServerInfo, ServerKind, SpawnOptions,
+};
 use chat_bench::stats::now_us;
 
 fn cpus_option(s: &str) -> Option<String> {
@@ -59,6 +61,16 @@ fn main() -> ExitCode {
     }
 }
 
+fn check_idle(connections: usize) -> Result<()> {
+    if connections == 0 || connections > MAX_IDLE_CONNECTIONS {
+        bail!(
+            "--connections must be 1..={MAX_IDLE_CONNECTIONS} per process; run several \
+             generators for more (scripts/connections.sh)"
+        );
+    }
+    Ok(())
+}
+
 fn check_traffic(users: usize, rate: f64, duration: f64) -> Result<()> {
     if users > MAX_CONNECTIONS {
         bail!("{users} connections asked, at most {MAX_CONNECTIONS} per process");
@@ -70,6 +82,37 @@ fn check_traffic(users: usize, rate: f64, duration: f64) -> Result<()> {
         bail!("--duration must be in (0, {MAX_DURATION_S}] seconds");
     }
     Ok(())
+}
+
+/// Refuses a run whose connections (one open file each) do not fit under the open-file limit
+/// (`None`: unknown, not checked).
+fn check_open_files(connections: usize, limit: Option<FileLimit>) -> Result<()> {
+    let Some(FileLimit {
+        soft: Some(soft),
+        hard,
+    }) = limit
+    else {
+        return Ok(());
+    };
+    let needed = connections as u64 + RESERVED_FILES;
+    if needed <= soft {
+        return Ok(());
+    }
+    let advice = match hard {
+        Some(hard) if hard < needed => format!(
+            "the hard limit is {hard}: open fewer connections per process (-k) and run several \
+             generators"
+        ),
+        Some(hard) => format!(
+            "raise the soft limit to the hard one ({hard}) in the shell that starts chat-bench: \
+             `ulimit -n {hard}`"
+        ),
+        None => format!("raise it in the shell that starts chat-bench: `ulimit -n {needed}`"),
+    };
+    bail!(
+        "{connections} connections need about {needed} open files, but this process may hold \
+         {soft} (soft RLIMIT_NOFILE, `ulimit -n`); {advice}"
+    )
 }
 
 /// A traffic scenario of `groups` groups of `members` (seated from `users` users).
@@ -109,9 +152,7 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
     // Check the scenario before starting anything.
     let plan = match &cli.scenario {
         Scenario::Idle(a) => {
-            if a.connections == 0 || a.connections > MAX_CONNECTIONS {
-                bail!("--connections must be 1..={MAX_CONNECTIONS}");
-            }
+            check_idle(a.connections)?;
             None
         }
         Scenario::Fanout(a) => Some(traffic_plan(
@@ -150,6 +191,12 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
     if let Some(p) = &plan {
         check_traffic(p.users, p.rate, p.duration)?;
     }
+    let connections = match (&cli.scenario, &plan) {
+        (Scenario::Idle(a), _) => a.connections,
+        (_, Some(p)) => p.users,
+        (_, None) => 0,
+    };
+    check_open_files(connections, server::open_file_limit())?;
 
     let kind = match (common.bare, cli.scenario.supports_bare()) {
         (false, _) => ServerKind::Chat,
@@ -524,6 +571,44 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn idle_goes_further_than_traffic() {
+        let idle = Cli::try_parse_from(["chat-bench", "idle", "-k", "18000"]).expect("parses");
+        let Scenario::Idle(a) = idle.scenario else {
+            panic!("not idle");
+        };
+        assert_eq!(a.connections, MAX_IDLE_CONNECTIONS);
+        assert!(check_idle(a.connections).is_ok());
+        assert!(check_idle(MAX_IDLE_CONNECTIONS + 1).is_err());
+        assert!(check_idle(0).is_err());
+        assert!(check_traffic(MAX_CONNECTIONS, 100.0, 10.0).is_ok());
+        assert!(check_traffic(MAX_CONNECTIONS + 1, 100.0, 10.0).is_err());
+    }
+
+    #[test]
+    fn connections_must_fit_the_open_file_limit() {
+        let limit = |soft, hard| Some(FileLimit { soft, hard });
+        assert!(check_open_files(18_000, limit(Some(20_000), Some(20_000))).is_ok());
+        assert!(check_open_files(18_000, limit(None, None)).is_ok());
+        assert!(check_open_files(18_000, None).is_ok());
+        assert!(check_open_files(900, limit(Some(1024), Some(1024))).is_ok());
+        let err = |k, soft, hard| {
+            format!(
+                "{}",
+                check_open_files(k, limit(soft, hard)).expect_err("refused")
+            )
+        };
+        let raise = err(18_000, Some(1024), Some(20_000));
+        assert!(
+            raise.contains("1024") && raise.contains("ulimit -n 20000"),
+            "{raise}"
+        );
+        let fewer = err(18_000, Some(10_000), Some(10_000));
+        assert!(fewer.contains("fewer connections"), "{fewer}");
+        let unlimited = err(5_000, Some(1024), None);
+        assert!(unlimited.contains("ulimit -n 5100"), "{unlimited}");
     }
 
     #[test]

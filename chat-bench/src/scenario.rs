@@ -148,15 +148,27 @@ async fn connect_all(
     logins: &[Login],
     setup: &mut Setup,
 ) -> (Vec<Result<Ws>>, Option<String>) {
+    connect_each(env, logins, setup, |ws| ws).await
+}
+
+/// Connects every login in order and hands each socket to `keep` as soon as it is established
+/// (so a long connect phase can keep the first sockets alive meanwhile).
+async fn connect_each<T>(
+    env: &Env,
+    logins: &[Login],
+    setup: &mut Setup,
+    mut keep: impl FnMut(Ws) -> T,
+) -> (Vec<Result<T>>, Option<String>) {
     progress(format!(
         "connecting {} sockets to {} instance(s)",
         logins.len(),
         env.instances.len()
     ));
     let t0 = Instant::now();
-    let conns: Vec<Result<Ws>> = stream::iter(logins.iter().enumerate())
+    let conns: Vec<Result<T>> = stream::iter(logins.iter().enumerate())
         .map(|(i, login)| client::connect(env.instances.connect(i), i, login))
         .buffered(env.connect_concurrency.max(1))
+        .map(|c| c.map(&mut keep))
         .collect()
         .await;
     let secs = t0.elapsed().as_secs_f64();
@@ -215,12 +227,13 @@ pub async fn idle(env: &Env, args: &crate::cli::IdleArgs) -> Result<(IdleResults
     let bench_before = server::rss_kib(std::process::id());
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (conns, first_error) = connect_all(env, &logins, &mut setup).await;
-    let holders: Vec<_> = conns
-        .into_iter()
-        .flatten()
-        .map(|ws| tokio::spawn(hold(ws, stop_rx.clone())))
-        .collect();
+    // Each socket is held (its pings answered) from the moment it is established: opening
+    // thousands takes longer than the server's ping interval plus timeout (45 s by default).
+    let (conns, first_error) = connect_each(env, &logins, &mut setup, |ws| {
+        tokio::spawn(hold(ws, stop_rx.clone()))
+    })
+    .await;
+    let holders: Vec<_> = conns.into_iter().flatten().collect();
     let opened = holders.len();
     tokio::time::sleep(Duration::from_secs_f64(args.settle.max(0.0))).await;
     let server_after = server::rss_kib_sum(&env.server_pids);

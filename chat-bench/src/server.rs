@@ -361,6 +361,36 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A process's open-file limit (`RLIMIT_NOFILE`); `None` stands for unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLimit {
+    /// The soft limit, the one in force (`ulimit -Sn`).
+    pub soft: Option<u64>,
+    /// The hard limit, up to which the soft one may be raised without privileges (`ulimit -Hn`).
+    pub hard: Option<u64>,
+}
+
+/// This process's open-file limit, from `/proc/self/limits`; `None` when it cannot be read.
+pub fn open_file_limit() -> Option<FileLimit> {
+    parse_open_file_limit(&fs::read_to_string("/proc/self/limits").ok()?)
+}
+
+/// The `Max open files` line of a `/proc/<pid>/limits` text.
+fn parse_open_file_limit(limits: &str) -> Option<FileLimit> {
+    let rest = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?;
+    let mut fields = rest.split_whitespace();
+    let mut value = || match fields.next()? {
+        "unlimited" => Some(None),
+        n => n.parse().ok().map(Some),
+    };
+    Some(FileLimit {
+        soft: value()?,
+        hard: value()?,
+    })
+}
+
 /// A process's CPU time (user + system) in seconds, from `/proc/<pid>/stat` (100 ticks per second).
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -459,5 +489,30 @@ mod tests {
         let meter = CpuMeter::start(&[pid, pid]).expect("own CPU time");
         assert!(meter.percent().is_some_and(|p| p >= 0.0));
         assert!(CpuMeter::start(&[]).is_none());
+        assert!(open_file_limit().is_some());
+    }
+
+    #[test]
+    fn parses_the_open_file_limit() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max cpu time              unlimited            unlimited            seconds   \n\
+                      Max open files            1024                 20000                files     \n\
+                      Max locked memory         8388608              8388608              bytes     \n";
+        assert_eq!(
+            parse_open_file_limit(limits),
+            Some(FileLimit {
+                soft: Some(1024),
+                hard: Some(20000)
+            })
+        );
+        assert_eq!(
+            parse_open_file_limit("Max open files unlimited unlimited files"),
+            Some(FileLimit {
+                soft: None,
+                hard: None
+            })
+        );
+        assert_eq!(parse_open_file_limit("Max cpu time 1 2 seconds"), None);
+        assert_eq!(parse_open_file_limit("Max open files many 2 files"), None);
     }
 }
