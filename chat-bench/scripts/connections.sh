@@ -21,10 +21,8 @@
 # --db-pool is each instance's DATABASE_MAX_CONNECTIONS, by default 80 / instances (at most 32),
 # so that the instances together stay under PostgreSQL's max_connections (100 by default).
 # Environment: CARGO_TARGET_DIR (binaries in $CARGO_TARGET_DIR/release, default
-# /work/.cache/target), PG_URL (postgres://postgres@127.0.0.1:5432), REDIS_URL
+# target in the workspace), PG_URL (postgres://postgres@127.0.0.1:5432), REDIS_URL
 # (redis://127.0.0.1:6379).
-# On a machine shared with other benchmarks, run it under their lock, e.g.
-#   flock /work/.cache/bench.lock chat-bench/scripts/connections.sh --total 100000 --instances 6
 set -euo pipefail
 
 TOTAL=100000
@@ -81,7 +79,7 @@ PER=$(((TOTAL + INSTANCES - 1) / INSTANCES))
 ((PER <= MAX_PER_PROCESS)) ||
     die "$TOTAL connections over $INSTANCES instances is $PER per generator, at most $MAX_PER_PROCESS: add instances"
 
-TARGET_DIR=${CARGO_TARGET_DIR:-/work/.cache/target}
+TARGET_DIR=${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/target}
 BIN=$TARGET_DIR/release
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_URL=${PG_URL%/}
