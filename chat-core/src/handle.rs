@@ -159,6 +159,15 @@ impl ChatHandle {
         if let Some(emitter) = self.inner.emitter.get() {
             emitter.close().await;
         }
+        // The closed sockets' presence is written to Redis by a background
+        // task: let it finish, or their users stay online until this
+        // instance's heartbeat expires (bounded: Redis may be away).
+        if let Some(cluster) = &self.inner.cluster {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+            while !cluster.pending.is_idle() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
     }
 
     /// Ends every live socket of a user, on every instance, after telling them

@@ -1,8 +1,8 @@
 //! Prometheus metrics: `GET /metrics`, and the HTTP request counter middleware.
 //!
 //! chat-core records through the `metrics` facade (sockets, messages, fan-out
-//! latency); this module installs the Prometheus recorder and adds HTTP and
-//! database pool figures.
+//! latency); this module installs the Prometheus recorder and adds HTTP,
+//! database pool and password hashing figures.
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
 
 async fn render(State(state): State<AppState>) -> Response {
     record_pool(&state);
+    record_password_hashing();
     match prometheus() {
         Some(handle) => (
             [(
@@ -75,6 +76,12 @@ fn record_pool(state: &AppState) {
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("db_pool_connections", "state" => "in_use")
         .set(size.saturating_sub(idle as u32) as f64);
+}
+
+fn record_password_hashing() {
+    let (in_flight, max) = crate::auth::hashing_in_flight();
+    metrics::gauge!("chat_password_hashes_in_flight").set(in_flight as f64);
+    metrics::gauge!("chat_password_hashes_in_flight_max").set(max as f64);
 }
 
 /// Counts requests by method, matched route (never the raw path: ids would

@@ -333,3 +333,82 @@ async fn registration_input_is_validated() {
     assert_eq!(users["code"], "invalid_credentials", "nothing was stored");
     server.stop().await;
 }
+
+/// Each argon2id hash takes 19 MiB and a core: a burst of registrations and
+/// logins (including unknown users, who get a dummy verification) must queue for
+/// at most one hashing slot per CPU instead of running all at once, and every
+/// request must still get its usual answer. Observed the way an operator would,
+/// through `/metrics`.
+#[tokio::test]
+async fn password_hashing_runs_at_most_one_per_cpu() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let burst = 32.max(cpus * 4);
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let suffix = &common::rand_suffix()[..8];
+    let names: Vec<String> = (0..burst).map(|i| format!("burst{i}_{suffix}")).collect();
+
+    let registrations = names.iter().map(|name| {
+        server.post(
+            "/api/auth/register",
+            "",
+            json!({
+                "username": name,
+                "email": format!("{name}@example.com"),
+                "password": "correct horse battery",
+            }),
+        )
+    });
+    for (name, (status, body)) in names
+        .iter()
+        .zip(futures_util::future::join_all(registrations).await)
+    {
+        assert_eq!(status, 201, "register {name}: {body}");
+    }
+
+    // Good passwords, wrong passwords and unknown users, all at once.
+    let logins = names.iter().enumerate().map(|(i, name)| {
+        let (login, password, expected) = match i % 4 {
+            0 => (format!("nobody_{name}"), "correct horse battery", 401),
+            1 => (name.clone(), "wrong horse battery", 401),
+            _ => (name.clone(), "correct horse battery", 200),
+        };
+        let request = server.post(
+            "/api/auth/login",
+            "",
+            json!({ "username": login, "password": password }),
+        );
+        async move { (login, expected, request.await) }
+    });
+    for (login, expected, (status, body)) in futures_util::future::join_all(logins).await {
+        assert_eq!(status, expected, "login {login}: {body}");
+    }
+
+    let text = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("missing {name} in:\n{text}"))
+            .trim()
+            .parse()
+            .unwrap_or_else(|err| panic!("{name}: {err}"))
+    };
+    // The metrics registry is process-wide: other tests of this binary hash
+    // too, and the bound holds for all of them together.
+    let peak = value("chat_password_hashes_in_flight_max");
+    assert!(
+        peak >= 1.0 && peak <= cpus as f64,
+        "{peak} password hashes ran at once on {cpus} CPUs"
+    );
+    assert!(value("chat_password_hashes_in_flight") <= cpus as f64);
+    assert!(value("chat_password_hash_wait_seconds_count") >= (2 * burst) as f64);
+    server.stop().await;
+}

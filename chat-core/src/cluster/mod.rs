@@ -8,14 +8,21 @@
 //! - `p:presence:inst:<instance>`: hash user -> sockets on that instance;
 //! - `p:presence:alive:<instance>`: heartbeat, expires when the instance dies;
 //! - `p:presence:instances`: the instances that ever counted sockets;
+//! - `p:presence:batch:<instance>`: sequence number and answer of the
+//!   instance's last presence write;
 //! - `p:membership` (pub/sub): conversation ids whose membership changed.
 //!
 //! A surviving instance that finds another instance's heartbeat expired takes
 //! over its counts, once (a `reap` lock), and announces the users who are left
 //! with no socket anywhere as offline.
 //!
+//! Socket events do not go to Redis one by one: they mark their user, and one
+//! writer task per instance writes the marked users' absolute counts in
+//! batches (a burst of thousands of sockets is a few script calls, and a call
+//! that failed is written again without counting anything twice).
+//!
 //! Redis may come back empty (a restart without persistence) or an instance
-//! may be reaped while merely stalled: every presence update first checks the
+//! may be reaped while merely stalled: every presence write first checks the
 //! instance's own heartbeat key, and when it is gone the instance rewrites its
 //! counts from its local sockets before going on. Subscriptions (the adapter's
 //! and ours) are renewed after every reconnect.
@@ -42,7 +49,6 @@ use std::time::Duration;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::{
     ClientLike, EventInterface, HashesInterface, KeysInterface, PubsubInterface, SetsInterface,
-    TransactionInterface,
 };
 use fred::types::config::Config as FredConfig;
 use fred::types::scripts::Script;
@@ -188,20 +194,163 @@ pub(crate) fn keep_subscribed(client: &SubscriberClient) -> tokio::task::JoinHan
     })
 }
 
-/// Applies one socket opening (+1) or closing (-1) to this instance's counts
-/// and the user's total, and returns the new total. Returns nil instead,
-/// changing nothing, when this instance's heartbeat key is missing: Redis lost
-/// its data (restart without persistence, FLUSHALL) or a survivor reaped this
-/// instance, so the counts must be rebuilt from the local sockets first.
-const UPDATE_PRESENCE: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2]) == 0 then
-  redis.call('HDEL', KEYS[2], ARGV[1])
+/// Users written to Redis in one script call: large enough that a burst of
+/// thousands of sockets takes a handful of calls, small enough that one call
+/// holds Redis for a few milliseconds only.
+const PRESENCE_BATCH: usize = 1000;
+
+/// Writes this instance's socket counts of many users at once and returns,
+/// per user, the user's total over all instances before and after.
+///
+/// The counts are absolute (what this instance has now), not deltas, and a
+/// call that timed out (it may or may not have run) is sent again as it was:
+/// the batch's sequence number makes the script answer what it answered the
+/// first time (the transitions happened then; computed again they would be
+/// lost when another instance changed the user's total meanwhile), and drop a
+/// call older than the last (a command replayed after a reconnect).
+/// "Before" is taken from what the instance believes it had written, so after
+/// Redis lost its data a restored user is no transition, and a user who closed
+/// their last socket meanwhile still is one.
+///
+/// Returns `rebuild` instead, changing nothing, when this instance's heartbeat
+/// key is missing (Redis lost its data or a survivor reaped this instance):
+/// every user must then be written, with `ARGV[2] == '1'`, which registers the
+/// instance again.
+///
+/// KEYS: alive, instance hash, batch state, instances set, reap lock, then one
+/// count key per user. ARGV: seq, rebuild flag, TTL in ms, instance id, then
+/// (user, sockets here now, sockets here last written) per user.
+const WRITE_PRESENCE: &str = r#"
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[1], 1, 'PX', ARGV[3])
+  redis.call('SADD', KEYS[4], ARGV[4])
+  redis.call('DEL', KEYS[5])
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  return 'rebuild'
 end
-local total = redis.call('INCRBY', KEYS[3], ARGV[2])
-if total == 0 then redis.call('DEL', KEYS[3]) end
-return total
+local seq = tonumber(ARGV[1])
+local last = tonumber(redis.call('HGET', KEYS[3], 'seq') or '0')
+if seq == last then return cjson.decode(redis.call('HGET', KEYS[3], 'result')) end
+if seq < last then return {} end
+local out = {}
+for i = 6, #KEYS do
+  local a = 5 + (i - 6) * 3
+  local user = ARGV[a]
+  local wanted = tonumber(ARGV[a + 1])
+  local believed = tonumber(ARGV[a + 2])
+  local recorded = tonumber(redis.call('HGET', KEYS[2], user) or '0')
+  local total
+  if wanted ~= recorded then
+    if wanted == 0 then
+      redis.call('HDEL', KEYS[2], user)
+    else
+      redis.call('HSET', KEYS[2], user, wanted)
+    end
+    total = redis.call('INCRBY', KEYS[i], wanted - recorded)
+    if total == 0 then redis.call('DEL', KEYS[i]) end
+  else
+    total = tonumber(redis.call('GET', KEYS[i]) or '0')
+  end
+  out[#out + 1] = total - (wanted - believed)
+  out[#out + 1] = total
+end
+redis.call('HSET', KEYS[3], 'seq', ARGV[1], 'result', cjson.encode(out))
+return out
 "#;
+
+/// Users whose sockets on this instance changed since their counts were last
+/// written to Redis. Socket events only mark the user here; one writer task
+/// ([`Cluster::flush_presence`]) writes the marked users in batches, so a
+/// burst of thousands of sockets opening or closing is a few Redis calls
+/// instead of thousands queued behind each other (which timed out).
+#[derive(Default)]
+pub(crate) struct PendingPresence {
+    /// User id -> username (for the announcement).
+    users: std::sync::Mutex<HashMap<i64, String>>,
+    /// Everything must be written again (Redis lost this instance's counts).
+    rebuild: AtomicBool,
+    /// The writer is writing (for a shutdown waiting until all is written).
+    writing: AtomicBool,
+    /// Batches of changes written but not yet announced.
+    pub(crate) announcing: std::sync::atomic::AtomicUsize,
+    /// Wakes the writer.
+    pub(crate) wake: tokio::sync::Notify,
+}
+
+impl PendingPresence {
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<i64, String>> {
+        // A panic while holding the lock left a valid map.
+        self.users.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mark(&self, user_id: i64, username: &str) {
+        self.users()
+            .entry(user_id)
+            .or_insert_with(|| username.to_owned());
+        self.wake.notify_one();
+    }
+
+    fn request_rebuild(&self) {
+        self.rebuild.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// Whether something waits to be written.
+    pub(crate) fn has_work(&self) -> bool {
+        self.rebuild.load(Ordering::Acquire) || !self.users().is_empty()
+    }
+
+    /// Whether everything marked so far is in Redis and announced.
+    pub(crate) fn is_idle(&self) -> bool {
+        !self.has_work()
+            && !self.writing.load(Ordering::Acquire)
+            && self.announcing.load(Ordering::Acquire) == 0
+    }
+}
+
+/// A user's first socket over all instances opened (`online`), or their last
+/// closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PresenceChange {
+    pub(crate) user_id: i64,
+    pub(crate) username: String,
+    pub(crate) online: bool,
+}
+
+/// The writer's memory of what it wrote: owned by the one writer task.
+#[derive(Default)]
+pub(crate) struct PresenceWriter {
+    /// Sockets per user as last written to this instance's hash.
+    written: HashMap<i64, usize>,
+    /// Usernames of the users in `written` or pending.
+    names: HashMap<i64, String>,
+    seq: u64,
+    /// A batch whose call failed: sent again, unchanged, before anything else.
+    retry: Option<Batch>,
+}
+
+impl PresenceWriter {
+    /// Whether a failed batch waits to be sent again.
+    pub(crate) fn has_retry(&self) -> bool {
+        self.retry.is_some()
+    }
+}
+
+/// One script call's worth of users.
+struct Batch {
+    seq: u64,
+    rebuild: bool,
+    /// (user, sockets here now, sockets here last written).
+    counts: Vec<(i64, usize, usize)>,
+}
+
+/// What one script call answered.
+enum Written {
+    /// (before, after) totals per user, in the order sent.
+    Totals(Vec<(i64, i64)>),
+    /// The heartbeat key is missing: write everything again.
+    Rebuild,
+}
 
 /// Shared cluster state of one instance.
 pub(crate) struct Cluster {
@@ -209,14 +358,8 @@ pub(crate) struct Cluster {
     pub(crate) prefix: String,
     pub(crate) instance: String,
     pub(crate) ttl: Duration,
-    update_presence: Script,
-    /// Socket updates take it shared; rebuilding the counts takes it
-    /// exclusively, so a rebuild sees the local counts and this instance's
-    /// Redis counts at rest.
-    presence_lock: tokio::sync::RwLock<()>,
-    /// A presence update failed half-way (Redis unreachable): the next
-    /// heartbeat rebuilds the counts.
-    presence_dirty: AtomicBool,
+    write_presence: Script,
+    pub(crate) pending: std::sync::Arc<PendingPresence>,
 }
 
 impl Cluster {
@@ -224,19 +367,21 @@ impl Cluster {
         let client = builder(&config.url)?.build()?;
         client.init().await?;
         let instance = format!("{:016x}", rand::random::<u64>());
+        let pending = std::sync::Arc::new(PendingPresence::default());
+        // The first write registers the instance and its heartbeat.
+        pending.rebuild.store(true, Ordering::Release);
         Ok(Cluster {
             client,
             prefix: config.prefix.clone(),
             instance,
             ttl: config.presence_ttl,
-            update_presence: Script::from_lua(UPDATE_PRESENCE),
-            presence_lock: tokio::sync::RwLock::new(()),
-            presence_dirty: AtomicBool::new(false),
+            write_presence: Script::from_lua(WRITE_PRESENCE),
+            pending,
         })
     }
 
     /// The prefix is a hash tag (`{prefix}`): on a Redis Cluster every key
-    /// lands in one slot, so the presence transactions may span keys.
+    /// lands in one slot, so the presence scripts may span keys.
     fn key(&self, parts: &str) -> String {
         format!("{{{}}}:{parts}", self.prefix)
     }
@@ -249,6 +394,10 @@ impl Cluster {
         self.key(&format!("presence:inst:{}", self.instance))
     }
 
+    fn batch_key(&self, instance: &str) -> String {
+        self.key(&format!("presence:batch:{instance}"))
+    }
+
     fn count_key(&self, user_id: i64) -> String {
         self.key(&format!("presence:count:{user_id}"))
     }
@@ -257,57 +406,17 @@ impl Cluster {
         self.key("membership")
     }
 
-    /// Counts a socket of `user_id` opening or closing, here (`local`) and
-    /// over all instances. Returns whether it was the user's first socket
-    /// anywhere (opening) or their last (closing).
-    pub(crate) async fn socket_changed(
-        &self,
-        local: &LocalPresence,
-        user_id: i64,
-        opened: bool,
-    ) -> Result<bool, ClusterError> {
-        let total = {
-            let _shared = self.presence_lock.read().await;
-            if opened {
-                local.connect(user_id);
-            } else {
-                local.disconnect(user_id);
-            }
-            let updated: Result<Option<i64>, _> = self
-                .update_presence
-                .evalsha_with_reload(
-                    &self.client,
-                    vec![
-                        self.alive_key(),
-                        self.instance_key(),
-                        self.count_key(user_id),
-                    ],
-                    vec![user_id, if opened { 1 } else { -1 }],
-                )
-                .await;
-            match updated {
-                Ok(total) => total,
-                Err(err) => {
-                    self.presence_dirty.store(true, Ordering::Relaxed);
-                    return Err(err.into());
-                }
-            }
-        };
-        let total = match total {
-            Some(total) => total,
-            None => {
-                // The local count already includes this socket.
-                self.rebuild_presence(local).await?;
-                let total: Option<i64> = self.client.get(self.count_key(user_id)).await?;
-                total.unwrap_or(0)
-            }
-        };
-        Ok(if opened { total == 1 } else { total <= 0 })
+    /// Notes that a socket of the user opened or closed here (the local count
+    /// is already updated); the writer task brings Redis up to date and
+    /// announces the user when their presence over all instances changed.
+    pub(crate) fn socket_changed(&self, user_id: i64, username: &str) {
+        self.pending.mark(user_id, username);
     }
 
-    /// Refreshes this instance's heartbeat; rebuilds its counts first when
-    /// Redis lost them or an update failed.
-    pub(crate) async fn heartbeat(&self, local: &LocalPresence) -> Result<(), ClusterError> {
+    /// Refreshes this instance's heartbeat; has the writer rewrite all counts
+    /// when the heartbeat was gone (Redis lost them, or this instance was
+    /// reaped while stalled).
+    pub(crate) async fn heartbeat(&self) -> Result<(), ClusterError> {
         // XX + GET: refresh only a heartbeat that still exists, and say so.
         let previous: Option<String> = self
             .client
@@ -319,75 +428,236 @@ impl Cluster {
                 true,
             )
             .await?;
-        if previous.is_none() || self.presence_dirty.load(Ordering::Relaxed) {
-            self.rebuild_presence(local).await?;
+        if previous.is_none() {
+            self.pending.request_rebuild();
         }
         Ok(())
     }
 
-    /// Makes this instance's counts in Redis match its local sockets: the
-    /// instance hash records exactly what this instance added to each user's
-    /// total, so the difference is what the totals lack (all of it after Redis
-    /// lost its data or a survivor reaped this instance).
-    pub(crate) async fn rebuild_presence(&self, local: &LocalPresence) -> Result<(), ClusterError> {
-        let _exclusive = self.presence_lock.write().await;
-        self.presence_dirty.store(false, Ordering::Relaxed);
-        let result = self.rebuild_presence_locked(local).await;
-        if result.is_err() {
-            self.presence_dirty.store(true, Ordering::Relaxed);
-        }
+    /// Writes the pending users' counts (all users' on a rebuild) to Redis in
+    /// batches and pushes onto `changes` the users whose presence over all
+    /// instances changed. Only one task may call it (it owns `writer`).
+    ///
+    /// On an error the users not yet written are pending again, with their
+    /// then current counts: nothing is lost, and since counts are absolute a
+    /// batch that timed out but ran is not counted twice.
+    pub(crate) async fn flush_presence(
+        &self,
+        local: &LocalPresence,
+        writer: &mut PresenceWriter,
+        changes: &mut Vec<PresenceChange>,
+    ) -> Result<(), ClusterError> {
+        self.pending.writing.store(true, Ordering::Release);
+        let result = self.flush_presence_once(local, writer, changes).await;
+        // A batch to send again is not written yet.
+        self.pending
+            .writing
+            .store(writer.retry.is_some(), Ordering::Release);
         result
     }
 
-    async fn rebuild_presence_locked(&self, local: &LocalPresence) -> Result<(), ClusterError> {
-        let _: () = self
-            .client
-            .set(
-                self.alive_key(),
-                1,
-                Some(Expiration::PX(self.ttl.as_millis() as i64)),
-                None,
-                false,
-            )
-            .await?;
-        let _: () = self
-            .client
-            .sadd(self.key("presence:instances"), self.instance.clone())
-            .await?;
-        let _: () = self
-            .client
-            .del(self.key(&format!("presence:reap:{}", self.instance)))
-            .await?;
-        let recorded: HashMap<String, i64> = self.client.hgetall(self.instance_key()).await?;
-        let mut deltas: HashMap<i64, (i64, i64)> = HashMap::new();
-        for (user, sockets) in recorded {
-            if let Ok(user_id) = user.parse::<i64>() {
-                deltas.entry(user_id).or_default().0 = sockets;
-            }
-        }
-        for (user_id, sockets) in local.counts() {
-            deltas.entry(user_id).or_default().1 = sockets as i64;
-        }
-        deltas.retain(|_, (recorded, wanted)| recorded != wanted);
-        if deltas.is_empty() {
+    async fn flush_presence_once(
+        &self,
+        local: &LocalPresence,
+        writer: &mut PresenceWriter,
+        changes: &mut Vec<PresenceChange>,
+    ) -> Result<(), ClusterError> {
+        if let Some(batch) = writer.retry.take()
+            && !self.send_batch(writer, batch, changes).await?
+        {
             return Ok(());
         }
-        tracing::info!(users = deltas.len(), "presence counts rebuilt in redis");
-        let trx = self.client.multi();
-        for (user_id, (recorded, wanted)) in deltas {
-            if wanted == 0 {
-                let _: () = trx.hdel(self.instance_key(), user_id.to_string()).await?;
-            } else {
-                let _: () = trx
-                    .hset(self.instance_key(), (user_id.to_string(), wanted))
-                    .await?;
+        let rebuild = self.pending.rebuild.swap(false, Ordering::AcqRel);
+        // Taken before the local counts are read: a socket event after this
+        // marks its user again, so no change is missed.
+        let taken = std::mem::take(&mut *self.pending.users());
+        let mut users: Vec<i64> = taken.keys().copied().collect();
+        writer.names.extend(taken);
+        if rebuild {
+            let recorded: HashMap<String, i64> =
+                match self.client.hgetall(self.instance_key()).await {
+                    Ok(recorded) => recorded,
+                    Err(err) => {
+                        self.requeue(writer, &users, true);
+                        return Err(err.into());
+                    }
+                };
+            // A survivor took this instance for dead (a stall) and announced
+            // its users offline: nothing of what it wrote is left, and the
+            // users still here are announced online again.
+            let reaper: Result<Option<String>, _> = self
+                .client
+                .get(self.key(&format!("presence:reap:{}", self.instance)))
+                .await;
+            let reaped = match reaper {
+                Ok(reaper) => reaper.is_some(),
+                Err(err) => {
+                    self.requeue(writer, &users, true);
+                    return Err(err.into());
+                }
+            };
+            let mut all: std::collections::HashSet<i64> = users.drain(..).collect();
+            all.extend(recorded.keys().filter_map(|u| u.parse::<i64>().ok()));
+            all.extend(writer.written.keys().copied());
+            all.extend(local.counts().into_iter().map(|(user_id, _)| user_id));
+            users = all.into_iter().collect();
+            if reaped {
+                tracing::warn!("this instance was reaped: announcing its users again");
+                writer.written.clear();
             }
-            let _: () = trx
-                .incr_by(self.count_key(user_id), wanted - recorded)
-                .await?;
+            tracing::info!(users = users.len(), "rewriting presence counts in redis");
         }
-        let _: Value = trx.exec(true).await?;
+        let mut first = true;
+        let mut done = 0;
+        while first || done < users.len() {
+            let chunk = &users[done..(done + PRESENCE_BATCH).min(users.len())];
+            writer.seq += 1;
+            let batch = Batch {
+                seq: writer.seq,
+                rebuild: rebuild && first,
+                counts: chunk
+                    .iter()
+                    .map(|&user_id| {
+                        let written = writer.written.get(&user_id).copied().unwrap_or(0);
+                        (user_id, local.sockets(user_id), written)
+                    })
+                    .collect(),
+            };
+            first = false;
+            done += chunk.len();
+            let sent = self.send_batch(writer, batch, changes).await;
+            if !matches!(sent, Ok(true)) {
+                self.requeue(writer, &users[done..], false);
+                return sent.map(|_| ());
+            }
+        }
         Ok(())
+    }
+
+    /// Sends one batch and records its answer; returns whether the writer may
+    /// go on. A failed batch is kept to be sent again as it is; when the
+    /// heartbeat key is missing, its users are pending again for a rebuild.
+    async fn send_batch(
+        &self,
+        writer: &mut PresenceWriter,
+        batch: Batch,
+        changes: &mut Vec<PresenceChange>,
+    ) -> Result<bool, ClusterError> {
+        match self.write_batch(&batch).await {
+            Ok(Written::Totals(totals)) => {
+                for (&(user_id, wanted, _), &(before, after)) in batch.counts.iter().zip(&totals) {
+                    self.record(writer, user_id, wanted, before, after, changes);
+                }
+                Ok(true)
+            }
+            Ok(Written::Rebuild) => {
+                let users: Vec<i64> = batch.counts.iter().map(|c| c.0).collect();
+                self.requeue(writer, &users, true);
+                Ok(false)
+            }
+            Err(err) => {
+                writer.retry = Some(batch);
+                Err(err)
+            }
+        }
+    }
+
+    /// The users' sockets over all instances, as Redis has them now.
+    pub(crate) async fn totals(&self, users: &[i64]) -> Result<Vec<i64>, ClusterError> {
+        let mut totals = Vec::with_capacity(users.len());
+        for chunk in users.chunks(PRESENCE_BATCH) {
+            let keys: Vec<String> = chunk.iter().map(|&u| self.count_key(u)).collect();
+            let values: Vec<Option<i64>> = self.client.mget(keys).await?;
+            totals.extend(values.into_iter().map(|v| v.unwrap_or(0)));
+        }
+        Ok(totals)
+    }
+
+    /// Marks users pending again after a failed or refused write.
+    fn requeue(&self, writer: &PresenceWriter, users: &[i64], rebuild: bool) {
+        {
+            let mut pending = self.pending.users();
+            for user_id in users {
+                if let Some(name) = writer.names.get(user_id) {
+                    pending.entry(*user_id).or_insert_with(|| name.clone());
+                }
+            }
+        }
+        if rebuild {
+            self.pending.request_rebuild();
+        }
+    }
+
+    /// Remembers what was written for a user and whether their presence over
+    /// all instances changed.
+    fn record(
+        &self,
+        writer: &mut PresenceWriter,
+        user_id: i64,
+        wanted: usize,
+        before: i64,
+        after: i64,
+        changes: &mut Vec<PresenceChange>,
+    ) {
+        let online = match (before > 0, after > 0) {
+            (false, true) => Some(true),
+            (true, false) => Some(false),
+            _ => None,
+        };
+        let username = if wanted == 0 {
+            writer.written.remove(&user_id);
+            writer.names.remove(&user_id)
+        } else {
+            writer.written.insert(user_id, wanted);
+            writer.names.get(&user_id).cloned()
+        };
+        if let (Some(online), Some(username)) = (online, username) {
+            changes.push(PresenceChange {
+                user_id,
+                username,
+                online,
+            });
+        }
+    }
+
+    async fn write_batch(&self, batch: &Batch) -> Result<Written, ClusterError> {
+        let counts = &batch.counts;
+        let mut keys = Vec::with_capacity(counts.len() + 5);
+        keys.push(self.alive_key());
+        keys.push(self.instance_key());
+        keys.push(self.batch_key(&self.instance));
+        keys.push(self.key("presence:instances"));
+        keys.push(self.key(&format!("presence:reap:{}", self.instance)));
+        let mut args = Vec::with_capacity(counts.len() * 3 + 4);
+        args.push(batch.seq.to_string());
+        args.push(if batch.rebuild { "1" } else { "0" }.to_owned());
+        args.push(self.ttl.as_millis().to_string());
+        args.push(self.instance.clone());
+        for &(user_id, wanted, written) in counts.iter() {
+            keys.push(self.count_key(user_id));
+            args.push(user_id.to_string());
+            args.push(wanted.to_string());
+            args.push(written.to_string());
+        }
+        let reply: Value = self
+            .write_presence
+            .evalsha_with_reload(&self.client, keys, args)
+            .await?;
+        let items = match reply {
+            Value::Array(items) => items,
+            // An empty table may come back as nil.
+            Value::Null => Vec::new(),
+            other if other.as_str().as_deref() == Some("rebuild") => return Ok(Written::Rebuild),
+            other => return Err(unexpected_reply(&other)),
+        };
+        let numbers: Option<Vec<i64>> = items.iter().map(Value::as_i64).collect();
+        let numbers = match numbers {
+            Some(numbers) if numbers.len() == counts.len() * 2 => numbers,
+            _ => return Err(unexpected_reply(&Value::Array(items))),
+        };
+        Ok(Written::Totals(
+            numbers.chunks_exact(2).map(|p| (p[0], p[1])).collect(),
+        ))
     }
 
     /// Takes over the counts of instances whose heartbeat expired; returns the
@@ -438,6 +708,7 @@ impl Cluster {
                 }
             }
             let _: () = self.client.del(inst_key).await?;
+            let _: () = self.client.del(self.batch_key(&instance)).await?;
             let _: () = self
                 .client
                 .srem(self.key("presence:instances"), instance)
@@ -456,6 +727,13 @@ impl Cluster {
             tracing::warn!(%err, conversation_id, "membership invalidation not published");
         }
     }
+}
+
+fn unexpected_reply(reply: &Value) -> ClusterError {
+    ClusterError::Redis(fred::error::Error::new(
+        fred::error::ErrorKind::Parse,
+        format!("unexpected presence script reply: {reply:?}"),
+    ))
 }
 
 /// Subscribes to membership changes published by any instance and applies
@@ -493,3 +771,6 @@ pub(crate) async fn spawn_membership_listener(
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,11 +5,22 @@ use socketioxide::socket::Sid;
 
 use super::db::{now, query_ids, stmt};
 use crate::ChatHandle;
+use crate::cluster::{PresenceChange, PresenceWriter};
 use crate::error::{ChatError, ChatResult};
 use crate::socket::auth::Identity;
 use crate::socket::emitter::{Target, conversation_room, user_room};
 use crate::socket::events;
+use futures_util::StreamExt;
 use sea_orm::ConnectionTrait;
+use std::sync::atomic::Ordering;
+
+/// Users per presence status update.
+const STATUS_BATCH: usize = 500;
+/// Presence announcements (a room lookup and a broadcast each) at once.
+const ANNOUNCE_CONCURRENCY: usize = 16;
+/// Backoff between attempts to write presence to Redis.
+const WRITE_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(50);
+const WRITE_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `typing:start` / `typing:stop` as relayed to the other members.
 ///
@@ -203,17 +214,19 @@ impl ChatHandle {
     /// Counts a socket of `user` opening or closing. On the user's first socket
     /// (over all instances when clustered) persists `online`; on the last,
     /// `offline` and `last_seen`; either way tells the users who share a small
-    /// conversation with them.
+    /// conversation with them. Clustered, Redis is updated (and the change
+    /// announced) by the presence writer task, shortly after this returns.
     pub(crate) async fn socket_presence(&self, user: &Identity, opened: bool) -> ChatResult<()> {
         metrics::gauge!("chat_connected_sockets").increment(if opened { 1.0 } else { -1.0 });
-        let changed = match &self.inner.cluster {
-            Some(cluster) => cluster
-                .socket_changed(&self.inner.presence, user.user_id, opened)
-                .await
-                .map_err(|e| ChatError::Adapter(e.to_string()))?,
-            None if opened => self.inner.presence.connect(user.user_id),
-            None => self.inner.presence.disconnect(user.user_id),
+        let changed = if opened {
+            self.inner.presence.connect(user.user_id)
+        } else {
+            self.inner.presence.disconnect(user.user_id)
         };
+        if let Some(cluster) = &self.inner.cluster {
+            cluster.socket_changed(user.user_id, &user.username);
+            return Ok(());
+        }
         if !changed {
             return Ok(());
         }
@@ -224,6 +237,90 @@ impl ChatHandle {
             events::USER_OFFLINE
         };
         self.announce(user, event, last_seen).await
+    }
+
+    /// Stores and announces the presence changes of one Redis write: one
+    /// status update per direction (a burst of thousands of users must not
+    /// take a database connection each), then the announcements.
+    async fn announce_changes(&self, mut changes: Vec<PresenceChange>) {
+        let at = now();
+        self.store_statuses(&changes, at).await;
+        // Another instance may have stored the opposite change of the same
+        // user just before this one (their writes race in the database):
+        // reading Redis after storing and storing what it says makes the last
+        // status stored the one Redis has at the end.
+        if let Some(cluster) = &self.inner.cluster {
+            let users: Vec<i64> = changes.iter().map(|c| c.user_id).collect();
+            match cluster.totals(&users).await {
+                Ok(totals) => {
+                    let mut stale: Vec<PresenceChange> = Vec::new();
+                    for (change, total) in changes.iter_mut().zip(totals) {
+                        if change.online != (total > 0) {
+                            change.online = total > 0;
+                            stale.push(change.clone());
+                        }
+                    }
+                    if !stale.is_empty() {
+                        self.store_statuses(&stale, at).await;
+                    }
+                }
+                Err(err) => tracing::warn!(%err, "presence not checked after storing"),
+            }
+        }
+        let announcements = changes.into_iter().map(|change| async move {
+            let identity = Identity {
+                user_id: change.user_id,
+                username: change.username,
+                session_id: None,
+            };
+            let (event, last_seen) = if change.online {
+                (events::USER_ONLINE, None)
+            } else {
+                (events::USER_OFFLINE, Some(at))
+            };
+            if let Err(err) = self.announce(&identity, event, last_seen).await {
+                tracing::error!(%err, user_id = identity.user_id, "presence not announced");
+            }
+        });
+        futures_util::stream::iter(announcements)
+            .for_each_concurrent(ANNOUNCE_CONCURRENCY, |a| a)
+            .await;
+    }
+
+    /// Stores `online`, or `offline` and `last_seen`, for many users at once.
+    async fn store_statuses(&self, changes: &[PresenceChange], at: DateTime<Utc>) {
+        let backend = self.db().get_database_backend();
+        for online in [true, false] {
+            let ids: Vec<i64> = changes
+                .iter()
+                .filter(|c| c.online == online)
+                .map(|c| c.user_id)
+                .collect();
+            for chunk in ids.chunks(STATUS_BATCH) {
+                let first = if online { 1 } else { 2 };
+                let list = (first..first + chunk.len())
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (sql, mut values) = if online {
+                    (
+                        format!("UPDATE users SET status = 'online' WHERE id IN ({list})"),
+                        Vec::new(),
+                    )
+                } else {
+                    (
+                        format!(
+                            "UPDATE users SET status = 'offline', last_seen = $1 WHERE id IN ({list})"
+                        ),
+                        vec![at.into()],
+                    )
+                };
+                values.extend(chunk.iter().map(|&id| sea_orm::Value::from(id)));
+                if let Err(err) = self.db().execute_raw(stmt(backend, &sql, values)).await {
+                    tracing::error!(%err, users = chunk.len(), online, "presence status not stored");
+                }
+            }
+        }
     }
 
     async fn announce(
@@ -250,8 +347,8 @@ impl ChatHandle {
         Ok(())
     }
 
-    /// Keeps this instance's presence heartbeat alive and takes over the users
-    /// of instances that died without a goodbye.
+    /// Keeps this instance's presence heartbeat alive, takes over the users
+    /// of instances that died without a goodbye, and runs the presence writer.
     pub(crate) fn spawn_presence_tasks(&self) {
         let Some(cluster) = &self.inner.cluster else {
             return;
@@ -269,6 +366,61 @@ impl ChatHandle {
                 }
             }
         });
+        self.spawn_presence_writer(cluster.pending.clone());
+    }
+
+    /// The one task writing this instance's presence to Redis. Announcements
+    /// run on their own task, batch after batch (so a user's changes are
+    /// announced in order), while the writer goes on with the next batch.
+    fn spawn_presence_writer(&self, pending: std::sync::Arc<crate::cluster::PendingPresence>) {
+        let (announce_tx, mut announce_rx) =
+            tokio::sync::mpsc::unbounded_channel::<Vec<PresenceChange>>();
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        let announced = pending.clone();
+        tokio::spawn(async move {
+            while let Some(changes) = announce_rx.recv().await {
+                let Some(inner) = weak.upgrade() else { break };
+                ChatHandle { inner }.announce_changes(changes).await;
+                announced.announcing.fetch_sub(1, Ordering::AcqRel);
+            }
+        });
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut writer = PresenceWriter::default();
+            let mut backoff = WRITE_RETRY_MIN;
+            loop {
+                if !pending.has_work() && !writer.has_retry() {
+                    // Wakes now and then to notice the engine is gone.
+                    let _ = tokio::time::timeout(
+                        std::time::Duration::from_secs(1),
+                        pending.wake.notified(),
+                    )
+                    .await;
+                }
+                let Some(inner) = weak.upgrade() else { break };
+                let Some(cluster) = &inner.cluster else { break };
+                let mut changes = Vec::new();
+                let written = cluster
+                    .flush_presence(&inner.presence, &mut writer, &mut changes)
+                    .await;
+                drop(inner);
+                if !changes.is_empty() {
+                    pending.announcing.fetch_add(1, Ordering::AcqRel);
+                    if announce_tx.send(changes).is_err() {
+                        break;
+                    }
+                }
+                match written {
+                    Ok(()) => backoff = WRITE_RETRY_MIN,
+                    Err(err) => {
+                        // The users are pending again: retried, never dropped.
+                        tracing::warn!(%err, "presence write failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(WRITE_RETRY_MAX);
+                    }
+                }
+            }
+        });
     }
 
     async fn presence_round(&self) -> ChatResult<()> {
@@ -276,10 +428,7 @@ impl ChatHandle {
             return Ok(());
         };
         let adapter = |e: crate::cluster::ClusterError| ChatError::Adapter(e.to_string());
-        cluster
-            .heartbeat(&self.inner.presence)
-            .await
-            .map_err(adapter)?;
+        cluster.heartbeat().await.map_err(adapter)?;
         for user_id in cluster.reap_dead_instances().await.map_err(adapter)? {
             let user = self.user_row(user_id).await?;
             let identity = Identity {

@@ -30,6 +30,11 @@ impl LocalPresence {
         last
     }
 
+    /// The user's sockets on this instance.
+    pub(crate) fn sockets(&self, user_id: i64) -> usize {
+        self.sockets.get(&user_id).map_or(0, |c| *c)
+    }
+
     /// Whether the user has a socket on this instance.
     pub(crate) fn is_online(&self, user_id: i64) -> bool {
         self.sockets.get(&user_id).is_some_and(|c| *c > 0)

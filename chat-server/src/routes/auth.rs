@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::{
-    MAX_PASSWORD_LEN, hash_password, hash_password_off_thread, hash_refresh_token,
-    new_refresh_token, password_problem, verify_password,
+    MAX_PASSWORD_LEN, hash_password_off_thread, hash_refresh_token, new_refresh_token,
+    password_problem, verify_password_off_thread,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json};
@@ -118,23 +118,15 @@ async fn login(State(state): State<AppState>, Json(body): Json<LoginBody>) -> Ap
     }
     let found = state.chat.find_user_by_login(&login).await?;
     // Hash even for unknown users so timing does not reveal which logins exist.
-    let phc = found
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_HASH.clone());
-    let password = body.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+    let phc = found.as_ref().map(|u| u.password_hash.clone());
+    let ok = verify_password_off_thread(body.password, phc)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::Internal)?;
     match found {
         Some(user) if ok => start_session(&state, &user, StatusCode::OK).await,
         _ => Err(ApiError::InvalidCredentials),
     }
 }
-
-/// A real argon2id hash, verified against for unknown logins.
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| hash_password("not-a-real-password").unwrap_or_default());
 
 async fn start_session(
     state: &AppState,

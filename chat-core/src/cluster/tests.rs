@@ -1,0 +1,385 @@
+//! Presence over several instances on a real Redis (`TEST_REDIS_URL`, default
+//! `redis://127.0.0.1:6379`), each test under its own key prefix.
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use fred::interfaces::{ClientLike, HashesInterface, KeysInterface, LuaInterface};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ActiveValue::Set, Database, EntityTrait};
+
+use super::RedisConfig;
+use crate::entity::user;
+use crate::socket::auth::Identity;
+use crate::testing::TestDb;
+use crate::{ChatCore, ChatHandle};
+
+fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+async fn instance(test_db: &TestDb, url: &str, prefix: &str) -> ChatHandle {
+    let db = Database::connect(&test_db.url).await.expect("connect");
+    let redis = RedisConfig {
+        prefix: prefix.to_owned(),
+        ..RedisConfig::new(url)
+    };
+    ChatCore::builder(db)
+        .build_with_redis(redis)
+        .await
+        .expect("redis engine")
+        .1
+}
+
+/// A plain client without command timeout, for looking at what the
+/// instances wrote.
+async fn client(url: &str) -> fred::clients::Client {
+    let redis =
+        fred::clients::Client::new(super::fred_config(url).expect("config"), None, None, None);
+    redis.init().await.expect("redis");
+    redis
+}
+
+/// A migrated database.
+async fn database() -> TestDb {
+    let test_db = TestDb::new().await;
+    let db = Database::connect(&test_db.url).await.expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    test_db
+}
+
+/// `count` users in one go (the handle creates them one by one: too slow here).
+async fn users(chat: &ChatHandle, count: usize) -> Vec<Identity> {
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let mut ids = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
+        let rows = chunk.iter().map(|n| {
+            let name = format!("burst_{tag}_{n}");
+            user::ActiveModel {
+                username: Set(name.clone()),
+                username_key: Set(name.clone()),
+                email: Set(format!("{name}@example.com")),
+                password_hash: Set(String::new()),
+                avatar_url: Set(None),
+                status: Set("offline".to_owned()),
+                last_seen: Set(None),
+                created_at: Set(chrono::Utc::now()),
+                ..Default::default()
+            }
+        });
+        user::Entity::insert_many(rows)
+            .exec(chat.db())
+            .await
+            .expect("insert users");
+    }
+    let prefix = format!("burst_{tag}_");
+    let mut rows = user::Entity::find().all(chat.db()).await.expect("users");
+    rows.retain(|u| u.username.starts_with(&prefix));
+    rows.sort_by_key(|u| u.id);
+    for row in rows {
+        ids.push(Identity {
+            user_id: row.id,
+            username: row.username,
+            session_id: None,
+        });
+    }
+    assert_eq!(ids.len(), count);
+    ids
+}
+
+/// One socket event per entry, all at once, through the path sockets take;
+/// returns how many presence updates failed.
+async fn burst(events: Vec<(ChatHandle, Identity, Vec<bool>)>) -> usize {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (chat, identity, steps) in events {
+        tasks.spawn(async move {
+            let mut failed = 0;
+            for opened in steps {
+                if let Err(err) = chat.socket_presence(&identity, opened).await {
+                    tracing::error!(%err, "presence update failed");
+                    failed += 1;
+                }
+            }
+            failed
+        });
+    }
+    let mut failed = 0;
+    while let Some(done) = tasks.join_next().await {
+        failed += done.expect("task");
+    }
+    failed
+}
+
+/// What Redis and the database say about each user, compared with `want`
+/// (sockets per user over all instances); the differences, empty when right.
+async fn differences(
+    redis: &fred::clients::Client,
+    prefix: &str,
+    chats: &[&ChatHandle],
+    want: &HashMap<i64, usize>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let status: HashMap<i64, String> = user::Entity::find()
+        .all(chats[0].db())
+        .await
+        .expect("users")
+        .into_iter()
+        .map(|u| (u.id, u.status))
+        .collect();
+    let mut per_instance: HashMap<i64, i64> = HashMap::new();
+    for chat in chats {
+        let Some(cluster) = &chat.inner.cluster else {
+            panic!("not clustered")
+        };
+        let recorded: HashMap<String, i64> = redis
+            .hgetall(cluster.instance_key())
+            .await
+            .expect("hgetall");
+        for (user, sockets) in recorded {
+            if let Ok(id) = user.parse::<i64>() {
+                *per_instance.entry(id).or_default() += sockets;
+            }
+        }
+    }
+    let users: Vec<i64> = want.keys().copied().collect();
+    let mut totals = HashMap::new();
+    for chunk in users.chunks(1000) {
+        let keys: Vec<String> = chunk
+            .iter()
+            .map(|id| format!("{{{prefix}}}:presence:count:{id}"))
+            .collect();
+        let values: Vec<Option<i64>> = redis.mget(keys).await.expect("mget");
+        totals.extend(chunk.iter().copied().zip(values));
+    }
+    for (&user_id, &sockets) in want {
+        let total = totals.get(&user_id).copied().flatten().unwrap_or(0);
+        let recorded = per_instance.get(&user_id).copied().unwrap_or(0);
+        let expected_status = if sockets > 0 { "online" } else { "offline" };
+        let stored = status.get(&user_id).map(String::as_str).unwrap_or("?");
+        if total != sockets as i64 || recorded != sockets as i64 || stored != expected_status {
+            problems.push(format!(
+                "user {user_id}: {sockets} sockets, redis total {total}, instances {recorded}, status {stored}"
+            ));
+        }
+    }
+    problems
+}
+
+async fn settle(
+    redis: &fred::clients::Client,
+    prefix: &str,
+    chats: &[&ChatHandle],
+    want: &HashMap<i64, usize>,
+    within: Duration,
+) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let problems = differences(redis, prefix, chats, want).await;
+        if problems.is_empty() || Instant::now() > deadline {
+            return problems;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A load balancer dropping every client at once (and a reconnect storm before
+/// it): thousands of sockets of two instances connect and disconnect at the
+/// same moment, some users keep a socket, some close and reopen theirs at
+/// once. Afterwards every user's count in Redis and stored status is exact
+/// and no presence update failed (with a Redis call and a status update per
+/// socket, queued behind each other, they timed out, and the statuses of
+/// instances racing each other ended wrong).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_connects_and_disconnects_leaves_every_users_presence_exact() {
+    const USERS: usize = 30_000;
+    let test_db = database().await;
+    let prefix = format!("chat-test-burst-{:08x}", rand::random::<u32>());
+    let a = instance(&test_db, &redis_url(), &prefix).await;
+    let b = instance(&test_db, &redis_url(), &prefix).await;
+    let redis = client(&redis_url()).await;
+    let people = users(&a, USERS).await;
+
+    // Every user has a socket on A; every other user one on B as well.
+    let on_b = |n: usize| n.is_multiple_of(2);
+    let mut events = Vec::new();
+    let mut want = HashMap::new();
+    for (n, who) in people.iter().enumerate() {
+        events.push((a.clone(), who.clone(), vec![true]));
+        if on_b(n) {
+            events.push((b.clone(), who.clone(), vec![true]));
+        }
+        want.insert(who.user_id, 1 + usize::from(on_b(n)));
+    }
+    let failed = burst(events).await;
+    let problems = settle(&redis, &prefix, &[&a, &b], &want, Duration::from_secs(20)).await;
+    assert!(
+        failed == 0 && problems.is_empty(),
+        "after the connect burst: {failed} presence updates failed, {} users wrong, e.g. {:?}",
+        problems.len(),
+        &problems[..problems.len().min(5)]
+    );
+
+    // Everything closes at once, except: every fifth user keeps the socket on
+    // A, every seventh closes it and opens a new one on A right away.
+    let stays = |n: usize| n.is_multiple_of(5);
+    let bounces = |n: usize| n.is_multiple_of(7) && !stays(n);
+    let mut events = Vec::new();
+    for (n, who) in people.iter().enumerate() {
+        if bounces(n) {
+            events.push((a.clone(), who.clone(), vec![false, true]));
+        } else if !stays(n) {
+            events.push((a.clone(), who.clone(), vec![false]));
+        }
+        if on_b(n) {
+            events.push((b.clone(), who.clone(), vec![false]));
+        }
+        want.insert(who.user_id, usize::from(stays(n) || bounces(n)));
+    }
+    let failed = burst(events).await;
+    let problems = settle(&redis, &prefix, &[&a, &b], &want, Duration::from_secs(20)).await;
+    assert!(
+        failed == 0 && problems.is_empty(),
+        "after the disconnect burst: {failed} presence updates failed, {} users wrong, e.g. {:?}",
+        problems.len(),
+        &problems[..problems.len().min(5)]
+    );
+    forget(&redis, &prefix, vec![a, b]).await;
+}
+
+/// Stops the instances and deletes what they left under `prefix` in the
+/// shared Redis.
+async fn forget(redis: &fred::clients::Client, prefix: &str, chats: Vec<ChatHandle>) {
+    drop(chats);
+    // Their tasks notice within a second that the engines are gone.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let keys: Result<Vec<String>, _> = redis
+        .custom(fred::cmd!("KEYS"), vec![format!("{{{prefix}}}:*")])
+        .await;
+    if let Ok(keys) = keys
+        && !keys.is_empty()
+    {
+        let _: Result<i64, _> = redis.del(keys).await;
+    }
+}
+
+/// A Redis server of this test alone (it is stalled on purpose), killed on
+/// drop.
+struct PrivateRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl PrivateRedis {
+    /// `None` when `redis-server` is not installed.
+    async fn start() -> Option<PrivateRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            // The stall below must block, not be answered with BUSY.
+            .args(["--busy-reply-threshold", "60000"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let redis = PrivateRedis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some(redis)
+    }
+
+    /// Keeps Redis busy for `how_long` (as a slow command, a fork or a
+    /// swapping host would), longer than the instances' command timeout.
+    async fn stall(&self, how_long: Duration) {
+        let redis = client(&self.url).await;
+        tokio::spawn(async move {
+            let busy: Result<i64, _> = redis
+                .eval(
+                    "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] \
+                     repeat local n = redis.call('TIME') until n[1] * 1000000 + n[2] - s > tonumber(ARGV[1]) \
+                     return 1",
+                    Vec::<String>::new(),
+                    vec![how_long.as_micros().to_string()],
+                )
+                .await;
+            busy.expect("stall");
+        });
+        // The script runs before the burst's first command.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Redis stalls longer than the command timeout (3 s) just when a burst of
+/// sockets opens, and again when they close: no presence update may be lost
+/// (they timed out and were gone; the users stayed offline, then online).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_written_during_a_redis_stall_is_retried_not_lost() {
+    const USERS: usize = 2_000;
+    let Some(server) = PrivateRedis::start().await else {
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let test_db = database().await;
+    let prefix = "chat-test-stall";
+    let a = instance(&test_db, &server.url, prefix).await;
+    let b = instance(&test_db, &server.url, prefix).await;
+    let redis = client(&server.url).await;
+    let people = users(&a, USERS).await;
+
+    let mut events = Vec::new();
+    let mut want = HashMap::new();
+    for (n, who) in people.iter().enumerate() {
+        events.push((a.clone(), who.clone(), vec![true]));
+        if n.is_multiple_of(2) {
+            events.push((b.clone(), who.clone(), vec![true]));
+        }
+        want.insert(who.user_id, 1 + usize::from(n.is_multiple_of(2)));
+    }
+    server.stall(Duration::from_secs(4)).await;
+    let failed = burst(events).await;
+    let problems = settle(&redis, prefix, &[&a, &b], &want, Duration::from_secs(20)).await;
+    assert!(
+        failed == 0 && problems.is_empty(),
+        "after connecting during a stall: {failed} presence updates failed, {} users wrong, e.g. {:?}",
+        problems.len(),
+        &problems[..problems.len().min(5)]
+    );
+
+    // All close during a stall, but every third user at once opens a new
+    // socket on B.
+    let mut events = Vec::new();
+    for (n, who) in people.iter().enumerate() {
+        events.push((a.clone(), who.clone(), vec![false]));
+        let steps = match (n.is_multiple_of(2), n.is_multiple_of(3)) {
+            (true, true) => vec![false, true],
+            (true, false) => vec![false],
+            (false, true) => vec![true],
+            (false, false) => vec![],
+        };
+        events.push((b.clone(), who.clone(), steps));
+        want.insert(who.user_id, usize::from(n.is_multiple_of(3)));
+    }
+    server.stall(Duration::from_secs(4)).await;
+    let failed = burst(events).await;
+    let problems = settle(&redis, prefix, &[&a, &b], &want, Duration::from_secs(20)).await;
+    assert!(
+        failed == 0 && problems.is_empty(),
+        "after disconnecting during a stall: {failed} presence updates failed, {} users wrong, e.g. {:?}",
+        problems.len(),
+        &problems[..problems.len().min(5)]
+    );
+}
