@@ -133,36 +133,34 @@ our_server() {
     alive "$1" && [[ $(readlink "/proc/$1/exe" 2>/dev/null) == "$SERVER_BIN" ]]
 }
 
-stop_servers() {
-    local pid deadline
-    for pid in "${SERVER_PIDS[@]}"; do
-        if our_server "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
+# Sends signal $2 to each PID for which test $1 holds, waits up to $3 s for them to end, then
+# SIGKILLs what is left. Only PIDs this script started are passed.
+stop_all() {
+    local ours=$1 signal=$2 grace=$3 pid deadline
+    shift 3
+    for pid in "$@"; do
+        if "$ours" "$pid"; then kill "-$signal" "$pid" 2>/dev/null || true; fi
     done
-    deadline=$((SECONDS + 5))
-    for pid in "${SERVER_PIDS[@]}"; do
-        while our_server "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
-        if our_server "$pid"; then
-            log "instance $pid did not stop within 5 s: SIGKILL"
+    deadline=$((SECONDS + grace))
+    for pid in "$@"; do
+        while "$ours" "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+        if "$ours" "$pid"; then
+            log "process $pid did not stop within $grace s: SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi
         wait "$pid" 2>/dev/null || true
     done
+}
+
+stop_servers() {
+    stop_all our_server TERM 5 "${SERVER_PIDS[@]}"
     SERVER_PIDS=()
 }
 
+# Each generator PID is the `timeout` wrapping one chat-bench; it passes SIGINT on (chat-bench
+# then closes its sockets and exits).
 stop_generators() {
-    local pid deadline
-    # Each PID is the `timeout` wrapping one chat-bench; it passes SIGINT on (chat-bench then
-    # closes its sockets and exits).
-    for pid in "${GEN_PIDS[@]}"; do
-        if alive "$pid"; then kill -INT "$pid" 2>/dev/null || true; fi
-    done
-    deadline=$((SECONDS + 10))
-    for pid in "${GEN_PIDS[@]}"; do
-        while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
-        if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_all alive INT 10 "${GEN_PIDS[@]}"
     GEN_PIDS=()
 }
 

@@ -119,7 +119,7 @@ fn check_open_files(connections: usize, limit: Option<FileLimit>) -> Result<()> 
 fn traffic_plan(
     name: &'static str,
     (groups, members): (usize, usize),
-    users: usize,
+    users: Option<usize>,
     rate: f64,
     duration: f64,
     traffic: &TrafficArgs,
@@ -128,7 +128,8 @@ fn traffic_plan(
         name,
         groups,
         members,
-        users,
+        // Each registration costs the server an argon2id hash.
+        users: users.unwrap_or((groups * members).min(250)),
         rate,
         duration,
         content_size: traffic.content_size,
@@ -136,10 +137,6 @@ fn traffic_plan(
         settle: traffic.settle,
         churn: None,
     }
-}
-
-fn default_users(seats: usize) -> usize {
-    seats.min(250)
 }
 
 async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) -> Result<()> {
@@ -158,7 +155,7 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
         Scenario::Fanout(a) => Some(traffic_plan(
             "fanout",
             (1, a.members),
-            a.members,
+            Some(a.members),
             a.rate,
             a.duration,
             &a.traffic,
@@ -166,7 +163,7 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
         Scenario::Groups(a) => Some(traffic_plan(
             "groups",
             (a.groups, a.members),
-            a.users.unwrap_or(default_users(a.groups * a.members)),
+            a.users,
             a.rate,
             a.duration,
             &a.traffic,
@@ -180,7 +177,7 @@ async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) 
                 ..traffic_plan(
                     "churn",
                     (a.groups, a.members),
-                    a.users.unwrap_or(default_users(a.groups * a.members)),
+                    a.users,
                     a.rate,
                     a.duration,
                     &a.traffic,

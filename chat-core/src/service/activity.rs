@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use socketioxide::socket::Sid;
 
-use super::db::{now, query_ids, stmt};
+use super::db::{now, placeholders, query_ids, stmt};
 use crate::ChatHandle;
 use crate::cluster::{PresenceChange, PresenceWriter};
 use crate::error::{ChatError, ChatResult};
@@ -297,11 +297,7 @@ impl ChatHandle {
                 .map(|c| c.user_id)
                 .collect();
             for chunk in ids.chunks(STATUS_BATCH) {
-                let first = if online { 1 } else { 2 };
-                let list = (first..first + chunk.len())
-                    .map(|n| format!("${n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let list = placeholders(if online { 1 } else { 2 }, chunk.len());
                 let (sql, mut values) = if online {
                     (
                         format!("UPDATE users SET status = 'online' WHERE id IN ({list})"),

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
-use super::db::{is_unique_violation, now, query_ids, stmt};
+use super::db::{is_unique_violation, now, placeholders, query_ids, stmt};
 use crate::ChatHandle;
 use crate::entity::{conversation, member};
 use crate::error::{ChatError, ChatResult};
@@ -326,10 +326,9 @@ impl ChatHandle {
     async fn existing_user_ids(&self, ids: &[i64]) -> ChatResult<Vec<i64>> {
         let mut found = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT id FROM users WHERE id IN ({})",
-                placeholders.join(", ")
+                placeholders(1, chunk.len())
             );
             let values: Vec<Value> = chunk.iter().map(|&id| id.into()).collect();
             found.extend(query_ids(self.db(), &sql, values).await?);

@@ -15,6 +15,14 @@ where
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// `$first, $first+1, ...`: `count` placeholders for an `IN (...)` list.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Current time at the precision both databases store (microseconds), so the
 /// value acked to a client equals the one read back from history.
 pub(crate) fn now() -> DateTime<Utc> {

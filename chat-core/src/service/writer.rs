@@ -29,7 +29,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::conversations::{MESSAGE_COLUMNS, message_from_row};
-use super::db::{is_unique_violation, now, stmt};
+use super::db::{is_unique_violation, now, placeholders, stmt};
 use super::messages::SendMessage;
 use crate::error::{ChatError, ChatResult};
 use crate::model::{Message, MessageSender, MessageType};
@@ -164,14 +164,15 @@ async fn store_one(db: &DatabaseConnection, request: &StoreRequest) -> ChatResul
 /// A lateral lookup with LIMIT keeps the plan on the unique index: as a plain
 /// join the planner picks a hash join over all of `messages` whenever its
 /// statistics lag behind a fast-growing table.
-fn pg_existing_sql() -> String {
+/// Built once: it runs before every batch.
+static PG_EXISTING_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {MESSAGE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS k(sender_id bigint, client_id text) \
          CROSS JOIN LATERAL (SELECT * FROM messages x \
          WHERE x.sender_id = k.sender_id AND x.client_id = k.client_id LIMIT 1) m \
          JOIN users su ON su.id = m.sender_id"
     )
-}
+});
 
 /// Stored messages of these requests' `(sender, client_id)`, by that key.
 async fn existing_by_client_id<C: ConnectionTrait>(
@@ -191,7 +192,7 @@ async fn existing_by_client_id<C: ConnectionTrait>(
             return Ok(HashMap::new());
         }
         let rows = conn
-            .query_all_raw(stmt(backend, &pg_existing_sql(), [json_value(keys)]))
+            .query_all_raw(stmt(backend, &PG_EXISTING_SQL, [json_value(keys)]))
             .await?;
         return collect_by_client_id(&rows);
     }
@@ -522,10 +523,9 @@ async fn sender_profiles<C: ConnectionTrait>(
         ))
         .await?
     } else {
-        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT id, username, avatar_url FROM users WHERE id IN ({})",
-            placeholders.join(", ")
+            placeholders(1, ids.len())
         );
         let values: Vec<Value> = ids.iter().map(|&id| id.into()).collect();
         conn.query_all_raw(stmt(backend, &sql, values)).await?
@@ -660,7 +660,7 @@ mod tests {
         let plan = db
             .query_all_raw(sea_orm::Statement::from_sql_and_values(
                 sea_orm::DbBackend::Postgres,
-                format!("EXPLAIN {}", super::pg_existing_sql()),
+                format!("EXPLAIN {}", *super::PG_EXISTING_SQL),
                 [sea_orm::Value::from(keys)],
             ))
             .await
