@@ -137,20 +137,12 @@ async fn connect_inner(cfg: &ConnectConfig, index: usize, login: &Login) -> Resu
         .await
         .context("sending CONNECT")?;
     loop {
-        let text = next_text(&mut ws).await?;
-        match decode_engine(&text)? {
-            EnginePacket::Ping(data) => ws
-                .send(Message::text(encode_pong(data)))
-                .await
-                .context("sending pong")?,
-            EnginePacket::Message(sio) => match decode_socket(sio)? {
-                SocketPacket::Connect { nsp: "/", .. } => break,
-                SocketPacket::ConnectError { data, .. } => {
-                    bail!("connect refused: {}", data.unwrap_or(""))
-                }
-                _ => {}
-            },
-            EnginePacket::Close => bail!("server closed the session during the handshake"),
+        let sio = next_socket_packet(&mut ws, "during the handshake").await?;
+        match decode_socket(&sio)? {
+            SocketPacket::Connect { nsp: "/", .. } => break,
+            SocketPacket::ConnectError { data, .. } => {
+                bail!("connect refused: {}", data.unwrap_or(""))
+            }
             _ => {}
         }
     }
@@ -169,24 +161,33 @@ async fn join_rooms(ws: &mut Ws, rooms: &[String]) -> Result<()> {
     }
     let mut missing = rooms.len();
     while missing > 0 {
+        let sio = next_socket_packet(ws, "while joining rooms").await?;
+        match decode_socket(&sio)? {
+            SocketPacket::Ack { id, .. } if id >= 1 && id <= rooms.len() as u64 => {
+                missing -= 1;
+            }
+            SocketPacket::Disconnect { .. } => bail!("disconnected while joining rooms"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The next Socket.IO packet (the text after the Engine.IO message type), answering the
+/// server's pings on the way; `during` names the step for the error when the server closes.
+async fn next_socket_packet(ws: &mut Ws, during: &str) -> Result<String> {
+    loop {
         let text = next_text(ws).await?;
         match decode_engine(&text)? {
             EnginePacket::Ping(data) => ws
                 .send(Message::text(encode_pong(data)))
                 .await
                 .context("sending pong")?,
-            EnginePacket::Message(sio) => match decode_socket(sio)? {
-                SocketPacket::Ack { id, .. } if id >= 1 && id <= rooms.len() as u64 => {
-                    missing -= 1;
-                }
-                SocketPacket::Disconnect { .. } => bail!("disconnected while joining rooms"),
-                _ => {}
-            },
-            EnginePacket::Close => bail!("server closed the session while joining rooms"),
+            EnginePacket::Message(sio) => return Ok(sio.to_owned()),
+            EnginePacket::Close => bail!("server closed the session {during}"),
             _ => {}
         }
     }
-    Ok(())
 }
 
 /// The next text frame (skipping WebSocket-level pings and binary frames).
