@@ -44,8 +44,10 @@ pub struct ChatConfig {
     pub typing_timeout: Duration,
     /// Most members embedded in a conversation object (default 50).
     pub embedded_members: u64,
-    /// Socket events (sends, receipts, typing) a user may emit per second,
-    /// over all their sockets, once the burst is used (default 20).
+    /// Socket events a user may emit per second, over all their sockets, once
+    /// the burst is used (default 20). Every client event counts, whatever its
+    /// name (unknown ones included), and is charged before its payload is
+    /// decoded.
     pub events_per_second: u32,
     /// Events a user may emit at once (default 100).
     pub events_burst: u32,
@@ -54,6 +56,21 @@ pub struct ChatConfig {
     /// reconnects and catches up) rather than left with a hole; idle queues
     /// cost nothing for their size.
     pub socket_queue_packets: usize,
+    /// Largest packet a client may send, in bytes (default 100 000): one
+    /// WebSocket message or frame, or one HTTP long-polling request body, and
+    /// the binary attachments of one Socket.IO packet together. A larger one
+    /// closes the connection as soon as its length is known, before it is
+    /// buffered, authenticated or parsed. The longest valid message
+    /// (`max_message_chars` escaped as JSON) takes about 48 kB.
+    pub socket_max_payload: usize,
+    /// Member ids the membership cache holds at most, over all its
+    /// conversations (default 1 000 000, some 20 MB). Past it, some
+    /// conversations are dropped and loaded again when next needed.
+    pub membership_cache_members: usize,
+    /// How long a cached member set is trusted (default 60 s): a change whose
+    /// invalidation was lost (another instance's notice missed while Redis was
+    /// unreachable) is seen after this long at worst.
+    pub membership_cache_ttl: Duration,
 }
 
 impl Default for ChatConfig {
@@ -68,6 +85,9 @@ impl Default for ChatConfig {
             events_per_second: 20,
             events_burst: 100,
             socket_queue_packets: 1024,
+            socket_max_payload: 100_000,
+            membership_cache_members: 1_000_000,
+            membership_cache_ttl: Duration::from_secs(60),
         }
     }
 }

@@ -61,11 +61,13 @@ impl ChatHandle {
     ) -> Self {
         let (typing, typing_expired) = TypingTracker::new(config.typing_timeout);
         let event_limiter = event_limiter(&config);
+        let membership =
+            MembershipCache::new(config.membership_cache_members, config.membership_cache_ttl);
         ChatHandle {
             inner: Arc::new(Inner {
                 db,
                 config,
-                membership: MembershipCache::default(),
+                membership,
                 emitter: OnceLock::new(),
                 typing,
                 typing_expired: Mutex::new(Some(typing_expired)),
@@ -81,7 +83,8 @@ impl ChatHandle {
     /// Takes one event from the user's budget; `rate_limited` when it is spent.
     /// Never disconnects: the client gets a failed ack and may retry later.
     ///
-    /// The socket handlers call it for sends, receipts and typing; the budget
+    /// The socket layer calls it for every client event, before decoding its
+    /// payload; the budget
     /// is [`ChatConfig::events_burst`] at once, then
     /// [`ChatConfig::events_per_second`], shared by all of a user's sockets.
     ///

@@ -79,7 +79,7 @@ use sea_orm::DatabaseConnection;
 use socketioxide::adapter::{Adapter, LocalAdapter};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
-use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 
 pub use config::ChatConfig;
 pub use error::{ChatError, ChatResult};
@@ -114,6 +114,14 @@ use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 /// every read, so all of it is resident for every idle socket; chat frames are
 /// a few hundred bytes, and a larger frame only takes a few more reads.
 const WS_READ_BUFFER: usize = 512;
+
+/// Binary attachments one Socket.IO packet may announce. No event of the
+/// protocol carries any; a few are tolerated so a client library that sends
+/// one gets `invalid_payload` rather than a closed connection.
+const MAX_ATTACHMENTS: usize = 4;
+
+/// How long the attachments of a binary packet may take to arrive.
+const ATTACHMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Entry point: `ChatCore::builder(db)` configures and builds the engine.
 ///
@@ -277,9 +285,22 @@ impl ChatCoreBuilder {
         cluster: Option<Cluster>,
     ) -> (SocketIoLayer<A>, SocketIo<A>, ChatHandle) {
         let queue_packets = self.config.socket_queue_packets.max(1);
+        let max_payload = self.config.socket_max_payload.max(1);
         let chat = ChatHandle::new(self.db, self.config, cluster);
+        // One bound for every way a client can hand the server bytes: the
+        // engine's defaults (64 MiB per WebSocket message, 16 MiB per frame,
+        // 10 MB of binary attachments) let an unauthenticated socket make the
+        // server buffer and parse megabytes before its token is looked at.
+        let parser = ParserConfig::common()
+            .max_incoming_binary_buf_size(max_payload)
+            .max_incoming_binaries(MAX_ATTACHMENTS)
+            .packet_completion_timeout(ATTACHMENT_TIMEOUT);
         let (layer, io) = builder
             .ws_read_buffer_size(WS_READ_BUFFER)
+            .max_payload(u64::try_from(max_payload).unwrap_or(u64::MAX))
+            .ws_max_message_size(max_payload)
+            .ws_max_frame_size(max_payload)
+            .with_parser(parser)
             .max_buffer_size(queue_packets)
             .with_state(chat.clone())
             .with_state(AuthState(self.authenticator))

@@ -67,7 +67,8 @@ pub struct Config {
     /// Register/login attempts a client IP may make at once.
     #[arg(long, env = "AUTH_RATE_LIMIT_BURST", default_value_t = 20)]
     pub auth_rate_limit_burst: u32,
-    /// Socket events (sends, receipts, typing) per second per user (after the burst).
+    /// Socket events (every client event, unknown ones included) per second per user
+    /// (after the burst).
     #[arg(long, env = "SOCKET_EVENTS_PER_SECOND", default_value_t = 20)]
     pub socket_events_per_second: u32,
     /// Socket events a user may emit at once.
@@ -77,6 +78,12 @@ pub struct Config {
     /// disconnected so its client reconnects and catches up.
     #[arg(long, env = "SOCKET_QUEUE_PACKETS", default_value_t = 1024)]
     pub socket_queue_packets: usize,
+    /// Largest Socket.IO packet a client may send, in bytes: one WebSocket message or
+    /// frame, or one long-polling request body. A larger one closes the connection before
+    /// it is buffered or parsed. At least 16 KiB (the longest message takes ~48 kB).
+    #[arg(long, env = "SOCKET_MAX_PAYLOAD", default_value_t = 100_000,
+        value_parser = clap::value_parser!(u32).range(16_384..))]
+    pub socket_max_payload: u32,
     /// Proxies (comma-separated IPs) whose X-Forwarded-For is believed for the client address.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,

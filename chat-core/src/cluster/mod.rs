@@ -738,34 +738,50 @@ fn unexpected_reply(reply: &Value) -> ClusterError {
 
 /// Subscribes to membership changes published by any instance and applies
 /// them to `cache` until the engine is dropped.
+///
+/// Changes published while the subscriber was disconnected are lost, so the
+/// cache is cleared after every reconnect, once the channel is subscribed
+/// again (a set loaded before that could already be stale).
 pub(crate) async fn spawn_membership_listener(
     url: &str,
     channel: String,
     chat: std::sync::Weak<crate::handle::Inner>,
 ) -> Result<(), ClusterError> {
+    use tokio::sync::broadcast::error::RecvError;
+
     let subscriber = subscriber(url)?;
     let mut messages = subscriber.message_rx();
+    let mut reconnects = subscriber.reconnect_rx();
     subscriber.init().await?;
     subscriber.subscribe(channel.clone()).await?;
-    let _resubscribe = keep_subscribed(&subscriber);
     tokio::spawn(async move {
-        // Owning the client keeps the subscription alive.
-        let _subscriber = subscriber;
         loop {
-            let message = messages.recv().await;
-            let Some(inner) = chat.upgrade() else { break };
-            match message {
-                Ok(message) if *message.channel == *channel => {
-                    if let Some(id) = message.value.as_string().and_then(|v| v.parse().ok()) {
-                        inner.membership.invalidate(id);
+            tokio::select! {
+                message = messages.recv() => {
+                    let Some(inner) = chat.upgrade() else { break };
+                    match message {
+                        Ok(message) if *message.channel == *channel => {
+                            if let Some(id) = message.value.as_string().and_then(|v| v.parse().ok()) {
+                                inner.membership.invalidate(id);
+                            }
+                        }
+                        Ok(_) => {}
+                        // Some invalidations were missed: forget everything.
+                        Err(RecvError::Lagged(_)) => inner.membership.clear(),
+                        Err(RecvError::Closed) => break,
                     }
                 }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    // Some invalidations were missed: forget everything.
+                reconnected = reconnects.recv() => {
+                    if matches!(reconnected, Err(RecvError::Closed)) {
+                        break;
+                    }
+                    if let Err(err) = subscriber.subscribe(channel.clone()).await {
+                        tracing::warn!(%err, %channel, "membership channel not renewed after reconnect");
+                    }
+                    let Some(inner) = chat.upgrade() else { break };
                     inner.membership.clear();
+                    tracing::info!("membership cache cleared after a redis reconnect");
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
         }
     });

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use fred::interfaces::{ClientLike, HashesInterface, KeysInterface, LuaInterface};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ActiveValue::Set, Database, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait};
 
 use super::RedisConfig;
 use crate::entity::user;
@@ -414,4 +414,62 @@ async fn presence_written_during_a_redis_stall_is_retried_not_lost() {
         problems.len(),
         &problems[..problems.len().min(5)]
     );
+}
+
+/// Membership notices published while an instance's subscriber is
+/// disconnected never reach it: once it reconnects, the instance must not go
+/// on answering from member sets it loaded before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_membership_cache_is_cleared_when_the_subscriber_reconnects() {
+    let Some(server) = PrivateRedis::start().await else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is not installed"
+        );
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let test_db = database().await;
+    let chat = instance(&test_db, &server.url, "chat-test-membership").await;
+    let people = users(&chat, 2).await;
+    let (alice, bob) = (people[0].user_id, people[1].user_id);
+    let group = chat
+        .create_group(
+            alice,
+            crate::service::CreateGroup {
+                name: "team".into(),
+                member_ids: vec![bob],
+                is_public: false,
+            },
+        )
+        .await
+        .expect("group")
+        .id;
+    assert!(chat.is_member(group, bob).await.expect("member"));
+    // Bob leaves while the notice cannot arrive: the change is made behind
+    // this instance's back, and its subscriber connection is cut.
+    let backend = chat.db().get_database_backend();
+    chat.db()
+        .execute_raw(crate::service::db::stmt(
+            backend,
+            "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+            vec![group.into(), bob.into()],
+        ))
+        .await
+        .expect("delete");
+    assert!(chat.is_member(group, bob).await.expect("cached"), "cached");
+    let redis = client(&server.url).await;
+    let killed: i64 = redis
+        .custom(fred::cmd!("CLIENT"), vec!["KILL", "TYPE", "pubsub"])
+        .await
+        .expect("client kill");
+    assert!(killed > 0, "no subscriber connection to cut");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while chat.is_member(group, bob).await.expect("check") {
+        assert!(
+            Instant::now() < deadline,
+            "10 s after the reconnect, the cache still has bob in the group he left"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1,45 +1,120 @@
 //! In-memory membership sets, so the per-message membership check costs no query.
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::db::query_ids;
+use crate::ChatHandle;
+use crate::error::ChatResult;
 
 /// Conversation id -> member ids, loaded on first use.
 ///
 /// Every change bumps `generation`; a loader that raced with a change does not
 /// store its (possibly stale) result, so the cache never holds a set older than
-/// the last change it was told about.
-#[derive(Default)]
+/// the last change it was told about. A change it was not told about (a lost
+/// notice from another instance) is seen after `ttl` at worst.
+///
+/// Only conversations with members are kept, and at most `capacity` member ids
+/// over all of them: ids that name nothing (a client trying ids one by one)
+/// cost a query each but no memory.
 pub(crate) struct MembershipCache {
-    sets: DashMap<i64, Arc<HashSet<i64>>>,
+    sets: DashMap<i64, Entry>,
     generation: AtomicU64,
+    /// Member ids held, plus one per conversation.
+    weight: AtomicUsize,
+    capacity: usize,
+    ttl: Duration,
+}
+
+struct Entry {
+    members: Arc<HashSet<i64>>,
+    loaded: Instant,
+}
+
+impl Entry {
+    fn weight(&self) -> usize {
+        self.members.len() + 1
+    }
 }
 
 impl MembershipCache {
+    pub(crate) fn new(capacity: usize, ttl: Duration) -> Self {
+        MembershipCache {
+            sets: DashMap::new(),
+            generation: AtomicU64::new(0),
+            weight: AtomicUsize::new(0),
+            capacity,
+            ttl,
+        }
+    }
+
     pub(crate) async fn members(
         &self,
         db: &DatabaseConnection,
         conversation_id: i64,
     ) -> Result<Arc<HashSet<i64>>, DbErr> {
-        if let Some(set) = self.sets.get(&conversation_id) {
-            return Ok(set.clone());
+        if let Some(entry) = self.sets.get(&conversation_id)
+            && entry.loaded.elapsed() < self.ttl
+        {
+            return Ok(entry.members.clone());
         }
         let generation = self.generation.load(Ordering::Acquire);
+        let loaded = Instant::now();
         let ids = query_ids(
             db,
             "SELECT user_id FROM conversation_members WHERE conversation_id = $1",
             vec![conversation_id.into()],
         )
         .await?;
-        let set = Arc::new(ids.into_iter().collect::<HashSet<_>>());
-        if self.generation.load(Ordering::Acquire) == generation {
-            self.sets.insert(conversation_id, set.clone());
+        let members = Arc::new(ids.into_iter().collect::<HashSet<_>>());
+        if !members.is_empty() && self.generation.load(Ordering::Acquire) == generation {
+            self.store(
+                conversation_id,
+                Entry {
+                    members: members.clone(),
+                    loaded,
+                },
+            );
         }
-        Ok(set)
+        Ok(members)
+    }
+
+    fn store(&self, conversation_id: i64, entry: Entry) {
+        let weight = entry.weight();
+        if weight > self.capacity {
+            return;
+        }
+        if self.weight.load(Ordering::Relaxed) + weight > self.capacity {
+            self.make_room(weight);
+        }
+        self.weight.fetch_add(weight, Ordering::Relaxed);
+        if let Some(old) = self.sets.insert(conversation_id, entry) {
+            self.weight.fetch_sub(old.weight(), Ordering::Relaxed);
+        }
+    }
+
+    /// Drops expired sets, then others (in no particular order) until an
+    /// eighth of the capacity is free: one pass over the map per eighth of
+    /// the capacity stored, so a full cache costs O(1) per store on average.
+    fn make_room(&self, needed: usize) {
+        let target = self
+            .capacity
+            .saturating_sub(needed)
+            .saturating_sub(self.capacity / 8);
+        let mut held = self.weight.load(Ordering::Relaxed);
+        self.sets.retain(|_, entry| {
+            if entry.loaded.elapsed() >= self.ttl || held > target {
+                held = held.saturating_sub(entry.weight());
+                self.weight.fetch_sub(entry.weight(), Ordering::Relaxed);
+                false
+            } else {
+                true
+            }
+        });
     }
 
     pub(crate) async fn is_member(
@@ -54,12 +129,170 @@ impl MembershipCache {
     /// Forgets every set (after missed invalidations).
     pub(crate) fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.sets.clear();
+        self.sets.retain(|_, entry| {
+            self.weight.fetch_sub(entry.weight(), Ordering::Relaxed);
+            false
+        });
     }
 
     /// Forgets a conversation's set after its membership changed.
     pub(crate) fn invalidate(&self, conversation_id: i64) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.sets.remove(&conversation_id);
+        if let Some((_, old)) = self.sets.remove(&conversation_id) {
+            self.weight.fetch_sub(old.weight(), Ordering::Relaxed);
+        }
+    }
+
+    #[cfg(test)]
+    fn held(&self) -> (usize, usize) {
+        (self.sets.len(), self.weight.load(Ordering::Relaxed))
+    }
+}
+
+impl ChatHandle {
+    /// Whether `user_id` is a member of `conversation_id` according to the
+    /// database itself, for the rare check that must not trust the cache (it
+    /// may lag behind a change made on another instance). A cached set that
+    /// disagrees is dropped.
+    pub(crate) async fn is_member_now(
+        &self,
+        conversation_id: i64,
+        user_id: i64,
+    ) -> ChatResult<bool> {
+        let found = query_ids(
+            self.db(),
+            "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+            vec![conversation_id.into(), user_id.into()],
+        )
+        .await?;
+        let member = !found.is_empty();
+        let cached = self
+            .inner
+            .membership
+            .sets
+            .get(&conversation_id)
+            .map(|entry| entry.members.contains(&user_id));
+        if cached.is_some_and(|cached| cached != member) {
+            self.inner.membership.invalidate(conversation_id);
+        }
+        Ok(member)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database};
+
+    use crate::service::{CreateGroup, NewUser};
+    use crate::testing::TestDb;
+    use crate::{ChatConfig, ChatCore, ChatHandle};
+
+    async fn engine(test_db: &TestDb, config: ChatConfig) -> ChatHandle {
+        let db = Database::connect(&test_db.url).await.expect("connect");
+        Migrator::up(&db, None).await.expect("migrate");
+        ChatCore::builder(db).config(config).build().1
+    }
+
+    async fn user(chat: &ChatHandle, name: &str) -> i64 {
+        chat.create_user(NewUser {
+            username: name.to_owned(),
+            email: format!("{name}@example.com"),
+            password_hash: String::new(),
+        })
+        .await
+        .expect("user")
+        .id
+    }
+
+    async fn group(chat: &ChatHandle, owner: i64, members: Vec<i64>) -> i64 {
+        chat.create_group(
+            owner,
+            CreateGroup {
+                name: "team".into(),
+                member_ids: members,
+                is_public: false,
+            },
+        )
+        .await
+        .expect("group")
+        .id
+    }
+
+    #[tokio::test]
+    async fn ids_that_name_no_conversation_are_never_cached() {
+        let db = TestDb::new().await;
+        let chat = engine(&db, ChatConfig::default()).await;
+        let alice = user(&chat, "alice").await;
+        for id in 1_000_000..1_002_000 {
+            assert!(!chat.is_member(id, alice).await.expect("check"));
+        }
+        assert_eq!(chat.inner.membership.held(), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn the_cache_holds_at_most_its_capacity_and_stays_right() {
+        let db = TestDb::new().await;
+        let config = ChatConfig {
+            membership_cache_members: 16,
+            ..ChatConfig::default()
+        };
+        let chat = engine(&db, config).await;
+        let alice = user(&chat, "alice").await;
+        let bob = user(&chat, "bob").await;
+        let mut groups = Vec::new();
+        for _ in 0..20 {
+            groups.push(group(&chat, alice, vec![bob]).await);
+        }
+        for _ in 0..3 {
+            for &id in &groups {
+                assert!(chat.is_member(id, bob).await.expect("check"));
+                let (_, weight) = chat.inner.membership.held();
+                assert!(weight <= 16, "{weight} member ids held, capacity 16");
+            }
+        }
+        let (sets, _) = chat.inner.membership.held();
+        assert!(sets > 0, "the cache still caches");
+    }
+
+    #[tokio::test]
+    async fn a_change_the_cache_was_not_told_about_is_seen_after_the_ttl() {
+        let db = TestDb::new().await;
+        let config = ChatConfig {
+            membership_cache_ttl: Duration::from_millis(300),
+            ..ChatConfig::default()
+        };
+        let chat = engine(&db, config).await;
+        let alice = user(&chat, "alice").await;
+        let bob = user(&chat, "bob").await;
+        let id = group(&chat, alice, vec![bob]).await;
+        assert!(chat.is_member(id, bob).await.expect("check"));
+        // Removed behind the cache's back (as by an instance whose notice was lost).
+        let backend = chat.db().get_database_backend();
+        chat.db()
+            .execute_raw(crate::service::db::stmt(
+                backend,
+                "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+                vec![id.into(), bob.into()],
+            ))
+            .await
+            .expect("delete");
+        assert!(chat.is_member(id, bob).await.expect("cached"), "cached");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(!chat.is_member(id, bob).await.expect("reloaded"));
+        // The database's answer also corrects a stale set at once.
+        assert!(chat.is_member(id, alice).await.expect("check"));
+        chat.db()
+            .execute_raw(crate::service::db::stmt(
+                backend,
+                "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
+                vec![id.into(), alice.into()],
+            ))
+            .await
+            .expect("delete");
+        assert!(!chat.is_member_now(id, alice).await.expect("now"));
+        assert!(!chat.is_member(id, alice).await.expect("check"));
     }
 }

@@ -1,12 +1,14 @@
 //! Handshake authentication, room subscription and per-socket event registration.
+use serde::Deserialize;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::extract::{SocketRef, State, TryData};
 
 use super::activity::SocketTyping;
+use super::event::{ClientEvents, Object};
 use super::{AuthState, activity, conversations, messages};
 use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token};
 use crate::socket::emitter::{conversation_room, session_room, user_room};
-use crate::socket::events::{self, AckError};
+use crate::socket::events;
 use crate::{ChatError, ChatHandle};
 
 /// Refusal of a handshake; the client sees `connect_error` with this text.
@@ -18,19 +20,26 @@ pub(crate) enum ConnectRefused {
     Internal,
 }
 
+/// What chat-core reads of the CONNECT packet's `auth` object: the token
+/// alone, decoded straight from the packet (other fields are skipped unread,
+/// never built into a tree: the packet comes before any authentication).
+#[derive(Deserialize)]
+pub(crate) struct ConnectAuth {
+    #[serde(default)]
+    token: Option<String>,
+}
+
 /// Connect middleware: runs before the connection is acknowledged, so by the
 /// time the client sees `connect` its socket is in every room it belongs to.
 pub(crate) async fn authenticate<A: Adapter>(
     socket: SocketRef<A>,
-    TryData(auth): TryData<serde_json::Value>,
+    TryData(auth): TryData<Object<ConnectAuth>>,
     State(chat): State<ChatHandle>,
     State(AuthState(authenticator)): State<AuthState>,
 ) -> Result<(), ConnectRefused> {
-    let auth = auth.ok();
-    let auth_token = auth
-        .as_ref()
-        .and_then(|v| v.get("token"))
-        .and_then(|v| v.as_str());
+    // Any other shape (or a non-string token) is as good as no token.
+    let auth_token = auth.ok().and_then(|Object(auth)| auth.token);
+    let auth_token = auth_token.as_deref();
     let headers = &socket.req_parts().headers;
     let request = AuthRequest {
         token: find_token(auth_token, headers),
@@ -79,14 +88,19 @@ pub(crate) async fn authenticate<A: Adapter>(
 
 fn register_handlers<A: Adapter>(socket: &SocketRef<A>) {
     socket.extensions.insert(SocketTyping::default());
-    socket.on(events::MESSAGE_SEND, messages::on_send::<A>);
-    socket.on(events::MESSAGE_READ, activity::on_read::<A>);
-    socket.on(events::MESSAGE_DELIVERED, activity::on_delivered::<A>);
-    socket.on(events::TYPING_START, activity::on_typing_start::<A>);
-    socket.on(events::TYPING_STOP, activity::on_typing_stop::<A>);
-    socket.on(events::CONVERSATION_JOIN, conversations::on_join::<A>);
-    socket.on_fallback(on_unknown_event::<A>);
     socket.on_disconnect(on_disconnect::<A>);
+    client_events(ClientEvents::new(socket));
+}
+
+/// Every client event, each charged to the sender's budget before its payload
+/// is decoded (see [`event`](super::event)); unknown ones too.
+fn client_events<A: Adapter>(client: ClientEvents<A>) {
+    client.on(events::MESSAGE_SEND, messages::on_send::<A>);
+    client.on(events::MESSAGE_READ, activity::on_read::<A>);
+    client.on(events::MESSAGE_DELIVERED, activity::on_delivered::<A>);
+    client.on(events::TYPING_START, activity::on_typing_start::<A>);
+    client.on(events::TYPING_STOP, activity::on_typing_stop::<A>);
+    client.on(events::CONVERSATION_JOIN, conversations::on_join::<A>);
 }
 
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {
@@ -112,10 +126,4 @@ async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, State(chat): State<Chat
     if let Err(err) = chat.socket_presence(&identity, false).await {
         tracing::error!(%err, "presence update on disconnect failed");
     }
-}
-
-/// Unknown events never disconnect: they get a failed ack when one was asked for.
-async fn on_unknown_event<A: Adapter>(socket: SocketRef<A>, ack: AckSender<A>) {
-    tracing::debug!(sid = %socket.id, "unknown event");
-    let _ = ack.send(&AckError::new("unknown_event", "unknown event"));
 }

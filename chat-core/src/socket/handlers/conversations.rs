@@ -1,36 +1,46 @@
 //! `conversation:join`.
 use serde::Serialize;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 
-use super::{parse, reply};
-use crate::ChatHandle;
-use crate::socket::auth::Identity;
+use super::event::Caller;
+use crate::error::{ChatError, ChatResult};
 use crate::socket::emitter::conversation_room;
 use crate::socket::events::ConversationRef;
 
 #[derive(Serialize)]
-struct Joined {
+pub(crate) struct Joined {
     conversation_id: i64,
 }
 
 pub(crate) async fn on_join<A: Adapter>(
-    socket: SocketRef<A>,
-    TryData(payload): TryData<serde_json::Value>,
-    ack: AckSender<A>,
-    State(chat): State<ChatHandle>,
-    Extension(identity): Extension<Identity>,
-) {
-    let result = async {
-        let ConversationRef { conversation_id } = parse(payload)?;
-        // A member subscribes this socket; a non-member joins the conversation
-        // if it is a public room (and gets `not_a_member` otherwise).
-        if !chat.is_member(conversation_id, identity.user_id).await? {
-            chat.join_room(identity.user_id, conversation_id).await?;
-        }
-        socket.join(conversation_room(conversation_id));
-        Ok(Joined { conversation_id })
+    caller: Caller<A>,
+    ConversationRef { conversation_id }: ConversationRef,
+) -> ChatResult<Joined> {
+    let Caller {
+        socket,
+        chat,
+        identity,
+    } = caller;
+    // A member subscribes this socket; a non-member joins the conversation
+    // if it is a public room (and gets `not_a_member` otherwise).
+    if !chat.is_member(conversation_id, identity.user_id).await? {
+        chat.join_room(identity.user_id, conversation_id).await?;
     }
-    .await;
-    reply(ack, result);
+    let room = conversation_room(conversation_id);
+    socket.join(room.clone());
+    // A leave committed since the check above may have unsubscribed the
+    // user's sockets before this one joined: asked again (from the database,
+    // not the cache another instance's notice may not have reached yet), the
+    // answer is at least as new as that leave.
+    match chat.is_member_now(conversation_id, identity.user_id).await {
+        Ok(true) => Ok(Joined { conversation_id }),
+        Ok(false) => {
+            socket.leave(room);
+            Err(ChatError::NotAMember)
+        }
+        Err(err) => {
+            socket.leave(room);
+            Err(err)
+        }
+    }
 }

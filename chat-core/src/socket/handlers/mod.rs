@@ -1,9 +1,12 @@
-//! Socket.IO handlers, one module per event group. Each one parses its payload,
-//! calls the [`ChatHandle`](crate::ChatHandle) service and answers the ack.
+//! Socket.IO handlers, one module per event group. Each one gets its caller
+//! and typed payload from [`event`] (which charged the event to the caller's
+//! budget first), calls the [`ChatHandle`](crate::ChatHandle) service and
+//! returns the ack's body. See [`event`] for how to add an event.
 
 mod activity;
 mod connection;
 mod conversations;
+mod event;
 mod messages;
 
 use std::sync::Arc;
@@ -47,15 +50,4 @@ struct Success<T> {
     success: bool,
     #[serde(flatten)]
     body: T,
-}
-
-/// Parses an event payload, mapping shape errors to `invalid_payload`.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(
-    payload: Result<serde_json::Value, impl std::fmt::Display>,
-) -> Result<T, ChatError> {
-    let value = payload.map_err(|e| ChatError::InvalidPayload(e.to_string()))?;
-    if !value.is_object() {
-        return Err(ChatError::InvalidPayload("expected an object".to_owned()));
-    }
-    serde_json::from_value(value).map_err(|e| ChatError::InvalidPayload(e.to_string()))
 }

@@ -1,0 +1,179 @@
+//! The one road from a client event to its handler.
+//!
+//! [`ClientEvents::on`] registers a handler behind [`Charged`], an extractor
+//! that, before anything else, takes one event from the sender's budget
+//! ([`ChatHandle::check_event_rate`]) and only then decodes the payload,
+//! straight from the packet's text into the handler's payload type (no
+//! `serde_json::Value` tree: unknown fields and extra arguments are skipped
+//! without being stored). Over budget, the payload is not even looked at.
+//! Whatever the handler returns answers the ack.
+//!
+//! Adding a client event: write
+//! `async fn on_x<A: Adapter>(caller: Caller<A>, payload: P) -> ChatResult<Ack>`
+//! with `P: Deserialize` (an object) and `Ack: Serialize` (flattened into
+//! `{success: true, ..}`), then add `client.on(events::X, module::on_x::<A>)`
+//! to `client_events` in `connection.rs`. There is no other way to register a
+//! client event: `client_events` only gets a [`ClientEvents`], not the socket.
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
+use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::socket::Socket;
+
+use super::reply;
+use crate::ChatHandle;
+use crate::error::{ChatError, ChatResult};
+use crate::socket::auth::Identity;
+use crate::socket::events::AckError;
+
+/// Who sent an event, on which socket, to which engine. Built only by
+/// [`Charged`], so a handler that has one has been charged for its event.
+pub(crate) struct Caller<A: Adapter> {
+    pub(crate) socket: SocketRef<A>,
+    pub(crate) chat: ChatHandle,
+    pub(crate) identity: Identity,
+}
+
+impl<A: Adapter> Caller<A> {
+    /// The sender of an event, charged one event of their budget.
+    fn charge(socket: &Arc<Socket<A>>) -> ChatResult<Self> {
+        // Both are in place before any handler is registered.
+        let mut no_value = Value::Str("".into(), None);
+        let Extension(identity) =
+            Extension::<Identity>::from_message_parts(socket, &mut no_value, &None)
+                .map_err(|e| ChatError::Adapter(e.to_string()))?;
+        let State(chat) = State::<ChatHandle>::from_message_parts(socket, &mut no_value, &None)
+            .map_err(|e| ChatError::Adapter(e.to_string()))?;
+        chat.check_event_rate(identity.user_id)?;
+        Ok(Caller {
+            socket: SocketRef::from(socket.clone()),
+            chat,
+            identity,
+        })
+    }
+}
+
+/// Extractor: the event charged to its sender, then its payload decoded as
+/// `T`; or why not (`rate_limited`, `invalid_payload`).
+pub(crate) struct Charged<A: Adapter, T>(pub(crate) ChatResult<(Caller<A>, T)>);
+
+impl<A: Adapter, T: DeserializeOwned> FromMessageParts<A> for Charged<A, T> {
+    type Error = Infallible;
+
+    fn from_message_parts(
+        socket: &Arc<Socket<A>>,
+        value: &mut Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        let charged = Caller::charge(socket).and_then(|caller| {
+            let Ok(TryData(payload)) =
+                TryData::<Object<T>>::from_message_parts(socket, value, ack_id);
+            let Object(payload) = payload.map_err(|e| ChatError::InvalidPayload(e.to_string()))?;
+            Ok((caller, payload))
+        });
+        Ok(Charged(charged))
+    }
+}
+
+/// Registers a socket's client events, each through [`Charged`].
+pub(crate) struct ClientEvents<A: Adapter> {
+    socket: SocketRef<A>,
+}
+
+impl<A: Adapter> ClientEvents<A> {
+    pub(crate) fn new(socket: &SocketRef<A>) -> Self {
+        let events = ClientEvents {
+            socket: socket.clone(),
+        };
+        // Unknown events cost the same as known ones: a flood of made-up
+        // names is refused like any other.
+        events.socket.on_fallback(on_unknown_event::<A>);
+        events
+    }
+
+    /// Handles `event` with `handler`, which gets the charged caller and the
+    /// decoded payload; its result answers the ack.
+    pub(crate) fn on<T, R, F, Fut>(&self, event: &'static str, handler: F)
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+        R: Serialize,
+        F: Fn(Caller<A>, T) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = ChatResult<R>> + Send + 'static,
+    {
+        self.socket.on(
+            event,
+            move |Charged(charged): Charged<A, T>, ack: AckSender<A>| {
+                let handler = handler.clone();
+                async move {
+                    let result = match charged {
+                        Ok((caller, payload)) => handler(caller, payload).await,
+                        Err(err) => Err(err),
+                    };
+                    reply(ack, result);
+                }
+            },
+        );
+    }
+}
+
+/// Unknown events never disconnect: they get a failed ack when one was asked
+/// for (`rate_limited` over budget, else `unknown_event`).
+async fn on_unknown_event<A: Adapter>(ChargedUnread(charged): ChargedUnread<A>, ack: AckSender<A>) {
+    let answer = match charged {
+        Ok(caller) => {
+            tracing::debug!(sid = %caller.socket.id, "unknown event");
+            AckError::new("unknown_event", "unknown event")
+        }
+        Err(err) => AckError::from(&err),
+    };
+    if let Err(err) = ack.send(&answer) {
+        tracing::debug!(%err, "ack not sent");
+    }
+}
+
+/// Extractor for events whose payload is never read: only the charge.
+struct ChargedUnread<A: Adapter>(ChatResult<Caller<A>>);
+
+impl<A: Adapter> FromMessageParts<A> for ChargedUnread<A> {
+    type Error = Infallible;
+
+    fn from_message_parts(
+        socket: &Arc<Socket<A>>,
+        _: &mut Value,
+        _: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        Ok(ChargedUnread(Caller::charge(socket)))
+    }
+}
+
+/// A payload that must be a JSON object (an array would otherwise fill a
+/// struct's fields by position).
+pub(crate) struct Object<T>(pub(crate) T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor(PhantomData))
+    }
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = Object<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Object<T>, M::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(Object)
+    }
+}
