@@ -133,7 +133,7 @@ pub async fn run(
             events_burst: config.socket_events_burst,
             presence_fanout_limit: config.presence_fanout_limit,
             socket_queue_packets: config.socket_queue_packets,
-            socket_max_payload: config.socket_max_payload as usize,
+            socket_max_payload: usize::try_from(config.socket_max_payload).unwrap_or(usize::MAX),
             ..ChatConfig::default()
         })
         .authenticator(tokens.clone());

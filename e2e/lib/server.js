@@ -80,7 +80,7 @@ const SERVER_SETTINGS = [
   'REFRESH_TOKEN_TTL', 'CLIENT_URL', 'CLIENT_DIR', 'LOG_JSON', 'MAX_FILE_SIZE', 'PRESENCE_FANOUT_LIMIT',
   'REDIS_PREFIX', 'PRESENCE_TTL', 'SHUTDOWN_TIMEOUT', 'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST',
   'AUTH_RATE_LIMIT_PER_MINUTE', 'AUTH_RATE_LIMIT_BURST', 'SOCKET_EVENTS_PER_SECOND', 'SOCKET_EVENTS_BURST',
-  'TRUSTED_PROXIES',
+  'TRUSTED_PROXIES', 'SOCKET_MAX_PAYLOAD',
 ];
 // The suites register many users and send many events from one address; the
 // rate limits have their own tests (a suite passes its own values in `env`).

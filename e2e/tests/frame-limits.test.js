@@ -194,6 +194,20 @@ describe('oversized frames', { timeout: 120_000 }, () => {
     raw.ws.close();
   });
 
+  it('SOCKET_MAX_PAYLOAD sets the bound', async () => {
+    const small = await startServer({ env: { SOCKET_MAX_PAYLOAD: '20000' } });
+    try {
+      const user = await small.register();
+      const raw = await rawSocket(small);
+      raw.ws.send(`40${JSON.stringify({ token: user.token, padding: 'x'.repeat(15_000) })}`);
+      await raw.next('40{"sid"');
+      raw.ws.send(`42["typing:start",{"padding":"${'x'.repeat(30_000)}"}]`);
+      assert.ok(await closesWithin(raw.closed), 'a 30 kB packet was read with a 20 kB limit');
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('polling bodies have the same bound', async () => {
     const open = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
     const sid = JSON.parse((await open.text()).slice(1)).sid;

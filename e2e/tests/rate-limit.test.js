@@ -38,6 +38,29 @@ describe('socket event rate limit', { timeout: 60_000 }, () => {
     assert.equal(later?.success, true, `the budget refills: ${JSON.stringify(later)}`);
   });
 
+  it('every event spends the budget: conversation:join, unknown events, malformed payloads', async () => {
+    const carol = await server.register();
+    const direct = await createDirect(server, carol, alice);
+    const socket = await server.connect(carol.token, { transports: ['websocket'] });
+    const joins = await Promise.all(
+      Array.from({ length: 30 }, () => emitAck(socket, 'conversation:join', { conversation_id: direct.id })),
+    );
+    const limited = joins.filter((a) => a?.success === false && a.code === 'rate_limited').length;
+    assert.ok(limited >= 15, `a conversation:join flood is limited: ${limited} of 30 refused`);
+    // Still spent: whatever the event or its payload, the answer is rate_limited.
+    const probes = await Promise.all([
+      emitAck(socket, 'no-such-event', { a: 1 }),
+      emitAck(socket, 'conversation:join', 'not an object'),
+      emitAck(socket, 'message:send', [1, 2, 3]),
+      emitAck(socket, 'typing:start', null),
+    ]);
+    for (const ack of probes) assert.equal(ack?.code, 'rate_limited', JSON.stringify(ack));
+    assert.equal(socket.connected, true, 'never a disconnect');
+    await sleep(1_200);
+    const later = await emitAck(socket, 'conversation:join', { conversation_id: direct.id });
+    assert.equal(later?.success, true, `the budget refills: ${JSON.stringify(later)}`);
+  });
+
   it('a client within the rate is never limited', async () => {
     const socket = await server.connect(bob.token, { transports: ['websocket'] });
     for (let i = 0; i < 12; i++) {
