@@ -54,6 +54,15 @@ pub struct ChatConfig {
     /// reconnects and catches up) rather than left with a hole; idle queues
     /// cost nothing for their size.
     pub socket_queue_packets: usize,
+    /// How long the answer of [`ChatHandle::session_active`](crate::ChatHandle::session_active)
+    /// is cached (default 5 s). An ended session is forgotten at once on every
+    /// instance; this is the worst case, when that announcement is lost
+    /// (Redis away) or the user row was deleted behind the engine's back.
+    pub session_check_ttl: Duration,
+    /// How long an ended session is remembered (default 1 day): at least as
+    /// long as the host's access tokens live, since they are refused only
+    /// while it is.
+    pub revoked_session_retention: Duration,
 }
 
 impl Default for ChatConfig {
@@ -68,6 +77,8 @@ impl Default for ChatConfig {
             events_per_second: 20,
             events_burst: 100,
             socket_queue_packets: 1024,
+            session_check_ttl: Duration::from_secs(5),
+            revoked_session_retention: Duration::from_secs(24 * 3600),
         }
     }
 }

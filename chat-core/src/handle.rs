@@ -51,6 +51,10 @@ pub(crate) struct Inner {
     pub(crate) cluster: Option<Cluster>,
     /// Group commit of sent messages.
     pub(crate) writers: crate::service::writer::MessageWriters,
+    /// Whether login sessions are still accepted, cached.
+    pub(crate) sessions: crate::service::sessions::SessionCache,
+    /// When each socket's credentials expire.
+    pub(crate) expiry: crate::socket::expiry::ExpiryWheel,
 }
 
 impl ChatHandle {
@@ -61,6 +65,7 @@ impl ChatHandle {
     ) -> Self {
         let (typing, typing_expired) = TypingTracker::new(config.typing_timeout);
         let event_limiter = event_limiter(&config);
+        let sessions = crate::service::sessions::SessionCache::new(config.session_check_ttl);
         ChatHandle {
             inner: Arc::new(Inner {
                 db,
@@ -74,6 +79,8 @@ impl ChatHandle {
                 sends_in_flight: std::sync::atomic::AtomicUsize::new(0),
                 cluster,
                 writers: crate::service::writer::MessageWriters::new(),
+                sessions,
+                expiry: crate::socket::expiry::ExpiryWheel::default(),
             }),
         }
     }

@@ -5,6 +5,7 @@ mod activity;
 mod connection;
 mod conversations;
 mod messages;
+mod session;
 
 use std::sync::Arc;
 
