@@ -179,7 +179,9 @@ impl ChatHandle {
 
     /// Ends every live socket of a user, on every instance, after telling them
     /// why with `session:ended {reason}` (e.g. after "log out everywhere" or a
-    /// password reset). Clients should go back to their login screen.
+    /// password reset). Clients should go back to their login screen. To also
+    /// refuse the user's credentials from then on, call
+    /// [`end_user_sessions`](Self::end_user_sessions), which does both.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) {
@@ -196,7 +198,8 @@ impl ChatHandle {
     /// [`Identity::session_id`](crate::socket::auth::Identity::session_id)), on
     /// every instance, after `session:ended {reason}`: e.g. after logout or when
     /// a stolen refresh token was replayed. The user's other sessions stay
-    /// connected.
+    /// connected. To also refuse the session's credentials from then on, call
+    /// [`end_session`](Self::end_session), which does both.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) {

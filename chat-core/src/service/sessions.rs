@@ -165,7 +165,7 @@ async fn query_active(db: &DatabaseConnection, identity: &Identity) -> Result<bo
         None => {
             db.query_one_raw(stmt(
                 backend,
-                "SELECT (SELECT COUNT(*) FROM users WHERE id = $1), 0",
+                "SELECT COUNT(*) FROM users WHERE id = $1",
                 [identity.user_id.into()],
             ))
             .await?
@@ -173,7 +173,10 @@ async fn query_active(db: &DatabaseConnection, identity: &Identity) -> Result<bo
     };
     let Some(row) = row else { return Ok(false) };
     let users: i64 = row.try_get_by_index(0)?;
-    let revoked: i64 = row.try_get_by_index(1)?;
+    let revoked: i64 = match identity.session_id {
+        Some(_) => row.try_get_by_index(1)?,
+        None => 0,
+    };
     Ok(users > 0 && revoked == 0)
 }
 
