@@ -232,8 +232,14 @@ mod tests {
             ("origin", "https://chat.example.com:443"),
         ]);
         assert!(policy.allows(&h));
-        let h = headers(&[("host", "chat.example.com"), ("origin", "https://chat.example.com")]);
-        assert!(!policy.allows(&h), "plain HTTP without a proxy saying otherwise");
+        let h = headers(&[
+            ("host", "chat.example.com"),
+            ("origin", "https://chat.example.com"),
+        ]);
+        assert!(
+            !policy.allows(&h),
+            "plain HTTP without a proxy saying otherwise"
+        );
     }
 
     #[test]

@@ -47,7 +47,9 @@ async fn logout_refuses_the_access_tokens_of_that_session_at_once() {
     );
 
     // Log out everywhere: the other session's token is refused too.
-    let (status, _) = server.post("/api/auth/logout-all", &second, json!({})).await;
+    let (status, _) = server
+        .post("/api/auth/logout-all", &second, json!({}))
+        .await;
     assert_eq!(status, 204);
     assert_eq!(server.get("/api/conversations", &second).await.0, 401);
     server.stop().await;
@@ -108,7 +110,10 @@ async fn cookie_requests_must_come_from_the_same_scheme_host_and_port() {
             "same-site (another subdomain or port) fetch metadata",
             with_cookie(vec![("sec-fetch-site", "same-site".to_owned())]),
         ),
-        ("an opaque origin", with_cookie(vec![("origin", "null".to_owned())])),
+        (
+            "an opaque origin",
+            with_cookie(vec![("origin", "null".to_owned())]),
+        ),
         (
             "a non-Bearer Authorization header beside the cookie",
             with_cookie(vec![

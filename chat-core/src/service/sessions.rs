@@ -15,9 +15,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use tokio::time::Instant;
 
 use super::db::{now, stmt};
+use crate::ChatHandle;
 use crate::error::ChatResult;
 use crate::socket::auth::Identity;
-use crate::ChatHandle;
 
 /// What the database said about a session (or a user without sessions).
 #[derive(Clone, Copy)]

@@ -181,7 +181,11 @@ impl<A: Adapter> Emitter for SocketIo<A> {
         let Some(socket) = self.get_socket(sid) else {
             return;
         };
-        if socket.extensions.get::<crate::socket::expiry::SocketDeadline>() != Some(deadline) {
+        if socket
+            .extensions
+            .get::<crate::socket::expiry::SocketDeadline>()
+            != Some(deadline)
+        {
             return;
         }
         tracing::debug!(%sid, "credentials expired: ending the socket");

@@ -4,9 +4,9 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 
 use super::activity::SocketTyping;
 use super::{AuthState, activity, conversations, messages, session};
+use crate::ChatHandle;
 use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token, token_from_cookie};
 use crate::socket::emitter::{conversation_room, session_room, user_room};
-use crate::ChatHandle;
 use crate::socket::events::{self, AckError};
 use crate::socket::expiry;
 
