@@ -32,6 +32,7 @@ impl Authenticator for GatewayAuth {
                 user_id,
                 username,
                 session_id: None,
+                expires_at: None,
             })
         })
     }

@@ -71,6 +71,15 @@ pub struct ChatConfig {
     /// invalidation was lost (another instance's notice missed while Redis was
     /// unreachable) is seen after this long at worst.
     pub membership_cache_ttl: Duration,
+    /// How long the answer of [`ChatHandle::session_active`](crate::ChatHandle::session_active)
+    /// is cached (default 5 s). An ended session is forgotten at once on every
+    /// instance; this is the worst case, when that announcement is lost
+    /// (Redis away) or the user row was deleted behind the engine's back.
+    pub session_check_ttl: Duration,
+    /// How long an ended session is remembered (default 1 day): at least as
+    /// long as the host's access tokens live, since they are refused only
+    /// while it is.
+    pub revoked_session_retention: Duration,
 }
 
 impl Default for ChatConfig {
@@ -88,6 +97,8 @@ impl Default for ChatConfig {
             socket_max_payload: 100_000,
             membership_cache_members: 1_000_000,
             membership_cache_ttl: Duration::from_secs(60),
+            session_check_ttl: Duration::from_secs(5),
+            revoked_session_retention: Duration::from_secs(24 * 3600),
         }
     }
 }

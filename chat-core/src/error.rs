@@ -89,6 +89,15 @@ pub enum ChatError {
     /// The caller sent too many events; nothing was done.
     #[error("too many events: slow down")]
     RateLimited,
+    /// Credentials presented on an open socket were refused (e.g.
+    /// `unauthorized`, `session_mismatch`); the socket keeps those it has.
+    #[error("{message}")]
+    Credentials {
+        /// Stable code.
+        code: &'static str,
+        /// Human readable sentence.
+        message: &'static str,
+    },
     /// Broadcasting through the socket adapter failed.
     #[error("adapter error: {0}")]
     Adapter(String),
@@ -111,7 +120,7 @@ impl ChatError {
             ChatError::NotAMember => "not_a_member",
             ChatError::Forbidden(_) => "forbidden",
             ChatError::NotFound(_) => "not_found",
-            ChatError::Conflict { code, .. } => code,
+            ChatError::Conflict { code, .. } | ChatError::Credentials { code, .. } => code,
             ChatError::Unprocessable(_) => "unprocessable",
             ChatError::RateLimited => "rate_limited",
             ChatError::Database(_) | ChatError::Adapter(_) => "internal_error",
@@ -129,6 +138,7 @@ impl ChatError {
     pub fn status(&self) -> u16 {
         match self {
             ChatError::Validation(_) | ChatError::InvalidPayload(_) => 400,
+            ChatError::Credentials { .. } => 401,
             ChatError::NotAMember | ChatError::Forbidden(_) => 403,
             ChatError::NotFound(_) => 404,
             ChatError::Conflict { .. } => 409,

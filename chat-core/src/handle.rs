@@ -51,6 +51,10 @@ pub(crate) struct Inner {
     pub(crate) cluster: Option<Cluster>,
     /// Group commit of sent messages.
     pub(crate) writers: crate::service::writer::MessageWriters,
+    /// Whether login sessions are still accepted, cached.
+    pub(crate) sessions: crate::service::sessions::SessionCache,
+    /// When each socket's credentials expire.
+    pub(crate) expiry: crate::socket::expiry::ExpiryWheel,
 }
 
 impl ChatHandle {
@@ -63,6 +67,7 @@ impl ChatHandle {
         let event_limiter = event_limiter(&config);
         let membership =
             MembershipCache::new(config.membership_cache_members, config.membership_cache_ttl);
+        let sessions = crate::service::sessions::SessionCache::new(config.session_check_ttl);
         ChatHandle {
             inner: Arc::new(Inner {
                 db,
@@ -76,6 +81,8 @@ impl ChatHandle {
                 sends_in_flight: std::sync::atomic::AtomicUsize::new(0),
                 cluster,
                 writers: crate::service::writer::MessageWriters::new(),
+                sessions,
+                expiry: crate::socket::expiry::ExpiryWheel::default(),
             }),
         }
     }
@@ -175,7 +182,9 @@ impl ChatHandle {
 
     /// Ends every live socket of a user, on every instance, after telling them
     /// why with `session:ended {reason}` (e.g. after "log out everywhere" or a
-    /// password reset). Clients should go back to their login screen.
+    /// password reset). Clients should go back to their login screen. To also
+    /// refuse the user's credentials from then on, call
+    /// [`end_user_sessions`](Self::end_user_sessions), which does both.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) {
@@ -192,7 +201,8 @@ impl ChatHandle {
     /// [`Identity::session_id`](crate::socket::auth::Identity::session_id)), on
     /// every instance, after `session:ended {reason}`: e.g. after logout or when
     /// a stolen refresh token was replayed. The user's other sessions stay
-    /// connected.
+    /// connected. To also refuse the session's credentials from then on, call
+    /// [`end_session`](Self::end_session), which does both.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) {

@@ -46,7 +46,7 @@
 //!     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
 //!         Box::pin(async move {
 //!             let id: i64 = req.token.and_then(|t| t.parse().ok()).ok_or(AuthError::Missing)?;
-//!             Ok(Identity { user_id: id, username: format!("user{id}"), session_id: None })
+//!             Ok(Identity { user_id: id, username: format!("user{id}"), session_id: None, expires_at: None })
 //!         })
 //!     }
 //! }
@@ -263,6 +263,7 @@ impl ChatCoreBuilder {
             .await
             .map_err(ClusterError::Redis)?;
         let channel = cluster.membership_channel();
+        let sessions_channel = cluster.sessions_channel();
         let builder = SocketIo::builder().with_adapter::<RedisChatAdapter>(adapter);
         let (layer, io, chat) = self.finish(builder, Some(cluster));
         io.ns(
@@ -273,8 +274,13 @@ impl ChatCoreBuilder {
         .map_err(|e| ClusterError::Adapter(e.to_string()))?;
         // The adapter has subscribed now: renew its subscriptions after reconnects.
         let _resubscribe = cluster::keep_subscribed(&adapter_resubscribe);
-        cluster::spawn_membership_listener(&redis.url, channel, Arc::downgrade(&chat.inner))
-            .await?;
+        cluster::spawn_membership_listener(
+            &redis.url,
+            channel,
+            sessions_channel,
+            Arc::downgrade(&chat.inner),
+        )
+        .await?;
         chat.spawn_presence_tasks();
         Ok((layer, chat))
     }

@@ -274,3 +274,89 @@ async fn user_search_is_case_insensitive_and_excludes_the_caller() {
     );
     assert!(chat.search_users(me, "  ", 10, 0).await.is_err());
 }
+
+#[tokio::test]
+async fn ended_sessions_are_refused_at_once_and_unannounced_ends_within_the_cache_ttl() {
+    use chat_core::entity::refresh_token;
+    use chat_core::socket::auth::Identity;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+
+    let test_db = TestDb::new().await;
+    let db = Database::connect(&test_db.url).await.expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    let ttl = std::time::Duration::from_millis(300);
+    let config = chat_core::ChatConfig {
+        session_check_ttl: ttl,
+        ..Default::default()
+    };
+    let (_layer, chat) = ChatCore::builder(db).config(config).build();
+    let alice = user(&chat, "alice").await;
+    let session = |sid: &str| Identity {
+        user_id: alice,
+        username: "alice".into(),
+        session_id: Some(sid.into()),
+        expires_at: None,
+    };
+    let active = |identity: Identity| {
+        let chat = chat.clone();
+        async move { chat.session_active(&identity).await.expect("check") }
+    };
+    assert!(active(session("s1")).await);
+    assert!(active(session("s2")).await);
+
+    // Ended here: refused at once, although the answer was cached.
+    chat.end_session("s1", "logged_out").await.expect("end");
+    assert!(!active(session("s1")).await);
+    assert!(active(session("s2")).await, "other sessions go on");
+
+    // Ended where this engine did not hear of it: refused once the cached
+    // answer expires.
+    chat.db()
+        .execute_unprepared(
+            "INSERT INTO revoked_sessions (session_id, revoked_at) VALUES ('s2', CURRENT_TIMESTAMP)",
+        )
+        .await
+        .expect("insert");
+    assert!(active(session("s2")).await, "still cached");
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+    assert!(!active(session("s2")).await);
+
+    // Every session of the user with a live refresh token.
+    let now = chrono::Utc::now();
+    for family in ["s3", "s4"] {
+        refresh_token::ActiveModel {
+            user_id: Set(alice),
+            token_hash: Set(format!("hash-{family}")),
+            family_id: Set(family.to_owned()),
+            expires_at: Set(now + chrono::Duration::days(1)),
+            revoked_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(chat.db())
+        .await
+        .expect("refresh token");
+        assert!(active(session(family)).await);
+    }
+    chat.end_user_sessions(alice, "logged_out_everywhere")
+        .await
+        .expect("end all");
+    assert!(!active(session("s3")).await);
+    assert!(!active(session("s4")).await);
+
+    // A user who no longer exists, with or without a session.
+    let gone = Identity {
+        user_id: alice + 1000,
+        username: "ghost".into(),
+        session_id: None,
+        expires_at: None,
+    };
+    assert!(!active(gone.clone()).await);
+    assert!(
+        !active(Identity {
+            session_id: Some("s9".into()),
+            ..gone
+        })
+        .await
+    );
+}

@@ -156,6 +156,7 @@ impl Tokens {
             user_id,
             username: claims.username,
             session_id: claims.sid,
+            expires_at: Some(claims.exp),
         })
     }
 

@@ -6,7 +6,8 @@ use chat_core::socket::auth::find_token;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The caller, authenticated by a Bearer token or the `access_token` cookie.
+/// The caller, authenticated by a Bearer token or the `access_token` cookie
+/// of a login session that has not ended.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     /// User id.
@@ -27,6 +28,10 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify(token)
             .map_err(|_| ApiError::Unauthorized)?;
+        // Logged out, or the account is gone: cached, so no query per request.
+        if !state.chat.session_active(&identity).await? {
+            return Err(ApiError::Unauthorized);
+        }
         Ok(AuthUser {
             id: identity.user_id,
             username: identity.username,

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
+pub mod origin;
 pub mod routes;
 pub mod state;
 pub mod uploads;
@@ -34,7 +35,7 @@ pub use config::{AppEnv, Config};
 
 use crate::auth::{Tokens, load_secret};
 use crate::error::ApiError;
-use crate::middleware::{AllowedOrigins, ClientIp, Rate, rate_limit};
+use crate::middleware::{ClientIp, Rate, rate_limit};
 use crate::state::AppState;
 
 /// Largest JSON body accepted by the API.
@@ -134,9 +135,16 @@ pub async fn run(
             presence_fanout_limit: config.presence_fanout_limit,
             socket_queue_packets: config.socket_queue_packets,
             socket_max_payload: usize::try_from(config.socket_max_payload).unwrap_or(usize::MAX),
+            // Ended sessions are refused while their access tokens may live.
+            revoked_session_retention: Duration::from_secs(
+                config.access_token_ttl.saturating_mul(2).max(24 * 3600),
+            ),
             ..ChatConfig::default()
         })
-        .authenticator(tokens.clone());
+        .authenticator(origin::SocketAuth {
+            tokens: tokens.clone(),
+            policy: origin::OriginPolicy::new(&config.client_url),
+        });
     let local_addr = listener.local_addr()?;
     let uploads = uploads::Uploads::from_config(&config)?;
     let mailer: std::sync::Arc<dyn mail::Mailer> =
@@ -263,17 +271,11 @@ pub fn app(config: &Config, state: AppState) -> Router {
         ))
         // Uploads stream their own, larger bodies.
         .merge(uploads::router(config));
-    let origins = AllowedOrigins(std::sync::Arc::new(
-        config
-            .client_url
-            .split(',')
-            .map(|o| o.trim().to_owned())
-            .collect(),
-    ));
+    let origins = origin::OriginPolicy::new(&config.client_url);
     rest = rest
         .layer(axum::middleware::from_fn_with_state(
-            origins,
-            middleware::csrf_origin_check,
+            (origins, state.tokens.clone()),
+            origin::csrf_origin_check,
         ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

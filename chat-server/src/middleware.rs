@@ -1,4 +1,5 @@
-//! Cross-cutting HTTP protections: security headers and per-IP rate limits.
+//! Cross-cutting HTTP protections: security headers and per-IP rate limits
+//! (the origin check of cookie requests is in [`origin`](crate::origin)).
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,53 +164,6 @@ fn too_many_requests(error: GovernorError) -> Response<Body> {
         )
             .into_response(),
     }
-}
-
-/// Origins allowed to make cookie-authenticated, state-changing requests.
-#[derive(Clone, Debug)]
-pub struct AllowedOrigins(pub Arc<Vec<String>>);
-
-/// Refuses cross-site, state-changing requests that would ride on the
-/// session cookie: SameSite=Lax already stops most of them; this also stops
-/// same-site attackers (another port or subdomain) and old browsers.
-/// Requests with a Bearer token cannot be forged by a browser and pass.
-pub async fn csrf_origin_check(
-    axum::extract::State(allowed): axum::extract::State<AllowedOrigins>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let method = request.method();
-    let state_changing = !(method == axum::http::Method::GET
-        || method == axum::http::Method::HEAD
-        || method == axum::http::Method::OPTIONS);
-    let headers = request.headers();
-    let uses_cookie = !headers.contains_key(axum::http::header::AUTHORIZATION)
-        && headers.contains_key(axum::http::header::COOKIE);
-    let origin = headers
-        .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok());
-    if state_changing
-        && uses_cookie
-        && let Some(origin) = origin
-    {
-        let same_host = headers
-            .get(axum::http::header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|host| {
-                origin
-                    .strip_prefix("http://")
-                    .or_else(|| origin.strip_prefix("https://"))
-                    == Some(host)
-            });
-        if !same_host && !allowed.0.iter().any(|o| o == origin) {
-            let body = serde_json::json!({
-                "error": "cross-origin request refused",
-                "code": "csrf_rejected",
-            });
-            return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
-        }
-    }
-    next.run(request).await
 }
 
 /// Reads a JSON request body up to `limit`. A larger body is read on (and

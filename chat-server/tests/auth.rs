@@ -120,6 +120,8 @@ async fn register_login_me_logout() {
     let res = server
         .http
         .post(server.url("/api/auth/logout"))
+        // As a browser sends it with every POST.
+        .header("origin", &server.url)
         .header(
             "cookie",
             format!(
@@ -233,6 +235,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let res = server
         .http
         .post(server.url("/api/auth/refresh"))
+        .header("origin", &server.url)
         .header(
             "cookie",
             format!(

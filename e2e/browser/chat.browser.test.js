@@ -446,6 +446,18 @@ describe('web client with short-lived access tokens (ACCESS_TOKEN_TTL=70)', { ti
   it('the session refreshes its token by itself before it expires, once for all tabs', async () => {
     await step(label, [dave, daveAgain], async () => {
       await openUser(chromium.browser, dave);
+      // Every new token goes to the open socket (`session:refresh`), which the server would
+      // otherwise end when the token it connected with expires.
+      const handedOver = [];
+      const accepted = [];
+      dave.page.on('websocket', (ws) => {
+        ws.on('framesent', ({ payload }) => {
+          if (String(payload).includes('"session:refresh"')) handedOver.push(String(payload));
+        });
+        ws.on('framereceived', ({ payload }) => {
+          if (/^43\d+\[\{"success":true,"expires_at":\d+\}\]$/.test(String(payload))) accepted.push(String(payload));
+        });
+      });
       const refreshes = [];
       const unauthorized = [];
       dave.context.on('request', (request) => {
@@ -487,6 +499,8 @@ describe('web client with short-lived access tokens (ACCESS_TOKEN_TTL=70)', { ti
       assert.notEqual(token, firstToken, 'the stored token was replaced');
       assert.ok(expiry(token) > expiry(firstToken), 'the new token expires later');
       assert.deepEqual(unauthorized, [], 'no request had to fail with 401 first');
+      assert.ok(handedOver.length >= 1, 'the new token was not handed to the open socket');
+      assert.ok(accepted.length >= 1, `the server did not take the new token: ${JSON.stringify(handedOver)}`);
 
       // The app still works in both tabs: REST (a new room) and the socket (a message in it).
       for (const user of [dave, daveAgain]) {

@@ -87,9 +87,35 @@ describe('authentication', { timeout: 120_000 }, () => {
     });
 
     it('connects a socket with the access_token cookie', async () => {
+      // A browser sends the page's Origin with every WebSocket handshake.
       const socket = await server.connect(undefined, {
         transports: ['websocket'],
-        extraHeaders: { cookie: `access_token=${alice.token}` },
+        extraHeaders: { cookie: `access_token=${alice.token}`, origin: server.url },
+      });
+      assert.equal(socket.connected, true);
+      socket.disconnect();
+    });
+
+    it('refuses a cookie handshake from another origin or from no origin at all', async () => {
+      const cookie = `access_token=${alice.token}`;
+      for (const transports of [['websocket'], ['polling']]) {
+        for (const origin of ['https://evil.example', server.url.replace('http://', 'https://'), undefined]) {
+          const extraHeaders = origin ? { cookie, origin } : { cookie };
+          await expectSocketRefused(undefined, { transports, extraHeaders });
+        }
+        // The same-origin fetch metadata of a browser's polling request passes without Origin.
+        const polled = await server.connect(undefined, {
+          transports,
+          extraHeaders: { cookie, 'sec-fetch-site': 'same-origin' },
+        });
+        polled.disconnect();
+      }
+    });
+
+    it('accepts a token the page sends itself whatever the origin', async () => {
+      const socket = await server.connect(alice.token, {
+        transports: ['websocket'],
+        extraHeaders: { cookie: `access_token=${alice.token}`, origin: 'https://evil.example' },
       });
       assert.equal(socket.connected, true);
       socket.disconnect();

@@ -10,7 +10,10 @@
 //! - `p:presence:instances`: the instances that ever counted sockets;
 //! - `p:presence:batch:<instance>`: sequence number and answer of the
 //!   instance's last presence write;
-//! - `p:membership` (pub/sub): conversation ids whose membership changed.
+//! - `p:membership` (pub/sub): conversation ids whose membership changed;
+//! - `p:sessions` (pub/sub): ended login sessions (`s:<session>`) and users
+//!   whose sessions all ended (`u:<user>`), dropped from every instance's
+//!   session cache.
 //!
 //! A surviving instance that finds another instance's heartbeat expired takes
 //! over its counts, once (a `reap` lock), and announces the users who are left
@@ -406,6 +409,10 @@ impl Cluster {
         self.key("membership")
     }
 
+    pub(crate) fn sessions_channel(&self) -> String {
+        self.key("sessions")
+    }
+
     /// Notes that a socket of the user opened or closed here (the local count
     /// is already updated); the writer task brings Redis up to date and
     /// announces the user when their presence over all instances changed.
@@ -729,6 +736,17 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Tells every instance that a session (or all of a user's) ended; see
+    /// [`sessions`](crate::service::sessions).
+    pub(crate) async fn publish_session_change(&self, message: String) {
+        let sent: Result<i64, _> = self.client.publish(self.sessions_channel(), message).await;
+        if let Err(err) = sent {
+            tracing::warn!(%err, "session invalidation not published");
+        }
+    }
+}
+
 fn unexpected_reply(reply: &Value) -> ClusterError {
     ClusterError::Redis(fred::error::Error::new(
         fred::error::ErrorKind::Parse,
@@ -736,15 +754,16 @@ fn unexpected_reply(reply: &Value) -> ClusterError {
     ))
 }
 
-/// Subscribes to membership changes published by any instance and applies
-/// them to `cache` until the engine is dropped.
+/// Subscribes to membership and session changes published by any instance
+/// and applies them to the caches until the engine is dropped.
 ///
-/// Changes published while the subscriber was disconnected are lost, so the
-/// cache is cleared after every reconnect, once the channel is subscribed
-/// again (a set loaded before that could already be stale).
+/// Changes published while the subscriber was disconnected are lost, so both
+/// caches are cleared after every reconnect, once the channels are subscribed
+/// again (an entry loaded before that could already be stale).
 pub(crate) async fn spawn_membership_listener(
     url: &str,
     channel: String,
+    sessions_channel: String,
     chat: std::sync::Weak<crate::handle::Inner>,
 ) -> Result<(), ClusterError> {
     use tokio::sync::broadcast::error::RecvError;
@@ -754,6 +773,7 @@ pub(crate) async fn spawn_membership_listener(
     let mut reconnects = subscriber.reconnect_rx();
     subscriber.init().await?;
     subscriber.subscribe(channel.clone()).await?;
+    subscriber.subscribe(sessions_channel.clone()).await?;
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -765,9 +785,17 @@ pub(crate) async fn spawn_membership_listener(
                                 inner.membership.invalidate(id);
                             }
                         }
+                        Ok(message) if *message.channel == *sessions_channel => {
+                            if let Some(change) = message.value.as_string() {
+                                inner.sessions.apply(&change);
+                            }
+                        }
                         Ok(_) => {}
                         // Some invalidations were missed: forget everything.
-                        Err(RecvError::Lagged(_)) => inner.membership.clear(),
+                        Err(RecvError::Lagged(_)) => {
+                            inner.membership.clear();
+                            inner.sessions.clear();
+                        }
                         Err(RecvError::Closed) => break,
                     }
                 }
@@ -775,12 +803,15 @@ pub(crate) async fn spawn_membership_listener(
                     if matches!(reconnected, Err(RecvError::Closed)) {
                         break;
                     }
-                    if let Err(err) = subscriber.subscribe(channel.clone()).await {
-                        tracing::warn!(%err, %channel, "membership channel not renewed after reconnect");
+                    for name in [&channel, &sessions_channel] {
+                        if let Err(err) = subscriber.subscribe(name.clone()).await {
+                            tracing::warn!(%err, channel = %name, "channel not renewed after reconnect");
+                        }
                     }
                     let Some(inner) = chat.upgrade() else { break };
                     inner.membership.clear();
-                    tracing::info!("membership cache cleared after a redis reconnect");
+                    inner.sessions.clear();
+                    tracing::info!("membership and session caches cleared after a redis reconnect");
                 }
             }
         }

@@ -80,6 +80,7 @@ async fn users(chat: &ChatHandle, count: usize) -> Vec<Identity> {
             user_id: row.id,
             username: row.username,
             session_id: None,
+            expires_at: None,
         });
     }
     assert_eq!(ids.len(), count);

@@ -71,7 +71,7 @@ impl ChatHandle {
     /// use chat_core::service::SendMessage;
     /// use chat_core::socket::auth::Identity;
     ///
-    /// let bot = Identity { user_id: 99, username: "helper-bot".into(), session_id: None };
+    /// let bot = Identity { user_id: 99, username: "helper-bot".into(), session_id: None, expires_at: None };
     /// chat.typing_start(&bot, 42, None).await?;
     /// // Sending stops the indicator: no `typing_stop` needed.
     /// chat.send_message(bot.user_id, SendMessage::text(42, "Here is the answer."), None).await?;
@@ -108,7 +108,7 @@ impl ChatHandle {
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
     /// # use chat_core::socket::auth::Identity;
-    /// # let bot = Identity { user_id: 99, username: "helper-bot".into(), session_id: None };
+    /// # let bot = Identity { user_id: 99, username: "helper-bot".into(), session_id: None, expires_at: None };
     /// chat.typing_start(&bot, 42, None).await?;
     /// // ... decided not to answer after all:
     /// chat.typing_stop(&bot, 42, None).await?;
@@ -272,6 +272,7 @@ impl ChatHandle {
                 user_id: change.user_id,
                 username: change.username,
                 session_id: None,
+                expires_at: None,
             };
             let (event, last_seen) = if change.online {
                 (events::USER_ONLINE, None)
@@ -431,6 +432,7 @@ impl ChatHandle {
                 user_id,
                 username: user.username,
                 session_id: None,
+                expires_at: None,
             };
             let last_seen = self.set_status(user_id, false).await?;
             self.announce(&identity, events::USER_OFFLINE, last_seen)

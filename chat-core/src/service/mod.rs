@@ -24,6 +24,7 @@ pub(crate) mod messages;
 pub(crate) mod presence;
 pub(crate) mod receipts;
 pub(crate) mod rooms;
+pub(crate) mod sessions;
 pub(crate) mod typing;
 pub(crate) mod users;
 pub(crate) mod writer;

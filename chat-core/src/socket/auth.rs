@@ -17,7 +17,7 @@
 //!         Box::pin(async move {
 //!             let token = req.token.ok_or(AuthError::Missing)?;
 //!             let (user_id, username) = self.0.get(token).cloned().ok_or(AuthError::Invalid)?;
-//!             Ok(Identity { user_id, username, session_id: None })
+//!             Ok(Identity { user_id, username, session_id: None, expires_at: None })
 //!         })
 //!     }
 //! }
@@ -35,11 +35,12 @@ use http::header::{AUTHORIZATION, COOKIE};
 /// ```
 /// use chat_core::socket::auth::Identity;
 ///
-/// // From a verified access token: `sub` = 7, `username`, `sid` (the login session).
+/// // From a verified access token: `sub` = 7, `username`, `sid` (the login session), `exp`.
 /// let identity = Identity {
 ///     user_id: 7,
 ///     username: "alice".into(),
 ///     session_id: Some("4f1c9e2a".into()),
+///     expires_at: Some(1_800_000_000),
 /// };
 /// # assert_eq!(identity.user_id, 7);
 /// ```
@@ -51,8 +52,15 @@ pub struct Identity {
     pub username: String,
     /// The login session the credentials belong to, if the host has sessions:
     /// [`ChatHandle::disconnect_session`](crate::ChatHandle::disconnect_session)
-    /// ends exactly that session's sockets.
+    /// ends exactly that session's sockets, and
+    /// [`ChatHandle::end_session`](crate::ChatHandle::end_session) also makes
+    /// its credentials refused from then on.
     pub session_id: Option<String>,
+    /// When the credentials expire, in seconds since the Unix epoch (a JWT's
+    /// `exp`); `None` when they do not. A socket is ended with
+    /// `session:ended {"reason": "expired"}` at that moment unless the client
+    /// sends newer credentials with `session:refresh` first.
+    pub expires_at: Option<u64>,
 }
 
 /// Why a handshake was refused. The client sees `connect_error` with message
@@ -88,12 +96,17 @@ pub enum AuthError {
 /// on to another.
 ///
 /// ```
-/// use chat_core::socket::auth::{AuthRequest, find_token};
+/// use chat_core::socket::auth::{AuthRequest, find_token, token_from_cookie};
 ///
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("authorization", "Bearer eyJhbGciOi".parse().unwrap());
-/// let req = AuthRequest { token: find_token(None, &headers), headers: &headers };
+/// let req = AuthRequest {
+///     token: find_token(None, &headers),
+///     headers: &headers,
+///     from_cookie: token_from_cookie(None, &headers),
+/// };
 /// assert_eq!(req.token, Some("eyJhbGciOi"));
+/// assert!(!req.from_cookie);
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct AuthRequest<'a> {
@@ -102,6 +115,10 @@ pub struct AuthRequest<'a> {
     pub token: Option<&'a str>,
     /// All handshake headers, for hosts with their own scheme.
     pub headers: &'a HeaderMap,
+    /// Whether `token` is the `access_token` cookie, which a browser sends by
+    /// itself even from another site's page: hosts should then check the
+    /// `Origin` header (see [`token_from_cookie`]).
+    pub from_cookie: bool,
 }
 
 /// Boxed future returned by [`Authenticator::authenticate`]: wrap the async
@@ -138,7 +155,7 @@ pub type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Identity, AuthError
 ///         Box::pin(async move {
 ///             let id = req.headers.get("x-user-id").and_then(|v| v.to_str().ok())
 ///                 .and_then(|v| v.parse().ok()).ok_or(AuthError::Missing)?;
-///             Ok(Identity { user_id: id, username: format!("user{id}"), session_id: None })
+///             Ok(Identity { user_id: id, username: format!("user{id}"), session_id: None, expires_at: None })
 ///         })
 ///     }
 /// }
@@ -164,7 +181,8 @@ pub trait Authenticator: Send + Sync + 'static {
     /// # async fn main() {
     /// // Unit-testing an authenticator: no credentials, no identity.
     /// let headers = http::HeaderMap::new();
-    /// let result = MyAuth.authenticate(AuthRequest { token: None, headers: &headers }).await;
+    /// let request = AuthRequest { token: None, headers: &headers, from_cookie: false };
+    /// let result = MyAuth.authenticate(request).await;
     /// assert!(matches!(result, Err(AuthError::Missing)));
     /// # }
     /// ```
@@ -184,13 +202,38 @@ pub fn find_token<'a>(auth_token: Option<&'a str>, headers: &'a HeaderMap) -> Op
     if let Some(token) = auth_token.filter(|t| !t.is_empty()) {
         return Some(token);
     }
-    if let Some(bearer) = headers
+    if let Some(bearer) = bearer(headers) {
+        return Some(bearer);
+    }
+    cookie_token(headers)
+}
+
+/// Whether [`find_token`] answers the `access_token` cookie: there is one,
+/// and neither `auth.token` nor a Bearer header.
+///
+/// ```
+/// use chat_core::socket::auth::token_from_cookie;
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("cookie", "access_token=abc".parse().unwrap());
+/// assert!(token_from_cookie(None, &headers));
+/// assert!(!token_from_cookie(Some("abc"), &headers)); // the page sent it itself
+/// ```
+pub fn token_from_cookie(auth_token: Option<&str>, headers: &HeaderMap) -> bool {
+    auth_token.filter(|t| !t.is_empty()).is_none()
+        && bearer(headers).is_none()
+        && cookie_token(headers).is_some()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(bearer.trim());
-    }
+        .map(str::trim)
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(COOKIE)
         .iter()

@@ -63,6 +63,11 @@ pub(crate) trait Emitter: Send + Sync + 'static {
 
     /// Disconnects every socket in `rooms`, on every instance.
     fn disconnect(&self, rooms: Vec<String>) -> BoxFuture<'_, ()>;
+
+    /// Ends this instance's socket `sid` with `session:ended {"reason":
+    /// "expired"}` if its credentials still expire at `deadline` (they were
+    /// not refreshed meanwhile).
+    fn expire(&self, sid: Sid, deadline: crate::socket::expiry::SocketDeadline);
 }
 
 /// The broadcast operator selecting `target`'s sockets.
@@ -170,6 +175,24 @@ impl<A: Adapter> Emitter for SocketIo<A> {
                 tracing::warn!(%err, "disconnecting sockets failed");
             }
         })
+    }
+
+    fn expire(&self, sid: Sid, deadline: crate::socket::expiry::SocketDeadline) {
+        let Some(socket) = self.get_socket(sid) else {
+            return;
+        };
+        if socket
+            .extensions
+            .get::<crate::socket::expiry::SocketDeadline>()
+            != Some(deadline)
+        {
+            return;
+        }
+        tracing::debug!(%sid, "credentials expired: ending the socket");
+        let _ = socket.emit(events::SESSION_ENDED, &events::SessionEnded::EXPIRED);
+        if let Err(err) = socket.disconnect() {
+            tracing::debug!(%err, "expired socket already gone");
+        }
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -195,8 +195,10 @@ pub const CONVERSATION_MEMBER_LEFT: &str = "conversation:member_left";
 /// Server -> client: the session was ended by the server (`{reason}`); the
 /// socket is disconnected right after. Sent by
 /// [`ChatHandle::disconnect_user`](crate::ChatHandle::disconnect_user) and
-/// [`disconnect_session`](crate::ChatHandle::disconnect_session); clients
-/// should go back to their login screen.
+/// [`disconnect_session`](crate::ChatHandle::disconnect_session) (with the
+/// host's reason; clients should go back to their login screen), and with
+/// `"expired"` when the socket's credentials expired without a
+/// [`SESSION_REFRESH`] (clients should refresh their token and reconnect).
 ///
 /// ```
 /// use chat_core::socket::events::SESSION_ENDED;
@@ -207,6 +209,41 @@ pub const CONVERSATION_MEMBER_LEFT: &str = "conversation:member_left";
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub const SESSION_ENDED: &str = "session:ended";
+/// Client -> server, `{token}`: newer credentials for the open socket, so it
+/// is not ended when the ones it connected with expire. They must be valid
+/// and belong to the same user and login session; the ack is
+/// `{success: true, expires_at}` or fails with `unauthorized` (invalid,
+/// expired or ended) or `session_mismatch` (another user or session), and the
+/// socket stays connected either way.
+///
+/// ```
+/// use chat_core::socket::events::SESSION_REFRESH;
+///
+/// let payload = serde_json::json!({ "token": "eyJhbGciOi..." });
+/// assert_eq!(SESSION_REFRESH, "session:refresh");
+/// assert!(payload["token"].is_string());
+/// ```
+pub const SESSION_REFRESH: &str = "session:refresh";
+
+/// Payload of [`SESSION_ENDED`].
+///
+/// ```
+/// use chat_core::socket::events::SessionEnded;
+///
+/// let json = serde_json::to_value(SessionEnded::EXPIRED)?;
+/// assert_eq!(json, serde_json::json!({ "reason": "expired" }));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SessionEnded {
+    /// Why: `"expired"`, or the host's reason (`"logged_out"`, ...).
+    pub reason: &'static str,
+}
+
+impl SessionEnded {
+    /// The socket's credentials expired.
+    pub const EXPIRED: SessionEnded = SessionEnded { reason: "expired" };
+}
 /// Server -> client, payload none: sent to the sockets that were to receive an
 /// event which some socket's full outgoing queue could not take, to find that
 /// socket (which is then disconnected, so its client reconnects and catches

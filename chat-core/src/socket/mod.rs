@@ -23,6 +23,7 @@ pub mod auth;
 mod compact;
 pub(crate) mod emitter;
 pub mod events;
+pub(crate) mod expiry;
 pub(crate) mod handlers;
 
 pub use compact::compact_handshake;

@@ -223,6 +223,6 @@ pub async fn end_all_sessions(state: &AppState, user_id: i64, reason: &str) -> A
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(state.chat.db())
         .await?;
-    state.chat.disconnect_user(user_id, reason).await;
+    state.chat.end_user_sessions(user_id, reason).await?;
     Ok(())
 }

@@ -242,8 +242,8 @@ async fn refresh(
         revoke_family(&state, &stored.family_id).await?;
         state
             .chat
-            .disconnect_session(&stored.family_id, "refresh_token_reused")
-            .await;
+            .end_session(&stored.family_id, "refresh_token_reused")
+            .await?;
         return Err(ApiError::Unauthorized);
     }
     if stored.expires_at <= now {
@@ -303,7 +303,7 @@ async fn logout(
     }
     if let Some(family) = family {
         revoke_family(&state, &family).await?;
-        state.chat.disconnect_session(&family, "logged_out").await;
+        state.chat.end_session(&family, "logged_out").await?;
     }
     let cookies = [
         cleared_cookie("access_token", "/"),

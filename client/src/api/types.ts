@@ -155,7 +155,10 @@ export interface MemberChangeEvent {
   user: User;
 }
 
-/** The server ended every session of the user (`logged_out_everywhere`, `password_reset`, ...). */
+/**
+ * The server ended the session (`logged_out`, `logged_out_everywhere`, `password_reset`,
+ * `refresh_token_reused`) or only this socket, whose token expired (`expired`).
+ */
 export interface SessionEndedEvent {
   reason: string;
 }
@@ -181,4 +184,6 @@ export interface ClientToServerEvents {
   'typing:start': (payload: ConversationRef, ack?: Acknowledge) => void;
   'typing:stop': (payload: ConversationRef, ack?: Acknowledge) => void;
   'conversation:join': (payload: ConversationRef, ack?: Acknowledge) => void;
+  /** A new access token for the open socket (same user and session); see `reauthenticate`. */
+  'session:refresh': (payload: { token: string }, ack: Acknowledge<{ expires_at: number | null }>) => void;
 }

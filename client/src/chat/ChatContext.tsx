@@ -8,10 +8,10 @@ import * as api from '../api/http';
 import type { CurrentUser } from '../api/types';
 import { refreshAccessToken, SERVER_URL } from '../api/http';
 import { manageConnection } from '../socket/connection';
-import { closeSocket, getSocket, lastHandshakeToken, openSocket } from '../socket/socket';
+import { closeSocket, getSocket, lastHandshakeToken, openSocket, reauthenticate } from '../socket/socket';
 import { socketTransport } from '../socket/transport';
 import { useAuth } from '../session/AuthContext';
-import { currentToken } from '../session/tokenStore';
+import { currentToken, tokenStore } from '../session/tokenStore';
 import { ChatClient, type ChatState } from './client';
 
 const ChatContext = createContext<ChatClient | null>(null);
@@ -51,6 +51,11 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
       onDisconnected: () => client.handleDisconnected(),
       // A refused refresh (no reason) or the server's session:ended (signed out everywhere, ...).
       onSessionEnded: (reason) => endSessionRef.current(reason),
+      // Every new token goes to the open socket, which the server would otherwise end when the
+      // token it connected with expires.
+      currentToken,
+      subscribeToken: (listener) => tokenStore.subscribe(listener),
+      reauthenticate: (token) => reauthenticate(socket, token),
     });
 
     socket.on('message:new', client.handleMessageNew);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RefreshOutcome } from '../session/refresh';
 import { settle } from '../test/fixtures';
+import { createTokenStore, memoryStorage } from '../session/tokenStore';
 import { manageConnection, type ConnectionHooks, type ConnectionStatus, type ManagedSocket } from './connection';
 
 type Listener = (...args: never[]) => void;
@@ -155,6 +156,66 @@ describe('connection manager', () => {
     // Repeated (several instances may say it) or reason-less events end it once.
     socket.fire('session:ended', {});
     expect(hooks.onSessionEnded).toHaveBeenCalledTimes(1);
+  });
+
+  it('hands every new token to the open socket with session:refresh', async () => {
+    const store = createTokenStore(memoryStorage({ 'chat.access_token': 'first' }));
+    const reauthenticate = vi.fn(async (token: string) => token !== 'refused');
+    const socket = new FakeSocket();
+    const hooks: ConnectionHooks = {
+      refresh: vi.fn(async () => ({ kind: 'refreshed', token: 'fresh' }) as RefreshOutcome),
+      handshakeToken: () => 'first',
+      onStatus: () => undefined,
+      onConnected: () => undefined,
+      onDisconnected: () => undefined,
+      onSessionEnded: vi.fn(),
+      currentToken: () => store.get(),
+      subscribeToken: (listener) => store.subscribe(listener),
+      reauthenticate,
+    };
+    const manager = manageConnection(socket, hooks);
+    manager.start();
+    // Not connected yet: the next handshake carries the token, nothing is sent.
+    store.set('before-connect');
+    expect(reauthenticate).not.toHaveBeenCalled();
+    socket.succeed();
+    await settle();
+    // The handshake carried "first" but the store moved on meanwhile.
+    expect(reauthenticate).toHaveBeenLastCalledWith('before-connect');
+    store.set('second');
+    await settle();
+    expect(reauthenticate).toHaveBeenLastCalledWith('second');
+    expect(reauthenticate).toHaveBeenCalledTimes(2);
+    // A refused token is not taken as the socket's; signing out (null) sends nothing.
+    store.set('refused');
+    await settle();
+    store.set(null);
+    await settle();
+    expect(reauthenticate).toHaveBeenCalledTimes(3);
+    expect(socket.connectCalls).toBe(1);
+    expect(hooks.onSessionEnded).not.toHaveBeenCalled();
+    manager.stop();
+    store.set('after-stop');
+    await settle();
+    expect(reauthenticate).toHaveBeenCalledTimes(3);
+  });
+
+  it('reconnects after session:ended "expired" instead of ending the session', async () => {
+    const { socket, manager, hooks } = setup({ kind: 'refreshed', token: 'fresh' });
+    manager.start();
+    socket.succeed();
+    socket.fire('session:ended', { reason: 'expired' });
+    socket.drop('io server disconnect', false);
+    expect(hooks.onSessionEnded).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1000);
+    expect(socket.connectCalls).toBe(2);
+    // The expired token is refused on the handshake: refreshed, then connected again.
+    socket.refuse('unauthorized');
+    await settle();
+    expect(hooks.refresh).toHaveBeenCalledTimes(1);
+    expect(socket.connectCalls).toBe(3);
+    socket.succeed();
+    expect(hooks.onSessionEnded).not.toHaveBeenCalled();
   });
 
   it('stops listening and disconnects on stop', () => {

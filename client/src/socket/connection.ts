@@ -1,8 +1,14 @@
 // Keeps the socket connected. A handshake refused with "unauthorized" (expired token) leads to a
 // token refresh and a new attempt; socket.io does not retry those by itself. A refused refresh
-// ends the session, and so does the server's `session:ended` (signed out everywhere, password
-// reset), after which no reconnect is attempted. Other failures are retried by socket.io, or here with a growing delay when
-// socket.io has given up (the server closed the connection).
+// ends the session, and so does the server's `session:ended` (signed out, signed out everywhere,
+// password reset), after which no reconnect is attempted; `session:ended` with reason "expired"
+// (the socket's token ran out) only reconnects, with the current or a refreshed token. Other
+// failures are retried by socket.io, or here with a growing delay when socket.io has given up
+// (the server closed the connection).
+//
+// The server ends a socket when the token it was opened with expires, so every new token (refreshed
+// here, by the refresh timer, or in another tab) is handed to the open socket with `session:refresh`
+// (`reauthenticate`): the socket stays up across refreshes without reconnecting.
 
 import type { RefreshOutcome } from '../session/refresh';
 
@@ -48,7 +54,19 @@ export interface ConnectionHooks {
   retryDelayMs?: (attempt: number) => number;
   /** Refusals in a row, each after a successful refresh, before the session is given up. */
   maxUnauthorized?: number;
+  /** The access token to use now (the one a new token is compared with). */
+  currentToken?: () => string | null;
+  /** Subscribes to token changes; returns the unsubscribe function. */
+  subscribeToken?: (listener: (token: string | null) => void) => () => void;
+  /**
+   * Gives the open socket a new token (`session:refresh`); resolves whether the server took it. A
+   * refusal leaves the socket as it is: it ends with "expired" later and reconnects.
+   */
+  reauthenticate?: (token: string) => Promise<boolean>;
 }
+
+/** The `session:ended` reason for a socket whose token expired: reconnect, do not sign out. */
+export const EXPIRED = 'expired';
 
 export const UNAUTHORIZED = 'unauthorized';
 
@@ -70,6 +88,9 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
   let unauthorizedInARow = 0;
   let retryAttempt = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The token the server holds for the open socket (from the handshake or `session:refresh`). */
+  let socketToken: string | null = null;
+  let unsubscribeToken: (() => void) | null = null;
 
   function status(next: ConnectionStatus) {
     hooks.onStatus(next);
@@ -95,8 +116,26 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
     unauthorizedInARow = 0;
     retryAttempt = 0;
     cancelRetry();
+    socketToken = hooks.handshakeToken();
     status('connected');
     hooks.onConnected();
+    // The token may have changed between the handshake and now.
+    const current = hooks.currentToken?.();
+    if (current) void handOver(current);
+  }
+
+  /** Sends a token the open socket does not have yet. */
+  async function handOver(token: string) {
+    if (!running || ended || !socket.connected || !hooks.reauthenticate || token === socketToken) return;
+    const previous = socketToken;
+    socketToken = token;
+    const taken = await hooks.reauthenticate(token).catch(() => false);
+    // Refused: keep what the server holds, so a later token is sent again.
+    if (!taken && socketToken === token) socketToken = previous;
+  }
+
+  function onToken(token: string | null) {
+    if (token) void handOver(token);
   }
 
   function onDisconnect(reason: string) {
@@ -113,6 +152,9 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
 
   function onSessionEnded(event: { reason?: string } | undefined) {
     if (!running || ended) return;
+    // Only this socket's token ran out: the disconnect that follows reconnects, and a refused
+    // handshake refreshes the token.
+    if (event?.reason === EXPIRED) return;
     ended = true;
     cancelRetry();
     const reason = typeof event?.reason === 'string' && event.reason ? event.reason : 'ended';
@@ -147,6 +189,7 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
       socket.on('disconnect', onDisconnect);
       socket.on('connect_error', onConnectError);
       socket.on('session:ended', onSessionEnded);
+      unsubscribeToken = hooks.subscribeToken?.(onToken) ?? null;
       status(socket.connected ? 'connected' : 'connecting');
       if (!socket.connected) socket.connect();
     },
@@ -158,6 +201,8 @@ export function manageConnection(socket: ManagedSocket, hooks: ConnectionHooks):
       socket.off('disconnect', onDisconnect);
       socket.off('connect_error', onConnectError);
       socket.off('session:ended', onSessionEnded);
+      unsubscribeToken?.();
+      unsubscribeToken = null;
       socket.disconnect();
       status('idle');
     },

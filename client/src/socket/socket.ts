@@ -65,3 +65,16 @@ export function closeSocket(): void {
   socket = null;
   handshakeToken = null;
 }
+
+/**
+ * Hands a new access token to the open socket (`session:refresh`), so the server does not end it
+ * when the token it connected with expires. Resolves whether the server took it.
+ */
+export async function reauthenticate(socket: ChatSocket, token: string): Promise<boolean> {
+  try {
+    const ack = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('session:refresh', { token });
+    return ack?.success === true;
+  } catch {
+    return false;
+  }
+}

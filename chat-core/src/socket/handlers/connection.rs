@@ -5,11 +5,12 @@ use socketioxide::extract::{SocketRef, State, TryData};
 
 use super::activity::SocketTyping;
 use super::event::{ClientEvents, Object};
-use super::{AuthState, activity, conversations, messages};
-use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token};
+use super::{AuthState, activity, conversations, messages, session};
+use crate::ChatHandle;
+use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token, token_from_cookie};
 use crate::socket::emitter::{conversation_room, session_room, user_room};
 use crate::socket::events;
-use crate::{ChatError, ChatHandle};
+use crate::socket::expiry;
 
 /// Refusal of a handshake; the client sees `connect_error` with this text.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,7 @@ pub(crate) async fn authenticate<A: Adapter>(
     let request = AuthRequest {
         token: find_token(auth_token, headers),
         headers,
+        from_cookie: token_from_cookie(auth_token, headers),
     };
     let identity = match authenticator.authenticate(request).await {
         Ok(identity) => identity,
@@ -56,15 +58,9 @@ pub(crate) async fn authenticate<A: Adapter>(
             return Err(ConnectRefused::Unauthorized);
         }
     };
-    // The token may outlive its user (deleted account, reset database).
-    match chat.user_row(identity.user_id).await {
-        Ok(_) => {}
-        Err(ChatError::NotFound(_)) => return Err(ConnectRefused::Unauthorized),
-        Err(err) => {
-            tracing::error!(%err, "loading the user on connect failed");
-            return Err(ConnectRefused::Internal);
-        }
-    }
+    // The token may outlive its user (deleted account, reset database) or its
+    // session (logged out).
+    check_session(&chat, &identity).await?;
     let conversations = chat
         .conversation_ids_of(identity.user_id)
         .await
@@ -79,11 +75,26 @@ pub(crate) async fn authenticate<A: Adapter>(
     }
     rooms.extend(conversations.into_iter().map(conversation_room));
     socket.join(rooms);
+    // A session ended between the check and the join missed this socket:
+    // asked again (from the cache unless it changed meanwhile).
+    check_session(&chat, &identity).await?;
+    expiry::track(&chat, &socket, identity.expires_at);
     socket.extensions.insert(identity);
     // Handlers are registered here, before the client is told it is connected:
     // an event it emits in its `connect` callback must find them in place.
     register_handlers(&socket);
     Ok(())
+}
+
+async fn check_session(chat: &ChatHandle, identity: &Identity) -> Result<(), ConnectRefused> {
+    match chat.session_active(identity).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ConnectRefused::Unauthorized),
+        Err(err) => {
+            tracing::error!(%err, "checking the session on connect failed");
+            Err(ConnectRefused::Internal)
+        }
+    }
 }
 
 fn register_handlers<A: Adapter>(socket: &SocketRef<A>) {
@@ -101,6 +112,7 @@ fn client_events<A: Adapter>(client: ClientEvents<A>) {
     client.on(events::TYPING_START, activity::on_typing_start::<A>);
     client.on(events::TYPING_STOP, activity::on_typing_stop::<A>);
     client.on(events::CONVERSATION_JOIN, conversations::on_join::<A>);
+    client.on(events::SESSION_REFRESH, session::on_refresh::<A>);
 }
 
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {
@@ -117,6 +129,7 @@ async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, State(chat): State<Chat
     let Some(identity) = socket.extensions.get::<Identity>() else {
         return;
     };
+    expiry::untrack(&chat, &socket);
     if let Some(typing) = socket.extensions.get::<SocketTyping>() {
         for conversation_id in typing.take() {
             chat.stop_typing(identity.user_id, &identity.username, conversation_id, None)

@@ -8,6 +8,7 @@ mod connection;
 mod conversations;
 mod event;
 mod messages;
+mod session;
 
 use std::sync::Arc;
 
