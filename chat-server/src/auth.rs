@@ -101,6 +101,8 @@ pub struct Claims {
     pub sid: Option<String>,
 }
 
+type HmacSha256 = hmac::Hmac<Sha256>;
+
 /// Signs and verifies access tokens; hashes passwords.
 #[derive(Clone)]
 pub struct Tokens {
@@ -108,6 +110,8 @@ pub struct Tokens {
     decoding: DecodingKey,
     validation: Validation,
     ttl: u64,
+    /// Keyed with a subkey of the secret: derives refresh-token successors.
+    successor: HmacSha256,
 }
 
 impl Tokens {
@@ -117,12 +121,27 @@ impl Tokens {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // A subkey of its own, so successors never share a MAC input space with JWTs.
+        let subkey = hmac_sha256(secret, b"chat refresh-token successor key");
         Tokens {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl: ttl_secs,
+            successor: keyed(&subkey),
         }
+    }
+
+    /// The refresh token that rotating `token` produces: HMAC-SHA256 of the
+    /// token under a subkey of the secret, base64url. Deterministic, so a
+    /// client retrying a refresh whose answer it lost can be handed the same
+    /// successor again although only hashes are stored; unpredictable without
+    /// both the presented token and the server secret.
+    pub fn successor_of(&self, token: &str) -> String {
+        use hmac::Mac;
+        let mut mac = self.successor.clone();
+        mac.update(token.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// Issues an access token for a user's login session.
@@ -354,6 +373,24 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         Ok(hash) => argon2().verify_password(password.as_bytes(), &hash).is_ok(),
         Err(_) => false,
     }
+}
+
+fn keyed(key: &[u8]) -> HmacSha256 {
+    use hmac::Mac;
+    HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length")
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = keyed(key);
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Identifies "the same client" for the refresh grace period: SHA-256 (hex)
+/// of the client's rate-limit key and its User-Agent.
+pub fn client_fingerprint(client: std::net::IpAddr, user_agent: &str) -> String {
+    hash_refresh_token(&format!("{client}\n{user_agent}"))
 }
 
 /// A new random refresh token and the hash to store.

@@ -67,6 +67,26 @@ pub struct Config {
     /// Register/login attempts a client IP may make at once.
     #[arg(long, env = "AUTH_RATE_LIMIT_BURST", default_value_t = 20)]
     pub auth_rate_limit_burst: u32,
+    /// Failed logins per account and client address before each further attempt
+    /// waits, twice as long each time (1 s, 2 s, 4 s ... up to LOGIN_BACKOFF_MAX); 0 disables.
+    #[arg(long, env = "LOGIN_BACKOFF_AFTER", default_value_t = 10)]
+    pub login_backoff_after: u32,
+    /// Longest wait, in seconds, imposed between failed logins of one account from one client address.
+    #[arg(long, env = "LOGIN_BACKOFF_MAX", default_value_t = 900)]
+    pub login_backoff_max: u64,
+    /// Seconds between two mails of one kind (verification, password reset) to one address.
+    #[arg(long, env = "MAIL_COOLDOWN", default_value_t = 60)]
+    pub mail_cooldown: u64,
+    /// Seconds during which a just-rotated refresh token, presented again by cookie from the
+    /// same client (address key and User-Agent), yields its successor instead of ending the session.
+    #[arg(long, env = "REFRESH_REUSE_GRACE", default_value_t = 10)]
+    pub refresh_reuse_grace: u64,
+    /// Absolute lifetime of a login session in seconds: refreshing never extends it past this.
+    #[arg(long, env = "SESSION_MAX_AGE", default_value_t = 90 * 24 * 3600)]
+    pub session_max_age: u64,
+    /// Seconds between two purges of expired e-mail verification and password reset tokens.
+    #[arg(long, env = "ACCOUNT_TOKEN_PURGE_INTERVAL", default_value_t = 600)]
+    pub account_token_purge_interval: u64,
     /// Socket events (every client event, unknown ones included) per second per user
     /// (after the burst).
     #[arg(long, env = "SOCKET_EVENTS_PER_SECOND", default_value_t = 20)]

@@ -43,6 +43,10 @@ pub enum ApiError {
     /// No such route or resource.
     #[error("not found")]
     NotFound,
+    /// Too many attempts: retry after this many seconds (sent as `Retry-After`
+    /// and `details.retry_after`, like the per-IP limits).
+    #[error("too many attempts: retry in {0} s")]
+    RateLimited(u64),
     /// A server-side failure; the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -71,6 +75,7 @@ impl ApiError {
             }
             ApiError::ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidImage => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,6 +92,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType | ApiError::UnsupportedImage => "unsupported_media_type",
             ApiError::ImageTooLarge(_) => "image_too_large",
             ApiError::InvalidImage => "invalid_image",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -102,6 +108,20 @@ impl IntoResponse for ApiError {
         };
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
+        }
+        if let ApiError::RateLimited(seconds) = self {
+            let seconds = seconds.max(1);
+            let body = serde_json::json!({
+                "error": message,
+                "code": "rate_limited",
+                "details": { "retry_after": seconds },
+            });
+            return (
+                status,
+                [(axum::http::header::RETRY_AFTER, seconds.to_string())],
+                Json(body),
+            )
+                .into_response();
         }
         let details = match &self {
             ApiError::Chat(err) => err.details(),

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod housekeeping;
+pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
@@ -127,6 +129,14 @@ pub async fn run(
     let secret = load_secret(&config)?;
     metrics::init();
     let db = connect_database(&config).await?;
+    // Stopped when `run` returns (the sender is dropped), or at shutdown.
+    let (housekeeping_stop, housekeeping_stopped) = tokio::sync::watch::channel(false);
+    let purge = housekeeping::spawn_account_token_purge(
+        db.clone(),
+        Duration::from_secs(config.account_token_purge_interval),
+        housekeeping_stopped,
+    );
+    let limits = std::sync::Arc::new(limits::AuthLimits::from_config(&config));
     let tokens = Tokens::new(&secret, config.access_token_ttl);
     let builder = ChatCore::builder(db)
         .config(ChatConfig {
@@ -179,6 +189,7 @@ pub async fn run(
         uploads: uploads.clone(),
         mailer: mailer.clone(),
         public_url: public_url.clone(),
+        limits: limits.clone(),
     };
     let (app, chat) = match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
         Some(url) => {
@@ -237,6 +248,8 @@ pub async fn run(
             tokio::time::sleep(bound).await;
         } => tracing::warn!("shutdown took too long; exiting"),
     }
+    let _ = housekeeping_stop.send(true);
+    let _ = purge.await;
     Ok(())
 }
 
@@ -277,6 +290,8 @@ pub fn app(config: &Config, state: AppState) -> Router {
             (origins, state.tokens.clone()),
             origin::csrf_origin_check,
         ))
+        // Handlers find the client's rate-limit key through it (`ClientKey`).
+        .layer(axum::Extension(client_ip.clone()))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -341,7 +356,11 @@ fn cors(config: &Config) -> CorsLayer {
             Method::PATCH,
             Method::DELETE,
         ])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-client"),
+        ])
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,6 +1,6 @@
 //! Cross-cutting HTTP protections: security headers and per-IP rate limits
 //! (the origin check of cookie requests is in [`origin`](crate::origin)).
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,6 +82,29 @@ impl ClientIp {
             .find(|ip| !self.trusted.contains(ip))
             .unwrap_or(peer)
     }
+
+    /// The rate-limit key of a request's client: [`rate_limit_key`] of
+    /// [`resolve`](Self::resolve). Every per-client limit uses this key.
+    pub fn key(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        rate_limit_key(self.resolve(peer, headers))
+    }
+}
+
+/// The rate-limit key of a client address: an IPv4 address as is (also when
+/// written as an IPv4-mapped IPv6 address), an IPv6 address by its /64 prefix
+/// (the rest zeroed). One subscriber usually holds a whole /64, so keying by
+/// the full address would give a single client 2^64 budgets.
+pub fn rate_limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
 }
 
 impl KeyExtractor for ClientIp {
@@ -93,7 +116,32 @@ impl KeyExtractor for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .ok_or(GovernorError::UnableToExtractKey)?;
-        Ok(self.resolve(peer, req.headers()))
+        Ok(self.key(peer, req.headers()))
+    }
+}
+
+/// The rate-limit key of the requesting client ([`ClientIp::key`]), for
+/// handlers; the router provides the [`ClientIp`] as an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientKey(pub IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientKey {
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .ok_or_else(|| crate::error::ApiError::Internal("no peer address".to_owned()))?;
+        let key = match parts.extensions.get::<ClientIp>() {
+            Some(ips) => ips.key(peer, &parts.headers),
+            None => rate_limit_key(peer),
+        };
+        Ok(ClientKey(key))
     }
 }
 

@@ -21,4 +21,6 @@ pub struct AppState {
     pub mailer: std::sync::Arc<dyn crate::mail::Mailer>,
     /// Public base URL of the app, for links in mails.
     pub public_url: String,
+    /// Login backoff, mail cooldown, refresh grace and session lifetime.
+    pub limits: std::sync::Arc<crate::limits::AuthLimits>,
 }

@@ -415,3 +415,246 @@ async fn password_hashing_runs_at_most_one_per_cpu() {
     assert!(value("chat_password_hash_wait_seconds_count") >= (2 * burst) as f64);
     server.stop().await;
 }
+
+/// `(value, Max-Age)` of a cookie set by a response.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<(String, i64)> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            let value = c.strip_prefix(name)?.strip_prefix('=')?;
+            let value = value.split(';').next()?.to_owned();
+            let max_age = c
+                .split(';')
+                .find_map(|part| part.trim().strip_prefix("Max-Age="))
+                .and_then(|v| v.parse().ok())?;
+            Some((value, max_age))
+        })
+}
+
+/// A refresh the way a browser makes it: the token in the cookie, no body.
+async fn cookie_refresh(server: &TestServer, refresh: &str, agent: &str) -> reqwest::Response {
+    server
+        .http
+        .post(server.url("/api/auth/refresh"))
+        .header("cookie", format!("refresh_token={refresh}"))
+        .header("user-agent", agent)
+        .header("x-client", "web")
+        .send()
+        .await
+        .expect("refresh")
+}
+
+/// Registers through the web client's signal; returns the refresh cookie.
+async fn web_register(server: &TestServer, name: &str) -> String {
+    let res = server
+        .http
+        .post(server.url("/api/auth/register"))
+        .header("x-client", "web")
+        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "long enough pw"}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(res.status(), 201);
+    let (refresh, _) = set_cookie(&res, "refresh_token").expect("refresh cookie");
+    refresh
+}
+
+/// A browser whose refresh answer was lost (or two tabs refreshing at the
+/// same moment) presents the rotated cookie again: within the grace period the
+/// same client gets the same successor instead of losing its session; another
+/// client presenting it is a replay and ends the session.
+#[tokio::test]
+async fn a_lost_refresh_answer_is_retried_without_logging_out() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let r1 = web_register(&server, "retry").await;
+    let first = cookie_refresh(&server, &r1, "Browser A").await;
+    assert_eq!(first.status(), 200);
+    let (r2, _) = set_cookie(&first, "refresh_token").expect("successor");
+    assert_ne!(r1, r2, "rotated");
+    // The answer never reached the browser: it presents r1 again.
+    let retry = cookie_refresh(&server, &r1, "Browser A").await;
+    assert_eq!(retry.status(), 200, "a retry is not a replay");
+    let (again, _) = set_cookie(&retry, "refresh_token").expect("successor again");
+    assert_eq!(again, r2, "the same successor is handed back");
+    let body: Value = retry.json().await.expect("json");
+    let (status, _) = server
+        .get("/api/auth/me", body["token"].as_str().expect("token"))
+        .await;
+    assert_eq!(status, 200);
+
+    // Two tabs refreshing with the same cookie at once both keep the session.
+    let (a, b) = tokio::join!(
+        cookie_refresh(&server, &r2, "Browser A"),
+        cookie_refresh(&server, &r2, "Browser A")
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let (ra, _) = set_cookie(&a, "refresh_token").expect("cookie");
+    let (rb, _) = set_cookie(&b, "refresh_token").expect("cookie");
+    assert_eq!(ra, rb, "both tabs end up with one successor");
+
+    // The same rotated token from another client is a replay.
+    let thief = cookie_refresh(&server, &r2, "Thief's browser").await;
+    assert_eq!(thief.status(), 401);
+    let owner = cookie_refresh(&server, &ra, "Browser A").await;
+    assert_eq!(owner.status(), 401, "the replay revoked the session");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_period_still_revokes_the_family() {
+    let db = TestDb::new().await;
+    let mut config = common::test_config(&db);
+    config.refresh_reuse_grace = 1;
+    let server = TestServer::start_with(config).await;
+    let r1 = web_register(&server, "late").await;
+    let first = cookie_refresh(&server, &r1, "Browser").await;
+    assert_eq!(first.status(), 200);
+    let (r2, _) = set_cookie(&first, "refresh_token").expect("successor");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(cookie_refresh(&server, &r1, "Browser").await.status(), 401);
+    assert_eq!(
+        cookie_refresh(&server, &r2, "Browser").await.status(),
+        401,
+        "family revoked"
+    );
+    server.stop().await;
+}
+
+/// Sliding refreshes cannot keep a session alive past SESSION_MAX_AGE.
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime() {
+    use chat_core::entity::refresh_token;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{EntityTrait, QueryFilter};
+
+    let db = TestDb::new().await;
+    let mut config = common::test_config(&db);
+    config.refresh_token_ttl = 7200;
+    config.session_max_age = 3600;
+    let server = TestServer::start_with(config).await;
+    let res = server
+        .http
+        .post(server.url("/api/auth/register"))
+        .json(&json!({"username": "aging", "email": "aging@example.com", "password": "long enough pw"}))
+        .send()
+        .await
+        .expect("register");
+    let (r1, max_age) = set_cookie(&res, "refresh_token").expect("cookie");
+    assert!(
+        (3590..=3600).contains(&max_age),
+        "the refresh token lives no longer than the session: {max_age}"
+    );
+    // Let the session be 59.5 minutes old: a refresh still works but its
+    // token expires with the session.
+    let conn = sea_orm::Database::connect(&db.url).await.expect("connect");
+    let set_start = |age: i64| {
+        let conn = conn.clone();
+        async move {
+            refresh_token::Entity::update_many()
+                .col_expr(
+                    refresh_token::Column::SessionStartedAt,
+                    Expr::value(chrono::Utc::now() - chrono::Duration::seconds(age)),
+                )
+                .filter(sea_orm::ColumnTrait::eq(
+                    &refresh_token::Column::UserId,
+                    res_user_id(&conn).await,
+                ))
+                .exec(&conn)
+                .await
+                .expect("update");
+        }
+    };
+    set_start(3570).await;
+    let res = cookie_refresh(&server, &r1, "Browser").await;
+    assert_eq!(res.status(), 200);
+    let (r2, max_age) = set_cookie(&res, "refresh_token").expect("cookie");
+    assert!(
+        max_age <= 30,
+        "the successor ends with the session: {max_age}"
+    );
+    set_start(3601).await;
+    let res = cookie_refresh(&server, &r2, "Browser").await;
+    assert_eq!(res.status(), 401, "the session is over");
+    let _ = conn.close().await;
+    server.stop().await;
+}
+
+async fn res_user_id(conn: &sea_orm::DatabaseConnection) -> i64 {
+    use chat_core::entity::user;
+    use sea_orm::{EntityTrait, QueryFilter};
+    user::Entity::find()
+        .filter(sea_orm::ColumnTrait::eq(&user::Column::Username, "aging"))
+        .one(conn)
+        .await
+        .expect("query")
+        .expect("user")
+        .id
+}
+
+/// The web client says `X-Client: web` and keeps its refresh token in the
+/// HttpOnly cookie only; a cookie refresh never puts it in the body either.
+/// Other clients still get it in the body.
+#[tokio::test]
+async fn cookie_clients_do_not_get_the_refresh_token_in_the_body() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let res = server
+        .http
+        .post(server.url("/api/auth/register"))
+        .header("x-client", "web")
+        .json(&json!({"username": "webby", "email": "webby@example.com", "password": "long enough pw"}))
+        .send()
+        .await
+        .expect("register");
+    let cookie = set_cookie(&res, "refresh_token").expect("cookie").0;
+    let body: Value = res.json().await.expect("json");
+    assert!(body["token"].is_string());
+    assert!(body.get("refresh_token").is_none(), "{body}");
+
+    let res = server
+        .http
+        .post(server.url("/api/auth/login"))
+        .header("x-client", "web")
+        .json(&json!({"username": "webby", "password": "long enough pw"}))
+        .send()
+        .await
+        .expect("login");
+    let body: Value = res.json().await.expect("json");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+
+    // A cookie refresh, even without the header.
+    let res = server
+        .http
+        .post(server.url("/api/auth/refresh"))
+        .header("cookie", format!("refresh_token={cookie}"))
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert!(body["token"].is_string());
+    assert!(body.get("refresh_token").is_none(), "{body}");
+
+    // A client that reads tokens from bodies still gets them there.
+    let (status, body) = server
+        .post(
+            "/api/auth/login",
+            "",
+            json!({"username": "webby", "password": "long enough pw"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .post(
+            "/api/auth/refresh",
+            "",
+            json!({"refresh_token": body["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body["refresh_token"].is_string(), "{body}");
+    server.stop().await;
+}

@@ -254,6 +254,8 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
         case("history limit out of range", "GET", format!("/api/conversations/{d}/messages?limit=1000"), 400, Some("validation_failed")).token(&vt),
         case("verify e-mail with a made-up token", "POST", "/api/auth/verify-email", 400, Some("validation_failed")).header("x-forwarded-for", "192.0.2.54").json(json!({"token": "made-up"})),
         case("reset password with a made-up token", "POST", "/api/auth/reset-password", 400, Some("validation_failed")).header("x-forwarded-for", "192.0.2.55").json(json!({"token": "made-up", "password": "new long password"})),
+        case("password reset for an address nobody registered", "POST", "/api/auth/forgot-password", 202, None).header("x-forwarded-for", "192.0.2.56").json(json!({"email": "nobody@example.com"})),
+        case("resend verification without a token", "POST", "/api/auth/resend-verification", 401, Some("unauthorized")).header("x-forwarded-for", "192.0.2.57"),
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
 
@@ -298,6 +300,31 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
     }
     assert_eq!(&statuses[..10], &[401; 10], "{statuses:?}");
     assert!(statuses[10..].iter().all(|&s| s == 429), "{statuses:?}");
+    // Rotating IPv6 addresses inside one /64 is still one client.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let res = server
+            .http
+            .post(server.url("/api/auth/login"))
+            .header("x-forwarded-for", format!("2001:db8:66:1::{:x}", i + 1))
+            .json(&json!({"username": "friend", "password": "guess"}))
+            .send()
+            .await
+            .expect("login");
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], &[401; 10], "{statuses:?}");
+    assert!(statuses[10..].iter().all(|&s| s == 429), "{statuses:?}");
+    // The owner, from their own address, is not locked out by either.
+    let res = server
+        .http
+        .post(server.url("/api/auth/login"))
+        .header("x-forwarded-for", "192.0.2.10")
+        .json(&json!({"username": "victim", "password": "long enough pw"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 200, "the owner signs in");
 
     // Refresh-token replay: the reused token and its successor both die.
     let first = victim["refresh_token"].clone();

@@ -226,3 +226,107 @@ async fn cookie_requests_from_another_origin_are_refused() {
     let _ = alice;
     server.stop().await;
 }
+
+#[test]
+fn ipv6_clients_are_keyed_by_their_64_prefix() {
+    use chat_server::middleware::rate_limit_key;
+    let key = |s: &str| rate_limit_key(s.parse().expect("ip")).to_string();
+    assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+    assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::");
+    assert_eq!(key("2001:db8:1:3::1"), "2001:db8:1:3::");
+    assert_eq!(key("203.0.113.7"), "203.0.113.7");
+    assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7", "IPv4-mapped");
+}
+
+/// One IPv6 subscriber holds a whole /64: rotating addresses inside it does
+/// not buy more attempts; another /64 has its own budget.
+#[tokio::test]
+async fn ipv6_addresses_of_one_64_share_a_budget() {
+    let db = TestDb::new().await;
+    let mut config = test_config(&db);
+    config.auth_rate_limit_per_minute = 6;
+    config.auth_rate_limit_burst = 2;
+    config.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    let server = TestServer::start_with(config).await;
+    let attempt = |ip: &'static str| {
+        let req = server
+            .http
+            .post(server.url("/api/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"username": "nobody", "password": "wrong password"}));
+        async move { req.send().await.expect("login").status().as_u16() }
+    };
+    let mut statuses = Vec::new();
+    for ip in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"] {
+        statuses.push(attempt(ip).await);
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+    assert_eq!(attempt("2001:db8:1:3::1").await, 401, "another /64");
+    server.stop().await;
+}
+
+/// Failed logins back off per account *and* client address: the attacker's
+/// address waits longer after each failure (even with the right password),
+/// while the owner, from their own address, signs in at once.
+#[tokio::test]
+async fn failed_logins_back_off_per_account_and_address() {
+    let db = TestDb::new().await;
+    let mut config = test_config(&db);
+    config.login_backoff_after = 3;
+    config.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    let server = TestServer::start_with(config).await;
+    let (status, _) = server
+        .post(
+            "/api/auth/register",
+            "",
+            json!({"username": "target", "email": "target@example.com", "password": "the right password"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let login = |ip: &'static str, login: &'static str, password: &'static str| {
+        let req = server
+            .http
+            .post(server.url("/api/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"login": login, "password": password}));
+        async move {
+            let res = req.send().await.expect("login");
+            let status = res.status().as_u16();
+            let retry_after = res
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let body: serde_json::Value = res.json().await.unwrap_or_default();
+            (status, retry_after, body)
+        }
+    };
+    let attacker = "198.51.100.66";
+    for _ in 0..3 {
+        assert_eq!(login(attacker, "target", "guess").await.0, 401);
+    }
+    // By e-mail instead of name: the same account.
+    let (status, retry_after, body) = login(attacker, "target@example.com", "guess").await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(retry_after, Some(1));
+    assert_eq!(body["details"]["retry_after"], 1);
+    let (status, ..) = login(attacker, "target", "the right password").await;
+    assert_eq!(status, 429, "no password is checked while waiting");
+    // The owner, elsewhere, is not locked out.
+    let (status, ..) = login("192.0.2.8", "target", "the right password").await;
+    assert_eq!(status, 200);
+    // After the wait the next failure doubles it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(login(attacker, "target", "guess").await.0, 401);
+    let (status, retry_after, _) = login(attacker, "target", "guess").await;
+    assert_eq!((status, retry_after), (429, Some(2)));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, ..) = login(attacker, "target", "the right password").await;
+    assert_eq!(status, 200, "the right password after the wait");
+    assert_eq!(
+        login(attacker, "target", "guess").await.0,
+        401,
+        "a success starts over"
+    );
+    server.stop().await;
+}

@@ -490,6 +490,9 @@ describe('web client with short-lived access tokens (ACCESS_TOKEN_TTL=70)', { ti
         assert.equal(refresh.body, '{}', 'the refresh token travels in the cookie');
         const response = await refresh.response;
         assert.equal(response?.status(), 200, 'every refresh is accepted (refresh tokens rotate: no tab re-used one)');
+        const answer = await response.json();
+        assert.equal(typeof answer.token, 'string');
+        assert.equal(answer.refresh_token, undefined, 'the refresh token stays in the HttpOnly cookie, out of reach of scripts');
       }
       // Both tabs' timers were due at the same moment; the tabs made one request for each turn.
       const elapsed = Date.now() - registeredAt;

@@ -55,6 +55,14 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     /// Issue time.
     pub created_at: DateTimeUtc,
+    /// Start of the login session, the same for every token of the family
+    /// (`None` only for rows written before the column existed).
+    pub session_started_at: Option<DateTimeUtc>,
+    /// Set when the token was rotated into a successor (`revoked_at` is set
+    /// then too, and also when the session is ended).
+    pub rotated_at: Option<DateTimeUtc>,
+    /// Fingerprint of the client that rotated the token.
+    pub rotated_by: Option<String>,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

@@ -6,7 +6,10 @@ use axum::routing::post;
 use chat_core::ChatError;
 use chat_core::entity::{account_token, refresh_token, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,20 +23,53 @@ use crate::state::AppState;
 
 const VERIFY_EMAIL: &str = "verify_email";
 const RESET_PASSWORD: &str = "reset_password";
+/// Lifetime of an e-mail verification token.
+const VERIFY_TTL: chrono::Duration = chrono::Duration::hours(24);
 
-/// Routes that send mail to an address given by anyone: rate limited like login.
+/// Routes that send mail or take account tokens: rate limited like login.
 pub fn credential_router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/forgot-password", post(forgot_password))
         .route("/api/auth/reset-password", post(reset_password))
         .route("/api/auth/verify-email", post(verify_email))
+        .route("/api/auth/resend-verification", post(resend_verification))
 }
 
 /// Routes for the signed-in user.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/resend-verification", post(resend_verification))
-        .route("/api/auth/logout-all", post(logout_all))
+    Router::new().route("/api/auth/logout-all", post(logout_all))
+}
+
+/// Deletes the account tokens (verification, reset) that have expired, used
+/// or not; returns how many. Run periodically and when one is presented.
+pub async fn purge_expired_tokens(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    let deleted = account_token::Entity::delete_many()
+        .filter(account_token::Column::ExpiresAt.lte(chrono::Utc::now()))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+/// How long until another mail for `purpose` may go to this user's address,
+/// if the last one went out less than `MAIL_COOLDOWN` ago.
+async fn cooldown_left(
+    state: &AppState,
+    user_id: i64,
+    purpose: &str,
+) -> ApiResult<Option<std::time::Duration>> {
+    let cooldown = chrono::Duration::from_std(state.limits.mail_cooldown).unwrap_or_default();
+    if cooldown <= chrono::Duration::zero() {
+        return Ok(None);
+    }
+    let now = chrono::Utc::now();
+    let last = account_token::Entity::find()
+        .filter(account_token::Column::UserId.eq(user_id))
+        .filter(account_token::Column::Purpose.eq(purpose))
+        .filter(account_token::Column::CreatedAt.gt(now - cooldown))
+        .order_by_desc(account_token::Column::CreatedAt)
+        .one(state.chat.db())
+        .await?;
+    Ok(last.and_then(|token| (token.created_at + cooldown - now).to_std().ok()))
 }
 
 /// Issues a single-use token for `purpose`, valid `ttl`, and returns it (only
@@ -72,6 +108,10 @@ async fn consume_token(state: &AppState, token: &str, purpose: &str) -> ApiResul
         .ok_or_else(invalid)?;
     let now = chrono::Utc::now();
     if stored.expires_at <= now {
+        // Expired tokens go as soon as they are seen (the rest periodically).
+        account_token::Entity::delete_by_id(stored.id)
+            .exec(state.chat.db())
+            .await?;
         return Err(invalid());
     }
     let used = account_token::Entity::update_many()
@@ -88,7 +128,12 @@ async fn consume_token(state: &AppState, token: &str, purpose: &str) -> ApiResul
 
 /// Sends the verification mail of a user (called after registration too).
 pub async fn send_verification(state: &AppState, user: &user::Model) -> ApiResult<()> {
-    let token = issue_token(state, user.id, VERIFY_EMAIL, chrono::Duration::hours(24)).await?;
+    let token = issue_token(state, user.id, VERIFY_EMAIL, VERIFY_TTL).await?;
+    mail_verification(state, user, &token).await
+}
+
+/// Mails a verification token already issued.
+async fn mail_verification(state: &AppState, user: &user::Model, token: &str) -> ApiResult<()> {
     let link = format!("{}/verify-email?token={token}", state.public_url);
     let mail = Mail {
         to: user.email.clone(),
@@ -128,13 +173,21 @@ async fn verify_email(
     ))
 }
 
+/// Sends the verification mail again, at most once per `MAIL_COOLDOWN` per
+/// address (429 `rate_limited` with the wait otherwise).
 async fn resend_verification(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<StatusCode> {
     let row = state.chat.user_row(user.id).await?;
     if row.email_verified_at.is_none() {
-        send_verification(&state, &row).await?;
+        let issuing = state.limits.mail_issue.lock().await;
+        if let Some(wait) = cooldown_left(&state, row.id, VERIFY_EMAIL).await? {
+            return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
+        }
+        let token = issue_token(&state, row.id, VERIFY_EMAIL, VERIFY_TTL).await?;
+        drop(issuing);
+        mail_verification(&state, &row, &token).await?;
     }
     Ok(StatusCode::ACCEPTED)
 }
@@ -144,38 +197,69 @@ struct ForgotBody {
     email: String,
 }
 
-/// Always the same answer, so the response does not reveal whether an
-/// address is registered.
+/// Always the same answer, at once: whether the address is registered is
+/// looked up after the answer, in a background task that also issues the
+/// token and sends the mail, so neither the response nor its timing depends
+/// on it (nor on the mail server).
 async fn forgot_password(
     State(state): State<AppState>,
     Json(body): Json<ForgotBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let email = body.email.trim().to_lowercase();
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(state.chat.db())
-        .await?;
-    if let Some(user) = found {
-        let token =
-            issue_token(&state, user.id, RESET_PASSWORD, chrono::Duration::hours(1)).await?;
-        let link = format!("{}/reset-password?token={token}", state.public_url);
-        let mail = Mail {
-            to: user.email.clone(),
-            subject: "Reset your password".to_owned(),
-            body: format!(
-                "Hello {},\n\nset a new password by opening this link within one hour:\n{link}\n\nReset code: {token}\n\nIf you did not ask for this, ignore this mail.\n",
-                user.username
-            ),
-        };
-        if let Err(err) = state.mailer.send(mail).await {
-            // Answer as usual: an error here would tell who is registered.
-            tracing::error!(%err, "password reset mail not sent");
-        }
+    if email.len() <= 254 {
+        tokio::spawn(async move {
+            // Bounded: a flood of requests queues here, not at the mail server.
+            let Ok(_slot) = state.limits.mail_slots.acquire().await else {
+                return;
+            };
+            if let Err(err) = send_reset(&state, &email).await {
+                tracing::error!(%err, "password reset mail not sent");
+            }
+        });
     }
     Ok((
         StatusCode::ACCEPTED,
         axum::Json(json!({ "status": "if the address is registered, a reset link is on its way" })),
     ))
+}
+
+/// Issues a reset token and mails it, if the address is registered and no
+/// reset mail went to it within `MAIL_COOLDOWN`.
+async fn send_reset(state: &AppState, email: &str) -> ApiResult<()> {
+    let Some(user) = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(state.chat.db())
+        .await?
+    else {
+        return Ok(());
+    };
+    let issuing = state.limits.mail_issue.lock().await;
+    if cooldown_left(state, user.id, RESET_PASSWORD)
+        .await?
+        .is_some()
+    {
+        tracing::info!(
+            user_id = user.id,
+            "password reset mail skipped: one was sent moments ago"
+        );
+        return Ok(());
+    }
+    let token = issue_token(state, user.id, RESET_PASSWORD, chrono::Duration::hours(1)).await?;
+    drop(issuing);
+    let link = format!("{}/reset-password?token={token}", state.public_url);
+    let mail = Mail {
+        to: user.email.clone(),
+        subject: "Reset your password".to_owned(),
+        body: format!(
+            "Hello {},\n\nset a new password by opening this link within one hour:\n{link}\n\nReset code: {token}\n\nIf you did not ask for this, ignore this mail.\n",
+            user.username
+        ),
+    };
+    state
+        .mailer
+        .send(mail)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -194,6 +278,17 @@ async fn reset_password(
         return Err(ChatError::field("password", problem).into());
     }
     let user_id = consume_token(&state, &body.token, RESET_PASSWORD).await?;
+    // Any other reset link of the user dies with this one.
+    account_token::Entity::update_many()
+        .col_expr(
+            account_token::Column::UsedAt,
+            Expr::value(chrono::Utc::now()),
+        )
+        .filter(account_token::Column::UserId.eq(user_id))
+        .filter(account_token::Column::Purpose.eq(RESET_PASSWORD))
+        .filter(account_token::Column::UsedAt.is_null())
+        .exec(state.chat.db())
+        .await?;
     let password = body.password;
     let hash = hash_password_off_thread(password)
         .await

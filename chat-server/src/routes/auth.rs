@@ -1,8 +1,8 @@
 //! Registration, login, refresh, logout, current user.
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{SET_COOKIE, USER_AGENT};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -10,16 +10,21 @@ use chat_core::ChatError;
 use chat_core::entity::{refresh_token, user};
 use chat_core::model::OwnUser;
 use chat_core::service::NewUser;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::{
-    MAX_PASSWORD_LEN, hash_password_off_thread, hash_refresh_token, new_refresh_token,
-    password_problem, verify_password_off_thread,
+    MAX_PASSWORD_LEN, client_fingerprint, hash_password_off_thread, hash_refresh_token,
+    new_refresh_token, password_problem, verify_password_off_thread,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json};
+use crate::middleware::ClientKey;
 use crate::state::AppState;
 
 /// Register and login: the routes that guess passwords, rate limited more strictly.
@@ -65,12 +70,26 @@ struct RefreshBody {
 struct Session {
     user: OwnUser,
     token: String,
-    refresh_token: String,
+    /// Left out for cookie clients (see [`is_web_client`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
     expires_in: u64,
+}
+
+/// Whether the request says it comes from the web client (`X-Client: web`),
+/// which keeps its refresh token in the HttpOnly cookie only: the JSON body
+/// then leaves the refresh token out, so a script injected into the page
+/// cannot read it from there.
+fn is_web_client(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-client")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("web"))
 }
 
 async fn register(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(body): Json<RegisterBody>,
 ) -> ApiResult<Response> {
     // Report every bad field at once, before paying for the hash.
@@ -103,10 +122,21 @@ async fn register(
     if let Err(err) = super::account::send_verification(&state, &created).await {
         tracing::error!(%err, "verification mail not sent");
     }
-    start_session(&state, &created, StatusCode::CREATED).await
+    start_session(
+        &state,
+        &created,
+        StatusCode::CREATED,
+        !is_web_client(&headers),
+    )
+    .await
 }
 
-async fn login(State(state): State<AppState>, Json(body): Json<LoginBody>) -> ApiResult<Response> {
+async fn login(
+    State(state): State<AppState>,
+    ClientKey(client): ClientKey,
+    headers: HeaderMap,
+    Json(body): Json<LoginBody>,
+) -> ApiResult<Response> {
     let login = body
         .login
         .or(body.username)
@@ -117,49 +147,102 @@ async fn login(State(state): State<AppState>, Json(body): Json<LoginBody>) -> Ap
         return Err(ApiError::InvalidCredentials);
     }
     let found = state.chat.find_user_by_login(&login).await?;
+    // Attempts count per account (its id, whichever name or address was
+    // typed) and client address; unknown logins count the same way, so the
+    // backoff does not reveal which logins exist.
+    let account = match &found {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("login:{}", login.trim().to_lowercase()),
+    };
+    if let Err(wait) = state.limits.logins.attempt(&account, client) {
+        return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
+    }
     // Hash even for unknown users so timing does not reveal which logins exist.
     let phc = found.as_ref().map(|u| u.password_hash.clone());
     let ok = verify_password_off_thread(body.password, phc)
         .await
         .map_err(ApiError::Internal)?;
     match found {
-        Some(user) if ok => start_session(&state, &user, StatusCode::OK).await,
-        _ => Err(ApiError::InvalidCredentials),
+        Some(user) if ok => {
+            state.limits.logins.succeeded(&account, client);
+            start_session(&state, &user, StatusCode::OK, !is_web_client(&headers)).await
+        }
+        _ => {
+            state.limits.logins.failed(&account, client);
+            Err(ApiError::InvalidCredentials)
+        }
     }
 }
 
+/// When a session that started at `started` must end (`None`: too far to tell).
+fn session_end(state: &AppState, started: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let max_age = chrono::Duration::from_std(state.limits.session_max_age).ok()?;
+    started.checked_add_signed(max_age)
+}
+
+/// Expiry of a refresh token issued `now` in a session that started at
+/// `started`: its own lifetime, cut at the end of the session.
+fn refresh_expiry(state: &AppState, now: DateTime<Utc>, started: DateTime<Utc>) -> DateTime<Utc> {
+    let own = i64::try_from(state.refresh_ttl)
+        .ok()
+        .and_then(chrono::Duration::try_seconds)
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    session_end(state, started).map_or(own, |end| own.min(end))
+}
+
+/// A new login session: a new family, its first (random) refresh token.
 async fn start_session(
     state: &AppState,
     user: &user::Model,
     status: StatusCode,
+    refresh_in_body: bool,
 ) -> ApiResult<Response> {
-    let family = new_refresh_token().1;
-    issue_session(state, user, status, family).await
-}
-
-async fn issue_session(
-    state: &AppState,
-    user: &user::Model,
-    status: StatusCode,
-    family_id: String,
-) -> ApiResult<Response> {
-    let token = state
-        .tokens
-        .issue(user.id, &user.username, &family_id)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let family_id = new_refresh_token().1;
     let (refresh, refresh_hash) = new_refresh_token();
-    let now = chrono::Utc::now();
+    let now = Utc::now();
+    let expires_at = refresh_expiry(state, now, now);
     refresh_token::ActiveModel {
         user_id: Set(user.id),
         token_hash: Set(refresh_hash),
-        family_id: Set(family_id),
-        expires_at: Set(now + chrono::Duration::seconds(state.refresh_ttl as i64)),
+        family_id: Set(family_id.clone()),
+        expires_at: Set(expires_at),
         revoked_at: Set(None),
         created_at: Set(now),
+        session_started_at: Set(Some(now)),
+        rotated_at: Set(None),
+        rotated_by: Set(None),
         ..Default::default()
     }
     .insert(state.chat.db())
     .await?;
+    session_response(
+        state,
+        user,
+        status,
+        &family_id,
+        refresh,
+        expires_at,
+        refresh_in_body,
+    )
+}
+
+/// The answer that hands a session to the client: a new access token, and the
+/// refresh token (already stored) in its cookie and, unless left out, the body.
+fn session_response(
+    state: &AppState,
+    user: &user::Model,
+    status: StatusCode,
+    family_id: &str,
+    refresh: String,
+    refresh_expires_at: DateTime<Utc>,
+    refresh_in_body: bool,
+) -> ApiResult<Response> {
+    let token = state
+        .tokens
+        .issue(user.id, &user.username, family_id)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let refresh_max_age = (refresh_expires_at - Utc::now()).num_seconds().max(0) as u64;
     let cookies = [
         session_cookie(
             state,
@@ -173,13 +256,13 @@ async fn issue_session(
             "refresh_token",
             refresh.clone(),
             "/api/auth",
-            state.refresh_ttl,
+            refresh_max_age,
         ),
     ];
     let body = Session {
         user: OwnUser::from(user),
         token,
-        refresh_token: refresh,
+        refresh_token: refresh_in_body.then_some(refresh),
         expires_in: state.tokens.ttl(),
     };
     Ok((
@@ -202,7 +285,9 @@ fn session_cookie(
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.secure_cookies)
-        .max_age(cookie::time::Duration::seconds(max_age as i64))
+        .max_age(cookie::time::Duration::seconds(
+            i64::try_from(max_age).unwrap_or(i64::MAX),
+        ))
         .build()
 }
 
@@ -212,10 +297,14 @@ fn cleared_cookie(name: &'static str, path: &'static str) -> Cookie<'static> {
     cookie
 }
 
-/// Rotates a refresh token. Presenting an already rotated token revokes its
-/// whole family: someone replayed a stolen token.
+/// Rotates a refresh token into its successor. Presenting an already rotated
+/// token revokes its whole family (someone replayed a stolen token), except
+/// for a retry: the same client presenting, by cookie, the token it rotated
+/// less than `REFRESH_REUSE_GRACE` ago gets the same successor again.
 async fn refresh(
     State(state): State<AppState>,
+    ClientKey(client): ClientKey,
+    headers: HeaderMap,
     jar: CookieJar,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
@@ -227,44 +316,152 @@ async fn refresh(
             .map_err(|e| ApiError::InvalidBody(e.to_string()))?
             .refresh_token
     };
+    let by_cookie = from_body.is_none();
     let presented = from_body
         .or_else(|| jar.get("refresh_token").map(|c| c.value().to_owned()))
         .ok_or(ApiError::Unauthorized)?;
+    // A cookie client never gets the token in the body.
+    let attempt = Attempt {
+        presented: &presented,
+        by_cookie,
+        refresh_in_body: !by_cookie && !is_web_client(&headers),
+        fingerprint: client_fingerprint(
+            client,
+            headers
+                .get(USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        ),
+        now: Utc::now(),
+    };
+    let db = state.chat.db();
     let stored = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash_refresh_token(&presented)))
-        .one(state.chat.db())
+        .one(db)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let now = chrono::Utc::now();
     if stored.revoked_at.is_some() {
-        // A rotated token came back: it was stolen, or the client is confused.
-        // Either way the whole session ends, its sockets included.
-        revoke_family(&state, &stored.family_id).await?;
-        state
-            .chat
-            .end_session(&stored.family_id, "refresh_token_reused")
-            .await?;
+        return retried_or_reused(&state, &stored, &attempt).await;
+    }
+    let now = attempt.now;
+    let started = stored.session_started_at.unwrap_or(stored.created_at);
+    if stored.expires_at <= now || session_end(&state, started).is_some_and(|end| end <= now) {
         return Err(ApiError::Unauthorized);
     }
-    if stored.expires_at <= now {
-        return Err(ApiError::Unauthorized);
-    }
+    let successor = state.tokens.successor_of(&presented);
+    let expires_at = refresh_expiry(&state, now, started);
+    // Rotation and the successor's insert commit together: a failure leaves
+    // the presented token valid, never a session without a usable token.
+    let txn = db.begin().await?;
     // Only one concurrent refresh may rotate a token.
     let rotated = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
         .col_expr(
-            refresh_token::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(now),
+            refresh_token::Column::RotatedBy,
+            Expr::value(attempt.fingerprint.clone()),
         )
         .filter(refresh_token::Column::Id.eq(stored.id))
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(state.chat.db())
+        .exec(&txn)
         .await?;
     if rotated.rows_affected != 1 {
-        revoke_family(&state, &stored.family_id).await?;
-        return Err(ApiError::Unauthorized);
+        txn.rollback().await?;
+        // A concurrent refresh rotated it first (its transaction has committed).
+        let current = refresh_token::Entity::find_by_id(stored.id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        return retried_or_reused(&state, &current, &attempt).await;
     }
+    refresh_token::Entity::insert(refresh_token::ActiveModel {
+        user_id: Set(stored.user_id),
+        token_hash: Set(hash_refresh_token(&successor)),
+        family_id: Set(stored.family_id.clone()),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        session_started_at: Set(Some(started)),
+        rotated_at: Set(None),
+        rotated_by: Set(None),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
     let user = state.chat.user_row(stored.user_id).await?;
-    issue_session(&state, &user, StatusCode::OK, stored.family_id).await
+    session_response(
+        &state,
+        &user,
+        StatusCode::OK,
+        &stored.family_id,
+        successor,
+        expires_at,
+        attempt.refresh_in_body,
+    )
+}
+
+/// One refresh request, as the rotation rules see it.
+struct Attempt<'a> {
+    presented: &'a str,
+    by_cookie: bool,
+    refresh_in_body: bool,
+    fingerprint: String,
+    now: DateTime<Utc>,
+}
+
+/// A token that was already rotated or revoked came back. Within the grace
+/// period, by cookie, from the client that rotated it, while its successor is
+/// still the live token of the session: the answer was lost (or another tab
+/// refreshed at the same moment), and the same successor is handed back.
+/// Otherwise it is a replay and the session ends.
+async fn retried_or_reused(
+    state: &AppState,
+    stored: &refresh_token::Model,
+    attempt: &Attempt<'_>,
+) -> ApiResult<Response> {
+    let grace = chrono::Duration::from_std(state.limits.refresh_grace).unwrap_or_default();
+    let retry = attempt.by_cookie
+        && grace > chrono::Duration::zero()
+        && stored
+            .rotated_at
+            .is_some_and(|rotated| attempt.now - rotated <= grace)
+        && stored.rotated_by.as_deref() == Some(attempt.fingerprint.as_str());
+    if retry {
+        let successor = state.tokens.successor_of(attempt.presented);
+        let next = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(hash_refresh_token(&successor)))
+            .one(state.chat.db())
+            .await?;
+        if let Some(next) = next
+            && next.family_id == stored.family_id
+            && next.revoked_at.is_none()
+            && next.expires_at > attempt.now
+        {
+            let user = state.chat.user_row(next.user_id).await?;
+            tracing::info!(
+                user_id = next.user_id,
+                "refresh retried within the grace period: same successor handed back"
+            );
+            return session_response(
+                state,
+                &user,
+                StatusCode::OK,
+                &next.family_id,
+                successor,
+                next.expires_at,
+                attempt.refresh_in_body,
+            );
+        }
+    }
+    // A rotated token came back: it was stolen, or the client is confused.
+    // Either way the whole session ends, its sockets included.
+    revoke_family(state, &stored.family_id).await?;
+    state
+        .chat
+        .end_session(&stored.family_id, "refresh_token_reused")
+        .await?;
+    Err(ApiError::Unauthorized)
 }
 
 async fn revoke_family(state: &AppState, family_id: &str) -> ApiResult<()> {

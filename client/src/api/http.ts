@@ -20,11 +20,18 @@ import type {
 /** Origin of the chat server; empty means the page's own origin. */
 export const SERVER_URL: string = (import.meta.env.VITE_SERVER_URL as string | undefined) ?? '';
 
+/**
+ * Tells the server this is the web client: the refresh token then lives only in its HttpOnly
+ * cookie, and authentication answers leave it out of their JSON body (where a script injected into
+ * the page could read it).
+ */
+export const WEB_CLIENT_HEADERS = { 'X-Client': 'web' } as const;
+
 export const http = axios.create({
   baseURL: `${SERVER_URL}/api`,
   withCredentials: true,
   timeout: 20_000,
-  headers: { Accept: 'application/json' },
+  headers: { Accept: 'application/json', ...WEB_CLIENT_HEADERS },
 });
 
 /** Requests that must never trigger a refresh: their 401 means wrong credentials. */
@@ -44,7 +51,7 @@ export const refreshAccessToken: Refresh = createRefresher({
     const response = await axios.post<AuthResponse>(
       `${SERVER_URL}/api/auth/refresh`,
       {},
-      { withCredentials: true, timeout: 20_000 },
+      { withCredentials: true, timeout: 20_000, headers: { ...WEB_CLIENT_HEADERS } },
     );
     const { token, expires_in } = response.data ?? {};
     if (!token) throw new Error('The refresh answer carried no token');
