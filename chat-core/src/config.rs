@@ -54,6 +54,10 @@ pub struct ChatConfig {
     /// reconnects and catches up) rather than left with a hole; idle queues
     /// cost nothing for their size.
     pub socket_queue_packets: usize,
+    /// Sockets a user may hold on this instance (default 20; 0: no limit).
+    /// A handshake over the limit is refused with `connect_error`
+    /// `"too_many_sockets"`; the user's open sockets stay connected.
+    pub sockets_per_user: usize,
 }
 
 impl Default for ChatConfig {
@@ -68,6 +72,7 @@ impl Default for ChatConfig {
             events_per_second: 20,
             events_burst: 100,
             socket_queue_packets: 1024,
+            sockets_per_user: 20,
         }
     }
 }

@@ -24,5 +24,6 @@ mod compact;
 pub(crate) mod emitter;
 pub mod events;
 pub(crate) mod handlers;
+pub mod limits;
 
 pub use compact::compact_handshake;

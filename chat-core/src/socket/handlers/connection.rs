@@ -16,6 +16,10 @@ pub(crate) enum ConnectRefused {
     Unauthorized,
     #[error("internal_error")]
     Internal,
+    #[error("rate_limited")]
+    RateLimited,
+    #[error("too_many_sockets")]
+    TooManySockets,
 }
 
 /// Connect middleware: runs before the connection is acknowledged, so by the
@@ -26,6 +30,7 @@ pub(crate) async fn authenticate<A: Adapter>(
     State(chat): State<ChatHandle>,
     State(AuthState(authenticator)): State<AuthState>,
 ) -> Result<(), ConnectRefused> {
+    let attempt = chat.handshake_attempt(socket.req_parts())?;
     let auth = auth.ok();
     let auth_token = auth
         .as_ref()
@@ -44,18 +49,19 @@ pub(crate) async fn authenticate<A: Adapter>(
         }
         Err(reason) => {
             tracing::debug!(%reason, sid = %socket.id, "handshake refused");
-            return Err(ConnectRefused::Unauthorized);
+            return Err(attempt.refused());
         }
     };
     // The token may outlive its user (deleted account, reset database).
     match chat.user_row(identity.user_id).await {
         Ok(_) => {}
-        Err(ChatError::NotFound(_)) => return Err(ConnectRefused::Unauthorized),
+        Err(ChatError::NotFound(_)) => return Err(attempt.refused()),
         Err(err) => {
             tracing::error!(%err, "loading the user on connect failed");
             return Err(ConnectRefused::Internal);
         }
     }
+    socket.extensions.insert(chat.socket_slot(identity.user_id)?);
     let conversations = chat
         .conversation_ids_of(identity.user_id)
         .await

@@ -21,6 +21,7 @@ use crate::socket::events::AckError;
 pub(crate) struct AuthState(pub(crate) Arc<dyn Authenticator>);
 
 pub(crate) use connection::{authenticate, on_connect};
+pub(crate) use connection::ConnectRefused;
 
 /// Answers an ack with `{success: true, ..body}` or the error. A client that
 /// asked for no ack gets nothing; that is not an error.
