@@ -48,7 +48,8 @@ struct Inner {
 impl HandshakeLimiter {
     /// `rate.burst` handshakes at once per client, then one every `rate.every`.
     pub fn new(rate: Rate, client_ip: ClientIp) -> HandshakeLimiter {
-        let burst = std::num::NonZeroU32::new(rate.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        let burst =
+            std::num::NonZeroU32::new(rate.burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
         let quota = Quota::with_period(rate.every.max(Duration::from_millis(1)))
             .unwrap_or_else(|| Quota::per_second(std::num::NonZeroU32::MIN))
             .allow_burst(burst);
@@ -168,9 +169,10 @@ impl HandshakeGuard for HandshakeLimiter {
         if let Err(wait) = self.inner.take(key) {
             // Until the budget refills, this client's handshakes are refused
             // before any credential is checked.
-            self.inner
-                .blocked()
-                .insert(key.clone(), Instant::now() + wait.max(Duration::from_secs(1)));
+            self.inner.blocked().insert(
+                key.clone(),
+                Instant::now() + wait.max(Duration::from_secs(1)),
+            );
         }
     }
 }
@@ -184,8 +186,12 @@ mod tests {
         assert!(opens_connection(Some("EIO=4&transport=polling&t=abc")));
         assert!(opens_connection(Some("EIO=4&transport=websocket")));
         assert!(opens_connection(None));
-        assert!(!opens_connection(Some("EIO=4&transport=polling&sid=AAAAAAAAAAAAAAHs")));
-        assert!(!opens_connection(Some("sid=AAAAAAAAAAAAAAHs&EIO=4&transport=websocket")));
+        assert!(!opens_connection(Some(
+            "EIO=4&transport=polling&sid=AAAAAAAAAAAAAAHs"
+        )));
+        assert!(!opens_connection(Some(
+            "sid=AAAAAAAAAAAAAAHs&EIO=4&transport=websocket"
+        )));
         // The engine reads `sid=` literally too: these name no session.
         assert!(opens_connection(Some("EIO=4&xsid=1&transport=polling")));
         assert!(is_socket_io("/socket.io/"));

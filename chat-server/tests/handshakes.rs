@@ -36,8 +36,8 @@ async fn open<'a>(server: &'a TestServer, ip: &'static str) -> Result<Polling<'a
         return Err((status, body));
     }
     let text = res.text().await.expect("open packet");
-    let open: Value = serde_json::from_str(text.strip_prefix('0').expect("open packet"))
-        .expect("open json");
+    let open: Value =
+        serde_json::from_str(text.strip_prefix('0').expect("open packet")).expect("open json");
     Ok(Polling {
         server,
         ip,
@@ -47,8 +47,10 @@ async fn open<'a>(server: &'a TestServer, ip: &'static str) -> Result<Polling<'a
 
 impl Polling<'_> {
     fn url(&self) -> String {
-        self.server
-            .url(&format!("/socket.io/?EIO=4&transport=polling&sid={}", self.sid))
+        self.server.url(&format!(
+            "/socket.io/?EIO=4&transport=polling&sid={}",
+            self.sid
+        ))
     }
 
     async fn send(&self, packet: &str) {
@@ -115,7 +117,12 @@ async fn new_connections_are_limited_per_client_ip_but_open_sessions_are_not() {
     let (_, token) = server.register("flood").await;
     let mut sessions = Vec::new();
     for _ in 0..3 {
-        sessions.push(open(&server, "203.0.113.7").await.ok().expect("within the burst"));
+        sessions.push(
+            open(&server, "203.0.113.7")
+                .await
+                .ok()
+                .expect("within the burst"),
+        );
     }
     let (status, body) = open(&server, "203.0.113.7")
         .await
@@ -123,7 +130,9 @@ async fn new_connections_are_limited_per_client_ip_but_open_sessions_are_not() {
         .expect("over the burst");
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["code"], "rate_limited", "{body}");
-    let retry_after = body["details"]["retry_after"].as_u64().expect("retry_after");
+    let retry_after = body["details"]["retry_after"]
+        .as_u64()
+        .expect("retry_after");
     assert!((1..=10).contains(&retry_after), "{body}");
     assert_eq!(body["retry_after_header"], retry_after, "{body}");
     // A WebSocket opened directly is a new connection too.
@@ -167,7 +176,11 @@ async fn failed_handshakes_use_up_the_same_budget_also_on_an_open_connection() {
     let answer = session.connect("still-not-a-token").await;
     assert_eq!(refusal(&answer).as_deref(), Some("unauthorized"));
     let answer = session.connect(&token).await;
-    assert_eq!(refusal(&answer).as_deref(), Some("rate_limited"), "{answer}");
+    assert_eq!(
+        refusal(&answer).as_deref(),
+        Some("rate_limited"),
+        "{answer}"
+    );
     let (status, body) = open(&server, "203.0.113.8").await.err().expect("limited");
     assert_eq!(status, 429, "{body}");
     // Others are not affected.
@@ -190,7 +203,11 @@ async fn a_user_holds_at_most_sockets_per_user_and_the_open_ones_stay() {
     assert!(first.connect(&token).await.starts_with("40"));
     assert!(second.connect(&token).await.starts_with("40"));
     let answer = third.connect(&token).await;
-    assert_eq!(refusal(&answer).as_deref(), Some("too_many_sockets"), "{answer}");
+    assert_eq!(
+        refusal(&answer).as_deref(),
+        Some("too_many_sockets"),
+        "{answer}"
+    );
     // Another user is not affected.
     let stranger = open(&server, "127.0.0.1").await.ok().expect("open");
     assert!(stranger.connect(&other_token).await.starts_with("40"));
@@ -210,6 +227,9 @@ async fn a_user_holds_at_most_sockets_per_user_and_the_open_ones_stay() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(answer.starts_with("40"), "a closed socket gives its place back: {answer}");
+    assert!(
+        answer.starts_with("40"),
+        "a closed socket gives its place back: {answer}"
+    );
     server.stop().await;
 }

@@ -765,7 +765,7 @@ async fn uploads_over_the_quota_get_413_quota_exceeded_and_store_nothing() {
     assert_eq!(upload_rows(&db).await, rows, "no row");
     // The quota is per user.
     let (_, bob) = server.register("other").await;
-    let (status, body) = upload(&server, &bob, png_bytes(64, 65), "b.png").await;
+    let (status, body) = upload(&server, &bob, png_bytes(32, 32), "b.png").await;
     assert_eq!(status, 201, "{body}");
     server.stop().await;
 }
@@ -924,16 +924,28 @@ async fn orphan_uploads_are_swept_after_the_cutoff_unless_referenced() {
     let files = stored_files(&db);
     for gone in [&unused, &shared_unused] {
         for key in ["file_url", "thumbnail_url"] {
-            assert!(!files.contains(&file_name(&gone[key])), "{} kept", gone[key]);
+            assert!(
+                !files.contains(&file_name(&gone[key])),
+                "{} kept",
+                gone[key]
+            );
         }
     }
     for kept in [&posted, &avatar, &shared_young, &young] {
         for key in ["file_url", "thumbnail_url"] {
-            assert!(files.contains(&file_name(&kept[key])), "{} deleted", kept[key]);
+            assert!(
+                files.contains(&file_name(&kept[key])),
+                "{} deleted",
+                kept[key]
+            );
         }
     }
     assert_eq!(files.len(), files_before.len() - 4);
-    assert_eq!(upload_rows(&db).await, 4, "posted, avatar, carol's copy, young");
+    assert_eq!(
+        upload_rows(&db).await,
+        4,
+        "posted, avatar, carol's copy, young"
+    );
     let again = sweep_orphans(&conn, &storage, now - chrono::Duration::days(1))
         .await
         .expect("sweep");

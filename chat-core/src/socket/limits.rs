@@ -176,9 +176,7 @@ mod tests {
             sockets_per_user: 2,
             ..Default::default()
         };
-        let (_layer, chat) = ChatCore::builder(Default::default())
-            .config(config)
-            .build();
+        let (_layer, chat) = ChatCore::builder(Default::default()).config(config).build();
         let first = chat.socket_slot(7).ok().expect("first");
         let second = chat.socket_slot(7).ok().expect("second");
         assert!(matches!(
@@ -198,9 +196,7 @@ mod tests {
             sockets_per_user: 0,
             ..Default::default()
         };
-        let (_layer, chat) = ChatCore::builder(Default::default())
-            .config(config)
-            .build();
+        let (_layer, chat) = ChatCore::builder(Default::default()).config(config).build();
         let slots: Vec<_> = (0..100).map(|_| chat.socket_slot(7).ok()).collect();
         assert!(slots.iter().all(Option::is_some));
     }

@@ -109,11 +109,7 @@ impl Uploads {
         let storage = LocalStorage::new(&dir)
             .with_context(|| format!("cannot create upload directory {}", dir.display()))?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let permits = decode_permits(
-            config.upload_decode_memory,
-            config.max_image_pixels,
-            cpus,
-        );
+        let permits = decode_permits(config.upload_decode_memory, config.max_image_pixels, cpus);
         tracing::info!(permits, "uploads decoded at once");
         Ok(Uploads::new(
             Arc::new(storage),

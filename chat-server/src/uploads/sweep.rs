@@ -144,7 +144,11 @@ pub fn spawn_orphan_sweeper(
             // whose rows are gone.
             match sweep_orphans(&db, storage.as_ref(), cutoff).await {
                 Ok(outcome) if outcome.rows > 0 => {
-                    tracing::info!(rows = outcome.rows, files = outcome.files, "orphan uploads deleted");
+                    tracing::info!(
+                        rows = outcome.rows,
+                        files = outcome.files,
+                        "orphan uploads deleted"
+                    );
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(%err, "orphan upload sweep failed"),

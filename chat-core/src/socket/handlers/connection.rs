@@ -61,7 +61,9 @@ pub(crate) async fn authenticate<A: Adapter>(
             return Err(ConnectRefused::Internal);
         }
     }
-    socket.extensions.insert(chat.socket_slot(identity.user_id)?);
+    socket
+        .extensions
+        .insert(chat.socket_slot(identity.user_id)?);
     let conversations = chat
         .conversation_ids_of(identity.user_id)
         .await
