@@ -80,6 +80,10 @@ pub struct ChatConfig {
     /// long as the host's access tokens live, since they are refused only
     /// while it is.
     pub revoked_session_retention: Duration,
+    /// Sockets a user may hold on this instance (default 20; 0: no limit).
+    /// A handshake over the limit is refused with `connect_error`
+    /// `"too_many_sockets"`; the user's open sockets stay connected.
+    pub sockets_per_user: usize,
 }
 
 impl Default for ChatConfig {
@@ -99,6 +103,7 @@ impl Default for ChatConfig {
             membership_cache_ttl: Duration::from_secs(60),
             session_check_ttl: Duration::from_secs(5),
             revoked_session_retention: Duration::from_secs(24 * 3600),
+            sockets_per_user: 20,
         }
     }
 }

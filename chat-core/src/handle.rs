@@ -55,6 +55,10 @@ pub(crate) struct Inner {
     pub(crate) sessions: crate::service::sessions::SessionCache,
     /// When each socket's credentials expire.
     pub(crate) expiry: crate::socket::expiry::ExpiryWheel,
+    /// Handshake admission and sockets per user.
+    pub(crate) limits: crate::socket::limits::ConnectionLimits,
+    /// Presence written to the database in batches (single instance).
+    pub(crate) presence_writer: Arc<crate::service::presence::PresenceBatches>,
 }
 
 impl ChatHandle {
@@ -62,12 +66,14 @@ impl ChatHandle {
         db: DatabaseConnection,
         config: ChatConfig,
         cluster: Option<Cluster>,
+        guard: Option<Arc<dyn crate::socket::limits::HandshakeGuard>>,
     ) -> Self {
         let (typing, typing_expired) = TypingTracker::new(config.typing_timeout);
         let event_limiter = event_limiter(&config);
         let membership =
             MembershipCache::new(config.membership_cache_members, config.membership_cache_ttl);
         let sessions = crate::service::sessions::SessionCache::new(config.session_check_ttl);
+        let limits = crate::socket::limits::ConnectionLimits::new(guard, config.sockets_per_user);
         ChatHandle {
             inner: Arc::new(Inner {
                 db,
@@ -83,6 +89,8 @@ impl ChatHandle {
                 writers: crate::service::writer::MessageWriters::new(),
                 sessions,
                 expiry: crate::socket::expiry::ExpiryWheel::default(),
+                limits,
+                presence_writer: Default::default(),
             }),
         }
     }
@@ -169,14 +177,13 @@ impl ChatHandle {
         if let Some(emitter) = self.inner.emitter.get() {
             emitter.close().await;
         }
-        // The closed sockets' presence is written to Redis by a background
-        // task: let it finish, or their users stay online until this
-        // instance's heartbeat expires (bounded: Redis may be away).
-        if let Some(cluster) = &self.inner.cluster {
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
-            while !cluster.pending.is_idle() && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
+        // The closed sockets' presence is written by a background task (to
+        // Redis, or in batches to the database): let it finish, or their users
+        // stay online until this instance's heartbeat expires or the next
+        // start (bounded: Redis or the database may be away).
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+        while !self.presence_idle() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 

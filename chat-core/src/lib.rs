@@ -153,6 +153,7 @@ impl ChatCore {
             db,
             config: ChatConfig::default(),
             authenticator: Arc::new(DenyAll),
+            handshake_guard: None,
         }
     }
 }
@@ -172,6 +173,7 @@ pub struct ChatCoreBuilder {
     db: DatabaseConnection,
     config: ChatConfig,
     authenticator: Arc<dyn Authenticator>,
+    handshake_guard: Option<Arc<dyn socket::limits::HandshakeGuard>>,
 }
 
 impl ChatCoreBuilder {
@@ -209,6 +211,32 @@ impl ChatCoreBuilder {
     /// ```
     pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
         self.authenticator = Arc::new(authenticator);
+        self
+    }
+
+    /// Sets who admits Socket.IO handshakes per client and hears of failed
+    /// ones (see [`socket::limits`]). Without one, every handshake is
+    /// authenticated.
+    ///
+    /// ```
+    /// use chat_core::socket::limits::HandshakeGuard;
+    ///
+    /// /// Lets everyone try (e.g. a private network), logging failures.
+    /// struct LogFailures;
+    /// impl HandshakeGuard for LogFailures {
+    ///     fn admit(&self, _request: &http::request::Parts) -> bool {
+    ///         true
+    ///     }
+    ///     fn failed(&self, request: &http::request::Parts) {
+    ///         eprintln!("refused handshake from {:?}", request.headers.get("x-real-ip"));
+    ///     }
+    /// }
+    ///
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let (_layer, _chat) = chat_core::ChatCore::builder(db).handshake_guard(LogFailures).build();
+    /// ```
+    pub fn handshake_guard(mut self, guard: impl socket::limits::HandshakeGuard) -> Self {
+        self.handshake_guard = Some(Arc::new(guard));
         self
     }
 
@@ -292,7 +320,7 @@ impl ChatCoreBuilder {
     ) -> (SocketIoLayer<A>, SocketIo<A>, ChatHandle) {
         let queue_packets = self.config.socket_queue_packets.max(1);
         let max_payload = self.config.socket_max_payload.max(1);
-        let chat = ChatHandle::new(self.db, self.config, cluster);
+        let chat = ChatHandle::new(self.db, self.config, cluster, self.handshake_guard);
         // One bound for every way a client can hand the server bytes: the
         // engine's defaults (64 MiB per WebSocket message, 16 MiB per frame,
         // 10 MB of binary attachments) let an unauthenticated socket make the

@@ -94,6 +94,17 @@ pub struct Config {
     /// Socket events a user may emit at once.
     #[arg(long, env = "SOCKET_EVENTS_BURST", default_value_t = 100)]
     pub socket_events_burst: u32,
+    /// New Socket.IO connections per minute per client IP (after the burst);
+    /// handshakes refused as unauthorized count too. 0: no limit.
+    #[arg(long, env = "HANDSHAKES_PER_MINUTE", default_value_t = 120)]
+    pub handshakes_per_minute: u32,
+    /// New Socket.IO connections (and failed handshakes) a client IP may make at once.
+    #[arg(long, env = "HANDSHAKES_BURST", default_value_t = 60)]
+    pub handshakes_burst: u32,
+    /// Sockets a user may hold on one instance; a handshake over the limit is
+    /// refused with `too_many_sockets`. 0: no limit.
+    #[arg(long, env = "SOCKETS_PER_USER", default_value_t = 20)]
+    pub sockets_per_user: usize,
     /// Outgoing packets queued per socket; a socket whose queue overflows is
     /// disconnected so its client reconnects and catches up.
     #[arg(long, env = "SOCKET_QUEUE_PACKETS", default_value_t = 1024)]
@@ -138,6 +149,19 @@ pub struct Config {
     /// Largest accepted image in pixels (width x height), checked before decoding.
     #[arg(long, env = "MAX_IMAGE_PIXELS", default_value_t = 40_000_000)]
     pub max_image_pixels: u64,
+    /// Most bytes of stored images per user (the sum of their uploads); an
+    /// upload over it gets 413 `quota_exceeded`. 0: no quota.
+    #[arg(long, env = "UPLOAD_QUOTA_BYTES", default_value_t = 200 * 1024 * 1024)]
+    pub upload_quota_bytes: u64,
+    /// Memory, in bytes, for decoding uploaded images: as many uploads are read
+    /// and decoded at once as fit when each takes MAX_IMAGE_PIXELS x 4 bytes
+    /// (at least one, at most the cores but one).
+    #[arg(long, env = "UPLOAD_DECODE_MEMORY", default_value_t = 512 * 1024 * 1024)]
+    pub upload_decode_memory: u64,
+    /// Uploads that no message and no profile refers to are deleted (row and
+    /// files) this many hours after they were uploaded. 0: never.
+    #[arg(long, env = "UPLOAD_ORPHAN_HOURS", default_value_t = 24)]
+    pub upload_orphan_hours: u64,
     /// Origin(s) of the web client allowed by CORS, comma separated.
     #[arg(long, env = "CLIENT_URL", default_value = "http://localhost:3000")]
     pub client_url: String,

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The image has more pixels (or animation frames) than accepted.
     #[error("image too large: at most {0} pixels")]
     ImageTooLarge(u64),
+    /// The upload would take the user's stored images over their quota.
+    #[error("upload quota exceeded")]
+    QuotaExceeded,
     /// The image has a valid header but cannot be decoded.
     #[error("the image is corrupt or truncated")]
     InvalidImage,
@@ -74,6 +77,7 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             ApiError::ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidImage => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,6 +95,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType | ApiError::UnsupportedImage => "unsupported_media_type",
             ApiError::ImageTooLarge(_) => "image_too_large",
+            ApiError::QuotaExceeded => "quota_exceeded",
             ApiError::InvalidImage => "invalid_image",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal(_) => "internal_error",

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod origin;
 pub mod routes;
+pub mod socket_limits;
 pub mod state;
 pub mod uploads;
 
@@ -145,6 +146,7 @@ pub async fn run(
             presence_fanout_limit: config.presence_fanout_limit,
             socket_queue_packets: config.socket_queue_packets,
             socket_max_payload: usize::try_from(config.socket_max_payload).unwrap_or(usize::MAX),
+            sockets_per_user: config.sockets_per_user,
             // Ended sessions are refused while their access tokens may live.
             revoked_session_retention: Duration::from_secs(
                 config.access_token_ttl.saturating_mul(2).max(24 * 3600),
@@ -155,6 +157,11 @@ pub async fn run(
             tokens: tokens.clone(),
             policy: origin::OriginPolicy::new(&config.client_url),
         });
+    let handshakes = handshake_limiter(&config);
+    let builder = match &handshakes {
+        Some(limiter) => builder.handshake_guard(limiter.clone()),
+        None => builder,
+    };
     let local_addr = listener.local_addr()?;
     let uploads = uploads::Uploads::from_config(&config)?;
     let mailer: std::sync::Arc<dyn mail::Mailer> =
@@ -216,10 +223,25 @@ pub async fn run(
     let app = app.layer(tower::util::MapRequestLayer::new(
         chat_core::socket::compact_handshake::<axum::body::Body>,
     ));
+    let app = match handshakes {
+        Some(limiter) => app.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            socket_limits::limit_handshakes,
+        )),
+        None => app,
+    };
     tracing::info!("listening on http://{local_addr}");
     // On shutdown: stop accepting, close the sockets (clients reconnect to
     // another instance), let in-flight requests finish, within a bound.
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    if config.upload_orphan_hours > 0 {
+        uploads::sweep::spawn_orphan_sweeper(
+            chat.db().clone(),
+            uploads.storage().clone(),
+            Duration::from_secs(config.upload_orphan_hours.saturating_mul(3600)),
+            stopping_rx.clone(),
+        );
+    }
     let closer = chat.clone();
     let graceful = async move {
         shutdown.await;
@@ -251,6 +273,21 @@ pub async fn run(
     let _ = housekeeping_stop.send(true);
     let _ = purge.await;
     Ok(())
+}
+
+/// The per-IP budget of Socket.IO handshakes, unless disabled.
+fn handshake_limiter(config: &Config) -> Option<socket_limits::HandshakeLimiter> {
+    if config.handshakes_per_minute == 0 {
+        return None;
+    }
+    let rate = Rate {
+        every: Duration::from_secs(60) / config.handshakes_per_minute,
+        burst: config.handshakes_burst,
+    };
+    let limiter =
+        socket_limits::HandshakeLimiter::new(rate, ClientIp::new(config.trusted_proxies.clone()));
+    limiter.spawn_cleanup();
+    Some(limiter)
 }
 
 /// The HTTP routes, middleware and static client (without the Socket.IO layer).

@@ -718,3 +718,269 @@ async fn image_messages_need_an_upload_of_the_sender() {
     assert_eq!(page["messages"].as_array().map(Vec::len), Some(1));
     server.stop().await;
 }
+
+/// Runs one SQL statement on the test database.
+async fn exec(db: &TestDb, sql: &str, values: Vec<sea_orm::Value>) {
+    let conn = sea_orm::Database::connect(&db.url).await.expect("connect");
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_owned(),
+    };
+    conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .expect("statement");
+    let _ = conn.close().await;
+}
+
+fn file_name(url: &Value) -> String {
+    url.as_str()
+        .and_then(|u| u.strip_prefix("/uploads/"))
+        .expect("upload url")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn uploads_over_the_quota_get_413_quota_exceeded_and_store_nothing() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_, alice) = server.register("quota").await;
+    let (status, first) = upload(&server, &alice, png_bytes(64, 64), "a.png").await;
+    assert_eq!(status, 201, "{first}");
+    let used = first["size"].as_u64().expect("size");
+    server.stop().await;
+
+    // The same data with a quota that leaves half the first image's size.
+    let mut config = common::test_config(&db);
+    config.upload_quota_bytes = used + used / 2;
+    let server = TestServer::start_with(config).await;
+    let files = stored_files(&db).len();
+    let rows = upload_rows(&db).await;
+    for (width, height) in [(64, 65), (400, 300)] {
+        let (status, body) = upload(&server, &alice, png_bytes(width, height), "b.png").await;
+        assert_eq!(status, 413, "{width}x{height}: {body}");
+        assert_eq!(body["code"], "quota_exceeded", "{body}");
+    }
+    assert_eq!(stored_files(&db).len(), files, "nothing stored");
+    assert_eq!(upload_rows(&db).await, rows, "no row");
+    // The quota is per user.
+    let (_, bob) = server.register("other").await;
+    let (status, body) = upload(&server, &bob, png_bytes(32, 32), "b.png").await;
+    assert_eq!(status, 201, "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_upload_waits_for_a_decode_permit_before_its_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let db = TestDb::new().await;
+    let mut config = common::test_config(&db);
+    // Memory for one decode at a time.
+    config.upload_decode_memory = config.max_image_pixels * 4;
+    let server = TestServer::start_with(config).await;
+    let (_, token) = server.register("permits").await;
+
+    // The first upload sends half its body, then stalls.
+    let boundary = "chat-test-boundary-71ad";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(png_bytes(300, 200));
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let host = server.url.trim_start_matches("http://").to_owned();
+    let head = format!(
+        "POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stalled = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    stalled.write_all(head.as_bytes()).await.expect("head");
+    let half = body.len() / 2;
+    stalled.write_all(&body[..half]).await.expect("half");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // A second, complete upload waits: the only permit is taken.
+    let second = {
+        let http = server.http.clone();
+        let url = server.url("/api/upload");
+        let token = token.clone();
+        tokio::spawn(async move {
+            let form =
+                Form::new().part("image", file_part(png_bytes(80, 60), "b.png", "image/png"));
+            let res = http
+                .post(url)
+                .bearer_auth(token)
+                .multipart(form)
+                .send()
+                .await
+                .expect("second upload");
+            res.status().as_u16()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        !second.is_finished(),
+        "the second upload was read and decoded while the first held the only permit"
+    );
+    stalled.write_all(&body[half..]).await.expect("rest");
+    let mut answer = Vec::new();
+    stalled.read_to_end(&mut answer).await.expect("answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert_eq!(second.await.expect("task"), 201);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn orphan_uploads_are_swept_after_the_cutoff_unless_referenced() {
+    use chat_server::uploads::{LocalStorage, SweepOutcome, sweep_orphans};
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (alice_user, alice) = server.register("alice").await;
+    let (bob_user, bob) = server.register("bob").await;
+    let (carol_user, carol) = server.register("carol").await;
+    let conv = server.direct(&alice, &bob_user).await;
+    let up = |token: &str, w: u32, h: u32| {
+        let token = token.to_owned();
+        let server = &server;
+        async move {
+            let (status, body) = upload(server, &token, png_bytes(w, h), "x.png").await;
+            assert_eq!(status, 201, "{body}");
+            body
+        }
+    };
+    let unused = up(&alice, 40, 30).await;
+    let posted = up(&alice, 41, 30).await;
+    let avatar = up(&bob, 42, 30).await;
+    let shared_unused = up(&alice, 43, 30).await;
+    up(&carol, 43, 30).await;
+    let shared_young = up(&bob, 44, 30).await;
+    up(&carol, 44, 30).await;
+    let young = up(&alice, 45, 30).await;
+    let (status, message) = server
+        .post(
+            &format!("/api/conversations/{conv}/messages"),
+            &alice,
+            json!({ "content": "", "message_type": "image", "file_url": posted["file_url"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{message}");
+    server.stop().await;
+
+    exec(
+        &db,
+        "UPDATE users SET avatar_url = $1 WHERE id = $2",
+        vec![
+            avatar["thumbnail_url"].as_str().expect("url").into(),
+            bob_user["id"].as_i64().expect("id").into(),
+        ],
+    )
+    .await;
+    // Everything was uploaded two days ago, but carol's copy of the shared
+    // image and alice's last upload are recent.
+    let now = chrono::Utc::now();
+    exec(
+        &db,
+        "UPDATE uploads SET created_at = $1",
+        vec![(now - chrono::Duration::days(2)).into()],
+    )
+    .await;
+    let carol_id = carol_user["id"].as_i64().expect("id");
+    exec(
+        &db,
+        "UPDATE uploads SET created_at = $1 WHERE (uploader_id = $2 AND file_url = $3) OR file_url = $4",
+        vec![
+            now.into(),
+            carol_id.into(),
+            shared_young["file_url"].as_str().expect("url").into(),
+            young["file_url"].as_str().expect("url").into(),
+        ],
+    )
+    .await;
+    let _ = alice_user;
+
+    let conn = sea_orm::Database::connect(&db.url).await.expect("connect");
+    let storage = LocalStorage::new(upload_dir(&db)).expect("storage");
+    let files_before = stored_files(&db);
+    // Three days ago, nothing was old enough.
+    let early = sweep_orphans(&conn, &storage, now - chrono::Duration::days(3))
+        .await
+        .expect("sweep");
+    assert_eq!(early, SweepOutcome::default());
+
+    let outcome = sweep_orphans(&conn, &storage, now - chrono::Duration::days(1))
+        .await
+        .expect("sweep");
+    // Rows: the unused upload, both copies of the shared unused one, bob's
+    // copy of the image carol uploaded recently. Files: the first two images.
+    assert_eq!(outcome, SweepOutcome { rows: 4, files: 4 });
+    let files = stored_files(&db);
+    for gone in [&unused, &shared_unused] {
+        for key in ["file_url", "thumbnail_url"] {
+            assert!(
+                !files.contains(&file_name(&gone[key])),
+                "{} kept",
+                gone[key]
+            );
+        }
+    }
+    for kept in [&posted, &avatar, &shared_young, &young] {
+        for key in ["file_url", "thumbnail_url"] {
+            assert!(
+                files.contains(&file_name(&kept[key])),
+                "{} deleted",
+                kept[key]
+            );
+        }
+    }
+    assert_eq!(files.len(), files_before.len() - 4);
+    assert_eq!(
+        upload_rows(&db).await,
+        4,
+        "posted, avatar, carol's copy, young"
+    );
+    let again = sweep_orphans(&conn, &storage, now - chrono::Duration::days(1))
+        .await
+        .expect("sweep");
+    assert_eq!(again, SweepOutcome::default());
+    let _ = conn.close().await;
+}
+
+#[tokio::test]
+async fn the_server_sweeps_orphan_uploads_at_start() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_, alice) = server.register("sweeper").await;
+    let (status, body) = upload(&server, &alice, png_bytes(50, 40), "x.png").await;
+    assert_eq!(status, 201, "{body}");
+    server.stop().await;
+    assert_eq!(upload_rows(&db).await, 1);
+    exec(
+        &db,
+        "UPDATE uploads SET created_at = $1",
+        vec![(chrono::Utc::now() - chrono::Duration::hours(25)).into()],
+    )
+    .await;
+
+    let server = TestServer::start(&db).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while upload_rows(&db).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the orphan upload was not swept"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        !stored_files(&db).contains(&file_name(&body["file_url"])),
+        "its file is gone too"
+    );
+    server.stop().await;
+}

@@ -522,6 +522,7 @@ export function clusterEnv({ redisUrl = REDIS_URL, presenceTtl = 6, ...overrides
     AUTH_RATE_LIMIT_BURST: '100000',
     SOCKET_EVENTS_PER_SECOND: '100000',
     SOCKET_EVENTS_BURST: '100000',
+    HANDSHAKES_PER_MINUTE: '0',
     ...overrides,
   };
 }

@@ -21,6 +21,9 @@ const ANNOUNCE_CONCURRENCY: usize = 16;
 /// Backoff between attempts to write presence to Redis.
 const WRITE_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(50);
 const WRITE_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+/// Single instance: least time between two presence batches, which bounds
+/// presence writes to a few statements per interval whatever the churn.
+const PRESENCE_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// `typing:start` / `typing:stop` as relayed to the other members.
 ///
@@ -227,16 +230,74 @@ impl ChatHandle {
             cluster.socket_changed(user.user_id, &user.username);
             return Ok(());
         }
-        if !changed {
-            return Ok(());
+        if changed {
+            self.ensure_local_presence_writer();
+            self.inner
+                .presence_writer
+                .mark(user.user_id, &user.username);
         }
-        let last_seen = self.set_status(user.user_id, opened).await?;
-        let event = if opened {
-            events::USER_ONLINE
-        } else {
-            events::USER_OFFLINE
-        };
-        self.announce(user, event, last_seen).await
+        Ok(())
+    }
+
+    /// Starts, on first use, the task storing and announcing a single
+    /// instance's presence changes in batches (see
+    /// [`PresenceBatches`](super::presence::PresenceBatches)).
+    fn ensure_local_presence_writer(&self) {
+        let batches = self.inner.presence_writer.clone();
+        if batches.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            // Users stored as online by this task.
+            let mut online = std::collections::HashSet::new();
+            loop {
+                if !batches.has_work() {
+                    // Wakes now and then to notice the engine is gone.
+                    let _ = tokio::time::timeout(
+                        std::time::Duration::from_secs(1),
+                        batches.wake.notified(),
+                    )
+                    .await;
+                }
+                let Some(inner) = weak.upgrade() else { break };
+                let mut changes = Vec::new();
+                for (user_id, username) in batches.take() {
+                    // A user who came and went since the last batch changed nothing.
+                    let now = inner.presence.is_online(user_id);
+                    let stored = if now {
+                        !online.insert(user_id)
+                    } else {
+                        online.remove(&user_id)
+                    };
+                    if now != stored {
+                        changes.push(PresenceChange {
+                            user_id,
+                            username,
+                            online: now,
+                        });
+                    }
+                }
+                let wrote = !changes.is_empty();
+                if wrote {
+                    batches.flushes.fetch_add(1, Ordering::Relaxed);
+                    ChatHandle { inner }.announce_changes(changes).await;
+                }
+                batches.done();
+                if wrote {
+                    tokio::time::sleep(PRESENCE_FLUSH_INTERVAL).await;
+                }
+            }
+        });
+    }
+
+    /// Whether the presence changes of this instance's sockets are all
+    /// stored and announced.
+    pub(crate) fn presence_idle(&self) -> bool {
+        match &self.inner.cluster {
+            Some(cluster) => cluster.pending.is_idle(),
+            None => self.inner.presence_writer.is_idle(),
+        }
     }
 
     /// Stores and announces the presence changes of one Redis write: one

@@ -25,5 +25,6 @@ pub(crate) mod emitter;
 pub mod events;
 pub(crate) mod expiry;
 pub(crate) mod handlers;
+pub mod limits;
 
 pub use compact::compact_handshake;

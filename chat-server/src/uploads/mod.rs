@@ -4,6 +4,7 @@
 
 pub mod image;
 pub mod storage;
+pub mod sweep;
 
 use std::sync::Arc;
 
@@ -18,7 +19,10 @@ use axum::routing::{get, post};
 use chat_core::ChatError;
 use chat_core::entity::upload;
 use chrono::SubsecRound;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
+    TransactionTrait,
+};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
@@ -29,6 +33,7 @@ use crate::state::AppState;
 
 pub use self::image::{ImageKind, ImageLimits, ImageRejection, ProcessedImage};
 pub use self::storage::{LocalStorage, Storage, StoredObject};
+pub use self::sweep::{SweepOutcome, sweep_orphans};
 
 /// Room for the multipart framing (boundaries, part headers) around the file.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
@@ -44,24 +49,58 @@ const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
 #[derive(Clone)]
 pub struct Uploads {
     storage: Arc<dyn Storage>,
-    /// Decoding is CPU- and memory-heavy; this bounds how many run at once.
+    /// Decoding is CPU- and memory-heavy; this bounds how many uploads are
+    /// read and decoded at once (see [`decode_permits`]).
     decoding: Arc<Semaphore>,
+    permits: usize,
     max_file_size: usize,
+    /// Most bytes of stored images per user; 0: no quota.
+    quota: u64,
     limits: ImageLimits,
 }
 
+/// How many uploads may be read and decoded at once: as many as fit in
+/// `memory` bytes when each may decode `max_pixels` pixels of 4 bytes, and no
+/// more than the cores but one (left to the runtime threads, so a burst of
+/// uploads slows down other uploads rather than socket traffic); at least one.
+///
+/// ```
+/// use chat_server::uploads::decode_permits;
+/// // 40 megapixels are 160 MB decoded: a 512 MiB budget fits 3 of them.
+/// assert_eq!(decode_permits(512 * 1024 * 1024, 40_000_000, 16), 3);
+/// assert_eq!(decode_permits(512 * 1024 * 1024, 40_000_000, 2), 1);
+/// assert_eq!(decode_permits(1, 40_000_000, 16), 1);
+/// ```
+pub fn decode_permits(memory: u64, max_pixels: u64, cpus: usize) -> usize {
+    let per_decode = max_pixels.saturating_mul(4).max(1);
+    let by_memory = usize::try_from(memory / per_decode).unwrap_or(usize::MAX);
+    by_memory.min(cpus.saturating_sub(1)).max(1)
+}
+
 impl Uploads {
-    /// Uploads kept in `storage`, of at most `max_file_size` bytes and `max_pixels` pixels.
-    pub fn new(storage: Arc<dyn Storage>, max_file_size: usize, max_pixels: u64) -> Uploads {
-        // One core is left to the runtime threads, so a burst of uploads slows
-        // down other uploads rather than socket traffic.
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// Uploads kept in `storage`, of at most `max_file_size` bytes and
+    /// `max_pixels` pixels, decoded at most `permits` at once.
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        max_file_size: usize,
+        max_pixels: u64,
+        permits: usize,
+    ) -> Uploads {
+        let permits = permits.max(1);
         Uploads {
             storage,
-            decoding: Arc::new(Semaphore::new(cpus.saturating_sub(1).max(1))),
+            decoding: Arc::new(Semaphore::new(permits)),
+            permits,
             max_file_size,
+            quota: 0,
             limits: ImageLimits::new(max_pixels),
         }
+    }
+
+    /// Sets the most bytes of stored images per user (0: no quota).
+    pub fn with_quota(mut self, quota: u64) -> Uploads {
+        self.quota = quota;
+        self
     }
 
     /// Uploads in the configured directory, with the configured limits.
@@ -69,11 +108,26 @@ impl Uploads {
         let dir = config.upload_directory();
         let storage = LocalStorage::new(&dir)
             .with_context(|| format!("cannot create upload directory {}", dir.display()))?;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let permits = decode_permits(config.upload_decode_memory, config.max_image_pixels, cpus);
+        tracing::info!(permits, "uploads decoded at once");
         Ok(Uploads::new(
             Arc::new(storage),
             config.max_file_size,
             config.max_image_pixels,
-        ))
+            permits,
+        )
+        .with_quota(config.upload_quota_bytes))
+    }
+
+    /// How many uploads are read and decoded at once.
+    pub fn decode_permits(&self) -> usize {
+        self.permits
+    }
+
+    /// The store of the images.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
     }
 }
 
@@ -117,23 +171,26 @@ async fn upload(
         ApiError::InvalidBody("expected a multipart/form-data body with an `image` file".to_owned())
     })?;
     let uploads = &state.uploads;
-    let bytes = read_image_field(&mut multipart, uploads.max_file_size).await?;
-    let processed = decode(uploads, bytes).await?;
+    let db = state.chat.db();
+    // What the user may still store bounds how much of the body is read.
+    let remaining = match uploads.quota {
+        0 => None,
+        quota => Some(quota.saturating_sub(stored_bytes(db, user.id).await?)),
+    };
+    // Taken before the body is read: at most `permits` bodies are buffered
+    // and decoded at once, whatever the number of uploads under way.
+    let permit = uploads
+        .decoding
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::Internal("decoding semaphore closed".to_owned()))?;
+    let bytes = read_image_field(&mut multipart, uploads.max_file_size, remaining).await?;
+    let processed = decode(uploads, bytes, permit).await?;
 
     let name = format!("{}.{}", processed.hash, processed.kind.extension());
     let thumb_name = format!("{}_thumb.{}", processed.hash, processed.kind.extension());
     let size = processed.original.len() as u64;
-    uploads
-        .storage
-        .put(&name, Bytes::from(processed.original))
-        .await
-        .map_err(|err| ApiError::Internal(format!("storing {name}: {err}")))?;
-    uploads
-        .storage
-        .put(&thumb_name, Bytes::from(processed.thumbnail))
-        .await
-        .map_err(|err| ApiError::Internal(format!("storing {thumb_name}: {err}")))?;
-
     let response = UploadResponse {
         file_url: format!("/uploads/{name}"),
         thumbnail_url: format!("/uploads/{thumb_name}"),
@@ -142,23 +199,125 @@ async fn upload(
         size,
         mime: processed.kind.mime(),
     };
-    let row = upload::ActiveModel {
-        uploader_id: Set(user.id),
-        file_url: Set(response.file_url.clone()),
-        thumbnail_url: Set(response.thumbnail_url.clone()),
-        mime: Set(response.mime.to_owned()),
-        width: Set(i32::try_from(response.width).unwrap_or(i32::MAX)),
-        height: Set(i32::try_from(response.height).unwrap_or(i32::MAX)),
-        size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
-        created_at: Set(chrono::Utc::now().trunc_subsecs(6)),
-        ..Default::default()
-    };
-    // Uploading the same image again yields the same URL; the first row stands.
-    upload::Entity::insert(row)
-        .on_conflict_do_nothing_on([upload::Column::UploaderId, upload::Column::FileUrl])
-        .exec_without_returning(state.chat.db())
-        .await?;
+    // The row first, counted against the quota in the same statement: a
+    // crash before the files are stored leaves a row the orphan sweep
+    // removes, never files nothing refers to.
+    let inserted = insert_row(db, user.id, &response, uploads.quota).await?;
+    let stored = async {
+        uploads
+            .storage
+            .put(&name, Bytes::from(processed.original))
+            .await
+            .map_err(|err| ApiError::Internal(format!("storing {name}: {err}")))?;
+        uploads
+            .storage
+            .put(&thumb_name, Bytes::from(processed.thumbnail))
+            .await
+            .map_err(|err| ApiError::Internal(format!("storing {thumb_name}: {err}")))
+    }
+    .await;
+    if let Err(err) = stored {
+        if inserted {
+            let _ = upload::Entity::delete_many()
+                .filter(upload::Column::UploaderId.eq(user.id))
+                .filter(upload::Column::FileUrl.eq(response.file_url.as_str()))
+                .exec(db)
+                .await;
+        }
+        return Err(err);
+    }
     Ok((StatusCode::CREATED, axum::Json(response)))
+}
+
+/// Bytes of the images the user has stored.
+async fn stored_bytes(db: &sea_orm::DatabaseConnection, user_id: i64) -> ApiResult<u64> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(statement(
+            backend,
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM uploads WHERE uploader_id = $1",
+            [user_id.into()],
+        ))
+        .await?;
+    let used: i64 = match row {
+        Some(row) => row.try_get("", "used")?,
+        None => 0,
+    };
+    Ok(u64::try_from(used).unwrap_or(0))
+}
+
+/// Stores the upload's row unless the user would exceed `quota` (0: none);
+/// returns whether a row was added (`false`: the user had uploaded this image
+/// before, and the first row stands). The sum and the insert are one
+/// statement, and on PostgreSQL the user's row is locked first, so
+/// concurrent uploads of one user cannot all pass the quota.
+async fn insert_row(
+    db: &sea_orm::DatabaseConnection,
+    user_id: i64,
+    upload: &UploadResponse,
+    quota: u64,
+) -> ApiResult<bool> {
+    let backend = db.get_database_backend();
+    let size = i64::try_from(upload.size).unwrap_or(i64::MAX);
+    let quota = i64::try_from(quota).unwrap_or(i64::MAX);
+    let insert = statement(
+        backend,
+        "INSERT INTO uploads (uploader_id, file_url, thumbnail_url, mime, width, height, size, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+         WHERE $9 = 0 OR (SELECT COALESCE(SUM(size), 0) FROM uploads WHERE uploader_id = $1) + $7 <= $9 \
+         ON CONFLICT (uploader_id, file_url) DO NOTHING",
+        [
+            user_id.into(),
+            upload.file_url.clone().into(),
+            upload.thumbnail_url.clone().into(),
+            upload.mime.into(),
+            i32::try_from(upload.width).unwrap_or(i32::MAX).into(),
+            i32::try_from(upload.height).unwrap_or(i32::MAX).into(),
+            size.into(),
+            chrono::Utc::now().trunc_subsecs(6).into(),
+            quota.into(),
+        ],
+    );
+    let inserted = if backend == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute_raw(statement(
+            backend,
+            "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+            [user_id.into()],
+        ))
+        .await?;
+        let result = txn.execute_raw(insert).await?;
+        txn.commit().await?;
+        result.rows_affected()
+    } else {
+        db.execute_raw(insert).await?.rows_affected()
+    };
+    if inserted > 0 {
+        return Ok(true);
+    }
+    let existing = upload::Entity::find()
+        .filter(upload::Column::UploaderId.eq(user_id))
+        .filter(upload::Column::FileUrl.eq(upload.file_url.as_str()))
+        .count(db)
+        .await?;
+    if existing > 0 {
+        Ok(false)
+    } else {
+        Err(ApiError::QuotaExceeded)
+    }
+}
+
+/// A statement written with `$n` placeholders, for either database.
+fn statement(
+    backend: DbBackend,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> Statement {
+    let sql = match backend {
+        DbBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_owned(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// The most an upload body may carry: the file and its multipart framing.
@@ -166,18 +325,26 @@ fn upload_body_limit(max_file_size: usize) -> usize {
     max_file_size.saturating_add(MULTIPART_OVERHEAD)
 }
 
-/// Reads the one `image` file of at most `max` bytes. A body over the limit is
-/// read to its end (up to the drain allowance) before the 413 is returned.
-async fn read_image_field(multipart: &mut Multipart, max: usize) -> ApiResult<Vec<u8>> {
+/// Reads the one `image` file of at most `max` bytes, and of at most
+/// `remaining` (the user's quota left) when given: reading stops there, so an
+/// upload over the quota is never buffered whole. A body over a limit is read
+/// to its end (up to the drain allowance, and discarded) before the 413.
+async fn read_image_field(
+    multipart: &mut Multipart,
+    max: usize,
+    remaining: Option<u64>,
+) -> ApiResult<Vec<u8>> {
     let body_limit = upload_body_limit(max);
+    let quota_limit = remaining.map_or(usize::MAX, |r| usize::try_from(r).unwrap_or(usize::MAX));
     let mut image: Option<Vec<u8>> = None;
     let mut total = 0usize;
-    let mut too_large = false;
+    let mut refused: Option<ApiError> = None;
     loop {
+        let too_large = refused.is_some();
         let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(_) if too_large => return Err(ApiError::PayloadTooLarge),
+            Err(_) if too_large => break,
             Err(err) => return Err(multipart_error(err)),
         };
         let keep = !too_large && field.name() == Some("image") && image.is_none();
@@ -190,24 +357,31 @@ async fn read_image_field(multipart: &mut Multipart, max: usize) -> ApiResult<Ve
             let chunk = match field.chunk().await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
-                Err(_) if too_large => return Err(ApiError::PayloadTooLarge),
+                Err(_) if refused.is_some() => break,
                 Err(err) => return Err(multipart_error(err)),
             };
             total = total.saturating_add(chunk.len());
-            if total > body_limit || (keep && buf.len().saturating_add(chunk.len()) > max) {
-                too_large = true;
-                buf = Vec::new();
+            if refused.is_none() {
+                let kept = buf.len().saturating_add(chunk.len());
+                if total > body_limit || (keep && kept > max) {
+                    refused = Some(ApiError::PayloadTooLarge);
+                } else if keep && kept > quota_limit {
+                    refused = Some(ApiError::QuotaExceeded);
+                }
+                if refused.is_some() {
+                    buf = Vec::new();
+                }
             }
-            if keep && !too_large {
+            if keep && refused.is_none() {
                 buf.extend_from_slice(&chunk);
             }
         }
-        if keep && !too_large {
+        if keep && refused.is_none() {
             image = Some(buf);
         }
     }
-    if too_large {
-        return Err(ApiError::PayloadTooLarge);
+    if let Some(err) = refused {
+        return Err(err);
     }
     match image {
         None => Err(ChatError::field("image", "is required").into()),
@@ -224,15 +398,13 @@ fn multipart_error(err: MultipartError) -> ApiError {
     }
 }
 
-/// Runs the image pipeline on a blocking thread, at most as many at once as the
-/// semaphore allows.
-async fn decode(uploads: &Uploads, bytes: Vec<u8>) -> ApiResult<ProcessedImage> {
-    let permit = uploads
-        .decoding
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::Internal("decoding semaphore closed".to_owned()))?;
+/// Runs the image pipeline on a blocking thread, holding the decoding permit
+/// taken before the body was read.
+async fn decode(
+    uploads: &Uploads,
+    bytes: Vec<u8>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> ApiResult<ProcessedImage> {
     let limits = uploads.limits;
     // The permit moves into the task: if the client goes away the decoding still
     // runs to its end, and must keep counting against the bound until then.

@@ -28,6 +28,9 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Opens the object, or `None` when there is none.
     async fn get(&self, name: &str) -> io::Result<Option<StoredObject>>;
+
+    /// Removes the object; removing one that does not exist is no error.
+    async fn delete(&self, name: &str) -> io::Result<()>;
 }
 
 /// Objects as files in one local (or mounted, shared) directory.
@@ -105,5 +108,12 @@ impl Storage for LocalStorage {
             len,
             body: Body::from_stream(ReaderStream::new(file)),
         }))
+    }
+
+    async fn delete(&self, name: &str) -> io::Result<()> {
+        match tokio::fs::remove_file(self.path(name)?).await {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
     }
 }

@@ -19,6 +19,10 @@ pub(crate) enum ConnectRefused {
     Unauthorized,
     #[error("internal_error")]
     Internal,
+    #[error("rate_limited")]
+    RateLimited,
+    #[error("too_many_sockets")]
+    TooManySockets,
 }
 
 /// What chat-core reads of the CONNECT packet's `auth` object: the token
@@ -38,6 +42,7 @@ pub(crate) async fn authenticate<A: Adapter>(
     State(chat): State<ChatHandle>,
     State(AuthState(authenticator)): State<AuthState>,
 ) -> Result<(), ConnectRefused> {
+    let attempt = chat.handshake_attempt(socket.req_parts())?;
     // Any other shape (or a non-string token) is as good as no token.
     let auth_token = auth.ok().and_then(|Object(auth)| auth.token);
     let auth_token = auth_token.as_deref();
@@ -55,12 +60,22 @@ pub(crate) async fn authenticate<A: Adapter>(
         }
         Err(reason) => {
             tracing::debug!(%reason, sid = %socket.id, "handshake refused");
-            return Err(ConnectRefused::Unauthorized);
+            return Err(attempt.refused());
         }
     };
     // The token may outlive its user (deleted account, reset database) or its
-    // session (logged out).
-    check_session(&chat, &identity).await?;
+    // session (logged out); such a refusal counts toward the address's limit.
+    match chat.session_active(&identity).await {
+        Ok(true) => {}
+        Ok(false) => return Err(attempt.refused()),
+        Err(err) => {
+            tracing::error!(%err, "checking the session on connect failed");
+            return Err(ConnectRefused::Internal);
+        }
+    }
+    socket
+        .extensions
+        .insert(chat.socket_slot(identity.user_id)?);
     let conversations = chat
         .conversation_ids_of(identity.user_id)
         .await

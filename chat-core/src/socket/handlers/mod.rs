@@ -24,6 +24,7 @@ use crate::socket::events::AckError;
 #[derive(Clone)]
 pub(crate) struct AuthState(pub(crate) Arc<dyn Authenticator>);
 
+pub(crate) use connection::ConnectRefused;
 pub(crate) use connection::{authenticate, on_connect};
 
 /// Answers an ack with `{success: true, ..body}` or the error. A client that
