@@ -54,6 +54,13 @@ pub struct ChatConfig {
     /// reconnects and catches up) rather than left with a hole; idle queues
     /// cost nothing for their size.
     pub socket_queue_packets: usize,
+    /// Most `member_ids` a group may be created with (default 100); more fail
+    /// with `validation_failed`. Others are added one by one afterwards.
+    pub max_group_members_per_request: usize,
+    /// Groups (and public rooms) one user may create per rolling hour
+    /// (default 20; 0 for no limit); more fail with `rate_limited`. Counted
+    /// in the database, so over all instances.
+    pub groups_per_hour: u32,
 }
 
 impl Default for ChatConfig {
@@ -68,6 +75,8 @@ impl Default for ChatConfig {
             events_per_second: 20,
             events_burst: 100,
             socket_queue_packets: 1024,
+            max_group_members_per_request: 100,
+            groups_per_hour: 20,
         }
     }
 }

@@ -145,6 +145,7 @@ impl ChatCore {
             db,
             config: ChatConfig::default(),
             authenticator: Arc::new(DenyAll),
+            blocklist: None,
         }
     }
 }
@@ -164,6 +165,7 @@ pub struct ChatCoreBuilder {
     db: DatabaseConnection,
     config: ChatConfig,
     authenticator: Arc<dyn Authenticator>,
+    blocklist: Option<Arc<dyn service::Blocklist>>,
 }
 
 impl ChatCoreBuilder {
@@ -201,6 +203,28 @@ impl ChatCoreBuilder {
     /// ```
     pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
         self.authenticator = Arc::new(authenticator);
+        self
+    }
+
+    /// Sets who blocked whom: a blocked user no longer sees the blocker's
+    /// presence (see [`Blocklist`](service::Blocklist)). Without one, nobody
+    /// is blocked.
+    ///
+    /// ```
+    /// use chat_core::ChatCore;
+    /// use chat_core::service::{BlockFuture, Blocklist};
+    ///
+    /// struct NobodyBlocks;
+    /// impl Blocklist for NobodyBlocks {
+    ///     fn blocked_by(&self, _user_id: i64) -> BlockFuture<'_> {
+    ///         Box::pin(async { Ok(Vec::new()) })
+    ///     }
+    /// }
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let (_layer, _chat) = ChatCore::builder(db).blocklist(NobodyBlocks).build();
+    /// ```
+    pub fn blocklist(mut self, blocklist: impl service::Blocklist) -> Self {
+        self.blocklist = Some(Arc::new(blocklist));
         self
     }
 
@@ -287,6 +311,9 @@ impl ChatCoreBuilder {
         let emitter: Arc<dyn socket::emitter::Emitter> = Arc::new(io.clone());
         // The handle is new and private to this function: the cell is empty.
         let _ = chat.inner.emitter.set(emitter);
+        if let Some(blocklist) = self.blocklist {
+            let _ = chat.inner.blocklist.set(blocklist);
+        }
         (layer, io, chat)
     }
 }

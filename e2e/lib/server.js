@@ -80,7 +80,7 @@ const SERVER_SETTINGS = [
   'REFRESH_TOKEN_TTL', 'CLIENT_URL', 'CLIENT_DIR', 'LOG_JSON', 'MAX_FILE_SIZE', 'PRESENCE_FANOUT_LIMIT',
   'REDIS_PREFIX', 'PRESENCE_TTL', 'SHUTDOWN_TIMEOUT', 'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST',
   'AUTH_RATE_LIMIT_PER_MINUTE', 'AUTH_RATE_LIMIT_BURST', 'SOCKET_EVENTS_PER_SECOND', 'SOCKET_EVENTS_BURST',
-  'TRUSTED_PROXIES',
+  'TRUSTED_PROXIES', 'GROUPS_PER_HOUR', 'GROUP_MAX_INITIAL_MEMBERS', 'METRICS_ADDR', 'METRICS_TOKEN',
 ];
 // The suites register many users and send many events from one address; the
 // rate limits have their own tests (a suite passes its own values in `env`).
@@ -89,6 +89,7 @@ const GENEROUS_LIMITS = {
   AUTH_RATE_LIMIT_PER_MINUTE: '0',
   SOCKET_EVENTS_PER_SECOND: '10000',
   SOCKET_EVENTS_BURST: '10000',
+  GROUPS_PER_HOUR: '0',
 };
 const OUTPUT_LIMIT = 200_000;
 
@@ -154,6 +155,8 @@ export class ChatServer {
       APP_ENV: 'development',
       RUST_LOG: process.env.RUST_LOG || 'info',
       NO_COLOR: '1',
+      // Many instances may run on this host at once: each its own metrics port.
+      METRICS_ADDR: '127.0.0.1:0',
       ...GENEROUS_LIMITS,
       ...this.extraEnv,
     };

@@ -334,10 +334,13 @@ impl ChatHandle {
             username: user.username.clone(),
             last_seen,
         };
+        // Users this one blocked share conversations but hear nothing.
+        let mut except_rooms = vec![user_room(user.user_id)];
+        except_rooms.extend(self.blocked_by(user.user_id).await?.into_iter().map(user_room));
         let target = Target {
             rooms,
             except_socket: None,
-            except_rooms: vec![user_room(user.user_id)],
+            except_rooms,
         };
         self.broadcast(target, event, &presence).await;
         Ok(())

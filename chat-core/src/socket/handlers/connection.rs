@@ -3,9 +3,8 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 
 use super::activity::SocketTyping;
-use super::{AuthState, activity, conversations, messages};
+use super::{AuthState, activity, conversations, messages, rooms};
 use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token};
-use crate::socket::emitter::{conversation_room, session_room, user_room};
 use crate::socket::events::{self, AckError};
 use crate::{ChatError, ChatHandle};
 
@@ -56,20 +55,12 @@ pub(crate) async fn authenticate<A: Adapter>(
             return Err(ConnectRefused::Internal);
         }
     }
-    let conversations = chat
-        .conversation_ids_of(identity.user_id)
+    rooms::join_rooms(&socket, &chat, &identity)
         .await
         .map_err(|err| {
             tracing::error!(%err, "loading conversations on connect failed");
             ConnectRefused::Internal
         })?;
-    let mut rooms = Vec::with_capacity(conversations.len() + 2);
-    rooms.push(user_room(identity.user_id));
-    if let Some(session) = &identity.session_id {
-        rooms.push(session_room(session));
-    }
-    rooms.extend(conversations.into_iter().map(conversation_room));
-    socket.join(rooms);
     socket.extensions.insert(identity);
     // Handlers are registered here, before the client is told it is connected:
     // an event it emits in its `connect` callback must find them in place.

@@ -5,6 +5,7 @@ mod activity;
 mod connection;
 mod conversations;
 mod messages;
+mod rooms;
 
 use std::sync::Arc;
 
