@@ -8,7 +8,7 @@
 //! chat-core reads no environment and owns no HTTP routes. The host gives it a
 //! [`ChatConfig`], a database connection and an [`Authenticator`], and gets
 //! back a tower layer serving `/socket.io` plus a [`ChatHandle`] to call
-//! (`send_message`, `list_conversations`, ...).
+//! (`send_message`, `conversation_page`, ...).
 //!
 //! ## Contents
 //! - [`ChatCore`] and [`ChatCoreBuilder`]: build the engine, for one instance

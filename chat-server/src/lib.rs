@@ -233,7 +233,10 @@ pub async fn run_with_metrics(
             let addr = metrics_listener.local_addr()?;
             let app = metrics::router(make_state(chat.clone()), config.metrics_token.clone());
             tracing::info!(
-                token = config.metrics_token.as_deref().is_some_and(|t| !t.is_empty()),
+                token = config
+                    .metrics_token
+                    .as_deref()
+                    .is_some_and(|t| !t.is_empty()),
                 "metrics on http://{addr}/metrics"
             );
             Some(AbortOnDrop(tokio::spawn(async move {

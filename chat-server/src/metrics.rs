@@ -70,7 +70,12 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
         return false;
     };
     let (given, token) = (given.as_bytes(), token.as_bytes());
-    given.len() == token.len() && given.iter().zip(token).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    given.len() == token.len()
+        && given
+            .iter()
+            .zip(token)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 async fn render(State(metrics): State<MetricsState>, headers: HeaderMap) -> Response {

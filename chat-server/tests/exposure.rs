@@ -135,7 +135,11 @@ async fn profiles_and_search_show_presence_only_to_contacts() {
         .await;
     assert_eq!(status, 201, "{room}");
     let (status, _) = server
-        .post(&format!("/api/conversations/{}/join", room["id"]), &tc, json!({}))
+        .post(
+            &format!("/api/conversations/{}/join", room["id"]),
+            &tc,
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200);
     let (_, profile) = server.get(&format!("/api/users/{alice_id}"), &tc).await;
@@ -157,7 +161,11 @@ async fn a_user_creates_a_bounded_number_of_groups_per_hour() {
         assert_eq!(status, 201, "group {n}: {body}");
     }
     let (status, body) = server.post("/api/conversations", &ta, group(3)).await;
-    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
     // Another user's budget is their own.
     let (status, body) = server.post("/api/conversations", &tb, group(4)).await;
     assert_eq!(status, 201, "{body}");

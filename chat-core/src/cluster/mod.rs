@@ -155,16 +155,15 @@ pub enum ClusterError {
 }
 
 pub(crate) fn fred_config(url: &str) -> Result<FredConfig, ClusterError> {
-    let mut config =
-        FredConfig::from_url(url).map_err(|e| {
-            // fred's message may quote the URL: keep the password out of it.
-            let message = e.to_string();
-            let message = match url_password(url) {
-                Some(password) if !password.is_empty() => message.replace(password, "***"),
-                _ => message,
-            };
-            ClusterError::InvalidUrl(message)
-        })?;
+    let mut config = FredConfig::from_url(url).map_err(|e| {
+        // fred's message may quote the URL: keep the password out of it.
+        let message = e.to_string();
+        let message = match url_password(url) {
+            Some(password) if !password.is_empty() => message.replace(password, "***"),
+            _ => message,
+        };
+        ClusterError::InvalidUrl(message)
+    })?;
     // socketioxide-redis needs RESP3.
     config.version = RespVersion::RESP3;
     Ok(config)

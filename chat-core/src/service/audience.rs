@@ -163,7 +163,12 @@ mod tests {
     struct Recorder(Mutex<Vec<(&'static str, Target)>>);
 
     impl Emitter for Recorder {
-        fn emit<'a>(&'a self, target: Target, event: &'static str, _: &'a RawValue) -> BoxFuture<'a, ()> {
+        fn emit<'a>(
+            &'a self,
+            target: Target,
+            event: &'static str,
+            _: &'a RawValue,
+        ) -> BoxFuture<'a, ()> {
             if let Ok(mut seen) = self.0.lock() {
                 seen.push((event, target));
             }
@@ -219,24 +224,48 @@ mod tests {
         chat.get_or_create_direct(bob, dave).await.expect("direct");
 
         // Profiles and search: Dave sees Bob's presence, Carol (blocked) does not.
-        let seen_by_dave = chat.presence_visible_to(dave, &[bob]).await.expect("visible");
+        let seen_by_dave = chat
+            .presence_visible_to(dave, &[bob])
+            .await
+            .expect("visible");
         assert!(seen_by_dave.contains(&bob));
-        let seen_by_carol = chat.presence_visible_to(carol, &[bob]).await.expect("visible");
+        let seen_by_carol = chat
+            .presence_visible_to(carol, &[bob])
+            .await
+            .expect("visible");
         assert!(!seen_by_carol.contains(&bob), "Bob blocked Carol");
         let as_carol_sees = chat.user_seen_by(carol, bob).await.expect("profile");
         assert_eq!(as_carol_sees.status, "offline");
         assert_eq!(as_carol_sees.last_seen, None);
         // Bob has blocked nobody else: Carol still sees Dave's... nothing, they share nothing.
-        assert!(chat.presence_visible_to(carol, &[dave]).await.expect("visible").is_empty());
+        assert!(
+            chat.presence_visible_to(carol, &[dave])
+                .await
+                .expect("visible")
+                .is_empty()
+        );
 
         // Events: Bob coming online is not sent to Carol's sockets.
-        let identity = Identity { user_id: bob, username: "bob".into(), session_id: None };
+        let identity = Identity {
+            user_id: bob,
+            username: "bob".into(),
+            session_id: None,
+        };
         chat.socket_presence(&identity, true).await.expect("online");
         let events = recorder.0.lock().expect("lock").clone();
         let (event, target) = events.last().expect("announced");
         assert_eq!(*event, crate::socket::events::USER_ONLINE);
-        assert!(target.except_rooms.contains(&user_room(carol)), "{target:?}");
-        assert!(!target.except_rooms.contains(&user_room(dave)), "{target:?}");
-        assert!(asked.lock().expect("lock").contains(&bob), "the blocklist was asked about Bob");
+        assert!(
+            target.except_rooms.contains(&user_room(carol)),
+            "{target:?}"
+        );
+        assert!(
+            !target.except_rooms.contains(&user_room(dave)),
+            "{target:?}"
+        );
+        assert!(
+            asked.lock().expect("lock").contains(&bob),
+            "the blocklist was asked about Bob"
+        );
     }
 }

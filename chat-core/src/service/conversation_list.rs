@@ -172,7 +172,11 @@ impl ChatHandle {
         let mut conversations = self.load_conversations(caller, Scope::Some(ids)).await?;
         // Both queries order alike; a message committed between them may have
         // moved a conversation, so keep the order the cursor was taken in.
-        let rank: HashMap<i64, usize> = positions.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        let rank: HashMap<i64, usize> = positions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
         conversations.sort_by_key(|c| rank.get(&c.id).copied());
         let next_before = match (has_more, positions.last()) {
             (true, Some(last)) => Some(last.to_string()),

@@ -1,11 +1,11 @@
 //! Conversations: direct and group creation, listing, members, history.
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryResult, TransactionTrait, Value,
 };
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::db::{is_unique_violation, now, placeholders, query_ids, stmt};
@@ -337,12 +337,12 @@ impl ChatHandle {
     /// `rate_limited` once the caller created `groups_per_hour` groups in the
     /// last hour. Concurrent requests may each pass the count before any of
     /// them commits, so a burst can overshoot by the requests in flight.
-    async fn check_group_budget(&self, caller: i64, now: DateTime<Utc>) -> ChatResult<()> {
+    async fn check_group_budget(&self, caller: i64, at: DateTime<Utc>) -> ChatResult<()> {
         let per_hour = self.config().groups_per_hour;
         if per_hour == 0 {
             return Ok(());
         }
-        let since = now - chrono::Duration::hours(1);
+        let since = at - chrono::Duration::hours(1);
         let backend = self.db().get_database_backend();
         let row = self
             .db()
@@ -505,7 +505,8 @@ impl ChatHandle {
     }
 
     /// Members of a conversation in id order, `limit` after user id `after`
-    /// (keyset paging; the host bounds `limit`). Members only (`not_a_member`).
+    /// (keyset paging; the host bounds `limit`). Members only (`not_found`, or
+    /// `not_a_member` for a public room).
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {

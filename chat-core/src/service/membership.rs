@@ -75,7 +75,11 @@ impl MembershipCache {
         conversation_id: i64,
         user_id: i64,
     ) -> Result<bool, DbErr> {
-        Ok(self.members(db, conversation_id).await?.ids.contains(&user_id))
+        Ok(self
+            .members(db, conversation_id)
+            .await?
+            .ids
+            .contains(&user_id))
     }
 
     /// Forgets every set (after missed invalidations).

@@ -50,7 +50,9 @@ async fn list(
         before,
         limit: q.limit,
     };
-    Ok(JsonBody(state.chat.conversation_page(user.id, query).await?))
+    Ok(JsonBody(
+        state.chat.conversation_page(user.id, query).await?,
+    ))
 }
 
 /// `{user_id}` for a direct conversation, `{type: "group", name, member_ids, is_public?}` for a group.
