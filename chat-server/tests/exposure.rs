@@ -121,6 +121,13 @@ async fn profiles_and_search_show_presence_only_to_contacts() {
     config_limited.presence_fanout_limit = 1;
     server.stop().await;
     let server = TestServer::start_with(config_limited).await;
+    // A restart marks everyone offline: Alice "connects" again.
+    execute_at(
+        &db.url,
+        &format!("UPDATE users SET status = 'online', last_seen = $1 WHERE id = {alice_id}"),
+        "2026-01-01T10:00:00Z",
+    )
+    .await;
     let (_, profile) = server.get(&format!("/api/users/{alice_id}"), &tb).await;
     assert_eq!(
         profile["user"]["status"], "online",
@@ -144,6 +151,7 @@ async fn profiles_and_search_show_presence_only_to_contacts() {
     assert_eq!(status, 200);
     let (_, profile) = server.get(&format!("/api/users/{alice_id}"), &tc).await;
     assert_eq!(profile["user"]["status"], "offline", "{profile}");
+    assert_eq!(profile["user"]["last_seen"], Value::Null, "{profile}");
     server.stop().await;
 }
 
