@@ -32,7 +32,7 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// report.
 ///
 /// The server must allow the load: RATE_LIMIT_PER_SECOND=0 AUTH_RATE_LIMIT_PER_MINUTE=0
-/// SOCKET_EVENTS_PER_SECOND=100000 SOCKET_EVENTS_BURST=100000. --spawn-server starts one so
+/// SOCKET_EVENTS_PER_SECOND=100000 SOCKET_EVENTS_BURST=100000 GROUPS_PER_HOUR=0. --spawn-server starts one so
 /// configured (or --instances of them on PostgreSQL and Redis). fanout and groups also run
 /// against a bare socketioxide server (--bare), for a reference.
 #[derive(Debug, Parser)]

@@ -238,7 +238,10 @@ async fn spawn_one(
             .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
             .env("SOCKET_EVENTS_PER_SECOND", "100000")
             .env("SOCKET_EVENTS_BURST", "100000")
-            .env("HANDSHAKES_PER_MINUTE", "0");
+            .env("HANDSHAKES_PER_MINUTE", "0")
+            .env("GROUPS_PER_HOUR", "0")
+            // Several instances share the host: no metrics listener each.
+            .env("METRICS_ADDR", "");
         if let Some(url) = &opts.database_url {
             cmd.env("DATABASE_URL", url);
         }

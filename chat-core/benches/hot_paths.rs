@@ -14,7 +14,7 @@
 //!   the group of 100 sending at once (sends that arrive together may share
 //!   a commit).
 //! - `membership`: the membership check alone ([`ChatHandle::is_member`], a
-//!   cache hit) and a send refused with `not_a_member` (validation plus the
+//!   cache hit) and a send refused to an outsider (`not_found`: validation plus the
 //!   cache hit, nothing stored).
 //!
 //! `cargo bench -p chat-core --bench hot_paths`; see `benches/README.md`.
@@ -330,7 +330,7 @@ fn send_path(c: &mut Criterion) {
                 .chat
                 .send_message(f.outsider, SendMessage::text(f.group_100, TEXT), None)
                 .await;
-            assert!(matches!(refused, Err(ChatError::NotAMember)));
+            assert!(matches!(refused, Err(ChatError::NotFound("conversation"))));
             refused
         })
     });

@@ -84,6 +84,13 @@ pub struct ChatConfig {
     /// A handshake over the limit is refused with `connect_error`
     /// `"too_many_sockets"`; the user's open sockets stay connected.
     pub sockets_per_user: usize,
+    /// Most `member_ids` a group may be created with (default 100); more fail
+    /// with `validation_failed`. Others are added one by one afterwards.
+    pub max_group_members_per_request: usize,
+    /// Groups (and public rooms) one user may create per rolling hour
+    /// (default 20; 0 for no limit); more fail with `rate_limited`. Counted
+    /// in the database, so over all instances.
+    pub groups_per_hour: u32,
 }
 
 impl Default for ChatConfig {
@@ -104,6 +111,8 @@ impl Default for ChatConfig {
             session_check_ttl: Duration::from_secs(5),
             revoked_session_retention: Duration::from_secs(24 * 3600),
             sockets_per_user: 20,
+            max_group_members_per_request: 100,
+            groups_per_hour: 20,
         }
     }
 }

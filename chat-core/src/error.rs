@@ -63,7 +63,9 @@ pub enum ChatError {
     /// The input does not have the expected shape (wrong types, not an object).
     #[error("invalid payload: {0}")]
     InvalidPayload(String),
-    /// The caller is not a member of the conversation.
+    /// The caller is not a member of a public room. (Outsiders of a private
+    /// conversation get [`NotFound`](ChatError::NotFound), like for an id
+    /// that does not exist.)
     #[error("you are not a member of this conversation")]
     NotAMember,
     /// The caller may not do this (e.g. join a private group).

@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     pub(crate) config: ChatConfig,
     pub(crate) membership: MembershipCache,
     pub(crate) emitter: OnceLock<Arc<dyn Emitter>>,
+    /// Who blocked whom, for presence; nobody when unset.
+    pub(crate) blocklist: OnceLock<Arc<dyn crate::service::Blocklist>>,
     pub(crate) typing: Arc<TypingTracker>,
     /// Expired typing states; taken by the task that announces them, started
     /// on first use (building the engine does not need a runtime).
@@ -80,6 +82,7 @@ impl ChatHandle {
                 config,
                 membership,
                 emitter: OnceLock::new(),
+                blocklist: OnceLock::new(),
                 typing,
                 typing_expired: Mutex::new(Some(typing_expired)),
                 presence: LocalPresence::default(),

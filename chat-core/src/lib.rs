@@ -8,7 +8,7 @@
 //! chat-core reads no environment and owns no HTTP routes. The host gives it a
 //! [`ChatConfig`], a database connection and an [`Authenticator`], and gets
 //! back a tower layer serving `/socket.io` plus a [`ChatHandle`] to call
-//! (`send_message`, `list_conversations`, ...).
+//! (`send_message`, `conversation_page`, ...).
 //!
 //! ## Contents
 //! - [`ChatCore`] and [`ChatCoreBuilder`]: build the engine, for one instance
@@ -154,6 +154,7 @@ impl ChatCore {
             config: ChatConfig::default(),
             authenticator: Arc::new(DenyAll),
             handshake_guard: None,
+            blocklist: None,
         }
     }
 }
@@ -174,6 +175,7 @@ pub struct ChatCoreBuilder {
     config: ChatConfig,
     authenticator: Arc<dyn Authenticator>,
     handshake_guard: Option<Arc<dyn socket::limits::HandshakeGuard>>,
+    blocklist: Option<Arc<dyn service::Blocklist>>,
 }
 
 impl ChatCoreBuilder {
@@ -237,6 +239,28 @@ impl ChatCoreBuilder {
     /// ```
     pub fn handshake_guard(mut self, guard: impl socket::limits::HandshakeGuard) -> Self {
         self.handshake_guard = Some(Arc::new(guard));
+        self
+    }
+
+    /// Sets who blocked whom: a blocked user no longer sees the blocker's
+    /// presence (see [`Blocklist`](service::Blocklist)). Without one, nobody
+    /// is blocked.
+    ///
+    /// ```
+    /// use chat_core::ChatCore;
+    /// use chat_core::service::{BlockFuture, Blocklist};
+    ///
+    /// struct NobodyBlocks;
+    /// impl Blocklist for NobodyBlocks {
+    ///     fn blocked_by(&self, _user_id: i64) -> BlockFuture<'_> {
+    ///         Box::pin(async { Ok(Vec::new()) })
+    ///     }
+    /// }
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let (_layer, _chat) = ChatCore::builder(db).blocklist(NobodyBlocks).build();
+    /// ```
+    pub fn blocklist(mut self, blocklist: impl service::Blocklist) -> Self {
+        self.blocklist = Some(Arc::new(blocklist));
         self
     }
 
@@ -342,6 +366,9 @@ impl ChatCoreBuilder {
         let emitter: Arc<dyn socket::emitter::Emitter> = Arc::new(io.clone());
         // The handle is new and private to this function: the cell is empty.
         let _ = chat.inner.emitter.set(emitter);
+        if let Some(blocklist) = self.blocklist {
+            let _ = chat.inner.blocklist.set(blocklist);
+        }
         (layer, io, chat)
     }
 }

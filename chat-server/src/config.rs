@@ -38,8 +38,9 @@ pub struct Config {
     /// and socket handshakes after a 10 s wait.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub database_max_connections: Option<u32>,
-    /// Redis URL (`redis://...`): enables the Redis adapter for running many instances.
-    #[arg(long, env = "REDIS_URL")]
+    /// Redis URL (`redis://...`, with a password `redis://:PASSWORD@host:6379`): enables the
+    /// Redis adapter for running many instances. Never logged with its password.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key and channel (several deployments can share a Redis).
     #[arg(long, env = "REDIS_PREFIX", default_value = "chat")]
@@ -52,6 +53,20 @@ pub struct Config {
     /// this many members (larger rooms would flood everyone).
     #[arg(long, env = "PRESENCE_FANOUT_LIMIT", default_value_t = 100)]
     pub presence_fanout_limit: usize,
+    /// Most `member_ids` a group may be created with; others are added one by one afterwards.
+    #[arg(long, env = "GROUP_MAX_INITIAL_MEMBERS", default_value_t = 100)]
+    pub group_max_initial_members: usize,
+    /// Groups (and public rooms) one user may create per rolling hour (0: no limit).
+    #[arg(long, env = "GROUPS_PER_HOUR", default_value_t = 20)]
+    pub groups_per_hour: u32,
+    /// Address of the Prometheus `/metrics` listener, kept off the public port; empty
+    /// disables it. In a container set e.g. `0.0.0.0:9100` with METRICS_TOKEN, and do not
+    /// publish the port.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9100")]
+    pub metrics_addr: String,
+    /// Bearer token `/metrics` requires (`Authorization: Bearer <token>`); none when unset.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Seconds a graceful shutdown may take before the process exits anyway.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,

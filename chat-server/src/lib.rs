@@ -121,10 +121,40 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Builds the application and serves it on `listener` until `shutdown` resolves.
+/// Builds the application and serves it on `listener` until `shutdown` resolves;
+/// `/metrics` is served on METRICS_ADDR (see [`run_with_metrics`]).
 pub async fn run(
     config: Config,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let metrics_listener = bind_metrics(&config.metrics_addr).await;
+    run_with_metrics(config, listener, metrics_listener, shutdown).await
+}
+
+/// Binds METRICS_ADDR. Metrics are not worth refusing to serve chat for: a
+/// failure (e.g. the port taken by another instance on the host) is logged
+/// and the server runs without them.
+async fn bind_metrics(addr: &str) -> Option<TcpListener> {
+    let addr = addr.trim();
+    if addr.is_empty() {
+        return None;
+    }
+    match TcpListener::bind(addr).await {
+        Ok(listener) => Some(listener),
+        Err(err) => {
+            tracing::error!(%err, %addr, "cannot listen for metrics; /metrics is not served");
+            None
+        }
+    }
+}
+
+/// [`run`], with `/metrics` served on `metrics` (if any) instead of the
+/// configured METRICS_ADDR, never on `listener`.
+pub async fn run_with_metrics(
+    config: Config,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let secret = load_secret(&config)?;
@@ -151,6 +181,8 @@ pub async fn run(
             revoked_session_retention: Duration::from_secs(
                 config.access_token_ttl.saturating_mul(2).max(24 * 3600),
             ),
+            max_group_members_per_request: config.group_max_initial_members,
+            groups_per_hour: config.groups_per_hour,
             ..ChatConfig::default()
         })
         .authenticator(origin::SocketAuth {
@@ -230,6 +262,25 @@ pub async fn run(
         )),
         None => app,
     };
+    let _metrics = match metrics_listener {
+        Some(metrics_listener) => {
+            let addr = metrics_listener.local_addr()?;
+            let app = metrics::router(make_state(chat.clone()), config.metrics_token.clone());
+            tracing::info!(
+                token = config
+                    .metrics_token
+                    .as_deref()
+                    .is_some_and(|t| !t.is_empty()),
+                "metrics on http://{addr}/metrics"
+            );
+            Some(AbortOnDrop(tokio::spawn(async move {
+                if let Err(err) = axum::serve(metrics_listener, app).await {
+                    tracing::error!(%err, "metrics listener failed");
+                }
+            })))
+        }
+        None => None,
+    };
     tracing::info!("listening on http://{local_addr}");
     // On shutdown: stop accepting, close the sockets (clients reconnect to
     // another instance), let in-flight requests finish, within a bound.
@@ -288,6 +339,16 @@ fn handshake_limiter(config: &Config) -> Option<socket_limits::HandshakeLimiter>
         socket_limits::HandshakeLimiter::new(rate, ClientIp::new(config.trusted_proxies.clone()));
     limiter.spawn_cleanup();
     Some(limiter)
+
+}
+
+/// Stops the metrics listener when the server returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The HTTP routes, middleware and static client (without the Socket.IO layer).
@@ -344,7 +405,6 @@ pub fn app(config: &Config, state: AppState) -> Router {
     }
     let api = rest
         .merge(routes::health::router())
-        .merge(metrics::router())
         .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
     let mut router = api

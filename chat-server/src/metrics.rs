@@ -1,13 +1,15 @@
-//! Prometheus metrics: `GET /metrics`, and the HTTP request counter middleware.
+//! Prometheus metrics: `GET /metrics` on its own listener (METRICS_ADDR), and
+//! the HTTP request counter middleware.
 //!
 //! chat-core records through the `metrics` facade (sockets, messages, fan-out
 //! latency); this module installs the Prometheus recorder and adds HTTP,
 //! database pool and password hashing figures.
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -39,12 +41,50 @@ pub fn init() {
     let _ = prometheus();
 }
 
-/// `/metrics`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(render))
+#[derive(Clone)]
+struct MetricsState {
+    app: AppState,
+    /// `Authorization: Bearer <token>` required when set.
+    token: Option<Arc<str>>,
 }
 
-async fn render(State(state): State<AppState>) -> Response {
+/// The app of the metrics listener: `GET /metrics` only, never on the public
+/// port (nginx and clients reach that one), behind a bearer token when one is
+/// configured.
+pub fn router(state: AppState, token: Option<String>) -> Router {
+    Router::new()
+        .route("/metrics", get(render))
+        .with_state(MetricsState {
+            app: state,
+            token: token.filter(|t| !t.is_empty()).map(Arc::from),
+        })
+}
+
+/// Whether the request carries the bearer token (compared in constant time).
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let Some(given) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let (given, token) = (given.as_bytes(), token.as_bytes());
+    given.len() == token.len()
+        && given
+            .iter()
+            .zip(token)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+async fn render(State(metrics): State<MetricsState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &metrics.token
+        && !authorized(&headers, token)
+    {
+        return crate::error::ApiError::Unauthorized.into_response();
+    }
+    let state = metrics.app;
     record_pool(&state);
     record_password_hashing();
     match prometheus() {

@@ -389,7 +389,7 @@ async fn password_hashing_runs_at_most_one_per_cpu() {
 
     let text = server
         .http
-        .get(server.url("/metrics"))
+        .get(format!("{}/metrics", server.metrics_url))
         .send()
         .await
         .expect("metrics")

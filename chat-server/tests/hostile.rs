@@ -203,17 +203,26 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
 
     let cases = vec![
         // IDOR on every id-taking route.
-        case("read another's conversation", "GET", format!("/api/conversations/{d}"), 403, Some("not_a_member")).token(&at),
-        case("read another's history", "GET", format!("/api/conversations/{d}/messages"), 403, Some("not_a_member")).token(&at),
-        case("page another's history by message id", "GET", format!("/api/conversations/{d}/messages?before={}", message["id"]), 403, Some("not_a_member")).token(&at),
-        case("catch up on another's history", "GET", format!("/api/conversations/{d}/messages?after_seq=0"), 403, Some("not_a_member")).token(&at),
-        case("write into another's conversation", "POST", format!("/api/conversations/{d}/messages"), 403, Some("not_a_member")).token(&at).json(json!({"content": "hi"})),
-        case("list another's members", "GET", format!("/api/conversations/{g}/members"), 403, Some("not_a_member")).token(&at),
-        case("add oneself to a private group", "POST", format!("/api/conversations/{g}/members"), 403, Some("not_a_member")).token(&at).json(json!({"user_id": attacker_id})),
-        case("join a private group", "POST", format!("/api/conversations/{g}/join"), 403, Some("not_a_member")).token(&at),
-        case("join a direct conversation", "POST", format!("/api/conversations/{d}/join"), 403, Some("not_a_member")).token(&at),
-        case("leave a group one is not in", "POST", format!("/api/conversations/{g}/leave"), 403, Some("not_a_member")).token(&at),
+        case("read another's conversation", "GET", format!("/api/conversations/{d}"), 404, Some("not_found")).token(&at),
+        case("read another's history", "GET", format!("/api/conversations/{d}/messages"), 404, Some("not_found")).token(&at),
+        case("page another's history by message id", "GET", format!("/api/conversations/{d}/messages?before={}", message["id"]), 404, Some("not_found")).token(&at),
+        case("catch up on another's history", "GET", format!("/api/conversations/{d}/messages?after_seq=0"), 404, Some("not_found")).token(&at),
+        case("write into another's conversation", "POST", format!("/api/conversations/{d}/messages"), 404, Some("not_found")).token(&at).json(json!({"content": "hi"})),
+        case("list another's members", "GET", format!("/api/conversations/{g}/members"), 404, Some("not_found")).token(&at),
+        case("add oneself to a private group", "POST", format!("/api/conversations/{g}/members"), 404, Some("not_found")).token(&at).json(json!({"user_id": attacker_id})),
+        case("join a private group", "POST", format!("/api/conversations/{g}/join"), 404, Some("not_found")).token(&at),
+        case("join a direct conversation", "POST", format!("/api/conversations/{d}/join"), 404, Some("not_found")).token(&at),
+        case("leave a group one is not in", "POST", format!("/api/conversations/{g}/leave"), 404, Some("not_found")).token(&at),
         case("nonexistent conversation", "GET", "/api/conversations/987654321", 404, Some("not_found")).token(&at),
+        case("write into a conversation that does not exist", "POST", "/api/conversations/987654321/messages", 404, Some("not_found")).token(&at).json(json!({"content": "hi"})),
+        case("list the members of a conversation that does not exist", "GET", "/api/conversations/987654321/members", 404, Some("not_found")).token(&at),
+        case("join a conversation that does not exist", "POST", "/api/conversations/987654321/join", 404, Some("not_found")).token(&at),
+        // Forced membership and unbounded lists.
+        case("group with over 100 member ids", "POST", "/api/conversations", 400, Some("validation_failed")).token(&at).json(json!({"type": "group", "name": "crowd", "member_ids": vec![victim_id; 101]})),
+        case("conversation list page over 200", "GET", "/api/conversations?limit=1000", 400, Some("validation_failed")).token(&at),
+        case("conversation list with a made-up cursor", "GET", "/api/conversations?before=yesterday", 400, Some("validation_failed")).token(&at),
+        // Operational endpoints stay off the public port.
+        case("metrics on the public port", "GET", "/metrics", 404, None),
         case("image path traversal", "GET", "/uploads/..%2F..%2Fetc%2Fpasswd", 404, None).token(&at),
         // Tokens.
         case("no token", "GET", "/api/conversations", 401, Some("unauthorized")),

@@ -72,7 +72,7 @@ async fn metrics_are_exposed_in_prometheus_format() {
     assert_eq!(status, 201);
     let res = server
         .http
-        .get(server.url("/metrics"))
+        .get(format!("{}/metrics", server.metrics_url))
         .send()
         .await
         .expect("metrics");

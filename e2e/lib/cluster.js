@@ -41,9 +41,11 @@ export function findNginx() {
   return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p)) ?? null;
 }
 
-/** Resolves to true when Redis at `url` answers PING. */
+/** Resolves to true when Redis at `url` answers PING (after AUTH when the URL has a password). */
 export function redisAnswers(url = REDIS_URL) {
-  const { hostname, port } = new URL(url);
+  const { hostname, port, password } = new URL(url);
+  const bulk = (text) => `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+  const auth = password ? `*2\r\n${bulk('AUTH')}${bulk(decodeURIComponent(password))}` : '';
   return new Promise((resolve) => {
     const socket = net.connect({ host: hostname || '127.0.0.1', port: Number(port) || 6379 });
     let reply = '';
@@ -53,10 +55,11 @@ export function redisAnswers(url = REDIS_URL) {
     };
     socket.setTimeout(2_000, () => done(false));
     socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
+    socket.on('connect', () => socket.write(`${auth}*1\r\n$4\r\nPING\r\n`));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      const lines = reply.split('\r\n');
+      if (lines.length > (auth ? 2 : 1)) done(lines[auth ? 1 : 0].startsWith('+PONG'));
     });
   });
 }
@@ -609,16 +612,17 @@ export class RedisServer {
   child = null;
   output = '';
 
-  constructor({ port = null, cluster = false } = {}) {
+  constructor({ port = null, cluster = false, password = null } = {}) {
     this.port = port;
     this.cluster = cluster;
+    this.password = password;
     this.dir = mkdtempSync(path.join(tmpdir(), 'chat-redis-'));
     this.cleanup = () => this.cleanupSync();
     cleanups.add(this.cleanup);
   }
 
   get url() {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.password ? `redis://:${this.password}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }
 
   get pid() {
@@ -630,6 +634,7 @@ export class RedisServer {
     if (this.child) throw new Error('redis-server already running');
     if (!this.port) this.port = this.cluster ? await freeClusterPort() : await freePort();
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    if (this.password) args.push('--requirepass', this.password);
     if (this.cluster) {
       args.push(
         '--cluster-enabled', 'yes',

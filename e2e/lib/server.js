@@ -84,6 +84,7 @@ const SERVER_SETTINGS = [
   'REFRESH_REUSE_GRACE', 'SESSION_MAX_AGE', 'ACCOUNT_TOKEN_PURGE_INTERVAL',
   'HANDSHAKES_PER_MINUTE', 'HANDSHAKES_BURST', 'SOCKETS_PER_USER', 'UPLOAD_QUOTA_BYTES',
   'UPLOAD_DECODE_MEMORY', 'UPLOAD_ORPHAN_HOURS',
+  'GROUPS_PER_HOUR', 'GROUP_MAX_INITIAL_MEMBERS', 'METRICS_ADDR', 'METRICS_TOKEN',
 ];
 // The suites register many users and send many events from one address; the
 // rate limits have their own tests (a suite passes its own values in `env`).
@@ -93,6 +94,7 @@ const GENEROUS_LIMITS = {
   SOCKET_EVENTS_PER_SECOND: '10000',
   SOCKET_EVENTS_BURST: '10000',
   HANDSHAKES_PER_MINUTE: '0',
+  GROUPS_PER_HOUR: '0',
 };
 const OUTPUT_LIMIT = 200_000;
 
@@ -158,6 +160,8 @@ export class ChatServer {
       APP_ENV: 'development',
       RUST_LOG: process.env.RUST_LOG || 'info',
       NO_COLOR: '1',
+      // Many instances may run on this host at once: each its own metrics port.
+      METRICS_ADDR: '127.0.0.1:0',
       ...GENEROUS_LIMITS,
       ...this.extraEnv,
     };

@@ -283,12 +283,12 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
 
       // Immediately: her sends are refused on instances 3 and 2 ...
       const refused3 = await emitAck(eve3, 'message:send', { conversation_id: group.id, content: 'eve after leaving (3)', client_id: newClientId() });
-      assertAckError(refused3, 'not_a_member');
+      assertAckError(refused3, 'not_found');
       const refused2 = await emitAck(eve2, 'message:send', { conversation_id: group.id, content: 'eve after leaving (2)', client_id: newClientId() });
-      assertAckError(refused2, 'not_a_member');
+      assertAckError(refused2, 'not_found');
       const rest3 = await s3.post(`/api/conversations/${group.id}/messages`, { content: 'eve after leaving (REST 3)' }, { token: eve.token });
-      assertApiError(rest3, 403, 'not_a_member');
-      assertApiError(await s2.get(`/api/conversations/${group.id}/messages`, { token: eve.token }), 403, 'not_a_member');
+      assertApiError(rest3, 404, 'not_found');
+      assertApiError(await s2.get(`/api/conversations/${group.id}/messages`, { token: eve.token }), 404, 'not_found');
 
       // ... and the members' messages no longer reach her sockets on instances 2 and 3.
       await barrier(aliceSocket, group.id, [bobSocket, carolSocket]);

@@ -227,7 +227,9 @@ describe('docker-compose deployment', () => {
       assert.equal(dbUrl.hostname, 'postgres', `${name}: DATABASE_URL must point at the postgres service`);
       assert.equal(dbUrl.username, pgUser, `${name}: DATABASE_URL user`);
       assert.equal(dbUrl.pathname, `/${pgDb}`, `${name}: DATABASE_URL database`);
-      assert.match(env.REDIS_URL ?? '', /^redis:\/\/redis(:6379)?\/?$/, `${name}: REDIS_URL must point at the redis service`);
+      // redis://:${REDIS_PASSWORD...}@redis:6379: the service, with the password Redis requires.
+      const redisUrl = String(env.REDIS_URL ?? '');
+      assert.match(redisUrl, /^redis:\/\/:\$\{REDIS_PASSWORD(:\?[^}]+)?\}@redis(:6379)?\/?$/, `${name}: REDIS_URL must point at the redis service with \${REDIS_PASSWORD} (got ${redisUrl})`);
       assert.match(
         env.JWT_SECRET ?? '',
         /^\$\{JWT_SECRET:\?[^}]+\}$/,
@@ -259,6 +261,38 @@ describe('docker-compose deployment', () => {
       assert.equal(deps.redis, 'service_healthy', `${name}: depends_on redis must wait for service_healthy`);
     });
   }
+
+  it('redis requires a password taken from the environment, and it is required', () => {
+    const redis = services.redis;
+    const env = environment(redis);
+    assert.match(
+      String(env.REDIS_PASSWORD ?? ''),
+      /^\$\{REDIS_PASSWORD:\?[^}]+\}$/,
+      'redis: REDIS_PASSWORD must come from .env and be required ("${REDIS_PASSWORD:?...}")',
+    );
+    const command = [].concat(redis.command ?? []).join(' ');
+    assert.match(command, /--requirepass\s+\\?"?\$\$REDIS_PASSWORD/, `redis must run with --requirepass "$$REDIS_PASSWORD" (got ${command})`);
+    assert.ok(!/requirepass\s+[^"$\s\\]/.test(command), `redis: a literal password in the command: ${command}`);
+    // The healthcheck has to authenticate too, or it reports NOAUTH as healthy or never healthy.
+    assert.match(healthcheckCommand(redis), /REDISCLI_AUTH=|-a\s|--pass|AUTH/, 'the redis healthcheck must authenticate');
+    assert.ok(!redis.ports, 'redis must not publish a port');
+  });
+
+  it('metrics stay off the public port: their own listener, never published or proxied', () => {
+    for (const name of CHAT_SERVICES) {
+      const service = services[name];
+      const env = environment(service);
+      const port = env.PORT ?? '3000';
+      const metrics = String(env.METRICS_ADDR ?? '127.0.0.1:9100');
+      const metricsPort = metrics.split(':').at(-1);
+      assert.notEqual(metricsPort, port, `${name}: METRICS_ADDR must not be the public port`);
+      assert.ok(!service.ports, `${name}: publishes ports (${JSON.stringify(service.ports)})`);
+      assert.ok(!('METRICS_TOKEN' in env) || /^\$\{METRICS_TOKEN[:-]/.test(String(env.METRICS_TOKEN)), `${name}: METRICS_TOKEN must come from .env`);
+    }
+    const proxied = directives(server, 'location').filter((l) => /metrics/.test(l.args.join(' ')));
+    assert.deepEqual(proxied, [], 'nginx must not route /metrics');
+    assert.ok(!ports(services.nginx).some((p) => p.container === '9100'), 'nginx publishes the metrics port');
+  });
 
   it('the chat instances run one image with one configuration', () => {
     const [first, ...others] = CHAT_SERVICES.map((name) => services[name]);

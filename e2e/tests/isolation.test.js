@@ -156,6 +156,59 @@ describe('events stay in their conversation', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a private conversation answers an outsider exactly like an id that does not exist, on every route and event', async () => {
+    const privateGroup = await createGroup(server, alice, [bob], 'private x', { isPublic: false });
+    const missing = 2_000_000_000;
+    const rest = (id) => [
+      ['GET', `/api/conversations/${id}`],
+      ['GET', `/api/conversations/${id}/messages`],
+      ['GET', `/api/conversations/${id}/messages?after_seq=0`],
+      ['POST', `/api/conversations/${id}/messages`, { content: 'let me in' }],
+      ['GET', `/api/conversations/${id}/members`],
+      ['POST', `/api/conversations/${id}/members`, { user_id: carol.user.id }],
+      ['POST', `/api/conversations/${id}/join`],
+      ['POST', `/api/conversations/${id}/leave`],
+    ];
+    const socketEvents = (id) => [
+      ['message:send', { conversation_id: id, content: 'let me in' }],
+      ['message:read', { conversation_id: id, message_id: 1 }],
+      ['message:delivered', { conversation_id: id, message_id: 1 }],
+      ['typing:start', { conversation_id: id }],
+      ['typing:stop', { conversation_id: id }],
+      ['conversation:join', { conversation_id: id }],
+    ];
+    const strip = (text, id) => text.split(String(id)).join('<id>');
+    for (const target of [x, privateGroup]) {
+      const requests = rest(target.id);
+      const controls = rest(missing);
+      for (let i = 0; i < requests.length; i++) {
+        const [method, path, body] = requests[i];
+        const call = (p) => (method === 'GET' ? server.get(p, { token: carol.token }) : server.post(p, body, { token: carol.token }));
+        const real = await call(path);
+        const none = await call(controls[i][1]);
+        const label = `${method} ${strip(path, target.id)}`;
+        assert.equal(real.status, 404, `${label}: HTTP ${real.status} ${real.text}`);
+        assert.equal(real.body?.code, 'not_found', `${label}: ${real.text}`);
+        assert.deepEqual(
+          [real.status, strip(real.text, target.id)],
+          [none.status, strip(none.text, missing)],
+          `${label} tells an existing private conversation from a missing one`,
+        );
+      }
+      const emits = socketEvents(target.id);
+      const controlEmits = socketEvents(missing);
+      for (let i = 0; i < emits.length; i++) {
+        const [event, payload] = emits[i];
+        const real = await sockets.carol.timeout(5_000).emitWithAck(event, payload);
+        const none = await sockets.carol.timeout(5_000).emitWithAck(event, controlEmits[i][1]);
+        assert.equal(real?.success, false, `${event}: ${JSON.stringify(real)}`);
+        assert.equal(real?.code, 'not_found', `${event}: ${JSON.stringify(real)}`);
+        assert.deepEqual(real, none, `${event} tells an existing private conversation from a missing one`);
+      }
+    }
+    assert.equal(sockets.carol.connected, true, 'the refused socket was disconnected');
+  });
+
   it('presence does not cross either: Alice hears nothing about Carol, nor Carol about Alice', () => {
     const about = (name, userId) =>
       events[name].filter((e) => PRESENCE_EVENTS.has(e.event) && e.args[0]?.user_id === userId);

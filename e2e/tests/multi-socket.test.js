@@ -78,7 +78,7 @@ describe('several sockets per user', { timeout: 120_000 }, () => {
     }
   });
 
-  it("a non-member's message:send is refused with not_a_member and reaches no one", async () => {
+  it("a non-member's message:send is refused with not_found (a private conversation) and reaches no one", async () => {
     const before = await allMessages(server, alice.token, conversation.id);
     const quiet = [aliceTab1, aliceTab2, bobSocket, mallorySocket].map((s) => expectNoEvent(s, 'message:new', 1_500));
 
@@ -87,7 +87,7 @@ describe('several sockets per user', { timeout: 120_000 }, () => {
       content: 'let me in',
       client_id: newClientId(),
     });
-    assertAckError(ack, 'not_a_member');
+    assertAckError(ack, 'not_found');
     await Promise.all(quiet);
 
     const afterRefusal = await allMessages(server, alice.token, conversation.id);
@@ -98,7 +98,7 @@ describe('several sockets per user', { timeout: 120_000 }, () => {
 
   it('a non-member cannot read the history or post over REST either', async () => {
     const history = await server.get(`/api/conversations/${conversation.id}/messages`, { token: mallory.token });
-    assertApiError(history, 403, 'not_a_member');
+    assertApiError(history, 404, 'not_found');
 
     const quiet = [aliceTab1, bobSocket].map((s) => expectNoEvent(s, 'message:new', 1_000));
     const post = await server.post(
@@ -106,13 +106,13 @@ describe('several sockets per user', { timeout: 120_000 }, () => {
       { content: 'over rest' },
       { token: mallory.token },
     );
-    assertApiError(post, 403, 'not_a_member');
+    assertApiError(post, 404, 'not_found');
     await Promise.all(quiet);
   });
 
   it('a non-member cannot subscribe to a private conversation with conversation:join', async () => {
     const ack = await mallorySocket.timeout(5_000).emitWithAck('conversation:join', { conversation_id: conversation.id });
-    assertAckError(ack, 'not_a_member');
+    assertAckError(ack, 'not_found');
     const quiet = expectNoEvent(mallorySocket, 'message:new', 1_000);
     await sendText(bobSocket, conversation.id, 'still private');
     await quiet;

@@ -1,5 +1,5 @@
 // Presence: user:online on a user's first socket, user:offline on their last, told only to
-// the users who share a conversation with them, and the status the profile shows.
+// the users who share a conversation with them, and the status the profile shows (to them only).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +61,15 @@ describe('presence', { timeout: 120_000 }, () => {
     assert.equal((await profile(server, bob, alice)).status, 'online');
   });
 
+  it("a user who shares no conversation with her sees neither her status nor her last_seen", async () => {
+    assert.equal((await profile(server, bob, alice)).status, 'online');
+    const seen = await profile(server, carol, alice);
+    assert.equal(seen.status, 'offline', `Carol sees Alice's status: ${JSON.stringify(seen)}`);
+    assert.equal(seen.last_seen, null, `Carol sees Alice's last_seen: ${JSON.stringify(seen)}`);
+    // Her own contact's presence she does see.
+    assert.equal((await profile(server, carol, bob)).status, 'online');
+  });
+
   it('a second tab announces nothing', async () => {
     const quiet = expectNoEvent(bobSocket, 'user:online', 1_000, isAlice);
     aliceTab2 = await server.connect(alice.token, { transports: ['polling'] });
@@ -89,6 +98,7 @@ describe('presence', { timeout: 120_000 }, () => {
     const user = await profile(server, bob, alice);
     assert.equal(user.status, 'offline');
     assertTimestamp(user.last_seen, 'profile last_seen');
+    assert.equal((await profile(server, carol, alice)).last_seen, null, "a stranger learns when Alice left");
     assert.ok(Math.abs(Date.parse(user.last_seen) - lastSeen) <= 1_000, `profile last_seen ${user.last_seen} != ${payload.last_seen}`);
   });
 

@@ -126,10 +126,10 @@ describe('read and delivery receipts', { timeout: 120_000 }, () => {
         await Promise.all(quiet);
       });
 
-      it('a conversation the caller is not in is not_a_member, and nothing is broadcast', async () => {
+      it('a private conversation the caller is not in is not_found, and nothing is broadcast', async () => {
         const quiet = [aliceTab1, aliceTab2, bobSocket].map((s) => expectNoEvent(s, kind.event, 1_000));
         const ack = await emitAck(carolSocket, kind.event, { conversation_id: conversation.id, message_id: newest.id });
-        assertAckError(ack, 'not_a_member');
+        assertAckError(ack, 'not_found');
         await Promise.all(quiet);
         assert.equal(carolSocket.connected, true, 'the refused socket was disconnected');
       });

@@ -225,7 +225,7 @@ describe('groups and public rooms', { timeout: 120_000 }, () => {
     assert.equal(still.status, 200, 'the direct conversation was left anyway');
   });
 
-  it('a private group is not listed and cannot be joined: 403 over HTTP, not_a_member over Socket.IO', async () => {
+  it('a private group is not listed and cannot be joined: 404 not_found over HTTP and Socket.IO, as if it did not exist', async () => {
     const privateGroup = await createGroup(server, owner, [member], 'private group', { isPublic: false });
     assert.ok(!(await roomList(stranger)).some((r) => r.id === privateGroup.id), 'a private group is listed in /api/rooms');
 
@@ -233,9 +233,9 @@ describe('groups and public rooms', { timeout: 120_000 }, () => {
       expectNoEvent(sockets[name], 'conversation:member_joined', 1_000, (e) => e?.conversation_id === privateGroup.id),
     );
     const res = await server.post(`/api/conversations/${privateGroup.id}/join`, undefined, { token: stranger.token });
-    assertApiError(res, 403, 'not_a_member');
+    assertApiError(res, 404, 'not_found');
     const ack = await emitAck(sockets.stranger, 'conversation:join', { conversation_id: privateGroup.id });
-    assertAckError(ack, 'not_a_member');
+    assertAckError(ack, 'not_found');
     await Promise.all(quiet);
 
     const noEcho = expectNoEvent(sockets.stranger, 'message:new', 1_000, (m) => m?.conversation_id === privateGroup.id);

@@ -1,11 +1,12 @@
 // User search: prefix and substring matches on the username, case-insensitive, the caller
-// excluded, paged, and never an e-mail address or anything about passwords.
+// excluded, paged, and never an e-mail address or anything about passwords; presence only of
+// the caller's contacts.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from '../lib/server.js';
-import { assertApiError, assertPublicUser } from '../lib/chat.js';
+import { assertApiError, assertPublicUser, createDirect } from '../lib/chat.js';
 
 describe('user search', { timeout: 60_000 }, () => {
   let server;
@@ -102,6 +103,35 @@ describe('user search', { timeout: 60_000 }, () => {
     assert.equal(first.length, 2);
     assert.equal(rest.length, 1);
     assert.deepEqual(ids([...first, ...rest]), all);
+  });
+
+  it("shows status and last_seen only of users who share a conversation with the caller", async () => {
+    // `prefixed` is online; `me` shares nothing with them yet.
+    const socket = await server.connect(prefixed.token, { transports: ['websocket'] });
+    try {
+      const stranger = (await search(`${tag}ann`)).find((u) => u.id === prefixed.user.id);
+      assert.equal(stranger?.status, 'offline', `a stranger's status is shown: ${JSON.stringify(stranger)}`);
+      assert.equal(stranger?.last_seen, null, `a stranger's last_seen is shown: ${JSON.stringify(stranger)}`);
+      await createDirect(server, me, prefixed);
+      const contact = (await search(`${tag}ann`)).find((u) => u.id === prefixed.user.id);
+      assert.equal(contact?.status, 'online', `a contact's status is hidden: ${JSON.stringify(contact)}`);
+    } finally {
+      socket.disconnect();
+    }
+    // ... and when they leave, the contact sees when; others do not.
+    const seen = async (token) => {
+      for (let i = 0; i < 100; i++) {
+        const res = await server.get(`/api/users/search?query=${tag}ann`, { token });
+        const user = res.body?.users?.find((u) => u.id === prefixed.user.id);
+        if (user?.status === 'offline' && user.last_seen) return user;
+        if (token !== me.token) return user;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return null;
+    };
+    assert.ok((await seen(me.token))?.last_seen, 'the contact does not see last_seen');
+    const other = await seen(upper.token);
+    assert.equal(other?.last_seen, null, `a stranger sees last_seen: ${JSON.stringify(other)}`);
   });
 
   it('an empty query is a 400', async () => {

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_initial;
 mod m20260102_000001_uploads;
 mod m20260103_000001_accounts;
+mod m20260104_000003_groups_by_creator;
 mod m20260104_000010_refresh_rotation;
 mod m20260110_000001_revoked_sessions;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_initial::Migration),
             Box::new(m20260102_000001_uploads::Migration),
             Box::new(m20260103_000001_accounts::Migration),
+            Box::new(m20260104_000003_groups_by_creator::Migration),
             Box::new(m20260104_000010_refresh_rotation::Migration),
             Box::new(m20260110_000001_revoked_sessions::Migration),
         ]

@@ -59,15 +59,18 @@ use fred::types::{Builder, Expiration, RespVersion, SetOptions, Value};
 
 use crate::service::presence::LocalPresence;
 
-/// How chat-core reaches Redis.
+/// How chat-core reaches Redis. Its `Debug` form hides the URL's credentials.
 ///
 /// ```
-/// let redis = chat_core::cluster::RedisConfig::new("redis://127.0.0.1:6379");
+/// let redis = chat_core::cluster::RedisConfig::new("redis://:s3cret@127.0.0.1:6379");
 /// assert_eq!(redis.prefix, "chat");
+/// assert!(!format!("{redis:?}").contains("s3cret"));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RedisConfig {
-    /// `redis://host:port` (or `redis-cluster://host:port` for a Redis Cluster).
+    /// `redis://host:port` (or `redis-cluster://host:port` for a Redis
+    /// Cluster); with a password `redis://:PASSWORD@host:port` (AUTH on
+    /// connect, and `redis://USER:PASSWORD@host:port` for an ACL user).
     pub url: String,
     /// Prefix of every key and channel, so several deployments (or tests) can
     /// share one Redis.
@@ -75,6 +78,32 @@ pub struct RedisConfig {
     /// An instance that stops refreshing its heartbeat for this long is
     /// considered dead and its users offline.
     pub presence_ttl: Duration,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &redact_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("presence_ttl", &self.presence_ttl)
+            .finish()
+    }
+}
+
+/// The URL with its user and password replaced by `***`, for logs.
+///
+/// ```
+/// use chat_core::cluster::redact_url;
+/// assert_eq!(redact_url("redis://:pw@redis:6379"), "redis://***@redis:6379");
+/// assert_eq!(redact_url("redis://redis:6379"), "redis://redis:6379");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl RedisConfig {
@@ -129,11 +158,25 @@ pub enum ClusterError {
 }
 
 pub(crate) fn fred_config(url: &str) -> Result<FredConfig, ClusterError> {
-    let mut config =
-        FredConfig::from_url(url).map_err(|e| ClusterError::InvalidUrl(e.to_string()))?;
+    let mut config = FredConfig::from_url(url).map_err(|e| {
+        // fred's message may quote the URL: keep the password out of it.
+        let message = e.to_string();
+        let message = match url_password(url) {
+            Some(password) if !password.is_empty() => message.replace(password, "***"),
+            _ => message,
+        };
+        ClusterError::InvalidUrl(message)
+    })?;
     // socketioxide-redis needs RESP3.
     config.version = RespVersion::RESP3;
     Ok(config)
+}
+
+/// The password part of `scheme://[user]:password@host`, if any.
+fn url_password(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let userinfo = &rest[..rest.rfind('@')?];
+    userinfo.split_once(':').map(|(_, password)| password)
 }
 
 /// A client builder that survives Redis restarts: reconnect forever with

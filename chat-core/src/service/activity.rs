@@ -67,7 +67,7 @@ impl ChatHandle {
     /// (`typing_timeout` after the last start); call it again to keep the
     /// indicator alive. The typist's own sockets hear nothing; `origin` is the
     /// socket it came from (`None` for REST or bots). Members only
-    /// (`not_a_member`).
+    /// (`not_found`, or `not_a_member` for a public room).
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
@@ -106,7 +106,7 @@ impl ChatHandle {
     }
 
     /// Relays `typing:stop` if the user was typing there (nothing otherwise).
-    /// Members only (`not_a_member`).
+    /// Members only (`not_found`, or `not_a_member` for a public room).
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
@@ -396,10 +396,18 @@ impl ChatHandle {
             username: user.username.clone(),
             last_seen,
         };
+        // Users this one blocked share conversations but hear nothing.
+        let mut except_rooms = vec![user_room(user.user_id)];
+        except_rooms.extend(
+            self.blocked_by(user.user_id)
+                .await?
+                .into_iter()
+                .map(user_room),
+        );
         let target = Target {
             rooms,
             except_socket: None,
-            except_rooms: vec![user_room(user.user_id)],
+            except_rooms,
         };
         self.broadcast(target, event, &presence).await;
         Ok(())

@@ -1,6 +1,7 @@
 //! Conversations: direct and group creation, listing, members, history.
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryResult, TransactionTrait, Value,
@@ -119,9 +120,11 @@ pub(crate) fn user_from_row(row: &QueryResult) -> ChatResult<User> {
     })
 }
 
-/// Which conversations a listing covers.
-enum Scope {
-    AllOf(i64),
+/// Which of the caller's conversations a listing covers.
+pub(crate) enum Scope {
+    /// These ones (a page of the list), in list order.
+    Some(Vec<i64>),
+    /// This one.
     One(i64),
 }
 
@@ -157,28 +160,28 @@ impl ChatHandle {
                 "must be a positive integer",
             ));
         }
-        if self.is_member(conversation_id, user_id).await? {
+        let members = self
+            .inner
+            .membership
+            .members(self.db(), conversation_id)
+            .await?;
+        if members.ids.contains(&user_id) {
             Ok(())
         } else {
-            Err(ChatError::NotAMember)
+            Err(outsider_error(members.public))
         }
     }
 
-    /// Ids of every conversation the user belongs to, in no particular order.
-    ///
-    /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let ids = chat.conversation_ids_of(7).await?;
-    /// println!("user 7 is in {} conversations", ids.len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn conversation_ids_of(&self, user_id: i64) -> ChatResult<Vec<i64>> {
-        Ok(query_ids(
-            self.db(),
-            "SELECT conversation_id FROM conversation_members WHERE user_id = $1",
-            vec![user_id.into()],
-        )
-        .await?)
+    /// What a non-member learns about a conversation: `not_a_member` for a
+    /// public room (listed anyway), `not_found` for anything else, the same
+    /// answer as for an id that does not exist.
+    pub(crate) async fn outsider(&self, conversation_id: i64) -> ChatResult<ChatError> {
+        let members = self
+            .inner
+            .membership
+            .members(self.db(), conversation_id)
+            .await?;
+        Ok(outsider_error(members.public))
     }
 
     /// Returns the direct conversation between `caller` and `other`, creating it
@@ -288,6 +291,13 @@ impl ChatHandle {
                 "may not contain control characters",
             ));
         }
+        let max_members = self.config().max_group_members_per_request;
+        if group.member_ids.len() > max_members {
+            return Err(ChatError::field(
+                "member_ids",
+                format!("at most {max_members} members at creation; add more afterwards"),
+            ));
+        }
         let mut members: BTreeSet<i64> = group.member_ids.iter().copied().collect();
         if members.iter().any(|&id| id <= 0) {
             return Err(ChatError::field("member_ids", "must be positive integers"));
@@ -299,6 +309,7 @@ impl ChatHandle {
             return Err(ChatError::field("member_ids", "unknown user id"));
         }
         let created_at = now();
+        self.check_group_budget(caller, created_at).await?;
         let txn = self.db().begin().await?;
         let conv = conversation::ActiveModel {
             kind: Set(ConversationKind::Group.as_str().to_owned()),
@@ -321,6 +332,35 @@ impl ChatHandle {
         self.broadcast(Target::rooms(rooms), events::CONVERSATION_NEW, &view)
             .await;
         Ok(view)
+    }
+
+    /// `rate_limited` once the caller created `groups_per_hour` groups in the
+    /// last hour. Concurrent requests may each pass the count before any of
+    /// them commits, so a burst can overshoot by the requests in flight.
+    async fn check_group_budget(&self, caller: i64, at: DateTime<Utc>) -> ChatResult<()> {
+        let per_hour = self.config().groups_per_hour;
+        if per_hour == 0 {
+            return Ok(());
+        }
+        let since = at - chrono::Duration::hours(1);
+        let backend = self.db().get_database_backend();
+        let row = self
+            .db()
+            .query_one_raw(stmt(
+                backend,
+                "SELECT COUNT(*) AS n FROM conversations \
+                 WHERE created_by = $1 AND type = 'group' AND created_at > $2",
+                vec![caller.into(), since.into()],
+            ))
+            .await?;
+        let created: i64 = match row {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        if created >= i64::from(per_hour) {
+            return Err(ChatError::RateLimited);
+        }
+        Ok(())
     }
 
     async fn existing_user_ids(&self, ids: &[i64]) -> ChatResult<Vec<i64>> {
@@ -352,21 +392,9 @@ impl ChatHandle {
         }
     }
 
-    /// The caller's conversations, most recent activity first, each with up to
-    /// `embedded_members` members, its member count, last message and unread count.
-    ///
-    /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let conversations = chat.list_conversations(7).await?;
-    /// let unread: i64 = conversations.iter().map(|c| c.unread_count).sum();
-    /// # let _ = unread; Ok(()) }
-    /// ```
-    pub async fn list_conversations(&self, caller: i64) -> ChatResult<Vec<Conversation>> {
-        self.load_conversations(caller, Scope::AllOf(caller)).await
-    }
-
-    /// One conversation as `caller` sees it; `not_found` when it does not exist,
-    /// `not_a_member` when the caller may not see it.
+    /// One conversation as `caller` sees it; `not_found` when it does not exist
+    /// or is private and the caller is not in it, `not_a_member` for a public
+    /// room the caller has not joined.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
@@ -384,29 +412,33 @@ impl ChatHandle {
             .await?;
         match list.pop() {
             Some(conv) => Ok(conv),
-            None => {
-                let exists = conversation::Entity::find_by_id(conversation_id)
-                    .one(self.db())
-                    .await?
-                    .is_some();
-                Err(if exists {
-                    ChatError::NotAMember
-                } else {
-                    ChatError::NotFound("conversation")
-                })
-            }
+            None => Err(self.outsider(conversation_id).await?),
         }
     }
 
-    async fn load_conversations(&self, caller: i64, scope: Scope) -> ChatResult<Vec<Conversation>> {
+    pub(crate) async fn load_conversations(
+        &self,
+        caller: i64,
+        scope: Scope,
+    ) -> ChatResult<Vec<Conversation>> {
         let backend = self.db().get_database_backend();
-        let (filter, values): (&str, Vec<Value>) = match scope {
-            Scope::AllOf(user) => ("me.user_id = $1", vec![user.into()]),
+        let (filter, values): (String, Vec<Value>) = match scope {
+            Scope::Some(ids) if ids.is_empty() => return Ok(Vec::new()),
+            Scope::Some(ids) => {
+                let filter = format!(
+                    "me.user_id = $1 AND me.conversation_id IN ({})",
+                    placeholders(2, ids.len())
+                );
+                let mut values: Vec<Value> = vec![caller.into()];
+                values.extend(ids.into_iter().map(Value::from));
+                (filter, values)
+            }
             Scope::One(id) => (
-                "me.user_id = $1 AND me.conversation_id = $2",
+                "me.user_id = $1 AND me.conversation_id = $2".to_owned(),
                 vec![caller.into(), id.into()],
             ),
         };
+        let filter = filter.as_str();
         let sql = list_sql(filter);
         let rows = self
             .db()
@@ -473,7 +505,8 @@ impl ChatHandle {
     }
 
     /// Members of a conversation in id order, `limit` after user id `after`
-    /// (keyset paging; the host bounds `limit`). Members only (`not_a_member`).
+    /// (keyset paging; the host bounds `limit`). Members only (`not_found`, or
+    /// `not_a_member` for a public room).
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
@@ -625,6 +658,14 @@ pub(crate) fn history_sql(condition: &str, order: &str, limit_param: usize) -> S
         "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id \
          WHERE m.conversation_id = $1 {condition} ORDER BY m.seq {order} LIMIT ${limit_param}"
     )
+}
+
+fn outsider_error(public: bool) -> ChatError {
+    if public {
+        ChatError::NotAMember
+    } else {
+        ChatError::NotFound("conversation")
+    }
 }
 
 pub(crate) async fn insert_members<C: ConnectionTrait>(

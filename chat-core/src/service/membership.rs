@@ -5,13 +5,24 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
-use super::db::query_ids;
+use super::db::{query_ids, stmt};
 use crate::ChatHandle;
 use crate::error::ChatResult;
 
-/// Conversation id -> member ids, loaded on first use.
+/// The members of a conversation, and whether outsiders may know it exists.
+#[derive(Debug, Default)]
+pub(crate) struct Members {
+    /// Member user ids.
+    pub(crate) ids: HashSet<i64>,
+    /// A public room: listed, so a non-member may be told "not a member".
+    /// Everything else (private groups, direct conversations, ids that do not
+    /// exist) answers a non-member "not found", so ids reveal nothing.
+    pub(crate) public: bool,
+}
+
+/// Conversation id -> members, loaded on first use.
 ///
 /// Every change bumps `generation`; a loader that raced with a change does not
 /// store its (possibly stale) result, so the cache never holds a set older than
@@ -31,13 +42,13 @@ pub(crate) struct MembershipCache {
 }
 
 struct Entry {
-    members: Arc<HashSet<i64>>,
+    members: Arc<Members>,
     loaded: Instant,
 }
 
 impl Entry {
     fn weight(&self) -> usize {
-        self.members.len() + 1
+        self.members.ids.len() + 1
     }
 }
 
@@ -56,7 +67,7 @@ impl MembershipCache {
         &self,
         db: &DatabaseConnection,
         conversation_id: i64,
-    ) -> Result<Arc<HashSet<i64>>, DbErr> {
+    ) -> Result<Arc<Members>, DbErr> {
         if let Some(entry) = self.sets.get(&conversation_id)
             && entry.loaded.elapsed() < self.ttl
         {
@@ -64,14 +75,30 @@ impl MembershipCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let loaded = Instant::now();
-        let ids = query_ids(
-            db,
-            "SELECT user_id FROM conversation_members WHERE conversation_id = $1",
-            vec![conversation_id.into()],
-        )
-        .await?;
-        let members = Arc::new(ids.into_iter().collect::<HashSet<_>>());
-        if !members.is_empty() && self.generation.load(Ordering::Acquire) == generation {
+        // One query for both: no row at all when the conversation does not
+        // exist, one row with a NULL user when it has no members.
+        let backend = db.get_database_backend();
+        let rows = db
+            .query_all_raw(stmt(
+                backend,
+                "SELECT c.type AS kind, c.is_public, cm.user_id FROM conversations c \
+                 LEFT JOIN conversation_members cm ON cm.conversation_id = c.id WHERE c.id = $1",
+                vec![conversation_id.into()],
+            ))
+            .await?;
+        let mut members = Members::default();
+        for row in &rows {
+            let kind: String = row.try_get("", "kind")?;
+            let is_public: bool = row.try_get("", "is_public")?;
+            members.public = kind == "group" && is_public;
+            if let Some(user_id) = row.try_get::<Option<i64>>("", "user_id")? {
+                members.ids.insert(user_id);
+            }
+        }
+        let members = Arc::new(members);
+        // Ids that do not exist are not remembered: probing random ids must
+        // not grow the cache.
+        if !rows.is_empty() && self.generation.load(Ordering::Acquire) == generation {
             self.store(
                 conversation_id,
                 Entry {
@@ -123,7 +150,11 @@ impl MembershipCache {
         conversation_id: i64,
         user_id: i64,
     ) -> Result<bool, DbErr> {
-        Ok(self.members(db, conversation_id).await?.contains(&user_id))
+        Ok(self
+            .members(db, conversation_id)
+            .await?
+            .ids
+            .contains(&user_id))
     }
 
     /// Forgets every set (after missed invalidations).
@@ -171,7 +202,7 @@ impl ChatHandle {
             .membership
             .sets
             .get(&conversation_id)
-            .map(|entry| entry.members.contains(&user_id));
+            .map(|entry| entry.members.ids.contains(&user_id));
         if cached.is_some_and(|cached| cached != member) {
             self.inner.membership.invalidate(conversation_id);
         }

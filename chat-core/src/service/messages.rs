@@ -157,7 +157,9 @@ impl ChatHandle {
     /// sender used before returns the stored message and delivers nothing.
     /// Sending also ends the sender's typing indicator there.
     ///
-    /// Fails with `validation_failed` (see [`SendMessage`]) or `not_a_member`.
+    /// Fails with `validation_failed` (see [`SendMessage`]), `not_found` for a
+    /// private conversation the sender is not in (or none), `not_a_member`
+    /// for a public room not joined.
     /// It applies no rate limit itself: socket handlers call
     /// [`check_event_rate`](ChatHandle::check_event_rate) first, REST hosts
     /// apply their own.

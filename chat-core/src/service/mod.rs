@@ -17,6 +17,8 @@
 //! ```
 
 pub(crate) mod activity;
+pub(crate) mod audience;
+pub(crate) mod conversation_list;
 pub(crate) mod conversations;
 pub(crate) mod db;
 pub(crate) mod membership;
@@ -30,6 +32,11 @@ pub(crate) mod users;
 pub(crate) mod writer;
 
 pub use activity::{Presence, Typing};
+pub use audience::{BlockFuture, Blocklist};
+pub use conversation_list::{
+    CONVERSATION_PAGE_DEFAULT, CONVERSATION_PAGE_MAX, ConversationCursor, ConversationListQuery,
+    ConversationPage,
+};
 pub use conversations::{CreateGroup, HistoryQuery, MessagePage};
 pub use messages::{SendMessage, SendOutcome};
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};

@@ -84,8 +84,9 @@ impl ChatHandle {
     /// nothing and sends nothing (receipts never move backwards); the result is
     /// `None` then.
     ///
-    /// A read also moves the delivery pointer. Fails with `not_a_member`, or
-    /// `not_found` when the message is not in that conversation.
+    /// A read also moves the delivery pointer. Fails with `not_found` for a
+    /// private conversation the user is not in (`not_a_member` for a public
+    /// room), or when the message is not in that conversation.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {

@@ -67,7 +67,8 @@ impl ChatHandle {
     }
 
     /// Joins a public room. Joining a room one is already in returns it
-    /// unchanged; a private group or direct conversation is `not_a_member` (403).
+    /// unchanged; a private group or direct conversation is `not_found` (404),
+    /// the same answer as an id that does not exist.
     ///
     /// A new member's sockets are subscribed and get `conversation:new`; the
     /// room gets a `system` message and `conversation:member_joined`.
@@ -84,8 +85,8 @@ impl ChatHandle {
             return self.conversation(user_id, conversation_id).await;
         }
         if conv.kind != ConversationKind::Group.as_str() || !conv.is_public {
-            // Private groups are invisible to outsiders: same answer as any non-member.
-            return Err(ChatError::NotAMember);
+            // Private groups are invisible to outsiders: same answer as an id that does not exist.
+            return Err(ChatError::NotFound("conversation"));
         }
         self.add_to_group(user_id, conversation_id, "joined")
             .await?;

@@ -197,6 +197,7 @@ impl ChatHandle {
     /// Users whose username contains `query` (case-insensitive), prefix matches
     /// first, the caller excluded. `query` is trimmed and must be 1 to 32
     /// characters (`validation_failed` otherwise); the host bounds `limit`.
+    /// Presence is shown as in [`user_seen_by`](ChatHandle::user_seen_by).
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
@@ -240,9 +241,30 @@ impl ChatHandle {
                 ],
             ))
             .await?;
-        rows.iter()
+        let mut users = rows
+            .iter()
             .map(super::conversations::user_from_row)
-            .collect()
+            .collect::<ChatResult<Vec<_>>>()?;
+        self.hide_presence(caller, &mut users).await?;
+        Ok(users)
+    }
+
+    /// A user's public profile as `viewer` sees it: `status` and `last_seen`
+    /// only when they share a direct conversation or a small group (and the
+    /// user has not blocked the viewer), else `offline` and `null`;
+    /// `not_found` when there is no such user.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let bob = chat.user_seen_by(7, 3).await?;
+    /// println!("{} is {}", bob.username, bob.status);
+    /// # Ok(()) }
+    /// ```
+    pub async fn user_seen_by(&self, viewer: i64, user_id: i64) -> ChatResult<User> {
+        let mut user = [self.user(user_id).await?];
+        self.hide_presence(viewer, &mut user).await?;
+        let [user] = user;
+        Ok(user)
     }
 }
 

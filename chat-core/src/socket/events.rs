@@ -132,7 +132,8 @@ pub const TYPING_START: &str = "typing:start";
 pub const TYPING_STOP: &str = "typing:stop";
 /// Client -> server: subscribe this socket to a conversation. Payload: a
 /// [`ConversationRef`]; ack `{success: true, conversation_id}`. A non-member
-/// joins the conversation if it is a public room, else gets `not_a_member`.
+/// joins the conversation if it is a public room, else gets `not_found` (the
+/// answer to an id that does not exist).
 ///
 /// ```
 /// use chat_core::socket::events::{CONVERSATION_JOIN, ConversationRef};

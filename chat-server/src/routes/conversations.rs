@@ -5,7 +5,10 @@ use axum::routing::{get, post};
 use axum::{Json as JsonBody, Router};
 use chat_core::ChatError;
 use chat_core::model::{Conversation, Message, User};
-use chat_core::service::{CreateGroup, HistoryQuery, MessagePage, RoomSummary, SendMessage};
+use chat_core::service::{
+    ConversationCursor, ConversationListQuery, ConversationPage, CreateGroup, HistoryQuery,
+    MessagePage, RoomSummary, SendMessage,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
@@ -27,15 +30,29 @@ pub fn router() -> Router<AppState> {
         .route("/api/conversations/{id}/messages", get(history).post(send))
 }
 
-#[derive(Serialize)]
-struct Conversations {
-    conversations: Vec<Conversation>,
+#[derive(Deserialize)]
+struct ListQuery {
+    /// `next_before` of the previous page.
+    before: Option<String>,
+    limit: Option<u64>,
 }
 
-async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<JsonBody<Conversations>> {
-    Ok(JsonBody(Conversations {
-        conversations: state.chat.list_conversations(user.id).await?,
-    }))
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<JsonBody<ConversationPage>> {
+    let before = match q.before.as_deref() {
+        Some(cursor) => Some(cursor.parse::<ConversationCursor>()?),
+        None => None,
+    };
+    let query = ConversationListQuery {
+        before,
+        limit: q.limit,
+    };
+    Ok(JsonBody(
+        state.chat.conversation_page(user.id, query).await?,
+    ))
 }
 
 /// `{user_id}` for a direct conversation, `{type: "group", name, member_ids, is_public?}` for a group.

@@ -55,10 +55,10 @@ struct UserBody {
 
 async fn profile(
     State(state): State<AppState>,
-    _user: AuthUser,
+    viewer: AuthUser,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<UserBody>> {
     Ok(Json(UserBody {
-        user: state.chat.user(id).await?,
+        user: state.chat.user_seen_by(viewer.id, id).await?,
     }))
 }

@@ -23,6 +23,10 @@ pub fn test_config(db: &TestDb) -> Config {
         redis_prefix: format!("chat-test-{}", rand_suffix()),
         presence_ttl: 15,
         presence_fanout_limit: 100,
+        group_max_initial_members: 100,
+        groups_per_hour: 20,
+        metrics_addr: String::new(),
+        metrics_token: None,
         shutdown_timeout: 5,
         rate_limit_per_second: 0,
         rate_limit_burst: 0,
@@ -65,6 +69,8 @@ pub fn test_config(db: &TestDb) -> Config {
 /// A running server; stops when dropped.
 pub struct TestServer {
     pub url: String,
+    /// Base URL of the metrics listener (`/metrics` is not on `url`).
+    pub metrics_url: String,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -80,10 +86,19 @@ impl TestServer {
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind metrics");
+        let metrics_url = format!("http://{}", metrics.local_addr().expect("metrics addr"));
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(chat_server::run(config, listener, async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(chat_server::run_with_metrics(
+            config,
+            listener,
+            Some(metrics),
+            async move {
+                let _ = rx.await;
+            },
+        ));
         let http = reqwest::Client::new();
         // Ready when /health answers (migrations run before serving).
         for _ in 0..200 {
@@ -98,6 +113,7 @@ impl TestServer {
         assert!(!task.is_finished(), "server stopped during start");
         TestServer {
             url,
+            metrics_url,
             http,
             shutdown: Some(tx),
             task: Some(task),

@@ -7,6 +7,7 @@ import { createRefresher, webLock, type Refresh } from '../session/refresh';
 import { sessionNotice } from '../session/sessionNotice';
 import { tokenLifetimes } from '../session/tokenLifetime';
 import { tokenStore } from '../session/tokenStore';
+import { collectPages, type ConversationListPage } from '../chat/conversations';
 import type {
   AuthResponse,
   Conversation,
@@ -142,9 +143,18 @@ function unwrapConversation(data: Conversation | { conversation: Conversation })
   return normaliseConversation('conversation' in data ? data.conversation : data);
 }
 
+/** Conversations per request: the list comes in pages, newest activity first. */
+const CONVERSATION_PAGE = 100;
+
+/** Every conversation of the user, read page by page (`before` = the previous `next_before`). */
 export async function listConversations(): Promise<Conversation[]> {
-  const { data } = await http.get<{ conversations: Conversation[] }>('/conversations');
-  return data.conversations.map(normaliseConversation);
+  const all = await collectPages(async (before) => {
+    const params: Record<string, string | number> = { limit: CONVERSATION_PAGE };
+    if (before) params.before = before;
+    const { data } = await http.get<ConversationListPage>('/conversations', { params });
+    return data;
+  });
+  return all.map(normaliseConversation);
 }
 
 export async function getConversation(id: number): Promise<Conversation> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { User } from '../api/types';
 import { ALICE, BOB, ME, conversation } from '../test/fixtures';
-import { memberCount, memberSummary, withMemberJoined, withMemberLeft } from './conversations';
+import { collectPages, memberCount, memberSummary, withMemberJoined, withMemberLeft } from './conversations';
 
 const CAROL: User = { id: 3, username: 'carol', avatar_url: null, status: 'online', last_seen: null };
 
@@ -34,5 +34,60 @@ describe('group members', () => {
     expect(withMemberLeft(left, BOB.id)).toBe(left);
     const big = { ...group, member_count: 60 };
     expect(withMemberLeft(big, 77).member_count).toBe(59);
+  });
+});
+
+describe('the conversation list in pages', () => {
+  const list = [30, 29, 28, 27, 26].map((id) => conversation({ id, type: 'group', name: `g${id}` }));
+
+  it('follows next_before until the last page and keeps the order', async () => {
+    const asked: (string | undefined)[] = [];
+    const pages: Record<string, { ids: number[]; next: string | null }> = {
+      first: { ids: [30, 29], next: 'c29' },
+      c29: { ids: [28, 27], next: 'c27' },
+      c27: { ids: [26], next: null },
+    };
+    const all = await collectPages(async (before) => {
+      asked.push(before);
+      const page = pages[before ?? 'first']!;
+      return {
+        conversations: list.filter((c) => page.ids.includes(c.id)),
+        has_more: page.next !== null,
+        next_before: page.next,
+      };
+    });
+    expect(asked).toEqual([undefined, 'c29', 'c27']);
+    expect(all.map((c) => c.id)).toEqual([30, 29, 28, 27, 26]);
+  });
+
+  it('keeps a conversation that moved between two pages once', async () => {
+    let call = 0;
+    const all = await collectPages(async () => {
+      call += 1;
+      // A new message moved 28 to the top between the two requests.
+      return call === 1
+        ? { conversations: [list[0]!, list[1]!], has_more: true, next_before: 'c29' }
+        : { conversations: [list[2]!, list[0]!, list[3]!], has_more: false, next_before: null };
+    });
+    expect(all.map((c) => c.id)).toEqual([30, 29, 28, 27]);
+  });
+
+  it('reads an answer without a cursor (an older server) as the whole list', async () => {
+    let calls = 0;
+    const all = await collectPages(async () => {
+      calls += 1;
+      return { conversations: list };
+    });
+    expect(calls).toBe(1);
+    expect(all).toHaveLength(5);
+  });
+
+  it('stops when the server repeats a cursor', async () => {
+    let calls = 0;
+    await collectPages(async () => {
+      calls += 1;
+      return { conversations: [list[calls % 5]!], has_more: true, next_before: 'same' };
+    });
+    expect(calls).toBe(2);
   });
 });

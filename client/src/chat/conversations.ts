@@ -73,6 +73,40 @@ export function setMemberStatus(
   return changed ? next : (conversations as Conversation[]);
 }
 
+/** One page of `GET /api/conversations`; older servers send the whole list without the cursor. */
+export interface ConversationListPage {
+  conversations: Conversation[];
+  has_more?: boolean;
+  next_before?: string | null;
+}
+
+/** Pages one user may have at most; stops a server that keeps answering the same cursor. */
+const MAX_PAGES = 1_000;
+
+/**
+ * Reads every page of the conversation list in order and returns the conversations once each
+ * (a conversation that moved between two requests is kept where it was first seen).
+ */
+export async function collectPages(
+  fetchPage: (before: string | undefined) => Promise<ConversationListPage>,
+): Promise<Conversation[]> {
+  const seen = new Set<number>();
+  const all: Conversation[] = [];
+  let before: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const answer = await fetchPage(before);
+    for (const conversation of answer.conversations) {
+      if (seen.has(conversation.id)) continue;
+      seen.add(conversation.id);
+      all.push(conversation);
+    }
+    const next = answer.next_before ?? undefined;
+    if (!next || next === before || answer.conversations.length === 0) break;
+    before = next;
+  }
+  return all;
+}
+
 /** The real number of members (the embedded list holds at most 50). */
 export function memberCount(conversation: Conversation): number {
   return Math.max(conversation.member_count ?? 0, conversation.members.length);

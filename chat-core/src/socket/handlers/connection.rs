@@ -5,10 +5,9 @@ use socketioxide::extract::{SocketRef, State, TryData};
 
 use super::activity::SocketTyping;
 use super::event::{ClientEvents, Object};
-use super::{AuthState, activity, conversations, messages, session};
+use super::{AuthState, activity, conversations, messages, rooms, session};
 use crate::ChatHandle;
 use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token, token_from_cookie};
-use crate::socket::emitter::{conversation_room, session_room, user_room};
 use crate::socket::events;
 use crate::socket::expiry;
 
@@ -76,20 +75,12 @@ pub(crate) async fn authenticate<A: Adapter>(
     socket
         .extensions
         .insert(chat.socket_slot(identity.user_id)?);
-    let conversations = chat
-        .conversation_ids_of(identity.user_id)
+    rooms::join_rooms(&socket, &chat, &identity)
         .await
         .map_err(|err| {
             tracing::error!(%err, "loading conversations on connect failed");
             ConnectRefused::Internal
         })?;
-    let mut rooms = Vec::with_capacity(conversations.len() + 2);
-    rooms.push(user_room(identity.user_id));
-    if let Some(session) = &identity.session_id {
-        rooms.push(session_room(session));
-    }
-    rooms.extend(conversations.into_iter().map(conversation_room));
-    socket.join(rooms);
     // A session ended between the check and the join missed this socket:
     // asked again (from the cache unless it changed meanwhile).
     check_session(&chat, &identity).await?;

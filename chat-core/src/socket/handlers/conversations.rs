@@ -22,7 +22,7 @@ pub(crate) async fn on_join<A: Adapter>(
         identity,
     } = caller;
     // A member subscribes this socket; a non-member joins the conversation
-    // if it is a public room (and gets `not_a_member` otherwise).
+    // if it is a public room (and gets `not_found` otherwise).
     if !chat.is_member(conversation_id, identity.user_id).await? {
         chat.join_room(identity.user_id, conversation_id).await?;
     }

@@ -9,6 +9,7 @@ mod conversations;
 mod event;
 mod messages;
 mod session;
+mod rooms;
 
 use std::sync::Arc;
 

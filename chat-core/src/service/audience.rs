@@ -1,0 +1,271 @@
+//! Who may see a user's presence (`status`, `last_seen`, `user:online` and
+//! `user:offline`): the users who share a direct conversation or a small group
+//! with them, minus the users they blocked.
+//!
+//! Blocking itself belongs to the host (or a later part of the engine): it
+//! plugs in through [`Blocklist`], which every presence decision consults.
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+
+use sea_orm::{ConnectionTrait, Value};
+
+use super::db::{placeholders, stmt};
+use crate::ChatHandle;
+use crate::error::ChatResult;
+
+/// What [`Blocklist::blocked_by`] returns.
+pub type BlockFuture<'a> = Pin<Box<dyn Future<Output = ChatResult<Vec<i64>>> + Send + 'a>>;
+
+/// The users someone has blocked. They never see that someone's presence:
+/// no `user:online` / `user:offline`, and `status` / `last_seen` hidden in
+/// profiles and search results. Set with
+/// [`ChatCoreBuilder::blocklist`](crate::ChatCoreBuilder::blocklist); without
+/// one, nobody has blocked anybody.
+///
+/// ```
+/// use chat_core::service::{BlockFuture, Blocklist};
+///
+/// /// Users who asked never to be seen by user 13.
+/// struct Shy;
+/// impl Blocklist for Shy {
+///     fn blocked_by(&self, user_id: i64) -> BlockFuture<'_> {
+///         Box::pin(async move { Ok(if user_id == 7 { vec![13] } else { Vec::new() }) })
+///     }
+/// }
+///
+/// # let db = sea_orm::DatabaseConnection::default();
+/// let (_layer, _chat) = chat_core::ChatCore::builder(db).blocklist(Shy).build();
+/// ```
+pub trait Blocklist: Send + Sync + 'static {
+    /// The ids of the users `user_id` has blocked. Called once per presence
+    /// announcement of `user_id` and once per user shown with presence in a
+    /// profile or search answer: keep it cheap (e.g. cached).
+    fn blocked_by(&self, user_id: i64) -> BlockFuture<'_>;
+}
+
+/// Nobody blocks anybody: the default.
+pub(crate) struct NoBlocks;
+
+impl Blocklist for NoBlocks {
+    fn blocked_by(&self, _user_id: i64) -> BlockFuture<'_> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+impl ChatHandle {
+    /// Users `user_id` has blocked, from the configured [`Blocklist`].
+    pub(crate) async fn blocked_by(&self, user_id: i64) -> ChatResult<Vec<i64>> {
+        match self.inner.blocklist.get() {
+            Some(blocklist) => blocklist.blocked_by(user_id).await,
+            None => NoBlocks.blocked_by(user_id).await,
+        }
+    }
+
+    /// Which of `subjects` show their presence to `viewer`: the viewer
+    /// themselves, and those who share a direct conversation or a group of at
+    /// most `presence_fanout_limit` members with the viewer and have not
+    /// blocked them. One query for the whole set.
+    pub(crate) async fn presence_visible_to(
+        &self,
+        viewer: i64,
+        subjects: &[i64],
+    ) -> ChatResult<HashSet<i64>> {
+        let mut visible = HashSet::new();
+        let others: Vec<i64> = subjects.iter().copied().filter(|&s| s != viewer).collect();
+        if subjects.contains(&viewer) {
+            visible.insert(viewer);
+        }
+        if others.is_empty() {
+            return Ok(visible);
+        }
+        let backend = self.db().get_database_backend();
+        let sql = format!(
+            "SELECT DISTINCT other.user_id FROM conversation_members me \
+             JOIN conversation_members other ON other.conversation_id = me.conversation_id \
+             JOIN conversations c ON c.id = me.conversation_id \
+             WHERE me.user_id = $1 AND other.user_id IN ({}) AND (c.type = 'direct' OR \
+               (SELECT COUNT(*) FROM conversation_members x WHERE x.conversation_id = c.id) <= $2)",
+            placeholders(3, others.len())
+        );
+        let mut values: Vec<Value> = vec![
+            viewer.into(),
+            (self.config().presence_fanout_limit as i64).into(),
+        ];
+        values.extend(others.iter().map(|&id| Value::from(id)));
+        let rows = self.db().query_all_raw(stmt(backend, &sql, values)).await?;
+        for row in &rows {
+            let subject: i64 = row.try_get("", "user_id")?;
+            if !self.blocked_by(subject).await?.contains(&viewer) {
+                visible.insert(subject);
+            }
+        }
+        Ok(visible)
+    }
+
+    /// Hides `status` (shown as `offline`) and `last_seen` of the users whose
+    /// presence `viewer` may not see.
+    pub(crate) async fn hide_presence(
+        &self,
+        viewer: i64,
+        users: &mut [crate::model::User],
+    ) -> ChatResult<()> {
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let visible = self.presence_visible_to(viewer, &ids).await?;
+        for user in users.iter_mut() {
+            if !visible.contains(&user.id) {
+                user.status = "offline".to_owned();
+                user.last_seen = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::Database;
+    use serde_json::value::RawValue;
+
+    use super::{BlockFuture, Blocklist};
+    use crate::service::NewUser;
+    use crate::socket::auth::Identity;
+    use crate::socket::emitter::{BoxFuture, Emitter, Target, user_room};
+    use crate::testing::TestDb;
+    use crate::{ChatConfig, ChatHandle};
+
+    /// Bob has blocked Carol; every question is recorded.
+    struct BobBlocksCarol {
+        bob: i64,
+        carol: i64,
+        asked: Arc<Mutex<Vec<i64>>>,
+    }
+
+    impl Blocklist for BobBlocksCarol {
+        fn blocked_by(&self, user_id: i64) -> BlockFuture<'_> {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push(user_id);
+            }
+            let blocked = if user_id == self.bob {
+                vec![self.carol]
+            } else {
+                Vec::new()
+            };
+            Box::pin(async move { Ok(blocked) })
+        }
+    }
+
+    /// Keeps the targets of presence events.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(&'static str, Target)>>);
+
+    impl Emitter for Recorder {
+        fn emit<'a>(
+            &'a self,
+            target: Target,
+            event: &'static str,
+            _: &'a RawValue,
+        ) -> BoxFuture<'a, ()> {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push((event, target));
+            }
+            Box::pin(async {})
+        }
+        fn join(&self, _: Vec<String>, _: Vec<String>) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+        fn leave(&self, _: Vec<String>, _: Vec<String>) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+        fn close(&self) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+        fn disconnect(&self, _: Vec<String>) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    async fn user(chat: &ChatHandle, name: &str) -> i64 {
+        chat.create_user(NewUser {
+            username: name.to_owned(),
+            email: format!("{name}@example.com"),
+            password_hash: String::new(),
+        })
+        .await
+        .expect("user")
+        .id
+    }
+
+    #[tokio::test]
+    async fn presence_skips_the_users_a_blocklist_names() {
+        let test_db = TestDb::new().await;
+        let db = Database::connect(&test_db.url).await.expect("connect");
+        Migrator::up(&db, None).await.expect("migrate");
+        let chat = ChatHandle::new(db, ChatConfig::default(), None);
+        let recorder = Arc::new(Recorder::default());
+        let emitter: Arc<dyn Emitter> = recorder.clone();
+        let _ = chat.inner.emitter.set(emitter);
+        let (bob, carol, dave) = (
+            user(&chat, "bob").await,
+            user(&chat, "carol").await,
+            user(&chat, "dave").await,
+        );
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let blocklist: Arc<dyn Blocklist> = Arc::new(BobBlocksCarol {
+            bob,
+            carol,
+            asked: asked.clone(),
+        });
+        let _ = chat.inner.blocklist.set(blocklist);
+        chat.get_or_create_direct(bob, carol).await.expect("direct");
+        chat.get_or_create_direct(bob, dave).await.expect("direct");
+
+        // Profiles and search: Dave sees Bob's presence, Carol (blocked) does not.
+        let seen_by_dave = chat
+            .presence_visible_to(dave, &[bob])
+            .await
+            .expect("visible");
+        assert!(seen_by_dave.contains(&bob));
+        let seen_by_carol = chat
+            .presence_visible_to(carol, &[bob])
+            .await
+            .expect("visible");
+        assert!(!seen_by_carol.contains(&bob), "Bob blocked Carol");
+        let as_carol_sees = chat.user_seen_by(carol, bob).await.expect("profile");
+        assert_eq!(as_carol_sees.status, "offline");
+        assert_eq!(as_carol_sees.last_seen, None);
+        // Bob has blocked nobody else: Carol still sees Dave's... nothing, they share nothing.
+        assert!(
+            chat.presence_visible_to(carol, &[dave])
+                .await
+                .expect("visible")
+                .is_empty()
+        );
+
+        // Events: Bob coming online is not sent to Carol's sockets.
+        let identity = Identity {
+            user_id: bob,
+            username: "bob".into(),
+            session_id: None,
+        };
+        chat.socket_presence(&identity, true).await.expect("online");
+        let events = recorder.0.lock().expect("lock").clone();
+        let (event, target) = events.last().expect("announced");
+        assert_eq!(*event, crate::socket::events::USER_ONLINE);
+        assert!(
+            target.except_rooms.contains(&user_room(carol)),
+            "{target:?}"
+        );
+        assert!(
+            !target.except_rooms.contains(&user_room(dave)),
+            "{target:?}"
+        );
+        assert!(
+            asked.lock().expect("lock").contains(&bob),
+            "the blocklist was asked about Bob"
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! The conversation list, page by page (keyset paging on last activity), and
+//! the ids of a user's conversations in bounded pages (for the handshake).
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, Value};
+use serde::Serialize;
+
+use super::conversations::Scope;
+use super::db::{query_ids, stmt};
+use crate::ChatHandle;
+use crate::error::{ChatError, ChatResult};
+use crate::model::Conversation;
+
+/// Page size of the conversation list when the client gives none.
+pub const CONVERSATION_PAGE_DEFAULT: u64 = 100;
+/// Largest page of the conversation list a client may ask for.
+pub const CONVERSATION_PAGE_MAX: u64 = 200;
+
+/// A position in the conversation list (newest activity first): a page
+/// `before` it holds the conversations that come after it in the list.
+///
+/// The list is ordered by last activity, then by id, both descending; the
+/// cursor carries both, so conversations with the same activity time are
+/// neither skipped nor repeated across pages. Its text form,
+/// `<unix microseconds>_<id>`, is what `next_before` carries; clients treat it
+/// as opaque.
+///
+/// ```
+/// use chat_core::service::ConversationCursor;
+///
+/// let cursor: ConversationCursor = "1767225600000001_42".parse().unwrap();
+/// assert_eq!(cursor.id, 42);
+/// assert_eq!(cursor.to_string(), "1767225600000001_42");
+/// assert!("yesterday".parse::<ConversationCursor>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationCursor {
+    /// Last activity (last message, or creation) of the conversation at the position.
+    pub last_activity: DateTime<Utc>,
+    /// Its id.
+    pub id: i64,
+}
+
+impl fmt::Display for ConversationCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", self.last_activity.timestamp_micros(), self.id)
+    }
+}
+
+impl FromStr for ConversationCursor {
+    type Err = ChatError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || ChatError::field("before", "not a cursor from next_before");
+        let (micros, id) = text.split_once('_').ok_or_else(invalid)?;
+        let micros: i64 = micros.parse().map_err(|_| invalid())?;
+        let id: i64 = id.parse().map_err(|_| invalid())?;
+        let last_activity = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+        if id <= 0 {
+            return Err(invalid());
+        }
+        Ok(ConversationCursor { last_activity, id })
+    }
+}
+
+/// Which page of the conversation list to read; see
+/// [`ChatHandle::conversation_page`].
+///
+/// ```
+/// use chat_core::service::ConversationListQuery;
+///
+/// let first = ConversationListQuery::default();
+/// let next = ConversationListQuery { before: Some("1767225600000001_42".parse().unwrap()), limit: Some(50) };
+/// # let _ = (first, next);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConversationListQuery {
+    /// Conversations after this position (older activity); the newest when `None`.
+    pub before: Option<ConversationCursor>,
+    /// Page size, 1..=[`CONVERSATION_PAGE_MAX`]; [`CONVERSATION_PAGE_DEFAULT`] when `None`.
+    pub limit: Option<u64>,
+}
+
+/// One page of the conversation list.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// use chat_core::service::ConversationListQuery;
+///
+/// let mut query = ConversationListQuery::default();
+/// let mut all = Vec::new();
+/// loop {
+///     let page = chat.conversation_page(7, query).await?;
+///     all.extend(page.conversations);
+///     match page.next_before {
+///         Some(cursor) => query.before = Some(cursor.parse()?),
+///         None => break,
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationPage {
+    /// Most recent activity first.
+    pub conversations: Vec<Conversation>,
+    /// Whether older conversations follow.
+    pub has_more: bool,
+    /// The `before` of the next page; `null` on the last page.
+    pub next_before: Option<String>,
+}
+
+impl ChatHandle {
+    /// A page of the caller's conversations, most recent activity first, each
+    /// with up to `embedded_members` members, its member count, last message
+    /// and unread count. Page with [`ConversationPage::next_before`]; a
+    /// `limit` outside 1..=[`CONVERSATION_PAGE_MAX`] is `validation_failed`.
+    ///
+    /// Two bounded queries: the page's ids (memberships joined with their
+    /// conversations, ordered by activity), then the page's details.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::ConversationListQuery;
+    ///
+    /// let page = chat.conversation_page(7, ConversationListQuery::default()).await?;
+    /// let unread: i64 = page.conversations.iter().map(|c| c.unread_count).sum();
+    /// # let _ = unread; Ok(()) }
+    /// ```
+    pub async fn conversation_page(
+        &self,
+        caller: i64,
+        query: ConversationListQuery,
+    ) -> ChatResult<ConversationPage> {
+        let limit = query.limit.unwrap_or(CONVERSATION_PAGE_DEFAULT);
+        if limit == 0 || limit > CONVERSATION_PAGE_MAX {
+            return Err(ChatError::field(
+                "limit",
+                format!("must be between 1 and {CONVERSATION_PAGE_MAX}"),
+            ));
+        }
+        let backend = self.db().get_database_backend();
+        let mut values: Vec<Value> = vec![caller.into()];
+        let after_cursor = match query.before {
+            Some(cursor) => {
+                values.push(cursor.last_activity.into());
+                values.push(cursor.id.into());
+                "AND (c.last_message_at < $2 OR (c.last_message_at = $2 AND c.id < $3))"
+            }
+            None => "",
+        };
+        values.push(((limit + 1) as i64).into());
+        let sql = format!(
+            "SELECT c.id, c.last_message_at FROM conversation_members me \
+             JOIN conversations c ON c.id = me.conversation_id \
+             WHERE me.user_id = $1 {after_cursor} \
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT ${}",
+            values.len()
+        );
+        let rows = self.db().query_all_raw(stmt(backend, &sql, values)).await?;
+        let has_more = rows.len() as u64 > limit;
+        let mut positions = Vec::with_capacity(rows.len().min(limit as usize));
+        for row in rows.iter().take(limit as usize) {
+            positions.push(ConversationCursor {
+                id: row.try_get("", "id")?,
+                last_activity: row.try_get("", "last_message_at")?,
+            });
+        }
+        let ids: Vec<i64> = positions.iter().map(|p| p.id).collect();
+        let mut conversations = self.load_conversations(caller, Scope::Some(ids)).await?;
+        // Both queries order alike; a message committed between them may have
+        // moved a conversation, so keep the order the cursor was taken in.
+        let rank: HashMap<i64, usize> = positions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
+        conversations.sort_by_key(|c| rank.get(&c.id).copied());
+        let next_before = match (has_more, positions.last()) {
+            (true, Some(last)) => Some(last.to_string()),
+            _ => None,
+        };
+        Ok(ConversationPage {
+            conversations,
+            has_more,
+            next_before,
+        })
+    }
+
+    /// Up to `limit` ids of the user's conversations greater than `after`, in
+    /// id order: page through them with the last id of each page.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let mut after = 0;
+    /// loop {
+    ///     let ids = chat.conversation_ids_after(7, after, 1000).await?;
+    ///     let Some(&last) = ids.last() else { break };
+    ///     after = last;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn conversation_ids_after(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u64,
+    ) -> ChatResult<Vec<i64>> {
+        Ok(query_ids(
+            self.db(),
+            "SELECT conversation_id FROM conversation_members \
+             WHERE user_id = $1 AND conversation_id > $2 ORDER BY conversation_id LIMIT $3",
+            vec![user_id.into(), after.into(), (limit as i64).into()],
+        )
+        .await?)
+    }
+}
