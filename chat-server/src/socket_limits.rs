@@ -169,6 +169,8 @@ impl HandshakeGuard for HandshakeLimiter {
         if let Err(wait) = self.inner.take(key) {
             // Until the budget refills, this client's handshakes are refused
             // before any credential is checked.
+            // `Key` is whatever `ClientIp` keys by; it need not stay `Copy`.
+            #[allow(clippy::clone_on_copy)]
             self.inner.blocked().insert(
                 key.clone(),
                 Instant::now() + wait.max(Duration::from_secs(1)),

@@ -120,7 +120,6 @@ async fn new_connections_are_limited_per_client_ip_but_open_sessions_are_not() {
         sessions.push(
             open(&server, "203.0.113.7")
                 .await
-                .ok()
                 .expect("within the burst"),
         );
     }
@@ -166,7 +165,7 @@ async fn failed_handshakes_use_up_the_same_budget_also_on_an_open_connection() {
     let (_, token) = server.register("guesser").await;
     // One connection (1 of 4), then wrong tokens on it: socket.io lets a
     // refused client try again without reconnecting.
-    let session = open(&server, "203.0.113.8").await.ok().expect("open");
+    let session = open(&server, "203.0.113.8").await.expect("open");
     for n in 0..3 {
         let answer = session.connect("not-a-token").await;
         assert_eq!(refusal(&answer).as_deref(), Some("unauthorized"), "try {n}");
@@ -184,7 +183,7 @@ async fn failed_handshakes_use_up_the_same_budget_also_on_an_open_connection() {
     let (status, body) = open(&server, "203.0.113.8").await.err().expect("limited");
     assert_eq!(status, 429, "{body}");
     // Others are not affected.
-    let other = open(&server, "198.51.100.10").await.ok().expect("other ip");
+    let other = open(&server, "198.51.100.10").await.expect("other ip");
     assert!(other.connect(&token).await.starts_with("40"));
     server.stop().await;
 }
@@ -197,9 +196,9 @@ async fn a_user_holds_at_most_sockets_per_user_and_the_open_ones_stay() {
     let server = TestServer::start_with(config).await;
     let (_, token) = server.register("tabs").await;
     let (_, other_token) = server.register("other").await;
-    let first = open(&server, "127.0.0.1").await.ok().expect("open");
-    let second = open(&server, "127.0.0.1").await.ok().expect("open");
-    let third = open(&server, "127.0.0.1").await.ok().expect("open");
+    let first = open(&server, "127.0.0.1").await.expect("open");
+    let second = open(&server, "127.0.0.1").await.expect("open");
+    let third = open(&server, "127.0.0.1").await.expect("open");
     assert!(first.connect(&token).await.starts_with("40"));
     assert!(second.connect(&token).await.starts_with("40"));
     let answer = third.connect(&token).await;
@@ -209,7 +208,7 @@ async fn a_user_holds_at_most_sockets_per_user_and_the_open_ones_stay() {
         "{answer}"
     );
     // Another user is not affected.
-    let stranger = open(&server, "127.0.0.1").await.ok().expect("open");
+    let stranger = open(&server, "127.0.0.1").await.expect("open");
     assert!(stranger.connect(&other_token).await.starts_with("40"));
     // The open sockets were left alone: they still get acks.
     for socket in [&first, &second] {
