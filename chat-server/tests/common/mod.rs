@@ -41,6 +41,7 @@ pub fn test_config(db: &TestDb) -> Config {
         socket_events_per_second: 1000,
         socket_events_burst: 1000,
         socket_queue_packets: 1024,
+        socket_max_payload: 100_000,
         handshakes_per_minute: 0,
         handshakes_burst: 0,
         sockets_per_user: 20,

@@ -79,6 +79,7 @@ async fn on_typing<A: Adapter>(
         socket,
         chat,
         identity,
+        ..
     } = caller;
     if started {
         chat.typing_start(&identity, conversation_id, Some(socket.id))

@@ -20,6 +20,7 @@ pub(crate) async fn on_join<A: Adapter>(
         socket,
         chat,
         identity,
+        ..
     } = caller;
     // A member subscribes this socket; a non-member joins the conversation
     // if it is a public room (and gets `not_found` otherwise).

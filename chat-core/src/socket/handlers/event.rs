@@ -38,6 +38,8 @@ use crate::socket::events::AckError;
 /// [`Charged`], so a handler that has one has been charged for its event.
 pub(crate) struct Caller<A: Adapter> {
     pub(crate) socket: SocketRef<A>,
+    /// The same socket, for reading the engine's state.
+    pub(crate) state_of: Arc<Socket<A>>,
     pub(crate) chat: ChatHandle,
     pub(crate) identity: Identity,
 }
@@ -55,9 +57,20 @@ impl<A: Adapter> Caller<A> {
         chat.check_event_rate(identity.user_id)?;
         Ok(Caller {
             socket: SocketRef::from(socket.clone()),
+            state_of: socket.clone(),
             chat,
             identity,
         })
+    }
+}
+
+impl<A: Adapter> Caller<A> {
+    /// A value of the engine's socket.io state (e.g. the authenticator).
+    pub(crate) fn state<T: Clone + Send + Sync + 'static>(&self) -> ChatResult<T> {
+        let mut no_value = Value::Str("".into(), None);
+        State::<T>::from_message_parts(&self.state_of, &mut no_value, &None)
+            .map(|State(value)| value)
+            .map_err(|e| ChatError::Adapter(e.to_string()))
     }
 }
 

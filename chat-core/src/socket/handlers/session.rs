@@ -2,8 +2,6 @@
 //! socket outlives the access token it connected with.
 use serde::{Deserialize, Serialize};
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::State;
-use socketioxide::handler::{FromMessageParts, Value};
 
 use super::AuthState;
 use super::event::Caller;
@@ -36,15 +34,13 @@ pub(crate) async fn on_refresh<A: Adapter>(
     caller: Caller<A>,
     RefreshRequest { token }: RefreshRequest,
 ) -> ChatResult<Refreshed> {
+    let AuthState(authenticator) = caller.state::<AuthState>()?;
     let Caller {
         socket,
         chat,
         identity: current,
+        ..
     } = caller;
-    let mut no_value = Value::Str("".into(), None);
-    let State(AuthState(authenticator)) =
-        State::<AuthState>::from_message_parts(&socket, &mut no_value, &None)
-            .map_err(|e| ChatError::Adapter(e.to_string()))?;
     let headers = &socket.req_parts().headers;
     let request = AuthRequest {
         token: Some(token.as_str()).filter(|t| !t.is_empty()),
