@@ -31,6 +31,7 @@ pub fn test_config(db: &TestDb) -> Config {
         socket_events_per_second: 1000,
         socket_events_burst: 1000,
         socket_queue_packets: 1024,
+        socket_max_payload: 100_000,
         trusted_proxies: Vec::new(),
         smtp_url: None,
         mail_from: "Chat <no-reply@localhost>".to_owned(),
