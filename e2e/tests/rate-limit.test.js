@@ -42,18 +42,20 @@ describe('socket event rate limit', { timeout: 60_000 }, () => {
     const carol = await server.register();
     const direct = await createDirect(server, carol, alice);
     const socket = await server.connect(carol.token, { transports: ['websocket'] });
-    const joins = await Promise.all(
-      Array.from({ length: 30 }, () => emitAck(socket, 'conversation:join', { conversation_id: direct.id })),
-    );
-    const limited = joins.filter((a) => a?.success === false && a.code === 'rate_limited').length;
-    assert.ok(limited >= 15, `a conversation:join flood is limited: ${limited} of 30 refused`);
-    // Still spent: whatever the event or its payload, the answer is rate_limited.
-    const probes = await Promise.all([
+    // Sent together: events are charged in the order they arrive, before their handlers run, so
+    // the probes meet a spent budget however long the joins take to answer.
+    const flood = Array.from({ length: 30 }, () => emitAck(socket, 'conversation:join', { conversation_id: direct.id }));
+    const probing = [
       emitAck(socket, 'no-such-event', { a: 1 }),
       emitAck(socket, 'conversation:join', 'not an object'),
       emitAck(socket, 'message:send', [1, 2, 3]),
       emitAck(socket, 'typing:start', null),
-    ]);
+    ];
+    const joins = await Promise.all(flood);
+    const limited = joins.filter((a) => a?.success === false && a.code === 'rate_limited').length;
+    assert.ok(limited >= 15, `a conversation:join flood is limited: ${limited} of 30 refused`);
+    // Whatever the event or its payload, the answer is rate_limited.
+    const probes = await Promise.all(probing);
     for (const ack of probes) assert.equal(ack?.code, 'rate_limited', JSON.stringify(ack));
     assert.equal(socket.connected, true, 'never a disconnect');
     await sleep(1_200);
