@@ -354,9 +354,17 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
         .await;
     assert_eq!(status, 401, "the family is revoked");
 
+    // The replay ended the victim's session: its access token is refused too,
+    // so the message is read back by the other member.
+    assert_eq!(
+        server.get("/api/auth/me", &vt).await.0,
+        401,
+        "ended session"
+    );
     assert_eq!(snapshot(&db.url).await, before, "the database is unchanged");
+    let ft = friend["token"].as_str().expect("token");
     let (_, page) = server
-        .get(&format!("/api/conversations/{d}/messages"), &vt)
+        .get(&format!("/api/conversations/{d}/messages"), ft)
         .await;
     assert_eq!(page["messages"].as_array().map(Vec::len), Some(1));
     server.stop().await;

@@ -32,7 +32,11 @@ async fn logout_refuses_the_access_tokens_of_that_session_at_once() {
         .await
         .expect("logout");
     assert_eq!(res.status(), 204);
-    for path in ["/api/conversations", "/api/auth/me", "/api/users?q=a"] {
+    for path in [
+        "/api/conversations",
+        "/api/auth/me",
+        "/api/users/search?query=a",
+    ] {
         let (status, body) = server.get(path, &first).await;
         assert_eq!(
             (status, body["code"].as_str()),
