@@ -28,6 +28,7 @@ impl Authenticator for TestTokens {
                     user_id: id.parse().map_err(|_| AuthError::Invalid)?,
                     username: name.to_owned(),
                     session_id: None,
+                    expires_at: None,
                 }),
                 _ => Err(AuthError::Invalid),
             }

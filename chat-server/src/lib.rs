@@ -339,7 +339,6 @@ fn handshake_limiter(config: &Config) -> Option<socket_limits::HandshakeLimiter>
         socket_limits::HandshakeLimiter::new(rate, ClientIp::new(config.trusted_proxies.clone()));
     limiter.spawn_cleanup();
     Some(limiter)
-
 }
 
 /// Stops the metrics listener when the server returns.

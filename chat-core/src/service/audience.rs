@@ -186,6 +186,7 @@ mod tests {
         fn disconnect(&self, _: Vec<String>) -> BoxFuture<'_, ()> {
             Box::pin(async {})
         }
+        fn expire(&self, _: socketioxide::socket::Sid, _: crate::socket::expiry::SocketDeadline) {}
     }
 
     async fn user(chat: &ChatHandle, name: &str) -> i64 {
@@ -204,7 +205,7 @@ mod tests {
         let test_db = TestDb::new().await;
         let db = Database::connect(&test_db.url).await.expect("connect");
         Migrator::up(&db, None).await.expect("migrate");
-        let chat = ChatHandle::new(db, ChatConfig::default(), None);
+        let chat = ChatHandle::new(db, ChatConfig::default(), None, None);
         let recorder = Arc::new(Recorder::default());
         let emitter: Arc<dyn Emitter> = recorder.clone();
         let _ = chat.inner.emitter.set(emitter);
@@ -250,6 +251,7 @@ mod tests {
             user_id: bob,
             username: "bob".into(),
             session_id: None,
+            expires_at: None,
         };
         chat.socket_presence(&identity, true).await.expect("online");
         let events = recorder.0.lock().expect("lock").clone();

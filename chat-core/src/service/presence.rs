@@ -187,6 +187,7 @@ mod tests {
             user_id: ids[0],
             username: "alice".into(),
             session_id: None,
+            expires_at: None,
         };
         let started = std::time::Instant::now();
         let toggles = 400;

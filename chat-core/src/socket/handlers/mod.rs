@@ -8,8 +8,8 @@ mod connection;
 mod conversations;
 mod event;
 mod messages;
-mod session;
 mod rooms;
+mod session;
 
 use std::sync::Arc;
 
