@@ -254,9 +254,22 @@ mod tests {
             expires_at: None,
         };
         chat.socket_presence(&identity, true).await.expect("online");
-        let events = recorder.0.lock().expect("lock").clone();
-        let (event, target) = events.last().expect("announced");
-        assert_eq!(*event, crate::socket::events::USER_ONLINE);
+        // Presence is stored and announced by the batching writer, a moment later.
+        let mut announced = None;
+        for _ in 0..100 {
+            announced = recorder
+                .0
+                .lock()
+                .expect("lock")
+                .iter()
+                .find(|(event, _)| *event == crate::socket::events::USER_ONLINE)
+                .cloned();
+            if announced.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let (_, target) = announced.expect("user:online announced");
         assert!(
             target.except_rooms.contains(&user_room(carol)),
             "{target:?}"
