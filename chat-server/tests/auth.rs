@@ -439,6 +439,8 @@ async fn cookie_refresh(server: &TestServer, refresh: &str, agent: &str) -> reqw
         .http
         .post(server.url("/api/auth/refresh"))
         .header("cookie", format!("refresh_token={refresh}"))
+        // A browser sends its page's origin with a cookie POST.
+        .header("origin", &server.url)
         .header("user-agent", agent)
         .header("x-client", "web")
         .send()
@@ -630,6 +632,7 @@ async fn cookie_clients_do_not_get_the_refresh_token_in_the_body() {
         .http
         .post(server.url("/api/auth/refresh"))
         .header("cookie", format!("refresh_token={cookie}"))
+        .header("origin", &server.url)
         .send()
         .await
         .expect("refresh");

@@ -765,7 +765,7 @@ async fn uploads_over_the_quota_get_413_quota_exceeded_and_store_nothing() {
     assert_eq!(upload_rows(&db).await, rows, "no row");
     // The quota is per user.
     let (_, bob) = server.register("other").await;
-    let (status, body) = upload(&server, &bob, png_bytes(32, 32), "b.png").await;
+    let (status, body) = upload(&server, &bob, png_bytes(8, 8), "b.png").await;
     assert_eq!(status, 201, "{body}");
     server.stop().await;
 }
