@@ -132,6 +132,15 @@ pub async fn send_verification(state: &AppState, user: &user::Model) -> ApiResul
     mail_verification(state, user, &token).await
 }
 
+/// Hands a mail to the configured mailer; a failure is an internal error.
+async fn deliver(state: &AppState, mail: Mail) -> ApiResult<()> {
+    state
+        .mailer
+        .send(mail)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// Mails a verification token already issued.
 async fn mail_verification(state: &AppState, user: &user::Model, token: &str) -> ApiResult<()> {
     let link = format!("{}/verify-email?token={token}", state.public_url);
@@ -143,11 +152,7 @@ async fn mail_verification(state: &AppState, user: &user::Model, token: &str) ->
             user.username
         ),
     };
-    state
-        .mailer
-        .send(mail)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    deliver(state, mail).await
 }
 
 #[derive(Deserialize)]
@@ -255,11 +260,7 @@ async fn send_reset(state: &AppState, email: &str) -> ApiResult<()> {
             user.username
         ),
     };
-    state
-        .mailer
-        .send(mail)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    deliver(state, mail).await
 }
 
 #[derive(Deserialize)]
