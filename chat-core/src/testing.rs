@@ -54,34 +54,66 @@ impl TestDb {
     /// # Ok(()) }
     /// ```
     pub async fn new() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
         match std::env::var("TEST_POSTGRES_URL") {
-            Ok(admin) if !admin.is_empty() => {
-                let name = format!("chat_test_{}", rand_suffix());
-                let conn = sea_orm::Database::connect(&admin)
-                    .await
-                    .expect("TEST_POSTGRES_URL must reach PostgreSQL");
-                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
-                let _ = conn.close().await;
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .unwrap_or(&admin)
-                    .to_owned();
+            Ok(admin) if !admin.is_empty() => TestDb::create_postgres(&admin)
+                .await
+                .expect("TEST_POSTGRES_URL must reach PostgreSQL"),
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
                 TestDb {
-                    url: format!("{base}/{name}"),
+                    url: format!("sqlite://{}?mode=rwc", dir.path().join("chat.db").display()),
                     dir,
-                    postgres: Some((admin, name)),
+                    postgres: None,
                 }
             }
-            _ => TestDb {
-                url: format!("sqlite://{}?mode=rwc", dir.path().join("chat.db").display()),
-                dir,
-                postgres: None,
-            },
         }
+    }
+
+    /// A PostgreSQL database, whichever database the test run targets, for
+    /// tests of PostgreSQL-only behaviour (query plans, socket options).
+    ///
+    /// Uses `TEST_POSTGRES_URL`, else the local default
+    /// `postgres://postgres@127.0.0.1:5432/postgres`. When PostgreSQL cannot be
+    /// reached the test is skipped (`None`, with a note on stderr), except
+    /// under `CI=true`, where it fails: a CI run never passes by skipping.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let Some(test_db) = chat_core::testing::TestDb::postgres().await else { return };
+    /// assert!(test_db.is_postgres());
+    /// # }
+    /// ```
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = std::env::var("TEST_POSTGRES_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        match TestDb::create_postgres(&admin).await {
+            Ok(test_db) => Some(test_db),
+            Err(err) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+                panic!("this test needs PostgreSQL, which is unreachable under CI=true: {err}")
+            }
+            Err(err) => {
+                eprintln!("skipped: this test needs PostgreSQL ({err})");
+                None
+            }
+        }
+    }
+
+    async fn create_postgres(admin: &str) -> Result<TestDb, sea_orm::DbErr> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let name = format!("chat_test_{}", rand_suffix());
+        let conn = sea_orm::Database::connect(admin).await?;
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
+        let _ = conn.close().await;
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+        Ok(TestDb {
+            url: format!("{base}/{name}"),
+            dir,
+            postgres: Some((admin.to_owned(), name)),
+        })
     }
 
     /// Whether this is a PostgreSQL database, for tests of backend-specific
