@@ -54,7 +54,7 @@ pub(crate) struct Inner {
     /// Group commit of sent messages.
     pub(crate) writers: crate::service::writer::MessageWriters,
     /// Whether login sessions are still accepted, cached.
-    pub(crate) sessions: crate::service::sessions::SessionCache,
+    pub(crate) sessions: crate::service::session_cache::SessionCache,
     /// When each socket's credentials expire.
     pub(crate) expiry: crate::socket::expiry::ExpiryWheel,
     /// Handshake admission and sockets per user.
@@ -74,7 +74,7 @@ impl ChatHandle {
         let event_limiter = event_limiter(&config);
         let membership =
             MembershipCache::new(config.membership_cache_members, config.membership_cache_ttl);
-        let sessions = crate::service::sessions::SessionCache::new(config.session_check_ttl);
+        let sessions = crate::service::session_cache::SessionCache::new(config.session_check_ttl);
         let limits = crate::socket::limits::ConnectionLimits::new(guard, config.sockets_per_user);
         ChatHandle {
             inner: Arc::new(Inner {

@@ -70,6 +70,7 @@ mod handle;
 pub mod model;
 pub mod service;
 pub mod socket;
+mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
@@ -85,7 +86,7 @@ pub use config::ChatConfig;
 pub use error::{ChatError, ChatResult};
 pub use handle::ChatHandle;
 /// The socketioxide version chat-core is built on, so hosts can name its types
-/// (e.g. [`SocketIoLayer`]) without a second copy.
+/// without a second copy.
 pub use socketioxide;
 
 /// The socket.io adapter used by [`ChatCoreBuilder::build_with_redis`]: name it
@@ -93,12 +94,12 @@ pub use socketioxide;
 ///
 /// ```no_run
 /// use chat_core::cluster::{ClusterError, RedisConfig};
-/// use chat_core::socketioxide::layer::SocketIoLayer;
+/// use chat_core::socket::ChatLayer;
 /// use chat_core::{ChatCore, ChatHandle, RedisChatAdapter};
 ///
 /// async fn start(
 ///     db: sea_orm::DatabaseConnection,
-/// ) -> Result<(SocketIoLayer<RedisChatAdapter>, ChatHandle), ClusterError> {
+/// ) -> Result<(ChatLayer<RedisChatAdapter>, ChatHandle), ClusterError> {
 ///     let redis = RedisConfig::new("redis://127.0.0.1:6379");
 ///     ChatCore::builder(db).build_with_redis(redis).await
 /// }
@@ -106,6 +107,7 @@ pub use socketioxide;
 pub type RedisChatAdapter = socketioxide_redis::FredAdapter<socketioxide::adapter::Emitter>;
 
 use cluster::{Cluster, ClusterError, RedisConfig};
+use socket::ChatLayer;
 use socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator};
 use socket::handlers::{AuthState, authenticate, on_connect};
 use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
@@ -275,13 +277,13 @@ impl ChatCoreBuilder {
     /// let app: axum::Router = axum::Router::new().layer(layer);
     /// # let _ = (app, chat);
     /// ```
-    pub fn build(self) -> (SocketIoLayer, ChatHandle) {
+    pub fn build(self) -> (ChatLayer, ChatHandle) {
         let (layer, io, chat) = self.finish(SocketIo::builder(), None);
         io.ns(
             "/",
             on_connect::<LocalAdapter>.with(authenticate::<LocalAdapter>),
         );
-        (layer, chat)
+        (ChatLayer::new(layer), chat)
     }
 
     /// Builds the engine on the Redis adapter, for running several instances
@@ -304,7 +306,7 @@ impl ChatCoreBuilder {
     pub async fn build_with_redis(
         self,
         redis: RedisConfig,
-    ) -> Result<(SocketIoLayer<RedisChatAdapter>, ChatHandle), ClusterError> {
+    ) -> Result<(ChatLayer<RedisChatAdapter>, ChatHandle), ClusterError> {
         let cluster = Cluster::connect(&redis).await?;
         let adapter_client = cluster::subscriber(&redis.url)?;
         let adapter_config = RedisAdapterConfig::new()
@@ -334,7 +336,7 @@ impl ChatCoreBuilder {
         )
         .await?;
         chat.spawn_presence_tasks();
-        Ok((layer, chat))
+        Ok((ChatLayer::new(layer), chat))
     }
 
     fn finish<A: Adapter>(

@@ -1,6 +1,6 @@
 //! Small helpers for hand-written SQL that runs on PostgreSQL and SQLite alike.
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, SqlErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 /// Builds a statement from SQL written with `$1, $2, ...` placeholders; SQLite
 /// gets the equivalent `?1, ?2, ...`.
@@ -27,11 +27,6 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 /// value acked to a client equals the one read back from history.
 pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
-}
-
-/// Whether the error is a unique-constraint violation.
-pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// Runs `sql` and returns the single `i64` column of every row.

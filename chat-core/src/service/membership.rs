@@ -5,11 +5,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DbErr};
 
-use super::db::{query_ids, stmt};
-use crate::ChatHandle;
-use crate::error::ChatResult;
+use crate::store;
 
 /// The members of a conversation, and whether outsiders may know it exists.
 #[derive(Debug, Default)]
@@ -75,30 +73,14 @@ impl MembershipCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let loaded = Instant::now();
-        // One query for both: no row at all when the conversation does not
-        // exist, one row with a NULL user when it has no members.
-        let backend = db.get_database_backend();
-        let rows = db
-            .query_all_raw(stmt(
-                backend,
-                "SELECT c.type AS kind, c.is_public, cm.user_id FROM conversations c \
-                 LEFT JOIN conversation_members cm ON cm.conversation_id = c.id WHERE c.id = $1",
-                vec![conversation_id.into()],
-            ))
-            .await?;
-        let mut members = Members::default();
-        for row in &rows {
-            let kind: String = row.try_get("", "kind")?;
-            let is_public: bool = row.try_get("", "is_public")?;
-            members.public = kind == "group" && is_public;
-            if let Some(user_id) = row.try_get::<Option<i64>>("", "user_id")? {
-                members.ids.insert(user_id);
-            }
-        }
+        let found = store::members::member_set(db, conversation_id).await?;
+        let exists = found.is_some();
+        let (ids, public) = found.unwrap_or_default();
+        let members = Members { ids, public };
         let members = Arc::new(members);
         // Ids that do not exist are not remembered: probing random ids must
         // not grow the cache.
-        if !rows.is_empty() && self.generation.load(Ordering::Acquire) == generation {
+        if exists && self.generation.load(Ordering::Acquire) == generation {
             self.store(
                 conversation_id,
                 Entry {
@@ -174,39 +156,21 @@ impl MembershipCache {
         }
     }
 
-    #[cfg(test)]
-    fn held(&self) -> (usize, usize) {
-        (self.sets.len(), self.weight.load(Ordering::Relaxed))
-    }
-}
-
-impl ChatHandle {
-    /// Whether `user_id` is a member of `conversation_id` according to the
-    /// database itself, for the rare check that must not trust the cache (it
-    /// may lag behind a change made on another instance). A cached set that
-    /// disagrees is dropped.
-    pub(crate) async fn is_member_now(
-        &self,
-        conversation_id: i64,
-        user_id: i64,
-    ) -> ChatResult<bool> {
-        let found = query_ids(
-            self.db(),
-            "SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-            vec![conversation_id.into(), user_id.into()],
-        )
-        .await?;
-        let member = !found.is_empty();
+    /// Drops the cached set of a conversation when it disagrees with what
+    /// the database just said about `user_id`.
+    pub(crate) fn correct(&self, conversation_id: i64, user_id: i64, member: bool) {
         let cached = self
-            .inner
-            .membership
             .sets
             .get(&conversation_id)
             .map(|entry| entry.members.ids.contains(&user_id));
         if cached.is_some_and(|cached| cached != member) {
-            self.inner.membership.invalidate(conversation_id);
+            self.invalidate(conversation_id);
         }
-        Ok(member)
+    }
+
+    #[cfg(test)]
+    fn held(&self) -> (usize, usize) {
+        (self.sets.len(), self.weight.load(Ordering::Relaxed))
     }
 }
 
@@ -215,7 +179,7 @@ mod tests {
     use std::time::Duration;
 
     use migration::{Migrator, MigratorTrait};
-    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm::Database;
 
     use crate::service::{CreateGroup, NewUser};
     use crate::testing::TestDb;
@@ -301,13 +265,7 @@ mod tests {
         let id = group(&chat, alice, vec![bob]).await;
         assert!(chat.is_member(id, bob).await.expect("check"));
         // Removed behind the cache's back (as by an instance whose notice was lost).
-        let backend = chat.db().get_database_backend();
-        chat.db()
-            .execute_raw(crate::service::db::stmt(
-                backend,
-                "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-                vec![id.into(), bob.into()],
-            ))
+        crate::store::members::delete(chat.db(), id, bob)
             .await
             .expect("delete");
         assert!(chat.is_member(id, bob).await.expect("cached"), "cached");
@@ -315,12 +273,7 @@ mod tests {
         assert!(!chat.is_member(id, bob).await.expect("reloaded"));
         // The database's answer also corrects a stale set at once.
         assert!(chat.is_member(id, alice).await.expect("check"));
-        chat.db()
-            .execute_raw(crate::service::db::stmt(
-                backend,
-                "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-                vec![id.into(), alice.into()],
-            ))
+        crate::store::members::delete(chat.db(), id, alice)
             .await
             .expect("delete");
         assert!(!chat.is_member_now(id, alice).await.expect("now"));

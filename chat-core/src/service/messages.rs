@@ -1,16 +1,15 @@
 //! Sending messages: validate, store (group commit, see [`super::writer`]),
 //! then fan out.
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Deserialize;
 use socketioxide::socket::Sid;
 
-use super::writer::{StoreRequest, Stored};
+use super::writer::{StoreRequest, Stored, ValidMessage};
 use crate::ChatHandle;
-use crate::entity::upload;
 use crate::error::{ChatError, ChatResult, FieldErrors};
 use crate::model::{Message, MessageType};
 use crate::socket::emitter::{Target, conversation_room};
 use crate::socket::events;
+use crate::store;
 
 /// A message to send, as received from a client (`message:send` or REST).
 ///
@@ -67,8 +66,8 @@ impl SendMessage {
         }
     }
 
-    /// Trims and checks the fields; returns the normalized message.
-    fn normalized(self, max_chars: usize) -> ChatResult<SendMessage> {
+    /// Trims and checks the fields; returns the message ready to store.
+    fn validated(self, max_chars: usize) -> ChatResult<ValidMessage> {
         let mut errors = FieldErrors::new();
         let mut push = |field: &str, msg: &str| {
             errors
@@ -116,10 +115,10 @@ impl SendMessage {
         if !errors.is_empty() {
             return Err(ChatError::Validation(errors));
         }
-        Ok(SendMessage {
+        Ok(ValidMessage {
             conversation_id: self.conversation_id,
             content,
-            message_type: Some(message_type),
+            message_type,
             file_url: self.file_url,
             client_id,
         })
@@ -180,25 +179,19 @@ impl ChatHandle {
         origin: Option<Sid>,
     ) -> ChatResult<SendOutcome> {
         let _in_flight = InFlight::enter(&self.inner.sends_in_flight);
-        let request = request.normalized(self.config().max_message_chars)?;
+        let request = request.validated(self.config().max_message_chars)?;
         self.require_member(request.conversation_id, sender).await?;
         // Posting an image is what lets a conversation's members read it, so only
         // its uploader may; otherwise a leaked URL could be posted and read by anyone.
-        if let Some(url) = &request.file_url {
-            let own_uploads = upload::Entity::find()
-                .filter(upload::Column::FileUrl.eq(url.as_str()))
-                .filter(upload::Column::UploaderId.eq(sender))
-                .count(self.db())
-                .await?;
-            if own_uploads == 0 {
-                return Err(ChatError::field(
-                    "file_url",
-                    "must be an image you uploaded",
-                ));
-            }
+        if let Some(url) = &request.file_url
+            && !store::uploads::is_uploaded_by(self.db(), url, sender).await?
+        {
+            return Err(ChatError::field(
+                "file_url",
+                "must be an image you uploaded",
+            ));
         }
-        let message_type = request.message_type.unwrap_or(MessageType::Text);
-        let message = match self.store_message(sender, request, message_type).await? {
+        let message = match self.store_message(sender, request).await? {
             Stored::Created(message) => message,
             Stored::Existing(message) => {
                 return Ok(SendOutcome {
@@ -235,14 +228,9 @@ impl ChatHandle {
     pub(crate) async fn store_message(
         &self,
         sender: i64,
-        message: SendMessage,
-        message_type: MessageType,
+        message: ValidMessage,
     ) -> ChatResult<Stored> {
-        let request = StoreRequest {
-            sender,
-            message,
-            message_type,
-        };
+        let request = StoreRequest { sender, message };
         self.inner.writers.store(self.db(), request).await
     }
 }

@@ -18,7 +18,6 @@
 
 pub(crate) mod activity;
 pub(crate) mod audience;
-pub(crate) mod conversation_list;
 pub(crate) mod conversations;
 pub(crate) mod db;
 pub(crate) mod membership;
@@ -26,6 +25,7 @@ pub(crate) mod messages;
 pub(crate) mod presence;
 pub(crate) mod receipts;
 pub(crate) mod rooms;
+pub(crate) mod session_cache;
 pub(crate) mod sessions;
 pub(crate) mod typing;
 pub(crate) mod users;
@@ -33,11 +33,12 @@ pub(crate) mod writer;
 
 pub use activity::{Presence, Typing};
 pub use audience::{BlockFuture, Blocklist};
-pub use conversation_list::{
+pub use conversations::create::CreateGroup;
+pub use conversations::history::{HistoryQuery, MessagePage};
+pub use conversations::listing::{
     CONVERSATION_PAGE_DEFAULT, CONVERSATION_PAGE_MAX, ConversationCursor, ConversationListQuery,
     ConversationPage,
 };
-pub use conversations::{CreateGroup, HistoryQuery, MessagePage};
 pub use messages::{SendMessage, SendOutcome};
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};
 pub use rooms::{MemberEvent, RoomSummary};

@@ -2,12 +2,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::db::{now, query_ids, stmt};
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::socket::emitter::{Target, conversation_room};
 use crate::socket::events;
-use sea_orm::ConnectionTrait;
+use crate::store::receipts::Pointer;
+use crate::store::{self, now};
 
 /// Which receipt.
 ///
@@ -110,43 +110,25 @@ impl ChatHandle {
         }
         self.require_member(request.conversation_id, user_id)
             .await?;
-        let seq = query_ids(
-            self.db(),
-            "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2",
-            vec![request.message_id.into(), request.conversation_id.into()],
-        )
-        .await?;
-        let Some(seq) = seq.first().copied() else {
+        let seq =
+            store::messages::seq_of(self.db(), request.conversation_id, request.message_id).await?;
+        let Some(seq) = seq else {
             return Err(ChatError::NotFound("message"));
         };
-        // Delivery is implied by reading: a read moves both pointers.
-        let sql = match kind {
-            ReceiptKind::Read => {
-                "UPDATE conversation_members SET last_read_message_id = $1, last_read_seq = $2, \
-                 last_delivered_message_id = CASE WHEN last_delivered_seq < $2 THEN $1 ELSE last_delivered_message_id END, \
-                 last_delivered_seq = CASE WHEN last_delivered_seq < $2 THEN $2 ELSE last_delivered_seq END \
-                 WHERE conversation_id = $3 AND user_id = $4 AND last_read_seq < $2"
-            }
-            ReceiptKind::Delivered => {
-                "UPDATE conversation_members SET last_delivered_message_id = $1, last_delivered_seq = $2 \
-                 WHERE conversation_id = $3 AND user_id = $4 AND last_delivered_seq < $2"
-            }
+        let pointer = match kind {
+            ReceiptKind::Read => Pointer::Read,
+            ReceiptKind::Delivered => Pointer::Delivered,
         };
-        let backend = self.db().get_database_backend();
-        let result = self
-            .db()
-            .execute_raw(stmt(
-                backend,
-                sql,
-                vec![
-                    request.message_id.into(),
-                    seq.into(),
-                    request.conversation_id.into(),
-                    user_id.into(),
-                ],
-            ))
-            .await?;
-        if result.rows_affected() == 0 {
+        let moved = store::receipts::advance(
+            self.db(),
+            pointer,
+            request.conversation_id,
+            user_id,
+            request.message_id,
+            seq,
+        )
+        .await?;
+        if !moved {
             return Ok(None);
         }
         let at = now();

@@ -1,17 +1,15 @@
 //! Group membership: public rooms, joining, leaving, adding members.
-use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde::Serialize;
 
-use super::conversations::insert_members;
-use super::db::{is_unique_violation, stmt};
-use super::messages::SendMessage;
-use super::writer::Stored;
+use super::writer::{Stored, ValidMessage};
 use crate::ChatHandle;
 use crate::entity::conversation;
 use crate::error::{ChatError, ChatResult};
 use crate::model::{Conversation, ConversationKind, MessageType, User};
 use crate::socket::emitter::{Target, conversation_room, user_room};
 use crate::socket::events;
+use crate::store::{self, is_unique_violation};
 
 /// `conversation:member_joined` / `conversation:member_left`.
 ///
@@ -60,8 +58,7 @@ impl ChatHandle {
                 "must be a positive integer",
             ));
         }
-        conversation::Entity::find_by_id(conversation_id)
-            .one(self.db())
+        store::conversations::by_id(self.db(), conversation_id)
             .await?
             .ok_or(ChatError::NotFound("conversation"))
     }
@@ -136,12 +133,10 @@ impl ChatHandle {
     /// sockets and tells everyone.
     async fn add_to_group(&self, user_id: i64, conversation_id: i64, verb: &str) -> ChatResult<()> {
         let txn = self.db().begin().await?;
-        match insert_members(&txn, conversation_id, &[user_id]).await {
+        match store::members::insert(&txn, conversation_id, &[user_id]).await {
             Ok(()) => {}
-            Err(ChatError::Database(err)) if is_unique_violation(&err) => {
-                return Err(already_member());
-            }
-            Err(err) => return Err(err),
+            Err(err) if is_unique_violation(&err) => return Err(already_member()),
+            Err(err) => return Err(err.into()),
         }
         txn.commit().await?;
         self.after_members_added(conversation_id, &[user_id]).await;
@@ -185,14 +180,7 @@ impl ChatHandle {
                 "a direct conversation cannot be left",
             ));
         }
-        let backend = self.db().get_database_backend();
-        self.db()
-            .execute_raw(stmt(
-                backend,
-                "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-                vec![conversation_id.into(), user_id.into()],
-            ))
-            .await?;
+        store::members::delete(self.db(), conversation_id, user_id).await?;
         self.membership_changed(conversation_id).await;
         let user = self.user(user_id).await?;
         self.system_message(conversation_id, &user, "left").await?;
@@ -217,16 +205,15 @@ impl ChatHandle {
         user: &User,
         verb: &str,
     ) -> ChatResult<()> {
-        let request = SendMessage {
+        let notice = ValidMessage {
             conversation_id,
             content: format!("{} {verb}", user.username),
-            message_type: Some(MessageType::System),
+            message_type: MessageType::System,
             file_url: None,
             client_id: None,
         };
-        let (Stored::Created(message) | Stored::Existing(message)) = self
-            .store_message(user.id, request, MessageType::System)
-            .await?;
+        let (Stored::Created(message) | Stored::Existing(message)) =
+            self.store_message(user.id, notice).await?;
         self.broadcast(
             Target::room(conversation_room(conversation_id)),
             events::MESSAGE_NEW,
@@ -258,40 +245,14 @@ impl ChatHandle {
         limit: u64,
         offset: u64,
     ) -> ChatResult<Vec<RoomSummary>> {
-        let backend = self.db().get_database_backend();
-        let rows = self
-            .db()
-            .query_all_raw(stmt(
-                backend,
-                "SELECT c.id, c.name, c.created_by, c.created_at, c.last_seq, \
-                 (SELECT COUNT(*) FROM conversation_members x WHERE x.conversation_id = c.id) AS member_count, \
-                 (SELECT COUNT(*) FROM conversation_members y WHERE y.conversation_id = c.id AND y.user_id = $1) AS is_member \
-                 FROM conversations c WHERE c.is_public = $2 \
-                 ORDER BY c.last_message_at DESC, c.id DESC LIMIT $3 OFFSET $4",
-                vec![caller.into(), true.into(), (limit as i64).into(), (offset as i64).into()],
-            ))
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let is_member: i64 = row.try_get("", "is_member")?;
-                Ok(RoomSummary {
-                    conversation: Conversation {
-                        id: row.try_get("", "id")?,
-                        kind: ConversationKind::Group,
-                        name: row.try_get("", "name")?,
-                        is_public: true,
-                        created_by: row.try_get("", "created_by")?,
-                        created_at: row.try_get("", "created_at")?,
-                        members: Vec::new(),
-                        member_count: row.try_get("", "member_count")?,
-                        last_message: None,
-                        unread_count: 0,
-                        last_seq: row.try_get("", "last_seq")?,
-                    },
-                    is_member: is_member > 0,
-                })
+        let rooms = store::conversations::public_rooms(self.db(), caller, limit, offset).await?;
+        Ok(rooms
+            .into_iter()
+            .map(|room| RoomSummary {
+                conversation: room.conversation,
+                is_member: room.is_member,
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -1,13 +1,12 @@
 //! Users: creation, lookup, search.
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use validator::Validate;
 
-use super::db::{is_unique_violation, now};
 use crate::ChatHandle;
 use crate::entity::user;
 use crate::error::{ChatError, ChatResult, FieldErrors, field_errors};
 use crate::model::{OwnUser, User};
+use crate::store::{self, is_unique_violation};
 
 /// A user to create. The host hashes the password; chat-core never sees it.
 ///
@@ -96,24 +95,10 @@ impl ChatHandle {
     pub async fn create_user(&self, new: NewUser) -> ChatResult<user::Model> {
         let new = new.normalized().map_err(ChatError::Validation)?;
         let username_key = new.username.to_lowercase();
-        let model = user::ActiveModel {
-            username: Set(new.username),
-            username_key: Set(username_key.clone()),
-            email: Set(new.email.clone()),
-            password_hash: Set(new.password_hash),
-            avatar_url: Set(None),
-            status: Set("offline".to_owned()),
-            last_seen: Set(None),
-            created_at: Set(now()),
-            ..Default::default()
-        };
-        match model.insert(self.db()).await {
+        match store::users::insert(self.db(), new.username, new.email, new.password_hash).await {
             Ok(created) => Ok(created),
             Err(err) if is_unique_violation(&err) => {
-                let taken = user::Entity::find()
-                    .filter(user::Column::UsernameKey.eq(username_key))
-                    .one(self.db())
-                    .await?;
+                let taken = store::users::by_username_key(self.db(), &username_key).await?;
                 Err(if taken.is_some() {
                     ChatError::Conflict {
                         code: "username_taken",
@@ -142,14 +127,7 @@ impl ChatHandle {
     /// ```
     pub async fn find_user_by_login(&self, login: &str) -> ChatResult<Option<user::Model>> {
         let key = login.trim().to_lowercase();
-        Ok(user::Entity::find()
-            .filter(
-                sea_orm::Condition::any()
-                    .add(user::Column::UsernameKey.eq(key.clone()))
-                    .add(user::Column::Email.eq(key)),
-            )
-            .one(self.db())
-            .await?)
+        Ok(store::users::by_login(self.db(), &key).await?)
     }
 
     /// The stored row of a user (with e-mail and password hash: not for
@@ -164,8 +142,7 @@ impl ChatHandle {
     /// # Ok(()) }
     /// ```
     pub async fn user_row(&self, user_id: i64) -> ChatResult<user::Model> {
-        user::Entity::find_by_id(user_id)
-            .one(self.db())
+        store::users::by_id(self.db(), user_id)
             .await?
             .ok_or(ChatError::NotFound("user"))
     }
@@ -216,35 +193,7 @@ impl ChatHandle {
         if needle.is_empty() || needle.chars().count() > 32 {
             return Err(ChatError::field("query", "must be 1 to 32 characters"));
         }
-        let escaped: String = needle
-            .chars()
-            .flat_map(|c| match c {
-                '%' | '_' | '\\' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
-        let backend = self.db().get_database_backend();
-        let rows = self
-            .db()
-            .query_all_raw(super::db::stmt(
-                backend,
-                "SELECT id, username, avatar_url, status, last_seen FROM users \
-                 WHERE username_key LIKE $1 ESCAPE '\\' AND id <> $2 \
-                 ORDER BY CASE WHEN username_key LIKE $3 ESCAPE '\\' THEN 0 ELSE 1 END, username_key \
-                 LIMIT $4 OFFSET $5",
-                vec![
-                    format!("%{escaped}%").into(),
-                    caller.into(),
-                    format!("{escaped}%").into(),
-                    (limit as i64).into(),
-                    (offset as i64).into(),
-                ],
-            ))
-            .await?;
-        let mut users = rows
-            .iter()
-            .map(super::conversations::user_from_row)
-            .collect::<ChatResult<Vec<_>>>()?;
+        let mut users = store::users::search(self.db(), &needle, caller, limit, offset).await?;
         self.hide_presence(caller, &mut users).await?;
         Ok(users)
     }
@@ -267,5 +216,3 @@ impl ChatHandle {
         Ok(user)
     }
 }
-
-use sea_orm::ConnectionTrait;

@@ -22,17 +22,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, TransactionTrait, Value,
-};
-use serde_json::json;
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
-use super::conversations::{MESSAGE_COLUMNS, message_from_row};
-use super::db::{is_unique_violation, now, placeholders, stmt};
-use super::messages::SendMessage;
 use crate::error::{ChatError, ChatResult};
-use crate::model::{Message, MessageSender, MessageType};
+use crate::model::{Message, MessageType};
+use crate::store::messages::NewMessageRow;
+use crate::store::{self, is_unique_violation, now};
 
 /// Most messages stored in one transaction (8 parameters each stay far below
 /// both databases' limits).
@@ -41,11 +37,23 @@ const MAX_BATCH: usize = 256;
 /// Messages waiting for a writer, per writer.
 const QUEUE_DEPTH: usize = 4096;
 
+/// A message that passed [`SendMessage`](super::SendMessage)'s rules (or one the server writes,
+/// such as a `system` notice): the only input the writer takes.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidMessage {
+    pub(crate) conversation_id: i64,
+    /// Trimmed.
+    pub(crate) content: String,
+    pub(crate) message_type: MessageType,
+    pub(crate) file_url: Option<String>,
+    /// Trimmed.
+    pub(crate) client_id: Option<String>,
+}
+
 /// A message to store: validated, with its sender.
 pub(crate) struct StoreRequest {
     pub(crate) sender: i64,
-    pub(crate) message: SendMessage,
-    pub(crate) message_type: MessageType,
+    pub(crate) message: ValidMessage,
 }
 
 /// What storing a message did.
@@ -160,139 +168,16 @@ async fn store_one(db: &DatabaseConnection, request: &StoreRequest) -> ChatResul
     }
 }
 
-/// PostgreSQL: stored messages for a `jsonb` list of `{sender_id, client_id}`.
-/// A lateral lookup with LIMIT keeps the plan on the unique index: as a plain
-/// join the planner picks a hash join over all of `messages` whenever its
-/// statistics lag behind a fast-growing table.
-/// Built once: it runs before every batch.
-static PG_EXISTING_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "SELECT {MESSAGE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS k(sender_id bigint, client_id text) \
-         CROSS JOIN LATERAL (SELECT * FROM messages x \
-         WHERE x.sender_id = k.sender_id AND x.client_id = k.client_id LIMIT 1) m \
-         JOIN users su ON su.id = m.sender_id"
-    )
-});
-
 /// Stored messages of these requests' `(sender, client_id)`, by that key.
-async fn existing_by_client_id<C: ConnectionTrait>(
-    conn: &C,
+async fn existing_by_client_id(
+    db: &DatabaseConnection,
     requests: &[&StoreRequest],
 ) -> ChatResult<HashMap<(i64, String), Message>> {
-    let backend = conn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        let keys: Vec<serde_json::Value> = requests
-            .iter()
-            .filter_map(|r| {
-                let client_id = r.message.client_id.as_ref()?;
-                Some(json!({"sender_id": r.sender, "client_id": client_id}))
-            })
-            .collect();
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = conn
-            .query_all_raw(stmt(backend, &PG_EXISTING_SQL, [json_value(keys)]))
-            .await?;
-        return collect_by_client_id(&rows);
-    }
-    let mut conditions = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
-    for request in requests {
-        if let Some(client_id) = &request.message.client_id {
-            let n = values.len();
-            conditions.push(format!(
-                "(m.sender_id = ${} AND m.client_id = ${})",
-                n + 1,
-                n + 2
-            ));
-            values.push(request.sender.into());
-            values.push(client_id.clone().into());
-        }
-    }
-    if conditions.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users su ON su.id = m.sender_id WHERE {}",
-        conditions.join(" OR ")
-    );
-    let rows = conn.query_all_raw(stmt(backend, &sql, values)).await?;
-    collect_by_client_id(&rows)
-}
-
-fn collect_by_client_id(rows: &[QueryResult]) -> ChatResult<HashMap<(i64, String), Message>> {
-    let mut found = HashMap::new();
-    for row in rows {
-        let message = message_from_row(row, "")?;
-        if let Some(client_id) = message.client_id.clone() {
-            found.insert((message.sender_id, client_id), message);
-        }
-    }
-    Ok(found)
-}
-
-/// A JSON parameter: on PostgreSQL a batch travels as one `jsonb` value read
-/// with `jsonb_to_recordset`, so the statement text is the same whatever the
-/// batch size (prepared once per connection) and a batch costs a fixed number
-/// of round trips.
-fn json_value(items: Vec<serde_json::Value>) -> Value {
-    serde_json::Value::Array(items).into()
-}
-
-/// Takes `count` new `seq` numbers in each conversation; returns each
-/// conversation's new `last_seq` (missing conversations are absent). Rows are
-/// locked in ascending id order, the lock order of every batch.
-async fn take_seq_blocks<C: ConnectionTrait>(
-    conn: &C,
-    counts: &BTreeMap<i64, i64>,
-    at: chrono::DateTime<chrono::Utc>,
-) -> ChatResult<HashMap<i64, i64>> {
-    let backend = conn.get_database_backend();
-    let mut last = HashMap::with_capacity(counts.len());
-    if backend == DbBackend::Postgres {
-        let blocks: Vec<serde_json::Value> = counts
-            .iter()
-            .map(|(id, n)| json!({"id": id, "n": n}))
-            .collect();
-        let blocks = json_value(blocks);
-        conn.execute_raw(stmt(
-            backend,
-            "SELECT c.id FROM conversations c \
-             JOIN jsonb_to_recordset($1::jsonb) AS v(id bigint, n bigint) ON v.id = c.id \
-             ORDER BY c.id FOR NO KEY UPDATE OF c",
-            [blocks.clone()],
-        ))
-        .await?;
-        let rows = conn
-            .query_all_raw(stmt(
-                backend,
-                "UPDATE conversations c SET last_seq = c.last_seq + v.n, last_message_at = $2 \
-                 FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, n bigint) \
-                 WHERE c.id = v.id RETURNING c.id, c.last_seq",
-                [blocks, at.into()],
-            ))
-            .await?;
-        for row in rows {
-            last.insert(row.try_get_by_index::<i64>(0)?, row.try_get_by_index(1)?);
-        }
-        return Ok(last);
-    }
-    // SQLite runs in-process: a statement per conversation costs no round trip.
-    for (&conversation_id, &count) in counts {
-        let row = conn
-            .query_one_raw(stmt(
-                backend,
-                "UPDATE conversations SET last_seq = last_seq + $1, last_message_at = $2 \
-                 WHERE id = $3 RETURNING last_seq",
-                vec![count.into(), at.into(), conversation_id.into()],
-            ))
-            .await?;
-        if let Some(row) = row {
-            last.insert(conversation_id, row.try_get_by_index(0)?);
-        }
-    }
-    Ok(last)
+    let keys: Vec<(i64, &str)> = requests
+        .iter()
+        .filter_map(|r| Some((r.sender, r.message.client_id.as_deref()?)))
+        .collect();
+    Ok(store::messages::by_client_ids(db, &keys).await?)
 }
 
 /// One transaction for the whole batch: answers `client_id` retries with the
@@ -310,7 +195,6 @@ async fn store_batch(
     let existing = existing_by_client_id(db, requests).await?;
     let created_at = now();
     let txn = db.begin().await?;
-    let backend = txn.get_database_backend();
 
     // Which requests are new; a repeated client_id within the batch is
     // answered with the first one's message.
@@ -343,7 +227,7 @@ async fn store_batch(
         .iter()
         .map(|(&id, indices)| (id, indices.len() as i64))
         .collect();
-    let last_seqs = take_seq_blocks(&txn, &counts, created_at).await?;
+    let last_seqs = store::messages::take_seq_blocks(&txn, &counts, created_at).await?;
     let mut seqs: HashMap<usize, i64> = HashMap::new();
     let mut missing: Vec<usize> = Vec::new();
     for (conversation_id, indices) in &per_conversation {
@@ -363,86 +247,25 @@ async fn store_batch(
         .copied()
         .filter(|i| seqs.contains_key(i))
         .collect();
-    let mut ids: HashMap<(i64, i64), i64> = HashMap::new();
-    if !to_insert.is_empty() && backend == DbBackend::Postgres {
-        let rows: Vec<serde_json::Value> = to_insert
-            .iter()
-            .map(|&i| {
-                let r = requests[i];
-                json!({
-                    "conversation_id": r.message.conversation_id,
-                    "seq": seqs[&i],
-                    "sender_id": r.sender,
-                    "content": r.message.content,
-                    "message_type": r.message_type.as_str(),
-                    "file_url": r.message.file_url,
-                    "client_id": r.message.client_id,
-                })
-            })
-            .collect();
-        let inserted = txn
-            .query_all_raw(stmt(
-                backend,
-                "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, \
-                 file_url, client_id, created_at) \
-                 SELECT x.conversation_id, x.seq, x.sender_id, x.content, x.message_type, \
-                 x.file_url, x.client_id, $2 \
-                 FROM jsonb_to_recordset($1::jsonb) AS x(conversation_id bigint, seq bigint, \
-                 sender_id bigint, content text, message_type text, file_url text, client_id text) \
-                 RETURNING id, conversation_id, seq",
-                [json_value(rows), created_at.into()],
-            ))
+    let rows: Vec<NewMessageRow<'_>> = to_insert
+        .iter()
+        .map(|&i| {
+            let r = requests[i];
+            NewMessageRow {
+                conversation_id: r.message.conversation_id,
+                seq: seqs[&i],
+                sender_id: r.sender,
+                content: &r.message.content,
+                message_type: r.message.message_type,
+                file_url: r.message.file_url.as_deref(),
+                client_id: r.message.client_id.as_deref(),
+            }
+        })
+        .collect();
+    let ids = store::messages::insert_batch(&txn, &rows, created_at).await?;
+    let profiles =
+        store::messages::sender_profiles(&txn, to_insert.iter().map(|&i| requests[i].sender))
             .await?;
-        for row in inserted {
-            let id: i64 = row.try_get_by_index(0)?;
-            let conversation_id: i64 = row.try_get_by_index(1)?;
-            let seq: i64 = row.try_get_by_index(2)?;
-            ids.insert((conversation_id, seq), id);
-        }
-    } else if !to_insert.is_empty() {
-        let mut placeholders = Vec::with_capacity(to_insert.len());
-        let mut values: Vec<Value> = Vec::with_capacity(to_insert.len() * 8);
-        for &i in &to_insert {
-            let request = requests[i];
-            let n = values.len();
-            placeholders.push(format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 8
-            ));
-            values.extend([
-                request.message.conversation_id.into(),
-                seqs[&i].into(),
-                request.sender.into(),
-                request.message.content.clone().into(),
-                request.message_type.as_str().into(),
-                request.message.file_url.clone().into(),
-                request.message.client_id.clone().into(),
-                created_at.into(),
-            ]);
-        }
-        let sql = format!(
-            "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, \
-             file_url, client_id, created_at) VALUES {} RETURNING id, conversation_id, seq",
-            placeholders.join(", ")
-        );
-        // Rows are matched back by (conversation_id, seq), which is unique:
-        // RETURNING does not promise the VALUES order.
-        for row in txn.query_all_raw(stmt(backend, &sql, values)).await? {
-            let id: i64 = row.try_get_by_index(0)?;
-            let conversation_id: i64 = row.try_get_by_index(1)?;
-            let seq: i64 = row.try_get_by_index(2)?;
-            ids.insert((conversation_id, seq), id);
-        }
-    }
-
-    let profiles = sender_profiles(&txn, to_insert.iter().map(|&i| requests[i].sender)).await?;
     txn.commit().await?;
 
     let mut results: Vec<Option<ChatResult<Stored>>> = (0..requests.len()).map(|_| None).collect();
@@ -466,7 +289,7 @@ async fn store_batch(
             sender_id: request.sender,
             sender: sender.clone(),
             content: request.message.content.clone(),
-            message_type: request.message_type,
+            message_type: request.message.message_type,
             file_url: request.message.file_url.clone(),
             client_id: request.message.client_id.clone(),
             created_at,
@@ -501,50 +324,6 @@ async fn store_batch(
         .collect())
 }
 
-/// Username and avatar of each distinct sender, in one query.
-async fn sender_profiles<C: ConnectionTrait>(
-    conn: &C,
-    senders: impl Iterator<Item = i64>,
-) -> ChatResult<HashMap<i64, MessageSender>> {
-    let mut ids: Vec<i64> = senders.collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let backend = conn.get_database_backend();
-    let rows = if backend == DbBackend::Postgres {
-        let ids = json_value(ids.iter().map(|&id| json!(id)).collect());
-        conn.query_all_raw(stmt(
-            backend,
-            "SELECT id, username, avatar_url FROM users \
-             WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($1::jsonb))",
-            [ids],
-        ))
-        .await?
-    } else {
-        let sql = format!(
-            "SELECT id, username, avatar_url FROM users WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let values: Vec<Value> = ids.iter().map(|&id| id.into()).collect();
-        conn.query_all_raw(stmt(backend, &sql, values)).await?
-    };
-    let mut profiles = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let id: i64 = row.try_get("", "id")?;
-        profiles.insert(
-            id,
-            MessageSender {
-                id,
-                username: row.try_get("", "username")?,
-                avatar_url: row.try_get("", "avatar_url")?,
-            },
-        );
-    }
-    Ok(profiles)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -553,9 +332,9 @@ mod tests {
     use migration::{Migrator, MigratorTrait};
     use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
+    use super::ValidMessage;
     use super::{MessageWriters, StoreRequest, Stored};
     use crate::model::MessageType;
-    use crate::service::messages::SendMessage;
     use crate::testing::TestDb;
 
     /// Two users and conversations 1 and 2 (both members of each).
@@ -597,11 +376,13 @@ mod tests {
     fn request(sender: i64, conversation_id: i64, client_id: Option<String>) -> StoreRequest {
         StoreRequest {
             sender,
-            message: SendMessage {
+            message: ValidMessage {
+                conversation_id,
+                content: format!("from {sender}"),
+                message_type: MessageType::Text,
+                file_url: None,
                 client_id,
-                ..SendMessage::text(conversation_id, format!("from {sender}"))
             },
-            message_type: MessageType::Text,
         }
     }
 
@@ -643,10 +424,9 @@ mod tests {
     /// scan of every stored message).
     #[tokio::test]
     async fn the_retry_lookup_uses_the_client_id_index_on_postgres() {
-        let test_db = TestDb::new().await;
-        if !test_db.url.starts_with("postgres") {
+        let Some(test_db) = TestDb::postgres().await else {
             return;
-        }
+        };
         let db = setup(&test_db).await;
         db.execute_unprepared("ANALYZE messages")
             .await
@@ -657,12 +437,11 @@ mod tests {
             result.expect("stored");
         }
         let keys = serde_json::json!([{"sender_id": 1, "client_id": "k-7"}, {"sender_id": 2, "client_id": "none"}]);
+        let mut explain = crate::db::Sql::new(sea_orm::DbBackend::Postgres);
+        explain.push("EXPLAIN ");
+        crate::store::messages::push_pg_by_client_ids(&mut explain, keys);
         let plan = db
-            .query_all_raw(sea_orm::Statement::from_sql_and_values(
-                sea_orm::DbBackend::Postgres,
-                format!("EXPLAIN {}", *super::PG_EXISTING_SQL),
-                [sea_orm::Value::from(keys)],
-            ))
+            .query_all_raw(explain.build())
             .await
             .expect("explain")
             .iter()

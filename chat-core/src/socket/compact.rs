@@ -13,21 +13,13 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 /// fresh allocations when it is a Socket.IO request (`/socket.io/...`); other
 /// requests pass untouched.
 ///
-/// Put it in front of (in axum: add it after) the layer returned by
-/// [`ChatCoreBuilder::build`](crate::ChatCoreBuilder::build), with tower's
-/// `MapRequestLayer`:
+/// The layer returned by [`ChatCoreBuilder::build`](crate::ChatCoreBuilder::build)
+/// ([`ChatLayer`](super::ChatLayer)) already applies it to every request.
 ///
 /// ```
-/// use axum::{Router, body::Body, routing::get};
-/// use tower::util::MapRequestLayer;
-///
-/// # fn router(db: sea_orm::DatabaseConnection) -> Router {
-/// let (socket_layer, _chat) = chat_core::ChatCore::builder(db).build();
-/// Router::new()
-///     .route("/health", get(|| async { "ok" }))
-///     .layer(socket_layer)
-///     .layer(MapRequestLayer::new(chat_core::socket::compact_handshake::<Body>))
-/// # }
+/// let request = http::Request::builder().uri("/socket.io/?EIO=4&transport=websocket").body(()).unwrap();
+/// let request = chat_core::socket::compact_handshake(request);
+/// assert_eq!(request.uri().query(), Some("EIO=4&transport=websocket"));
 /// ```
 pub fn compact_handshake<B>(req: Request<B>) -> Request<B> {
     if !req.uri().path().starts_with("/socket.io") {

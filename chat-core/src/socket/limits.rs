@@ -39,7 +39,6 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use http::request::Parts;
 
-use crate::ChatHandle;
 use crate::socket::handlers::ConnectRefused;
 
 /// Admission of Socket.IO handshakes per client, implemented by the host
@@ -125,14 +124,14 @@ impl Drop for SlotRelease {
     }
 }
 
-impl ChatHandle {
+impl ConnectionLimits {
     /// Starts deciding a handshake: `rate_limited` when the host's guard
     /// refuses the client.
     pub(crate) fn handshake_attempt<'a>(
         &'a self,
         request: &'a Parts,
     ) -> Result<HandshakeAttempt<'a>, ConnectRefused> {
-        let guard = self.inner.limits.guard.as_deref();
+        let guard = self.guard.as_deref();
         if let Some(guard) = guard
             && !guard.admit(request)
         {
@@ -147,7 +146,7 @@ impl ChatHandle {
     /// hold them all. Checked and counted at once, so concurrent handshakes
     /// of one user cannot all pass.
     pub(crate) fn socket_slot(&self, user_id: i64) -> Result<SocketSlot, ConnectRefused> {
-        let limits = &self.inner.limits;
+        let limits = self;
         {
             let mut count = limits.sockets.entry(user_id).or_insert(0);
             if limits.max_sockets > 0 && *count >= limits.max_sockets {
@@ -177,15 +176,22 @@ mod tests {
             ..Default::default()
         };
         let (_layer, chat) = ChatCore::builder(Default::default()).config(config).build();
-        let first = chat.socket_slot(7).expect("first");
-        let second = chat.socket_slot(7).expect("second");
+        let first = chat.inner.limits.socket_slot(7).expect("first");
+        let second = chat.inner.limits.socket_slot(7).expect("second");
         assert!(matches!(
-            chat.socket_slot(7),
+            chat.inner.limits.socket_slot(7),
             Err(ConnectRefused::TooManySockets)
         ));
-        assert!(chat.socket_slot(8).is_ok(), "the limit is per user");
+        assert!(
+            chat.inner.limits.socket_slot(8).is_ok(),
+            "the limit is per user"
+        );
         drop(first);
-        let third = chat.socket_slot(7).expect("a place was given back");
+        let third = chat
+            .inner
+            .limits
+            .socket_slot(7)
+            .expect("a place was given back");
         drop((second, third));
         assert!(chat.inner.limits.sockets.is_empty(), "no count left behind");
     }
@@ -197,7 +203,9 @@ mod tests {
             ..Default::default()
         };
         let (_layer, chat) = ChatCore::builder(Default::default()).config(config).build();
-        let slots: Vec<_> = (0..100).map(|_| chat.socket_slot(7).ok()).collect();
+        let slots: Vec<_> = (0..100)
+            .map(|_| chat.inner.limits.socket_slot(7).ok())
+            .collect();
         assert!(slots.iter().all(Option::is_some));
     }
 }

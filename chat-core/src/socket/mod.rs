@@ -25,6 +25,8 @@ pub(crate) mod emitter;
 pub mod events;
 pub(crate) mod expiry;
 pub(crate) mod handlers;
+mod layer;
 pub mod limits;
 
 pub use compact::compact_handshake;
+pub use layer::{ChatLayer, CompactHandshake};

@@ -41,7 +41,7 @@ pub(crate) async fn authenticate<A: Adapter>(
     State(chat): State<ChatHandle>,
     State(AuthState(authenticator)): State<AuthState>,
 ) -> Result<(), ConnectRefused> {
-    let attempt = chat.handshake_attempt(socket.req_parts())?;
+    let attempt = chat.inner.limits.handshake_attempt(socket.req_parts())?;
     // Any other shape (or a non-string token) is as good as no token.
     let auth_token = auth.ok().and_then(|Object(auth)| auth.token);
     let auth_token = auth_token.as_deref();
@@ -74,7 +74,7 @@ pub(crate) async fn authenticate<A: Adapter>(
     }
     socket
         .extensions
-        .insert(chat.socket_slot(identity.user_id)?);
+        .insert(chat.inner.limits.socket_slot(identity.user_id)?);
     rooms::join_rooms(&socket, &chat, &identity)
         .await
         .map_err(|err| {

@@ -1,18 +1,17 @@
-//! The conversation list, page by page (keyset paging on last activity), and
-//! the ids of a user's conversations in bounded pages (for the handshake).
+//! Conversations as their members see them: one conversation, the list page
+//! by page (keyset paging on last activity), and the ids of a user's
+//! conversations in bounded pages (for the handshake).
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, Value};
 use serde::Serialize;
 
-use super::conversations::Scope;
-use super::db::{query_ids, stmt};
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::model::Conversation;
+use crate::store;
 
 /// Page size of the conversation list when the client gives none.
 pub const CONVERSATION_PAGE_DEFAULT: u64 = 100;
@@ -141,35 +140,20 @@ impl ChatHandle {
                 format!("must be between 1 and {CONVERSATION_PAGE_MAX}"),
             ));
         }
-        let backend = self.db().get_database_backend();
-        let mut values: Vec<Value> = vec![caller.into()];
-        let after_cursor = match query.before {
-            Some(cursor) => {
-                values.push(cursor.last_activity.into());
-                values.push(cursor.id.into());
-                "AND (c.last_message_at < $2 OR (c.last_message_at = $2 AND c.id < $3))"
-            }
-            None => "",
-        };
-        values.push(((limit + 1) as i64).into());
-        let sql = format!(
-            "SELECT c.id, c.last_message_at FROM conversation_members me \
-             JOIN conversations c ON c.id = me.conversation_id \
-             WHERE me.user_id = $1 {after_cursor} \
-             ORDER BY c.last_message_at DESC, c.id DESC LIMIT ${}",
-            values.len()
-        );
-        let rows = self.db().query_all_raw(stmt(backend, &sql, values)).await?;
-        let has_more = rows.len() as u64 > limit;
-        let mut positions = Vec::with_capacity(rows.len().min(limit as usize));
-        for row in rows.iter().take(limit as usize) {
-            positions.push(ConversationCursor {
-                id: row.try_get("", "id")?,
-                last_activity: row.try_get("", "last_message_at")?,
-            });
-        }
+        let after = query.before.map(|c| (c.last_activity, c.id));
+        let mut positions =
+            store::conversations::list_positions(self.db(), caller, after, limit + 1).await?;
+        let has_more = positions.len() as u64 > limit;
+        positions.truncate(limit as usize);
+        let positions: Vec<ConversationCursor> = positions
+            .into_iter()
+            .map(|p| ConversationCursor {
+                id: p.id,
+                last_activity: p.last_activity,
+            })
+            .collect();
         let ids: Vec<i64> = positions.iter().map(|p| p.id).collect();
-        let mut conversations = self.load_conversations(caller, Scope::Some(ids)).await?;
+        let mut conversations = self.conversation_views(caller, &ids).await?;
         // Both queries order alike; a message committed between them may have
         // moved a conversation, so keep the order the cursor was taken in.
         let rank: HashMap<i64, usize> = positions
@@ -208,12 +192,44 @@ impl ChatHandle {
         after: i64,
         limit: u64,
     ) -> ChatResult<Vec<i64>> {
-        Ok(query_ids(
-            self.db(),
-            "SELECT conversation_id FROM conversation_members \
-             WHERE user_id = $1 AND conversation_id > $2 ORDER BY conversation_id LIMIT $3",
-            vec![user_id.into(), after.into(), (limit as i64).into()],
-        )
-        .await?)
+        Ok(store::members::conversation_ids_after(self.db(), user_id, after, limit).await?)
+    }
+}
+
+impl ChatHandle {
+    /// One conversation as `caller` sees it; `not_found` when it does not exist
+    /// or is private and the caller is not in it, `not_a_member` for a public
+    /// room the caller has not joined.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let conversation = chat.conversation(7, 42).await?;
+    /// println!("{} members, {} unread", conversation.member_count, conversation.unread_count);
+    /// # Ok(()) }
+    /// ```
+    pub async fn conversation(
+        &self,
+        caller: i64,
+        conversation_id: i64,
+    ) -> ChatResult<Conversation> {
+        match self
+            .conversation_views(caller, &[conversation_id])
+            .await?
+            .pop()
+        {
+            Some(conversation) => Ok(conversation),
+            None => Err(self.outsider(conversation_id).await?),
+        }
+    }
+
+    /// The conversations of `conversation_ids` the caller is a member of, as
+    /// the caller sees them, most recent activity first.
+    pub(crate) async fn conversation_views(
+        &self,
+        caller: i64,
+        conversation_ids: &[i64],
+    ) -> ChatResult<Vec<Conversation>> {
+        let embedded = self.config().embedded_members;
+        Ok(store::conversations::views(self.db(), caller, conversation_ids, embedded).await?)
     }
 }

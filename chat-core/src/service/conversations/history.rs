@@ -1,0 +1,120 @@
+//! Pages of a conversation's messages: backwards from the newest, and forwards
+//! from a `seq` (catch-up after a reconnect).
+use crate::ChatHandle;
+use crate::error::{ChatError, ChatResult};
+use crate::model::Message;
+use crate::store;
+use crate::store::messages::HistoryFrom;
+
+/// Which page of history to read; see [`ChatHandle::history`].
+///
+/// ```
+/// use chat_core::service::HistoryQuery;
+///
+/// let newest = HistoryQuery::default();
+/// let older = HistoryQuery { before: Some(1001), limit: Some(20), ..Default::default() };
+/// let catch_up = HistoryQuery { after_seq: Some(17), ..Default::default() };
+/// # let _ = (newest, older, catch_up);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryQuery {
+    /// Messages older than this message id, newest first.
+    pub before: Option<i64>,
+    /// Messages with `seq` greater than this, oldest first (catch-up).
+    pub after_seq: Option<i64>,
+    /// Page size (1..=history_max_limit); the configured default when `None`.
+    pub limit: Option<u64>,
+}
+
+/// One page of history.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// use chat_core::service::HistoryQuery;
+///
+/// // After a reconnect: everything after the last seq seen, oldest first.
+/// let mut last_seq = 17;
+/// loop {
+///     let query = HistoryQuery { after_seq: Some(last_seq), ..Default::default() };
+///     let page = chat.history(7, 42, query).await?;
+///     if let Some(newest) = page.messages.last() {
+///         last_seq = newest.seq;
+///     }
+///     if !page.has_more {
+///         break;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessagePage {
+    /// The messages, newest first (or oldest first with `after_seq`).
+    pub messages: Vec<Message>,
+    /// Whether more messages exist in the paging direction.
+    pub has_more: bool,
+}
+
+impl ChatHandle {
+    /// A page of a conversation's history, for members only.
+    ///
+    /// `before` pages backwards (newest first); `after_seq` catches up (oldest
+    /// first); both at once is a validation error, as is a `limit` outside
+    /// 1..=[`history_max_limit`](crate::ChatConfig::history_max_limit).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::HistoryQuery;
+    ///
+    /// let newest = chat.history(7, 42, HistoryQuery::default()).await?;
+    /// if let (true, Some(oldest)) = (newest.has_more, newest.messages.last()) {
+    ///     let query = HistoryQuery { before: Some(oldest.id), ..Default::default() };
+    ///     let older = chat.history(7, 42, query).await?;
+    /// #   let _ = older;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn history(
+        &self,
+        caller: i64,
+        conversation_id: i64,
+        query: HistoryQuery,
+    ) -> ChatResult<MessagePage> {
+        let limit = query.limit.unwrap_or(self.config().history_default_limit);
+        if limit == 0 || limit > self.config().history_max_limit {
+            return Err(ChatError::field(
+                "limit",
+                format!("must be between 1 and {}", self.config().history_max_limit),
+            ));
+        }
+        if query.before.is_some() && query.after_seq.is_some() {
+            return Err(ChatError::field(
+                "before",
+                "cannot be combined with after_seq",
+            ));
+        }
+        if matches!(query.after_seq, Some(s) if s < 0) {
+            return Err(ChatError::field("after_seq", "must be 0 or more"));
+        }
+        self.require_member(conversation_id, caller).await?;
+        let from = match (query.before, query.after_seq) {
+            (Some(before), _) => {
+                let seq = store::messages::seq_of(self.db(), conversation_id, before).await?;
+                let Some(seq) = seq else {
+                    return Err(ChatError::field(
+                        "before",
+                        "no such message in this conversation",
+                    ));
+                };
+                HistoryFrom::Before(seq)
+            }
+            (None, Some(after)) => HistoryFrom::After(after),
+            (None, None) => HistoryFrom::Newest,
+        };
+        // One more than asked: whether more follow.
+        let mut messages =
+            store::messages::history(self.db(), conversation_id, from, limit + 1).await?;
+        let has_more = messages.len() as u64 > limit;
+        messages.truncate(limit as usize);
+        Ok(MessagePage { messages, has_more })
+    }
+}

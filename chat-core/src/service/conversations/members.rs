@@ -1,0 +1,132 @@
+//! Who is in a conversation: the membership checks every operation starts
+//! with (served from the membership cache), what outsiders are told, member
+//! lists, and what follows a membership change.
+use crate::ChatHandle;
+use crate::error::{ChatError, ChatResult};
+use crate::model::User;
+use crate::socket::emitter::conversation_room;
+use crate::store;
+
+impl ChatHandle {
+    /// Whether `user_id` is a member of `conversation_id` (served from memory
+    /// after the first check; the cache follows every change made through the
+    /// handle, on every instance).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::ChatError;
+    /// if !chat.is_member(42, 7).await? {
+    ///     return Err(ChatError::NotAMember);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn is_member(&self, conversation_id: i64, user_id: i64) -> ChatResult<bool> {
+        Ok(self
+            .inner
+            .membership
+            .is_member(self.db(), conversation_id, user_id)
+            .await?)
+    }
+
+    /// `Ok` for a member; for anyone else what an outsider is told (see
+    /// [`outsider`](Self::outsider)).
+    pub(crate) async fn require_member(
+        &self,
+        conversation_id: i64,
+        user_id: i64,
+    ) -> ChatResult<()> {
+        if conversation_id <= 0 {
+            return Err(ChatError::field(
+                "conversation_id",
+                "must be a positive integer",
+            ));
+        }
+        let members = self
+            .inner
+            .membership
+            .members(self.db(), conversation_id)
+            .await?;
+        if members.ids.contains(&user_id) {
+            Ok(())
+        } else {
+            Err(outsider_error(members.public))
+        }
+    }
+
+    /// What a non-member learns about a conversation: `not_a_member` for a
+    /// public room (listed anyway), `not_found` for anything else, the same
+    /// answer as for an id that does not exist.
+    pub(crate) async fn outsider(&self, conversation_id: i64) -> ChatResult<ChatError> {
+        let members = self
+            .inner
+            .membership
+            .members(self.db(), conversation_id)
+            .await?;
+        Ok(outsider_error(members.public))
+    }
+
+    /// After a membership change is committed: refresh the cache and subscribe
+    /// the new members' live sockets to the conversation.
+    pub(crate) async fn after_members_added(&self, conversation_id: i64, user_ids: &[i64]) {
+        self.membership_changed(conversation_id).await;
+        self.join_users(user_ids, conversation_room(conversation_id))
+            .await;
+    }
+
+    /// Drops the cached member set here and, when clustered, on every instance.
+    pub(crate) async fn membership_changed(&self, conversation_id: i64) {
+        self.inner.membership.invalidate(conversation_id);
+        if let Some(cluster) = &self.inner.cluster {
+            cluster.publish_membership_change(conversation_id).await;
+        }
+    }
+
+    /// Whether `user_id` is a member of `conversation_id` according to the
+    /// database itself, for the rare check that must not trust the cache (it
+    /// may lag behind a change made on another instance). A cached set that
+    /// disagrees is dropped.
+    pub(crate) async fn is_member_now(
+        &self,
+        conversation_id: i64,
+        user_id: i64,
+    ) -> ChatResult<bool> {
+        let member = store::members::is_member(self.db(), conversation_id, user_id).await?;
+        self.inner
+            .membership
+            .correct(conversation_id, user_id, member);
+        Ok(member)
+    }
+
+    /// Members of a conversation in id order, `limit` after user id `after`
+    /// (keyset paging; the host bounds `limit`). Members only (`not_found`, or
+    /// `not_a_member` for a public room).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// let mut after = None;
+    /// loop {
+    ///     let page = chat.list_members(7, 42, after, 100).await?;
+    ///     let Some(last) = page.last() else { break };
+    ///     after = Some(last.id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_members(
+        &self,
+        caller: i64,
+        conversation_id: i64,
+        after: Option<i64>,
+        limit: u64,
+    ) -> ChatResult<Vec<User>> {
+        self.require_member(conversation_id, caller).await?;
+        Ok(store::members::page(self.db(), conversation_id, after.unwrap_or(0), limit).await?)
+    }
+}
+
+fn outsider_error(public: bool) -> ChatError {
+    if public {
+        ChatError::NotAMember
+    } else {
+        ChatError::NotFound("conversation")
+    }
+}

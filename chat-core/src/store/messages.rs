@@ -1,0 +1,358 @@
+//! Message rows: history pages, the lookups of a send, and the statements of
+//! the writer's batches (which the writer orders and batches; see
+//! [`service::writer`](crate::service::writer)).
+//!
+//! On PostgreSQL the batch statements take their rows as one `jsonb`
+//! parameter, so the statement text is the same whatever the batch size
+//! (prepared once per connection) and a batch costs a fixed number of round
+//! trips. SQLite runs in-process: a statement per row costs no round trip.
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Value};
+use serde_json::json;
+
+use super::{ids, sql};
+use crate::db::Sql;
+use crate::model::{Message, MessageSender, MessageType};
+
+/// The columns of a message row with its sender (`m` joined with `su`).
+pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.content, \
+     m.message_type, m.file_url, m.client_id, m.created_at, \
+     su.username AS sender_username, su.avatar_url AS sender_avatar_url";
+
+/// A message from a row of [`MESSAGE_COLUMNS`], each column name preceded by `prefix`.
+pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Message, DbErr> {
+    let col = |name: &str| format!("{prefix}{name}");
+    let message_type: String = row.try_get("", &col("message_type"))?;
+    let sender_id: i64 = row.try_get("", &col("sender_id"))?;
+    Ok(Message {
+        id: row.try_get("", &col("id"))?,
+        conversation_id: row.try_get("", &col("conversation_id"))?,
+        seq: row.try_get("", &col("seq"))?,
+        sender_id,
+        sender: MessageSender {
+            id: sender_id,
+            username: row.try_get("", &col("sender_username"))?,
+            avatar_url: row.try_get("", &col("sender_avatar_url"))?,
+        },
+        content: row.try_get("", &col("content"))?,
+        message_type: MessageType::parse(&message_type).unwrap_or(MessageType::Text),
+        file_url: row.try_get("", &col("file_url"))?,
+        client_id: row.try_get("", &col("client_id"))?,
+        created_at: row.try_get("", &col("created_at"))?,
+    })
+}
+
+/// The `seq` of message `message_id` if it is in the conversation.
+pub(crate) async fn seq_of<C: ConnectionTrait>(
+    conn: &C,
+    conversation_id: i64,
+    message_id: i64,
+) -> Result<Option<i64>, DbErr> {
+    let mut q = sql(conn);
+    q.push("SELECT seq FROM messages WHERE id = ")
+        .bind(message_id)
+        .push(" AND conversation_id = ")
+        .bind(conversation_id);
+    Ok(ids(conn, q).await?.first().copied())
+}
+
+/// Where a page of history starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HistoryFrom {
+    /// The newest messages, newest first.
+    Newest,
+    /// Messages with a smaller `seq`, newest first.
+    Before(i64),
+    /// Messages with a greater `seq`, oldest first (catch-up).
+    After(i64),
+}
+
+/// Appends the history query to `q` (separate so its plan can be checked).
+pub(crate) fn push_history(q: &mut Sql, conversation_id: i64, from: HistoryFrom, fetch: u64) {
+    q.push("SELECT ")
+        .push(MESSAGE_COLUMNS)
+        .push(" FROM messages m JOIN users su ON su.id = m.sender_id WHERE m.conversation_id = ")
+        .bind(conversation_id);
+    let order = match from {
+        HistoryFrom::Newest => "DESC",
+        HistoryFrom::Before(seq) => {
+            q.push(" AND m.seq < ").bind(seq);
+            "DESC"
+        }
+        HistoryFrom::After(seq) => {
+            q.push(" AND m.seq > ").bind(seq);
+            "ASC"
+        }
+    };
+    q.push(" ORDER BY m.seq ")
+        .push(order)
+        .push(" LIMIT ")
+        .bind(fetch as i64);
+}
+
+/// Up to `fetch` messages of a conversation from `from`.
+pub(crate) async fn history<C: ConnectionTrait>(
+    conn: &C,
+    conversation_id: i64,
+    from: HistoryFrom,
+    fetch: u64,
+) -> Result<Vec<Message>, DbErr> {
+    let mut q = sql(conn);
+    push_history(&mut q, conversation_id, from, fetch);
+    let rows = conn.query_all_raw(q.build()).await?;
+    rows.iter().map(|row| message_from_row(row, "")).collect()
+}
+
+/// A message to insert, with its `seq` taken.
+pub(crate) struct NewMessageRow<'a> {
+    pub(crate) conversation_id: i64,
+    pub(crate) seq: i64,
+    pub(crate) sender_id: i64,
+    pub(crate) content: &'a str,
+    pub(crate) message_type: MessageType,
+    pub(crate) file_url: Option<&'a str>,
+    pub(crate) client_id: Option<&'a str>,
+}
+
+/// PostgreSQL: appends the lookup of stored messages by a `jsonb` list of
+/// `{sender_id, client_id}`. A lateral lookup with LIMIT keeps the plan on the
+/// unique index: as a plain join the planner picks a hash join over all of
+/// `messages` whenever its statistics lag behind a fast-growing table.
+pub(crate) fn push_pg_by_client_ids(q: &mut Sql, keys: serde_json::Value) {
+    q.push("SELECT ")
+        .push(MESSAGE_COLUMNS)
+        .push(" FROM jsonb_to_recordset(")
+        .bind(keys)
+        .push(
+            "::jsonb) AS k(sender_id bigint, client_id text) \
+             CROSS JOIN LATERAL (SELECT * FROM messages x \
+             WHERE x.sender_id = k.sender_id AND x.client_id = k.client_id LIMIT 1) m \
+             JOIN users su ON su.id = m.sender_id",
+        );
+}
+
+/// Stored messages with these `(sender, client_id)` keys, by key.
+pub(crate) async fn by_client_ids<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[(i64, &str)],
+) -> Result<HashMap<(i64, String), Message>, DbErr> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = sql(conn);
+    match q.backend() {
+        DbBackend::Postgres => {
+            let keys = keys
+                .iter()
+                .map(|(sender, client_id)| json!({"sender_id": sender, "client_id": client_id}))
+                .collect();
+            push_pg_by_client_ids(&mut q, serde_json::Value::Array(keys));
+        }
+        _ => {
+            q.push("SELECT ")
+                .push(MESSAGE_COLUMNS)
+                .push(" FROM messages m JOIN users su ON su.id = m.sender_id WHERE ");
+            for (i, (sender, client_id)) in keys.iter().enumerate() {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push("(m.sender_id = ")
+                    .bind(*sender)
+                    .push(" AND m.client_id = ")
+                    .bind(*client_id)
+                    .push(")");
+            }
+        }
+    }
+    collect_by_client_id(&conn.query_all_raw(q.build()).await?)
+}
+
+fn collect_by_client_id(rows: &[QueryResult]) -> Result<HashMap<(i64, String), Message>, DbErr> {
+    let mut found = HashMap::new();
+    for row in rows {
+        let message = message_from_row(row, "")?;
+        if let Some(client_id) = message.client_id.clone() {
+            found.insert((message.sender_id, client_id), message);
+        }
+    }
+    Ok(found)
+}
+
+/// A JSON array parameter (PostgreSQL batches).
+fn json_value(items: Vec<serde_json::Value>) -> Value {
+    serde_json::Value::Array(items).into()
+}
+
+/// Takes `count` new `seq` numbers in each conversation and records the
+/// activity time; returns each conversation's new `last_seq` (missing
+/// conversations are absent). Rows are locked in ascending id order, the lock
+/// order of every batch, so concurrent batches never deadlock.
+pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
+    conn: &C,
+    counts: &BTreeMap<i64, i64>,
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, i64>, DbErr> {
+    let mut last = HashMap::with_capacity(counts.len());
+    match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            let blocks = json_value(
+                counts
+                    .iter()
+                    .map(|(id, n)| json!({"id": id, "n": n}))
+                    .collect(),
+            );
+            let mut lock = sql(conn);
+            lock.push(
+                "SELECT c.id FROM conversations c JOIN jsonb_to_recordset(",
+            )
+            .bind(blocks.clone())
+            .push("::jsonb) AS v(id bigint, n bigint) ON v.id = c.id ORDER BY c.id FOR NO KEY UPDATE OF c");
+            conn.execute_raw(lock.build()).await?;
+            let mut update = sql(conn);
+            update
+                .push("UPDATE conversations c SET last_seq = c.last_seq + v.n, last_message_at = ")
+                .bind(at)
+                .push(" FROM jsonb_to_recordset(")
+                .bind(blocks)
+                .push("::jsonb) AS v(id bigint, n bigint) WHERE c.id = v.id RETURNING c.id, c.last_seq");
+            for row in conn.query_all_raw(update.build()).await? {
+                last.insert(row.try_get_by_index::<i64>(0)?, row.try_get_by_index(1)?);
+            }
+        }
+        _ => {
+            for (&conversation_id, &count) in counts {
+                let mut q = sql(conn);
+                q.push("UPDATE conversations SET last_seq = last_seq + ")
+                    .bind(count)
+                    .push(", last_message_at = ")
+                    .bind(at)
+                    .push(" WHERE id = ")
+                    .bind(conversation_id)
+                    .push(" RETURNING last_seq");
+                if let Some(row) = conn.query_one_raw(q.build()).await? {
+                    last.insert(conversation_id, row.try_get_by_index(0)?);
+                }
+            }
+        }
+    }
+    Ok(last)
+}
+
+/// Inserts the rows in one statement; returns each new id by
+/// `(conversation_id, seq)`, which is unique (RETURNING does not promise the
+/// order of the rows).
+pub(crate) async fn insert_batch<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[NewMessageRow<'_>],
+    created_at: DateTime<Utc>,
+) -> Result<HashMap<(i64, i64), i64>, DbErr> {
+    let mut ids = HashMap::with_capacity(rows.len());
+    if rows.is_empty() {
+        return Ok(ids);
+    }
+    let mut q = sql(conn);
+    q.push(
+        "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, \
+         file_url, client_id, created_at) ",
+    );
+    match q.backend() {
+        DbBackend::Postgres => {
+            let items = rows
+                .iter()
+                .map(|r| {
+                    json!({
+                        "conversation_id": r.conversation_id,
+                        "seq": r.seq,
+                        "sender_id": r.sender_id,
+                        "content": r.content,
+                        "message_type": r.message_type.as_str(),
+                        "file_url": r.file_url,
+                        "client_id": r.client_id,
+                    })
+                })
+                .collect();
+            q.push(
+                "SELECT x.conversation_id, x.seq, x.sender_id, x.content, x.message_type, \
+                 x.file_url, x.client_id, ",
+            )
+            .bind(created_at)
+            .push(" FROM jsonb_to_recordset(")
+            .bind(json_value(items))
+            .push(
+                "::jsonb) AS x(conversation_id bigint, seq bigint, sender_id bigint, content text, \
+                 message_type text, file_url text, client_id text)",
+            );
+        }
+        _ => {
+            q.push("VALUES ");
+            for (i, r) in rows.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("(")
+                    .bind(r.conversation_id)
+                    .push(", ")
+                    .bind(r.seq)
+                    .push(", ")
+                    .bind(r.sender_id)
+                    .push(", ")
+                    .bind(r.content)
+                    .push(", ")
+                    .bind(r.message_type.as_str())
+                    .push(", ")
+                    .bind(r.file_url.map(str::to_owned))
+                    .push(", ")
+                    .bind(r.client_id.map(str::to_owned))
+                    .push(", ")
+                    .bind(created_at)
+                    .push(")");
+            }
+        }
+    }
+    q.push(" RETURNING id, conversation_id, seq");
+    for row in conn.query_all_raw(q.build()).await? {
+        let id: i64 = row.try_get_by_index(0)?;
+        let conversation_id: i64 = row.try_get_by_index(1)?;
+        let seq: i64 = row.try_get_by_index(2)?;
+        ids.insert((conversation_id, seq), id);
+    }
+    Ok(ids)
+}
+
+/// Username and avatar of each distinct sender, in one query.
+pub(crate) async fn sender_profiles<C: ConnectionTrait>(
+    conn: &C,
+    senders: impl Iterator<Item = i64>,
+) -> Result<HashMap<i64, MessageSender>, DbErr> {
+    let mut ids: Vec<i64> = senders.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = sql(conn);
+    q.push("SELECT id, username, avatar_url FROM users WHERE id IN (");
+    match q.backend() {
+        DbBackend::Postgres => q
+            .push("SELECT value::bigint FROM jsonb_array_elements_text(")
+            .bind(json_value(ids.iter().map(|&id| json!(id)).collect()))
+            .push("::jsonb)"),
+        _ => q.bind_list(ids.iter().copied()),
+    };
+    q.push(")");
+    let mut profiles = HashMap::with_capacity(ids.len());
+    for row in conn.query_all_raw(q.build()).await? {
+        let id: i64 = row.try_get("", "id")?;
+        profiles.insert(
+            id,
+            MessageSender {
+                id,
+                username: row.try_get("", "username")?,
+                avatar_url: row.try_get("", "avatar_url")?,
+            },
+        );
+    }
+    Ok(profiles)
+}
