@@ -3,7 +3,6 @@
 
 import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { describeError } from '../api/errors';
-import { clearDrafts } from '../components/Composer';
 import * as api from '../api/http';
 import type { CurrentUser } from '../api/types';
 import { refreshAccessToken, SERVER_URL } from '../api/http';
@@ -13,6 +12,7 @@ import { socketTransport } from '../socket/transport';
 import { useAuth } from '../session/AuthContext';
 import { currentToken, tokenStore } from '../session/tokenStore';
 import { ChatClient, type ChatState } from './client';
+import { clearDrafts } from './drafts';
 
 const ChatContext = createContext<ChatClient | null>(null);
 

@@ -4,7 +4,7 @@
 // elsewhere shows here too.
 
 import type { Conversation, Room } from '../api/types';
-import type { LoadStatus } from './client';
+import type { LoadStatus } from './chatState';
 import { memberCount } from './conversations';
 import { createStore, type Store } from './store';
 

@@ -20,15 +20,8 @@ import {
   type AttachmentState,
 } from '../chat/attachment';
 import { useChat } from '../chat/ChatContext';
+import { drafts } from '../chat/drafts';
 import { createTypingEmitter } from '../chat/typing';
-
-/** Unsent text per conversation, kept while the user looks at other conversations. */
-const drafts = new Map<number, string>();
-
-/** Forgets all unsent text (on sign-out). */
-export function clearDrafts(): void {
-  drafts.clear();
-}
 
 const MAX_HEIGHT_PX = 160;
 
@@ -38,7 +31,7 @@ export function Composer({ conversationId }: { conversationId: number }) {
   const client = useChat();
   const inputId = useId();
   const hintId = useId();
-  const [text, setText] = useState(() => drafts.get(conversationId) ?? '');
+  const [text, setText] = useState(() => drafts.get(conversationId));
   const textarea = useRef<HTMLTextAreaElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const [attachment] = useState(() =>
@@ -77,7 +70,7 @@ export function Composer({ conversationId }: { conversationId: number }) {
 
   function change(value: string) {
     setText(value);
-    drafts.set(conversationId, value);
+    drafts.save(conversationId, value);
     if (value.trim()) typing.input();
     else typing.stop();
   }
@@ -86,7 +79,7 @@ export function Composer({ conversationId }: { conversationId: number }) {
     if (!client.send(conversationId, text)) return;
     typing.stop();
     setText('');
-    drafts.delete(conversationId);
+    drafts.discard(conversationId);
     textarea.current?.focus();
   }
 
