@@ -41,7 +41,7 @@ fn options() -> anyhow::Result<Options> {
 async fn public_room(chat: &ChatHandle, bot: i64, name: &str) -> anyhow::Result<Conversation> {
     let mut offset = 0;
     let found = loop {
-        let page = chat.public_rooms(bot, 100, offset).await?;
+        let page = chat.public_rooms(bot, Some(100), offset).await?;
         if page.is_empty() {
             break None;
         }

@@ -248,6 +248,106 @@ pub fn field_errors(errors: &validator::ValidationErrors) -> FieldErrors {
         .collect()
 }
 
+/// Collects every problem of a request, field by field, into one
+/// `validation_failed` error: the one way request types report bad input.
+///
+/// ```
+/// use chat_core::error::Invalid;
+///
+/// fn check(name: &str, members: &[i64]) -> chat_core::ChatResult<()> {
+///     let mut invalid = Invalid::new();
+///     invalid.check(!name.trim().is_empty(), "name", "must not be empty");
+///     invalid.check(members.iter().all(|&id| id > 0), "member_ids", "must be positive integers");
+///     invalid.finish()
+/// }
+/// let err = check(" ", &[-1]).unwrap_err();
+/// let details = err.details().unwrap();
+/// assert_eq!(details.len(), 2); // both problems at once
+/// assert!(check("team", &[3]).is_ok());
+/// ```
+#[derive(Debug, Default)]
+pub struct Invalid {
+    fields: FieldErrors,
+}
+
+impl Invalid {
+    /// No problem yet.
+    ///
+    /// ```
+    /// assert!(chat_core::error::Invalid::new().finish().is_ok());
+    /// ```
+    pub fn new() -> Self {
+        Invalid::default()
+    }
+
+    /// Records a problem with `field`.
+    ///
+    /// ```
+    /// let mut invalid = chat_core::error::Invalid::new();
+    /// invalid.add("content", "must not be empty");
+    /// assert_eq!(invalid.finish().unwrap_err().code(), "validation_failed");
+    /// ```
+    pub fn add(&mut self, field: &str, message: impl Into<String>) -> &mut Self {
+        self.fields
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+        self
+    }
+
+    /// Records `message` for `field` unless `ok`.
+    ///
+    /// ```
+    /// let mut invalid = chat_core::error::Invalid::new();
+    /// invalid.check(3 <= 100, "limit", "must be at most 100");
+    /// assert!(invalid.finish().is_ok());
+    /// ```
+    pub fn check(&mut self, ok: bool, field: &str, message: impl Into<String>) -> &mut Self {
+        if !ok {
+            self.add(field, message);
+        }
+        self
+    }
+
+    /// Adds the problems `validator` found.
+    ///
+    /// ```
+    /// use validator::Validate;
+    /// #[derive(Validate)]
+    /// struct Name {
+    ///     #[validate(length(min = 1, message = "must not be empty"))]
+    ///     name: String,
+    /// }
+    /// let mut invalid = chat_core::error::Invalid::new();
+    /// if let Err(errors) = (Name { name: String::new() }).validate() {
+    ///     invalid.extend(field_errors_of(&errors));
+    /// }
+    /// # fn field_errors_of(e: &validator::ValidationErrors) -> chat_core::error::FieldErrors { chat_core::error::field_errors(e) }
+    /// assert!(invalid.finish().is_err());
+    /// ```
+    pub fn extend(&mut self, fields: FieldErrors) -> &mut Self {
+        for (field, messages) in fields {
+            self.fields.entry(field).or_default().extend(messages);
+        }
+        self
+    }
+
+    /// `validation_failed` with every problem recorded, or `Ok` when none was.
+    ///
+    /// ```
+    /// let mut invalid = chat_core::error::Invalid::new();
+    /// invalid.add("name", "must be 1 to 100 characters");
+    /// assert_eq!(invalid.finish().unwrap_err().details().unwrap()["name"].len(), 1);
+    /// ```
+    pub fn finish(self) -> ChatResult<()> {
+        if self.fields.is_empty() {
+            Ok(())
+        } else {
+            Err(ChatError::Validation(self.fields))
+        }
+    }
+}
+
 /// Result of chat operations.
 ///
 /// ```

@@ -194,7 +194,7 @@ async fn a_room_of_5000_members_works() {
     let mut after = None;
     loop {
         let page = chat
-            .list_members(owner, room.id, after, 500)
+            .list_members(owner, room.id, after, Some(500))
             .await
             .expect("members");
         if page.is_empty() {
@@ -204,7 +204,7 @@ async fn a_room_of_5000_members_works() {
         after = page.last().map(|u| u.id);
     }
     assert_eq!(seen, 5001);
-    let rooms = chat.public_rooms(owner, 10, 0).await.expect("rooms");
+    let rooms = chat.public_rooms(owner, Some(10), 0).await.expect("rooms");
     assert_eq!(rooms[0].conversation.member_count, 5001);
     assert!(rooms[0].is_member);
     let history = chat
@@ -295,29 +295,29 @@ async fn user_search_is_case_insensitive_and_excludes_the_caller() {
     };
     // Prefix matches first, then substring matches.
     assert_eq!(
-        names(chat.search_users(me, "MAR", 10, 0).await.expect("search")),
+        names(chat.search_users(me, "MAR", Some(10), 0).await.expect("search")),
         ["maria_x", "Mario", "Amaryllis"]
     );
     assert_eq!(
-        names(chat.search_users(me, "mar", 2, 0).await.expect("search")),
+        names(chat.search_users(me, "mar", Some(2), 0).await.expect("search")),
         ["maria_x", "Mario"]
     );
     assert_eq!(
-        names(chat.search_users(me, "mar", 2, 2).await.expect("search")),
+        names(chat.search_users(me, "mar", Some(2), 2).await.expect("search")),
         ["Amaryllis"]
     );
     assert_eq!(
-        names(chat.search_users(me, "ia_", 10, 0).await.expect("search")),
+        names(chat.search_users(me, "ia_", Some(10), 0).await.expect("search")),
         ["maria_x"],
         "LIKE wildcards are literal"
     );
     assert!(
-        chat.search_users(me, "%", 10, 0)
+        chat.search_users(me, "%", Some(10), 0)
             .await
             .expect("search")
             .is_empty()
     );
-    assert!(chat.search_users(me, "  ", 10, 0).await.is_err());
+    assert!(chat.search_users(me, "  ", Some(10), 0).await.is_err());
 }
 
 #[tokio::test]

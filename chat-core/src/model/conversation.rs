@@ -1,3 +1,4 @@
+//! Conversations as clients see them: kind, name, members, last message, unread count.
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

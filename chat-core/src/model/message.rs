@@ -1,3 +1,4 @@
+//! Messages as clients see them, with their sender embedded, and their kinds.
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,3 +1,4 @@
+//! Users as others see them, and as they see themselves.
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -5,7 +5,7 @@ use socketioxide::socket::Sid;
 
 use super::writer::{StoreRequest, Stored, ValidMessage};
 use crate::ChatHandle;
-use crate::error::{ChatError, ChatResult, FieldErrors};
+use crate::error::{ChatError, ChatResult, Invalid};
 use crate::model::{Message, MessageType};
 use crate::socket::emitter::{Target, conversation_room};
 use crate::socket::events;
@@ -68,12 +68,9 @@ impl SendMessage {
 
     /// Trims and checks the fields; returns the message ready to store.
     fn validated(self, max_chars: usize) -> ChatResult<ValidMessage> {
-        let mut errors = FieldErrors::new();
+        let mut invalid = Invalid::new();
         let mut push = |field: &str, msg: &str| {
-            errors
-                .entry(field.to_owned())
-                .or_default()
-                .push(msg.to_owned())
+            invalid.add(field, msg);
         };
         if self.conversation_id <= 0 {
             push("conversation_id", "must be a positive integer");
@@ -112,9 +109,7 @@ impl SendMessage {
         {
             push("client_id", "must be 1 to 64 printable characters");
         }
-        if !errors.is_empty() {
-            return Err(ChatError::Validation(errors));
-        }
+        invalid.finish()?;
         Ok(ValidMessage {
             conversation_id: self.conversation_id,
             content,

@@ -22,6 +22,7 @@ pub(crate) mod conversations;
 pub(crate) mod db;
 pub(crate) mod membership;
 pub(crate) mod messages;
+pub(crate) mod page;
 pub(crate) mod presence;
 pub(crate) mod receipts;
 pub(crate) mod rooms;
@@ -40,6 +41,7 @@ pub use conversations::listing::{
     ConversationPage,
 };
 pub use messages::{SendMessage, SendOutcome};
+pub use page::PageLimit;
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};
 pub use rooms::{MemberEvent, RoomSummary};
 pub use users::NewUser;

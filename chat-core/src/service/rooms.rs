@@ -7,6 +7,7 @@ use crate::ChatHandle;
 use crate::entity::conversation;
 use crate::error::{ChatError, ChatResult};
 use crate::model::{Conversation, ConversationKind, MessageType, User};
+use crate::service::PageLimit;
 use crate::socket::emitter::{Target, conversation_room, user_room};
 use crate::socket::events;
 use crate::store::{self, is_unique_violation};
@@ -224,14 +225,14 @@ impl ChatHandle {
     }
 
     /// Public rooms, most recently active first, with member counts and whether
-    /// the caller is in each; `limit` and `offset` page through them (the host
-    /// bounds `limit`).
+    /// the caller is in each; `limit` ([`PageLimit::ROOMS`]) and `offset`
+    /// page through them.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
     /// let mut offset = 0;
     /// loop {
-    ///     let page = chat.public_rooms(7, 100, offset).await?;
+    ///     let page = chat.public_rooms(7, Some(100), offset).await?;
     ///     offset += page.len() as u64;
     ///     if page.len() < 100 {
     ///         break;
@@ -242,9 +243,10 @@ impl ChatHandle {
     pub async fn public_rooms(
         &self,
         caller: i64,
-        limit: u64,
+        limit: Option<u64>,
         offset: u64,
     ) -> ChatResult<Vec<RoomSummary>> {
+        let limit = PageLimit::ROOMS.resolve(limit)?;
         let rooms = store::conversations::public_rooms(self.db(), caller, limit, offset).await?;
         Ok(rooms
             .into_iter()

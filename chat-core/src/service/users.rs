@@ -6,6 +6,7 @@ use crate::ChatHandle;
 use crate::entity::user;
 use crate::error::{ChatError, ChatResult, FieldErrors, field_errors};
 use crate::model::{OwnUser, User};
+use crate::service::PageLimit;
 use crate::store::{self, is_unique_violation};
 
 /// A user to create. The host hashes the password; chat-core never sees it.
@@ -173,12 +174,13 @@ impl ChatHandle {
 
     /// Users whose username contains `query` (case-insensitive), prefix matches
     /// first, the caller excluded. `query` is trimmed and must be 1 to 32
-    /// characters (`validation_failed` otherwise); the host bounds `limit`.
+    /// characters (`validation_failed` otherwise); `limit` as in
+    /// [`PageLimit::USER_SEARCH`].
     /// Presence is shown as in [`user_seen_by`](ChatHandle::user_seen_by).
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let found = chat.search_users(7, "ali", 20, 0).await?;
+    /// let found = chat.search_users(7, "ali", Some(20), 0).await?;
     /// assert!(found.iter().all(|u| u.id != 7 && u.username.to_lowercase().contains("ali")));
     /// # Ok(()) }
     /// ```
@@ -186,9 +188,10 @@ impl ChatHandle {
         &self,
         caller: i64,
         query: &str,
-        limit: u64,
+        limit: Option<u64>,
         offset: u64,
     ) -> ChatResult<Vec<User>> {
+        let limit = PageLimit::USER_SEARCH.resolve(limit)?;
         let needle = query.trim().to_lowercase();
         if needle.is_empty() || needle.chars().count() > 32 {
             return Err(ChatError::field("query", "must be 1 to 32 characters"));

@@ -7,7 +7,7 @@ use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 use crate::ChatHandle;
-use crate::error::{ChatError, ChatResult};
+use crate::error::{ChatError, ChatResult, Invalid};
 use crate::model::Conversation;
 use crate::socket::emitter::{Target, user_room};
 use crate::socket::events;
@@ -113,26 +113,31 @@ impl ChatHandle {
     pub async fn create_group(&self, caller: i64, group: CreateGroup) -> ChatResult<Conversation> {
         let name = group.name.trim().to_owned();
         let name_len = name.chars().count();
-        if name_len == 0 || name_len > 100 {
-            return Err(ChatError::field("name", "must be 1 to 100 characters"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(ChatError::field(
+        let max_members = self.config().max_group_members_per_request;
+        let mut invalid = Invalid::new();
+        invalid
+            .check(
+                (1..=100).contains(&name_len),
+                "name",
+                "must be 1 to 100 characters",
+            )
+            .check(
+                !name.chars().any(char::is_control),
                 "name",
                 "may not contain control characters",
-            ));
-        }
-        let max_members = self.config().max_group_members_per_request;
-        if group.member_ids.len() > max_members {
-            return Err(ChatError::field(
+            )
+            .check(
+                group.member_ids.len() <= max_members,
                 "member_ids",
                 format!("at most {max_members} members at creation; add more afterwards"),
-            ));
-        }
+            )
+            .check(
+                group.member_ids.iter().all(|&id| id > 0),
+                "member_ids",
+                "must be positive integers",
+            );
+        invalid.finish()?;
         let mut members: BTreeSet<i64> = group.member_ids.iter().copied().collect();
-        if members.iter().any(|&id| id <= 0) {
-            return Err(ChatError::field("member_ids", "must be positive integers"));
-        }
         members.insert(caller);
         let members: Vec<i64> = members.into_iter().collect();
         let existing = store::users::existing_ids(self.db(), &members).await?;

@@ -3,6 +3,7 @@
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::model::Message;
+use crate::service::PageLimit;
 use crate::store;
 use crate::store::messages::HistoryFrom;
 
@@ -79,13 +80,11 @@ impl ChatHandle {
         conversation_id: i64,
         query: HistoryQuery,
     ) -> ChatResult<MessagePage> {
-        let limit = query.limit.unwrap_or(self.config().history_default_limit);
-        if limit == 0 || limit > self.config().history_max_limit {
-            return Err(ChatError::field(
-                "limit",
-                format!("must be between 1 and {}", self.config().history_max_limit),
-            ));
+        let limit = PageLimit {
+            default: self.config().history_default_limit,
+            max: self.config().history_max_limit,
         }
+        .resolve(query.limit)?;
         if query.before.is_some() && query.after_seq.is_some() {
             return Err(ChatError::field(
                 "before",

@@ -11,12 +11,13 @@ use serde::Serialize;
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::model::Conversation;
+use crate::service::PageLimit;
 use crate::store;
 
 /// Page size of the conversation list when the client gives none.
-pub const CONVERSATION_PAGE_DEFAULT: u64 = 100;
+pub const CONVERSATION_PAGE_DEFAULT: u64 = PageLimit::CONVERSATIONS.default;
 /// Largest page of the conversation list a client may ask for.
-pub const CONVERSATION_PAGE_MAX: u64 = 200;
+pub const CONVERSATION_PAGE_MAX: u64 = PageLimit::CONVERSATIONS.max;
 
 /// A position in the conversation list (newest activity first): a page
 /// `before` it holds the conversations that come after it in the list.
@@ -133,13 +134,7 @@ impl ChatHandle {
         caller: i64,
         query: ConversationListQuery,
     ) -> ChatResult<ConversationPage> {
-        let limit = query.limit.unwrap_or(CONVERSATION_PAGE_DEFAULT);
-        if limit == 0 || limit > CONVERSATION_PAGE_MAX {
-            return Err(ChatError::field(
-                "limit",
-                format!("must be between 1 and {CONVERSATION_PAGE_MAX}"),
-            ));
-        }
+        let limit = PageLimit::CONVERSATIONS.resolve(query.limit)?;
         let after = query.before.map(|c| (c.last_activity, c.id));
         let mut positions =
             store::conversations::list_positions(self.db(), caller, after, limit + 1).await?;

@@ -4,6 +4,7 @@
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::model::User;
+use crate::service::PageLimit;
 use crate::socket::emitter::conversation_room;
 use crate::store;
 
@@ -98,14 +99,14 @@ impl ChatHandle {
     }
 
     /// Members of a conversation in id order, `limit` after user id `after`
-    /// (keyset paging; the host bounds `limit`). Members only (`not_found`, or
+    /// (keyset paging; [`PageLimit::MEMBERS`]). Members only (`not_found`, or
     /// `not_a_member` for a public room).
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
     /// let mut after = None;
     /// loop {
-    ///     let page = chat.list_members(7, 42, after, 100).await?;
+    ///     let page = chat.list_members(7, 42, after, Some(100)).await?;
     ///     let Some(last) = page.last() else { break };
     ///     after = Some(last.id);
     /// }
@@ -116,8 +117,9 @@ impl ChatHandle {
         caller: i64,
         conversation_id: i64,
         after: Option<i64>,
-        limit: u64,
+        limit: Option<u64>,
     ) -> ChatResult<Vec<User>> {
+        let limit = PageLimit::MEMBERS.resolve(limit)?;
         self.require_member(conversation_id, caller).await?;
         Ok(store::members::page(self.db(), conversation_id, after.unwrap_or(0), limit).await?)
     }
