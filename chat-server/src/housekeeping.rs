@@ -1,5 +1,5 @@
-//! Periodic database upkeep owned by the server: started by [`crate::run`]
-//! and stopped before it returns.
+//! Periodic database upkeep owned by the server: the purge of expired
+//! account tokens, started with the server and stopped before it returns.
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
@@ -27,7 +27,7 @@ pub fn spawn_account_token_purge(
                     continue;
                 }
             }
-            match crate::routes::account::purge_expired_tokens(&db).await {
+            match crate::store::accounts::delete_expired_tokens(&db, chrono::Utc::now()).await {
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "expired account tokens purged"),
                 Err(err) => tracing::warn!(%err, "purging expired account tokens failed"),

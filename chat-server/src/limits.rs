@@ -39,7 +39,7 @@ pub struct AuthLimits {
 
 impl AuthLimits {
     /// Limits from the server configuration.
-    pub fn from_config(config: &crate::Config) -> AuthLimits {
+    pub fn from_config(config: &crate::config::Config) -> AuthLimits {
         AuthLimits {
             logins: LoginGuard::new(
                 config.login_backoff_after,

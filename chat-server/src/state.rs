@@ -1,4 +1,5 @@
-//! Shared state of the HTTP handlers.
+//! [`AppState`], the state every HTTP handler receives: the chat engine,
+//! token keys, uploads, mailer and the authentication limits.
 use chat_core::ChatHandle;
 
 use crate::auth::Tokens;

@@ -4,12 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use chat_core::ChatError;
-use chat_core::entity::{account_token, refresh_token, user};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
-};
+use chat_core::entity::user;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json};
 use crate::mail::Mail;
 use crate::state::AppState;
+use crate::store;
 
 const VERIFY_EMAIL: &str = "verify_email";
 const RESET_PASSWORD: &str = "reset_password";
@@ -40,16 +36,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/auth/logout-all", post(logout_all))
 }
 
-/// Deletes the account tokens (verification, reset) that have expired, used
-/// or not; returns how many. Run periodically and when one is presented.
-pub async fn purge_expired_tokens(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
-    let deleted = account_token::Entity::delete_many()
-        .filter(account_token::Column::ExpiresAt.lte(chrono::Utc::now()))
-        .exec(db)
-        .await?;
-    Ok(deleted.rows_affected)
-}
-
 /// How long until another mail for `purpose` may go to this user's address,
 /// if the last one went out less than `MAIL_COOLDOWN` ago.
 async fn cooldown_left(
@@ -62,13 +48,9 @@ async fn cooldown_left(
         return Ok(None);
     }
     let now = chrono::Utc::now();
-    let last = account_token::Entity::find()
-        .filter(account_token::Column::UserId.eq(user_id))
-        .filter(account_token::Column::Purpose.eq(purpose))
-        .filter(account_token::Column::CreatedAt.gt(now - cooldown))
-        .order_by_desc(account_token::Column::CreatedAt)
-        .one(state.chat.db())
-        .await?;
+    let last =
+        store::accounts::latest_token_since(state.chat.db(), user_id, purpose, now - cooldown)
+            .await?;
     Ok(last.and_then(|token| (token.created_at + cooldown - now).to_std().ok()))
 }
 
@@ -82,17 +64,7 @@ async fn issue_token(
 ) -> ApiResult<String> {
     let (token, hash) = new_refresh_token();
     let now = chrono::Utc::now();
-    account_token::ActiveModel {
-        user_id: Set(user_id),
-        purpose: Set(purpose.to_owned()),
-        token_hash: Set(hash),
-        expires_at: Set(now + ttl),
-        used_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(state.chat.db())
-    .await?;
+    store::accounts::insert_token(state.chat.db(), user_id, purpose, hash, now, now + ttl).await?;
     Ok(token)
 }
 
@@ -100,27 +72,16 @@ async fn issue_token(
 /// The conditional update makes a token work once even under concurrent use.
 async fn consume_token(state: &AppState, token: &str, purpose: &str) -> ApiResult<i64> {
     let invalid = || ApiError::Chat(ChatError::field("token", "is invalid or expired"));
-    let stored = account_token::Entity::find()
-        .filter(account_token::Column::TokenHash.eq(hash_refresh_token(token)))
-        .filter(account_token::Column::Purpose.eq(purpose))
-        .one(state.chat.db())
+    let stored = store::accounts::find_token(state.chat.db(), &hash_refresh_token(token), purpose)
         .await?
         .ok_or_else(invalid)?;
     let now = chrono::Utc::now();
     if stored.expires_at <= now {
         // Expired tokens go as soon as they are seen (the rest periodically).
-        account_token::Entity::delete_by_id(stored.id)
-            .exec(state.chat.db())
-            .await?;
+        store::accounts::delete_token(state.chat.db(), stored.id).await?;
         return Err(invalid());
     }
-    let used = account_token::Entity::update_many()
-        .col_expr(account_token::Column::UsedAt, Expr::value(now))
-        .filter(account_token::Column::Id.eq(stored.id))
-        .filter(account_token::Column::UsedAt.is_null())
-        .exec(state.chat.db())
-        .await?;
-    if used.rows_affected != 1 {
+    if !store::accounts::mark_token_used(state.chat.db(), stored.id, now).await? {
         return Err(invalid());
     }
     Ok(stored.user_id)
@@ -165,14 +126,7 @@ async fn verify_email(
     Json(body): Json<TokenBody>,
 ) -> ApiResult<axum::Json<Value>> {
     let user_id = consume_token(&state, &body.token, VERIFY_EMAIL).await?;
-    user::Entity::update_many()
-        .col_expr(
-            user::Column::EmailVerifiedAt,
-            Expr::value(chrono::Utc::now()),
-        )
-        .filter(user::Column::Id.eq(user_id))
-        .exec(state.chat.db())
-        .await?;
+    store::accounts::set_email_verified(state.chat.db(), user_id, chrono::Utc::now()).await?;
     Ok(axum::Json(
         json!({ "user": state.chat.own_user(user_id).await? }),
     ))
@@ -231,11 +185,7 @@ async fn forgot_password(
 /// Issues a reset token and mails it, if the address is registered and no
 /// reset mail went to it within `MAIL_COOLDOWN`.
 async fn send_reset(state: &AppState, email: &str) -> ApiResult<()> {
-    let Some(user) = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(state.chat.db())
-        .await?
-    else {
+    let Some(user) = store::accounts::find_user_by_email(state.chat.db(), email).await? else {
         return Ok(());
     };
     let issuing = state.limits.mail_issue.lock().await;
@@ -280,25 +230,13 @@ async fn reset_password(
     }
     let user_id = consume_token(&state, &body.token, RESET_PASSWORD).await?;
     // Any other reset link of the user dies with this one.
-    account_token::Entity::update_many()
-        .col_expr(
-            account_token::Column::UsedAt,
-            Expr::value(chrono::Utc::now()),
-        )
-        .filter(account_token::Column::UserId.eq(user_id))
-        .filter(account_token::Column::Purpose.eq(RESET_PASSWORD))
-        .filter(account_token::Column::UsedAt.is_null())
-        .exec(state.chat.db())
+    store::accounts::use_up_tokens(state.chat.db(), user_id, RESET_PASSWORD, chrono::Utc::now())
         .await?;
     let password = body.password;
     let hash = hash_password_off_thread(password)
         .await
         .map_err(ApiError::Internal)?;
-    user::Entity::update_many()
-        .col_expr(user::Column::PasswordHash, Expr::value(hash))
-        .filter(user::Column::Id.eq(user_id))
-        .exec(state.chat.db())
-        .await?;
+    store::accounts::set_password_hash(state.chat.db(), user_id, hash).await?;
     end_all_sessions(&state, user_id, "password_reset").await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -310,15 +248,7 @@ async fn logout_all(State(state): State<AppState>, user: AuthUser) -> ApiResult<
 
 /// Revokes every refresh token of the user and disconnects their sockets.
 pub async fn end_all_sessions(state: &AppState, user_id: i64, reason: &str) -> ApiResult<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(
-            refresh_token::Column::RevokedAt,
-            Expr::value(chrono::Utc::now()),
-        )
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(state.chat.db())
-        .await?;
+    store::refresh_tokens::revoke_user(state.chat.db(), user_id, chrono::Utc::now()).await?;
     state.chat.end_user_sessions(user_id, reason).await?;
     Ok(())
 }

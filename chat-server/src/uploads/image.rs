@@ -4,98 +4,33 @@
 //! metadata (EXIF, GPS, comments) and anything smuggled after the image data is dropped.
 //!
 //! Everything here is synchronous and CPU-bound: callers run it on a blocking thread.
+//! This module decodes and checks; [`kind`] names the accepted types, `encode`
+//! writes the stored copies and [`markup`] spots polyglots.
+
+mod encode;
+pub mod kind;
+pub mod markup;
 
 use std::io::Cursor;
 
-use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
-use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::codecs::webp::WebPEncoder;
-use image::metadata::{LoopCount, Orientation};
+use image::codecs::gif::GifDecoder;
+use image::metadata::Orientation;
 use image::{
     AnimationDecoder, DynamicImage, Frame, ImageDecoder, ImageError, ImageFormat, ImageReader,
     Limits,
 };
 use sha2::{Digest, Sha256};
 
+use self::encode::{encode_error, encode_gif, encode_still};
+pub use self::kind::ImageKind;
+pub use self::markup::contains_markup;
+
 /// Longest side of a thumbnail, in pixels.
 pub const THUMBNAIL_SIZE: u32 = 320;
-
-/// JPEG quality of stored images: visually lossless for photos at a fraction of the size.
-const JPEG_QUALITY: u8 = 85;
-
-/// GIF palette quantization speed (1 = best, 30 = fastest); 10 is the usual
-/// trade-off and only matters for frames with more than 256 colours (thumbnails).
-const GIF_SPEED: i32 = 10;
 
 /// Frames of an animated GIF beyond this are refused: each one is decoded to a
 /// full RGBA canvas, and tiny frames would otherwise slip under the pixel budget.
 const MAX_FRAMES: u64 = 1000;
-
-/// The image types that are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageKind {
-    /// PNG (stored as PNG).
-    Png,
-    /// JPEG (stored as JPEG).
-    Jpeg,
-    /// GIF, animated or not (stored as GIF, animation kept).
-    Gif,
-    /// WebP (stored as lossless WebP, the only WebP encoding available; animation is not kept).
-    WebP,
-}
-
-impl ImageKind {
-    fn from_format(format: ImageFormat) -> Option<ImageKind> {
-        match format {
-            ImageFormat::Png => Some(ImageKind::Png),
-            ImageFormat::Jpeg => Some(ImageKind::Jpeg),
-            ImageFormat::Gif => Some(ImageKind::Gif),
-            ImageFormat::WebP => Some(ImageKind::WebP),
-            _ => None,
-        }
-    }
-
-    fn format(self) -> ImageFormat {
-        match self {
-            ImageKind::Png => ImageFormat::Png,
-            ImageKind::Jpeg => ImageFormat::Jpeg,
-            ImageKind::Gif => ImageFormat::Gif,
-            ImageKind::WebP => ImageFormat::WebP,
-        }
-    }
-
-    /// File name extension of stored files.
-    pub fn extension(self) -> &'static str {
-        match self {
-            ImageKind::Png => "png",
-            ImageKind::Jpeg => "jpg",
-            ImageKind::Gif => "gif",
-            ImageKind::WebP => "webp",
-        }
-    }
-
-    /// The kind stored under a file name extension.
-    pub fn from_extension(ext: &str) -> Option<ImageKind> {
-        match ext {
-            "png" => Some(ImageKind::Png),
-            "jpg" => Some(ImageKind::Jpeg),
-            "gif" => Some(ImageKind::Gif),
-            "webp" => Some(ImageKind::WebP),
-            _ => None,
-        }
-    }
-
-    /// MIME type.
-    pub fn mime(self) -> &'static str {
-        match self {
-            ImageKind::Png => "image/png",
-            ImageKind::Jpeg => "image/jpeg",
-            ImageKind::Gif => "image/gif",
-            ImageKind::WebP => "image/webp",
-        }
-    }
-}
 
 /// Bounds on what is decoded.
 #[derive(Debug, Clone, Copy)]
@@ -237,10 +172,6 @@ fn decode_error(err: ImageError) -> ImageRejection {
     }
 }
 
-fn encode_error(err: ImageError) -> ImageRejection {
-    ImageRejection::Encoding(err.to_string())
-}
-
 type Encoded = (Vec<u8>, Vec<u8>, u32, u32);
 
 fn process_still(
@@ -267,53 +198,6 @@ fn process_still(
         original.clone()
     };
     Ok((original, thumbnail, width, height))
-}
-
-fn encode_still(image: &DynamicImage, kind: ImageKind) -> Result<Vec<u8>, ImageRejection> {
-    let mut out = Vec::new();
-    match kind {
-        ImageKind::Png => {
-            let encoder = PngEncoder::new_with_quality(
-                &mut out,
-                CompressionType::Default,
-                FilterType::Adaptive,
-            );
-            match image {
-                DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => {
-                    DynamicImage::ImageRgba16(image.to_rgba16()).write_with_encoder(encoder)
-                }
-                _ => image.write_with_encoder(encoder),
-            }
-        }
-        ImageKind::Jpeg => {
-            let encoder = JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY);
-            match image {
-                DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) => {
-                    image.write_with_encoder(encoder)
-                }
-                _ if !image.color().has_color() => {
-                    DynamicImage::ImageLuma8(image.to_luma8()).write_with_encoder(encoder)
-                }
-                _ => DynamicImage::ImageRgb8(image.to_rgb8()).write_with_encoder(encoder),
-            }
-        }
-        ImageKind::WebP => {
-            let encoder = WebPEncoder::new_lossless(&mut out);
-            match image {
-                DynamicImage::ImageLuma8(_)
-                | DynamicImage::ImageLumaA8(_)
-                | DynamicImage::ImageRgb8(_)
-                | DynamicImage::ImageRgba8(_) => image.write_with_encoder(encoder),
-                _ => DynamicImage::ImageRgba8(image.to_rgba8()).write_with_encoder(encoder),
-            }
-        }
-        ImageKind::Gif => {
-            return encode_gif(vec![Frame::new(image.to_rgba8())], LoopCount::Infinite)
-                .map_err(encode_error);
-        }
-    }
-    .map_err(encode_error)?;
-    Ok(out)
 }
 
 /// GIFs keep their animation (chat GIFs are mostly animated), and so do their thumbnails.
@@ -353,55 +237,6 @@ fn process_gif(bytes: &[u8], limits: &ImageLimits) -> Result<Encoded, ImageRejec
     Ok((original, thumbnail, width, height))
 }
 
-fn encode_gif(frames: Vec<Frame>, loop_count: LoopCount) -> Result<Vec<u8>, ImageError> {
-    let mut out = Vec::new();
-    {
-        // The trailer is written when the encoder is dropped.
-        let mut encoder = GifEncoder::new_with_speed(&mut out, GIF_SPEED);
-        let repeat = match loop_count {
-            LoopCount::Infinite => Repeat::Infinite,
-            LoopCount::Finite(n) => {
-                // GIF counts repetitions after the first play.
-                Repeat::Finite(u16::try_from(n.get().saturating_sub(1)).unwrap_or(u16::MAX))
-            }
-        };
-        encoder.set_repeat(repeat)?;
-        encoder.encode_frames(frames)?;
-    }
-    Ok(out)
-}
-
-/// Whether the bytes carry HTML or SVG markup: an image built to also be read
-/// as a page (a polyglot) is refused, even though the re-encoded copy would be
-/// harmless. A tag name followed by a delimiter is required, so compressed image
-/// data practically never matches by chance.
-pub fn contains_markup(bytes: &[u8]) -> bool {
-    const TAGS: [&[u8]; 10] = [
-        b"!doctype",
-        b"html",
-        b"head",
-        b"body",
-        b"script",
-        b"iframe",
-        b"svg",
-        b"object",
-        b"embed",
-        b"style",
-    ];
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'<')
-        .any(|(i, _)| {
-            let rest = &bytes[i + 1..];
-            TAGS.iter().any(|tag| {
-                rest.len() > tag.len()
-                    && rest[..tag.len()].eq_ignore_ascii_case(tag)
-                    && matches!(rest[tag.len()], b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/')
-            })
-        })
-}
-
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -415,13 +250,6 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markup_needs_a_tag_and_a_delimiter() {
-        assert!(contains_markup(b"\x89PNG....<script>alert(1)</script>"));
-        assert!(contains_markup(b"GIF89a<SVG xmlns=''>"));
-        assert!(!contains_markup(b"<svgx <scrip <x:xmpmeta>"));
-    }
 
     #[test]
     fn size_checks() {

@@ -1,0 +1,206 @@
+//! The `uploads` table (one row per image a user uploaded), and the lookups
+//! of `messages` and `users.avatar_url` that decide who may view an image and
+//! which images nothing refers to any more.
+use std::collections::HashSet;
+
+use chat_core::db::Sql;
+use chat_core::entity::upload;
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionSession, TransactionTrait,
+};
+
+/// An upload row to store.
+#[derive(Debug, Clone)]
+pub struct NewUpload<'a> {
+    /// Who uploaded it.
+    pub uploader_id: i64,
+    /// `/uploads/<sha256>.<ext>`.
+    pub file_url: &'a str,
+    /// `/uploads/<sha256>_thumb.<ext>`.
+    pub thumbnail_url: &'a str,
+    /// Its MIME type.
+    pub mime: &'a str,
+    /// Width of the stored image.
+    pub width: u32,
+    /// Height of the stored image.
+    pub height: u32,
+    /// Bytes of the stored image.
+    pub size: u64,
+}
+
+/// Bytes of the images the user has stored.
+pub async fn stored_bytes<C: ConnectionTrait>(conn: &C, uploader_id: i64) -> Result<u64, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM uploads WHERE uploader_id = ",
+    )
+    .bind(uploader_id);
+    let used: i64 = match conn.query_one_raw(sql.build()).await? {
+        Some(row) => row.try_get("", "used")?,
+        None => 0,
+    };
+    Ok(u64::try_from(used).unwrap_or(0))
+}
+
+/// Stores the row unless the uploader would exceed `quota` bytes (0: no
+/// quota) or already has a row for this file; returns whether a row was
+/// added. The sum and the insert are one statement, and on PostgreSQL the
+/// uploader's `users` row is locked first, in a transaction (a savepoint when
+/// `conn` is one already), so concurrent uploads of one user cannot all pass
+/// the quota; SQLite has a single writer.
+pub async fn insert_within_quota<C: ConnectionTrait + TransactionTrait>(
+    conn: &C,
+    upload: &NewUpload<'_>,
+    quota: u64,
+) -> Result<bool, DbErr> {
+    let backend = conn.get_database_backend();
+    let size = i64::try_from(upload.size).unwrap_or(i64::MAX);
+    let quota = i64::try_from(quota).unwrap_or(i64::MAX);
+    let mut insert = Sql::new(backend);
+    insert
+        .push("INSERT INTO uploads (uploader_id, file_url, thumbnail_url, mime, width, height, size, created_at) SELECT ")
+        .bind(upload.uploader_id)
+        .push(", ")
+        .bind(upload.file_url)
+        .push(", ")
+        .bind(upload.thumbnail_url)
+        .push(", ")
+        .bind(upload.mime)
+        .push(", ")
+        .bind(i32::try_from(upload.width).unwrap_or(i32::MAX))
+        .push(", ")
+        .bind(i32::try_from(upload.height).unwrap_or(i32::MAX))
+        .push(", ")
+        .bind(size)
+        .push(", ")
+        .bind(Utc::now().trunc_subsecs(6))
+        .push(" WHERE ")
+        .bind(quota)
+        .push(" = 0 OR (SELECT COALESCE(SUM(size), 0) FROM uploads WHERE uploader_id = ")
+        .bind(upload.uploader_id)
+        .push(") + ")
+        .bind(size)
+        .push(" <= ")
+        .bind(quota)
+        .push(" ON CONFLICT (uploader_id, file_url) DO NOTHING");
+    let inserted = if backend == DbBackend::Postgres {
+        let txn = conn.begin().await?;
+        let mut lock = Sql::new(backend);
+        lock.push("SELECT id FROM users WHERE id = ")
+            .bind(upload.uploader_id)
+            .push(" FOR UPDATE");
+        txn.execute_raw(lock.build()).await?;
+        let result = txn.execute_raw(insert.build()).await?;
+        txn.commit().await?;
+        result.rows_affected()
+    } else {
+        conn.execute_raw(insert.build()).await?.rows_affected()
+    };
+    Ok(inserted > 0)
+}
+
+/// Whether the uploader has a row for this file.
+pub async fn exists<C: ConnectionTrait>(
+    conn: &C,
+    uploader_id: i64,
+    file_url: &str,
+) -> Result<bool, DbErr> {
+    let count = upload::Entity::find()
+        .filter(upload::Column::UploaderId.eq(uploader_id))
+        .filter(upload::Column::FileUrl.eq(file_url))
+        .count(conn)
+        .await?;
+    Ok(count > 0)
+}
+
+/// Deletes the uploader's row for this file.
+pub async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    uploader_id: i64,
+    file_url: &str,
+) -> Result<(), DbErr> {
+    upload::Entity::delete_many()
+        .filter(upload::Column::UploaderId.eq(uploader_id))
+        .filter(upload::Column::FileUrl.eq(file_url))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the user uploaded the file, or is a member of a conversation
+/// where a message carrying it was posted.
+pub async fn may_view<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    file_url: &str,
+) -> Result<bool, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT 1 FROM uploads u WHERE u.file_url = ")
+        .bind(file_url)
+        .push(" AND u.uploader_id = ")
+        .bind(user_id)
+        .push(
+            " UNION ALL \
+             SELECT 1 FROM messages m \
+             JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
+             WHERE m.file_url = ",
+        )
+        .bind(file_url)
+        .push(" AND cm.user_id = ")
+        .bind(user_id)
+        .push(" LIMIT 1");
+    Ok(conn.query_one_raw(sql.build()).await?.is_some())
+}
+
+/// Deletes at most `limit` uploads created before `cutoff` that no message
+/// (`messages.file_url`) and no profile (`users.avatar_url`, original or
+/// thumbnail) refers to; returns the `(file_url, thumbnail_url)` of each.
+pub async fn delete_orphans<C: ConnectionTrait>(
+    conn: &C,
+    cutoff: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("DELETE FROM uploads WHERE id IN (SELECT u.id FROM uploads u WHERE u.created_at < ")
+        .bind(cutoff)
+        .push(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_url = u.file_url) \
+               AND u.file_url NOT IN (SELECT avatar_url FROM users WHERE avatar_url IS NOT NULL) \
+               AND u.thumbnail_url NOT IN (SELECT avatar_url FROM users WHERE avatar_url IS NOT NULL) \
+               LIMIT {limit}) \
+             RETURNING file_url, thumbnail_url"
+        ));
+    let rows = conn.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("", "file_url")?,
+                row.try_get("", "thumbnail_url")?,
+            ))
+        })
+        .collect()
+}
+
+/// Profile pictures that are uploads.
+pub async fn avatar_urls<C: ConnectionTrait>(conn: &C) -> Result<HashSet<String>, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT DISTINCT avatar_url FROM users WHERE avatar_url LIKE ")
+        .bind("/uploads/%");
+    let rows = conn.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect()
+}
+
+/// Whether an upload row or a message still carries the file.
+pub async fn file_referenced<C: ConnectionTrait>(conn: &C, file_url: &str) -> Result<bool, DbErr> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push("SELECT 1 FROM uploads WHERE file_url = ")
+        .bind(file_url)
+        .push(" UNION ALL SELECT 1 FROM messages WHERE file_url = ")
+        .bind(file_url)
+        .push(" LIMIT 1");
+    Ok(conn.query_one_raw(sql.build()).await?.is_some())
+}
