@@ -66,13 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let alice = find_or_create_user(&chat, "alice").await?;
     let bob = find_or_create_user(&chat, "bob").await?;
     let app = Router::new().route("/send", post(send));
-    // The second layer trims what each open socket keeps of its handshake.
-    let app =
-        app.with_state(chat.clone())
-            .layer(socket_layer)
-            .layer(tower::util::MapRequestLayer::new(
-                chat_core::socket::compact_handshake::<axum::body::Body>,
-            ));
+    let app = app.with_state(chat.clone()).layer(socket_layer);
     let port: u16 = std::env::var("PORT").map_or(Ok(0), |p| p.parse())?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;

@@ -295,19 +295,35 @@ async fn user_search_is_case_insensitive_and_excludes_the_caller() {
     };
     // Prefix matches first, then substring matches.
     assert_eq!(
-        names(chat.search_users(me, "MAR", Some(10), 0).await.expect("search")),
+        names(
+            chat.search_users(me, "MAR", Some(10), 0)
+                .await
+                .expect("search")
+        ),
         ["maria_x", "Mario", "Amaryllis"]
     );
     assert_eq!(
-        names(chat.search_users(me, "mar", Some(2), 0).await.expect("search")),
+        names(
+            chat.search_users(me, "mar", Some(2), 0)
+                .await
+                .expect("search")
+        ),
         ["maria_x", "Mario"]
     );
     assert_eq!(
-        names(chat.search_users(me, "mar", Some(2), 2).await.expect("search")),
+        names(
+            chat.search_users(me, "mar", Some(2), 2)
+                .await
+                .expect("search")
+        ),
         ["Amaryllis"]
     );
     assert_eq!(
-        names(chat.search_users(me, "ia_", Some(10), 0).await.expect("search")),
+        names(
+            chat.search_users(me, "ia_", Some(10), 0)
+                .await
+                .expect("search")
+        ),
         ["maria_x"],
         "LIKE wildcards are literal"
     );

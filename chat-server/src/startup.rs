@@ -146,11 +146,6 @@ pub async fn run_with_metrics(
             (app(&config, make_state(chat.clone())).layer(layer), chat)
         }
     };
-    // In front of the Socket.IO layer: each open socket then keeps a compact
-    // copy of its handshake instead of the HTTP connection's read buffer.
-    let app = app.layer(tower::util::MapRequestLayer::new(
-        chat_core::socket::compact_handshake::<axum::body::Body>,
-    ));
     let app = match handshakes {
         Some(limiter) => app.layer(axum::middleware::from_fn_with_state(
             limiter,

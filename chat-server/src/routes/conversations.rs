@@ -125,12 +125,11 @@ async fn members(
     Path(id): Path<i64>,
     Query(q): Query<MembersQuery>,
 ) -> ApiResult<JsonBody<Members>> {
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 500 {
-        return Err(ChatError::field("limit", "must be between 1 and 500").into());
-    }
     Ok(JsonBody(Members {
-        members: state.chat.list_members(user.id, id, q.after, limit).await?,
+        members: state
+            .chat
+            .list_members(user.id, id, q.after, q.limit)
+            .await?,
     }))
 }
 
@@ -237,10 +236,9 @@ async fn rooms(
     user: AuthUser,
     Query(q): Query<RoomsQuery>,
 ) -> ApiResult<JsonBody<Rooms>> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 100);
     let rooms = state
         .chat
-        .public_rooms(user.id, limit, q.offset.unwrap_or(0))
+        .public_rooms(user.id, q.limit, q.offset.unwrap_or(0))
         .await?;
     Ok(JsonBody(Rooms { rooms }))
 }

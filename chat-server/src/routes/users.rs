@@ -20,14 +20,10 @@ pub fn router() -> Router<AppState> {
 struct SearchQuery {
     #[serde(default, alias = "q")]
     query: String,
-    #[serde(default = "default_limit")]
-    limit: u64,
+    #[serde(default)]
+    limit: Option<u64>,
     #[serde(default)]
     offset: u64,
-}
-
-fn default_limit() -> u64 {
-    20
 }
 
 #[derive(Serialize)]
@@ -40,10 +36,9 @@ async fn search(
     user: AuthUser,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult<Json<Users>> {
-    let limit = q.limit.clamp(1, 50);
     let users = state
         .chat
-        .search_users(user.id, &q.query, limit, q.offset)
+        .search_users(user.id, &q.query, q.limit, q.offset)
         .await?;
     Ok(Json(Users { users }))
 }
