@@ -1,6 +1,6 @@
 //! A connected client for tests: a task of its own answers the server's pings and decodes what
-//! arrives, so a test may wait, emit or let time pass (even paused tokio time) without the server
-//! timing the session out; events and acks are read back as JSON.
+//! arrives, so the session stays open however long a test takes between reads; events and acks
+//! are read back as JSON.
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
