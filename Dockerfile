@@ -33,6 +33,7 @@ COPY chat-server chat-server
 COPY migration migration
 COPY examples examples
 COPY chat-bench chat-bench
+COPY sio-client sio-client
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p chat-server \

@@ -1,0 +1,96 @@
+//! Pacing of a traffic run: the open-loop schedule that hands messages to the clients, and the
+//! churn rounds that drop some of them.
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use tokio::sync::mpsc;
+
+use super::client_state::{Cmd, Shared};
+use super::progress;
+use super::setup::Group;
+
+/// Open-loop pacing: every millisecond, hand out the messages due by now. Returns how many could
+/// not be handed to a connected client.
+pub(super) async fn schedule(
+    shared: &Shared,
+    groups: &[Group],
+    senders: &[mpsc::Sender<Cmd>],
+    rate: f64,
+    duration: Duration,
+) -> u64 {
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (mut sent, mut skipped, mut k) = (0u64, 0u64, 0u64);
+    // The bare server does not number messages: each room's numbers are handed out here, in
+    // order, as the chat server would.
+    let mut next_seq = vec![1u64; groups.len()];
+    loop {
+        tick.tick().await;
+        let elapsed = start.elapsed().min(duration);
+        let due = (elapsed.as_secs_f64() * rate) as u64;
+        while sent + skipped < due {
+            let gi = (k % groups.len() as u64) as usize;
+            let g = &groups[gi];
+            let turn = (k / groups.len() as u64) as usize;
+            k += 1;
+            let n = g.members.len();
+            let sender = (0..n)
+                .map(|j| g.members[(turn + j) % n])
+                .find(|&m| shared.connected[m].load(Ordering::Relaxed));
+            // Counted before the hand-off, so the client never sees it negative.
+            shared.queued.fetch_add(1, Ordering::Relaxed);
+            let handed = sender.is_some_and(|m| {
+                senders[m]
+                    .try_send(Cmd::Send {
+                        conversation_id: g.id,
+                        seq: shared.bare.then_some(next_seq[gi]),
+                    })
+                    .is_ok()
+            });
+            if handed {
+                sent += 1;
+                next_seq[gi] += 1;
+            } else {
+                shared.queued.fetch_sub(1, Ordering::Relaxed);
+                skipped += 1;
+            }
+        }
+        if elapsed >= duration {
+            return skipped;
+        }
+    }
+}
+
+/// Every `interval`, drops a random `share` of the connected clients for `down`, as long as they
+/// can be back before sending ends.
+pub(super) async fn churn_rounds(
+    shared: Arc<Shared>,
+    senders: Vec<mpsc::Sender<Cmd>>,
+    share: f64,
+    interval: Duration,
+    down: Duration,
+    duration: Duration,
+) {
+    let start = Instant::now();
+    let mut round = 1u32;
+    loop {
+        let at = interval * round;
+        if at + down + Duration::from_secs(2) > duration {
+            return;
+        }
+        tokio::time::sleep_until((start + at).into()).await;
+        let mut candidates: Vec<usize> = (0..senders.len())
+            .filter(|&i| shared.connected[i].load(Ordering::Relaxed))
+            .collect();
+        candidates.shuffle(&mut rand::rng());
+        let n = ((senders.len() as f64) * share.clamp(0.0, 1.0)).round() as usize;
+        progress(format!("churn round {round}: dropping {n} clients"));
+        for &i in candidates.iter().take(n) {
+            let _ = senders[i].try_send(Cmd::Drop { down });
+        }
+        round += 1;
+    }
+}

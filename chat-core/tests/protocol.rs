@@ -1,0 +1,500 @@
+//! The wire protocol as a client notices it, over real sockets (sio-client against the engine
+//! served by axum): a sent message and its fan-out, receipts, typing and its expiry, presence, and
+//! catch-up with `after_seq` after a reconnect.
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chat_core::service::{CreateGroup, HistoryQuery, NewUser};
+use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator, Identity};
+use chat_core::testing::TestDb;
+use chat_core::{ChatConfig, ChatCore, ChatHandle};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::Database;
+use serde_json::{Value, json};
+use sio_client::{Client, Event};
+
+/// How long a client listens to conclude that nothing more arrives.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// Token `user:<id>:<name>` is that user.
+struct TestTokens;
+
+impl Authenticator for TestTokens {
+    fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
+        Box::pin(async move {
+            let token = req.token.ok_or(AuthError::Missing)?;
+            let mut parts = token.splitn(3, ':');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("user"), Some(id), Some(name)) => Ok(Identity {
+                    user_id: id.parse().map_err(|_| AuthError::Invalid)?,
+                    username: name.to_owned(),
+                    session_id: None,
+                    expires_at: None,
+                }),
+                _ => Err(AuthError::Invalid),
+            }
+        })
+    }
+}
+
+struct Server {
+    addr: SocketAddr,
+    chat: ChatHandle,
+    _db: TestDb,
+}
+
+impl Server {
+    async fn start(config: ChatConfig) -> Server {
+        let test_db = TestDb::new().await;
+        let db = Database::connect(&test_db.url).await.expect("connect");
+        Migrator::up(&db, None).await.expect("migrate");
+        let (layer, chat) = ChatCore::builder(db)
+            .config(config)
+            .authenticator(TestTokens)
+            .build();
+        let app = axum::Router::<()>::new().layer(layer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Server {
+            addr,
+            chat,
+            _db: test_db,
+        }
+    }
+
+    /// A user and their token.
+    async fn user(&self, name: &str) -> User {
+        let id = self
+            .chat
+            .create_user(NewUser {
+                username: name.to_owned(),
+                email: format!("{name}@example.com"),
+                password_hash: String::new(),
+            })
+            .await
+            .expect("create user")
+            .id;
+        User {
+            id,
+            name: name.to_owned(),
+            token: format!("user:{id}:{name}"),
+        }
+    }
+
+    async fn connect(&self, user: &User) -> Client {
+        Client::connect(self.addr, &user.token)
+            .await
+            .unwrap_or_else(|e| panic!("{} connects: {e:#}", user.name))
+    }
+
+    async fn group(&self, creator: &User, members: &[&User]) -> i64 {
+        self.chat
+            .create_group(
+                creator.id,
+                CreateGroup {
+                    name: "team".into(),
+                    member_ids: members.iter().map(|m| m.id).collect(),
+                    is_public: false,
+                },
+            )
+            .await
+            .expect("group")
+            .id
+    }
+
+    async fn direct(&self, a: &User, b: &User) -> i64 {
+        self.chat
+            .get_or_create_direct(a.id, b.id)
+            .await
+            .expect("direct")
+            .0
+            .id
+    }
+}
+
+struct User {
+    id: i64,
+    name: String,
+    token: String,
+}
+
+fn generous() -> ChatConfig {
+    ChatConfig {
+        events_per_second: 10_000,
+        events_burst: 10_000,
+        ..ChatConfig::default()
+    }
+}
+
+/// The events named `name` among `events`.
+fn named<'a>(events: &'a [Event], name: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e.name == name)
+        .map(|e| &e.data)
+        .collect()
+}
+
+/// Sends `content` over `client` and returns the acked message.
+async fn send(client: &mut Client, conversation_id: i64, content: &str) -> Value {
+    let ack = client
+        .emit_with_ack(
+            "message:send",
+            &json!({ "conversation_id": conversation_id, "content": content }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    ack["message"].clone()
+}
+
+#[tokio::test]
+async fn a_message_reaches_every_other_member_socket_once_and_no_outsider() {
+    let server = Server::start(generous()).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let dave = server.user("dave").await;
+    let group = server.group(&alice, &[&bob, &carol]).await;
+    // Dave knows alice, but is not in the group.
+    server.direct(&alice, &dave).await;
+
+    let mut sender = server.connect(&alice).await;
+    let mut alice_tab = server.connect(&alice).await;
+    let mut bob_socket = server.connect(&bob).await;
+    let mut carol_socket = server.connect(&carol).await;
+    let mut dave_socket = server.connect(&dave).await;
+
+    let ack = sender
+        .emit_with_ack(
+            "message:send",
+            &json!({ "conversation_id": group, "content": "  hello team  ", "client_id": "c-1" }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    let message = &ack["message"];
+    assert_eq!(message["conversation_id"], group);
+    assert_eq!(message["seq"], 1);
+    assert_eq!(message["sender_id"], alice.id);
+    assert_eq!(message["sender"]["username"], "alice");
+    assert_eq!(message["content"], "hello team", "stored trimmed");
+    assert_eq!(message["message_type"], "text");
+    assert_eq!(message["client_id"], "c-1");
+
+    // The same client_id again: the stored message, delivered to nobody.
+    let again = sender
+        .emit_with_ack(
+            "message:send",
+            &json!({ "conversation_id": group, "content": "hello again", "client_id": "c-1" }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(again["success"], true, "{again}");
+    assert_eq!(&again["message"], message, "a repeated client_id");
+
+    for (who, socket) in [
+        ("alice's other tab", &mut alice_tab),
+        ("bob", &mut bob_socket),
+        ("carol", &mut carol_socket),
+    ] {
+        let events = socket.events_within(QUIET).await;
+        assert_eq!(
+            named(&events, "message:new"),
+            vec![message],
+            "{who} gets the message exactly once"
+        );
+    }
+    for (who, socket) in [
+        ("the sending socket", &mut sender),
+        ("dave", &mut dave_socket),
+    ] {
+        let events = socket.events_within(QUIET).await;
+        assert!(
+            named(&events, "message:new").is_empty(),
+            "{who} gets no message:new: {events:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn read_and_delivered_receipts_reach_the_other_members() {
+    let server = Server::start(generous()).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let group = server.group(&alice, &[&bob, &carol]).await;
+    let mut alice_socket = server.connect(&alice).await;
+    let mut bob_socket = server.connect(&bob).await;
+    let mut carol_socket = server.connect(&carol).await;
+    let first = send(&mut alice_socket, group, "one").await;
+    let second = send(&mut alice_socket, group, "two").await;
+    for socket in [&mut bob_socket, &mut carol_socket] {
+        assert_eq!(
+            socket.expect_event("message:new").await.expect("first"),
+            first
+        );
+        assert_eq!(
+            socket.expect_event("message:new").await.expect("second"),
+            second
+        );
+    }
+
+    // Carol's phone got both.
+    let ack = carol_socket
+        .emit_with_ack(
+            "message:delivered",
+            &json!({ "conversation_id": group, "message_id": second["id"] }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    let receipt = &ack["receipt"];
+    assert_eq!(receipt["conversation_id"], group);
+    assert_eq!(receipt["message_id"], second["id"]);
+    assert_eq!(receipt["seq"], 2);
+    assert_eq!(receipt["user_id"], carol.id);
+    assert!(receipt["delivered_at"].is_string(), "{receipt}");
+    for (who, socket) in [
+        ("alice", &mut alice_socket),
+        ("bob", &mut bob_socket),
+        ("carol herself", &mut carol_socket),
+    ] {
+        let events = socket.events_within(QUIET).await;
+        assert_eq!(
+            named(&events, "message:delivered"),
+            vec![receipt],
+            "{who} hears of the delivery once"
+        );
+    }
+
+    // Bob read the first one.
+    let ack = bob_socket
+        .emit_with_ack(
+            "message:read",
+            &json!({ "conversation_id": group, "message_id": first["id"] }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    let receipt = &ack["receipt"];
+    assert_eq!(receipt["seq"], 1);
+    assert_eq!(receipt["user_id"], bob.id);
+    assert!(receipt["read_at"].is_string(), "{receipt}");
+    for (who, socket) in [("alice", &mut alice_socket), ("carol", &mut carol_socket)] {
+        let events = socket.events_within(QUIET).await;
+        assert_eq!(
+            named(&events, "message:read"),
+            vec![receipt],
+            "{who} hears of the read once"
+        );
+        assert!(named(&events, "message:delivered").is_empty(), "{events:?}");
+    }
+
+    // Reading it again moves nothing and tells nobody.
+    let ack = bob_socket
+        .emit_with_ack(
+            "message:read",
+            &json!({ "conversation_id": group, "message_id": first["id"] }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(ack, json!({ "success": true, "receipt": null }));
+    let events = alice_socket.events_within(QUIET).await;
+    assert!(named(&events, "message:read").is_empty(), "{events:?}");
+}
+
+/// The indicator's expiry runs on tokio time: paused, the test moves the clock past the timeout
+/// without waiting. The clock moves by the timeout only, well within Engine.IO's ping interval
+/// (25 s), so no ping is due meanwhile: a ping and its pong travel over real sockets, which a
+/// paused clock does not wait for, so jumping past the interval plus the ping timeout could end a
+/// session that did answer. For the same reason everything that touches the database happens
+/// before the clock is paused or after it resumes: while paused, tokio moves the clock on
+/// whenever the runtime waits, and an answer from the database (a thread or a socket of its own)
+/// could come after timers fired early.
+#[tokio::test]
+async fn typing_stops_by_itself_after_the_timeout() {
+    let timeout = Duration::from_secs(5);
+    let server = Server::start(ChatConfig {
+        typing_timeout: timeout,
+        ..generous()
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let direct = server.direct(&alice, &bob).await;
+    let mut alice_socket = server.connect(&alice).await;
+    let mut bob_socket = server.connect(&bob).await;
+
+    let ack = alice_socket
+        .emit_with_ack("typing:start", &json!({ "conversation_id": direct }))
+        .await
+        .expect("ack");
+    let started = tokio::time::Instant::now();
+    assert_eq!(ack, json!({ "success": true, "conversation_id": direct }));
+    let typing = json!({ "conversation_id": direct, "user_id": alice.id, "username": "alice" });
+    assert_eq!(
+        bob_socket
+            .expect_event("typing:start")
+            .await
+            .expect("start"),
+        typing
+    );
+
+    tokio::time::pause();
+    tokio::time::advance(timeout - Duration::from_millis(200)).await;
+    let early = bob_socket.events_within(Duration::from_millis(100)).await;
+    assert!(
+        named(&early, "typing:stop").is_empty(),
+        "stopped before the timeout: {early:?}"
+    );
+    tokio::time::advance(Duration::from_millis(300)).await;
+    assert_eq!(
+        bob_socket.expect_event("typing:stop").await.expect("stop"),
+        typing
+    );
+    assert!(started.elapsed() >= timeout, "{:?}", started.elapsed());
+    tokio::time::resume();
+
+    assert!(alice_socket.is_open() && bob_socket.is_open());
+    let later = bob_socket.events_within(QUIET).await;
+    assert!(
+        named(&later, "typing:stop").is_empty() && named(&later, "user:offline").is_empty(),
+        "one stop, nobody left: {later:?}"
+    );
+    // A stop from someone no longer typing is not relayed.
+    let ack = alice_socket
+        .emit_with_ack("typing:stop", &json!({ "conversation_id": direct }))
+        .await
+        .expect("ack");
+    assert_eq!(ack, json!({ "success": true, "conversation_id": direct }));
+    let events = bob_socket.events_within(QUIET).await;
+    assert!(named(&events, "typing:stop").is_empty(), "{events:?}");
+}
+
+#[tokio::test]
+async fn contacts_see_a_user_come_online_and_go_offline() {
+    let server = Server::start(generous()).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let stranger = server.user("stranger").await;
+    server.direct(&alice, &bob).await;
+    let mut bob_socket = server.connect(&bob).await;
+    let mut stranger_socket = server.connect(&stranger).await;
+
+    let mut phone = server.connect(&alice).await;
+    assert_eq!(
+        bob_socket
+            .expect_event("user:online")
+            .await
+            .expect("online"),
+        json!({ "user_id": alice.id, "username": "alice" })
+    );
+    // A second device is not news, and nobody hears of their own presence.
+    let laptop = server.connect(&alice).await;
+    let events = bob_socket.events_within(QUIET).await;
+    assert!(named(&events, "user:online").is_empty(), "{events:?}");
+    // (Bob's own announcement may reach the phone, depending on when it was batched.)
+    let own = phone.events_within(QUIET).await;
+    assert!(
+        !own.iter()
+            .any(|e| e.name.starts_with("user:") && e.data["user_id"] == alice.id),
+        "{own:?}"
+    );
+
+    laptop.close().await;
+    let events = bob_socket.events_within(QUIET).await;
+    assert!(
+        named(&events, "user:offline").is_empty(),
+        "still online on the phone: {events:?}"
+    );
+    phone.close().await;
+    let offline = bob_socket
+        .expect_event("user:offline")
+        .await
+        .expect("offline");
+    assert_eq!(offline["user_id"], alice.id);
+    assert_eq!(offline["username"], "alice");
+    assert!(offline["last_seen"].is_string(), "{offline}");
+
+    let events = stranger_socket.events_within(QUIET).await;
+    assert!(
+        named(&events, "user:online").is_empty() && named(&events, "user:offline").is_empty(),
+        "a stranger hears nothing: {events:?}"
+    );
+}
+
+#[tokio::test]
+async fn messages_sent_while_away_are_caught_up_with_after_seq() {
+    let server = Server::start(generous()).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let direct = server.direct(&alice, &bob).await;
+    let mut alice_socket = server.connect(&alice).await;
+    let mut bob_socket = server.connect(&bob).await;
+
+    let first = send(&mut alice_socket, direct, "before").await;
+    let live = bob_socket.expect_event("message:new").await.expect("live");
+    assert_eq!(live, first);
+    let known = live["seq"].as_i64().expect("seq");
+    bob_socket.close().await;
+
+    let mut missed = Vec::new();
+    for n in 0..5 {
+        missed.push(send(&mut alice_socket, direct, &format!("while away {n}")).await);
+    }
+
+    let mut bob_socket = server.connect(&bob).await;
+    let events = bob_socket.events_within(QUIET).await;
+    assert!(
+        named(&events, "message:new").is_empty(),
+        "nothing is replayed on connect: {events:?}"
+    );
+    // The conversation list tells there is more than bob holds...
+    let page = server
+        .chat
+        .conversation_page(bob.id, Default::default())
+        .await
+        .expect("conversations");
+    assert_eq!(page.conversations[0].last_seq, known + 5);
+    // ...and after_seq pages bring it, oldest first, exactly as it was acked.
+    let mut caught_up = Vec::new();
+    let mut after = known;
+    loop {
+        let query = HistoryQuery {
+            after_seq: Some(after),
+            limit: Some(2),
+            ..Default::default()
+        };
+        let page = server
+            .chat
+            .history(bob.id, direct, query)
+            .await
+            .expect("history");
+        if let Some(last) = page.messages.last() {
+            after = last.seq;
+        }
+        caught_up.extend(
+            page.messages
+                .iter()
+                .map(|m| serde_json::to_value(m).expect("message json")),
+        );
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(caught_up, missed, "every missed message, none twice");
+
+    // Live delivery goes on after the catch-up.
+    let next = send(&mut alice_socket, direct, "welcome back").await;
+    assert_eq!(next["seq"], known + 6);
+    assert_eq!(
+        bob_socket.expect_event("message:new").await.expect("live"),
+        next
+    );
+}
