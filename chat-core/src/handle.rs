@@ -1,5 +1,9 @@
-//! [`ChatHandle`]: the host's entry point to every chat operation.
+//! [`ChatHandle`]: the host's entry point to every chat operation, and the
+//! engine state it shares ([`Inner`]); its shutdown
+//! ([`close_sockets`](ChatHandle::close_sockets)) and what the engine's
+//! broadcasts go through.
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -11,8 +15,16 @@ use crate::config::ChatConfig;
 use crate::error::{ChatError, ChatResult};
 use crate::service::membership::MembershipCache;
 use crate::service::presence::LocalPresence;
+use crate::service::session_cache::SessionCache;
 use crate::service::typing::{Expired, TypingTracker};
 use crate::socket::emitter::{Emitter, Target};
+use crate::tasks::Tasks;
+
+/// How long a shutdown waits for sends being stored.
+const SENDS_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a shutdown waits for the background tasks (the presence of the
+/// closed sockets being written, to Redis or the database).
+const TASKS_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Cheap-to-clone handle to the chat engine: users, conversations, messages.
 ///
@@ -28,15 +40,26 @@ use crate::socket::emitter::{Emitter, Target};
 /// println!("stored as #{} (seq {})", outcome.message.id, outcome.message.seq);
 /// # Ok(()) }
 /// ```
+///
+/// The engine's background tasks (presence writers, heartbeats, expiry
+/// sweeps, ...) run while the host holds a handle: dropping the last handle
+/// the host got from the builder (and its clones) stops them.
 #[derive(Clone)]
 pub struct ChatHandle {
     pub(crate) inner: Arc<Inner>,
+    /// Present on the host's handles: the last one dropped stops the
+    /// engine's tasks. The engine's own handles (the socket handlers' state,
+    /// its tasks) have none, so they never keep it running.
+    _owner: Option<Arc<tokio_util::sync::DropGuard>>,
 }
 
+/// The engine's state, shared by every handle.
 pub(crate) struct Inner {
     pub(crate) db: DatabaseConnection,
     pub(crate) config: ChatConfig,
-    pub(crate) membership: MembershipCache,
+    /// Members per conversation, cached (shared with the Redis listener that
+    /// invalidates it).
+    pub(crate) membership: Arc<MembershipCache>,
     pub(crate) emitter: OnceLock<Arc<dyn Emitter>>,
     /// Who blocked whom, for presence; nobody when unset.
     pub(crate) blocklist: OnceLock<Arc<dyn crate::service::Blocklist>>,
@@ -54,13 +77,15 @@ pub(crate) struct Inner {
     /// Group commit of sent messages.
     pub(crate) writers: crate::service::writer::MessageWriters,
     /// Whether login sessions are still accepted, cached.
-    pub(crate) sessions: crate::service::session_cache::SessionCache,
+    pub(crate) sessions: Arc<SessionCache>,
     /// When each socket's credentials expire.
     pub(crate) expiry: crate::socket::expiry::ExpiryWheel,
     /// Handshake admission and sockets per user.
     pub(crate) limits: crate::socket::limits::ConnectionLimits,
     /// Presence written to the database in batches (single instance).
     pub(crate) presence_writer: Arc<crate::service::presence::PresenceBatches>,
+    /// Every background task of the engine.
+    pub(crate) tasks: Tasks,
 }
 
 impl ChatHandle {
@@ -70,13 +95,18 @@ impl ChatHandle {
         cluster: Option<Cluster>,
         guard: Option<Arc<dyn crate::socket::limits::HandshakeGuard>>,
     ) -> Self {
-        let (typing, typing_expired) = TypingTracker::new(config.typing_timeout);
+        let tasks = Tasks::new();
+        let (typing, typing_expired) = TypingTracker::new(config.typing_timeout, tasks.clone());
         let event_limiter = event_limiter(&config);
-        let membership =
-            MembershipCache::new(config.membership_cache_members, config.membership_cache_ttl);
-        let sessions = crate::service::session_cache::SessionCache::new(config.session_check_ttl);
+        let membership = Arc::new(MembershipCache::new(
+            config.membership_cache_members,
+            config.membership_cache_ttl,
+        ));
+        let sessions = Arc::new(SessionCache::new(config.session_check_ttl));
         let limits = crate::socket::limits::ConnectionLimits::new(guard, config.sockets_per_user);
+        let _owner = Some(Arc::new(tasks.stop_on_drop()));
         ChatHandle {
+            _owner,
             inner: Arc::new(Inner {
                 db,
                 config,
@@ -94,8 +124,23 @@ impl ChatHandle {
                 expiry: crate::socket::expiry::ExpiryWheel::default(),
                 limits,
                 presence_writer: Default::default(),
+                tasks,
             }),
         }
+    }
+
+    /// A handle of the engine itself (for its tasks and socket handlers),
+    /// which does not keep the engine's tasks running.
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        ChatHandle {
+            inner,
+            _owner: None,
+        }
+    }
+
+    /// This engine's own handle: see [`from_inner`](Self::from_inner).
+    pub(crate) fn engine_handle(&self) -> Self {
+        ChatHandle::from_inner(self.inner.clone())
     }
 
     /// Takes one event from the user's budget; `rate_limited` when it is spent.
@@ -155,7 +200,9 @@ impl ChatHandle {
 
     /// Disconnects every socket of this instance, for a graceful shutdown:
     /// clients reconnect (to another instance behind a load balancer) and
-    /// catch up with `after_seq`.
+    /// catch up with `after_seq`. Sends being stored finish first; then the
+    /// engine's background tasks stop, once the closed sockets' presence is
+    /// written. Call it on shutdown only: the tasks do not start again.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle) {
@@ -166,8 +213,9 @@ impl ChatHandle {
     pub async fn close_sockets(&self) {
         // Sends being stored right now finish first, so their acks and
         // `message:new` still go out (bounded: a stuck database must not hold
-        // the shutdown forever).
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        // the shutdown forever). They run on the sockets' tasks, not the
+        // engine's: their counter is what there is to wait on.
+        let deadline = tokio::time::Instant::now() + SENDS_DEADLINE;
         while self
             .inner
             .sends_in_flight
@@ -175,19 +223,17 @@ impl ChatHandle {
             > 0
             && tokio::time::Instant::now() < deadline
         {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         if let Some(emitter) = self.inner.emitter.get() {
             emitter.close().await;
         }
-        // The closed sockets' presence is written by a background task (to
-        // Redis, or in batches to the database): let it finish, or their users
-        // stay online until this instance's heartbeat expires or the next
-        // start (bounded: Redis or the database may be away).
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
-        while !self.presence_idle() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        // The engine's tasks stop; the presence writers first write what the
+        // closed sockets left pending (to Redis, or in batches to the
+        // database), or their users stay online until this instance's
+        // heartbeat expires or the next start (bounded: Redis or the database
+        // may be away).
+        self.inner.tasks.shutdown(TASKS_DEADLINE).await;
     }
 
     /// Ends every live socket of a user, on every instance, after telling them

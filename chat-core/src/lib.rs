@@ -71,6 +71,7 @@ pub mod model;
 pub mod service;
 pub mod socket;
 mod store;
+mod tasks;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
@@ -269,7 +270,8 @@ impl ChatCoreBuilder {
     /// Builds the engine on the in-process adapter (one instance).
     ///
     /// Returns the layer serving `/socket.io` and the handle. Needs no async
-    /// runtime; the engine's background tasks start on first use.
+    /// runtime; the engine's background tasks start on first use and stop
+    /// when the last handle is dropped (keep one while serving).
     ///
     /// ```
     /// # let db = sea_orm::DatabaseConnection::default();
@@ -291,7 +293,9 @@ impl ChatCoreBuilder {
     /// is counted over all of them, and membership changes invalidate every
     /// instance's cache.
     ///
-    /// Fails when the URL is invalid or Redis cannot be reached.
+    /// Fails when the URL is invalid or Redis cannot be reached. As with
+    /// [`build`](Self::build), the background tasks stop when the last handle
+    /// is dropped.
     ///
     /// ```no_run
     /// use chat_core::ChatCore;
@@ -310,15 +314,14 @@ impl ChatCoreBuilder {
         let cluster = Cluster::connect(&redis).await?;
         let adapter_client = cluster::subscriber(&redis.url)?;
         let adapter_config = RedisAdapterConfig::new()
-            .with_prefix(format!("{}:sio", redis.prefix))
+            .with_prefix(cluster.keys.adapter_prefix())
             .with_stream_buffer(cluster::SUBSCRIBER_CAPACITY);
         let adapter_resubscribe = adapter_client.clone();
         let adapter = RedisAdapterCtr::new_with_fred_config(adapter_client, adapter_config)
             .await
             .map_err(ClusterError::Redis)?;
-        let channel = cluster.membership_channel();
-        let sessions_channel = cluster.sessions_channel();
         let builder = SocketIo::builder().with_adapter::<RedisChatAdapter>(adapter);
+        // From here on, an error drops `chat`, which stops the tasks started.
         let (layer, io, chat) = self.finish(builder, Some(cluster));
         io.ns(
             "/",
@@ -326,15 +329,16 @@ impl ChatCoreBuilder {
         )
         .await
         .map_err(|e| ClusterError::Adapter(e.to_string()))?;
+        let inner = &chat.inner;
         // The adapter has subscribed now: renew its subscriptions after reconnects.
-        let _resubscribe = cluster::keep_subscribed(&adapter_resubscribe);
-        cluster::spawn_membership_listener(
-            &redis.url,
-            channel,
-            sessions_channel,
-            Arc::downgrade(&chat.inner),
-        )
-        .await?;
+        cluster::keep_subscribed(&adapter_resubscribe, &inner.tasks);
+        if let Some(cluster) = &inner.cluster {
+            let caches = cluster::InvalidatedCaches {
+                membership: inner.membership.clone(),
+                sessions: inner.sessions.clone(),
+            };
+            cluster::spawn_invalidation_listener(cluster, &redis.url, caches, &inner.tasks).await?;
+        }
         chat.spawn_presence_tasks();
         Ok((ChatLayer::new(layer), chat))
     }
@@ -362,10 +366,14 @@ impl ChatCoreBuilder {
             .ws_max_frame_size(max_payload)
             .with_parser(parser)
             .max_buffer_size(queue_packets)
-            .with_state(chat.clone())
+            // The handlers' handle does not keep the engine's tasks running:
+            // the host's handles do (see `ChatHandle`).
+            .with_state(chat.engine_handle())
             .with_state(AuthState(self.authenticator))
             .build_layer();
-        let emitter: Arc<dyn socket::emitter::Emitter> = Arc::new(io.clone());
+        let emitter: Arc<dyn socket::emitter::Emitter> = Arc::new(
+            socket::emitter::SocketEmitter::new(io.clone(), chat.inner.tasks.clone()),
+        );
         // The handle is new and private to this function: the cell is empty.
         let _ = chat.inner.emitter.set(emitter);
         if let Some(blocklist) = self.blocklist {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use fred::interfaces::{ClientLike, HashesInterface, KeysInterface, LuaInterface};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait};
+use sea_orm::{ActiveValue::Set, Database, EntityTrait};
 
 use super::RedisConfig;
 use crate::entity::user;
@@ -33,8 +33,12 @@ async fn instance(test_db: &TestDb, url: &str, prefix: &str) -> ChatHandle {
 /// A plain client without command timeout, for looking at what the
 /// instances wrote.
 async fn client(url: &str) -> fred::clients::Client {
-    let redis =
-        fred::clients::Client::new(super::fred_config(url).expect("config"), None, None, None);
+    let redis = fred::clients::Client::new(
+        super::connection::fred_config(url).expect("config"),
+        None,
+        None,
+        None,
+    );
     redis.init().await.expect("redis");
     redis
 }
@@ -95,7 +99,12 @@ async fn burst(events: Vec<(ChatHandle, Identity, Vec<bool>)>) -> usize {
         tasks.spawn(async move {
             let mut failed = 0;
             for opened in steps {
-                if let Err(err) = chat.socket_presence(&identity, opened).await {
+                let updated = if opened {
+                    chat.socket_opened(&identity).await
+                } else {
+                    chat.socket_closed(&identity).await
+                };
+                if let Err(err) = updated {
                     tracing::error!(%err, "presence update failed");
                     failed += 1;
                 }
@@ -132,7 +141,7 @@ async fn differences(
             panic!("not clustered")
         };
         let recorded: HashMap<String, i64> = redis
-            .hgetall(cluster.instance_key())
+            .hgetall(cluster.keys.instance_counts(&cluster.instance))
             .await
             .expect("hgetall");
         for (user, sockets) in recorded {
@@ -146,7 +155,7 @@ async fn differences(
     for chunk in users.chunks(1000) {
         let keys: Vec<String> = chunk
             .iter()
-            .map(|id| format!("{{{prefix}}}:presence:count:{id}"))
+            .map(|&id| super::keys::Keys::new(prefix).count(id))
             .collect();
         let values: Vec<Option<i64>> = redis.mget(keys).await.expect("mget");
         totals.extend(chunk.iter().copied().zip(values));
@@ -267,14 +276,17 @@ async fn a_burst_of_connects_and_disconnects_leaves_every_users_presence_exact()
 /// shared Redis.
 async fn forget(redis: &fred::clients::Client, prefix: &str, chats: Vec<ChatHandle>) {
     drop(chats);
-    // Their tasks notice within a second that the engines are gone; until
-    // then a writer finding its keys deleted writes them again, so delete
+    // Their tasks stop with the engines, a writer finishing its batch first;
+    // one finding its keys deleted meanwhile writes them again, so delete
     // until nothing came back for two rounds (bounded).
     let mut quiet_rounds = 0;
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let keys: Vec<String> = redis
-            .custom(fred::cmd!("KEYS"), vec![format!("{{{prefix}}}:*")])
+            .custom(
+                fred::cmd!("KEYS"),
+                vec![super::keys::Keys::new(prefix).everything()],
+            )
             .await
             .unwrap_or_default();
         if keys.is_empty() {
@@ -449,13 +461,7 @@ async fn the_membership_cache_is_cleared_when_the_subscriber_reconnects() {
     assert!(chat.is_member(group, bob).await.expect("member"));
     // Bob leaves while the notice cannot arrive: the change is made behind
     // this instance's back, and its subscriber connection is cut.
-    let backend = chat.db().get_database_backend();
-    chat.db()
-        .execute_raw(crate::service::db::stmt(
-            backend,
-            "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-            vec![group.into(), bob.into()],
-        ))
+    crate::store::members::delete(chat.db(), group, bob)
         .await
         .expect("delete");
     assert!(chat.is_member(group, bob).await.expect("cached"), "cached");

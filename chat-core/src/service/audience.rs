@@ -4,13 +4,12 @@
 //!
 //! Blocking itself belongs to the host (or a later part of the engine): it
 //! plugs in through [`Blocklist`], which every presence decision consults.
+//! The query of who shares which conversations is in
+//! [`store::presence`](crate::store::presence).
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 
-use sea_orm::{ConnectionTrait, Value};
-
-use super::db::{placeholders, stmt};
 use crate::ChatHandle;
 use crate::error::ChatResult;
 
@@ -79,23 +78,14 @@ impl ChatHandle {
         if others.is_empty() {
             return Ok(visible);
         }
-        let backend = self.db().get_database_backend();
-        let sql = format!(
-            "SELECT DISTINCT other.user_id FROM conversation_members me \
-             JOIN conversation_members other ON other.conversation_id = me.conversation_id \
-             JOIN conversations c ON c.id = me.conversation_id \
-             WHERE me.user_id = $1 AND other.user_id IN ({}) AND (c.type = 'direct' OR \
-               (SELECT COUNT(*) FROM conversation_members x WHERE x.conversation_id = c.id) <= $2)",
-            placeholders(3, others.len())
-        );
-        let mut values: Vec<Value> = vec![
-            viewer.into(),
-            (self.config().presence_fanout_limit as i64).into(),
-        ];
-        values.extend(others.iter().map(|&id| Value::from(id)));
-        let rows = self.db().query_all_raw(stmt(backend, &sql, values)).await?;
-        for row in &rows {
-            let subject: i64 = row.try_get("", "user_id")?;
+        let sharing = crate::store::presence::sharing_small_conversations(
+            self.db(),
+            viewer,
+            &others,
+            self.config().presence_fanout_limit as i64,
+        )
+        .await?;
+        for subject in sharing {
             if !self.blocked_by(subject).await?.contains(&viewer) {
                 visible.insert(subject);
             }
@@ -253,7 +243,7 @@ mod tests {
             session_id: None,
             expires_at: None,
         };
-        chat.socket_presence(&identity, true).await.expect("online");
+        chat.socket_opened(&identity).await.expect("online");
         // Presence is stored and announced by the batching writer, a moment later.
         let mut announced = None;
         for _ in 0..100 {

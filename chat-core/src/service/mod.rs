@@ -19,7 +19,6 @@
 pub(crate) mod activity;
 pub(crate) mod audience;
 pub(crate) mod conversations;
-pub(crate) mod db;
 pub(crate) mod membership;
 pub(crate) mod messages;
 pub(crate) mod page;

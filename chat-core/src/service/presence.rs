@@ -1,4 +1,7 @@
-//! Presence: a user is online while at least one of their sockets is connected.
+//! Presence on this instance: a user is online while at least one of their
+//! sockets is connected ([`LocalPresence`]), and, alone, the users whose
+//! presence waits to be stored ([`PresenceBatches`]). The tasks writing it
+//! are in [`presence_writers`](super::activity).
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -110,6 +113,7 @@ impl PresenceBatches {
     }
 
     /// Whether every change marked so far is stored and announced.
+    #[cfg(test)]
     pub(crate) fn is_idle(&self) -> bool {
         !self.has_work() && !self.writing.load(Ordering::Acquire)
     }
@@ -192,14 +196,14 @@ mod tests {
         let started = std::time::Instant::now();
         let toggles = 400;
         for n in 0..toggles {
-            chat.socket_presence(&alice, true).await.expect("open");
-            chat.socket_presence(&alice, false).await.expect("close");
+            chat.socket_opened(&alice).await.expect("open");
+            chat.socket_closed(&alice).await.expect("close");
             if n % 4 == 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
         }
         // The last socket opens: alice ends online.
-        chat.socket_presence(&alice, true).await.expect("open");
+        chat.socket_opened(&alice).await.expect("open");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !chat.presence_idle() && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -229,7 +233,7 @@ mod tests {
         );
         let online = count("SELECT COUNT(*) FROM users WHERE status = 'online'").await;
         assert_eq!(online, 1, "the last state is stored");
-        chat.socket_presence(&alice, false).await.expect("close");
+        chat.socket_closed(&alice).await.expect("close");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while count("SELECT COUNT(*) FROM users WHERE status = 'online'").await != 0 {
             assert!(std::time::Instant::now() < deadline, "offline never stored");

@@ -1,10 +1,14 @@
-//! Typing indicators that stop by themselves.
+//! Who is typing where ([`TypingTracker`]): indicators that stop by
+//! themselves, each `start` arming a timer on the engine's tasks. The events
+//! are sent by [`typing_relay`](super::activity).
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::mpsc;
+
+use crate::tasks::Tasks;
 
 /// Who is typing where. Each `start` bumps a generation; the expiry timer only
 /// fires if no later `start` or `stop` happened, so a refreshed indicator lives
@@ -14,6 +18,8 @@ pub(crate) struct TypingTracker {
     generation: AtomicU64,
     timeout: Duration,
     expired: mpsc::UnboundedSender<Expired>,
+    /// Where the expiry timers run.
+    tasks: Tasks,
 }
 
 /// A typing state that ran out: `typing:stop` must be sent for it.
@@ -25,13 +31,17 @@ pub(crate) struct Expired {
 }
 
 impl TypingTracker {
-    pub(crate) fn new(timeout: Duration) -> (Arc<Self>, mpsc::UnboundedReceiver<Expired>) {
+    pub(crate) fn new(
+        timeout: Duration,
+        tasks: Tasks,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Expired>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let tracker = Arc::new(TypingTracker {
             active: DashMap::new(),
             generation: AtomicU64::new(0),
             timeout,
             expired: tx,
+            tasks,
         });
         (tracker, rx)
     }
@@ -51,7 +61,7 @@ impl TypingTracker {
         let tracker = Arc::downgrade(self);
         let username = username.to_owned();
         let timeout = self.timeout;
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             tokio::time::sleep(timeout).await;
             let Some(tracker) = tracker.upgrade() else {
                 return;
@@ -88,7 +98,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn typing_stops_by_itself_after_the_timeout() {
-        let (tracker, mut expired) = TypingTracker::new(Duration::from_secs(5));
+        let (tracker, mut expired) = TypingTracker::new(Duration::from_secs(5), Tasks::new());
         assert!(tracker.start(1, 7, "bob"));
         tokio::time::sleep(Duration::from_millis(4900)).await;
         assert!(expired.try_recv().is_err(), "still typing before 5 s");
@@ -108,7 +118,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_refresh_extends_and_a_stop_cancels() {
-        let (tracker, mut expired) = TypingTracker::new(Duration::from_secs(5));
+        let (tracker, mut expired) = TypingTracker::new(Duration::from_secs(5), Tasks::new());
         assert!(tracker.start(1, 7, "bob"));
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert!(!tracker.start(1, 7, "bob"), "a refresh is not a new start");

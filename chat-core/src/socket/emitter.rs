@@ -1,5 +1,7 @@
-//! Type-erased access to the Socket.IO server, so [`ChatHandle`](crate::ChatHandle)
-//! is the same type whatever adapter (in-process or Redis) runs underneath.
+//! Type-erased access to the Socket.IO server ([`Emitter`], implemented by
+//! [`SocketEmitter`]), so [`ChatHandle`](crate::ChatHandle) is the same type
+//! whatever adapter (in-process or Redis) runs underneath; the audiences of
+//! broadcasts ([`Target`]) and the names of the rooms sockets join.
 use std::future::Future;
 use std::pin::Pin;
 
@@ -11,6 +13,7 @@ use socketioxide::socket::Sid;
 use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
 
 use crate::socket::events;
+use crate::tasks::Tasks;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -99,6 +102,7 @@ fn disconnect_overflowing<A: Adapter>(
     sockets: Vec<SocketRef<A>>,
     full: usize,
     event: &'static str,
+    tasks: &Tasks,
 ) {
     let (known, unknown): (Vec<_>, Vec<_>) = sockets
         .into_iter()
@@ -116,7 +120,7 @@ fn disconnect_overflowing<A: Adapter>(
         socket.extensions.insert(Overflowed);
         metrics::counter!("chat_slow_consumers_disconnected_total").increment(1);
         tracing::info!(sid = %socket.id, event, "outgoing queue full: disconnecting the socket so it catches up");
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             // The queue drains as the client reads; a client that reads
             // nothing is closed by the engine's heartbeat meanwhile.
             for _ in 0..600 {
@@ -129,7 +133,20 @@ fn disconnect_overflowing<A: Adapter>(
     }
 }
 
-impl<A: Adapter> Emitter for SocketIo<A> {
+/// The Socket.IO server of an engine, with the engine's tasks for the work
+/// a broadcast leaves behind.
+pub(crate) struct SocketEmitter<A: Adapter> {
+    io: SocketIo<A>,
+    tasks: Tasks,
+}
+
+impl<A: Adapter> SocketEmitter<A> {
+    pub(crate) fn new(io: SocketIo<A>, tasks: Tasks) -> Self {
+        SocketEmitter { io, tasks }
+    }
+}
+
+impl<A: Adapter> Emitter for SocketEmitter<A> {
     fn emit<'a>(
         &'a self,
         target: Target,
@@ -137,7 +154,7 @@ impl<A: Adapter> Emitter for SocketIo<A> {
         payload: &'a RawValue,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            match audience(self, &target).emit(event, payload).await {
+            match audience(&self.io, &target).emit(event, payload).await {
                 Ok(()) => {}
                 Err(BroadcastError::Socket(errors)) => {
                     let full = errors
@@ -145,7 +162,8 @@ impl<A: Adapter> Emitter for SocketIo<A> {
                         .filter(|e| matches!(e, SocketError::InternalChannelFull))
                         .count();
                     if full > 0 {
-                        disconnect_overflowing(audience(self, &target).sockets(), full, event);
+                        let sockets = audience(&self.io, &target).sockets();
+                        disconnect_overflowing(sockets, full, event, &self.tasks);
                     }
                 }
                 Err(err) => tracing::warn!(event, %err, "broadcast failed"),
@@ -155,7 +173,7 @@ impl<A: Adapter> Emitter for SocketIo<A> {
 
     fn join(&self, rooms: Vec<String>, join: Vec<String>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(err) = self.to(rooms).join(join).await {
+            if let Err(err) = self.io.to(rooms).join(join).await {
                 tracing::warn!(%err, "joining rooms failed");
             }
         })
@@ -163,7 +181,7 @@ impl<A: Adapter> Emitter for SocketIo<A> {
 
     fn leave(&self, rooms: Vec<String>, leave: Vec<String>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(err) = self.to(rooms).leave(leave).await {
+            if let Err(err) = self.io.to(rooms).leave(leave).await {
                 tracing::warn!(%err, "leaving rooms failed");
             }
         })
@@ -171,14 +189,14 @@ impl<A: Adapter> Emitter for SocketIo<A> {
 
     fn disconnect(&self, rooms: Vec<String>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(err) = self.to(rooms).disconnect().await {
+            if let Err(err) = self.io.to(rooms).disconnect().await {
                 tracing::warn!(%err, "disconnecting sockets failed");
             }
         })
     }
 
     fn expire(&self, sid: Sid, deadline: crate::socket::expiry::SocketDeadline) {
-        let Some(socket) = self.get_socket(sid) else {
+        let Some(socket) = self.io.get_socket(sid) else {
             return;
         };
         if socket
@@ -199,7 +217,7 @@ impl<A: Adapter> Emitter for SocketIo<A> {
         // Closing the transports (rather than disconnecting the sockets, which
         // tells clients not to come back) makes clients reconnect, to another
         // instance behind a load balancer. Only this instance's sockets close.
-        Box::pin(async move { SocketIo::close(self).await })
+        Box::pin(async move { self.io.close().await })
     }
 }
 

@@ -5,6 +5,7 @@
 //! The socket's current deadline also sits in its extensions
 //! ([`SocketDeadline`]); `session:refresh` moves it and adds a new entry, and
 //! an entry that no longer matches its socket's deadline is skipped when due.
+//! The sweeping task runs on the engine's [`Tasks`](crate::tasks::Tasks).
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -96,8 +97,13 @@ pub(crate) fn track<A: Adapter>(chat: &ChatHandle, socket: &SocketRef<A>, expire
     let deadline = deadline_of(expires_at);
     socket.extensions.insert(SocketDeadline(deadline));
     wheel.schedule(socket.id, deadline);
-    if wheel.claim_start() {
-        spawn_sweeper(Arc::downgrade(&chat.inner));
+    ensure_sweeper(chat);
+}
+
+/// Starts, on first use, the task sweeping the engine's deadlines.
+pub(crate) fn ensure_sweeper(chat: &ChatHandle) {
+    if chat.inner.expiry.claim_start() {
+        chat.inner.tasks.spawn(sweep(Arc::downgrade(&chat.inner)));
     }
 }
 
@@ -109,26 +115,24 @@ pub(crate) fn untrack<A: Adapter>(chat: &ChatHandle, socket: &SocketRef<A>) {
 }
 
 /// Every [`SWEEP_EVERY`], ends the sockets whose deadline passed, until the
-/// engine is dropped.
-fn spawn_sweeper(chat: Weak<crate::handle::Inner>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(inner) = chat.upgrade() else { break };
-            let due = inner.expiry.take_due(Instant::now());
-            if due.is_empty() {
-                continue;
-            }
-            let Some(emitter) = inner.emitter.get() else {
-                continue;
-            };
-            for (deadline, sid) in due {
-                emitter.expire(sid, SocketDeadline(deadline));
-            }
+/// engine stops.
+async fn sweep(chat: Weak<crate::handle::Inner>) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(inner) = chat.upgrade() else { break };
+        let due = inner.expiry.take_due(Instant::now());
+        if due.is_empty() {
+            continue;
         }
-    });
+        let Some(emitter) = inner.emitter.get() else {
+            continue;
+        };
+        for (deadline, sid) in due {
+            emitter.expire(sid, SocketDeadline(deadline));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,10 +15,12 @@
 //! - [`users`]: user rows and user search.
 //! - [`sessions`]: ended login sessions.
 //! - [`uploads`]: who uploaded a file.
+//! - [`presence`]: online status, and who may see it.
 
 pub(crate) mod conversations;
 pub(crate) mod members;
 pub(crate) mod messages;
+pub(crate) mod presence;
 pub(crate) mod receipts;
 pub(crate) mod sessions;
 pub(crate) mod uploads;

@@ -3,9 +3,10 @@ use serde::Deserialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use super::activity::SocketTyping;
+use super::activity::typing::SocketTyping;
+use super::activity::{receipts, typing};
 use super::event::{ClientEvents, Object};
-use super::{AuthState, activity, conversations, messages, rooms, session};
+use super::{AuthState, conversations, messages, rooms, session};
 use crate::ChatHandle;
 use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token, token_from_cookie};
 use crate::socket::events;
@@ -113,17 +114,17 @@ fn register_handlers<A: Adapter>(socket: &SocketRef<A>) {
 /// is decoded (see [`event`](super::event)); unknown ones too.
 fn client_events<A: Adapter>(client: ClientEvents<A>) {
     client.on(events::MESSAGE_SEND, messages::on_send::<A>);
-    client.on(events::MESSAGE_READ, activity::on_read::<A>);
-    client.on(events::MESSAGE_DELIVERED, activity::on_delivered::<A>);
-    client.on(events::TYPING_START, activity::on_typing_start::<A>);
-    client.on(events::TYPING_STOP, activity::on_typing_stop::<A>);
+    client.on(events::MESSAGE_READ, receipts::on_read::<A>);
+    client.on(events::MESSAGE_DELIVERED, receipts::on_delivered::<A>);
+    client.on(events::TYPING_START, typing::on_typing_start::<A>);
+    client.on(events::TYPING_STOP, typing::on_typing_stop::<A>);
     client.on(events::CONVERSATION_JOIN, conversations::on_join::<A>);
     client.on(events::SESSION_REFRESH, session::on_refresh::<A>);
 }
 
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {
     if let Some(identity) = socket.extensions.get::<Identity>()
-        && let Err(err) = chat.socket_presence(&identity, true).await
+        && let Err(err) = chat.socket_opened(&identity).await
     {
         tracing::error!(%err, "presence update on connect failed");
     }
@@ -142,7 +143,7 @@ async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, State(chat): State<Chat
                 .await;
         }
     }
-    if let Err(err) = chat.socket_presence(&identity, false).await {
+    if let Err(err) = chat.socket_closed(&identity).await {
         tracing::error!(%err, "presence update on disconnect failed");
     }
 }

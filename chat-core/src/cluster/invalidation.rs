@@ -1,0 +1,135 @@
+//! Cache invalidation between instances: membership and session changes are
+//! published on their channels, and every instance's listener applies what
+//! any instance published to its own membership and session caches.
+use std::sync::Arc;
+
+use fred::clients::SubscriberClient;
+use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
+use fred::types::Message;
+use fred::types::config::Server;
+use tokio::sync::broadcast::Receiver;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::connection::subscriber;
+use super::{Cluster, ClusterError};
+use crate::service::membership::MembershipCache;
+use crate::service::session_cache::SessionCache;
+use crate::tasks::Tasks;
+
+impl Cluster {
+    /// Tells every instance that a conversation's membership changed.
+    pub(crate) async fn publish_membership_change(&self, conversation_id: i64) {
+        let sent: Result<i64, _> = self
+            .client
+            .publish(self.keys.membership_channel(), conversation_id.to_string())
+            .await;
+        if let Err(err) = sent {
+            tracing::warn!(%err, conversation_id, "membership invalidation not published");
+        }
+    }
+
+    /// Tells every instance that a session (or all of a user's) ended; see
+    /// [`sessions`](crate::service::sessions).
+    pub(crate) async fn publish_session_change(&self, message: String) {
+        let sent: Result<i64, _> = self
+            .client
+            .publish(self.keys.sessions_channel(), message)
+            .await;
+        if let Err(err) = sent {
+            tracing::warn!(%err, "session invalidation not published");
+        }
+    }
+}
+
+/// The caches the listener clears: all it holds of the engine.
+#[derive(Clone)]
+pub(crate) struct InvalidatedCaches {
+    pub(crate) membership: Arc<MembershipCache>,
+    pub(crate) sessions: Arc<SessionCache>,
+}
+
+impl InvalidatedCaches {
+    fn clear(&self) {
+        self.membership.clear();
+        self.sessions.clear();
+    }
+}
+
+/// Subscribes to membership and session changes published by any instance
+/// and applies them to `caches` until the engine stops.
+///
+/// Changes published while the subscriber was disconnected are lost, so both
+/// caches are cleared after every reconnect, once the channels are subscribed
+/// again (an entry loaded before that could already be stale).
+pub(crate) async fn spawn_invalidation_listener(
+    cluster: &Cluster,
+    url: &str,
+    caches: InvalidatedCaches,
+    tasks: &Tasks,
+) -> Result<(), ClusterError> {
+    let membership = cluster.keys.membership_channel();
+    let sessions = cluster.keys.sessions_channel();
+    let subscriber = subscriber(url)?;
+    // Taken before subscribing, so nothing published meanwhile is missed.
+    let messages = subscriber.message_rx();
+    let reconnects = subscriber.reconnect_rx();
+    subscriber.init().await?;
+    subscriber.subscribe(membership.clone()).await?;
+    subscriber.subscribe(sessions.clone()).await?;
+    let channels = Channels {
+        membership,
+        sessions,
+    };
+    tasks.spawn(listen(subscriber, messages, reconnects, channels, caches));
+    Ok(())
+}
+
+/// The channels the listener follows.
+struct Channels {
+    membership: String,
+    sessions: String,
+}
+
+async fn listen(
+    subscriber: SubscriberClient,
+    mut messages: Receiver<Message>,
+    mut reconnects: Receiver<Server>,
+    Channels {
+        membership,
+        sessions,
+    }: Channels,
+    caches: InvalidatedCaches,
+) {
+    loop {
+        tokio::select! {
+            message = messages.recv() => match message {
+                Ok(message) if *message.channel == *membership => {
+                    if let Some(id) = message.value.as_string().and_then(|v| v.parse().ok()) {
+                        caches.membership.invalidate(id);
+                    }
+                }
+                Ok(message) if *message.channel == *sessions => {
+                    if let Some(change) = message.value.as_string() {
+                        caches.sessions.apply(&change);
+                    }
+                }
+                Ok(_) => {}
+                // Some invalidations were missed: forget everything.
+                Err(RecvError::Lagged(_)) => caches.clear(),
+                Err(RecvError::Closed) => break,
+            },
+            reconnected = reconnects.recv() => {
+                if matches!(reconnected, Err(RecvError::Closed)) {
+                    break;
+                }
+                for name in [&membership, &sessions] {
+                    if let Err(err) = subscriber.subscribe(name.clone()).await {
+                        tracing::warn!(%err, channel = %name, "channel not renewed after reconnect");
+                    }
+                }
+                caches.clear();
+                tracing::info!("membership and session caches cleared after a redis reconnect");
+            }
+        }
+    }
+}
