@@ -4,7 +4,7 @@
 //! [`status`](ChatError::status), [`code`](ChatError::code),
 //! [`public_message`](ChatError::public_message) and
 //! [`details`](ChatError::details); socket acks carry the same fields (see
-//! [`AckError`](crate::socket::events::AckError)).
+//! [`AckError`](crate::protocol::AckError)).
 //!
 //! ```
 //! use axum::http::StatusCode;

@@ -13,11 +13,11 @@ use serde::Serialize;
 use crate::cluster::Cluster;
 use crate::config::ChatConfig;
 use crate::error::{ChatError, ChatResult};
+use crate::fanout::{Emitter, Target};
 use crate::service::membership::MembershipCache;
 use crate::service::presence::LocalPresence;
 use crate::service::session_cache::SessionCache;
 use crate::service::typing::{Expired, TypingTracker};
-use crate::socket::emitter::{Emitter, Target};
 use crate::tasks::Tasks;
 
 /// How long a shutdown waits for sends being stored.
@@ -68,8 +68,9 @@ pub(crate) struct Inner {
     /// on first use (building the engine does not need a runtime).
     pub(crate) typing_expired: Mutex<Option<mpsc::UnboundedReceiver<Expired>>>,
     pub(crate) presence: LocalPresence,
-    /// Sends between validation and fan-out, waited for on shutdown.
-    pub(crate) sends_in_flight: std::sync::atomic::AtomicUsize,
+    /// Sends between validation and fan-out (one token each), waited for on
+    /// shutdown.
+    pub(crate) sends_in_flight: tokio_util::task::TaskTracker,
     /// Per-user budget of socket events.
     pub(crate) event_limiter: EventLimiter,
     /// Redis-backed state shared with the other instances, when clustered.
@@ -79,7 +80,7 @@ pub(crate) struct Inner {
     /// Whether login sessions are still accepted, cached.
     pub(crate) sessions: Arc<SessionCache>,
     /// When each socket's credentials expire.
-    pub(crate) expiry: crate::socket::expiry::ExpiryWheel,
+    pub(crate) expiry: crate::socket::deadlines::ExpiryWheel,
     /// Handshake admission and sockets per user.
     pub(crate) limits: crate::socket::limits::ConnectionLimits,
     /// Presence written to the database in batches (single instance).
@@ -117,11 +118,11 @@ impl ChatHandle {
                 typing_expired: Mutex::new(Some(typing_expired)),
                 presence: LocalPresence::default(),
                 event_limiter,
-                sends_in_flight: std::sync::atomic::AtomicUsize::new(0),
+                sends_in_flight: tokio_util::task::TaskTracker::new(),
                 cluster,
-                writers: crate::service::writer::MessageWriters::new(),
+                writers: crate::service::writer::MessageWriters::new(tasks.clone()),
                 sessions,
-                expiry: crate::socket::expiry::ExpiryWheel::default(),
+                expiry: crate::socket::deadlines::ExpiryWheel::default(),
                 limits,
                 presence_writer: Default::default(),
                 tasks,
@@ -214,16 +215,17 @@ impl ChatHandle {
         // Sends being stored right now finish first, so their acks and
         // `message:new` still go out (bounded: a stuck database must not hold
         // the shutdown forever). They run on the sockets' tasks, not the
-        // engine's: their counter is what there is to wait on.
-        let deadline = tokio::time::Instant::now() + SENDS_DEADLINE;
-        while self
-            .inner
-            .sends_in_flight
-            .load(std::sync::atomic::Ordering::Acquire)
-            > 0
-            && tokio::time::Instant::now() < deadline
+        // engine's: each holds a token of `sends_in_flight`.
+        let sends = &self.inner.sends_in_flight;
+        sends.close();
+        if tokio::time::timeout(SENDS_DEADLINE, sends.wait())
+            .await
+            .is_err()
         {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tracing::warn!(
+                sends = sends.len(),
+                "closing sockets with sends still in flight"
+            );
         }
         if let Some(emitter) = self.inner.emitter.get() {
             emitter.close().await;
@@ -249,7 +251,7 @@ impl ChatHandle {
     /// # }
     /// ```
     pub async fn disconnect_user(&self, user_id: i64, reason: &str) {
-        self.end_sockets(crate::socket::emitter::user_room(user_id), reason)
+        self.end_sockets(crate::fanout::user_room(user_id), reason)
             .await;
     }
 
@@ -267,14 +269,14 @@ impl ChatHandle {
     /// # }
     /// ```
     pub async fn disconnect_session(&self, session_id: &str, reason: &str) {
-        self.end_sockets(crate::socket::emitter::session_room(session_id), reason)
+        self.end_sockets(crate::fanout::session_room(session_id), reason)
             .await;
     }
 
     async fn end_sockets(&self, room: String, reason: &str) {
         self.broadcast(
             Target::room(room.clone()),
-            crate::socket::events::SESSION_ENDED,
+            crate::protocol::SESSION_ENDED,
             &serde_json::json!({ "reason": reason }),
         )
         .await;
@@ -331,7 +333,7 @@ impl ChatHandle {
         if let Some(emitter) = self.inner.emitter.get() {
             let rooms = user_ids
                 .iter()
-                .map(|&u| crate::socket::emitter::user_room(u))
+                .map(|&u| crate::fanout::user_room(u))
                 .collect();
             emitter.join(rooms, vec![room]).await;
         }
@@ -341,7 +343,7 @@ impl ChatHandle {
     pub(crate) async fn leave_user(&self, user_id: i64, room: String) {
         if let Some(emitter) = self.inner.emitter.get() {
             emitter
-                .leave(vec![crate::socket::emitter::user_room(user_id)], vec![room])
+                .leave(vec![crate::fanout::user_room(user_id)], vec![room])
                 .await;
         }
     }

@@ -66,8 +66,10 @@ pub mod config;
 pub mod db;
 pub mod entity;
 pub mod error;
+mod fanout;
 mod handle;
 pub mod model;
+pub mod protocol;
 pub mod service;
 pub mod socket;
 mod store;
@@ -371,9 +373,10 @@ impl ChatCoreBuilder {
             .with_state(chat.engine_handle())
             .with_state(AuthState(self.authenticator))
             .build_layer();
-        let emitter: Arc<dyn socket::emitter::Emitter> = Arc::new(
-            socket::emitter::SocketEmitter::new(io.clone(), chat.inner.tasks.clone()),
-        );
+        let emitter: Arc<dyn fanout::Emitter> = Arc::new(fanout::SocketEmitter::new(
+            io.clone(),
+            chat.inner.tasks.clone(),
+        ));
         // The handle is new and private to this function: the cell is empty.
         let _ = chat.inner.emitter.set(emitter);
         if let Some(blocklist) = self.blocklist {

@@ -121,9 +121,10 @@ mod tests {
     use serde_json::value::RawValue;
 
     use super::{BlockFuture, Blocklist};
+    use crate::fanout::emitter::BoxFuture;
+    use crate::fanout::{Emitter, Target, user_room};
     use crate::service::NewUser;
     use crate::socket::auth::Identity;
-    use crate::socket::emitter::{BoxFuture, Emitter, Target, user_room};
     use crate::testing::TestDb;
     use crate::{ChatConfig, ChatHandle};
 
@@ -252,7 +253,7 @@ mod tests {
                 .lock()
                 .expect("lock")
                 .iter()
-                .find(|(event, _)| *event == crate::socket::events::USER_ONLINE)
+                .find(|(event, _)| *event == crate::protocol::USER_ONLINE)
                 .cloned();
             if announced.is_some() {
                 break;

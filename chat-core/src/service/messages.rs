@@ -6,9 +6,9 @@ use socketioxide::socket::Sid;
 use super::writer::{StoreRequest, Stored, ValidMessage};
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult, Invalid};
+use crate::fanout::{Target, conversation_room};
 use crate::model::{Message, MessageType};
-use crate::socket::emitter::{Target, conversation_room};
-use crate::socket::events;
+use crate::protocol as events;
 use crate::store;
 
 /// A message to send, as received from a client (`message:send` or REST).
@@ -173,7 +173,8 @@ impl ChatHandle {
         request: SendMessage,
         origin: Option<Sid>,
     ) -> ChatResult<SendOutcome> {
-        let _in_flight = InFlight::enter(&self.inner.sends_in_flight);
+        // Held until the send ends, also when its future is dropped midway.
+        let _in_flight = self.inner.sends_in_flight.token();
         let request = request.validated(self.config().max_message_chars)?;
         self.require_member(request.conversation_id, sender).await?;
         // Posting an image is what lets a conversation's members read it, so only
@@ -227,21 +228,5 @@ impl ChatHandle {
     ) -> ChatResult<Stored> {
         let request = StoreRequest { sender, message };
         self.inner.writers.store(self.db(), request).await
-    }
-}
-
-/// Counts a send while it runs (also when its future is dropped midway).
-struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
-        counter.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        InFlight(counter)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
-use crate::socket::emitter::{Target, conversation_room};
-use crate::socket::events;
+use crate::fanout::{Target, conversation_room};
+use crate::protocol as events;
 use crate::store::receipts::Pointer;
 use crate::store::{self, now};
 

@@ -6,10 +6,10 @@ use super::writer::{Stored, ValidMessage};
 use crate::ChatHandle;
 use crate::entity::conversation;
 use crate::error::{ChatError, ChatResult};
+use crate::fanout::{Target, conversation_room, user_room};
 use crate::model::{Conversation, ConversationKind, MessageType, User};
+use crate::protocol as events;
 use crate::service::PageLimit;
-use crate::socket::emitter::{Target, conversation_room, user_room};
-use crate::socket::events;
 use crate::store::{self, is_unique_violation};
 
 /// `conversation:member_joined` / `conversation:member_left`.

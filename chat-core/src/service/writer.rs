@@ -29,6 +29,7 @@ use crate::error::{ChatError, ChatResult};
 use crate::model::{Message, MessageType};
 use crate::store::messages::NewMessageRow;
 use crate::store::{self, is_unique_violation, now};
+use crate::tasks::Tasks;
 
 /// Most messages stored in one transaction (8 parameters each stay far below
 /// both databases' limits).
@@ -70,14 +71,17 @@ type Job = (StoreRequest, oneshot::Sender<ChatResult<Stored>>);
 /// not need a runtime).
 pub(crate) struct MessageWriters {
     queues: std::sync::OnceLock<Vec<mpsc::Sender<Job>>>,
+    /// The engine's tasks, which the writers run on.
+    tasks: Tasks,
     /// Transactions that stored a batch, over all writers.
     batches: Arc<AtomicU64>,
 }
 
 impl MessageWriters {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(tasks: Tasks) -> Self {
         MessageWriters {
             queues: std::sync::OnceLock::new(),
+            tasks,
             batches: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -89,7 +93,9 @@ impl MessageWriters {
         db: &DatabaseConnection,
         request: StoreRequest,
     ) -> ChatResult<Stored> {
-        let queues = self.queues.get_or_init(|| start(db, &self.batches));
+        let queues = self
+            .queues
+            .get_or_init(|| start(db, &self.batches, &self.tasks));
         let index = request
             .message
             .conversation_id
@@ -107,7 +113,11 @@ fn stopped() -> ChatError {
     ChatError::Database(DbErr::Custom("the message writer stopped".into()))
 }
 
-fn start(db: &DatabaseConnection, batches: &Arc<AtomicU64>) -> Vec<mpsc::Sender<Job>> {
+fn start(
+    db: &DatabaseConnection,
+    batches: &Arc<AtomicU64>,
+    tasks: &Tasks,
+) -> Vec<mpsc::Sender<Job>> {
     // SQLite has one writer at a time whatever we do; PostgreSQL commits
     // batches of different conversations in parallel.
     let writers = match db.get_database_backend() {
@@ -117,13 +127,14 @@ fn start(db: &DatabaseConnection, batches: &Arc<AtomicU64>) -> Vec<mpsc::Sender<
     (0..writers)
         .map(|_| {
             let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-            tokio::spawn(run(db.clone(), jobs, batches.clone()));
+            // Stopped with the engine; shutdown waits for sends in flight first.
+            tasks.spawn(run(db.clone(), jobs, batches.clone()));
             queue
         })
         .collect()
 }
 
-/// Runs until every queue sender is gone (the engine was dropped).
+/// Runs until every queue sender is gone or the engine stops.
 async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, batches: Arc<AtomicU64>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -390,7 +401,7 @@ mod tests {
     async fn concurrent_sends_share_commits_and_get_contiguous_seq() {
         let test_db = TestDb::new().await;
         let db = setup(&test_db).await;
-        let writers = MessageWriters::new();
+        let writers = MessageWriters::new(crate::tasks::Tasks::new());
         let sends = (0..300).map(|n| {
             let request = request(1 + n % 2, 1 + n % 2, Some(format!("c-{n}")));
             writers.store(&db, request)
@@ -431,7 +442,7 @@ mod tests {
         db.execute_unprepared("ANALYZE messages")
             .await
             .expect("analyze");
-        let writers = MessageWriters::new();
+        let writers = MessageWriters::new(crate::tasks::Tasks::new());
         let sends = (0..2000).map(|n| writers.store(&db, request(1, 1, Some(format!("k-{n}")))));
         for result in futures_util::future::join_all(sends).await {
             result.expect("stored");
@@ -456,7 +467,7 @@ mod tests {
     async fn a_repeated_client_id_in_one_batch_is_stored_once_and_a_bad_message_fails_alone() {
         let test_db = TestDb::new().await;
         let db = setup(&test_db).await;
-        let writers = MessageWriters::new();
+        let writers = MessageWriters::new(crate::tasks::Tasks::new());
         let mut sends = Vec::new();
         for n in 0..40 {
             sends.push(request(1, 1, Some(format!("same-{}", n % 4))));

@@ -21,7 +21,7 @@
 
 pub mod auth;
 mod compact;
-pub(crate) mod emitter;
+pub(crate) mod deadlines;
 pub mod events;
 pub(crate) mod expiry;
 pub(crate) mod handlers;

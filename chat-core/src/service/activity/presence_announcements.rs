@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::ChatHandle;
 use crate::cluster::PresenceChange;
 use crate::error::ChatResult;
+use crate::fanout::{Target, conversation_room, user_room};
+use crate::protocol as events;
 use crate::socket::auth::Identity;
-use crate::socket::emitter::{Target, conversation_room, user_room};
-use crate::socket::events;
 use crate::store::now;
 use crate::store::presence as store;
 

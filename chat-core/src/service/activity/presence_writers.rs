@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use crate::ChatHandle;
 use crate::cluster::{ClusterError, PendingPresence, PresenceChange, PresenceWriter};
 use crate::error::{ChatError, ChatResult};
+use crate::protocol as events;
 use crate::socket::auth::Identity;
-use crate::socket::events;
 use crate::store::now;
 use crate::store::presence as store;
 

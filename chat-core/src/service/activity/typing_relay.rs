@@ -6,9 +6,9 @@ use socketioxide::socket::Sid;
 
 use crate::ChatHandle;
 use crate::error::ChatResult;
+use crate::fanout::{Target, conversation_room, user_room};
+use crate::protocol as events;
 use crate::socket::auth::Identity;
-use crate::socket::emitter::{Target, conversation_room, user_room};
-use crate::socket::events;
 
 /// `typing:start` / `typing:stop` as relayed to the other members.
 ///

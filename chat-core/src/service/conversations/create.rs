@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult, Invalid};
+use crate::fanout::{Target, user_room};
 use crate::model::Conversation;
-use crate::socket::emitter::{Target, user_room};
-use crate::socket::events;
+use crate::protocol as events;
 use crate::store::conversations::NewConversation;
 use crate::store::{self, is_unique_violation, now};
 

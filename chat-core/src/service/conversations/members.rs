@@ -3,9 +3,9 @@
 //! lists, and what follows a membership change.
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
+use crate::fanout::conversation_room;
 use crate::model::User;
 use crate::service::PageLimit;
-use crate::socket::emitter::conversation_room;
 use crate::store;
 
 impl ChatHandle {

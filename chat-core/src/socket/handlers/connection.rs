@@ -3,13 +3,11 @@ use serde::Deserialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use super::activity::typing::SocketTyping;
-use super::activity::{receipts, typing};
 use super::event::{ClientEvents, Object};
-use super::{AuthState, conversations, messages, rooms, session};
+use super::typing::SocketTyping;
+use super::{AuthState, rooms};
 use crate::ChatHandle;
 use crate::socket::auth::{AuthError, AuthRequest, Identity, find_token, token_from_cookie};
-use crate::socket::events;
 use crate::socket::expiry;
 
 /// Refusal of a handshake; the client sees `connect_error` with this text.
@@ -107,19 +105,7 @@ async fn check_session(chat: &ChatHandle, identity: &Identity) -> Result<(), Con
 fn register_handlers<A: Adapter>(socket: &SocketRef<A>) {
     socket.extensions.insert(SocketTyping::default());
     socket.on_disconnect(on_disconnect::<A>);
-    client_events(ClientEvents::new(socket));
-}
-
-/// Every client event, each charged to the sender's budget before its payload
-/// is decoded (see [`event`](super::event)); unknown ones too.
-fn client_events<A: Adapter>(client: ClientEvents<A>) {
-    client.on(events::MESSAGE_SEND, messages::on_send::<A>);
-    client.on(events::MESSAGE_READ, receipts::on_read::<A>);
-    client.on(events::MESSAGE_DELIVERED, receipts::on_delivered::<A>);
-    client.on(events::TYPING_START, typing::on_typing_start::<A>);
-    client.on(events::TYPING_STOP, typing::on_typing_stop::<A>);
-    client.on(events::CONVERSATION_JOIN, conversations::on_join::<A>);
-    client.on(events::SESSION_REFRESH, session::on_refresh::<A>);
+    crate::socket::events::client_events(ClientEvents::new(socket));
 }
 
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {

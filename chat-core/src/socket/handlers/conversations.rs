@@ -4,8 +4,8 @@ use socketioxide::adapter::Adapter;
 
 use super::event::Caller;
 use crate::error::{ChatError, ChatResult};
-use crate::socket::emitter::conversation_room;
-use crate::socket::events::ConversationRef;
+use crate::fanout::conversation_room;
+use crate::protocol::ConversationRef;
 
 #[derive(Serialize)]
 pub(crate) struct Joined {

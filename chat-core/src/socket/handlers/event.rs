@@ -11,8 +11,8 @@
 //! Adding a client event: write
 //! `async fn on_x<A: Adapter>(caller: Caller<A>, payload: P) -> ChatResult<Ack>`
 //! with `P: Deserialize` (an object) and `Ack: Serialize` (flattened into
-//! `{success: true, ..}`), then add `client.on(events::X, module::on_x::<A>)`
-//! to `client_events` in `connection.rs`. There is no other way to register a
+//! `{success: true, ..}`), then add `client.on(X, module::on_x::<A>)`
+//! to `client_events` in `socket/events.rs`. There is no other way to register a
 //! client event: `client_events` only gets a [`ClientEvents`], not the socket.
 use std::convert::Infallible;
 use std::fmt;
@@ -31,8 +31,8 @@ use socketioxide::socket::Socket;
 use super::reply;
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
+use crate::protocol::AckError;
 use crate::socket::auth::Identity;
-use crate::socket::events::AckError;
 
 /// Who sent an event, on which socket, to which engine. Built only by
 /// [`Charged`], so a handler that has one has been charged for its event.

@@ -3,13 +3,14 @@
 //! budget first), calls the [`ChatHandle`](crate::ChatHandle) service and
 //! returns the ack's body. See [`event`] for how to add an event.
 
-mod activity;
 mod connection;
-mod conversations;
+pub(crate) mod conversations;
 mod event;
-mod messages;
+pub(crate) mod messages;
+pub(crate) mod receipts;
 mod rooms;
-mod session;
+pub(crate) mod session;
+pub(crate) mod typing;
 
 use std::sync::Arc;
 
@@ -18,8 +19,8 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::AckSender;
 
 use crate::error::ChatError;
+use crate::protocol::AckError;
 use crate::socket::auth::Authenticator;
-use crate::socket::events::AckError;
 
 /// The host's authenticator, kept in the socket.io state.
 #[derive(Clone)]
@@ -27,6 +28,7 @@ pub(crate) struct AuthState(pub(crate) Arc<dyn Authenticator>);
 
 pub(crate) use connection::ConnectRefused;
 pub(crate) use connection::{authenticate, on_connect};
+pub(crate) use event::ClientEvents;
 
 /// Answers an ack with `{success: true, ..body}` or the error. A client that
 /// asked for no ack gets nothing; that is not an error.

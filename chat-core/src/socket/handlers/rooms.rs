@@ -2,8 +2,8 @@
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
+use crate::fanout::{conversation_room, session_room, user_room};
 use crate::socket::auth::Identity;
-use crate::socket::emitter::{conversation_room, session_room, user_room};
 use crate::{ChatHandle, ChatResult};
 
 /// Conversation ids read per query on connect.

@@ -1,7 +1,6 @@
 //! Type-erased access to the Socket.IO server ([`Emitter`], implemented by
 //! [`SocketEmitter`]), so [`ChatHandle`](crate::ChatHandle) is the same type
-//! whatever adapter (in-process or Redis) runs underneath; the audiences of
-//! broadcasts ([`Target`]) and the names of the rooms sockets join.
+//! whatever adapter (in-process or Redis) runs underneath.
 use std::future::Future;
 use std::pin::Pin;
 
@@ -12,39 +11,16 @@ use socketioxide::operators::BroadcastOperators;
 use socketioxide::socket::Sid;
 use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
 
-use crate::socket::events;
+use super::target::Target;
+use crate::protocol as events;
 use crate::tasks::Tasks;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Who receives a broadcast.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Target {
-    /// Every socket in any of these rooms (each socket once)...
-    pub(crate) rooms: Vec<String>,
-    /// ...except this one (the sender, which gets an ack instead)...
-    pub(crate) except_socket: Option<Sid>,
-    /// ...and except sockets in these rooms.
-    pub(crate) except_rooms: Vec<String>,
-}
-
-impl Target {
-    pub(crate) fn rooms(rooms: Vec<String>) -> Self {
-        Target {
-            rooms,
-            ..Default::default()
-        }
-    }
-
-    pub(crate) fn room(room: String) -> Self {
-        Target::rooms(vec![room])
-    }
-
-    pub(crate) fn except_socket(mut self, sid: Option<Sid>) -> Self {
-        self.except_socket = sid;
-        self
-    }
-}
+/// When a socket's credentials expire, kept in its extensions: a socket is
+/// ended for expiry only if it still carries the deadline it was scheduled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SocketDeadline(pub(crate) tokio::time::Instant);
 
 pub(crate) trait Emitter: Send + Sync + 'static {
     /// Emits an already serialized payload to every socket in `target`.
@@ -70,7 +46,7 @@ pub(crate) trait Emitter: Send + Sync + 'static {
     /// Ends this instance's socket `sid` with `session:ended {"reason":
     /// "expired"}` if its credentials still expire at `deadline` (they were
     /// not refreshed meanwhile).
-    fn expire(&self, sid: Sid, deadline: crate::socket::expiry::SocketDeadline);
+    fn expire(&self, sid: Sid, deadline: SocketDeadline);
 }
 
 /// The broadcast operator selecting `target`'s sockets.
@@ -195,15 +171,11 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
         })
     }
 
-    fn expire(&self, sid: Sid, deadline: crate::socket::expiry::SocketDeadline) {
+    fn expire(&self, sid: Sid, deadline: SocketDeadline) {
         let Some(socket) = self.io.get_socket(sid) else {
             return;
         };
-        if socket
-            .extensions
-            .get::<crate::socket::expiry::SocketDeadline>()
-            != Some(deadline)
-        {
+        if socket.extensions.get::<SocketDeadline>() != Some(deadline) {
             return;
         }
         tracing::debug!(%sid, "credentials expired: ending the socket");
@@ -219,19 +191,4 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
         // instance behind a load balancer. Only this instance's sockets close.
         Box::pin(async move { self.io.close().await })
     }
-}
-
-/// Room of every socket of one user (all tabs and devices).
-pub(crate) fn user_room(user_id: i64) -> String {
-    format!("user:{user_id}")
-}
-
-/// Room of every socket opened with the credentials of one login session.
-pub(crate) fn session_room(session_id: &str) -> String {
-    format!("session:{session_id}")
-}
-
-/// Room of every socket subscribed to one conversation.
-pub(crate) fn conversation_room(conversation_id: i64) -> String {
-    format!("conv:{conversation_id}")
 }

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use socketioxide::adapter::Adapter;
 
+use super::event::Caller;
 use crate::error::ChatResult;
-use crate::socket::events::ConversationRef;
-use crate::socket::handlers::event::Caller;
+use crate::protocol::ConversationRef;
 
 /// Conversations this socket said it is typing in, stopped when it disconnects.
 #[derive(Clone, Default)]

@@ -3,9 +3,9 @@
 use serde::Serialize;
 use socketioxide::adapter::Adapter;
 
+use super::event::Caller;
 use crate::error::ChatResult;
 use crate::service::{Receipt, ReceiptKind, ReceiptRequest};
-use crate::socket::handlers::event::Caller;
 
 #[derive(Serialize)]
 pub(crate) struct ReceiptAck {
