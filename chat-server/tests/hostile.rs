@@ -221,6 +221,11 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
         case("group with over 100 member ids", "POST", "/api/conversations", 400, Some("validation_failed")).token(&at).json(json!({"type": "group", "name": "crowd", "member_ids": vec![victim_id; 101]})),
         case("conversation list page over 200", "GET", "/api/conversations?limit=1000", 400, Some("validation_failed")).token(&at),
         case("conversation list with a made-up cursor", "GET", "/api/conversations?before=yesterday", 400, Some("validation_failed")).token(&at),
+        // Every paginated route refuses a page size out of its range alike.
+        case("public rooms page over 100", "GET", "/api/rooms?limit=1000", 400, Some("validation_failed")).token(&at),
+        case("public rooms page of 0", "GET", "/api/rooms?limit=0", 400, Some("validation_failed")).token(&at),
+        case("user search page over 50", "GET", "/api/users/search?query=al&limit=51", 400, Some("validation_failed")).token(&at),
+        case("user search page of 0", "GET", "/api/users/search?query=al&limit=0", 400, Some("validation_failed")).token(&at),
         // Operational endpoints stay off the public port.
         case("metrics on the public port", "GET", "/metrics", 404, None),
         case("image path traversal", "GET", "/uploads/..%2F..%2Fetc%2Fpasswd", 404, None).token(&at),
