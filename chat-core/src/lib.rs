@@ -32,7 +32,7 @@
 //!   after the commit too, so a client never hears of a message it cannot read back.
 //! - A sender's `client_id` makes sends idempotent: a retry returns the stored
 //!   message and delivers nothing.
-//! - Read and delivery receipts never move backwards ([`ChatHandle::mark`]).
+//! - Read and delivery receipts never move backwards ([`ChatHandle::advance_receipt`]).
 //! - A user over their event budget gets `rate_limited` acks; sockets are never
 //!   disconnected for bad or excessive events.
 //!

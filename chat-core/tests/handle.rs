@@ -66,7 +66,7 @@ async fn unread_counts_follow_messages_and_receipts_never_move_back() {
         message_id,
     };
     let receipt = chat
-        .mark(bob, ReceiptKind::Read, read(ids[1]))
+        .advance_receipt(bob, ReceiptKind::Read, read(ids[1]))
         .await
         .expect("read");
     assert!(receipt.is_some_and(|r| r.read_at.is_some() && r.user_id == bob));
@@ -80,7 +80,7 @@ async fn unread_counts_follow_messages_and_receipts_never_move_back() {
         1
     );
     assert!(
-        chat.mark(bob, ReceiptKind::Read, read(ids[2]))
+        chat.advance_receipt(bob, ReceiptKind::Read, read(ids[2]))
             .await
             .expect("read")
             .is_some()
@@ -96,13 +96,13 @@ async fn unread_counts_follow_messages_and_receipts_never_move_back() {
     );
     // Older ids never move the pointer back.
     assert!(
-        chat.mark(bob, ReceiptKind::Read, read(ids[0]))
+        chat.advance_receipt(bob, ReceiptKind::Read, read(ids[0]))
             .await
             .expect("read")
             .is_none()
     );
     assert!(
-        chat.mark(bob, ReceiptKind::Delivered, read(ids[1]))
+        chat.advance_receipt(bob, ReceiptKind::Delivered, read(ids[1]))
             .await
             .expect("delivered")
             .is_none(),
@@ -120,13 +120,13 @@ async fn unread_counts_follow_messages_and_receipts_never_move_back() {
 
     let eve = user(&chat, "eve").await;
     let err = chat
-        .mark(eve, ReceiptKind::Read, read(ids[0]))
+        .advance_receipt(eve, ReceiptKind::Read, read(ids[0]))
         .await
         .expect_err("outsider");
     // A private conversation answers an outsider like one that does not exist.
     assert!(matches!(err, ChatError::NotFound("conversation")));
     let err = chat
-        .mark(
+        .advance_receipt(
             bob,
             ReceiptKind::Read,
             ReceiptRequest {

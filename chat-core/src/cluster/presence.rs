@@ -102,7 +102,7 @@ impl PendingPresence {
         self.users.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn mark(&self, user_id: i64, username: &str) {
+    fn mark_changed(&self, user_id: i64, username: &str) {
         self.users()
             .entry(user_id)
             .or_insert_with(|| username.to_owned());
@@ -177,7 +177,7 @@ impl Cluster {
     /// is already updated); the writer task brings Redis up to date and
     /// announces the user when their presence over all instances changed.
     pub(crate) fn socket_changed(&self, user_id: i64, username: &str) {
-        self.pending.mark(user_id, username);
+        self.pending.mark_changed(user_id, username);
     }
 
     /// Writes the pending users' counts (all users' on a rebuild) to Redis in

@@ -16,7 +16,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A user's membership of a conversation, with their receipt pointers. The
-/// pointers only move forward (see [`ChatHandle::mark`](crate::ChatHandle::mark)).
+/// pointers only move forward (see [`ChatHandle::advance_receipt`](crate::ChatHandle::advance_receipt)).
 ///
 /// ```no_run
 /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), sea_orm::DbErr> {

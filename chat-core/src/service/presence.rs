@@ -91,7 +91,7 @@ impl PresenceBatches {
         self.users.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn mark(&self, user_id: i64, username: &str) {
+    pub(crate) fn mark_changed(&self, user_id: i64, username: &str) {
         self.users()
             .entry(user_id)
             .or_insert_with(|| username.to_owned());

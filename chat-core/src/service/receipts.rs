@@ -93,13 +93,13 @@ impl ChatHandle {
     /// use chat_core::service::{ReceiptKind, ReceiptRequest};
     ///
     /// let request = ReceiptRequest { conversation_id: 42, message_id: 1001 };
-    /// match chat.mark(7, ReceiptKind::Read, request).await? {
+    /// match chat.advance_receipt(7, ReceiptKind::Read, request).await? {
     ///     Some(receipt) => println!("read up to seq {}", receipt.seq),
     ///     None => println!("already read further"),
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn mark(
+    pub async fn advance_receipt(
         &self,
         user_id: i64,
         kind: ReceiptKind,

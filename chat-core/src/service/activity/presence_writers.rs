@@ -35,7 +35,7 @@ impl ChatHandle {
         self.ensure_local_presence_writer();
         self.inner
             .presence_writer
-            .mark(user.user_id, &user.username);
+            .mark_changed(user.user_id, &user.username);
     }
 
     /// Starts, on first use, the task storing and announcing a single

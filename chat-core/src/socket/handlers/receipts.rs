@@ -20,7 +20,7 @@ async fn on_receipt<A: Adapter>(
 ) -> ChatResult<ReceiptAck> {
     let receipt = caller
         .chat
-        .mark(caller.identity.user_id, kind, request)
+        .advance_receipt(caller.identity.user_id, kind, request)
         .await?;
     Ok(ReceiptAck { receipt })
 }
