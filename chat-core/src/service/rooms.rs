@@ -35,7 +35,7 @@ pub struct MemberEvent {
 ///
 /// ```no_run
 /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-/// for room in chat.public_rooms(7, 20, 0).await? {
+/// for room in chat.public_rooms(7, Some(20), 0).await? {
 ///     let action = if room.is_member { "open" } else { "join" };
 ///     let name = room.conversation.name.unwrap_or_default();
 ///     println!("{name} ({} members) [{action}]", room.conversation.member_count);
