@@ -320,9 +320,8 @@ impl Invalid {
     /// }
     /// let mut invalid = chat_core::error::Invalid::new();
     /// if let Err(errors) = (Name { name: String::new() }).validate() {
-    ///     invalid.extend(field_errors_of(&errors));
+    ///     invalid.extend(chat_core::error::field_errors(&errors));
     /// }
-    /// # fn field_errors_of(e: &validator::ValidationErrors) -> chat_core::error::FieldErrors { chat_core::error::field_errors(e) }
     /// assert!(invalid.finish().is_err());
     /// ```
     pub fn extend(&mut self, fields: FieldErrors) -> &mut Self {

@@ -1,41 +1,19 @@
 //! The wire protocol as a client notices it, over real sockets (sio-client against the engine
 //! served by axum): a sent message and its fan-out, receipts, typing and its expiry, presence, and
 //! catch-up with `after_seq` after a reconnect.
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chat_core::service::{CreateGroup, HistoryQuery, NewUser};
-use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator, Identity};
+use chat_core::service::{CreateGroup, HistoryQuery};
 use chat_core::testing::TestDb;
-use chat_core::{ChatConfig, ChatCore, ChatHandle};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::Database;
+use chat_core::{ChatConfig, ChatHandle};
 use serde_json::{Value, json};
 use sio_client::{Client, Event};
 
 /// How long a client listens to conclude that nothing more arrives.
 const QUIET: Duration = Duration::from_millis(300);
-
-/// Token `user:<id>:<name>` is that user.
-struct TestTokens;
-
-impl Authenticator for TestTokens {
-    fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
-        Box::pin(async move {
-            let token = req.token.ok_or(AuthError::Missing)?;
-            let mut parts = token.splitn(3, ':');
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some("user"), Some(id), Some(name)) => Ok(Identity {
-                    user_id: id.parse().map_err(|_| AuthError::Invalid)?,
-                    username: name.to_owned(),
-                    session_id: None,
-                    expires_at: None,
-                }),
-                _ => Err(AuthError::Invalid),
-            }
-        })
-    }
-}
 
 struct Server {
     addr: SocketAddr,
@@ -45,44 +23,21 @@ struct Server {
 
 impl Server {
     async fn start(config: ChatConfig) -> Server {
-        let test_db = TestDb::new().await;
-        let db = Database::connect(&test_db.url).await.expect("connect");
-        Migrator::up(&db, None).await.expect("migrate");
-        let (layer, chat) = ChatCore::builder(db)
-            .config(config)
-            .authenticator(TestTokens)
-            .build();
-        let app = axum::Router::<()>::new().layer(layer);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let served = common::serve(config).await;
         Server {
-            addr,
-            chat,
-            _db: test_db,
+            addr: served.addr,
+            chat: served.chat,
+            _db: served.db,
         }
     }
 
     /// A user and their token.
     async fn user(&self, name: &str) -> User {
-        let id = self
-            .chat
-            .create_user(NewUser {
-                username: name.to_owned(),
-                email: format!("{name}@example.com"),
-                password_hash: String::new(),
-            })
-            .await
-            .expect("create user")
-            .id;
+        let (id, token) = common::user(&self.chat, name).await;
         User {
             id,
             name: name.to_owned(),
-            token: format!("user:{id}:{name}"),
+            token,
         }
     }
 

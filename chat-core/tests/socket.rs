@@ -1,40 +1,20 @@
 //! The Socket.IO layer over a real WebSocket, spoken by hand (Engine.IO 4,
 //! Socket.IO 5) so that tests can send what no well-behaved client would.
+mod common;
+
 use std::time::Duration;
 
-use chat_core::service::{CreateGroup, NewUser, SendMessage};
-use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator, Identity};
+use chat_core::service::{CreateGroup, SendMessage};
 use chat_core::testing::TestDb;
-use chat_core::{ChatConfig, ChatCore, ChatHandle};
+use chat_core::{ChatConfig, ChatHandle};
+use common::user;
 use futures_util::{SinkExt, StreamExt};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-/// Token `user:<id>:<name>` is that user.
-struct TestTokens;
-
-impl Authenticator for TestTokens {
-    fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
-        Box::pin(async move {
-            let token = req.token.ok_or(AuthError::Missing)?;
-            let mut parts = token.splitn(3, ':');
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some("user"), Some(id), Some(name)) => Ok(Identity {
-                    user_id: id.parse().map_err(|_| AuthError::Invalid)?,
-                    username: name.to_owned(),
-                    session_id: None,
-                    expires_at: None,
-                }),
-                _ => Err(AuthError::Invalid),
-            }
-        })
-    }
-}
 
 struct Server {
     url: String,
@@ -43,39 +23,12 @@ struct Server {
 }
 
 async fn server(config: ChatConfig) -> Server {
-    let test_db = TestDb::new().await;
-    let db = Database::connect(&test_db.url).await.expect("connect");
-    Migrator::up(&db, None).await.expect("migrate");
-    let (layer, chat) = ChatCore::builder(db)
-        .config(config)
-        .authenticator(TestTokens)
-        .build();
-    let app = axum::Router::<()>::new().layer(layer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let served = common::serve(config).await;
     Server {
-        url: format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"),
-        chat,
-        _db: test_db,
+        url: format!("ws://{}/socket.io/?EIO=4&transport=websocket", served.addr),
+        chat: served.chat,
+        _db: served.db,
     }
-}
-
-async fn user(chat: &ChatHandle, name: &str) -> (i64, String) {
-    let id = chat
-        .create_user(NewUser {
-            username: name.to_owned(),
-            email: format!("{name}@example.com"),
-            password_hash: String::new(),
-        })
-        .await
-        .expect("create user")
-        .id;
-    (id, format!("user:{id}:{name}"))
 }
 
 /// One raw connection.

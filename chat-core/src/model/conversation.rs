@@ -72,3 +72,24 @@ pub struct Conversation {
     /// Highest `seq` so far.
     pub last_seq: i64,
 }
+
+/// A public room in the room list, serialized as the conversation's fields
+/// plus `is_member`. Its `members` and `last_message` are left empty.
+///
+/// ```no_run
+/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// for room in chat.public_rooms(7, Some(20), 0).await? {
+///     let action = if room.is_member { "open" } else { "join" };
+///     let name = room.conversation.name.unwrap_or_default();
+///     println!("{name} ({} members) [{action}]", room.conversation.member_count);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomSummary {
+    /// The room.
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    /// Whether the caller is a member.
+    pub is_member: bool,
+}

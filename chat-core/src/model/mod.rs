@@ -20,6 +20,6 @@ mod conversation;
 mod message;
 mod user;
 
-pub use conversation::{Conversation, ConversationKind};
+pub use conversation::{Conversation, ConversationKind, RoomSummary};
 pub use message::{Message, MessageSender, MessageType};
 pub use user::{OwnUser, User};

@@ -31,6 +31,7 @@ pub(crate) mod typing;
 pub(crate) mod users;
 pub(crate) mod writer;
 
+pub use crate::model::RoomSummary;
 pub use activity::{Presence, Typing};
 pub use audience::{BlockFuture, Blocklist};
 pub use conversations::create::CreateGroup;
@@ -42,5 +43,5 @@ pub use conversations::listing::{
 pub use messages::{SendMessage, SendOutcome};
 pub use page::PageLimit;
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};
-pub use rooms::{MemberEvent, RoomSummary};
+pub use rooms::MemberEvent;
 pub use users::NewUser;

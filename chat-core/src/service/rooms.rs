@@ -7,7 +7,7 @@ use crate::ChatHandle;
 use crate::entity::conversation;
 use crate::error::{ChatError, ChatResult};
 use crate::fanout::{Target, conversation_room, user_room};
-use crate::model::{Conversation, ConversationKind, MessageType, User};
+use crate::model::{Conversation, ConversationKind, MessageType, RoomSummary, User};
 use crate::protocol as events;
 use crate::service::PageLimit;
 use crate::store::{self, is_unique_violation};
@@ -28,27 +28,6 @@ pub struct MemberEvent {
     pub conversation_id: i64,
     /// Who joined or left.
     pub user: User,
-}
-
-/// A public room in the room list, serialized as the conversation's fields
-/// plus `is_member`. Its `members` and `last_message` are left empty.
-///
-/// ```no_run
-/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-/// for room in chat.public_rooms(7, Some(20), 0).await? {
-///     let action = if room.is_member { "open" } else { "join" };
-///     let name = room.conversation.name.unwrap_or_default();
-///     println!("{name} ({} members) [{action}]", room.conversation.member_count);
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Serialize)]
-pub struct RoomSummary {
-    /// The room.
-    #[serde(flatten)]
-    pub conversation: Conversation,
-    /// Whether the caller is a member.
-    pub is_member: bool,
 }
 
 impl ChatHandle {
@@ -247,14 +226,7 @@ impl ChatHandle {
         offset: u64,
     ) -> ChatResult<Vec<RoomSummary>> {
         let limit = PageLimit::ROOMS.resolve(limit)?;
-        let rooms = store::conversations::public_rooms(self.db(), caller, limit, offset).await?;
-        Ok(rooms
-            .into_iter()
-            .map(|room| RoomSummary {
-                conversation: room.conversation,
-                is_member: room.is_member,
-            })
-            .collect())
+        Ok(store::conversations::public_rooms(self.db(), caller, limit, offset).await?)
     }
 }
 

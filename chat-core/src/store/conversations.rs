@@ -13,7 +13,7 @@ use super::sql;
 use super::users::user_from_row;
 use crate::db::Sql;
 use crate::entity::conversation;
-use crate::model::{Conversation, ConversationKind, User};
+use crate::model::{Conversation, ConversationKind, RoomSummary, User};
 
 /// The conversation's row.
 pub(crate) async fn by_id<C: ConnectionTrait>(
@@ -246,12 +246,6 @@ async fn embedded_members<C: ConnectionTrait>(
     Ok(map)
 }
 
-/// A public room with whether the viewer is in it.
-pub(crate) struct RoomRow {
-    pub(crate) conversation: Conversation,
-    pub(crate) is_member: bool,
-}
-
 /// Public rooms, most recently active first, with member counts and whether
 /// `viewer` is in each.
 pub(crate) async fn public_rooms<C: ConnectionTrait>(
@@ -259,7 +253,7 @@ pub(crate) async fn public_rooms<C: ConnectionTrait>(
     viewer: i64,
     limit: u64,
     offset: u64,
-) -> Result<Vec<RoomRow>, DbErr> {
+) -> Result<Vec<RoomSummary>, DbErr> {
     let mut q = sql(conn);
     q.push(
         "SELECT c.id, c.name, c.created_by, c.created_at, c.last_seq, \
@@ -277,7 +271,7 @@ pub(crate) async fn public_rooms<C: ConnectionTrait>(
     rows.iter()
         .map(|row| {
             let is_member: i64 = row.try_get("", "is_member")?;
-            Ok(RoomRow {
+            Ok(RoomSummary {
                 conversation: Conversation {
                     id: row.try_get("", "id")?,
                     kind: ConversationKind::Group,
