@@ -1,6 +1,5 @@
 //! The one error type of the HTTP API, turned into `{error, code, details}` in
-//! one place, and the mapping of database errors into it (constraint
-//! violations included, see [`on_unique_violation`]).
+//! one place, and the mapping of database errors into it.
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
@@ -170,17 +169,6 @@ impl From<PathRejection> for ApiError {
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         ApiError::Chat(ChatError::Database(err))
-    }
-}
-
-/// Maps a failed write: a unique-constraint violation becomes `conflict()`,
-/// the answer a route gives for a value that is already taken (usually a
-/// [`ChatError::Validation`] on the field); any other error stays a database
-/// error (500). Routes use this instead of inspecting database errors.
-pub fn on_unique_violation(err: sea_orm::DbErr, conflict: impl FnOnce() -> ApiError) -> ApiError {
-    match err.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => conflict(),
-        _ => err.into(),
     }
 }
 
