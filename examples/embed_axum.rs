@@ -3,6 +3,7 @@ use anyhow::ensure;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Json, Router, extract::State, routing::post};
 use chat_core::entity::user;
+use chat_core::ids::UserId;
 use chat_core::model::Message;
 use chat_core::service::{CreateGroup, HistoryQuery, SendMessage};
 use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator, Identity};
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 /// The user id set by the gateway in front of this app. Safe only behind a gateway that
 /// authenticates every request and strips any client-sent `x-user-id`: else anyone is anyone.
-fn gateway_user(headers: &HeaderMap) -> Option<i64> {
+fn gateway_user(headers: &HeaderMap) -> Option<UserId> {
     headers.get("x-user-id")?.to_str().ok()?.trim().parse().ok()
 }
 
@@ -25,7 +26,7 @@ impl Authenticator for GatewayAuth {
         Box::pin(async move {
             let user_id = gateway_user(req.headers).ok_or(AuthError::Missing)?;
             // Typing and presence events carry the username: look it up once per socket.
-            let user = user::Entity::find_by_id(user_id).one(&self.0).await;
+            let user = user::Entity::find_by_id(user_id.get()).one(&self.0).await;
             let user = user.map_err(|e| AuthError::Unavailable(e.to_string()))?;
             let username = user.ok_or(AuthError::Invalid)?.username;
             Ok(Identity {
@@ -80,10 +81,10 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(serve.into_future()); // stops when main returns
     let group = CreateGroup {
         name: "smoke".into(),
-        member_ids: vec![bob.id],
+        member_ids: vec![bob.typed_id()],
         is_public: false,
     };
-    let group = chat.create_group(alice.id, group).await?;
+    let group = chat.create_group(alice.typed_id(), group).await?;
     let (http, url) = (reqwest::Client::new(), format!("http://{addr}/send"));
     let body = json!({ "conversation_id": group.id, "content": "hello from bob" });
     let anonymous = http.post(&url).json(&body).send().await?.status();
@@ -93,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     let status = response.status();
     ensure!(status == 201, "POST /send: {status}");
     let sent: Message = response.json().await?;
-    let page = chat.history(alice.id, group.id, HistoryQuery::default());
+    let page = chat.history(alice.typed_id(), group.id, HistoryQuery::default());
     ensure!(page.await?.messages.first() == Some(&sent), "missing");
     println!("embed_axum smoke ok: POST /send {status}, in history; anonymous {anonymous}");
     Ok(())

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
+use chat_core::ids::{ConversationId, UserId};
 use chat_core::model::{Conversation, Message};
 use chat_core::service::{CreateGroup, HistoryQuery, SendMessage};
 use chat_core::{ChatCore, ChatHandle};
@@ -38,7 +39,7 @@ fn options() -> anyhow::Result<Options> {
 }
 
 /// The public room called `name`, created on first use, with the bot as a member.
-async fn public_room(chat: &ChatHandle, bot: i64, name: &str) -> anyhow::Result<Conversation> {
+async fn public_room(chat: &ChatHandle, bot: UserId, name: &str) -> anyhow::Result<Conversation> {
     let mut offset = 0;
     let found = loop {
         let page = chat.public_rooms(bot, Some(100), offset).await?;
@@ -68,7 +69,12 @@ async fn public_room(chat: &ChatHandle, bot: i64, name: &str) -> anyhow::Result<
     Ok(chat.join_room(bot, room.id).await?)
 }
 
-async fn post(chat: &ChatHandle, bot: i64, room: i64, n: u64) -> anyhow::Result<Message> {
+async fn post(
+    chat: &ChatHandle,
+    bot: UserId,
+    room: ConversationId,
+    n: u64,
+) -> anyhow::Result<Message> {
     let text = SendMessage::text(room, format!("Tick #{n}: the room bot is alive."));
     // No origin socket: every member's sockets get `message:new`.
     Ok(chat.send_message(bot, text, None).await?.message)
@@ -83,19 +89,19 @@ async fn main() -> anyhow::Result<()> {
     // a second engine on the same database stores the messages but cannot reach the
     // server's sockets unless both share an adapter.
     let (_socket_layer, chat) = ChatCore::builder(db.conn.clone()).build();
-    let bot = find_or_create_user(&chat, "room_bot").await?;
-    let room = public_room(&chat, bot.id, &options.room).await?;
+    let bot = find_or_create_user(&chat, "room_bot").await?.typed_id();
+    let room = public_room(&chat, bot, &options.room).await?;
 
     if smoke_requested() {
         let mut sent = Vec::new();
         for n in 1..=3 {
-            sent.push(post(&chat, bot.id, room.id, n).await?);
+            sent.push(post(&chat, bot, room.id, n).await?);
         }
         let since = HistoryQuery {
             after_seq: Some(room.last_seq),
             ..Default::default()
         };
-        let page = chat.history(bot.id, room.id, since).await?;
+        let page = chat.history(bot, room.id, since).await?;
         // Others may post meanwhile: ours must all be there, in the order sent.
         let ours = page.messages.iter().filter(|m| sent.contains(m));
         ensure!(
@@ -124,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
             _ = &mut ctrl_c => break,
         }
         // A failed post (say, the database restarting) should not end the bot.
-        if let Err(err) = post(&chat, bot.id, room.id, n).await {
+        if let Err(err) = post(&chat, bot, room.id, n).await {
             tracing::error!("posting tick #{n} failed: {err:#}");
         }
     }

@@ -23,6 +23,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use chat_core::ids::{ConversationId, MessageId, UserId};
 use chat_core::model::{Message, MessageSender, MessageType};
 use chat_core::service::{CreateGroup, NewUser, SendMessage};
 use chat_core::socket::events::MESSAGE_NEW;
@@ -47,13 +48,14 @@ const RECIPIENTS: usize = 100;
 const CONCURRENT_SENDS: usize = 16;
 
 fn sample_message() -> Message {
+    let sender = UserId::try_from(90_125).expect("positive");
     Message {
-        id: 1_048_576,
-        conversation_id: 4_211,
+        id: MessageId::try_from(1_048_576).expect("positive"),
+        conversation_id: ConversationId::try_from(4_211).expect("positive"),
         seq: 73_518,
-        sender_id: 90_125,
+        sender_id: sender,
         sender: MessageSender {
-            id: 90_125,
+            id: sender,
             username: "alice.martin".into(),
             avatar_url: Some("/uploads/avatars/3f2a9c1e7b4d5a60.png".into()),
         },
@@ -169,13 +171,13 @@ async fn sqlite_settings(db: &DatabaseConnection) -> String {
 struct Fixture {
     chat: ChatHandle,
     /// Member of both groups.
-    owner: i64,
+    owner: UserId,
     /// Member of no group.
-    outsider: i64,
+    outsider: UserId,
     /// The members of the group of 100 (the owner first).
-    members_100: Vec<i64>,
-    group_5: i64,
-    group_100: i64,
+    members_100: Vec<UserId>,
+    group_5: ConversationId,
+    group_100: ConversationId,
 }
 
 async fn fixture(url: &str) -> Fixture {
@@ -191,7 +193,7 @@ async fn fixture(url: &str) -> Fixture {
             })
             .await
             .expect("create user");
-        users.push(user.id);
+        users.push(user.typed_id());
     }
     let (owner, outsider) = (users[0], users[100]);
     let group = |size: usize| CreateGroup {

@@ -254,13 +254,13 @@ pub fn field_errors(errors: &validator::ValidationErrors) -> FieldErrors {
 /// ```
 /// use chat_core::error::Invalid;
 ///
-/// fn check(name: &str, members: &[i64]) -> chat_core::ChatResult<()> {
+/// fn check(name: &str, members: &[u64]) -> chat_core::ChatResult<()> {
 ///     let mut invalid = Invalid::new();
 ///     invalid.check(!name.trim().is_empty(), "name", "must not be empty");
-///     invalid.check(members.iter().all(|&id| id > 0), "member_ids", "must be positive integers");
+///     invalid.check(members.len() <= 2, "member_ids", "at most 2 members");
 ///     invalid.finish()
 /// }
-/// let err = check(" ", &[-1]).unwrap_err();
+/// let err = check(" ", &[1, 2, 3]).unwrap_err();
 /// let details = err.details().unwrap();
 /// assert_eq!(details.len(), 2); // both problems at once
 /// assert!(check("team", &[3]).is_ok());

@@ -14,6 +14,7 @@ use crate::cluster::Cluster;
 use crate::config::ChatConfig;
 use crate::error::{ChatError, ChatResult};
 use crate::fanout::{Emitter, Target};
+use crate::ids::UserId;
 use crate::service::membership::MembershipCache;
 use crate::service::presence::LocalPresence;
 use crate::service::session_cache::SessionCache;
@@ -34,9 +35,9 @@ const TASKS_DEADLINE: Duration = Duration::from_secs(3);
 /// has authenticated; chat-core checks what that user may do.
 ///
 /// ```no_run
-/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
 /// use chat_core::service::SendMessage;
-/// let outcome = chat.send_message(1, SendMessage::text(42, "hello"), None).await?;
+/// let outcome = chat.send_message(me, SendMessage::text(general, "hello"), None).await?;
 /// println!("stored as #{} (seq {})", outcome.message.id, outcome.message.seq);
 /// # Ok(()) }
 /// ```
@@ -153,18 +154,20 @@ impl ChatHandle {
     /// [`ChatConfig::events_per_second`], shared by all of a user's sockets.
     ///
     /// ```
+    /// use chat_core::ids::UserId;
     /// use chat_core::{ChatConfig, ChatCore};
     /// # let db = sea_orm::DatabaseConnection::default();
     /// let config = ChatConfig { events_per_second: 1, events_burst: 3, ..Default::default() };
     /// let (_layer, chat) = ChatCore::builder(db).config(config).build();
+    /// let (me, someone) = (UserId::try_from(7)?, UserId::try_from(8)?);
     /// for _ in 0..3 {
-    ///     chat.check_event_rate(7)?;
+    ///     chat.check_event_rate(me)?;
     /// }
-    /// assert_eq!(chat.check_event_rate(7).unwrap_err().code(), "rate_limited");
-    /// assert!(chat.check_event_rate(8).is_ok()); // budgets are per user
+    /// assert_eq!(chat.check_event_rate(me).unwrap_err().code(), "rate_limited");
+    /// assert!(chat.check_event_rate(someone).is_ok()); // budgets are per user
     /// # Ok::<(), chat_core::ChatError>(())
     /// ```
-    pub fn check_event_rate(&self, user_id: i64) -> ChatResult<()> {
+    pub fn check_event_rate(&self, user_id: UserId) -> ChatResult<()> {
         self.inner
             .event_limiter
             .check_key(&user_id)
@@ -245,12 +248,12 @@ impl ChatHandle {
     /// [`end_user_sessions`](Self::end_user_sessions), which does both.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) {
     /// // After the host revoked all of user 7's refresh tokens:
-    /// chat.disconnect_user(7, "password_reset").await;
+    /// chat.disconnect_user(me, "password_reset").await;
     /// # }
     /// ```
-    pub async fn disconnect_user(&self, user_id: i64, reason: &str) {
+    pub async fn disconnect_user(&self, user_id: UserId, reason: &str) {
         self.end_sockets(crate::fanout::user_room(user_id), reason)
             .await;
     }
@@ -329,7 +332,7 @@ impl ChatHandle {
     }
 
     /// Makes every socket of `user_ids` join `room` (on every instance).
-    pub(crate) async fn join_users(&self, user_ids: &[i64], room: String) {
+    pub(crate) async fn join_users(&self, user_ids: &[UserId], room: String) {
         if let Some(emitter) = self.inner.emitter.get() {
             let rooms = user_ids
                 .iter()
@@ -340,7 +343,7 @@ impl ChatHandle {
     }
 
     /// Makes every socket of `user_id` leave `room` (on every instance).
-    pub(crate) async fn leave_user(&self, user_id: i64, room: String) {
+    pub(crate) async fn leave_user(&self, user_id: UserId, room: String) {
         if let Some(emitter) = self.inner.emitter.get() {
             emitter
                 .leave(vec![crate::fanout::user_room(user_id)], vec![room])
@@ -349,7 +352,7 @@ impl ChatHandle {
     }
 }
 
-pub(crate) type EventLimiter = governor::DefaultKeyedRateLimiter<i64>;
+pub(crate) type EventLimiter = governor::DefaultKeyedRateLimiter<UserId>;
 
 fn event_limiter(config: &ChatConfig) -> EventLimiter {
     let per_second = std::num::NonZeroU32::new(config.events_per_second.max(1))

@@ -17,6 +17,8 @@
 //! - [`ChatHandle`]: every operation; socket handlers and REST handlers call the same methods.
 //! - [`config`]: [`ChatConfig`], the tunables (limits, timeouts, rate budget).
 //! - [`db`]: connection settings the database pool needs for chat traffic.
+//! - [`ids`]: [`UserId`](ids::UserId), [`ConversationId`](ids::ConversationId),
+//!   [`MessageId`](ids::MessageId): typed ids, positive when decoded.
 //! - [`socket::auth`]: the [`Authenticator`] the host implements to identify sockets.
 //! - [`socket::events`]: event names and the ack format; [`model`]: wire types.
 //! - [`service`]: request and result types of the operations.
@@ -39,13 +41,15 @@
 //! ## Example
 //! ```no_run
 //! use chat_core::{ChatCore, ChatConfig};
+//! use chat_core::ids::UserId;
 //! use chat_core::socket::auth::{Authenticator, AuthError, AuthFuture, AuthRequest, Identity};
 //!
 //! struct TokenIsUserId;
 //! impl Authenticator for TokenIsUserId {
 //!     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
 //!         Box::pin(async move {
-//!             let id: i64 = req.token.and_then(|t| t.parse().ok()).ok_or(AuthError::Missing)?;
+//!             let id = req.token.and_then(|t| t.parse::<i64>().ok()).ok_or(AuthError::Missing)?;
+//!             let id = UserId::try_from(id).map_err(|_| AuthError::Invalid)?;
 //!             Ok(Identity { user_id: id, username: format!("user{id}"), session_id: None, expires_at: None })
 //!         })
 //!     }
@@ -68,6 +72,7 @@ pub mod entity;
 pub mod error;
 mod fanout;
 mod handle;
+pub mod ids;
 pub mod model;
 pub mod protocol;
 pub mod service;
@@ -253,11 +258,12 @@ impl ChatCoreBuilder {
     ///
     /// ```
     /// use chat_core::ChatCore;
+    /// use chat_core::ids::UserId;
     /// use chat_core::service::{BlockFuture, Blocklist};
     ///
     /// struct NobodyBlocks;
     /// impl Blocklist for NobodyBlocks {
-    ///     fn blocked_by(&self, _user_id: i64) -> BlockFuture<'_> {
+    ///     fn blocked_by(&self, _user_id: UserId) -> BlockFuture<'_> {
     ///         Box::pin(async { Ok(Vec::new()) })
     ///     }
     /// }

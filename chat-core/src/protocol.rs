@@ -32,6 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ChatError, FieldErrors};
+use crate::ids::ConversationId;
 
 /// Client -> server: send a message. Payload: a
 /// [`SendMessage`](crate::service::SendMessage); the ack
@@ -44,7 +45,7 @@ use crate::error::{ChatError, FieldErrors};
 ///
 /// let payload = r#"{"conversation_id": 42, "content": "hi", "client_id": "c-1f3a"}"#;
 /// let request: SendMessage = serde_json::from_str(payload)?;
-/// assert_eq!((MESSAGE_SEND, request.conversation_id), ("message:send", 42));
+/// assert_eq!((MESSAGE_SEND, request.conversation_id.get()), ("message:send", 42));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub const MESSAGE_SEND: &str = "message:send";
@@ -82,7 +83,7 @@ pub const MESSAGE_NEW: &str = "message:new";
 ///         "read_at": "2026-11-26T01:52:50Z"}"#,
 /// )?;
 /// assert_eq!(MESSAGE_READ, "message:read");
-/// assert_eq!((sent.message_id, heard.seq), (1001, 17)); // read up to seq 17
+/// assert_eq!((sent.message_id.get(), heard.seq), (1001, 17)); // read up to seq 17
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub const MESSAGE_READ: &str = "message:read";
@@ -126,7 +127,7 @@ pub const TYPING_START: &str = "typing:start";
 /// use chat_core::socket::events::TYPING_STOP;
 ///
 /// let heard: Typing = serde_json::from_str(r#"{"conversation_id": 42, "user_id": 7, "username": "alice"}"#)?;
-/// assert_eq!((TYPING_STOP, heard.user_id), ("typing:stop", 7));
+/// assert_eq!((TYPING_STOP, heard.user_id.get()), ("typing:stop", 7));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub const TYPING_STOP: &str = "typing:stop";
@@ -136,9 +137,11 @@ pub const TYPING_STOP: &str = "typing:stop";
 /// answer to an id that does not exist).
 ///
 /// ```
+/// use chat_core::ids::ConversationId;
 /// use chat_core::socket::events::{CONVERSATION_JOIN, ConversationRef};
 ///
-/// let payload = serde_json::to_value(ConversationRef { conversation_id: 42 })?;
+/// let conversation_id: ConversationId = serde_json::from_str("42")?;
+/// let payload = serde_json::to_value(ConversationRef { conversation_id })?;
 /// assert_eq!(CONVERSATION_JOIN, "conversation:join");
 /// assert_eq!(payload, serde_json::json!({"conversation_id": 42}));
 /// # Ok::<(), serde_json::Error>(())
@@ -170,8 +173,9 @@ pub const CONVERSATION_NEW: &str = "conversation:new";
 /// use chat_core::service::MemberEvent;
 /// use chat_core::socket::events::CONVERSATION_MEMBER_JOINED;
 ///
-/// let user = User { id: 9, username: "carol".into(), avatar_url: None, status: "online".into(), last_seen: None };
-/// let payload = serde_json::to_value(MemberEvent { conversation_id: 42, user })?;
+/// let id = serde_json::from_str("9")?;
+/// let user = User { id, username: "carol".into(), avatar_url: None, status: "online".into(), last_seen: None };
+/// let payload = serde_json::to_value(MemberEvent { conversation_id: serde_json::from_str("42")?, user })?;
 /// assert_eq!(CONVERSATION_MEMBER_JOINED, "conversation:member_joined");
 /// assert_eq!(payload["user"]["username"], "carol");
 /// # Ok::<(), serde_json::Error>(())
@@ -290,13 +294,13 @@ pub const USER_OFFLINE: &str = "user:offline";
 /// ```
 /// use chat_core::socket::events::ConversationRef;
 /// let r: ConversationRef = serde_json::from_str(r#"{"conversation_id": 42}"#)?;
-/// assert_eq!(r.conversation_id, 42);
+/// assert_eq!(r.conversation_id.get(), 42);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationRef {
     /// Conversation id.
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
 }
 
 /// The body of a failed ack: `{success: false, error, code, details?}`.

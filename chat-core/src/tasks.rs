@@ -240,7 +240,7 @@ mod tests {
             .await
             .expect("users");
         assert_eq!(
-            online.iter().map(|u| u.id).collect::<Vec<_>>(),
+            online.iter().map(|u| u.typed_id()).collect::<Vec<_>>(),
             vec![alice.user_id],
             "the pending presence was stored before returning"
         );
@@ -267,7 +267,7 @@ mod tests {
             .await
             .expect("user");
         crate::socket::auth::Identity {
-            user_id: user.id,
+            user_id: user.typed_id(),
             username: name.to_owned(),
             session_id: None,
             expires_at: None,

@@ -1,4 +1,5 @@
 //! The chat engine through its public handle, without any HTTP host.
+use chat_core::ids::{MessageId, UserId};
 use chat_core::service::{
     CreateGroup, HistoryQuery, NewUser, ReceiptKind, ReceiptRequest, SendMessage,
 };
@@ -13,7 +14,7 @@ async fn engine(test_db: &TestDb) -> ChatHandle {
     ChatCore::builder(db).build().1
 }
 
-async fn user(chat: &ChatHandle, name: &str) -> i64 {
+async fn user(chat: &ChatHandle, name: &str) -> UserId {
     chat.create_user(NewUser {
         username: name.to_owned(),
         email: format!("{name}@example.com"),
@@ -21,7 +22,7 @@ async fn user(chat: &ChatHandle, name: &str) -> i64 {
     })
     .await
     .expect("create user")
-    .id
+    .typed_id()
 }
 
 #[tokio::test]
@@ -131,7 +132,7 @@ async fn unread_counts_follow_messages_and_receipts_never_move_back() {
             ReceiptKind::Read,
             ReceiptRequest {
                 conversation_id: conv.id,
-                message_id: 999_999,
+                message_id: MessageId::try_from(999_999).expect("positive"),
             },
         )
         .await
@@ -166,7 +167,9 @@ async fn a_room_of_5000_members_works() {
             .expect("insert users");
     }
     let owner = user(&chat, "owner").await;
-    let member_ids: Vec<i64> = (1..=4999).collect();
+    let member_ids: Vec<UserId> = (1..=4999)
+        .filter_map(|id| UserId::try_from(id).ok())
+        .collect();
     let room = chat
         .create_group(
             owner,
@@ -181,7 +184,8 @@ async fn a_room_of_5000_members_works() {
     assert_eq!(room.member_count, 5000);
     assert_eq!(room.members.len(), 50, "lists embed at most 50 members");
 
-    let newcomer = 5000; // the 5000th bulk user, not yet a member
+    // The 5000th bulk user, not yet a member.
+    let newcomer = UserId::try_from(5000).expect("positive");
     let joined = chat.join_room(newcomer, room.id).await.expect("join");
     assert_eq!(joined.member_count, 5001);
     let sent = chat
@@ -208,7 +212,11 @@ async fn a_room_of_5000_members_works() {
     assert_eq!(rooms[0].conversation.member_count, 5001);
     assert!(rooms[0].is_member);
     let history = chat
-        .history(1, room.id, HistoryQuery::default())
+        .history(
+            UserId::try_from(1).expect("positive"),
+            room.id,
+            HistoryQuery::default(),
+        )
         .await
         .expect("history");
     assert_eq!(history.messages[0].content, "hello everyone");
@@ -407,7 +415,7 @@ async fn ended_sessions_are_refused_at_once_and_unannounced_ends_within_the_cach
 
     // A user who no longer exists, with or without a session.
     let gone = Identity {
-        user_id: alice + 1000,
+        user_id: UserId::try_from(alice.get() + 1000).expect("positive"),
         username: "ghost".into(),
         session_id: None,
         expires_at: None,

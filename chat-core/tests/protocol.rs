@@ -6,6 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use chat_core::ids::{ConversationId, UserId};
 use chat_core::service::{CreateGroup, HistoryQuery};
 use chat_core::testing::TestDb;
 use chat_core::{ChatConfig, ChatHandle};
@@ -47,7 +48,7 @@ impl Server {
             .unwrap_or_else(|e| panic!("{} connects: {e:#}", user.name))
     }
 
-    async fn group(&self, creator: &User, members: &[&User]) -> i64 {
+    async fn group(&self, creator: &User, members: &[&User]) -> ConversationId {
         self.chat
             .create_group(
                 creator.id,
@@ -62,7 +63,7 @@ impl Server {
             .id
     }
 
-    async fn direct(&self, a: &User, b: &User) -> i64 {
+    async fn direct(&self, a: &User, b: &User) -> ConversationId {
         self.chat
             .get_or_create_direct(a.id, b.id)
             .await
@@ -73,7 +74,7 @@ impl Server {
 }
 
 struct User {
-    id: i64,
+    id: UserId,
     name: String,
     token: String,
 }
@@ -96,7 +97,7 @@ fn named<'a>(events: &'a [Event], name: &str) -> Vec<&'a Value> {
 }
 
 /// Sends `content` over `client` and returns the acked message.
-async fn send(client: &mut Client, conversation_id: i64, content: &str) -> Value {
+async fn send(client: &mut Client, conversation_id: ConversationId, content: &str) -> Value {
     let ack = client
         .emit_with_ack(
             "message:send",
@@ -134,9 +135,9 @@ async fn a_message_reaches_every_other_member_socket_once_and_no_outsider() {
         .expect("ack");
     assert_eq!(ack["success"], true, "{ack}");
     let message = &ack["message"];
-    assert_eq!(message["conversation_id"], group);
+    assert_eq!(message["conversation_id"], json!(group));
     assert_eq!(message["seq"], 1);
-    assert_eq!(message["sender_id"], alice.id);
+    assert_eq!(message["sender_id"], json!(alice.id));
     assert_eq!(message["sender"]["username"], "alice");
     assert_eq!(message["content"], "hello team", "stored trimmed");
     assert_eq!(message["message_type"], "text");
@@ -210,10 +211,10 @@ async fn read_and_delivered_receipts_reach_the_other_members() {
         .expect("ack");
     assert_eq!(ack["success"], true, "{ack}");
     let receipt = &ack["receipt"];
-    assert_eq!(receipt["conversation_id"], group);
+    assert_eq!(receipt["conversation_id"], json!(group));
     assert_eq!(receipt["message_id"], second["id"]);
     assert_eq!(receipt["seq"], 2);
-    assert_eq!(receipt["user_id"], carol.id);
+    assert_eq!(receipt["user_id"], json!(carol.id));
     assert!(receipt["delivered_at"].is_string(), "{receipt}");
     for (who, socket) in [
         ("alice", &mut alice_socket),
@@ -239,7 +240,7 @@ async fn read_and_delivered_receipts_reach_the_other_members() {
     assert_eq!(ack["success"], true, "{ack}");
     let receipt = &ack["receipt"];
     assert_eq!(receipt["seq"], 1);
-    assert_eq!(receipt["user_id"], bob.id);
+    assert_eq!(receipt["user_id"], json!(bob.id));
     assert!(receipt["read_at"].is_string(), "{receipt}");
     for (who, socket) in [("alice", &mut alice_socket), ("carol", &mut carol_socket)] {
         let events = socket.events_within(QUIET).await;
@@ -358,7 +359,7 @@ async fn contacts_see_a_user_come_online_and_go_offline() {
     let own = phone.events_within(QUIET).await;
     assert!(
         !own.iter()
-            .any(|e| e.name.starts_with("user:") && e.data["user_id"] == alice.id),
+            .any(|e| e.name.starts_with("user:") && e.data["user_id"] == json!(alice.id)),
         "{own:?}"
     );
 
@@ -373,7 +374,7 @@ async fn contacts_see_a_user_come_online_and_go_offline() {
         .expect_event("user:offline")
         .await
         .expect("offline");
-    assert_eq!(offline["user_id"], alice.id);
+    assert_eq!(offline["user_id"], json!(alice.id));
     assert_eq!(offline["username"], "alice");
     assert!(offline["last_seen"].is_string(), "{offline}");
 
@@ -452,4 +453,69 @@ async fn messages_sent_while_away_are_caught_up_with_after_seq() {
         bob_socket.expect_event("message:new").await.expect("live"),
         next
     );
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_positive_is_refused_by_field_and_the_socket_stays() {
+    let server = Server::start(generous()).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let group = server.group(&alice, &[&bob]).await;
+    let mut socket = server.connect(&alice).await;
+    let mut bob_socket = server.connect(&bob).await;
+
+    let cases = [
+        (
+            "message:send",
+            json!({ "conversation_id": 0, "content": "hi" }),
+            "conversation_id",
+        ),
+        (
+            "message:send",
+            json!({ "conversation_id": -1, "content": "hi" }),
+            "conversation_id",
+        ),
+        (
+            "message:read",
+            json!({ "conversation_id": group, "message_id": -7 }),
+            "message_id",
+        ),
+        (
+            "message:delivered",
+            json!({ "conversation_id": -2, "message_id": 1 }),
+            "conversation_id",
+        ),
+        (
+            "typing:start",
+            json!({ "conversation_id": 0 }),
+            "conversation_id",
+        ),
+        (
+            "conversation:join",
+            json!({ "conversation_id": -3 }),
+            "conversation_id",
+        ),
+    ];
+    for (event, payload, field) in cases {
+        let ack = socket.emit_with_ack(event, &payload).await.expect("ack");
+        assert_eq!(ack["success"], false, "{event} {payload}: {ack}");
+        assert_eq!(ack["code"], "validation_failed", "{event} {payload}: {ack}");
+        assert_eq!(
+            ack["details"][field],
+            json!(["must be a positive integer"]),
+            "{event} {payload}: {ack}"
+        );
+    }
+    // Nothing reached the other member, and the same socket still sends.
+    let heard = bob_socket.events_within(QUIET).await;
+    for event in [
+        "message:new",
+        "typing:start",
+        "message:read",
+        "message:delivered",
+    ] {
+        assert!(named(&heard, event).is_empty(), "bob heard {event}");
+    }
+    let message = send(&mut socket, group, "still here").await;
+    assert_eq!(message["content"], "still here");
 }

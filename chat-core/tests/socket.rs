@@ -469,7 +469,7 @@ async fn a_join_racing_a_leave_does_not_leave_the_socket_subscribed() {
     sql(
         &server.chat,
         "INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES ($1, $2, CURRENT_TIMESTAMP)",
-        [group.id, bob],
+        [group.id.get(), bob.get()],
     )
     .await;
     assert!(server.chat.is_member(group.id, bob).await.expect("member"));
@@ -478,7 +478,7 @@ async fn a_join_racing_a_leave_does_not_leave_the_socket_subscribed() {
     sql(
         &server.chat,
         "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-        [group.id, bob],
+        [group.id.get(), bob.get()],
     )
     .await;
     let ack = socket

@@ -1,11 +1,13 @@
 //! The one error type of the HTTP API, turned into `{error, code, details}` in
 //! one place, and the mapping of database errors into it.
 use axum::Json;
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chat_core::ChatError;
 use chat_core::error::FieldErrors;
+use chat_core::ids;
 use serde::Serialize;
 
 /// Why an HTTP request failed.
@@ -142,8 +144,43 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A located decoding failure of a JSON body: `validation_failed` when it is
+/// a refused id (see [`chat_core::ids`]), else `invalid_body` with `fallback`.
+pub fn body_error(err: &serde_path_to_error::Error<serde_json::Error>, fallback: &str) -> ApiError {
+    refused_id(err).unwrap_or_else(|| ApiError::InvalidBody(fallback.to_owned()))
+}
+
+/// A refused id anywhere in the sources of a JSON body's or a query's
+/// decoding error: `validation_failed` naming where it was.
+fn refused_id(err: &(dyn std::error::Error + 'static)) -> Option<ApiError> {
+    let mut source = Some(err);
+    while let Some(err) = source {
+        let refused = if let Some(json) =
+            err.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>()
+        {
+            ids::refusal(&json.path().to_string(), &json.inner().to_string())
+        } else if let Some(query) =
+            err.downcast_ref::<serde_path_to_error::Error<serde::de::value::Error>>()
+        {
+            ids::refusal(&query.path().to_string(), &query.inner().to_string())
+        } else {
+            None
+        };
+        if let Some(refused) = refused {
+            return Some(ApiError::Chat(refused));
+        }
+        source = err.source();
+    }
+    None
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if let JsonRejection::JsonDataError(err) = &rejection
+            && let Some(refused) = refused_id(err)
+        {
+            return refused;
+        }
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
         } else if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
@@ -156,12 +193,29 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
+        if let QueryRejection::FailedToDeserializeQueryString(err) = &rejection
+            && let Some(refused) = refused_id(err)
+        {
+            return refused;
+        }
         ApiError::InvalidParameter(rejection.body_text())
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
+        if let PathRejection::FailedToDeserializePathParams(err) = &rejection {
+            // An id refused after it parsed as a number comes without its
+            // key; every id route names its parameter `id`.
+            let refused = match err.kind() {
+                ErrorKind::DeserializeError { key, message, .. } => ids::refusal(key, message),
+                ErrorKind::Message(message) => ids::refusal("id", message),
+                _ => None,
+            };
+            if let Some(refused) = refused {
+                return ApiError::Chat(refused);
+            }
+        }
         ApiError::InvalidParameter(rejection.body_text())
     }
 }

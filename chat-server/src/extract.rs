@@ -1,6 +1,7 @@
 //! Request extractors: the authenticated user, and JSON/query with our error format.
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
+use chat_core::ids::UserId;
 use chat_core::socket::auth::find_token;
 
 use crate::error::ApiError;
@@ -11,7 +12,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     /// User id.
-    pub id: i64,
+    pub id: UserId,
     /// Username from the token.
     pub username: String,
 }

@@ -415,13 +415,14 @@ async fn a_reset_invalidates_every_other_reset_link() {
 #[tokio::test]
 async fn expired_account_tokens_are_purged() {
     use chat_core::entity::account_token;
+    use chat_core::ids::UserId;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
     let db = TestDb::new().await;
     // First with the default interval: nothing periodic runs during the test.
     let server = TestServer::start(&db).await;
     let (user, _) = server.register("stale").await;
-    let user_id = user["id"].as_i64().expect("id");
+    let user_id: UserId = serde_json::from_value(user["id"].clone()).expect("id");
     let conn = sea_orm::Database::connect(&db.url).await.expect("connect");
     let expired = |hash: &str| account_token::ActiveModel {
         user_id: Set(user_id),

@@ -67,6 +67,8 @@ struct Case {
     body: Option<String>,
     status: u16,
     code: Option<&'static str>,
+    /// The field `details` must name.
+    field: Option<&'static str>,
 }
 
 fn case(
@@ -85,10 +87,15 @@ fn case(
         body: None,
         status,
         code,
+        field: None,
     }
 }
 
 impl Case {
+    fn field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
     fn token(mut self, token: &str) -> Self {
         self.token = Some(token.to_owned());
         self
@@ -264,6 +271,15 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
         case("direct conversation with nobody", "POST", "/api/conversations", 404, Some("not_found")).token(&vt).json(json!({"user_id": 987654})),
         case("group with unknown members", "POST", "/api/conversations", 400, Some("validation_failed")).token(&vt).json(json!({"type": "group", "name": "x", "member_ids": [987654]})),
         case("negative conversation id", "GET", "/api/conversations/-1/messages", 400, Some("validation_failed")).token(&vt),
+        case("zero conversation id", "GET", "/api/conversations/0", 400, Some("validation_failed")).token(&vt).field("id"),
+        case("zero user id in a path", "GET", "/api/users/0", 400, Some("validation_failed")).token(&vt).field("id"),
+        case("direct conversation with user 0", "POST", "/api/conversations", 400, Some("validation_failed")).token(&vt).json(json!({"user_id": 0})).field("user_id"),
+        case("direct conversation with a negative user", "POST", "/api/conversations", 400, Some("validation_failed")).token(&vt).json(json!({"user_id": -5})).field("user_id"),
+        case("group with a negative member", "POST", "/api/conversations", 400, Some("validation_failed")).token(&vt).json(json!({"type": "group", "name": "x", "member_ids": [victim_id, -3]})).field("member_ids[1]"),
+        case("adding member 0", "POST", format!("/api/conversations/{g}/members"), 400, Some("validation_failed")).token(&vt).json(json!({"user_id": 0})).field("user_id"),
+        case("history before message 0", "GET", format!("/api/conversations/{d}/messages?before=0"), 400, Some("validation_failed")).token(&vt).field("before"),
+        case("members after a negative user", "GET", format!("/api/conversations/{g}/members?after=-1"), 400, Some("validation_failed")).token(&vt).field("after"),
+        case("user id as a string", "POST", "/api/conversations", 400, Some("invalid_body")).token(&vt).json(json!({"user_id": "2"})),
         case("conversation id overflow", "GET", "/api/conversations/99999999999999999999/messages", 400, Some("invalid_parameter")).token(&vt),
         case("history limit out of range", "GET", format!("/api/conversations/{d}/messages?limit=1000"), 400, Some("validation_failed")).token(&vt),
         case("verify e-mail with a made-up token", "POST", "/api/auth/verify-email", 400, Some("validation_failed")).header("x-forwarded-for", "192.0.2.54").json(json!({"token": "made-up"})),
@@ -296,6 +312,14 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
         if let Some(code) = c.code {
             assert_eq!(body["code"], code, "{}: {body}", c.name);
             assert!(body["error"].is_string(), "{}: {body}", c.name);
+        }
+        if let Some(field) = c.field {
+            assert_eq!(
+                body["details"][field],
+                json!(["must be a positive integer"]),
+                "{}: {body}",
+                c.name
+            );
         }
     }
 

@@ -12,19 +12,20 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::connection::subscriber;
 use super::{Cluster, ClusterError};
+use crate::ids::ConversationId;
 use crate::service::membership::MembershipCache;
 use crate::service::session_cache::SessionCache;
 use crate::tasks::Tasks;
 
 impl Cluster {
     /// Tells every instance that a conversation's membership changed.
-    pub(crate) async fn publish_membership_change(&self, conversation_id: i64) {
+    pub(crate) async fn publish_membership_change(&self, conversation_id: ConversationId) {
         let sent: Result<i64, _> = self
             .client
             .publish(self.keys.membership_channel(), conversation_id.to_string())
             .await;
         if let Err(err) = sent {
-            tracing::warn!(%err, conversation_id, "membership invalidation not published");
+            tracing::warn!(%err, %conversation_id, "membership invalidation not published");
         }
     }
 

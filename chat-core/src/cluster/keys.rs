@@ -18,6 +18,8 @@
 //! The socket.io adapter's own channels live under `p:sio` (no hash tag: the
 //! adapter shards them itself), see [`Keys::adapter_prefix`].
 
+use crate::ids::UserId;
+
 /// Names of the keys and channels under one prefix.
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
@@ -37,7 +39,7 @@ impl Keys {
     }
 
     /// The user's sockets over all instances.
-    pub(crate) fn count(&self, user_id: i64) -> String {
+    pub(crate) fn count(&self, user_id: UserId) -> String {
         self.key(format_args!("presence:count:{user_id}"))
     }
 
@@ -95,7 +97,10 @@ mod tests {
     #[test]
     fn keys_share_the_hash_tag_of_the_prefix() {
         let keys = Keys::new("chat");
-        assert_eq!(keys.count(7), "{chat}:presence:count:7");
+        assert_eq!(
+            keys.count(crate::ids::literal::u(7)),
+            "{chat}:presence:count:7"
+        );
         assert_eq!(keys.instance_counts("ab"), "{chat}:presence:inst:ab");
         assert_eq!(keys.alive("ab"), "{chat}:presence:alive:ab");
         assert_eq!(keys.instances(), "{chat}:presence:instances");

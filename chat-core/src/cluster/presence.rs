@@ -11,6 +11,7 @@ use fred::interfaces::{HashesInterface, KeysInterface};
 use fred::types::Value;
 
 use super::{Cluster, ClusterError};
+use crate::ids::UserId;
 use crate::service::presence::LocalPresence;
 
 /// Users written to Redis in one script call: large enough that a burst of
@@ -85,7 +86,7 @@ return out
 #[derive(Default)]
 pub(crate) struct PendingPresence {
     /// User id -> username (for the announcement).
-    users: std::sync::Mutex<HashMap<i64, String>>,
+    users: std::sync::Mutex<HashMap<UserId, String>>,
     /// Everything must be written again (Redis lost this instance's counts).
     rebuild: AtomicBool,
     /// The writer is writing (for a shutdown waiting until all is written).
@@ -97,12 +98,12 @@ pub(crate) struct PendingPresence {
 }
 
 impl PendingPresence {
-    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<i64, String>> {
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, String>> {
         // A panic while holding the lock left a valid map.
         self.users.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn mark_changed(&self, user_id: i64, username: &str) {
+    fn mark_changed(&self, user_id: UserId, username: &str) {
         self.users()
             .entry(user_id)
             .or_insert_with(|| username.to_owned());
@@ -132,7 +133,7 @@ impl PendingPresence {
 /// closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PresenceChange {
-    pub(crate) user_id: i64,
+    pub(crate) user_id: UserId,
     pub(crate) username: String,
     pub(crate) online: bool,
 }
@@ -141,9 +142,9 @@ pub(crate) struct PresenceChange {
 #[derive(Default)]
 pub(crate) struct PresenceWriter {
     /// Sockets per user as last written to this instance's hash.
-    written: HashMap<i64, usize>,
+    written: HashMap<UserId, usize>,
     /// Usernames of the users in `written` or pending.
-    names: HashMap<i64, String>,
+    names: HashMap<UserId, String>,
     seq: u64,
     /// A batch whose call failed: sent again, unchanged, before anything else.
     retry: Option<Batch>,
@@ -161,7 +162,7 @@ struct Batch {
     seq: u64,
     rebuild: bool,
     /// (user, sockets here now, sockets here last written).
-    counts: Vec<(i64, usize, usize)>,
+    counts: Vec<(UserId, usize, usize)>,
 }
 
 /// What one script call answered.
@@ -176,7 +177,7 @@ impl Cluster {
     /// Notes that a socket of the user opened or closed here (the local count
     /// is already updated); the writer task brings Redis up to date and
     /// announces the user when their presence over all instances changed.
-    pub(crate) fn socket_changed(&self, user_id: i64, username: &str) {
+    pub(crate) fn socket_changed(&self, user_id: UserId, username: &str) {
         self.pending.mark_changed(user_id, username);
     }
 
@@ -217,7 +218,7 @@ impl Cluster {
         // Taken before the local counts are read: a socket event after this
         // marks its user again, so no change is missed.
         let taken = std::mem::take(&mut *self.pending.users());
-        let mut users: Vec<i64> = taken.keys().copied().collect();
+        let mut users: Vec<UserId> = taken.keys().copied().collect();
         writer.names.extend(taken);
         if rebuild {
             let recorded: HashMap<String, i64> = match self
@@ -243,8 +244,8 @@ impl Cluster {
                     return Err(err.into());
                 }
             };
-            let mut all: std::collections::HashSet<i64> = users.drain(..).collect();
-            all.extend(recorded.keys().filter_map(|u| u.parse::<i64>().ok()));
+            let mut all: std::collections::HashSet<UserId> = users.drain(..).collect();
+            all.extend(recorded.keys().filter_map(|u| u.parse::<UserId>().ok()));
             all.extend(writer.written.keys().copied());
             all.extend(local.counts().into_iter().map(|(user_id, _)| user_id));
             users = all.into_iter().collect();
@@ -298,7 +299,7 @@ impl Cluster {
                 Ok(true)
             }
             Ok(Written::Rebuild) => {
-                let users: Vec<i64> = batch.counts.iter().map(|c| c.0).collect();
+                let users: Vec<UserId> = batch.counts.iter().map(|c| c.0).collect();
                 self.requeue(writer, &users, true);
                 Ok(false)
             }
@@ -310,7 +311,7 @@ impl Cluster {
     }
 
     /// The users' sockets over all instances, as Redis has them now.
-    pub(crate) async fn totals(&self, users: &[i64]) -> Result<Vec<i64>, ClusterError> {
+    pub(crate) async fn totals(&self, users: &[UserId]) -> Result<Vec<i64>, ClusterError> {
         let mut totals = Vec::with_capacity(users.len());
         for chunk in users.chunks(PRESENCE_BATCH) {
             let keys: Vec<String> = chunk.iter().map(|&u| self.keys.count(u)).collect();
@@ -321,7 +322,7 @@ impl Cluster {
     }
 
     /// Marks users pending again after a failed or refused write.
-    fn requeue(&self, writer: &PresenceWriter, users: &[i64], rebuild: bool) {
+    fn requeue(&self, writer: &PresenceWriter, users: &[UserId], rebuild: bool) {
         {
             let mut pending = self.pending.users();
             for user_id in users {
@@ -340,7 +341,7 @@ impl Cluster {
     fn record(
         &self,
         writer: &mut PresenceWriter,
-        user_id: i64,
+        user_id: UserId,
         wanted: usize,
         before: i64,
         after: i64,

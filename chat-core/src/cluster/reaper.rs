@@ -8,6 +8,8 @@ use fred::types::{Expiration, SetOptions};
 
 use super::{Cluster, ClusterError};
 
+use crate::ids::UserId;
+
 impl Cluster {
     /// Refreshes this instance's heartbeat; has the writer rewrite all counts
     /// when the heartbeat was gone (Redis lost them, or this instance was
@@ -32,7 +34,7 @@ impl Cluster {
 
     /// Takes over the counts of instances whose heartbeat expired; returns the
     /// users left with no socket anywhere.
-    pub(crate) async fn reap_dead_instances(&self) -> Result<Vec<i64>, ClusterError> {
+    pub(crate) async fn reap_dead_instances(&self) -> Result<Vec<UserId>, ClusterError> {
         let instances: Vec<String> = self.client.smembers(self.keys.instances()).await?;
         let mut offline = Vec::new();
         for instance in instances {
@@ -60,7 +62,7 @@ impl Cluster {
             let inst_key = self.keys.instance_counts(&instance);
             let counts: HashMap<String, i64> = self.client.hgetall(&inst_key).await?;
             for (user, sockets) in counts {
-                let Ok(user_id) = user.parse::<i64>() else {
+                let Ok(user_id) = user.parse::<UserId>() else {
                     continue;
                 };
                 if sockets <= 0 {

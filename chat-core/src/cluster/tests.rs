@@ -9,6 +9,7 @@ use sea_orm::{ActiveValue::Set, Database, EntityTrait};
 
 use super::RedisConfig;
 use crate::entity::user;
+use crate::ids::UserId;
 use crate::socket::auth::Identity;
 use crate::testing::TestDb;
 use crate::{ChatCore, ChatHandle};
@@ -81,7 +82,7 @@ async fn users(chat: &ChatHandle, count: usize) -> Vec<Identity> {
     rows.sort_by_key(|u| u.id);
     for row in rows {
         ids.push(Identity {
-            user_id: row.id,
+            user_id: row.typed_id(),
             username: row.username,
             session_id: None,
             expires_at: None,
@@ -125,17 +126,17 @@ async fn differences(
     redis: &fred::clients::Client,
     prefix: &str,
     chats: &[&ChatHandle],
-    want: &HashMap<i64, usize>,
+    want: &HashMap<UserId, usize>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let status: HashMap<i64, String> = user::Entity::find()
+    let status: HashMap<UserId, String> = user::Entity::find()
         .all(chats[0].db())
         .await
         .expect("users")
         .into_iter()
-        .map(|u| (u.id, u.status))
+        .map(|u| (u.typed_id(), u.status))
         .collect();
-    let mut per_instance: HashMap<i64, i64> = HashMap::new();
+    let mut per_instance: HashMap<UserId, i64> = HashMap::new();
     for chat in chats {
         let Some(cluster) = &chat.inner.cluster else {
             panic!("not clustered")
@@ -145,12 +146,12 @@ async fn differences(
             .await
             .expect("hgetall");
         for (user, sockets) in recorded {
-            if let Ok(id) = user.parse::<i64>() {
+            if let Ok(id) = user.parse::<UserId>() {
                 *per_instance.entry(id).or_default() += sockets;
             }
         }
     }
-    let users: Vec<i64> = want.keys().copied().collect();
+    let users: Vec<UserId> = want.keys().copied().collect();
     let mut totals = HashMap::new();
     for chunk in users.chunks(1000) {
         let keys: Vec<String> = chunk
@@ -178,7 +179,7 @@ async fn settle(
     redis: &fred::clients::Client,
     prefix: &str,
     chats: &[&ChatHandle],
-    want: &HashMap<i64, usize>,
+    want: &HashMap<UserId, usize>,
     within: Duration,
 ) -> Vec<String> {
     let deadline = Instant::now() + within;

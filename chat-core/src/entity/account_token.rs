@@ -2,13 +2,14 @@
 //! chat-core never writes it; the host issues and consumes the tokens.
 //!
 //! ```no_run
-//! # async fn demo(chat: chat_core::ChatHandle, token_hash: String) -> Result<(), sea_orm::DbErr> {
+//! # async fn demo(chat: chat_core::ChatHandle, token_hash: String, user: chat_core::ids::UserId)
+//! #     -> Result<(), sea_orm::DbErr> {
 //! use chat_core::entity::account_token;
 //! use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 //!
 //! let now = chrono::Utc::now();
 //! account_token::ActiveModel {
-//!     user_id: Set(7),
+//!     user_id: Set(user),
 //!     purpose: Set("verify_email".to_owned()),
 //!     token_hash: Set(token_hash),
 //!     expires_at: Set(now + chrono::Duration::hours(24)),
@@ -44,7 +45,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// Owner.
-    pub user_id: i64,
+    pub user_id: crate::ids::UserId,
     /// `verify_email` or `reset_password`.
     pub purpose: String,
     /// SHA-256 of the token, hex.

@@ -65,3 +65,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The row's id, typed.
+    pub fn typed_id(&self) -> crate::ids::ConversationId {
+        crate::ids::ConversationId::from_db(self.id)
+    }
+}

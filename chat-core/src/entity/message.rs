@@ -66,3 +66,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The row's id, typed.
+    pub fn typed_id(&self) -> crate::ids::MessageId {
+        crate::ids::MessageId::from_db(self.id)
+    }
+}

@@ -44,7 +44,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// Owner.
-    pub user_id: i64,
+    pub user_id: crate::ids::UserId,
     /// SHA-256 of the token, hex.
     pub token_hash: String,
     /// Tokens produced by rotating one login share a family.

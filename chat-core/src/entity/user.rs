@@ -19,10 +19,10 @@ use sea_orm::entity::prelude::*;
 /// A registered user.
 ///
 /// ```no_run
-/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
 /// use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 ///
-/// let mut row = chat.user_row(7).await?.into_active_model();
+/// let mut row = chat.user_row(me).await?.into_active_model();
 /// row.avatar_url = Set(Some("/uploads/9f86d081.png".to_owned()));
 /// let updated = row.update(chat.db()).await?;
 /// let public = chat_core::model::User::from(&updated); // never carries the e-mail
@@ -64,3 +64,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The row's id, typed.
+    pub fn typed_id(&self) -> crate::ids::UserId {
+        crate::ids::UserId::from_db(self.id)
+    }
+}

@@ -2,6 +2,8 @@
 //! join: one per user, per login session and per conversation.
 use socketioxide::socket::Sid;
 
+use crate::ids::{ConversationId, UserId};
+
 /// Who receives a broadcast.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Target {
@@ -32,7 +34,7 @@ impl Target {
 }
 
 /// Room of every socket of one user (all tabs and devices).
-pub(crate) fn user_room(user_id: i64) -> String {
+pub(crate) fn user_room(user_id: UserId) -> String {
     format!("user:{user_id}")
 }
 
@@ -42,6 +44,6 @@ pub(crate) fn session_room(session_id: &str) -> String {
 }
 
 /// Room of every socket subscribed to one conversation.
-pub(crate) fn conversation_room(conversation_id: i64) -> String {
+pub(crate) fn conversation_room(conversation_id: ConversationId) -> String {
     format!("conv:{conversation_id}")
 }

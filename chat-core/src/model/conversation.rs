@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Message, User};
+use crate::ids::{ConversationId, UserId};
 
 /// Direct (two people) or group (including public rooms).
 ///
@@ -49,7 +50,7 @@ impl ConversationKind {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Conversation {
     /// Conversation id.
-    pub id: i64,
+    pub id: ConversationId,
     /// `direct` or `group`.
     #[serde(rename = "type")]
     pub kind: ConversationKind,
@@ -58,7 +59,7 @@ pub struct Conversation {
     /// Whether anyone can find and join it.
     pub is_public: bool,
     /// Creator.
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Up to 50 members; page through all with the members endpoint.
@@ -77,8 +78,8 @@ pub struct Conversation {
 /// plus `is_member`. Its `members` and `last_message` are left empty.
 ///
 /// ```no_run
-/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-/// for room in chat.public_rooms(7, Some(20), 0).await? {
+/// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
+/// for room in chat.public_rooms(me, Some(20), 0).await? {
 ///     let action = if room.is_member { "open" } else { "join" };
 ///     let name = room.conversation.name.unwrap_or_default();
 ///     println!("{name} ({} members) [{action}]", room.conversation.member_count);

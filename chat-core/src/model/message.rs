@@ -2,6 +2,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{ConversationId, MessageId, UserId};
+
 /// Kind of a message.
 ///
 /// ```
@@ -65,7 +67,7 @@ impl MessageType {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MessageSender {
     /// User id.
-    pub id: i64,
+    pub id: UserId,
     /// Username.
     pub username: String,
     /// Avatar image URL.
@@ -76,9 +78,15 @@ pub struct MessageSender {
 ///
 /// ```
 /// # use chat_core::model::*;
+/// use chat_core::ids::{ConversationId, MessageId, UserId};
+///
+/// let bob = UserId::try_from(2).unwrap();
 /// let m = Message {
-///     id: 7, conversation_id: 1, seq: 3, sender_id: 2,
-///     sender: MessageSender { id: 2, username: "bob".into(), avatar_url: None },
+///     id: MessageId::try_from(7).unwrap(),
+///     conversation_id: ConversationId::try_from(1).unwrap(),
+///     seq: 3,
+///     sender_id: bob,
+///     sender: MessageSender { id: bob, username: "bob".into(), avatar_url: None },
 ///     content: "hi".into(), message_type: MessageType::Text, file_url: None,
 ///     client_id: None, created_at: chrono::Utc::now(),
 /// };
@@ -87,13 +95,13 @@ pub struct MessageSender {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Message {
     /// Message id.
-    pub id: i64,
+    pub id: MessageId,
     /// Conversation id.
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     /// Number within the conversation, contiguous, in commit order.
     pub seq: i64,
     /// Sender's user id.
-    pub sender_id: i64,
+    pub sender_id: UserId,
     /// Sender's public profile.
     pub sender: MessageSender,
     /// Text (trimmed).

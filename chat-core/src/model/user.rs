@@ -3,12 +3,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::entity::user;
+use crate::ids::UserId;
 
 /// A user as other users see them: never their e-mail or password data.
 ///
 /// ```
 /// let user = chat_core::model::User {
-///     id: 1, username: "alice".into(), avatar_url: None,
+///     id: chat_core::ids::UserId::try_from(1).unwrap(), username: "alice".into(), avatar_url: None,
 ///     status: "online".into(), last_seen: None,
 /// };
 /// let json = serde_json::to_value(&user).unwrap();
@@ -17,7 +18,7 @@ use crate::entity::user;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct User {
     /// User id.
-    pub id: i64,
+    pub id: UserId,
     /// Username.
     pub username: String,
     /// Avatar image URL.
@@ -36,7 +37,7 @@ pub struct User {
 ///
 /// let me = OwnUser {
 ///     user: User {
-///         id: 1, username: "alice".into(), avatar_url: None,
+///         id: chat_core::ids::UserId::try_from(1).unwrap(), username: "alice".into(), avatar_url: None,
 ///         status: "offline".into(), last_seen: None,
 ///     },
 ///     email: "alice@example.com".into(),
@@ -63,7 +64,7 @@ pub struct OwnUser {
 impl From<&user::Model> for User {
     fn from(m: &user::Model) -> Self {
         User {
-            id: m.id,
+            id: UserId::from_db(m.id),
             username: m.username.clone(),
             avatar_url: m.avatar_url.clone(),
             status: m.status.clone(),

@@ -12,9 +12,10 @@ use std::pin::Pin;
 
 use crate::ChatHandle;
 use crate::error::ChatResult;
+use crate::ids::UserId;
 
 /// What [`Blocklist::blocked_by`] returns.
-pub type BlockFuture<'a> = Pin<Box<dyn Future<Output = ChatResult<Vec<i64>>> + Send + 'a>>;
+pub type BlockFuture<'a> = Pin<Box<dyn Future<Output = ChatResult<Vec<UserId>>> + Send + 'a>>;
 
 /// The users someone has blocked. They never see that someone's presence:
 /// no `user:online` / `user:offline`, and `status` / `last_seen` hidden in
@@ -23,13 +24,18 @@ pub type BlockFuture<'a> = Pin<Box<dyn Future<Output = ChatResult<Vec<i64>>> + S
 /// one, nobody has blocked anybody.
 ///
 /// ```
+/// use chat_core::ids::UserId;
 /// use chat_core::service::{BlockFuture, Blocklist};
 ///
-/// /// Users who asked never to be seen by user 13.
+/// /// User 7 asked never to be seen by user 13.
 /// struct Shy;
 /// impl Blocklist for Shy {
-///     fn blocked_by(&self, user_id: i64) -> BlockFuture<'_> {
-///         Box::pin(async move { Ok(if user_id == 7 { vec![13] } else { Vec::new() }) })
+///     fn blocked_by(&self, user_id: UserId) -> BlockFuture<'_> {
+///         let blocked = match user_id.get() {
+///             7 => vec![UserId::try_from(13).expect("positive")],
+///             _ => Vec::new(),
+///         };
+///         Box::pin(async move { Ok(blocked) })
 ///     }
 /// }
 ///
@@ -40,21 +46,21 @@ pub trait Blocklist: Send + Sync + 'static {
     /// The ids of the users `user_id` has blocked. Called once per presence
     /// announcement of `user_id` and once per user shown with presence in a
     /// profile or search answer: keep it cheap (e.g. cached).
-    fn blocked_by(&self, user_id: i64) -> BlockFuture<'_>;
+    fn blocked_by(&self, user_id: UserId) -> BlockFuture<'_>;
 }
 
 /// Nobody blocks anybody: the default.
 pub(crate) struct NoBlocks;
 
 impl Blocklist for NoBlocks {
-    fn blocked_by(&self, _user_id: i64) -> BlockFuture<'_> {
+    fn blocked_by(&self, _user_id: UserId) -> BlockFuture<'_> {
         Box::pin(async { Ok(Vec::new()) })
     }
 }
 
 impl ChatHandle {
     /// Users `user_id` has blocked, from the configured [`Blocklist`].
-    pub(crate) async fn blocked_by(&self, user_id: i64) -> ChatResult<Vec<i64>> {
+    pub(crate) async fn blocked_by(&self, user_id: UserId) -> ChatResult<Vec<UserId>> {
         match self.inner.blocklist.get() {
             Some(blocklist) => blocklist.blocked_by(user_id).await,
             None => NoBlocks.blocked_by(user_id).await,
@@ -67,11 +73,11 @@ impl ChatHandle {
     /// blocked them. One query for the whole set.
     pub(crate) async fn presence_visible_to(
         &self,
-        viewer: i64,
-        subjects: &[i64],
-    ) -> ChatResult<HashSet<i64>> {
+        viewer: UserId,
+        subjects: &[UserId],
+    ) -> ChatResult<HashSet<UserId>> {
         let mut visible = HashSet::new();
-        let others: Vec<i64> = subjects.iter().copied().filter(|&s| s != viewer).collect();
+        let others: Vec<UserId> = subjects.iter().copied().filter(|&s| s != viewer).collect();
         if subjects.contains(&viewer) {
             visible.insert(viewer);
         }
@@ -97,10 +103,10 @@ impl ChatHandle {
     /// presence `viewer` may not see.
     pub(crate) async fn hide_presence(
         &self,
-        viewer: i64,
+        viewer: UserId,
         users: &mut [crate::model::User],
     ) -> ChatResult<()> {
-        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
         let visible = self.presence_visible_to(viewer, &ids).await?;
         for user in users.iter_mut() {
             if !visible.contains(&user.id) {
@@ -123,6 +129,7 @@ mod tests {
     use super::{BlockFuture, Blocklist};
     use crate::fanout::emitter::BoxFuture;
     use crate::fanout::{Emitter, Target, user_room};
+    use crate::ids::UserId;
     use crate::service::NewUser;
     use crate::socket::auth::Identity;
     use crate::testing::TestDb;
@@ -130,13 +137,13 @@ mod tests {
 
     /// Bob has blocked Carol; every question is recorded.
     struct BobBlocksCarol {
-        bob: i64,
-        carol: i64,
-        asked: Arc<Mutex<Vec<i64>>>,
+        bob: UserId,
+        carol: UserId,
+        asked: Arc<Mutex<Vec<UserId>>>,
     }
 
     impl Blocklist for BobBlocksCarol {
-        fn blocked_by(&self, user_id: i64) -> BlockFuture<'_> {
+        fn blocked_by(&self, user_id: UserId) -> BlockFuture<'_> {
             if let Ok(mut asked) = self.asked.lock() {
                 asked.push(user_id);
             }
@@ -180,7 +187,7 @@ mod tests {
         fn expire(&self, _: socketioxide::socket::Sid, _: crate::socket::expiry::SocketDeadline) {}
     }
 
-    async fn user(chat: &ChatHandle, name: &str) -> i64 {
+    async fn user(chat: &ChatHandle, name: &str) -> UserId {
         chat.create_user(NewUser {
             username: name.to_owned(),
             email: format!("{name}@example.com"),
@@ -188,7 +195,7 @@ mod tests {
         })
         .await
         .expect("user")
-        .id
+        .typed_id()
     }
 
     #[tokio::test]

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::ids::{ConversationId, UserId};
 use crate::store;
 
 /// The members of a conversation, and whether outsiders may know it exists.
 #[derive(Debug, Default)]
 pub(crate) struct Members {
     /// Member user ids.
-    pub(crate) ids: HashSet<i64>,
+    pub(crate) ids: HashSet<UserId>,
     /// A public room: listed, so a non-member may be told "not a member".
     /// Everything else (private groups, direct conversations, ids that do not
     /// exist) answers a non-member "not found", so ids reveal nothing.
@@ -31,7 +32,7 @@ pub(crate) struct Members {
 /// over all of them: ids that name nothing (a client trying ids one by one)
 /// cost a query each but no memory.
 pub(crate) struct MembershipCache {
-    sets: DashMap<i64, Entry>,
+    sets: DashMap<ConversationId, Entry>,
     generation: AtomicU64,
     /// Member ids held, plus one per conversation.
     weight: AtomicUsize,
@@ -64,7 +65,7 @@ impl MembershipCache {
     pub(crate) async fn members(
         &self,
         db: &DatabaseConnection,
-        conversation_id: i64,
+        conversation_id: ConversationId,
     ) -> Result<Arc<Members>, DbErr> {
         if let Some(entry) = self.sets.get(&conversation_id)
             && entry.loaded.elapsed() < self.ttl
@@ -92,7 +93,7 @@ impl MembershipCache {
         Ok(members)
     }
 
-    fn store(&self, conversation_id: i64, entry: Entry) {
+    fn store(&self, conversation_id: ConversationId, entry: Entry) {
         let weight = entry.weight();
         if weight > self.capacity {
             return;
@@ -129,8 +130,8 @@ impl MembershipCache {
     pub(crate) async fn is_member(
         &self,
         db: &DatabaseConnection,
-        conversation_id: i64,
-        user_id: i64,
+        conversation_id: ConversationId,
+        user_id: UserId,
     ) -> Result<bool, DbErr> {
         Ok(self
             .members(db, conversation_id)
@@ -149,7 +150,7 @@ impl MembershipCache {
     }
 
     /// Forgets a conversation's set after its membership changed.
-    pub(crate) fn invalidate(&self, conversation_id: i64) {
+    pub(crate) fn invalidate(&self, conversation_id: ConversationId) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         if let Some((_, old)) = self.sets.remove(&conversation_id) {
             self.weight.fetch_sub(old.weight(), Ordering::Relaxed);
@@ -158,7 +159,7 @@ impl MembershipCache {
 
     /// Drops the cached set of a conversation when it disagrees with what
     /// the database just said about `user_id`.
-    pub(crate) fn correct(&self, conversation_id: i64, user_id: i64, member: bool) {
+    pub(crate) fn correct(&self, conversation_id: ConversationId, user_id: UserId, member: bool) {
         let cached = self
             .sets
             .get(&conversation_id)
@@ -181,6 +182,8 @@ mod tests {
     use migration::{Migrator, MigratorTrait};
     use sea_orm::Database;
 
+    use crate::ids::literal::c;
+    use crate::ids::{ConversationId, UserId};
     use crate::service::{CreateGroup, NewUser};
     use crate::testing::TestDb;
     use crate::{ChatConfig, ChatCore, ChatHandle};
@@ -191,7 +194,7 @@ mod tests {
         ChatCore::builder(db).config(config).build().1
     }
 
-    async fn user(chat: &ChatHandle, name: &str) -> i64 {
+    async fn user(chat: &ChatHandle, name: &str) -> UserId {
         chat.create_user(NewUser {
             username: name.to_owned(),
             email: format!("{name}@example.com"),
@@ -199,10 +202,10 @@ mod tests {
         })
         .await
         .expect("user")
-        .id
+        .typed_id()
     }
 
-    async fn group(chat: &ChatHandle, owner: i64, members: Vec<i64>) -> i64 {
+    async fn group(chat: &ChatHandle, owner: UserId, members: Vec<UserId>) -> ConversationId {
         chat.create_group(
             owner,
             CreateGroup {
@@ -222,7 +225,7 @@ mod tests {
         let chat = engine(&db, ChatConfig::default()).await;
         let alice = user(&chat, "alice").await;
         for id in 1_000_000..1_002_000 {
-            assert!(!chat.is_member(id, alice).await.expect("check"));
+            assert!(!chat.is_member(c(id), alice).await.expect("check"));
         }
         assert_eq!(chat.inner.membership.held(), (0, 0));
     }

@@ -7,6 +7,7 @@ use super::writer::{StoreRequest, Stored, ValidMessage};
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult, Invalid};
 use crate::fanout::{Target, conversation_room};
+use crate::ids::{ConversationId, UserId};
 use crate::model::{Message, MessageType};
 use crate::protocol as events;
 use crate::store;
@@ -20,21 +21,24 @@ use crate::store;
 /// `client_id` is 1 to 64 printable characters.
 ///
 /// ```
+/// use chat_core::ids::ConversationId;
 /// use chat_core::model::MessageType;
 /// use chat_core::service::SendMessage;
 ///
+/// let general = ConversationId::try_from(42)?;
 /// let photo = SendMessage {
 ///     message_type: Some(MessageType::Image),
 ///     file_url: Some("/uploads/9f86d081.png".into()),
 ///     client_id: Some("c-20a7".into()),
-///     ..SendMessage::text(42, "our new office")
+///     ..SendMessage::text(general, "our new office")
 /// };
-/// # assert_eq!(photo.conversation_id, 42);
+/// # assert_eq!(photo.conversation_id, general);
+/// # Ok::<(), chat_core::ChatError>(())
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 pub struct SendMessage {
     /// Target conversation.
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     /// Text; trimmed, 1..=max_message_chars characters (may be empty for an image).
     #[serde(default)]
     pub content: String,
@@ -53,10 +57,12 @@ impl SendMessage {
     /// A plain text message, without `client_id`.
     ///
     /// ```
-    /// let m = chat_core::service::SendMessage::text(3, "hi");
-    /// assert_eq!(m.conversation_id, 3);
+    /// let team = chat_core::ids::ConversationId::try_from(3)?;
+    /// let m = chat_core::service::SendMessage::text(team, "hi");
+    /// assert_eq!(m.conversation_id, team);
+    /// # Ok::<(), chat_core::ChatError>(())
     /// ```
-    pub fn text(conversation_id: i64, content: impl Into<String>) -> Self {
+    pub fn text(conversation_id: ConversationId, content: impl Into<String>) -> Self {
         SendMessage {
             conversation_id,
             content: content.into(),
@@ -72,9 +78,6 @@ impl SendMessage {
         let mut push = |field: &str, msg: &str| {
             invalid.add(field, msg);
         };
-        if self.conversation_id <= 0 {
-            push("conversation_id", "must be a positive integer");
-        }
         let message_type = self.message_type.unwrap_or(MessageType::Text);
         let content = self.content.trim().to_owned();
         let chars = content.chars().count();
@@ -123,11 +126,11 @@ impl SendMessage {
 /// Result of [`ChatHandle::send_message`].
 ///
 /// ```no_run
-/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
 /// use chat_core::service::SendMessage;
 ///
-/// let retry = SendMessage { client_id: Some("c-1f3a".into()), ..SendMessage::text(42, "hi") };
-/// let outcome = chat.send_message(7, retry, None).await?;
+/// let retry = SendMessage { client_id: Some("c-1f3a".into()), ..SendMessage::text(general, "hi") };
+/// let outcome = chat.send_message(me, retry, None).await?;
 /// if !outcome.created {
 ///     // A retry of a stored message: answer with it; nobody was notified twice.
 /// }
@@ -159,17 +162,17 @@ impl ChatHandle {
     /// apply their own.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
     /// use chat_core::service::SendMessage;
     ///
-    /// let outcome = chat.send_message(7, SendMessage::text(42, "  hello  "), None).await?;
+    /// let outcome = chat.send_message(me, SendMessage::text(general, "  hello  "), None).await?;
     /// assert_eq!(outcome.message.content, "hello"); // stored trimmed
     /// let status = if outcome.created { 201 } else { 200 };
     /// # let _ = status; Ok(()) }
     /// ```
     pub async fn send_message(
         &self,
-        sender: i64,
+        sender: UserId,
         request: SendMessage,
         origin: Option<Sid>,
     ) -> ChatResult<SendOutcome> {
@@ -223,7 +226,7 @@ impl ChatHandle {
     /// (group-committed with concurrent sends); returns once it is committed.
     pub(crate) async fn store_message(
         &self,
-        sender: i64,
+        sender: UserId,
         message: ValidMessage,
     ) -> ChatResult<Stored> {
         let request = StoreRequest { sender, message };

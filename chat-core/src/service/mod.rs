@@ -7,12 +7,13 @@
 //! [`socket::events`](crate::socket::events).
 //!
 //! ```no_run
-//! # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+//! # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, bob: chat_core::ids::UserId, carol: chat_core::ids::UserId)
+//! #     -> Result<(), chat_core::ChatError> {
 //! use chat_core::service::{CreateGroup, SendMessage};
 //!
-//! let group = CreateGroup { name: "Rustaceans".into(), member_ids: vec![3, 9], is_public: false };
-//! let group = chat.create_group(7, group).await?;
-//! chat.send_message(7, SendMessage::text(group.id, "welcome!"), None).await?;
+//! let group = CreateGroup { name: "Rustaceans".into(), member_ids: vec![bob, carol], is_public: false };
+//! let group = chat.create_group(me, group).await?;
+//! chat.send_message(me, SendMessage::text(group.id, "welcome!"), None).await?;
 //! # Ok(()) }
 //! ```
 

@@ -7,22 +7,24 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
+use crate::ids::UserId;
+
 /// Sockets per user on this instance.
 #[derive(Default)]
 pub(crate) struct LocalPresence {
-    sockets: DashMap<i64, usize>,
+    sockets: DashMap<UserId, usize>,
 }
 
 impl LocalPresence {
     /// Counts a new socket; returns whether it is the user's first.
-    pub(crate) fn connect(&self, user_id: i64) -> bool {
+    pub(crate) fn connect(&self, user_id: UserId) -> bool {
         let mut count = self.sockets.entry(user_id).or_insert(0);
         *count += 1;
         *count == 1
     }
 
     /// Counts a closed socket; returns whether it was the user's last.
-    pub(crate) fn disconnect(&self, user_id: i64) -> bool {
+    pub(crate) fn disconnect(&self, user_id: UserId) -> bool {
         let last = match self.sockets.get_mut(&user_id) {
             Some(mut count) => {
                 *count = count.saturating_sub(1);
@@ -37,17 +39,17 @@ impl LocalPresence {
     }
 
     /// The user's sockets on this instance.
-    pub(crate) fn sockets(&self, user_id: i64) -> usize {
+    pub(crate) fn sockets(&self, user_id: UserId) -> usize {
         self.sockets.get(&user_id).map_or(0, |c| *c)
     }
 
     /// Whether the user has a socket on this instance.
-    pub(crate) fn is_online(&self, user_id: i64) -> bool {
+    pub(crate) fn is_online(&self, user_id: UserId) -> bool {
         self.sockets.get(&user_id).is_some_and(|c| *c > 0)
     }
 
     /// Sockets per user, for users with at least one.
-    pub(crate) fn counts(&self) -> Vec<(i64, usize)> {
+    pub(crate) fn counts(&self) -> Vec<(UserId, usize)> {
         self.sockets
             .iter()
             .filter(|e| *e.value() > 0)
@@ -56,7 +58,7 @@ impl LocalPresence {
     }
 
     /// Users with at least one socket.
-    pub(crate) fn online_users(&self) -> Vec<i64> {
+    pub(crate) fn online_users(&self) -> Vec<UserId> {
         self.sockets
             .iter()
             .filter(|e| *e.value() > 0)
@@ -74,7 +76,7 @@ impl LocalPresence {
 #[derive(Default)]
 pub(crate) struct PresenceBatches {
     /// User id -> username.
-    users: std::sync::Mutex<HashMap<i64, String>>,
+    users: std::sync::Mutex<HashMap<UserId, String>>,
     /// The writer is storing or announcing a batch.
     writing: AtomicBool,
     /// The writer task was started.
@@ -86,12 +88,12 @@ pub(crate) struct PresenceBatches {
 }
 
 impl PresenceBatches {
-    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<i64, String>> {
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, String>> {
         // A panic while holding the lock left a valid map.
         self.users.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn mark_changed(&self, user_id: i64, username: &str) {
+    pub(crate) fn mark_changed(&self, user_id: UserId, username: &str) {
         self.users()
             .entry(user_id)
             .or_insert_with(|| username.to_owned());
@@ -99,7 +101,7 @@ impl PresenceBatches {
     }
 
     /// The marked users, unmarked.
-    pub(crate) fn take(&self) -> HashMap<i64, String> {
+    pub(crate) fn take(&self) -> HashMap<UserId, String> {
         self.writing.store(true, Ordering::Release);
         std::mem::take(&mut *self.users())
     }
@@ -122,17 +124,18 @@ impl PresenceBatches {
 #[cfg(test)]
 mod tests {
     use super::LocalPresence;
+    use crate::ids::literal::u;
 
     #[test]
     fn several_tabs_count_as_one_user() {
         let p = LocalPresence::default();
-        assert!(p.connect(1), "first tab: online");
-        assert!(!p.connect(1), "second tab: no new online");
-        assert!(!p.disconnect(1), "closing one of two tabs: still online");
-        assert!(p.is_online(1));
-        assert!(p.disconnect(1), "last tab: offline");
-        assert!(!p.is_online(1));
-        assert!(!p.disconnect(1), "an unknown disconnect is ignored");
+        assert!(p.connect(u(1)), "first tab: online");
+        assert!(!p.connect(u(1)), "second tab: no new online");
+        assert!(!p.disconnect(u(1)), "closing one of two tabs: still online");
+        assert!(p.is_online(u(1)));
+        assert!(p.disconnect(u(1)), "last tab: offline");
+        assert!(!p.is_online(u(1)));
+        assert!(!p.disconnect(u(1)), "an unknown disconnect is ignored");
     }
 
     /// Single instance: a user's sockets opening and closing in a loop are
@@ -162,7 +165,7 @@ mod tests {
                 })
                 .await
                 .expect("user");
-            ids.push(user.id);
+            ids.push(user.typed_id());
         }
         chat.get_or_create_direct(ids[0], ids[1])
             .await

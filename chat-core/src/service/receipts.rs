@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::fanout::{Target, conversation_room};
+use crate::ids::{ConversationId, MessageId, UserId};
 use crate::protocol as events;
 use crate::store::receipts::Pointer;
 use crate::store::{self, now};
@@ -38,14 +39,14 @@ pub enum ReceiptKind {
 /// ```
 /// use chat_core::service::ReceiptRequest;
 /// let body: ReceiptRequest = serde_json::from_str(r#"{"conversation_id": 42, "message_id": 1001}"#).unwrap();
-/// assert_eq!(body.message_id, 1001);
+/// assert_eq!(body.message_id.get(), 1001);
 /// ```
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 pub struct ReceiptRequest {
     /// Conversation.
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     /// The newest message covered.
-    pub message_id: i64,
+    pub message_id: MessageId,
 }
 
 /// A receipt as broadcast to the conversation. Compare `seq`, not ids: the
@@ -63,13 +64,13 @@ pub struct ReceiptRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Receipt {
     /// Conversation.
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     /// Newest message covered.
-    pub message_id: i64,
+    pub message_id: MessageId,
     /// `seq` of that message: every message with a `seq` up to it is covered.
     pub seq: i64,
     /// Who read / received it.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// When (`read_at` for reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_at: Option<DateTime<Utc>>,
@@ -89,11 +90,12 @@ impl ChatHandle {
     /// room), or when the message is not in that conversation.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId,
+    /// #     newest: chat_core::ids::MessageId) -> Result<(), chat_core::ChatError> {
     /// use chat_core::service::{ReceiptKind, ReceiptRequest};
     ///
-    /// let request = ReceiptRequest { conversation_id: 42, message_id: 1001 };
-    /// match chat.advance_receipt(7, ReceiptKind::Read, request).await? {
+    /// let request = ReceiptRequest { conversation_id: general, message_id: newest };
+    /// match chat.advance_receipt(me, ReceiptKind::Read, request).await? {
     ///     Some(receipt) => println!("read up to seq {}", receipt.seq),
     ///     None => println!("already read further"),
     /// }
@@ -101,13 +103,10 @@ impl ChatHandle {
     /// ```
     pub async fn advance_receipt(
         &self,
-        user_id: i64,
+        user_id: UserId,
         kind: ReceiptKind,
         request: ReceiptRequest,
     ) -> ChatResult<Option<Receipt>> {
-        if request.message_id <= 0 {
-            return Err(ChatError::field("message_id", "must be a positive integer"));
-        }
         self.require_member(request.conversation_id, user_id)
             .await?;
         let seq =

@@ -7,6 +7,7 @@ use crate::ChatHandle;
 use crate::entity::conversation;
 use crate::error::{ChatError, ChatResult};
 use crate::fanout::{Target, conversation_room, user_room};
+use crate::ids::{ConversationId, UserId};
 use crate::model::{Conversation, ConversationKind, MessageType, RoomSummary, User};
 use crate::protocol as events;
 use crate::service::PageLimit;
@@ -18,26 +19,22 @@ use crate::store::{self, is_unique_violation};
 /// use chat_core::model::User;
 /// use chat_core::service::MemberEvent;
 ///
-/// let user = User { id: 9, username: "carol".into(), avatar_url: None, status: "online".into(), last_seen: None };
-/// let json = serde_json::to_value(MemberEvent { conversation_id: 42, user }).unwrap();
+/// let id = serde_json::from_str("9")?;
+/// let user = User { id, username: "carol".into(), avatar_url: None, status: "online".into(), last_seen: None };
+/// let json = serde_json::to_value(MemberEvent { conversation_id: serde_json::from_str("42")?, user })?;
 /// assert_eq!(json["user"]["id"], 9);
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberEvent {
     /// Conversation.
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     /// Who joined or left.
     pub user: User,
 }
 
 impl ChatHandle {
-    async fn group_row(&self, conversation_id: i64) -> ChatResult<conversation::Model> {
-        if conversation_id <= 0 {
-            return Err(ChatError::field(
-                "conversation_id",
-                "must be a positive integer",
-            ));
-        }
+    async fn group_row(&self, conversation_id: ConversationId) -> ChatResult<conversation::Model> {
         store::conversations::by_id(self.db(), conversation_id)
             .await?
             .ok_or(ChatError::NotFound("conversation"))
@@ -51,12 +48,16 @@ impl ChatHandle {
     /// room gets a `system` message and `conversation:member_joined`.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let room = chat.join_room(7, 42).await?;
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
+    /// let room = chat.join_room(me, general).await?;
     /// println!("joined {}", room.name.unwrap_or_default());
     /// # Ok(()) }
     /// ```
-    pub async fn join_room(&self, user_id: i64, conversation_id: i64) -> ChatResult<Conversation> {
+    pub async fn join_room(
+        &self,
+        user_id: UserId,
+        conversation_id: ConversationId,
+    ) -> ChatResult<Conversation> {
         let conv = self.group_row(conversation_id).await?;
         if self.is_member(conversation_id, user_id).await? {
             return self.conversation(user_id, conversation_id).await;
@@ -76,8 +77,8 @@ impl ChatHandle {
     /// [`join_room`](ChatHandle::join_room).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// match chat.add_member(7, 42, 9).await {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, carol: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
+    /// match chat.add_member(me, general, carol).await {
     ///     Ok(group) => println!("{} members now", group.member_count),
     ///     Err(err) if err.code() == "already_member" => {}
     ///     Err(err) => return Err(err),
@@ -86,9 +87,9 @@ impl ChatHandle {
     /// ```
     pub async fn add_member(
         &self,
-        caller: i64,
-        conversation_id: i64,
-        user_id: i64,
+        caller: UserId,
+        conversation_id: ConversationId,
+        user_id: UserId,
     ) -> ChatResult<Conversation> {
         let conv = self.group_row(conversation_id).await?;
         self.require_member(conversation_id, caller).await?;
@@ -96,9 +97,6 @@ impl ChatHandle {
             return Err(ChatError::Unprocessable(
                 "members cannot be added to a direct conversation",
             ));
-        }
-        if user_id <= 0 {
-            return Err(ChatError::field("user_id", "must be a positive integer"));
         }
         self.user_row(user_id).await?;
         if self.is_member(conversation_id, user_id).await? {
@@ -111,7 +109,12 @@ impl ChatHandle {
 
     /// Inserts the membership, writes the system notice, subscribes the user's
     /// sockets and tells everyone.
-    async fn add_to_group(&self, user_id: i64, conversation_id: i64, verb: &str) -> ChatResult<()> {
+    async fn add_to_group(
+        &self,
+        user_id: UserId,
+        conversation_id: ConversationId,
+        verb: &str,
+    ) -> ChatResult<()> {
         let txn = self.db().begin().await?;
         match store::members::insert(&txn, conversation_id, &[user_id]).await {
             Ok(()) => {}
@@ -147,12 +150,16 @@ impl ChatHandle {
     /// leaver's sockets too, which are then unsubscribed).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// chat.leave_conversation(7, 42).await?;
-    /// assert!(!chat.is_member(42, 7).await?);
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
+    /// chat.leave_conversation(me, general).await?;
+    /// assert!(!chat.is_member(general, me).await?);
     /// # Ok(()) }
     /// ```
-    pub async fn leave_conversation(&self, user_id: i64, conversation_id: i64) -> ChatResult<()> {
+    pub async fn leave_conversation(
+        &self,
+        user_id: UserId,
+        conversation_id: ConversationId,
+    ) -> ChatResult<()> {
         let conv = self.group_row(conversation_id).await?;
         self.require_member(conversation_id, user_id).await?;
         if conv.kind != ConversationKind::Group.as_str() {
@@ -181,7 +188,7 @@ impl ChatHandle {
 
     async fn system_message(
         &self,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         user: &User,
         verb: &str,
     ) -> ChatResult<()> {
@@ -208,10 +215,10 @@ impl ChatHandle {
     /// page through them.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
     /// let mut offset = 0;
     /// loop {
-    ///     let page = chat.public_rooms(7, Some(100), offset).await?;
+    ///     let page = chat.public_rooms(me, Some(100), offset).await?;
     ///     offset += page.len() as u64;
     ///     if page.len() < 100 {
     ///         break;
@@ -221,7 +228,7 @@ impl ChatHandle {
     /// ```
     pub async fn public_rooms(
         &self,
-        caller: i64,
+        caller: UserId,
         limit: Option<u64>,
         offset: u64,
     ) -> ChatResult<Vec<RoomSummary>> {

@@ -13,13 +13,14 @@ use dashmap::DashMap;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::time::Instant;
 
+use crate::ids::UserId;
 use crate::socket::auth::Identity;
 use crate::store;
 
 /// What the database said about a session (or a user without sessions).
 #[derive(Clone, Copy)]
 struct Verdict {
-    user_id: i64,
+    user_id: UserId,
     active: bool,
     until: Instant,
 }
@@ -32,7 +33,7 @@ struct Verdict {
 pub(crate) struct SessionCache {
     ttl: Duration,
     sessions: DashMap<String, Verdict>,
-    users: DashMap<i64, Verdict>,
+    users: DashMap<UserId, Verdict>,
     generation: AtomicU64,
     /// When expired entries were last dropped.
     swept: Mutex<Instant>,
@@ -44,7 +45,7 @@ pub(crate) fn session_message(session_id: &str) -> String {
 }
 
 /// Message announcing that every session of a user ended.
-pub(crate) fn user_message(user_id: i64) -> String {
+pub(crate) fn user_message(user_id: UserId) -> String {
     format!("u:{user_id}")
 }
 
@@ -127,7 +128,7 @@ impl SessionCache {
         self.sessions.remove(session_id);
     }
 
-    pub(crate) fn invalidate_user(&self, user_id: i64) {
+    pub(crate) fn invalidate_user(&self, user_id: UserId) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.users.remove(&user_id);
         self.sessions.retain(|_, v| v.user_id != user_id);
@@ -154,12 +155,13 @@ async fn query_active(db: &DatabaseConnection, identity: &Identity) -> Result<bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::literal::u;
 
     #[test]
     fn announcements_drop_the_entries_they_name() {
         let cache = SessionCache::new(Duration::from_secs(5));
         let until = Instant::now() + Duration::from_secs(5);
-        for (session, user_id) in [("a", 1), ("b", 1), ("c", 2)] {
+        for (session, user_id) in [("a", u(1)), ("b", u(1)), ("c", u(2))] {
             cache.sessions.insert(
                 session.to_owned(),
                 Verdict {
@@ -171,7 +173,7 @@ mod tests {
         }
         cache.apply(&session_message("c"));
         assert_eq!(cache.len(), 2);
-        cache.apply(&user_message(1));
+        cache.apply(&user_message(u(1)));
         assert_eq!(cache.len(), 0);
         cache.apply("garbage");
         cache.apply("u:not-a-number");

@@ -5,6 +5,7 @@
 use super::session_cache::{session_message, user_message};
 use crate::ChatHandle;
 use crate::error::ChatResult;
+use crate::ids::UserId;
 use crate::socket::auth::Identity;
 use crate::store::{self, now};
 
@@ -20,12 +21,12 @@ impl ChatHandle {
     /// handshake and `session:refresh`.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
     /// use chat_core::socket::auth::Identity;
     ///
     /// // A REST host, after verifying the token's signature and expiry:
     /// let identity = Identity {
-    ///     user_id: 7,
+    ///     user_id: me,
     ///     username: "alice".into(),
     ///     session_id: Some("4f1c9e2a".into()),
     ///     expires_at: Some(1_800_000_000),
@@ -72,12 +73,12 @@ impl ChatHandle {
     /// `session:ended {reason}` and is disconnected.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
     /// // After a password reset of user 7:
-    /// chat.end_user_sessions(7, "password_reset").await?;
+    /// chat.end_user_sessions(me, "password_reset").await?;
     /// # Ok(()) }
     /// ```
-    pub async fn end_user_sessions(&self, user_id: i64, reason: &str) -> ChatResult<()> {
+    pub async fn end_user_sessions(&self, user_id: UserId, reason: &str) -> ChatResult<()> {
         let db = self.db();
         let at = now();
         store::sessions::revoke_all_of_user(db, user_id, at).await?;

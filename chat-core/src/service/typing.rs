@@ -8,13 +8,14 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::mpsc;
 
+use crate::ids::{ConversationId, UserId};
 use crate::tasks::Tasks;
 
 /// Who is typing where. Each `start` bumps a generation; the expiry timer only
 /// fires if no later `start` or `stop` happened, so a refreshed indicator lives
 /// on and a stopped one is never stopped twice.
 pub(crate) struct TypingTracker {
-    active: DashMap<(i64, i64), u64>,
+    active: DashMap<(ConversationId, UserId), u64>,
     generation: AtomicU64,
     timeout: Duration,
     expired: mpsc::UnboundedSender<Expired>,
@@ -25,8 +26,8 @@ pub(crate) struct TypingTracker {
 /// A typing state that ran out: `typing:stop` must be sent for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Expired {
-    pub(crate) conversation_id: i64,
-    pub(crate) user_id: i64,
+    pub(crate) conversation_id: ConversationId,
+    pub(crate) user_id: UserId,
     pub(crate) username: String,
 }
 
@@ -49,8 +50,8 @@ impl TypingTracker {
     /// Records a `typing:start`; returns whether the user was not typing there before.
     pub(crate) fn start(
         self: &Arc<Self>,
-        conversation_id: i64,
-        user_id: i64,
+        conversation_id: ConversationId,
+        user_id: UserId,
         username: &str,
     ) -> bool {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
@@ -82,12 +83,12 @@ impl TypingTracker {
     }
 
     /// Records a stop; returns whether the user was typing.
-    pub(crate) fn stop(&self, conversation_id: i64, user_id: i64) -> bool {
+    pub(crate) fn stop(&self, conversation_id: ConversationId, user_id: UserId) -> bool {
         self.active.remove(&(conversation_id, user_id)).is_some()
     }
 
     #[cfg(test)]
-    fn is_typing(&self, conversation_id: i64, user_id: i64) -> bool {
+    fn is_typing(&self, conversation_id: ConversationId, user_id: UserId) -> bool {
         self.active.contains_key(&(conversation_id, user_id))
     }
 }
@@ -95,33 +96,37 @@ impl TypingTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::literal::{c, u};
 
     #[tokio::test(start_paused = true)]
     async fn typing_stops_by_itself_after_the_timeout() {
         let (tracker, mut expired) = TypingTracker::new(Duration::from_secs(5), Tasks::new());
-        assert!(tracker.start(1, 7, "bob"));
+        assert!(tracker.start(c(1), u(7), "bob"));
         tokio::time::sleep(Duration::from_millis(4900)).await;
         assert!(expired.try_recv().is_err(), "still typing before 5 s");
-        assert!(tracker.is_typing(1, 7));
+        assert!(tracker.is_typing(c(1), u(7)));
         tokio::time::sleep(Duration::from_millis(200)).await;
         let stop = expired.recv().await.expect("expiry");
         assert_eq!(
             stop,
             Expired {
-                conversation_id: 1,
-                user_id: 7,
+                conversation_id: c(1),
+                user_id: u(7),
                 username: "bob".into()
             }
         );
-        assert!(!tracker.is_typing(1, 7));
+        assert!(!tracker.is_typing(c(1), u(7)));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_refresh_extends_and_a_stop_cancels() {
         let (tracker, mut expired) = TypingTracker::new(Duration::from_secs(5), Tasks::new());
-        assert!(tracker.start(1, 7, "bob"));
+        assert!(tracker.start(c(1), u(7), "bob"));
         tokio::time::sleep(Duration::from_secs(3)).await;
-        assert!(!tracker.start(1, 7, "bob"), "a refresh is not a new start");
+        assert!(
+            !tracker.start(c(1), u(7), "bob"),
+            "a refresh is not a new start"
+        );
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert!(
             expired.try_recv().is_err(),
@@ -130,13 +135,13 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(
             expired.recv().await.map(|e| e.user_id),
-            Some(7),
+            Some(u(7)),
             "expires at 8 s"
         );
 
-        assert!(tracker.start(2, 8, "eve"));
-        assert!(tracker.stop(2, 8));
-        assert!(!tracker.stop(2, 8), "stopping twice is a no-op");
+        assert!(tracker.start(c(2), u(8), "eve"));
+        assert!(tracker.stop(c(2), u(8)));
+        assert!(!tracker.stop(c(2), u(8)), "stopping twice is a no-op");
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert!(
             expired.try_recv().is_err(),

@@ -5,6 +5,7 @@ use validator::Validate;
 use crate::ChatHandle;
 use crate::entity::user;
 use crate::error::{ChatError, ChatResult, FieldErrors, field_errors};
+use crate::ids::UserId;
 use crate::model::{OwnUser, User};
 use crate::service::PageLimit;
 use crate::store::{self, is_unique_violation};
@@ -135,14 +136,14 @@ impl ChatHandle {
     /// clients); `not_found` when there is none.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let row = chat.user_row(7).await?;
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
+    /// let row = chat.user_row(me).await?;
     /// if row.email_verified_at.is_none() {
     ///     // e.g. ask the user to verify their address first
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn user_row(&self, user_id: i64) -> ChatResult<user::Model> {
+    pub async fn user_row(&self, user_id: UserId) -> ChatResult<user::Model> {
         store::users::by_id(self.db(), user_id)
             .await?
             .ok_or(ChatError::NotFound("user"))
@@ -151,24 +152,24 @@ impl ChatHandle {
     /// A user's public profile; `not_found` when there is none.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let bob = chat.user(3).await?;
-    /// println!("{} is {}", bob.username, bob.status);
+    /// # async fn demo(chat: chat_core::ChatHandle, bob: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
+    /// let profile = chat.user(bob).await?;
+    /// println!("{} is {}", profile.username, profile.status);
     /// # Ok(()) }
     /// ```
-    pub async fn user(&self, user_id: i64) -> ChatResult<User> {
+    pub async fn user(&self, user_id: UserId) -> ChatResult<User> {
         Ok(User::from(&self.user_row(user_id).await?))
     }
 
     /// The caller's own profile (with e-mail), e.g. for `GET /me`.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let me = chat.own_user(7).await?;
-    /// let body = serde_json::to_value(&me).unwrap();
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
+    /// let mine = chat.own_user(me).await?;
+    /// let body = serde_json::to_value(&mine).unwrap();
     /// # let _ = body; Ok(()) }
     /// ```
-    pub async fn own_user(&self, user_id: i64) -> ChatResult<OwnUser> {
+    pub async fn own_user(&self, user_id: UserId) -> ChatResult<OwnUser> {
         Ok(OwnUser::from(&self.user_row(user_id).await?))
     }
 
@@ -179,14 +180,14 @@ impl ChatHandle {
     /// Presence is shown as in [`user_seen_by`](ChatHandle::user_seen_by).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let found = chat.search_users(7, "ali", Some(20), 0).await?;
-    /// assert!(found.iter().all(|u| u.id != 7 && u.username.to_lowercase().contains("ali")));
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
+    /// let found = chat.search_users(me, "ali", Some(20), 0).await?;
+    /// assert!(found.iter().all(|u| u.id != me && u.username.to_lowercase().contains("ali")));
     /// # Ok(()) }
     /// ```
     pub async fn search_users(
         &self,
-        caller: i64,
+        caller: UserId,
         query: &str,
         limit: Option<u64>,
         offset: u64,
@@ -207,12 +208,12 @@ impl ChatHandle {
     /// `not_found` when there is no such user.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let bob = chat.user_seen_by(7, 3).await?;
-    /// println!("{} is {}", bob.username, bob.status);
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, bob: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
+    /// let profile = chat.user_seen_by(me, bob).await?;
+    /// println!("{} is {}", profile.username, profile.status);
     /// # Ok(()) }
     /// ```
-    pub async fn user_seen_by(&self, viewer: i64, user_id: i64) -> ChatResult<User> {
+    pub async fn user_seen_by(&self, viewer: UserId, user_id: UserId) -> ChatResult<User> {
         let mut user = [self.user(user_id).await?];
         self.hide_presence(viewer, &mut user).await?;
         let [user] = user;

@@ -26,6 +26,7 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{ChatError, ChatResult};
+use crate::ids::{ConversationId, UserId};
 use crate::model::{Message, MessageType};
 use crate::store::messages::NewMessageRow;
 use crate::store::{self, is_unique_violation, now};
@@ -42,7 +43,7 @@ const QUEUE_DEPTH: usize = 4096;
 /// such as a `system` notice): the only input the writer takes.
 #[derive(Debug, Clone)]
 pub(crate) struct ValidMessage {
-    pub(crate) conversation_id: i64,
+    pub(crate) conversation_id: ConversationId,
     /// Trimmed.
     pub(crate) content: String,
     pub(crate) message_type: MessageType,
@@ -53,7 +54,7 @@ pub(crate) struct ValidMessage {
 
 /// A message to store: validated, with its sender.
 pub(crate) struct StoreRequest {
-    pub(crate) sender: i64,
+    pub(crate) sender: UserId,
     pub(crate) message: ValidMessage,
 }
 
@@ -99,6 +100,7 @@ impl MessageWriters {
         let index = request
             .message
             .conversation_id
+            .get()
             .rem_euclid(queues.len() as i64) as usize;
         let (reply, answer) = oneshot::channel();
         queues[index]
@@ -183,8 +185,8 @@ async fn store_one(db: &DatabaseConnection, request: &StoreRequest) -> ChatResul
 async fn existing_by_client_id(
     db: &DatabaseConnection,
     requests: &[&StoreRequest],
-) -> ChatResult<HashMap<(i64, String), Message>> {
-    let keys: Vec<(i64, &str)> = requests
+) -> ChatResult<HashMap<(UserId, String), Message>> {
+    let keys: Vec<(UserId, &str)> = requests
         .iter()
         .filter_map(|r| Some((r.sender, r.message.client_id.as_deref()?)))
         .collect();
@@ -209,7 +211,7 @@ async fn store_batch(
 
     // Which requests are new; a repeated client_id within the batch is
     // answered with the first one's message.
-    let mut first_with_key: HashMap<(i64, &str), usize> = HashMap::new();
+    let mut first_with_key: HashMap<(UserId, &str), usize> = HashMap::new();
     let mut repeats: Vec<(usize, usize)> = Vec::new();
     let mut new_requests: Vec<usize> = Vec::new();
     for (i, request) in requests.iter().enumerate() {
@@ -227,14 +229,14 @@ async fn store_batch(
     }
 
     // seq blocks, in ascending conversation order.
-    let mut per_conversation: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    let mut per_conversation: BTreeMap<ConversationId, Vec<usize>> = BTreeMap::new();
     for &i in &new_requests {
         per_conversation
             .entry(requests[i].message.conversation_id)
             .or_default()
             .push(i);
     }
-    let counts: BTreeMap<i64, i64> = per_conversation
+    let counts: BTreeMap<ConversationId, i64> = per_conversation
         .iter()
         .map(|(&id, indices)| (id, indices.len() as i64))
         .collect();
@@ -345,6 +347,8 @@ mod tests {
 
     use super::ValidMessage;
     use super::{MessageWriters, StoreRequest, Stored};
+    use crate::ids::literal::{c, u};
+    use crate::ids::{ConversationId, UserId};
     use crate::model::MessageType;
     use crate::testing::TestDb;
 
@@ -384,7 +388,11 @@ mod tests {
         .expect("count")
     }
 
-    fn request(sender: i64, conversation_id: i64, client_id: Option<String>) -> StoreRequest {
+    fn request(
+        sender: UserId,
+        conversation_id: ConversationId,
+        client_id: Option<String>,
+    ) -> StoreRequest {
         StoreRequest {
             sender,
             message: ValidMessage {
@@ -403,14 +411,14 @@ mod tests {
         let db = setup(&test_db).await;
         let writers = MessageWriters::new(crate::tasks::Tasks::new());
         let sends = (0..300).map(|n| {
-            let request = request(1 + n % 2, 1 + n % 2, Some(format!("c-{n}")));
+            let request = request(u(1 + n % 2), c(1 + n % 2), Some(format!("c-{n}")));
             writers.store(&db, request)
         });
         let results = futures_util::future::join_all(sends).await;
         let mut seqs: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
         for result in results {
             match result.expect("stored") {
-                Stored::Created(m) => seqs[(m.conversation_id - 1) as usize].push(m.seq),
+                Stored::Created(m) => seqs[(m.conversation_id.get() - 1) as usize].push(m.seq),
                 Stored::Existing(m) => panic!("seq {} reported as a retry", m.seq),
             }
         }
@@ -443,7 +451,8 @@ mod tests {
             .await
             .expect("analyze");
         let writers = MessageWriters::new(crate::tasks::Tasks::new());
-        let sends = (0..2000).map(|n| writers.store(&db, request(1, 1, Some(format!("k-{n}")))));
+        let sends =
+            (0..2000).map(|n| writers.store(&db, request(u(1), c(1), Some(format!("k-{n}")))));
         for result in futures_util::future::join_all(sends).await {
             result.expect("stored");
         }
@@ -470,10 +479,10 @@ mod tests {
         let writers = MessageWriters::new(crate::tasks::Tasks::new());
         let mut sends = Vec::new();
         for n in 0..40 {
-            sends.push(request(1, 1, Some(format!("same-{}", n % 4))));
+            sends.push(request(u(1), c(1), Some(format!("same-{}", n % 4))));
         }
-        sends.push(request(2, 999, None)); // no such conversation
-        sends.push(request(2, 2, None));
+        sends.push(request(u(2), c(999), None)); // no such conversation
+        sends.push(request(u(2), c(2), None));
         let results =
             futures_util::future::join_all(sends.into_iter().map(|r| writers.store(&db, r))).await;
         let mut created = HashSet::new();

@@ -7,10 +7,11 @@
 //!
 //! ```
 //! use std::collections::HashMap;
+//! use chat_core::ids::UserId;
 //! use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator, Identity};
 //!
 //! /// Static API tokens, e.g. for bots: token -> (user id, username).
-//! struct ApiTokens(HashMap<String, (i64, String)>);
+//! struct ApiTokens(HashMap<String, (UserId, String)>);
 //!
 //! impl Authenticator for ApiTokens {
 //!     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a> {
@@ -28,26 +29,30 @@ use std::pin::Pin;
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE};
 
+use crate::ids::UserId;
+
 /// An authenticated user, stored in the socket's extensions. Also what
 /// [`ChatHandle::typing_start`](crate::ChatHandle::typing_start) and
 /// [`typing_stop`](crate::ChatHandle::typing_stop) take.
 ///
 /// ```
+/// use chat_core::ids::UserId;
 /// use chat_core::socket::auth::Identity;
 ///
 /// // From a verified access token: `sub` = 7, `username`, `sid` (the login session), `exp`.
 /// let identity = Identity {
-///     user_id: 7,
+///     user_id: "7".parse::<UserId>()?,
 ///     username: "alice".into(),
 ///     session_id: Some("4f1c9e2a".into()),
 ///     expires_at: Some(1_800_000_000),
 /// };
-/// # assert_eq!(identity.user_id, 7);
+/// # assert_eq!(identity.user_id.get(), 7);
+/// # Ok::<(), chat_core::ids::NotAnId>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// User id (a row of `users`).
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Username, used in typing and presence events.
     pub username: String,
     /// The login session the credentials belong to, if the host has sessions:

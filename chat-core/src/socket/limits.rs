@@ -39,6 +39,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use http::request::Parts;
 
+use crate::ids::UserId;
 use crate::socket::handlers::ConnectRefused;
 
 /// Admission of Socket.IO handshakes per client, implemented by the host
@@ -76,7 +77,7 @@ pub(crate) struct ConnectionLimits {
     /// Most sockets per user on this instance; 0: no limit.
     max_sockets: usize,
     /// Sockets per user holding a [`SocketSlot`].
-    sockets: Arc<DashMap<i64, usize>>,
+    sockets: Arc<DashMap<UserId, usize>>,
 }
 
 impl ConnectionLimits {
@@ -111,8 +112,8 @@ impl HandshakeAttempt<'_> {
 pub(crate) struct SocketSlot(#[allow(dead_code)] Arc<SlotRelease>);
 
 struct SlotRelease {
-    user_id: i64,
-    sockets: Arc<DashMap<i64, usize>>,
+    user_id: UserId,
+    sockets: Arc<DashMap<UserId, usize>>,
 }
 
 impl Drop for SlotRelease {
@@ -145,7 +146,7 @@ impl ConnectionLimits {
     /// Takes one of the user's socket places; `too_many_sockets` when they
     /// hold them all. Checked and counted at once, so concurrent handshakes
     /// of one user cannot all pass.
-    pub(crate) fn socket_slot(&self, user_id: i64) -> Result<SocketSlot, ConnectRefused> {
+    pub(crate) fn socket_slot(&self, user_id: UserId) -> Result<SocketSlot, ConnectRefused> {
         let limits = self;
         {
             let mut count = limits.sockets.entry(user_id).or_insert(0);
@@ -167,6 +168,7 @@ impl ConnectionLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::literal::u;
     use crate::{ChatConfig, ChatCore};
 
     #[test]
@@ -176,21 +178,21 @@ mod tests {
             ..Default::default()
         };
         let (_layer, chat) = ChatCore::builder(Default::default()).config(config).build();
-        let first = chat.inner.limits.socket_slot(7).expect("first");
-        let second = chat.inner.limits.socket_slot(7).expect("second");
+        let first = chat.inner.limits.socket_slot(u(7)).expect("first");
+        let second = chat.inner.limits.socket_slot(u(7)).expect("second");
         assert!(matches!(
-            chat.inner.limits.socket_slot(7),
+            chat.inner.limits.socket_slot(u(7)),
             Err(ConnectRefused::TooManySockets)
         ));
         assert!(
-            chat.inner.limits.socket_slot(8).is_ok(),
+            chat.inner.limits.socket_slot(u(8)).is_ok(),
             "the limit is per user"
         );
         drop(first);
         let third = chat
             .inner
             .limits
-            .socket_slot(7)
+            .socket_slot(u(7))
             .expect("a place was given back");
         drop((second, third));
         assert!(chat.inner.limits.sockets.is_empty(), "no count left behind");
@@ -204,7 +206,7 @@ mod tests {
         };
         let (_layer, chat) = ChatCore::builder(Default::default()).config(config).build();
         let slots: Vec<_> = (0..100)
-            .map(|_| chat.inner.limits.socket_slot(7).ok())
+            .map(|_| chat.inner.limits.socket_slot(u(7)).ok())
             .collect();
         assert!(slots.iter().all(Option::is_some));
     }

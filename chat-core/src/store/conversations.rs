@@ -13,12 +13,13 @@ use super::sql;
 use super::users::user_from_row;
 use crate::db::Sql;
 use crate::entity::conversation;
+use crate::ids::{ConversationId, UserId};
 use crate::model::{Conversation, ConversationKind, RoomSummary, User};
 
 /// The conversation's row.
 pub(crate) async fn by_id<C: ConnectionTrait>(
     conn: &C,
-    conversation_id: i64,
+    conversation_id: ConversationId,
 ) -> Result<Option<conversation::Model>, DbErr> {
     conversation::Entity::find_by_id(conversation_id)
         .one(conn)
@@ -48,7 +49,7 @@ pub(crate) enum NewConversation {
 /// Inserts a conversation created by `creator` at `at`, with no message yet.
 pub(crate) async fn insert<C: ConnectionTrait>(
     conn: &C,
-    creator: i64,
+    creator: UserId,
     new: NewConversation,
     at: DateTime<Utc>,
 ) -> Result<conversation::Model, DbErr> {
@@ -62,7 +63,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         kind: Set(kind.as_str().to_owned()),
         name: Set(name),
         is_public: Set(is_public),
-        created_by: Set(Some(creator)),
+        created_by: Set(Some(creator.get())),
         created_at: Set(at),
         last_seq: Set(0),
         last_message_at: Set(at),
@@ -76,7 +77,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
 /// Groups `creator` created after `since`.
 pub(crate) async fn groups_created_since<C: ConnectionTrait>(
     conn: &C,
-    creator: i64,
+    creator: UserId,
     since: DateTime<Utc>,
 ) -> Result<i64, DbErr> {
     let mut q = sql(conn);
@@ -92,7 +93,7 @@ pub(crate) async fn groups_created_since<C: ConnectionTrait>(
 
 /// A page position in the conversation list: last activity and id.
 pub(crate) struct ListPosition {
-    pub(crate) id: i64,
+    pub(crate) id: ConversationId,
     pub(crate) last_activity: DateTime<Utc>,
 }
 
@@ -100,8 +101,8 @@ pub(crate) struct ListPosition {
 /// after the position `after` (activity, id) when given.
 pub(crate) async fn list_positions<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
-    after: Option<(DateTime<Utc>, i64)>,
+    user_id: UserId,
+    after: Option<(DateTime<Utc>, ConversationId)>,
     fetch: u64,
 ) -> Result<Vec<ListPosition>, DbErr> {
     let mut q = sql(conn);
@@ -133,7 +134,7 @@ pub(crate) async fn list_positions<C: ConnectionTrait>(
 }
 
 /// Appends the memberships `me` of `user_id` narrowed to `conversation_ids`.
-fn push_scope(q: &mut Sql, user_id: i64, conversation_ids: &[i64]) {
+fn push_scope(q: &mut Sql, user_id: UserId, conversation_ids: &[ConversationId]) {
     q.push("me.user_id = ").bind(user_id);
     match conversation_ids {
         [one] => q.push(" AND me.conversation_id = ").bind(*one),
@@ -147,7 +148,7 @@ fn push_scope(q: &mut Sql, user_id: i64, conversation_ids: &[i64]) {
 /// Appends the conversation list query (separate so its plan can be checked):
 /// the user's memberships `me` in `conversation_ids`, each conversation's last
 /// message (a point lookup on (conversation_id, seq)), member and unread counts.
-pub(crate) fn push_list(q: &mut Sql, user_id: i64, conversation_ids: &[i64]) {
+pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[ConversationId]) {
     q.push(
         "SELECT c.id AS c_id, c.type AS c_type, c.name AS c_name, c.is_public AS c_is_public, \
          c.created_by AS c_created_by, c.created_at AS c_created_at, c.last_seq AS c_last_seq, \
@@ -172,8 +173,8 @@ pub(crate) fn push_list(q: &mut Sql, user_id: i64, conversation_ids: &[i64]) {
 /// `embedded_members` members.
 pub(crate) async fn views<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
-    conversation_ids: &[i64],
+    user_id: UserId,
+    conversation_ids: &[ConversationId],
     embedded_members: u64,
 ) -> Result<Vec<Conversation>, DbErr> {
     if conversation_ids.is_empty() {
@@ -189,7 +190,7 @@ pub(crate) async fn views<C: ConnectionTrait>(
         self::embedded_members(conn, user_id, conversation_ids, embedded_members).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        let id: i64 = row.try_get("", "c_id")?;
+        let id: ConversationId = row.try_get("", "c_id")?;
         let kind: String = row.try_get("", "c_type")?;
         let last_message = match row.try_get::<Option<i64>>("", "lm_id")? {
             Some(_) => Some(message_from_row(row, "lm_")?),
@@ -219,10 +220,10 @@ pub(crate) async fn views<C: ConnectionTrait>(
 /// Up to `limit` members of each conversation in scope, in one query.
 async fn embedded_members<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
-    conversation_ids: &[i64],
+    user_id: UserId,
+    conversation_ids: &[ConversationId],
     limit: u64,
-) -> Result<HashMap<i64, Vec<User>>, DbErr> {
+) -> Result<HashMap<ConversationId, Vec<User>>, DbErr> {
     let mut q = sql(conn);
     q.push(
         "SELECT conversation_id, id, username, avatar_url, status, last_seen FROM ( \
@@ -236,9 +237,9 @@ async fn embedded_members<C: ConnectionTrait>(
         .bind(limit as i64)
         .push(" ORDER BY conversation_id, rn");
     let rows = conn.query_all_raw(q.build()).await?;
-    let mut map: HashMap<i64, Vec<User>> = HashMap::new();
+    let mut map: HashMap<ConversationId, Vec<User>> = HashMap::new();
     for row in &rows {
-        let conversation_id: i64 = row.try_get("", "conversation_id")?;
+        let conversation_id: ConversationId = row.try_get("", "conversation_id")?;
         map.entry(conversation_id)
             .or_default()
             .push(user_from_row(row)?);
@@ -250,7 +251,7 @@ async fn embedded_members<C: ConnectionTrait>(
 /// `viewer` is in each.
 pub(crate) async fn public_rooms<C: ConnectionTrait>(
     conn: &C,
-    viewer: i64,
+    viewer: UserId,
     limit: u64,
     offset: u64,
 ) -> Result<Vec<RoomSummary>, DbErr> {

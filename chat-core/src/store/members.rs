@@ -6,14 +6,15 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use super::users::user_from_row;
 use super::{ids, now, sql};
 use crate::entity::member;
+use crate::ids::{ConversationId, UserId};
 use crate::model::User;
 
 /// A conversation's member ids and whether it is a public room; `None` when
 /// the conversation does not exist.
 pub(crate) async fn member_set<C: ConnectionTrait>(
     conn: &C,
-    conversation_id: i64,
-) -> Result<Option<(HashSet<i64>, bool)>, DbErr> {
+    conversation_id: ConversationId,
+) -> Result<Option<(HashSet<UserId>, bool)>, DbErr> {
     // One query for both: no row at all when the conversation does not
     // exist, one row with a NULL user when it has no members.
     let mut q = sql(conn);
@@ -32,7 +33,7 @@ pub(crate) async fn member_set<C: ConnectionTrait>(
         let kind: String = row.try_get("", "kind")?;
         let is_public: bool = row.try_get("", "is_public")?;
         public = kind == "group" && is_public;
-        if let Some(user_id) = row.try_get::<Option<i64>>("", "user_id")? {
+        if let Some(user_id) = row.try_get::<Option<UserId>>("", "user_id")? {
             members.insert(user_id);
         }
     }
@@ -42,29 +43,29 @@ pub(crate) async fn member_set<C: ConnectionTrait>(
 /// Whether the user is a member, as the database says now.
 pub(crate) async fn is_member<C: ConnectionTrait>(
     conn: &C,
-    conversation_id: i64,
-    user_id: i64,
+    conversation_id: ConversationId,
+    user_id: UserId,
 ) -> Result<bool, DbErr> {
     let mut q = sql(conn);
     q.push("SELECT user_id FROM conversation_members WHERE conversation_id = ")
         .bind(conversation_id)
         .push(" AND user_id = ")
         .bind(user_id);
-    Ok(!ids(conn, q).await?.is_empty())
+    Ok(!ids::<_, i64>(conn, q).await?.is_empty())
 }
 
 /// Adds the users to the conversation (a membership that exists fails with a
 /// unique violation).
 pub(crate) async fn insert<C: ConnectionTrait>(
     conn: &C,
-    conversation_id: i64,
-    user_ids: &[i64],
+    conversation_id: ConversationId,
+    user_ids: &[UserId],
 ) -> Result<(), DbErr> {
     let joined_at = now();
     for chunk in user_ids.chunks(500) {
         let rows = chunk.iter().map(|&user_id| member::ActiveModel {
-            conversation_id: Set(conversation_id),
-            user_id: Set(user_id),
+            conversation_id: Set(conversation_id.get()),
+            user_id: Set(user_id.get()),
             joined_at: Set(joined_at),
             last_read_message_id: Set(None),
             last_read_seq: Set(0),
@@ -79,8 +80,8 @@ pub(crate) async fn insert<C: ConnectionTrait>(
 /// Removes the user from the conversation.
 pub(crate) async fn delete<C: ConnectionTrait>(
     conn: &C,
-    conversation_id: i64,
-    user_id: i64,
+    conversation_id: ConversationId,
+    user_id: UserId,
 ) -> Result<(), DbErr> {
     let mut q = sql(conn);
     q.push("DELETE FROM conversation_members WHERE conversation_id = ")
@@ -94,7 +95,7 @@ pub(crate) async fn delete<C: ConnectionTrait>(
 /// Up to `limit` members with a user id greater than `after`, in id order.
 pub(crate) async fn page<C: ConnectionTrait>(
     conn: &C,
-    conversation_id: i64,
+    conversation_id: ConversationId,
     after: i64,
     limit: u64,
 ) -> Result<Vec<User>, DbErr> {
@@ -115,10 +116,10 @@ pub(crate) async fn page<C: ConnectionTrait>(
 /// Up to `limit` ids of the user's conversations greater than `after`, in id order.
 pub(crate) async fn conversation_ids_after<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     after: i64,
     limit: u64,
-) -> Result<Vec<i64>, DbErr> {
+) -> Result<Vec<ConversationId>, DbErr> {
     let mut q = sql(conn);
     q.push("SELECT conversation_id FROM conversation_members WHERE user_id = ")
         .bind(user_id)

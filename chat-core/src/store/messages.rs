@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::{ids, sql};
 use crate::db::Sql;
+use crate::ids::{ConversationId, MessageId, UserId};
 use crate::model::{Message, MessageSender, MessageType};
 
 /// The columns of a message row with its sender (`m` joined with `su`).
@@ -25,7 +26,7 @@ pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.send
 pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Message, DbErr> {
     let col = |name: &str| format!("{prefix}{name}");
     let message_type: String = row.try_get("", &col("message_type"))?;
-    let sender_id: i64 = row.try_get("", &col("sender_id"))?;
+    let sender_id: UserId = row.try_get("", &col("sender_id"))?;
     Ok(Message {
         id: row.try_get("", &col("id"))?,
         conversation_id: row.try_get("", &col("conversation_id"))?,
@@ -47,8 +48,8 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
 /// The `seq` of message `message_id` if it is in the conversation.
 pub(crate) async fn seq_of<C: ConnectionTrait>(
     conn: &C,
-    conversation_id: i64,
-    message_id: i64,
+    conversation_id: ConversationId,
+    message_id: MessageId,
 ) -> Result<Option<i64>, DbErr> {
     let mut q = sql(conn);
     q.push("SELECT seq FROM messages WHERE id = ")
@@ -70,7 +71,12 @@ pub(crate) enum HistoryFrom {
 }
 
 /// Appends the history query to `q` (separate so its plan can be checked).
-pub(crate) fn push_history(q: &mut Sql, conversation_id: i64, from: HistoryFrom, fetch: u64) {
+pub(crate) fn push_history(
+    q: &mut Sql,
+    conversation_id: ConversationId,
+    from: HistoryFrom,
+    fetch: u64,
+) {
     q.push("SELECT ")
         .push(MESSAGE_COLUMNS)
         .push(" FROM messages m JOIN users su ON su.id = m.sender_id WHERE m.conversation_id = ")
@@ -95,7 +101,7 @@ pub(crate) fn push_history(q: &mut Sql, conversation_id: i64, from: HistoryFrom,
 /// Up to `fetch` messages of a conversation from `from`.
 pub(crate) async fn history<C: ConnectionTrait>(
     conn: &C,
-    conversation_id: i64,
+    conversation_id: ConversationId,
     from: HistoryFrom,
     fetch: u64,
 ) -> Result<Vec<Message>, DbErr> {
@@ -107,9 +113,9 @@ pub(crate) async fn history<C: ConnectionTrait>(
 
 /// A message to insert, with its `seq` taken.
 pub(crate) struct NewMessageRow<'a> {
-    pub(crate) conversation_id: i64,
+    pub(crate) conversation_id: ConversationId,
     pub(crate) seq: i64,
-    pub(crate) sender_id: i64,
+    pub(crate) sender_id: UserId,
     pub(crate) content: &'a str,
     pub(crate) message_type: MessageType,
     pub(crate) file_url: Option<&'a str>,
@@ -136,8 +142,8 @@ pub(crate) fn push_pg_by_client_ids(q: &mut Sql, keys: serde_json::Value) {
 /// Stored messages with these `(sender, client_id)` keys, by key.
 pub(crate) async fn by_client_ids<C: ConnectionTrait>(
     conn: &C,
-    keys: &[(i64, &str)],
-) -> Result<HashMap<(i64, String), Message>, DbErr> {
+    keys: &[(UserId, &str)],
+) -> Result<HashMap<(UserId, String), Message>, DbErr> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
@@ -169,7 +175,7 @@ pub(crate) async fn by_client_ids<C: ConnectionTrait>(
     collect_by_client_id(&conn.query_all_raw(q.build()).await?)
 }
 
-fn collect_by_client_id(rows: &[QueryResult]) -> Result<HashMap<(i64, String), Message>, DbErr> {
+fn collect_by_client_id(rows: &[QueryResult]) -> Result<HashMap<(UserId, String), Message>, DbErr> {
     let mut found = HashMap::new();
     for row in rows {
         let message = message_from_row(row, "")?;
@@ -191,9 +197,9 @@ fn json_value(items: Vec<serde_json::Value>) -> Value {
 /// order of every batch, so concurrent batches never deadlock.
 pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
     conn: &C,
-    counts: &BTreeMap<i64, i64>,
+    counts: &BTreeMap<ConversationId, i64>,
     at: DateTime<Utc>,
-) -> Result<HashMap<i64, i64>, DbErr> {
+) -> Result<HashMap<ConversationId, i64>, DbErr> {
     let mut last = HashMap::with_capacity(counts.len());
     match conn.get_database_backend() {
         DbBackend::Postgres => {
@@ -218,7 +224,10 @@ pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
                 .bind(blocks)
                 .push("::jsonb) AS v(id bigint, n bigint) WHERE c.id = v.id RETURNING c.id, c.last_seq");
             for row in conn.query_all_raw(update.build()).await? {
-                last.insert(row.try_get_by_index::<i64>(0)?, row.try_get_by_index(1)?);
+                last.insert(
+                    row.try_get_by_index::<ConversationId>(0)?,
+                    row.try_get_by_index(1)?,
+                );
             }
         }
         _ => {
@@ -247,7 +256,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
     conn: &C,
     rows: &[NewMessageRow<'_>],
     created_at: DateTime<Utc>,
-) -> Result<HashMap<(i64, i64), i64>, DbErr> {
+) -> Result<HashMap<(ConversationId, i64), MessageId>, DbErr> {
     let mut ids = HashMap::with_capacity(rows.len());
     if rows.is_empty() {
         return Ok(ids);
@@ -313,8 +322,8 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
     }
     q.push(" RETURNING id, conversation_id, seq");
     for row in conn.query_all_raw(q.build()).await? {
-        let id: i64 = row.try_get_by_index(0)?;
-        let conversation_id: i64 = row.try_get_by_index(1)?;
+        let id: MessageId = row.try_get_by_index(0)?;
+        let conversation_id: ConversationId = row.try_get_by_index(1)?;
         let seq: i64 = row.try_get_by_index(2)?;
         ids.insert((conversation_id, seq), id);
     }
@@ -324,9 +333,9 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
 /// Username and avatar of each distinct sender, in one query.
 pub(crate) async fn sender_profiles<C: ConnectionTrait>(
     conn: &C,
-    senders: impl Iterator<Item = i64>,
-) -> Result<HashMap<i64, MessageSender>, DbErr> {
-    let mut ids: Vec<i64> = senders.collect();
+    senders: impl Iterator<Item = UserId>,
+) -> Result<HashMap<UserId, MessageSender>, DbErr> {
+    let mut ids: Vec<UserId> = senders.collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
@@ -344,7 +353,7 @@ pub(crate) async fn sender_profiles<C: ConnectionTrait>(
     q.push(")");
     let mut profiles = HashMap::with_capacity(ids.len());
     for row in conn.query_all_raw(q.build()).await? {
-        let id: i64 = row.try_get("", "id")?;
+        let id: UserId = row.try_get("", "id")?;
         profiles.insert(
             id,
             MessageSender {

@@ -43,10 +43,13 @@ pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-/// Runs `sql` and returns the single `i64` column of every row.
-pub(crate) async fn ids<C: ConnectionTrait>(conn: &C, mut sql: Sql) -> Result<Vec<i64>, DbErr> {
+/// Runs `sql` and returns the single (id) column of every row.
+pub(crate) async fn ids<C: ConnectionTrait, T: sea_orm::TryGetable>(
+    conn: &C,
+    mut sql: Sql,
+) -> Result<Vec<T>, DbErr> {
     let rows = conn.query_all_raw(sql.build()).await?;
-    rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect()
+    rows.iter().map(|r| r.try_get_by_index::<T>(0)).collect()
 }
 
 /// A new statement for `conn`'s backend.

@@ -5,13 +5,17 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::db::Sql;
+use crate::ids::{ConversationId, UserId};
 
 /// Most users one status update names (its parameter count stays far below
 /// both databases' limits).
 pub(crate) const MAX_USERS_PER_UPDATE: usize = 500;
 
 /// Stores `online` for `users` (at most [`MAX_USERS_PER_UPDATE`]).
-pub(crate) async fn set_online<C: ConnectionTrait>(conn: &C, users: &[i64]) -> Result<(), DbErr> {
+pub(crate) async fn set_online<C: ConnectionTrait>(
+    conn: &C,
+    users: &[UserId],
+) -> Result<(), DbErr> {
     if users.is_empty() {
         return Ok(());
     }
@@ -27,7 +31,7 @@ pub(crate) async fn set_online<C: ConnectionTrait>(conn: &C, users: &[i64]) -> R
 /// [`MAX_USERS_PER_UPDATE`]).
 pub(crate) async fn set_offline<C: ConnectionTrait>(
     conn: &C,
-    users: &[i64],
+    users: &[UserId],
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     if users.is_empty() {
@@ -57,9 +61,9 @@ pub(crate) async fn set_everyone_offline<C: ConnectionTrait>(conn: &C) -> Result
 /// presence: direct ones, and groups of at most `fanout_limit` members.
 pub(crate) async fn presence_conversations<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     fanout_limit: i64,
-) -> Result<Vec<i64>, DbErr> {
+) -> Result<Vec<ConversationId>, DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push(
         "SELECT me.conversation_id FROM conversation_members me \
@@ -74,17 +78,17 @@ pub(crate) async fn presence_conversations<C: ConnectionTrait>(
     .bind(fanout_limit)
     .push(")");
     let rows = conn.query_all_raw(sql.build()).await?;
-    rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect()
+    rows.iter().map(|r| r.try_get_by_index(0)).collect()
 }
 
 /// Which of `others` share with `viewer` a direct conversation or a group of
 /// at most `fanout_limit` members (each once, in no particular order).
 pub(crate) async fn sharing_small_conversations<C: ConnectionTrait>(
     conn: &C,
-    viewer: i64,
-    others: &[i64],
+    viewer: UserId,
+    others: &[UserId],
     fanout_limit: i64,
-) -> Result<Vec<i64>, DbErr> {
+) -> Result<Vec<UserId>, DbErr> {
     if others.is_empty() {
         return Ok(Vec::new());
     }
@@ -106,6 +110,6 @@ pub(crate) async fn sharing_small_conversations<C: ConnectionTrait>(
     .push(")");
     let rows = conn.query_all_raw(sql.build()).await?;
     rows.iter()
-        .map(|r| r.try_get::<i64>("", "user_id"))
+        .map(|r| r.try_get::<UserId>("", "user_id"))
         .collect()
 }

@@ -3,6 +3,8 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use super::sql;
 
+use crate::ids::{ConversationId, MessageId, UserId};
+
 /// Which pointer a receipt moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pointer {
@@ -17,9 +19,9 @@ pub(crate) enum Pointer {
 pub(crate) async fn advance<C: ConnectionTrait>(
     conn: &C,
     pointer: Pointer,
-    conversation_id: i64,
-    user_id: i64,
-    message_id: i64,
+    conversation_id: ConversationId,
+    user_id: UserId,
+    message_id: MessageId,
     seq: i64,
 ) -> Result<bool, DbErr> {
     let mut q = sql(conn);

@@ -4,10 +4,12 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use super::sql;
 
+use crate::ids::UserId;
+
 /// Whether the user exists and, with a session, that session was not ended.
 pub(crate) async fn is_active<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     session_id: Option<&str>,
 ) -> Result<bool, DbErr> {
     let mut q = sql(conn);
@@ -51,7 +53,7 @@ pub(crate) async fn revoke<C: ConnectionTrait>(
 /// not expired.
 pub(crate) async fn revoke_all_of_user<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     // `WHERE` before `ON CONFLICT` keeps SQLite from reading it as a join.

@@ -5,6 +5,7 @@ use sea_orm::{ConnectionTrait, Database, DbBackend};
 use super::conversations::push_list;
 use super::messages::{HistoryFrom, push_history};
 use crate::db::Sql;
+use crate::ids::literal::{c, u};
 use crate::testing::TestDb;
 
 /// Fills a database with enough rows that the planner prefers indexes, then
@@ -59,15 +60,17 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     };
     let queries = vec![
         statement("history newest", &|q| {
-            push_history(q, 7, HistoryFrom::Newest, 51)
+            push_history(q, c(7), HistoryFrom::Newest, 51)
         }),
         statement("history before", &|q| {
-            push_history(q, 7, HistoryFrom::Before(30), 51)
+            push_history(q, c(7), HistoryFrom::Before(30), 51)
         }),
         statement("catch-up after_seq", &|q| {
-            push_history(q, 7, HistoryFrom::After(10), 101)
+            push_history(q, c(7), HistoryFrom::After(10), 101)
         }),
-        statement("conversation list", &|q| push_list(q, 3, &[3, 9, 17])),
+        statement("conversation list", &|q| {
+            push_list(q, u(3), &[c(3), c(9), c(17)])
+        }),
     ];
     let mut out = Vec::new();
     for (name, statement) in queries {

@@ -6,6 +6,7 @@ use sea_orm::{
 
 use super::{ids, now, sql};
 use crate::entity::user;
+use crate::ids::UserId;
 use crate::model::User;
 
 /// A public profile from a row with `id, username, avatar_url, status, last_seen`.
@@ -72,7 +73,7 @@ pub(crate) async fn by_login<C: ConnectionTrait>(
 /// The user's row.
 pub(crate) async fn by_id<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
 ) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(user_id).one(conn).await
 }
@@ -80,15 +81,15 @@ pub(crate) async fn by_id<C: ConnectionTrait>(
 /// Which of `user_ids` exist (in chunks: any number of ids).
 pub(crate) async fn existing_ids<C: ConnectionTrait>(
     conn: &C,
-    user_ids: &[i64],
-) -> Result<Vec<i64>, DbErr> {
+    user_ids: &[UserId],
+) -> Result<Vec<UserId>, DbErr> {
     let mut found = Vec::with_capacity(user_ids.len());
     for chunk in user_ids.chunks(500) {
         let mut q = sql(conn);
         q.push("SELECT id FROM users WHERE id IN (")
             .bind_list(chunk.iter().copied())
             .push(")");
-        found.extend(ids(conn, q).await?);
+        found.extend(ids::<_, UserId>(conn, q).await?);
     }
     Ok(found)
 }
@@ -98,7 +99,7 @@ pub(crate) async fn existing_ids<C: ConnectionTrait>(
 pub(crate) async fn search<C: ConnectionTrait>(
     conn: &C,
     needle: &str,
-    except: i64,
+    except: UserId,
     limit: u64,
     offset: u64,
 ) -> Result<Vec<User>, DbErr> {

@@ -2,6 +2,7 @@
 //! a throwaway database, and users whose token names them.
 use std::net::SocketAddr;
 
+use chat_core::ids::UserId;
 use chat_core::service::NewUser;
 use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator, Identity};
 use chat_core::testing::TestDb;
@@ -61,7 +62,7 @@ pub async fn serve(config: ChatConfig) -> Served {
 }
 
 /// A new user's id and the token that names them.
-pub async fn user(chat: &ChatHandle, name: &str) -> (i64, String) {
+pub async fn user(chat: &ChatHandle, name: &str) -> (UserId, String) {
     let id = chat
         .create_user(NewUser {
             username: name.to_owned(),
@@ -70,6 +71,6 @@ pub async fn user(chat: &ChatHandle, name: &str) -> (i64, String) {
         })
         .await
         .expect("create user")
-        .id;
+        .typed_id();
     (id, format!("user:{id}:{name}"))
 }

@@ -3,6 +3,7 @@
 //! by HMAC so a retried rotation can be answered again).
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chat_core::ids::UserId;
 use chat_core::socket::auth::{AuthError, AuthFuture, AuthRequest, Authenticator, Identity};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
@@ -71,7 +72,7 @@ impl Tokens {
     /// Issues an access token for a user's login session.
     pub fn issue(
         &self,
-        user_id: i64,
+        user_id: UserId,
         username: &str,
         session_id: &str,
     ) -> Result<String, jsonwebtoken::errors::Error> {

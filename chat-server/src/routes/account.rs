@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use chat_core::ChatError;
 use chat_core::entity::user;
+use chat_core::ids::UserId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -40,7 +41,7 @@ pub fn router() -> Router<AppState> {
 /// if the last one went out less than `MAIL_COOLDOWN` ago.
 async fn cooldown_left(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     purpose: &str,
 ) -> ApiResult<Option<std::time::Duration>> {
     let cooldown = chrono::Duration::from_std(state.limits.mail_cooldown).unwrap_or_default();
@@ -58,7 +59,7 @@ async fn cooldown_left(
 /// its hash is stored).
 async fn issue_token(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     purpose: &'static str,
     ttl: chrono::Duration,
 ) -> ApiResult<String> {
@@ -70,7 +71,7 @@ async fn issue_token(
 
 /// Marks a token used and returns its user, if it is valid for `purpose`.
 /// The conditional update makes a token work once even under concurrent use.
-async fn consume_token(state: &AppState, token: &str, purpose: &str) -> ApiResult<i64> {
+async fn consume_token(state: &AppState, token: &str, purpose: &str) -> ApiResult<UserId> {
     let invalid = || ApiError::Chat(ChatError::field("token", "is invalid or expired"));
     let stored = store::accounts::find_token(state.chat.db(), &hash_refresh_token(token), purpose)
         .await?
@@ -89,7 +90,7 @@ async fn consume_token(state: &AppState, token: &str, purpose: &str) -> ApiResul
 
 /// Sends the verification mail of a user (called after registration too).
 pub async fn send_verification(state: &AppState, user: &user::Model) -> ApiResult<()> {
-    let token = issue_token(state, user.id, VERIFY_EMAIL, VERIFY_TTL).await?;
+    let token = issue_token(state, user.typed_id(), VERIFY_EMAIL, VERIFY_TTL).await?;
     mail_verification(state, user, &token).await
 }
 
@@ -141,10 +142,10 @@ async fn resend_verification(
     let row = state.chat.user_row(user.id).await?;
     if row.email_verified_at.is_none() {
         let issuing = state.limits.mail_issue.lock().await;
-        if let Some(wait) = cooldown_left(&state, row.id, VERIFY_EMAIL).await? {
+        if let Some(wait) = cooldown_left(&state, row.typed_id(), VERIFY_EMAIL).await? {
             return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
         }
-        let token = issue_token(&state, row.id, VERIFY_EMAIL, VERIFY_TTL).await?;
+        let token = issue_token(&state, row.typed_id(), VERIFY_EMAIL, VERIFY_TTL).await?;
         drop(issuing);
         mail_verification(&state, &row, &token).await?;
     }
@@ -189,7 +190,7 @@ async fn send_reset(state: &AppState, email: &str) -> ApiResult<()> {
         return Ok(());
     };
     let issuing = state.limits.mail_issue.lock().await;
-    if cooldown_left(state, user.id, RESET_PASSWORD)
+    if cooldown_left(state, user.typed_id(), RESET_PASSWORD)
         .await?
         .is_some()
     {
@@ -199,7 +200,13 @@ async fn send_reset(state: &AppState, email: &str) -> ApiResult<()> {
         );
         return Ok(());
     }
-    let token = issue_token(state, user.id, RESET_PASSWORD, chrono::Duration::hours(1)).await?;
+    let token = issue_token(
+        state,
+        user.typed_id(),
+        RESET_PASSWORD,
+        chrono::Duration::hours(1),
+    )
+    .await?;
     drop(issuing);
     let link = format!("{}/reset-password?token={token}", state.public_url);
     let mail = Mail {
@@ -247,7 +254,7 @@ async fn logout_all(State(state): State<AppState>, user: AuthUser) -> ApiResult<
 }
 
 /// Revokes every refresh token of the user and disconnects their sockets.
-pub async fn end_all_sessions(state: &AppState, user_id: i64, reason: &str) -> ApiResult<()> {
+pub async fn end_all_sessions(state: &AppState, user_id: UserId, reason: &str) -> ApiResult<()> {
     store::refresh_tokens::revoke_user(state.chat.db(), user_id, chrono::Utc::now()).await?;
     state.chat.end_user_sessions(user_id, reason).await?;
     Ok(())

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json as JsonBody, Router};
 use chat_core::ChatError;
+use chat_core::ids::{ConversationId, MessageId, UserId};
 use chat_core::model::{Conversation, Message, User};
 use chat_core::service::{
     ConversationCursor, ConversationListQuery, ConversationPage, CreateGroup, HistoryQuery,
@@ -11,7 +12,7 @@ use chat_core::service::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiResult, body_error};
 use crate::extract::{AuthUser, Json, Path, Query};
 use crate::state::AppState;
 
@@ -55,62 +56,53 @@ async fn list(
     ))
 }
 
-/// `{user_id}` for a direct conversation, `{type: "group", name, member_ids, is_public?}` for a group.
+/// `{user_id}`: a direct conversation.
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum CreateBody {
-    Direct {
-        user_id: i64,
-    },
-    Group {
-        #[serde(rename = "type")]
-        kind: String,
-        #[serde(flatten)]
-        group: CreateGroup,
-    },
+struct DirectBody {
+    user_id: UserId,
 }
+
+const CREATE_SHAPE: &str = "expected {user_id} or {type: \"group\", name, member_ids, is_public?}";
 
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<(StatusCode, JsonBody<Conversation>)> {
-    let body: CreateBody = serde_json::from_value(body).map_err(|_| {
-        ApiError::InvalidBody(
-            "expected {user_id} or {type: \"group\", name, member_ids, is_public?}".to_owned(),
-        )
-    })?;
-    match body {
-        CreateBody::Direct { user_id } => {
-            let (conv, created) = state.chat.get_or_create_direct(user.id, user_id).await?;
-            let status = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            Ok((status, JsonBody(conv)))
-        }
-        CreateBody::Group { kind, group } => {
-            if kind != "group" {
-                return Err(ChatError::field("type", "must be \"group\"").into());
-            }
-            let conv = state.chat.create_group(user.id, group).await?;
-            Ok((StatusCode::CREATED, JsonBody(conv)))
-        }
+    // The shape is told by `type`, so a bad field is reported as that
+    // shape's (a refused id is `validation_failed`, as elsewhere).
+    if body.get("type").is_none() {
+        let DirectBody { user_id } =
+            serde_path_to_error::deserialize(body).map_err(|err| body_error(&err, CREATE_SHAPE))?;
+        let (conv, created) = state.chat.get_or_create_direct(user.id, user_id).await?;
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        return Ok((status, JsonBody(conv)));
     }
+    // `{type: "group", name, member_ids, is_public?}`: a group.
+    if body["type"] != "group" {
+        return Err(ChatError::field("type", "must be \"group\"").into());
+    }
+    let group: CreateGroup =
+        serde_path_to_error::deserialize(body).map_err(|err| body_error(&err, CREATE_SHAPE))?;
+    let conv = state.chat.create_group(user.id, group).await?;
+    Ok((StatusCode::CREATED, JsonBody(conv)))
 }
 
 async fn show(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ConversationId>,
 ) -> ApiResult<JsonBody<Conversation>> {
     Ok(JsonBody(state.chat.conversation(user.id, id).await?))
 }
 
 #[derive(Deserialize)]
 struct MembersQuery {
-    after: Option<i64>,
+    after: Option<UserId>,
     limit: Option<u64>,
 }
 
@@ -122,7 +114,7 @@ struct Members {
 async fn members(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ConversationId>,
     Query(q): Query<MembersQuery>,
 ) -> ApiResult<JsonBody<Members>> {
     Ok(JsonBody(Members {
@@ -135,7 +127,7 @@ async fn members(
 
 #[derive(Deserialize)]
 struct HistoryParams {
-    before: Option<i64>,
+    before: Option<MessageId>,
     after_seq: Option<i64>,
     limit: Option<u64>,
 }
@@ -143,7 +135,7 @@ struct HistoryParams {
 async fn history(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ConversationId>,
     Query(q): Query<HistoryParams>,
 ) -> ApiResult<JsonBody<MessagePage>> {
     let query = HistoryQuery {
@@ -169,7 +161,7 @@ struct SendBody {
 async fn send(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ConversationId>,
     Json(body): Json<SendBody>,
 ) -> ApiResult<(StatusCode, JsonBody<Message>)> {
     let request = SendMessage {
@@ -190,13 +182,13 @@ async fn send(
 
 #[derive(Deserialize)]
 struct AddMemberBody {
-    user_id: i64,
+    user_id: UserId,
 }
 
 async fn add_member(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ConversationId>,
     Json(body): Json<AddMemberBody>,
 ) -> ApiResult<(StatusCode, JsonBody<Conversation>)> {
     let conv = state.chat.add_member(user.id, id, body.user_id).await?;
@@ -206,7 +198,7 @@ async fn add_member(
 async fn join(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ConversationId>,
 ) -> ApiResult<JsonBody<Conversation>> {
     Ok(JsonBody(state.chat.join_room(user.id, id).await?))
 }
@@ -214,7 +206,7 @@ async fn join(
 async fn leave(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ConversationId>,
 ) -> ApiResult<StatusCode> {
     state.chat.leave_conversation(user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)

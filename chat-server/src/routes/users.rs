@@ -2,6 +2,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use chat_core::ids::UserId;
 use chat_core::model::User;
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +52,7 @@ struct UserBody {
 async fn profile(
     State(state): State<AppState>,
     viewer: AuthUser,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> ApiResult<Json<UserBody>> {
     Ok(Json(UserBody {
         user: state.chat.user_seen_by(viewer.id, id).await?,

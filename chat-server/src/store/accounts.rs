@@ -2,6 +2,7 @@
 //! verification) and the `account_tokens` table (e-mail verification and
 //! password reset tokens, stored as hashes).
 use chat_core::entity::{account_token, user};
+use chat_core::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -23,7 +24,7 @@ pub async fn find_user_by_email<C: ConnectionTrait>(
 /// Marks the user's e-mail address verified at `at`.
 pub async fn set_email_verified<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     user::Entity::update_many()
@@ -37,7 +38,7 @@ pub async fn set_email_verified<C: ConnectionTrait>(
 /// Replaces the user's password hash.
 pub async fn set_password_hash<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     password_hash: String,
 ) -> Result<(), DbErr> {
     user::Entity::update_many()
@@ -63,7 +64,7 @@ pub async fn delete_expired_tokens<C: ConnectionTrait>(
 /// The user's newest token for `purpose` created after `since`.
 pub async fn latest_token_since<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     purpose: &str,
     since: DateTime<Utc>,
 ) -> Result<Option<account_token::Model>, DbErr> {
@@ -79,7 +80,7 @@ pub async fn latest_token_since<C: ConnectionTrait>(
 /// Stores a new, unused token (its hash) for `purpose`.
 pub async fn insert_token<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     purpose: &str,
     token_hash: String,
     created_at: DateTime<Utc>,
@@ -137,7 +138,7 @@ pub async fn mark_token_used<C: ConnectionTrait>(
 /// Marks every unused token of the user for `purpose` used at `at`.
 pub async fn use_up_tokens<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     purpose: &str,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {

@@ -1,6 +1,7 @@
 //! The `refresh_tokens` table: one row per refresh token (stored as a hash),
 //! grouped in families, one family per login session.
 use chat_core::entity::refresh_token;
+use chat_core::ids::UserId;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -9,7 +10,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
     /// Its user.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// SHA-256 of the token.
     pub token_hash: String,
     /// The login session it belongs to.
@@ -101,7 +102,7 @@ pub async fn revoke_family<C: ConnectionTrait>(
 /// Revokes, at `at`, every token of the user not revoked yet.
 pub async fn revoke_user<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     refresh_token::Entity::update_many()

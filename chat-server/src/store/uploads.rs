@@ -1,6 +1,7 @@
 //! The `uploads` table (one row per image a user uploaded), and the lookups
 //! of `messages` and `users.avatar_url` that decide who may view an image and
 //! which images nothing refers to any more.
+use chat_core::ids::UserId;
 use std::collections::HashSet;
 
 use chat_core::db::Sql;
@@ -15,7 +16,7 @@ use sea_orm::{
 #[derive(Debug, Clone)]
 pub struct NewUpload<'a> {
     /// Who uploaded it.
-    pub uploader_id: i64,
+    pub uploader_id: UserId,
     /// `/uploads/<sha256>.<ext>`.
     pub file_url: &'a str,
     /// `/uploads/<sha256>_thumb.<ext>`.
@@ -31,7 +32,7 @@ pub struct NewUpload<'a> {
 }
 
 /// Bytes of the images the user has stored.
-pub async fn stored_bytes<C: ConnectionTrait>(conn: &C, uploader_id: i64) -> Result<u64, DbErr> {
+pub async fn stored_bytes<C: ConnectionTrait>(conn: &C, uploader_id: UserId) -> Result<u64, DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push(
         "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM uploads WHERE uploader_id = ",
@@ -104,7 +105,7 @@ pub async fn insert_within_quota<C: ConnectionTrait + TransactionTrait>(
 /// Whether the uploader has a row for this file.
 pub async fn exists<C: ConnectionTrait>(
     conn: &C,
-    uploader_id: i64,
+    uploader_id: UserId,
     file_url: &str,
 ) -> Result<bool, DbErr> {
     let count = upload::Entity::find()
@@ -118,7 +119,7 @@ pub async fn exists<C: ConnectionTrait>(
 /// Deletes the uploader's row for this file.
 pub async fn delete<C: ConnectionTrait>(
     conn: &C,
-    uploader_id: i64,
+    uploader_id: UserId,
     file_url: &str,
 ) -> Result<(), DbErr> {
     upload::Entity::delete_many()
@@ -133,7 +134,7 @@ pub async fn delete<C: ConnectionTrait>(
 /// where a message carrying it was posted.
 pub async fn may_view<C: ConnectionTrait>(
     conn: &C,
-    user_id: i64,
+    user_id: UserId,
     file_url: &str,
 ) -> Result<bool, DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());

@@ -2,6 +2,7 @@
 //! the bound on concurrent decoding, then the row (counted against the quota)
 //! and the files.
 use axum::body::Bytes;
+use chat_core::ids::UserId;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -74,7 +75,7 @@ impl Uploads {
     pub async fn save<C: ConnectionTrait + TransactionTrait>(
         &self,
         conn: &C,
-        uploader_id: i64,
+        uploader_id: UserId,
         processed: ProcessedImage,
     ) -> ApiResult<SavedUpload> {
         let (name, thumb_name) = stored_names(&processed.hash, processed.kind);

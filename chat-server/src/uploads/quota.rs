@@ -1,6 +1,7 @@
 //! The per-user quota of stored image bytes (UPLOAD_QUOTA_BYTES; 0: none).
 //! It bounds how much of an upload body is read, and the row of a new upload
 //! is only stored when it fits.
+use chat_core::ids::UserId;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use super::Uploads;
@@ -18,7 +19,7 @@ impl Uploads {
     pub async fn quota_left<C: ConnectionTrait>(
         &self,
         conn: &C,
-        user_id: i64,
+        user_id: UserId,
     ) -> ApiResult<Option<u64>> {
         Ok(match self.quota {
             0 => None,

@@ -13,6 +13,7 @@ use crate::ChatHandle;
 use crate::cluster::PresenceChange;
 use crate::error::ChatResult;
 use crate::fanout::{Target, conversation_room, user_room};
+use crate::ids::UserId;
 use crate::protocol as events;
 use crate::socket::auth::Identity;
 use crate::store::now;
@@ -24,15 +25,19 @@ const ANNOUNCE_CONCURRENCY: usize = 16;
 /// `user:online` / `user:offline`.
 ///
 /// ```
+/// use chat_core::ids::UserId;
 /// use chat_core::service::Presence;
-/// let online = Presence { user_id: 7, username: "alice".into(), last_seen: None };
-/// let json = serde_json::to_value(&online).unwrap();
+///
+/// let alice = UserId::try_from(7)?;
+/// let online = Presence { user_id: alice, username: "alice".into(), last_seen: None };
+/// let json = serde_json::to_value(&online)?;
 /// assert!(json.get("last_seen").is_none()); // only `user:offline` carries it
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Presence {
     /// User.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Username.
     pub username: String,
     /// When the last connection closed (`user:offline` only).
@@ -84,7 +89,7 @@ impl ChatHandle {
         // reading Redis after storing and storing what it says makes the last
         // status stored the one Redis has at the end.
         if let Some(cluster) = &self.inner.cluster {
-            let users: Vec<i64> = changes.iter().map(|c| c.user_id).collect();
+            let users: Vec<UserId> = changes.iter().map(|c| c.user_id).collect();
             match cluster.totals(&users).await {
                 Ok(totals) => {
                     let mut stale: Vec<PresenceChange> = Vec::new();
@@ -114,7 +119,7 @@ impl ChatHandle {
                 (events::USER_OFFLINE, Some(at))
             };
             if let Err(err) = self.announce(&identity, event, last_seen).await {
-                tracing::error!(%err, user_id = identity.user_id, "presence not announced");
+                tracing::error!(%err, user_id = %identity.user_id, "presence not announced");
             }
         });
         futures_util::stream::iter(announcements)
@@ -126,7 +131,7 @@ impl ChatHandle {
     /// (a statement per direction and [`store::MAX_USERS_PER_UPDATE`] users).
     pub(super) async fn store_statuses(&self, changes: &[PresenceChange], at: DateTime<Utc>) {
         for online in [true, false] {
-            let ids: Vec<i64> = changes
+            let ids: Vec<UserId> = changes
                 .iter()
                 .filter(|c| c.online == online)
                 .map(|c| c.user_id)
@@ -146,7 +151,7 @@ impl ChatHandle {
 
     /// Conversations whose members hear about this user's presence: direct
     /// ones and groups of at most `presence_fanout_limit` members.
-    async fn presence_rooms(&self, user_id: i64) -> ChatResult<Vec<String>> {
+    async fn presence_rooms(&self, user_id: UserId) -> ChatResult<Vec<String>> {
         let limit = self.config().presence_fanout_limit as i64;
         let ids = store::presence_conversations(self.db(), user_id, limit).await?;
         Ok(ids.into_iter().map(conversation_room).collect())
@@ -206,11 +211,13 @@ impl ChatHandle {
     ///
     /// ```
     /// # let (_layer, chat) = chat_core::ChatCore::builder(Default::default()).build();
-    /// if !chat.is_online(7) {
+    /// let me = chat_core::ids::UserId::try_from(7)?;
+    /// if !chat.is_online(me) {
     ///     // e.g. send a push notification instead
     /// }
+    /// # Ok::<(), chat_core::ChatError>(())
     /// ```
-    pub fn is_online(&self, user_id: i64) -> bool {
+    pub fn is_online(&self, user_id: UserId) -> bool {
         self.inner.presence.is_online(user_id)
     }
 
@@ -221,7 +228,7 @@ impl ChatHandle {
     /// let connected = chat.online_users();
     /// println!("{} users connected here", connected.len());
     /// ```
-    pub fn online_users(&self) -> Vec<i64> {
+    pub fn online_users(&self) -> Vec<UserId> {
         self.inner.presence.online_users()
     }
 }

@@ -7,6 +7,7 @@ use socketioxide::socket::Sid;
 use crate::ChatHandle;
 use crate::error::ChatResult;
 use crate::fanout::{Target, conversation_room, user_room};
+use crate::ids::{ConversationId, UserId};
 use crate::protocol as events;
 use crate::socket::auth::Identity;
 
@@ -21,9 +22,9 @@ use crate::socket::auth::Identity;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Typing {
     /// Conversation.
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     /// Who is typing.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Their username.
     pub username: String,
 }
@@ -36,20 +37,21 @@ impl ChatHandle {
     /// (`not_found`, or `not_a_member` for a public room).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, bot_id: chat_core::ids::UserId, general: chat_core::ids::ConversationId)
+    /// #     -> Result<(), chat_core::ChatError> {
     /// use chat_core::service::SendMessage;
     /// use chat_core::socket::auth::Identity;
     ///
-    /// let bot = Identity { user_id: 99, username: "helper-bot".into(), session_id: None, expires_at: None };
-    /// chat.typing_start(&bot, 42, None).await?;
+    /// let bot = Identity { user_id: bot_id, username: "helper-bot".into(), session_id: None, expires_at: None };
+    /// chat.typing_start(&bot, general, None).await?;
     /// // Sending stops the indicator: no `typing_stop` needed.
-    /// chat.send_message(bot.user_id, SendMessage::text(42, "Here is the answer."), None).await?;
+    /// chat.send_message(bot.user_id, SendMessage::text(general, "Here is the answer."), None).await?;
     /// # Ok(()) }
     /// ```
     pub async fn typing_start(
         &self,
         user: &Identity,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         origin: Option<Sid>,
     ) -> ChatResult<()> {
         self.require_member(conversation_id, user.user_id).await?;
@@ -75,18 +77,19 @@ impl ChatHandle {
     /// Members only (`not_found`, or `not_a_member` for a public room).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, bot_id: chat_core::ids::UserId, general: chat_core::ids::ConversationId)
+    /// #     -> Result<(), chat_core::ChatError> {
     /// # use chat_core::socket::auth::Identity;
-    /// # let bot = Identity { user_id: 99, username: "helper-bot".into(), session_id: None, expires_at: None };
-    /// chat.typing_start(&bot, 42, None).await?;
+    /// # let bot = Identity { user_id: bot_id, username: "helper-bot".into(), session_id: None, expires_at: None };
+    /// chat.typing_start(&bot, general, None).await?;
     /// // ... decided not to answer after all:
-    /// chat.typing_stop(&bot, 42, None).await?;
+    /// chat.typing_stop(&bot, general, None).await?;
     /// # Ok(()) }
     /// ```
     pub async fn typing_stop(
         &self,
         user: &Identity,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         origin: Option<Sid>,
     ) -> ChatResult<()> {
         self.require_member(conversation_id, user.user_id).await?;
@@ -98,9 +101,9 @@ impl ChatHandle {
     /// Sends `typing:stop` when the user was typing in the conversation.
     pub(crate) async fn stop_typing(
         &self,
-        user_id: i64,
+        user_id: UserId,
         username: &str,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         origin: Option<Sid>,
     ) {
         if self.inner.typing.stop(conversation_id, user_id) {
@@ -149,7 +152,7 @@ impl ChatHandle {
 
 /// Typing events go to the other members only: not back to the typist's own
 /// sockets.
-fn typing_target(conversation_id: i64, user_id: i64, origin: Option<Sid>) -> Target {
+fn typing_target(conversation_id: ConversationId, user_id: UserId, origin: Option<Sid>) -> Target {
     Target {
         rooms: vec![conversation_room(conversation_id)],
         except_socket: origin,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult, Invalid};
 use crate::fanout::{Target, user_room};
+use crate::ids::UserId;
 use crate::model::Conversation;
 use crate::protocol as events;
 use crate::store::conversations::NewConversation;
@@ -28,7 +29,7 @@ pub struct CreateGroup {
     pub name: String,
     /// Initial members besides the creator.
     #[serde(default)]
-    pub member_ids: Vec<i64>,
+    pub member_ids: Vec<UserId>,
     /// Listed in the public rooms and joinable by anyone.
     #[serde(default)]
     pub is_public: bool,
@@ -44,15 +45,15 @@ impl ChatHandle {
     /// unknown user.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let (conversation, created) = chat.get_or_create_direct(7, 3).await?;
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, bob: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
+    /// let (conversation, created) = chat.get_or_create_direct(me, bob).await?;
     /// let status = if created { 201 } else { 200 };
     /// # let _ = (conversation, status); Ok(()) }
     /// ```
     pub async fn get_or_create_direct(
         &self,
-        caller: i64,
-        other: i64,
+        caller: UserId,
+        other: UserId,
     ) -> ChatResult<(Conversation, bool)> {
         if other == caller {
             return Err(ChatError::field(
@@ -60,13 +61,10 @@ impl ChatHandle {
                 "a direct conversation needs another user",
             ));
         }
-        if other <= 0 {
-            return Err(ChatError::field("user_id", "must be a positive integer"));
-        }
         self.user_row(other).await?;
         let key = format!("{}:{}", caller.min(other), caller.max(other));
         if let Some(existing) = store::conversations::direct_by_key(self.db(), &key).await? {
-            return Ok((self.conversation(caller, existing.id).await?, false));
+            return Ok((self.conversation(caller, existing.typed_id()).await?, false));
         }
         let txn = self.db().begin().await?;
         let new = NewConversation::Direct { key: key.clone() };
@@ -78,14 +76,15 @@ impl ChatHandle {
                 let existing = store::conversations::direct_by_key(self.db(), &key)
                     .await?
                     .ok_or(ChatError::NotFound("conversation"))?;
-                return Ok((self.conversation(caller, existing.id).await?, false));
+                return Ok((self.conversation(caller, existing.typed_id()).await?, false));
             }
             Err(err) => return Err(err.into()),
         };
-        store::members::insert(&txn, conv.id, &[caller, other]).await?;
+        store::members::insert(&txn, conv.typed_id(), &[caller, other]).await?;
         txn.commit().await?;
-        self.after_members_added(conv.id, &[caller, other]).await;
-        let view = self.conversation(caller, conv.id).await?;
+        self.after_members_added(conv.typed_id(), &[caller, other])
+            .await;
+        let view = self.conversation(caller, conv.typed_id()).await?;
         self.broadcast(
             Target::rooms(vec![user_room(caller), user_room(other)]),
             events::CONVERSATION_NEW,
@@ -102,15 +101,19 @@ impl ChatHandle {
     /// characters; every member id must exist (`validation_failed` otherwise).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
     /// use chat_core::service::CreateGroup;
     ///
     /// let room = CreateGroup { name: "Rust help".into(), member_ids: vec![], is_public: true };
-    /// let room = chat.create_group(7, room).await?;
+    /// let room = chat.create_group(me, room).await?;
     /// assert_eq!(room.member_count, 1);
     /// # Ok(()) }
     /// ```
-    pub async fn create_group(&self, caller: i64, group: CreateGroup) -> ChatResult<Conversation> {
+    pub async fn create_group(
+        &self,
+        caller: UserId,
+        group: CreateGroup,
+    ) -> ChatResult<Conversation> {
         let name = group.name.trim().to_owned();
         let name_len = name.chars().count();
         let max_members = self.config().max_group_members_per_request;
@@ -130,16 +133,11 @@ impl ChatHandle {
                 group.member_ids.len() <= max_members,
                 "member_ids",
                 format!("at most {max_members} members at creation; add more afterwards"),
-            )
-            .check(
-                group.member_ids.iter().all(|&id| id > 0),
-                "member_ids",
-                "must be positive integers",
             );
         invalid.finish()?;
-        let mut members: BTreeSet<i64> = group.member_ids.iter().copied().collect();
+        let mut members: BTreeSet<UserId> = group.member_ids.iter().copied().collect();
         members.insert(caller);
-        let members: Vec<i64> = members.into_iter().collect();
+        let members: Vec<UserId> = members.into_iter().collect();
         let existing = store::users::existing_ids(self.db(), &members).await?;
         if existing.len() != members.len() {
             return Err(ChatError::field("member_ids", "unknown user id"));
@@ -152,10 +150,10 @@ impl ChatHandle {
             is_public: group.is_public,
         };
         let conv = store::conversations::insert(&txn, caller, new, created_at).await?;
-        store::members::insert(&txn, conv.id, &members).await?;
+        store::members::insert(&txn, conv.typed_id(), &members).await?;
         txn.commit().await?;
-        self.after_members_added(conv.id, &members).await;
-        let view = self.conversation(caller, conv.id).await?;
+        self.after_members_added(conv.typed_id(), &members).await;
+        let view = self.conversation(caller, conv.typed_id()).await?;
         let rooms = members.iter().map(|&id| user_room(id)).collect();
         self.broadcast(Target::rooms(rooms), events::CONVERSATION_NEW, &view)
             .await;
@@ -165,7 +163,7 @@ impl ChatHandle {
     /// `rate_limited` once the caller created `groups_per_hour` groups in the
     /// last hour. Concurrent requests may each pass the count before any of
     /// them commits, so a burst can overshoot by the requests in flight.
-    async fn check_group_budget(&self, caller: i64, at: DateTime<Utc>) -> ChatResult<()> {
+    async fn check_group_budget(&self, caller: UserId, at: DateTime<Utc>) -> ChatResult<()> {
         let per_hour = self.config().groups_per_hour;
         if per_hour == 0 {
             return Ok(());

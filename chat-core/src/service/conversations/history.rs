@@ -2,6 +2,7 @@
 //! from a `seq` (catch-up after a reconnect).
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
+use crate::ids::{ConversationId, MessageId, UserId};
 use crate::model::Message;
 use crate::service::PageLimit;
 use crate::store;
@@ -10,17 +11,20 @@ use crate::store::messages::HistoryFrom;
 /// Which page of history to read; see [`ChatHandle::history`].
 ///
 /// ```
+/// use chat_core::ids::MessageId;
 /// use chat_core::service::HistoryQuery;
 ///
 /// let newest = HistoryQuery::default();
-/// let older = HistoryQuery { before: Some(1001), limit: Some(20), ..Default::default() };
+/// let oldest_shown = MessageId::try_from(1001)?;
+/// let older = HistoryQuery { before: Some(oldest_shown), limit: Some(20), ..Default::default() };
 /// let catch_up = HistoryQuery { after_seq: Some(17), ..Default::default() };
 /// # let _ = (newest, older, catch_up);
+/// # Ok::<(), chat_core::ChatError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HistoryQuery {
     /// Messages older than this message id, newest first.
-    pub before: Option<i64>,
+    pub before: Option<MessageId>,
     /// Messages with `seq` greater than this, oldest first (catch-up).
     pub after_seq: Option<i64>,
     /// Page size (1..=history_max_limit); the configured default when `None`.
@@ -30,14 +34,14 @@ pub struct HistoryQuery {
 /// One page of history.
 ///
 /// ```no_run
-/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
 /// use chat_core::service::HistoryQuery;
 ///
 /// // After a reconnect: everything after the last seq seen, oldest first.
 /// let mut last_seq = 17;
 /// loop {
 ///     let query = HistoryQuery { after_seq: Some(last_seq), ..Default::default() };
-///     let page = chat.history(7, 42, query).await?;
+///     let page = chat.history(me, general, query).await?;
 ///     if let Some(newest) = page.messages.last() {
 ///         last_seq = newest.seq;
 ///     }
@@ -63,21 +67,21 @@ impl ChatHandle {
     /// 1..=[`history_max_limit`](crate::ChatConfig::history_max_limit).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
     /// use chat_core::service::HistoryQuery;
     ///
-    /// let newest = chat.history(7, 42, HistoryQuery::default()).await?;
+    /// let newest = chat.history(me, general, HistoryQuery::default()).await?;
     /// if let (true, Some(oldest)) = (newest.has_more, newest.messages.last()) {
     ///     let query = HistoryQuery { before: Some(oldest.id), ..Default::default() };
-    ///     let older = chat.history(7, 42, query).await?;
+    ///     let older = chat.history(me, general, query).await?;
     /// #   let _ = older;
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn history(
         &self,
-        caller: i64,
-        conversation_id: i64,
+        caller: UserId,
+        conversation_id: ConversationId,
         query: HistoryQuery,
     ) -> ChatResult<MessagePage> {
         let limit = PageLimit {

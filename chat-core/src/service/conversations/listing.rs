@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
+use crate::ids::{ConversationId, UserId};
 use crate::model::Conversation;
 use crate::service::PageLimit;
 use crate::store;
@@ -32,7 +33,7 @@ pub const CONVERSATION_PAGE_MAX: u64 = PageLimit::CONVERSATIONS.max;
 /// use chat_core::service::ConversationCursor;
 ///
 /// let cursor: ConversationCursor = "1767225600000001_42".parse().unwrap();
-/// assert_eq!(cursor.id, 42);
+/// assert_eq!(cursor.id.get(), 42);
 /// assert_eq!(cursor.to_string(), "1767225600000001_42");
 /// assert!("yesterday".parse::<ConversationCursor>().is_err());
 /// ```
@@ -41,7 +42,7 @@ pub struct ConversationCursor {
     /// Last activity (last message, or creation) of the conversation at the position.
     pub last_activity: DateTime<Utc>,
     /// Its id.
-    pub id: i64,
+    pub id: ConversationId,
 }
 
 impl fmt::Display for ConversationCursor {
@@ -58,10 +59,8 @@ impl FromStr for ConversationCursor {
         let (micros, id) = text.split_once('_').ok_or_else(invalid)?;
         let micros: i64 = micros.parse().map_err(|_| invalid())?;
         let id: i64 = id.parse().map_err(|_| invalid())?;
+        let id = ConversationId::try_from(id).map_err(|_| invalid())?;
         let last_activity = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-        if id <= 0 {
-            return Err(invalid());
-        }
         Ok(ConversationCursor { last_activity, id })
     }
 }
@@ -87,13 +86,13 @@ pub struct ConversationListQuery {
 /// One page of the conversation list.
 ///
 /// ```no_run
-/// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+/// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
 /// use chat_core::service::ConversationListQuery;
 ///
 /// let mut query = ConversationListQuery::default();
 /// let mut all = Vec::new();
 /// loop {
-///     let page = chat.conversation_page(7, query).await?;
+///     let page = chat.conversation_page(me, query).await?;
 ///     all.extend(page.conversations);
 ///     match page.next_before {
 ///         Some(cursor) => query.before = Some(cursor.parse()?),
@@ -122,16 +121,16 @@ impl ChatHandle {
     /// conversations, ordered by activity), then the page's details.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
     /// use chat_core::service::ConversationListQuery;
     ///
-    /// let page = chat.conversation_page(7, ConversationListQuery::default()).await?;
+    /// let page = chat.conversation_page(me, ConversationListQuery::default()).await?;
     /// let unread: i64 = page.conversations.iter().map(|c| c.unread_count).sum();
     /// # let _ = unread; Ok(()) }
     /// ```
     pub async fn conversation_page(
         &self,
-        caller: i64,
+        caller: UserId,
         query: ConversationListQuery,
     ) -> ChatResult<ConversationPage> {
         let limit = PageLimit::CONVERSATIONS.resolve(query.limit)?;
@@ -147,11 +146,11 @@ impl ChatHandle {
                 last_activity: p.last_activity,
             })
             .collect();
-        let ids: Vec<i64> = positions.iter().map(|p| p.id).collect();
+        let ids: Vec<ConversationId> = positions.iter().map(|p| p.id).collect();
         let mut conversations = self.conversation_views(caller, &ids).await?;
         // Both queries order alike; a message committed between them may have
         // moved a conversation, so keep the order the cursor was taken in.
-        let rank: HashMap<i64, usize> = positions
+        let rank: HashMap<ConversationId, usize> = positions
             .iter()
             .enumerate()
             .map(|(i, p)| (p.id, i))
@@ -168,25 +167,28 @@ impl ChatHandle {
         })
     }
 
-    /// Up to `limit` ids of the user's conversations greater than `after`, in
-    /// id order: page through them with the last id of each page.
+    /// Up to `limit` ids of the user's conversations greater than `after`
+    /// (from the first when `None`), in id order: page through them with the
+    /// last id of each page.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let mut after = 0;
+    /// # async fn demo(chat: chat_core::ChatHandle, user: chat_core::ids::UserId)
+    /// #     -> Result<(), chat_core::ChatError> {
+    /// let mut after = None;
     /// loop {
-    ///     let ids = chat.conversation_ids_after(7, after, 1000).await?;
+    ///     let ids = chat.conversation_ids_after(user, after, 1000).await?;
     ///     let Some(&last) = ids.last() else { break };
-    ///     after = last;
+    ///     after = Some(last);
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn conversation_ids_after(
         &self,
-        user_id: i64,
-        after: i64,
+        user_id: UserId,
+        after: Option<ConversationId>,
         limit: u64,
-    ) -> ChatResult<Vec<i64>> {
+    ) -> ChatResult<Vec<ConversationId>> {
+        let after = after.map_or(0, ConversationId::get);
         Ok(store::members::conversation_ids_after(self.db(), user_id, after, limit).await?)
     }
 }
@@ -197,15 +199,15 @@ impl ChatHandle {
     /// room the caller has not joined.
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
-    /// let conversation = chat.conversation(7, 42).await?;
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
+    /// let conversation = chat.conversation(me, general).await?;
     /// println!("{} members, {} unread", conversation.member_count, conversation.unread_count);
     /// # Ok(()) }
     /// ```
     pub async fn conversation(
         &self,
-        caller: i64,
-        conversation_id: i64,
+        caller: UserId,
+        conversation_id: ConversationId,
     ) -> ChatResult<Conversation> {
         match self
             .conversation_views(caller, &[conversation_id])
@@ -221,8 +223,8 @@ impl ChatHandle {
     /// the caller sees them, most recent activity first.
     pub(crate) async fn conversation_views(
         &self,
-        caller: i64,
-        conversation_ids: &[i64],
+        caller: UserId,
+        conversation_ids: &[ConversationId],
     ) -> ChatResult<Vec<Conversation>> {
         let embedded = self.config().embedded_members;
         Ok(store::conversations::views(self.db(), caller, conversation_ids, embedded).await?)

@@ -4,6 +4,7 @@
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::fanout::conversation_room;
+use crate::ids::{ConversationId, UserId};
 use crate::model::User;
 use crate::service::PageLimit;
 use crate::store;
@@ -14,14 +15,18 @@ impl ChatHandle {
     /// handle, on every instance).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
     /// use chat_core::ChatError;
-    /// if !chat.is_member(42, 7).await? {
+    /// if !chat.is_member(general, me).await? {
     ///     return Err(ChatError::NotAMember);
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn is_member(&self, conversation_id: i64, user_id: i64) -> ChatResult<bool> {
+    pub async fn is_member(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> ChatResult<bool> {
         Ok(self
             .inner
             .membership
@@ -33,15 +38,9 @@ impl ChatHandle {
     /// [`outsider`](Self::outsider)).
     pub(crate) async fn require_member(
         &self,
-        conversation_id: i64,
-        user_id: i64,
+        conversation_id: ConversationId,
+        user_id: UserId,
     ) -> ChatResult<()> {
-        if conversation_id <= 0 {
-            return Err(ChatError::field(
-                "conversation_id",
-                "must be a positive integer",
-            ));
-        }
         let members = self
             .inner
             .membership
@@ -57,7 +56,7 @@ impl ChatHandle {
     /// What a non-member learns about a conversation: `not_a_member` for a
     /// public room (listed anyway), `not_found` for anything else, the same
     /// answer as for an id that does not exist.
-    pub(crate) async fn outsider(&self, conversation_id: i64) -> ChatResult<ChatError> {
+    pub(crate) async fn outsider(&self, conversation_id: ConversationId) -> ChatResult<ChatError> {
         let members = self
             .inner
             .membership
@@ -68,14 +67,18 @@ impl ChatHandle {
 
     /// After a membership change is committed: refresh the cache and subscribe
     /// the new members' live sockets to the conversation.
-    pub(crate) async fn after_members_added(&self, conversation_id: i64, user_ids: &[i64]) {
+    pub(crate) async fn after_members_added(
+        &self,
+        conversation_id: ConversationId,
+        user_ids: &[UserId],
+    ) {
         self.membership_changed(conversation_id).await;
         self.join_users(user_ids, conversation_room(conversation_id))
             .await;
     }
 
     /// Drops the cached member set here and, when clustered, on every instance.
-    pub(crate) async fn membership_changed(&self, conversation_id: i64) {
+    pub(crate) async fn membership_changed(&self, conversation_id: ConversationId) {
         self.inner.membership.invalidate(conversation_id);
         if let Some(cluster) = &self.inner.cluster {
             cluster.publish_membership_change(conversation_id).await;
@@ -88,8 +91,8 @@ impl ChatHandle {
     /// disagrees is dropped.
     pub(crate) async fn is_member_now(
         &self,
-        conversation_id: i64,
-        user_id: i64,
+        conversation_id: ConversationId,
+        user_id: UserId,
     ) -> ChatResult<bool> {
         let member = store::members::is_member(self.db(), conversation_id, user_id).await?;
         self.inner
@@ -103,10 +106,10 @@ impl ChatHandle {
     /// `not_a_member` for a public room).
     ///
     /// ```no_run
-    /// # async fn demo(chat: chat_core::ChatHandle) -> Result<(), chat_core::ChatError> {
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
     /// let mut after = None;
     /// loop {
-    ///     let page = chat.list_members(7, 42, after, Some(100)).await?;
+    ///     let page = chat.list_members(me, general, after, Some(100)).await?;
     ///     let Some(last) = page.last() else { break };
     ///     after = Some(last.id);
     /// }
@@ -114,14 +117,20 @@ impl ChatHandle {
     /// ```
     pub async fn list_members(
         &self,
-        caller: i64,
-        conversation_id: i64,
-        after: Option<i64>,
+        caller: UserId,
+        conversation_id: ConversationId,
+        after: Option<UserId>,
         limit: Option<u64>,
     ) -> ChatResult<Vec<User>> {
         let limit = PageLimit::MEMBERS.resolve(limit)?;
         self.require_member(conversation_id, caller).await?;
-        Ok(store::members::page(self.db(), conversation_id, after.unwrap_or(0), limit).await?)
+        Ok(store::members::page(
+            self.db(),
+            conversation_id,
+            after.map_or(0, UserId::get),
+            limit,
+        )
+        .await?)
     }
 }
 

@@ -5,11 +5,12 @@ use socketioxide::adapter::Adapter;
 use super::event::Caller;
 use crate::error::{ChatError, ChatResult};
 use crate::fanout::conversation_room;
+use crate::ids::ConversationId;
 use crate::protocol::ConversationRef;
 
 #[derive(Serialize)]
 pub(crate) struct Joined {
-    conversation_id: i64,
+    conversation_id: ConversationId,
 }
 
 pub(crate) async fn on_join<A: Adapter>(

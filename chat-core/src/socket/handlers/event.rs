@@ -89,11 +89,28 @@ impl<A: Adapter, T: DeserializeOwned> FromMessageParts<A> for Charged<A, T> {
         let charged = Caller::charge(socket).and_then(|caller| {
             let Ok(TryData(payload)) =
                 TryData::<Object<T>>::from_message_parts(socket, value, ack_id);
-            let Object(payload) = payload.map_err(|e| ChatError::InvalidPayload(e.to_string()))?;
-            Ok((caller, payload))
+            match payload {
+                Ok(Object(payload)) => Ok((caller, payload)),
+                Err(err) => Err(refused_id::<A, T>(socket, value, ack_id)
+                    .unwrap_or_else(|| ChatError::InvalidPayload(err.to_string()))),
+            }
         });
         Ok(Charged(charged))
     }
+}
+
+/// When a payload failed to decode because of an id that is not positive,
+/// the `validation_failed` naming its field (e.g. `conversation_id`), as a
+/// hand check would have answered; `None` for any other failure. Only bad
+/// payloads pay for this second, located decoding.
+fn refused_id<A: Adapter, T: DeserializeOwned>(
+    socket: &Arc<Socket<A>>,
+    value: &mut Value,
+    ack_id: &Option<i64>,
+) -> Option<ChatError> {
+    let Ok(TryData(tree)) = TryData::<serde_json::Value>::from_message_parts(socket, value, ack_id);
+    let err = serde_path_to_error::deserialize::<_, Object<T>>(tree.ok()?).err()?;
+    crate::ids::refusal(&err.path().to_string(), &err.inner().to_string())
 }
 
 /// Registers a socket's client events, each through [`Charged`].

@@ -28,7 +28,7 @@ pub(crate) async fn join_rooms<A: Adapter>(
         rooms.push(session_room(session));
     }
     socket.join(rooms);
-    let mut after = 0;
+    let mut after = None;
     loop {
         let ids = chat
             .conversation_ids_after(identity.user_id, after, JOIN_PAGE)
@@ -39,7 +39,7 @@ pub(crate) async fn join_rooms<A: Adapter>(
         if !full {
             break;
         }
-        after = last;
+        after = Some(last);
     }
     Ok(())
 }

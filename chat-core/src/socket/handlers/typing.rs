@@ -8,27 +8,28 @@ use socketioxide::adapter::Adapter;
 
 use super::event::Caller;
 use crate::error::ChatResult;
+use crate::ids::ConversationId;
 use crate::protocol::ConversationRef;
 
 /// Conversations this socket said it is typing in, stopped when it disconnects.
 #[derive(Clone, Default)]
-pub(crate) struct SocketTyping(pub(crate) Arc<Mutex<HashSet<i64>>>);
+pub(crate) struct SocketTyping(pub(crate) Arc<Mutex<HashSet<ConversationId>>>);
 
 impl SocketTyping {
-    fn started(&self, conversation_id: i64) {
+    fn started(&self, conversation_id: ConversationId) {
         if let Ok(mut set) = self.0.lock() {
             set.insert(conversation_id);
         }
     }
 
-    fn stopped(&self, conversation_id: i64) {
+    fn stopped(&self, conversation_id: ConversationId) {
         if let Ok(mut set) = self.0.lock() {
             set.remove(&conversation_id);
         }
     }
 
     /// The conversations, forgotten.
-    pub(crate) fn take(&self) -> Vec<i64> {
+    pub(crate) fn take(&self) -> Vec<ConversationId> {
         self.0
             .lock()
             .map(|mut s| s.drain().collect())
@@ -38,7 +39,7 @@ impl SocketTyping {
 
 #[derive(Serialize)]
 pub(crate) struct TypingAck {
-    conversation_id: i64,
+    conversation_id: ConversationId,
 }
 
 pub(crate) async fn on_typing_start<A: Adapter>(

@@ -152,7 +152,7 @@ async fn retried_or_reused(
         {
             let user = state.chat.user_row(next.user_id).await?;
             tracing::info!(
-                user_id = next.user_id,
+                user_id = %next.user_id,
                 "refresh retried within the grace period: same successor handed back"
             );
             return session_response(

@@ -62,7 +62,7 @@ pub(super) async fn start_session(
     store::refresh_tokens::insert(
         state.chat.db(),
         NewRefreshToken {
-            user_id: user.id,
+            user_id: user.typed_id(),
             token_hash: refresh_hash,
             family_id: family_id.clone(),
             expires_at,
@@ -95,7 +95,7 @@ pub(super) fn session_response(
 ) -> ApiResult<Response> {
     let token = state
         .tokens
-        .issue(user.id, &user.username, family_id)
+        .issue(user.typed_id(), &user.username, family_id)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let refresh_max_age = (refresh_expires_at - Utc::now()).num_seconds().max(0) as u64;
     let cookies = [
