@@ -53,6 +53,7 @@ fn sample_message() -> Message {
         id: MessageId::try_from(1_048_576).expect("positive"),
         conversation_id: ConversationId::try_from(4_211).expect("positive"),
         seq: 73_518,
+        rev: 75_002,
         sender_id: sender,
         sender: MessageSender {
             id: sender,

@@ -429,3 +429,65 @@ async fn ended_sessions_are_refused_at_once_and_unannounced_ends_within_the_cach
         .await
     );
 }
+
+/// A database written before revisions existed: its messages take their
+/// `seq` as revision and its conversations their `last_seq` as `last_rev`,
+/// so catching up by revision returns them, and the next send continues.
+#[tokio::test]
+async fn existing_messages_take_their_seq_as_revision() {
+    let test_db = TestDb::new().await;
+    let db = Database::connect(&test_db.url).await.expect("connect");
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20260120_000001_revisions")
+        .expect("the revisions migration");
+    Migrator::up(&db, Some(before as u32))
+        .await
+        .expect("migrate to before revisions");
+    let ts = "'2026-11-01T10:00:00Z'";
+    for sql in [
+        format!(
+            "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
+             VALUES ('old', 'old', 'old@example.com', '', 'offline', {ts})"
+        ),
+        format!(
+            "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_message_at) \
+             VALUES ('group', 'old times', false, 1, {ts}, 3, {ts})"
+        ),
+        format!(
+            "INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq, last_delivered_seq) \
+             VALUES (1, 1, {ts}, 0, 0)"
+        ),
+        format!(
+            "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, created_at) \
+             VALUES (1, 1, 1, 'a', 'text', {ts}), (1, 2, 1, 'b', 'text', {ts}), (1, 3, 1, 'c', 'text', {ts})"
+        ),
+    ] {
+        db.execute_unprepared(&sql).await.expect("old rows");
+    }
+    Migrator::up(&db, None).await.expect("revisions");
+    let chat = ChatCore::builder(db).build().1;
+    let user = UserId::try_from(1).expect("positive");
+    let conversation = chat_core::ids::ConversationId::try_from(1).expect("positive");
+    let query = HistoryQuery {
+        after_rev: Some(1),
+        ..Default::default()
+    };
+    let page = chat
+        .history(user, conversation, query)
+        .await
+        .expect("history");
+    let revs: Vec<(i64, i64)> = page.messages.iter().map(|m| (m.seq, m.rev)).collect();
+    assert_eq!(revs, [(2, 2), (3, 3)]);
+    assert_eq!(page.last_rev, 3);
+    let sent = chat
+        .send_message(user, SendMessage::text(conversation, "d"), None)
+        .await
+        .expect("send");
+    assert_eq!((sent.message.seq, sent.message.rev), (4, 4));
+    let listed = chat
+        .conversation(user, conversation)
+        .await
+        .expect("conversation");
+    assert_eq!(listed.last_rev, 4);
+}

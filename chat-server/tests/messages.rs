@@ -7,7 +7,7 @@ use common::{TestDb, TestServer};
 use serde_json::{Value, json};
 
 #[tokio::test]
-async fn concurrent_senders_get_contiguous_seq_in_commit_order() {
+async fn concurrent_senders_get_contiguous_seq_and_rev_in_commit_order() {
     let db = TestDb::new().await;
     let server = TestServer::start(&db).await;
     let mut users = Vec::new();
@@ -43,6 +43,9 @@ async fn concurrent_senders_get_contiguous_seq_in_commit_order() {
                     .expect("send");
                 assert_eq!(res.status(), 201);
                 let m: Value = res.json().await.expect("json");
+                // A new conversation's sends are its only changes: each
+                // takes the next seq and the next revision together.
+                assert_eq!(m["rev"], m["seq"], "{m}");
                 acked.push((
                     m["id"].as_i64().expect("id"),
                     m["seq"].as_i64().expect("seq"),
@@ -96,6 +99,43 @@ async fn concurrent_senders_get_contiguous_seq_in_commit_order() {
             "ids follow seq (commit order) at {i}"
         );
     }
+
+    // The catch-up of every change, in pages by revision, gives the same
+    // messages in the same order, and the conversation's last revision.
+    let mut after_rev = 0;
+    let mut by_rev = Vec::new();
+    loop {
+        let (status, page) = server
+            .get(
+                &format!("/api/conversations/{conv}/messages?after_rev={after_rev}&limit=70"),
+                &users[0].1,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["last_rev"], total, "{page}");
+        let msgs = page["messages"].as_array().expect("messages").clone();
+        for m in &msgs {
+            let rev = m["rev"].as_i64().expect("rev");
+            assert!(rev > after_rev, "only changes after the revision asked");
+            by_rev.push((
+                m["id"].as_i64().expect("id"),
+                m["seq"].as_i64().expect("seq"),
+            ));
+            after_rev = rev;
+        }
+        if !page["has_more"].as_bool().expect("has_more") {
+            break;
+        }
+    }
+    assert_eq!(
+        by_rev, history,
+        "by revision, the same messages in commit order"
+    );
+    let (_, listed) = server
+        .get(&format!("/api/conversations/{conv}"), &users[1].1)
+        .await;
+    assert_eq!(listed["last_rev"], total, "{listed}");
+    assert_eq!(listed["last_message"]["rev"], total, "{listed}");
     server.stop().await;
 }
 
@@ -160,6 +200,10 @@ async fn history_pages_backwards_and_catches_up() {
         "limit=101",
         "before=1&after_seq=0",
         "after_seq=-1",
+        "after_rev=-1",
+        "after_rev=3&after_seq=0",
+        "before=1&after_rev=0",
+        "after_rev=abc",
         "limit=abc",
         "before=999999",
     ] {

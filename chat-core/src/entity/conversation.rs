@@ -49,6 +49,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Highest message `seq` handed out so far.
     pub last_seq: i64,
+    /// Highest revision handed out so far: one per change of any of its
+    /// messages (sent, and later edited, deleted, reacted to).
+    pub last_rev: i64,
     /// Time of the last message (creation time before the first one).
     pub last_message_at: DateTimeUtc,
     /// `"<low id>:<high id>"` for direct conversations.

@@ -42,6 +42,8 @@ pub struct Model {
     pub conversation_id: i64,
     /// Number within the conversation: 1, 2, 3, ... in commit order.
     pub seq: i64,
+    /// The conversation's revision at the message's last change.
+    pub rev: i64,
     /// Author (for `system` messages: the user the notice is about).
     pub sender_id: i64,
     /// Text, trimmed.

@@ -72,6 +72,10 @@ pub struct Conversation {
     pub unread_count: i64,
     /// Highest `seq` so far.
     pub last_seq: i64,
+    /// Highest revision so far: every change of one of its messages (sent,
+    /// edited, deleted, reacted to) takes the next one.
+    #[serde(default)]
+    pub last_rev: i64,
 }
 
 /// A public room in the room list, serialized as the conversation's fields

@@ -85,6 +85,7 @@ pub struct MessageSender {
 ///     id: MessageId::try_from(7).unwrap(),
 ///     conversation_id: ConversationId::try_from(1).unwrap(),
 ///     seq: 3,
+///     rev: 3,
 ///     sender_id: bob,
 ///     sender: MessageSender { id: bob, username: "bob".into(), avatar_url: None },
 ///     content: "hi".into(), message_type: MessageType::Text, file_url: None,
@@ -100,6 +101,10 @@ pub struct Message {
     pub conversation_id: ConversationId,
     /// Number within the conversation, contiguous, in commit order.
     pub seq: i64,
+    /// The conversation's revision at this message's last change (its
+    /// sending, so far): catch up with `after_rev`.
+    #[serde(default)]
+    pub rev: i64,
     /// Sender's user id.
     pub sender_id: UserId,
     /// Sender's public profile.

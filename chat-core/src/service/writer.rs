@@ -241,14 +241,17 @@ async fn store_batch(
         .map(|(&id, indices)| (id, indices.len() as i64))
         .collect();
     let last_seqs = store::messages::take_seq_blocks(&txn, &counts, created_at).await?;
-    let mut seqs: HashMap<usize, i64> = HashMap::new();
+    // (seq, rev) of each new message: both blocks are handed out in the
+    // same order, inside the transaction that stores the messages.
+    let mut seqs: HashMap<usize, (i64, i64)> = HashMap::new();
     let mut missing: Vec<usize> = Vec::new();
     for (conversation_id, indices) in &per_conversation {
         let count = indices.len() as i64;
         match last_seqs.get(conversation_id) {
-            Some(&last) => {
+            Some(&(last_seq, last_rev)) => {
                 for (k, &i) in indices.iter().enumerate() {
-                    seqs.insert(i, last - count + 1 + k as i64);
+                    let first = 1 + k as i64 - count;
+                    seqs.insert(i, (last_seq + first, last_rev + first));
                 }
             }
             None => missing.extend(indices.iter().copied()),
@@ -266,7 +269,8 @@ async fn store_batch(
             let r = requests[i];
             NewMessageRow {
                 conversation_id: r.message.conversation_id,
-                seq: seqs[&i],
+                seq: seqs[&i].0,
+                rev: seqs[&i].1,
                 sender_id: r.sender,
                 content: &r.message.content,
                 message_type: r.message.message_type,
@@ -285,7 +289,7 @@ async fn store_batch(
     for &i in &to_insert {
         let request = requests[i];
         let conversation_id = request.message.conversation_id;
-        let seq = seqs[&i];
+        let (seq, rev) = seqs[&i];
         let (Some(&id), Some(sender)) = (
             ids.get(&(conversation_id, seq)),
             profiles.get(&request.sender),
@@ -299,6 +303,7 @@ async fn store_batch(
             id,
             conversation_id,
             seq,
+            rev,
             sender_id: request.sender,
             sender: sender.clone(),
             content: request.message.content.clone(),

@@ -66,12 +66,27 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         created_by: Set(Some(creator.get())),
         created_at: Set(at),
         last_seq: Set(0),
+        last_rev: Set(0),
         last_message_at: Set(at),
         direct_key: Set(direct_key),
         ..Default::default()
     }
     .insert(conn)
     .await
+}
+
+/// The conversation's last revision (0 when it does not exist).
+pub(crate) async fn last_rev<C: ConnectionTrait>(
+    conn: &C,
+    conversation_id: ConversationId,
+) -> Result<i64, DbErr> {
+    let mut q = sql(conn);
+    q.push("SELECT last_rev FROM conversations WHERE id = ")
+        .bind(conversation_id);
+    match conn.query_one_raw(q.build()).await? {
+        Some(row) => row.try_get_by_index(0),
+        None => Ok(0),
+    }
 }
 
 /// Groups `creator` created after `since`.
@@ -152,10 +167,11 @@ pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[Conver
     q.push(
         "SELECT c.id AS c_id, c.type AS c_type, c.name AS c_name, c.is_public AS c_is_public, \
          c.created_by AS c_created_by, c.created_at AS c_created_at, c.last_seq AS c_last_seq, \
+         c.last_rev AS c_last_rev, \
          (SELECT COUNT(*) FROM conversation_members cnt WHERE cnt.conversation_id = c.id) AS member_count, \
          (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id \
             AND um.seq > me.last_read_seq AND um.sender_id <> me.user_id) AS unread_count, \
-         m.id AS lm_id, m.conversation_id AS lm_conversation_id, m.seq AS lm_seq, \
+         m.id AS lm_id, m.conversation_id AS lm_conversation_id, m.seq AS lm_seq, m.rev AS lm_rev, \
          m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
          m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
          su.username AS lm_sender_username, su.avatar_url AS lm_sender_avatar_url \
@@ -212,6 +228,7 @@ pub(crate) async fn views<C: ConnectionTrait>(
             last_message,
             unread_count: row.try_get("", "unread_count")?,
             last_seq: row.try_get("", "c_last_seq")?,
+            last_rev: row.try_get("", "c_last_rev")?,
         });
     }
     Ok(out)
@@ -257,7 +274,7 @@ pub(crate) async fn public_rooms<C: ConnectionTrait>(
 ) -> Result<Vec<RoomSummary>, DbErr> {
     let mut q = sql(conn);
     q.push(
-        "SELECT c.id, c.name, c.created_by, c.created_at, c.last_seq, \
+        "SELECT c.id, c.name, c.created_by, c.created_at, c.last_seq, c.last_rev, \
          (SELECT COUNT(*) FROM conversation_members x WHERE x.conversation_id = c.id) AS member_count, \
          (SELECT COUNT(*) FROM conversation_members y WHERE y.conversation_id = c.id AND y.user_id = ",
     )
@@ -285,6 +302,7 @@ pub(crate) async fn public_rooms<C: ConnectionTrait>(
                     last_message: None,
                     unread_count: 0,
                     last_seq: row.try_get("", "last_seq")?,
+                    last_rev: row.try_get("", "last_rev")?,
                 },
                 is_member: is_member > 0,
             })

@@ -18,7 +18,7 @@ use crate::ids::{ConversationId, MessageId, UserId};
 use crate::model::{Message, MessageSender, MessageType};
 
 /// The columns of a message row with its sender (`m` joined with `su`).
-pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.content, \
+pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.rev, m.sender_id, m.content, \
      m.message_type, m.file_url, m.client_id, m.created_at, \
      su.username AS sender_username, su.avatar_url AS sender_avatar_url";
 
@@ -31,6 +31,7 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
         id: row.try_get("", &col("id"))?,
         conversation_id: row.try_get("", &col("conversation_id"))?,
         seq: row.try_get("", &col("seq"))?,
+        rev: row.try_get("", &col("rev"))?,
         sender_id,
         sender: MessageSender {
             id: sender_id,
@@ -68,6 +69,9 @@ pub(crate) enum HistoryFrom {
     Before(i64),
     /// Messages with a greater `seq`, oldest first (catch-up).
     After(i64),
+    /// Messages changed after this revision, in revision order (catch-up
+    /// of every change).
+    AfterRev(i64),
 }
 
 /// Appends the history query to `q` (separate so its plan can be checked).
@@ -81,18 +85,24 @@ pub(crate) fn push_history(
         .push(MESSAGE_COLUMNS)
         .push(" FROM messages m JOIN users su ON su.id = m.sender_id WHERE m.conversation_id = ")
         .bind(conversation_id);
-    let order = match from {
-        HistoryFrom::Newest => "DESC",
+    let (column, order) = match from {
+        HistoryFrom::Newest => ("m.seq", "DESC"),
         HistoryFrom::Before(seq) => {
             q.push(" AND m.seq < ").bind(seq);
-            "DESC"
+            ("m.seq", "DESC")
         }
         HistoryFrom::After(seq) => {
             q.push(" AND m.seq > ").bind(seq);
-            "ASC"
+            ("m.seq", "ASC")
+        }
+        HistoryFrom::AfterRev(rev) => {
+            q.push(" AND m.rev > ").bind(rev);
+            ("m.rev", "ASC")
         }
     };
-    q.push(" ORDER BY m.seq ")
+    q.push(" ORDER BY ")
+        .push(column)
+        .push(" ")
         .push(order)
         .push(" LIMIT ")
         .bind(fetch as i64);
@@ -115,6 +125,7 @@ pub(crate) async fn history<C: ConnectionTrait>(
 pub(crate) struct NewMessageRow<'a> {
     pub(crate) conversation_id: ConversationId,
     pub(crate) seq: i64,
+    pub(crate) rev: i64,
     pub(crate) sender_id: UserId,
     pub(crate) content: &'a str,
     pub(crate) message_type: MessageType,
@@ -191,15 +202,15 @@ fn json_value(items: Vec<serde_json::Value>) -> Value {
     serde_json::Value::Array(items).into()
 }
 
-/// Takes `count` new `seq` numbers in each conversation and records the
-/// activity time; returns each conversation's new `last_seq` (missing
-/// conversations are absent). Rows are locked in ascending id order, the lock
+/// Takes `count` new `seq` numbers and as many revisions in each conversation
+/// and records the activity time; returns each conversation's new
+/// `(last_seq, last_rev)` (missing conversations are absent). Rows are locked in ascending id order, the lock
 /// order of every batch, so concurrent batches never deadlock.
 pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
     conn: &C,
     counts: &BTreeMap<ConversationId, i64>,
     at: DateTime<Utc>,
-) -> Result<HashMap<ConversationId, i64>, DbErr> {
+) -> Result<HashMap<ConversationId, (i64, i64)>, DbErr> {
     let mut last = HashMap::with_capacity(counts.len());
     match conn.get_database_backend() {
         DbBackend::Postgres => {
@@ -218,15 +229,18 @@ pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
             conn.execute_raw(lock.build()).await?;
             let mut update = sql(conn);
             update
-                .push("UPDATE conversations c SET last_seq = c.last_seq + v.n, last_message_at = ")
+                .push(
+                    "UPDATE conversations c SET last_seq = c.last_seq + v.n, \
+                     last_rev = c.last_rev + v.n, last_message_at = ",
+                )
                 .bind(at)
                 .push(" FROM jsonb_to_recordset(")
                 .bind(blocks)
-                .push("::jsonb) AS v(id bigint, n bigint) WHERE c.id = v.id RETURNING c.id, c.last_seq");
+                .push("::jsonb) AS v(id bigint, n bigint) WHERE c.id = v.id RETURNING c.id, c.last_seq, c.last_rev");
             for row in conn.query_all_raw(update.build()).await? {
                 last.insert(
                     row.try_get_by_index::<ConversationId>(0)?,
-                    row.try_get_by_index(1)?,
+                    (row.try_get_by_index(1)?, row.try_get_by_index(2)?),
                 );
             }
         }
@@ -235,13 +249,18 @@ pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
                 let mut q = sql(conn);
                 q.push("UPDATE conversations SET last_seq = last_seq + ")
                     .bind(count)
+                    .push(", last_rev = last_rev + ")
+                    .bind(count)
                     .push(", last_message_at = ")
                     .bind(at)
                     .push(" WHERE id = ")
                     .bind(conversation_id)
-                    .push(" RETURNING last_seq");
+                    .push(" RETURNING last_seq, last_rev");
                 if let Some(row) = conn.query_one_raw(q.build()).await? {
-                    last.insert(conversation_id, row.try_get_by_index(0)?);
+                    last.insert(
+                        conversation_id,
+                        (row.try_get_by_index(0)?, row.try_get_by_index(1)?),
+                    );
                 }
             }
         }
@@ -263,7 +282,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
     }
     let mut q = sql(conn);
     q.push(
-        "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, \
+        "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, \
          file_url, client_id, created_at) ",
     );
     match q.backend() {
@@ -274,6 +293,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                     json!({
                         "conversation_id": r.conversation_id,
                         "seq": r.seq,
+                        "rev": r.rev,
                         "sender_id": r.sender_id,
                         "content": r.content,
                         "message_type": r.message_type.as_str(),
@@ -283,14 +303,14 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                 })
                 .collect();
             q.push(
-                "SELECT x.conversation_id, x.seq, x.sender_id, x.content, x.message_type, \
+                "SELECT x.conversation_id, x.seq, x.rev, x.sender_id, x.content, x.message_type, \
                  x.file_url, x.client_id, ",
             )
             .bind(created_at)
             .push(" FROM jsonb_to_recordset(")
             .bind(json_value(items))
             .push(
-                "::jsonb) AS x(conversation_id bigint, seq bigint, sender_id bigint, content text, \
+                "::jsonb) AS x(conversation_id bigint, seq bigint, rev bigint, sender_id bigint, content text, \
                  message_type text, file_url text, client_id text)",
             );
         }
@@ -304,6 +324,8 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                     .bind(r.conversation_id)
                     .push(", ")
                     .bind(r.seq)
+                    .push(", ")
+                    .bind(r.rev)
                     .push(", ")
                     .bind(r.sender_id)
                     .push(", ")

@@ -26,8 +26,8 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     }
     for c in 1..=200 {
         script.push(format!(
-            "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_message_at) \
-             VALUES ('group', 'g{c}', false, 1, {ts}, 50, {ts})"
+            "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) \
+             VALUES ('group', 'g{c}', false, 1, {ts}, 50, 50, {ts})"
         ));
         for u in [1 + c % 50, 1 + (c + 1) % 50, 1 + (c + 7) % 50] {
             script.push(format!(
@@ -36,10 +36,10 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
             ));
         }
         let rows: Vec<String> = (1..=50)
-            .map(|s| format!("({c}, {s}, {}, 'hello', 'text', {ts})", 1 + c % 50))
+            .map(|s| format!("({c}, {s}, {s}, {}, 'hello', 'text', {ts})", 1 + c % 50))
             .collect();
         script.push(format!(
-            "INSERT INTO messages (conversation_id, seq, sender_id, content, message_type, created_at) VALUES {}",
+            "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, created_at) VALUES {}",
             rows.join(", ")
         ));
     }
@@ -67,6 +67,9 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
         }),
         statement("catch-up after_seq", &|q| {
             push_history(q, c(7), HistoryFrom::After(10), 101)
+        }),
+        statement("catch-up after_rev", &|q| {
+            push_history(q, c(7), HistoryFrom::AfterRev(10), 101)
         }),
         statement("conversation list", &|q| {
             push_list(q, u(3), &[c(3), c(9), c(17)])

@@ -129,6 +129,7 @@ async fn members(
 struct HistoryParams {
     before: Option<MessageId>,
     after_seq: Option<i64>,
+    after_rev: Option<i64>,
     limit: Option<u64>,
 }
 
@@ -141,6 +142,7 @@ async fn history(
     let query = HistoryQuery {
         before: q.before,
         after_seq: q.after_seq,
+        after_rev: q.after_rev,
         limit: q.limit,
     };
     Ok(JsonBody(state.chat.history(user.id, id, query).await?))

@@ -18,7 +18,8 @@ use crate::store::messages::HistoryFrom;
 /// let oldest_shown = MessageId::try_from(1001)?;
 /// let older = HistoryQuery { before: Some(oldest_shown), limit: Some(20), ..Default::default() };
 /// let catch_up = HistoryQuery { after_seq: Some(17), ..Default::default() };
-/// # let _ = (newest, older, catch_up);
+/// let changes = HistoryQuery { after_rev: Some(23), ..Default::default() };
+/// # let _ = (newest, older, catch_up, changes);
 /// # Ok::<(), chat_core::ChatError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,6 +28,9 @@ pub struct HistoryQuery {
     pub before: Option<MessageId>,
     /// Messages with `seq` greater than this, oldest first (catch-up).
     pub after_seq: Option<i64>,
+    /// Messages created or changed after this revision, in revision order:
+    /// the catch-up of every change (see [`MessagePage::last_rev`]).
+    pub after_rev: Option<i64>,
     /// Page size (1..=history_max_limit); the configured default when `None`.
     pub limit: Option<u64>,
 }
@@ -57,13 +61,21 @@ pub struct MessagePage {
     pub messages: Vec<Message>,
     /// Whether more messages exist in the paging direction.
     pub has_more: bool,
+    /// The conversation's revision when the page was read, read before the
+    /// messages: every change up to it is in the conversation's messages as
+    /// read. After an `after_rev` page without `has_more`, the client has
+    /// applied every change up to the greater of this and its last message's
+    /// `rev`, and asks from there next time.
+    pub last_rev: i64,
 }
 
 impl ChatHandle {
     /// A page of a conversation's history, for members only.
     ///
     /// `before` pages backwards (newest first); `after_seq` catches up (oldest
-    /// first); both at once is a validation error, as is a `limit` outside
+    /// first); `after_rev` returns every message created or changed after that
+    /// revision, in revision order. Two of them at once is a validation
+    /// error, as is a `limit` outside
     /// 1..=[`history_max_limit`](crate::ChatConfig::history_max_limit).
     ///
     /// ```no_run
@@ -95,12 +107,24 @@ impl ChatHandle {
                 "cannot be combined with after_seq",
             ));
         }
+        if query.after_rev.is_some() && (query.before.is_some() || query.after_seq.is_some()) {
+            return Err(ChatError::field(
+                "after_rev",
+                "cannot be combined with before or after_seq",
+            ));
+        }
         if matches!(query.after_seq, Some(s) if s < 0) {
             return Err(ChatError::field("after_seq", "must be 0 or more"));
         }
+        if matches!(query.after_rev, Some(r) if r < 0) {
+            return Err(ChatError::field("after_rev", "must be 0 or more"));
+        }
         self.require_member(conversation_id, caller).await?;
-        let from = match (query.before, query.after_seq) {
-            (Some(before), _) => {
+        // Read first: every change up to it committed with its message.
+        let last_rev = store::conversations::last_rev(self.db(), conversation_id).await?;
+        let from = match (query.before, query.after_seq, query.after_rev) {
+            (_, _, Some(after_rev)) => HistoryFrom::AfterRev(after_rev),
+            (Some(before), _, _) => {
                 let seq = store::messages::seq_of(self.db(), conversation_id, before).await?;
                 let Some(seq) = seq else {
                     return Err(ChatError::field(
@@ -110,14 +134,18 @@ impl ChatHandle {
                 };
                 HistoryFrom::Before(seq)
             }
-            (None, Some(after)) => HistoryFrom::After(after),
-            (None, None) => HistoryFrom::Newest,
+            (None, Some(after), None) => HistoryFrom::After(after),
+            (None, None, None) => HistoryFrom::Newest,
         };
         // One more than asked: whether more follow.
         let mut messages =
             store::messages::history(self.db(), conversation_id, from, limit + 1).await?;
         let has_more = messages.len() as u64 > limit;
         messages.truncate(limit as usize);
-        Ok(MessagePage { messages, has_more })
+        Ok(MessagePage {
+            messages,
+            has_more,
+            last_rev,
+        })
     }
 }

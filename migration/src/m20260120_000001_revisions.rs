@@ -1,0 +1,95 @@
+//! Revisions: every change in a conversation takes the conversation's next
+//! revision, stamped on the message it changed, so a client that was away
+//! catches up with everything changed after the revision it last applied.
+//! Existing messages take their `seq` as revision (they have never changed).
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Conversations {
+    Table,
+    LastRev,
+}
+
+#[derive(DeriveIden)]
+enum Messages {
+    Table,
+    ConversationId,
+    Rev,
+}
+
+const INDEX: &str = "idx_messages_conversation_rev";
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Conversations::Table)
+                    .add_column(
+                        ColumnDef::new(Conversations::LastRev)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Messages::Table)
+                    .add_column(
+                        ColumnDef::new(Messages::Rev)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared("UPDATE messages SET rev = seq")
+            .await?;
+        db.execute_unprepared("UPDATE conversations SET last_rev = last_seq")
+            .await?;
+        // Catch-up reads a conversation's messages by revision; a revision
+        // belongs to one change, so to one message.
+        manager
+            .create_index(
+                Index::create()
+                    .name(INDEX)
+                    .table(Messages::Table)
+                    .col(Messages::ConversationId)
+                    .col(Messages::Rev)
+                    .unique()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(Index::drop().name(INDEX).table(Messages::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Messages::Table)
+                    .drop_column(Messages::Rev)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Conversations::Table)
+                    .drop_column(Conversations::LastRev)
+                    .to_owned(),
+            )
+            .await
+    }
+}
