@@ -65,6 +65,8 @@ fn sample_message() -> Message {
         file_url: None,
         client_id: Some("c-7f3a9b2e-1d4c".into()),
         created_at: chrono::Utc::now().trunc_subsecs(6),
+        edited_at: None,
+        deleted_at: None,
     }
 }
 

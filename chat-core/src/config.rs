@@ -91,6 +91,9 @@ pub struct ChatConfig {
     /// (default 20; 0 for no limit); more fail with `rate_limited`. Counted
     /// in the database, so over all instances.
     pub groups_per_hour: u32,
+    /// How long after sending its sender may still edit a message (default
+    /// `None`: always). A later edit fails with `unprocessable`.
+    pub edit_window: Option<Duration>,
 }
 
 impl Default for ChatConfig {
@@ -113,6 +116,7 @@ impl Default for ChatConfig {
             sockets_per_user: 20,
             max_group_members_per_request: 100,
             groups_per_hour: 20,
+            edit_window: None,
         }
     }
 }

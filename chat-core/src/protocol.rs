@@ -34,6 +34,41 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ChatError, FieldErrors};
 use crate::ids::ConversationId;
 
+/// Client -> server: edit one of one's own text messages. Payload: an
+/// [`EditMessage`](crate::service::EditMessage) `{message_id, content}`; ack
+/// `{success: true, message}` with `edited_at` and the new `rev`, after the
+/// commit. The conversation's other sockets get [`MESSAGE_UPDATED`].
+///
+/// ```
+/// use chat_core::service::EditMessage;
+/// use chat_core::socket::events::MESSAGE_EDIT;
+///
+/// let edit: EditMessage = serde_json::from_str(r#"{"message_id": 1001, "content": "fixed"}"#)?;
+/// assert_eq!((MESSAGE_EDIT, edit.content.as_str()), ("message:edit", "fixed"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const MESSAGE_EDIT: &str = "message:edit";
+/// Server -> client: a message of the conversation was edited; payload: the
+/// whole [`Message`](crate::model::Message) as it is now.
+pub const MESSAGE_UPDATED: &str = "message:updated";
+/// Client -> server: delete a message (one's own, or any in a group one
+/// created). Payload: a [`DeleteMessage`](crate::service::DeleteMessage)
+/// `{message_id}`; ack `{success: true, message}` with the tombstone. The
+/// conversation's other sockets get [`MESSAGE_DELETED`].
+///
+/// ```
+/// use chat_core::service::DeleteMessage;
+/// use chat_core::socket::events::MESSAGE_DELETE;
+///
+/// let delete: DeleteMessage = serde_json::from_str(r#"{"message_id": 1001}"#)?;
+/// assert_eq!((MESSAGE_DELETE, delete.message_id.get()), ("message:delete", 1001));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const MESSAGE_DELETE: &str = "message:delete";
+/// Server -> client: a message was deleted; payload: a
+/// [`MessageDeleted`](crate::service::MessageDeleted)
+/// `{conversation_id, message_id, seq, rev, deleted_at}`.
+pub const MESSAGE_DELETED: &str = "message:deleted";
 /// Client -> server: send a message. Payload: a
 /// [`SendMessage`](crate::service::SendMessage); the ack
 /// `{success: true, message}` carries the stored

@@ -10,6 +10,7 @@ use chat_core::ids::{ConversationId, UserId};
 use chat_core::service::{CreateGroup, HistoryQuery};
 use chat_core::testing::TestDb;
 use chat_core::{ChatConfig, ChatHandle};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use sio_client::{Client, Event};
 
@@ -518,4 +519,145 @@ async fn an_id_that_is_not_positive_is_refused_by_field_and_the_socket_stays() {
     }
     let message = send(&mut socket, group, "still here").await;
     assert_eq!(message["content"], "still here");
+}
+
+#[tokio::test]
+async fn edits_and_deletes_reach_the_other_sockets_once_and_take_revisions() {
+    let server = Server::start(generous()).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    // Alice created the group; Carol is not in it.
+    let group = server.group(&alice, &[&bob]).await;
+    server.direct(&alice, &carol).await;
+    let mut sender = server.connect(&alice).await;
+    let mut alice_tab = server.connect(&alice).await;
+    let mut bob_socket = server.connect(&bob).await;
+    let mut carol_socket = server.connect(&carol).await;
+
+    let typo = send(&mut sender, group, "helo team").await;
+    let from_bob = send(&mut bob_socket, group, "a secret I regret").await;
+    let sent_rev = from_bob["rev"].as_i64().expect("rev");
+    let _ = alice_tab.events_within(QUIET).await;
+    let _ = bob_socket.events_within(QUIET).await;
+
+    // The sender edits: acked with the new text, edited_at and the next revision.
+    let ack = sender
+        .emit_with_ack(
+            "message:edit",
+            &json!({ "message_id": typo["id"], "content": "  hello team " }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    let edited = &ack["message"];
+    assert_eq!(edited["content"], "hello team");
+    assert_eq!(edited["rev"], sent_rev + 1);
+    assert_eq!(edited["seq"], typo["seq"], "an edit keeps the seq");
+    assert!(edited["edited_at"].is_string(), "{edited}");
+    // Every other socket of the conversation hears it once; the sender's does not.
+    for socket in [&mut alice_tab, &mut bob_socket] {
+        let heard = socket.events_within(QUIET).await;
+        assert_eq!(named(&heard, "message:updated"), [edited], "{heard:?}");
+    }
+    assert!(named(&sender.events_within(QUIET).await, "message:updated").is_empty());
+
+    // Nobody else edits it; an outsider learns nothing of it.
+    let refusals = [
+        (
+            &mut bob_socket,
+            json!({ "message_id": typo["id"], "content": "mine now" }),
+            "forbidden",
+        ),
+        (
+            &mut carol_socket,
+            json!({ "message_id": typo["id"], "content": "mine now" }),
+            "not_found",
+        ),
+        (
+            &mut sender,
+            json!({ "message_id": typo["id"], "content": "   " }),
+            "validation_failed",
+        ),
+    ];
+    for (socket, payload, code) in refusals {
+        let ack = socket
+            .emit_with_ack("message:edit", &payload)
+            .await
+            .expect("ack");
+        assert_eq!(ack["code"], code, "{payload}: {ack}");
+    }
+    for (socket, id, code) in [
+        (&mut bob_socket, &typo["id"], "forbidden"),
+        (&mut carol_socket, &from_bob["id"], "not_found"),
+    ] {
+        let ack = socket
+            .emit_with_ack("message:delete", &json!({ "message_id": id }))
+            .await
+            .expect("ack");
+        assert_eq!(ack["code"], code, "{ack}");
+    }
+
+    // The group's creator deletes Bob's message: a tombstone with the next revision.
+    let ack = sender
+        .emit_with_ack("message:delete", &json!({ "message_id": from_bob["id"] }))
+        .await
+        .expect("ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    let tombstone = &ack["message"];
+    assert_eq!(tombstone["content"], "");
+    assert_eq!(tombstone["rev"], sent_rev + 2);
+    assert_eq!(tombstone["seq"], from_bob["seq"]);
+    assert_eq!(tombstone["sender_id"], from_bob["sender_id"]);
+    assert!(tombstone["deleted_at"].is_string(), "{tombstone}");
+    let heard = bob_socket.events_within(QUIET).await;
+    let deleted = named(&heard, "message:deleted");
+    assert_eq!(deleted.len(), 1, "{heard:?}");
+    assert_eq!(deleted[0]["message_id"], from_bob["id"]);
+    assert_eq!(deleted[0]["rev"], sent_rev + 2);
+    assert!(named(&carol_socket.events_within(QUIET).await, "message:deleted").is_empty());
+
+    // Deleting again changes nothing; a deleted message cannot be edited.
+    let again = bob_socket
+        .emit_with_ack("message:delete", &json!({ "message_id": from_bob["id"] }))
+        .await
+        .expect("ack");
+    assert_eq!(again["message"]["rev"], sent_rev + 2, "{again}");
+    assert!(named(&sender.events_within(QUIET).await, "message:deleted").is_empty());
+    let ack = bob_socket
+        .emit_with_ack(
+            "message:edit",
+            &json!({ "message_id": from_bob["id"], "content": "back" }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(ack["code"], "unprocessable", "{ack}");
+
+    // The text is gone from the row, and catching up by revision sees both changes.
+    let stored: Option<String> =
+        chat_core::entity::message::Entity::find_by_id(from_bob["id"].as_i64().expect("id"))
+            .one(server.chat.db())
+            .await
+            .expect("row")
+            .map(|m| m.content);
+    assert_eq!(stored.as_deref(), Some(""));
+    let page = server
+        .chat
+        .history(
+            alice.id,
+            group,
+            HistoryQuery {
+                after_rev: Some(sent_rev),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("history");
+    let changes: Vec<(i64, &str)> = page
+        .messages
+        .iter()
+        .map(|m| (m.rev, m.content.as_str()))
+        .collect();
+    assert_eq!(changes, [(sent_rev + 1, "hello team"), (sent_rev + 2, "")]);
+    assert_eq!(page.last_rev, sent_rev + 2);
 }

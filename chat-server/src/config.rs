@@ -59,6 +59,9 @@ pub struct Config {
     /// Groups (and public rooms) one user may create per rolling hour (0: no limit).
     #[arg(long, env = "GROUPS_PER_HOUR", default_value_t = 20)]
     pub groups_per_hour: u32,
+    /// Seconds after sending during which a message may be edited (0: no limit).
+    #[arg(long, env = "EDIT_WINDOW_SECONDS", default_value_t = 0)]
+    pub edit_window_seconds: u64,
     /// Address of the Prometheus `/metrics` listener, kept off the public port; empty
     /// disables it. In a container set e.g. `0.0.0.0:9100` with METRICS_TOKEN, and do not
     /// publish the port.

@@ -24,12 +24,15 @@ pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnect
         .acquire_timeout(Duration::from_secs(10));
     if sqlite {
         // WAL lets readers run beside the single writer; FULL sync makes a
-        // committed (acked) message survive a crash or power loss.
+        // committed (acked) message survive a crash or power loss; secure
+        // delete overwrites what a deleted message held instead of leaving
+        // it in the file's free space.
         options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
+                .pragma("secure_delete", "ON")
         });
     } else {
         chat_core::db::tune_connect_options(&mut options).max_connections(32);

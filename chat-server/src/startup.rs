@@ -79,6 +79,8 @@ pub async fn run_with_metrics(
             ),
             max_group_members_per_request: config.group_max_initial_members,
             groups_per_hour: config.groups_per_hour,
+            edit_window: (config.edit_window_seconds > 0)
+                .then(|| Duration::from_secs(config.edit_window_seconds)),
             ..ChatConfig::default()
         })
         .authenticator(origin::SocketAuth {

@@ -342,3 +342,214 @@ async fn invalid_messages_are_refused_and_nothing_is_stored() {
     assert_eq!(page["messages"].as_array().map(Vec::len), Some(2));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn messages_are_edited_and_deleted_by_the_rules() {
+    use reqwest::Method;
+
+    let db = TestDb::new().await;
+    let mut config = common::test_config(&db);
+    config.edit_window_seconds = 2;
+    let server = TestServer::start_with(config).await;
+    let (alice, ta) = server.register("ed_alice").await;
+    let (bob, tb) = server.register("ed_bob").await;
+    let (_, tc) = server.register("ed_carol").await;
+    let _ = alice;
+    let (status, group) = server
+        .post(
+            "/api/conversations",
+            &ta,
+            json!({ "type": "group", "name": "edits", "member_ids": [bob["id"]] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let conv = group["id"].as_i64().expect("id");
+    let send = |token: &str, text: &str| {
+        let (path, token, body) = (
+            format!("/api/conversations/{conv}/messages"),
+            token.to_owned(),
+            json!({ "content": text }),
+        );
+        let server = &server;
+        async move {
+            let (status, m) = server.post(&path, &token, body).await;
+            assert_eq!(status, 201, "{m}");
+            m
+        }
+    };
+    let mine = send(&ta, "helo").await;
+    let bobs = send(&tb, "from bob").await;
+    let path = |m: &Value| format!("/api/messages/{}", m["id"]);
+
+    let (status, edited) = server
+        .call(
+            Method::PATCH,
+            &path(&mine),
+            &ta,
+            Some(json!({ "content": " hello " })),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["content"], "hello");
+    assert!(edited["edited_at"].is_string(), "{edited}");
+    assert_eq!(edited["rev"], bobs["rev"].as_i64().expect("rev") + 1);
+
+    let refused = [
+        (
+            "someone else's message",
+            Method::PATCH,
+            path(&mine),
+            &tb,
+            Some(json!({ "content": "x" })),
+            403,
+            "forbidden",
+        ),
+        (
+            "a message of a conversation one is not in",
+            Method::PATCH,
+            path(&mine),
+            &tc,
+            Some(json!({ "content": "x" })),
+            404,
+            "not_found",
+        ),
+        (
+            "empty content",
+            Method::PATCH,
+            path(&mine),
+            &ta,
+            Some(json!({ "content": " " })),
+            400,
+            "validation_failed",
+        ),
+        (
+            "content too long",
+            Method::PATCH,
+            path(&mine),
+            &ta,
+            Some(json!({ "content": "x".repeat(4001) })),
+            400,
+            "validation_failed",
+        ),
+        (
+            "content as a number",
+            Method::PATCH,
+            path(&mine),
+            &ta,
+            Some(json!({ "content": 5 })),
+            400,
+            "invalid_body",
+        ),
+        (
+            "message 0",
+            Method::PATCH,
+            "/api/messages/0".to_owned(),
+            &ta,
+            Some(json!({ "content": "x" })),
+            400,
+            "validation_failed",
+        ),
+        (
+            "a message that does not exist",
+            Method::PATCH,
+            "/api/messages/987654".to_owned(),
+            &ta,
+            Some(json!({ "content": "x" })),
+            404,
+            "not_found",
+        ),
+        (
+            "deleting someone else's message in a group one did not create",
+            Method::DELETE,
+            path(&mine),
+            &tb,
+            None,
+            403,
+            "forbidden",
+        ),
+        (
+            "deleting in a conversation one is not in",
+            Method::DELETE,
+            path(&bobs),
+            &tc,
+            None,
+            404,
+            "not_found",
+        ),
+    ];
+    for (name, method, path, token, body, status, code) in refused {
+        let (got, answer) = server.call(method, &path, token, body).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{name}: {answer}"
+        );
+    }
+
+    // The group's creator deletes Bob's message: a tombstone, also in history.
+    let (status, tombstone) = server.call(Method::DELETE, &path(&bobs), &ta, None).await;
+    assert_eq!(status, 200, "{tombstone}");
+    assert_eq!(
+        (tombstone["content"].as_str(), tombstone["seq"].clone()),
+        (Some(""), bobs["seq"].clone())
+    );
+    assert!(tombstone["deleted_at"].is_string(), "{tombstone}");
+    let (status, again) = server.call(Method::DELETE, &path(&bobs), &tb, None).await;
+    assert_eq!(
+        (status, again["rev"].clone()),
+        (200, tombstone["rev"].clone()),
+        "deleting twice changes nothing"
+    );
+    let (status, answer) = server
+        .call(
+            Method::PATCH,
+            &path(&bobs),
+            &tb,
+            Some(json!({ "content": "back" })),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("unprocessable")),
+        "{answer}"
+    );
+    let (_, page) = server
+        .get(
+            &format!(
+                "/api/conversations/{conv}/messages?after_rev={}",
+                mine["rev"]
+            ),
+            &tb,
+        )
+        .await;
+    let revs: Vec<(i64, &str)> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            (
+                m["rev"].as_i64().unwrap_or(0),
+                m["content"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    let first = mine["rev"].as_i64().expect("rev");
+    assert_eq!(revs, [(first + 2, "hello"), (first + 3, "")], "{page}");
+
+    // Past EDIT_WINDOW_SECONDS a message can no longer be edited.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, answer) = server
+        .call(
+            Method::PATCH,
+            &path(&mine),
+            &ta,
+            Some(json!({ "content": "too late" })),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("unprocessable")),
+        "{answer}"
+    );
+    server.stop().await;
+}

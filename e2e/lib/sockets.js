@@ -58,10 +58,18 @@ export function assertSeqHistory(history, total, acked) {
     Array.from({ length: total }, (_, i) => i + 1),
     'seq is not 1..N in order',
   );
+  // Sends are the only changes here: each takes the next revision with its seq, whichever
+  // instance stored it.
+  assert.deepEqual(
+    history.map((m) => m.rev),
+    Array.from({ length: total }, (_, i) => i + 1),
+    'rev is not 1..N in commit order',
+  );
   assert.equal(new Set(history.map((m) => m.id)).size, total, 'a message id repeats');
   const byId = new Map(history.map((m) => [m.id, m]));
   for (const m of acked) {
     assert.equal(byId.get(m.id)?.seq, m.seq, `acked message ${m.id} has seq ${m.seq}, history says ${byId.get(m.id)?.seq}`);
+    assert.equal(byId.get(m.id)?.rev, m.rev, `acked message ${m.id} has rev ${m.rev}, history says ${byId.get(m.id)?.rev}`);
   }
   assert.equal(new Set(acked.map((m) => m.seq)).size, acked.length, 'two acks carry the same seq');
 }

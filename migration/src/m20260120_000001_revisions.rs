@@ -1,7 +1,9 @@
-//! Revisions: every change in a conversation takes the conversation's next
-//! revision, stamped on the message it changed, so a client that was away
-//! catches up with everything changed after the revision it last applied.
-//! Existing messages take their `seq` as revision (they have never changed).
+//! Revisions and changeable messages: every change in a conversation takes
+//! the conversation's next revision, stamped on the message it changed, so a
+//! client that was away catches up with everything changed after the
+//! revision it last applied. Existing messages take their `seq` as revision
+//! (they have never changed). Messages gain when they were last edited and
+//! when they were deleted.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -18,6 +20,8 @@ enum Messages {
     Table,
     ConversationId,
     Rev,
+    EditedAt,
+    DeletedAt,
 }
 
 const INDEX: &str = "idx_messages_conversation_rev";
@@ -51,6 +55,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // One column per statement: SQLite alters one thing at a time.
+        for column in [Messages::EditedAt, Messages::DeletedAt] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Messages::Table)
+                        .add_column(ColumnDef::new(column).timestamp_with_time_zone().null())
+                        .to_owned(),
+                )
+                .await?;
+        }
         let db = manager.get_connection();
         db.execute_unprepared("UPDATE messages SET rev = seq")
             .await?;
@@ -75,14 +90,16 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(Index::drop().name(INDEX).table(Messages::Table).to_owned())
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Messages::Table)
-                    .drop_column(Messages::Rev)
-                    .to_owned(),
-            )
-            .await?;
+        for column in [Messages::Rev, Messages::EditedAt, Messages::DeletedAt] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Messages::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()

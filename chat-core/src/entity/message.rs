@@ -56,6 +56,10 @@ pub struct Model {
     pub client_id: Option<String>,
     /// Commit time.
     pub created_at: DateTimeUtc,
+    /// When the content was last edited.
+    pub edited_at: Option<DateTimeUtc>,
+    /// When the message was deleted: its content and file are gone.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

@@ -89,7 +89,7 @@ pub struct MessageSender {
 ///     sender_id: bob,
 ///     sender: MessageSender { id: bob, username: "bob".into(), avatar_url: None },
 ///     content: "hi".into(), message_type: MessageType::Text, file_url: None,
-///     client_id: None, created_at: chrono::Utc::now(),
+///     client_id: None, created_at: chrono::Utc::now(), edited_at: None, deleted_at: None,
 /// };
 /// assert_eq!(serde_json::to_value(&m).unwrap()["message_type"], "text");
 /// ```
@@ -119,4 +119,12 @@ pub struct Message {
     pub client_id: Option<String>,
     /// Commit time.
     pub created_at: DateTime<Utc>,
+    /// `None`, or when the content was last edited.
+    #[serde(default)]
+    pub edited_at: Option<DateTime<Utc>>,
+    /// `None`, or when the message was deleted: a deleted message keeps its
+    /// id, `seq`, sender and `created_at`; its content is `""` and its
+    /// `file_url` `None`, erased from storage.
+    #[serde(default)]
+    pub deleted_at: Option<DateTime<Utc>>,
 }

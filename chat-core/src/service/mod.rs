@@ -20,6 +20,7 @@
 pub(crate) mod activity;
 pub(crate) mod audience;
 pub(crate) mod conversations;
+pub(crate) mod lifecycle;
 pub(crate) mod membership;
 pub(crate) mod messages;
 pub(crate) mod page;
@@ -41,6 +42,7 @@ pub use conversations::listing::{
     CONVERSATION_PAGE_DEFAULT, CONVERSATION_PAGE_MAX, ConversationCursor, ConversationListQuery,
     ConversationPage,
 };
+pub use lifecycle::{DeleteMessage, EditMessage, MessageDeleted};
 pub use messages::{SendMessage, SendOutcome};
 pub use page::PageLimit;
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};

@@ -311,6 +311,8 @@ async fn store_batch(
             file_url: request.message.file_url.clone(),
             client_id: request.message.client_id.clone(),
             created_at,
+            edited_at: None,
+            deleted_at: None,
         })));
     }
     for (i, first) in repeats {

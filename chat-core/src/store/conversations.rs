@@ -174,6 +174,7 @@ pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[Conver
          m.id AS lm_id, m.conversation_id AS lm_conversation_id, m.seq AS lm_seq, m.rev AS lm_rev, \
          m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
          m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
+         m.edited_at AS lm_edited_at, m.deleted_at AS lm_deleted_at, \
          su.username AS lm_sender_username, su.avatar_url AS lm_sender_avatar_url \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \

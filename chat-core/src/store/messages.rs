@@ -19,7 +19,7 @@ use crate::model::{Message, MessageSender, MessageType};
 
 /// The columns of a message row with its sender (`m` joined with `su`).
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.rev, m.sender_id, m.content, \
-     m.message_type, m.file_url, m.client_id, m.created_at, \
+     m.message_type, m.file_url, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
      su.username AS sender_username, su.avatar_url AS sender_avatar_url";
 
 /// A message from a row of [`MESSAGE_COLUMNS`], each column name preceded by `prefix`.
@@ -43,6 +43,8 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
         file_url: row.try_get("", &col("file_url"))?,
         client_id: row.try_get("", &col("client_id"))?,
         created_at: row.try_get("", &col("created_at"))?,
+        edited_at: row.try_get("", &col("edited_at"))?,
+        deleted_at: row.try_get("", &col("deleted_at"))?,
     })
 }
 

@@ -19,6 +19,7 @@
 
 pub(crate) mod conversations;
 pub(crate) mod members;
+pub(crate) mod message_changes;
 pub(crate) mod messages;
 pub(crate) mod presence;
 pub(crate) mod receipts;

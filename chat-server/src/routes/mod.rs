@@ -4,6 +4,7 @@ pub mod account;
 pub mod auth;
 pub mod conversations;
 pub mod health;
+pub mod messages;
 pub mod uploads;
 pub mod users;
 
@@ -40,6 +41,7 @@ pub fn api(config: &Config, client_ip: &ClientIp) -> Router<AppState> {
         .merge(auth::router())
         .merge(account::router())
         .merge(conversations::router())
+        .merge(messages::router())
         .merge(users::router())
         .route(
             "/api/{*rest}",

@@ -25,6 +25,7 @@ pub fn test_config(db: &TestDb) -> Config {
         presence_fanout_limit: 100,
         group_max_initial_members: 100,
         groups_per_hour: 20,
+        edit_window_seconds: 0,
         metrics_addr: String::new(),
         metrics_token: None,
         shutdown_timeout: 5,
@@ -168,26 +169,28 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let res = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        self.call(reqwest::Method::GET, path, token, None).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
+        self.call(reqwest::Method::POST, path, token, Some(body))
             .await
-            .expect("POST");
+    }
+
+    /// Any request with a bearer token and an optional JSON body: the
+    /// status and the JSON answer (`null` when there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = &body {
+            req = req.json(body);
+        }
+        let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }

@@ -30,6 +30,8 @@ export interface Message {
   conversation_id: number;
   /** Position within the conversation: 1, 2, 3, ... without gaps. */
   seq: number;
+  /** The conversation's revision at the message's last change (catch up with `after_rev`). */
+  rev?: number;
   sender_id: number;
   sender: MessageSender;
   content: string;
@@ -54,6 +56,8 @@ export interface Conversation {
   unread_count: number;
   /** The highest seq in the conversation (0 before the first message). */
   last_seq?: number;
+  /** The conversation's highest revision: every change of one of its messages takes the next. */
+  last_rev?: number;
 }
 
 /** An entry of `GET /api/rooms`: a public room, joined or not (`members` is empty there). */

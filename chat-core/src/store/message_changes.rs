@@ -1,0 +1,83 @@
+//! Statements that change stored messages (edits, deletes) and hand out
+//! the conversation's next revision for each change.
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr};
+
+use super::messages::{MESSAGE_COLUMNS, message_from_row};
+use super::sql;
+use crate::ids::{ConversationId, MessageId};
+use crate::model::Message;
+
+/// A message with its sender, by id.
+pub(crate) async fn by_id<C: ConnectionTrait>(
+    conn: &C,
+    message_id: MessageId,
+) -> Result<Option<Message>, DbErr> {
+    let mut q = sql(conn);
+    q.push("SELECT ")
+        .push(MESSAGE_COLUMNS)
+        .push(" FROM messages m JOIN users su ON su.id = m.sender_id WHERE m.id = ")
+        .bind(message_id);
+    match conn.query_one_raw(q.build()).await? {
+        Some(row) => Ok(Some(message_from_row(&row, "")?)),
+        None => Ok(None),
+    }
+}
+
+/// Takes the conversation's next revision, locking its row until the
+/// transaction ends (the lock sends take too, so revisions follow commit
+/// order); `None` when the conversation does not exist.
+pub(crate) async fn take_rev<C: ConnectionTrait>(
+    conn: &C,
+    conversation_id: ConversationId,
+) -> Result<Option<i64>, DbErr> {
+    let mut q = sql(conn);
+    q.push("UPDATE conversations SET last_rev = last_rev + 1 WHERE id = ")
+        .bind(conversation_id)
+        .push(" RETURNING last_rev");
+    match conn.query_one_raw(q.build()).await? {
+        Some(row) => Ok(Some(row.try_get_by_index(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Replaces a message's content unless it is deleted; whether it did.
+pub(crate) async fn set_content<C: ConnectionTrait>(
+    conn: &C,
+    message_id: MessageId,
+    content: &str,
+    at: DateTime<Utc>,
+    rev: i64,
+) -> Result<bool, DbErr> {
+    let mut q = sql(conn);
+    q.push("UPDATE messages SET content = ")
+        .bind(content)
+        .push(", edited_at = ")
+        .bind(at)
+        .push(", rev = ")
+        .bind(rev)
+        .push(" WHERE id = ")
+        .bind(message_id)
+        .push(" AND deleted_at IS NULL");
+    Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
+}
+
+/// Turns a message into a tombstone: the content and file reference are
+/// overwritten in the row (not only hidden), the rest stays; whether it did
+/// (an already deleted message is left alone).
+pub(crate) async fn erase<C: ConnectionTrait>(
+    conn: &C,
+    message_id: MessageId,
+    at: DateTime<Utc>,
+    rev: i64,
+) -> Result<bool, DbErr> {
+    let mut q = sql(conn);
+    q.push("UPDATE messages SET content = '', file_url = NULL, deleted_at = ")
+        .bind(at)
+        .push(", rev = ")
+        .bind(rev)
+        .push(" WHERE id = ")
+        .bind(message_id)
+        .push(" AND deleted_at IS NULL");
+    Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
+}
