@@ -203,6 +203,10 @@ impl ChatHandle {
             return self.tombstone_seen_by(caller, message_id).await;
         }
         txn.commit().await?;
+        if let Err(err) = store::message_changes::fold_log(self.db()).await {
+            // The row is erased either way; only older copies may linger.
+            tracing::warn!(%err, "write-ahead log not folded after a delete");
+        }
         let tombstone = Message {
             content: String::new(),
             file_url: None,

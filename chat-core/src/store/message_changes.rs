@@ -81,3 +81,15 @@ pub(crate) async fn erase<C: ConnectionTrait>(
         .push(" AND deleted_at IS NULL");
     Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
 }
+
+/// SQLite: folds the write-ahead log into the database file and empties it,
+/// so the earlier versions of a deleted message's page are no longer in any
+/// file (with `secure_delete` on, the page itself holds no trace of it).
+/// Nothing to do on PostgreSQL.
+pub(crate) async fn fold_log<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        conn.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+    }
+    Ok(())
+}
