@@ -173,6 +173,26 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
       }
     });
 
+    it('message:edit on instance 2 and message:delete on instance 3 reach the members on the other instances', async () => {
+      const sent = await sendText(bobSocket, group.id, 'typo on instance 2');
+      const updates = [aliceSocket, carolSocket].map((s) => waitFor(s, 'message:updated', (m) => m?.id === sent.id));
+      const edit = await emitOk(bobSocket, 'message:edit', { message_id: sent.id, content: 'fixed on instance 2' });
+      for (const m of await Promise.all(updates)) {
+        assert.equal(m.content, 'fixed on instance 2');
+        assert.equal(m.rev, edit.message.rev);
+      }
+      const carols = await sendText(carolSocket, group.id, 'taken back on instance 3');
+      const deletes = [aliceSocket, bobSocket].map((s) => waitFor(s, 'message:deleted', (e) => e?.message_id === carols.id));
+      const deleted = await emitOk(carolSocket, 'message:delete', { message_id: carols.id });
+      for (const e of await Promise.all(deletes)) assert.equal(e.rev, deleted.message.rev);
+      // Revisions of one conversation stay contiguous whichever instance took them.
+      const res = await s3.get(`/api/conversations/${group.id}/messages?after_rev=0&limit=100`, { token: carol.token });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.last_rev, deleted.message.rev);
+      const revs = res.body.messages.map((m) => m.rev);
+      assert.deepEqual(revs, [...revs].sort((x, y) => x - y));
+    });
+
     it('message:read from instance 2 reaches instances 1 and 3', async () => {
       const delivered = waitFor(bobSocket, 'message:new', (m) => m?.content === 'read me');
       const last = await sendText(aliceSocket, group.id, 'read me');
