@@ -439,7 +439,7 @@ async fn existing_messages_take_their_seq_as_revision() {
     let db = Database::connect(&test_db.url).await.expect("connect");
     let before = Migrator::migrations()
         .iter()
-        .position(|m| m.name() == "m20260120_000001_revisions")
+        .position(|m| m.name() == "m20260120_000001_message_lifecycle")
         .expect("the revisions migration");
     Migrator::up(&db, Some(before as u32))
         .await

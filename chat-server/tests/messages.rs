@@ -553,3 +553,107 @@ async fn messages_are_edited_and_deleted_by_the_rules() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn muting_is_the_callers_own_setting_and_members_only() {
+    use reqwest::Method;
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_, ta) = server.register("mute_alice").await;
+    let (bob, tb) = server.register("mute_bob").await;
+    let (_, tc) = server.register("mute_carol").await;
+    let (status, group) = server
+        .post(
+            "/api/conversations",
+            &ta,
+            json!({ "type": "group", "name": "noisy", "member_ids": [bob["id"]] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    assert_eq!(group["muted_until"], Value::Null);
+    let settings = format!("/api/conversations/{}/settings", group["id"]);
+    let until = "2030-01-01T08:00:00Z";
+
+    let (status, muted) = server
+        .call(
+            Method::PUT,
+            &settings,
+            &tb,
+            Some(json!({ "muted_until": until })),
+        )
+        .await;
+    assert_eq!(status, 200, "{muted}");
+    assert_eq!(muted["id"], group["id"]);
+    assert_eq!(muted["muted_until"], until);
+    // Bob sees it in the conversation and the list; Alice's setting is untouched.
+    let (_, shown) = server
+        .get(&format!("/api/conversations/{}", group["id"]), &tb)
+        .await;
+    assert_eq!(shown["muted_until"], until);
+    let (_, list) = server.get("/api/conversations", &tb).await;
+    let listed = list["conversations"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["id"] == group["id"]))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(listed["muted_until"], until, "{list}");
+    let (_, for_alice) = server
+        .get(&format!("/api/conversations/{}", group["id"]), &ta)
+        .await;
+    assert_eq!(for_alice["muted_until"], Value::Null);
+    // Muted still delivers: a message sent now is stored and listed as usual.
+    let (status, _) = server
+        .post(
+            &format!("/api/conversations/{}/messages", group["id"]),
+            &ta,
+            json!({ "content": "still heard" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let (status, unmuted) = server
+        .call(
+            Method::PUT,
+            &settings,
+            &tb,
+            Some(json!({ "muted_until": null })),
+        )
+        .await;
+    assert_eq!((status, unmuted["muted_until"].clone()), (200, Value::Null));
+
+    for (name, path, token, body, status, code) in [
+        (
+            "an outsider",
+            settings.clone(),
+            &tc,
+            json!({ "muted_until": until }),
+            404,
+            "not_found",
+        ),
+        (
+            "not a time",
+            settings.clone(),
+            &tb,
+            json!({ "muted_until": "tomorrow" }),
+            400,
+            "invalid_body",
+        ),
+        (
+            "conversation 0",
+            "/api/conversations/0/settings".to_owned(),
+            &tb,
+            json!({ "muted_until": until }),
+            400,
+            "validation_failed",
+        ),
+    ] {
+        let (got, answer) = server.call(Method::PUT, &path, token, Some(body)).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{name}: {answer}"
+        );
+    }
+    server.stop().await;
+}

@@ -11,7 +11,7 @@ mod m20260103_000001_accounts;
 mod m20260104_000003_groups_by_creator;
 mod m20260104_000010_refresh_rotation;
 mod m20260110_000001_revoked_sessions;
-mod m20260120_000001_revisions;
+mod m20260120_000001_message_lifecycle;
 
 /// Every migration of the chat schema, in order.
 pub struct Migrator;
@@ -26,7 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260104_000003_groups_by_creator::Migration),
             Box::new(m20260104_000010_refresh_rotation::Migration),
             Box::new(m20260110_000001_revoked_sessions::Migration),
-            Box::new(m20260120_000001_revisions::Migration),
+            Box::new(m20260120_000001_message_lifecycle::Migration),
         ]
     }
 }

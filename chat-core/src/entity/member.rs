@@ -50,6 +50,8 @@ pub struct Model {
     pub last_delivered_message_id: Option<i64>,
     /// `seq` of that message (0 when none).
     pub last_delivered_seq: i64,
+    /// Until when the member muted the conversation (`None`: not muted).
+    pub muted_until: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

@@ -76,6 +76,11 @@ pub struct Conversation {
     /// edited, deleted, reacted to) takes the next one.
     #[serde(default)]
     pub last_rev: i64,
+    /// Until when the caller muted the conversation (their own setting;
+    /// `None` when not muted, and in the public room list). Muted
+    /// conversations still deliver everything.
+    #[serde(default)]
+    pub muted_until: Option<DateTime<Utc>>,
 }
 
 /// A public room in the room list, serialized as the conversation's fields

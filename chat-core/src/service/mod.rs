@@ -42,6 +42,7 @@ pub use conversations::listing::{
     CONVERSATION_PAGE_DEFAULT, CONVERSATION_PAGE_MAX, ConversationCursor, ConversationListQuery,
     ConversationPage,
 };
+pub use conversations::settings::ConversationSettings;
 pub use lifecycle::{DeleteMessage, EditMessage, MessageDeleted};
 pub use messages::{SendMessage, SendOutcome};
 pub use page::PageLimit;

@@ -1,6 +1,7 @@
 //! Memberships (`conversation_members`): who is in which conversation.
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use super::users::user_from_row;
@@ -71,6 +72,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
             last_read_seq: Set(0),
             last_delivered_message_id: Set(None),
             last_delivered_seq: Set(0),
+            muted_until: Set(None),
         });
         member::Entity::insert_many(rows).exec(conn).await?;
     }
@@ -128,4 +130,21 @@ pub(crate) async fn conversation_ids_after<C: ConnectionTrait>(
         .push(" ORDER BY conversation_id LIMIT ")
         .bind(limit as i64);
     ids(conn, q).await
+}
+
+/// Sets the member's mute setting; whether the membership exists.
+pub(crate) async fn set_muted_until<C: ConnectionTrait>(
+    conn: &C,
+    conversation_id: ConversationId,
+    user_id: UserId,
+    muted_until: Option<DateTime<Utc>>,
+) -> Result<bool, DbErr> {
+    let mut q = sql(conn);
+    q.push("UPDATE conversation_members SET muted_until = ")
+        .bind(muted_until)
+        .push(" WHERE conversation_id = ")
+        .bind(conversation_id)
+        .push(" AND user_id = ")
+        .bind(user_id);
+    Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
 }

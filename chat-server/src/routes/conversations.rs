@@ -1,14 +1,14 @@
 //! Conversations, members and messages.
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json as JsonBody, Router};
 use chat_core::ChatError;
 use chat_core::ids::{ConversationId, MessageId, UserId};
 use chat_core::model::{Conversation, Message, User};
 use chat_core::service::{
-    ConversationCursor, ConversationListQuery, ConversationPage, CreateGroup, HistoryQuery,
-    MessagePage, RoomSummary, SendMessage,
+    ConversationCursor, ConversationListQuery, ConversationPage, ConversationSettings, CreateGroup,
+    HistoryQuery, MessagePage, RoomSummary, SendMessage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/conversations/{id}/join", post(join))
         .route("/api/conversations/{id}/leave", post(leave))
+        .route("/api/conversations/{id}/settings", put(settings))
         .route("/api/rooms", get(rooms))
         .route("/api/conversations/{id}/messages", get(history).post(send))
 }
@@ -235,4 +236,15 @@ async fn rooms(
         .public_rooms(user.id, q.limit, q.offset.unwrap_or(0))
         .await?;
     Ok(JsonBody(Rooms { rooms }))
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<ConversationId>,
+    Json(body): Json<ConversationSettings>,
+) -> ApiResult<JsonBody<Conversation>> {
+    Ok(JsonBody(
+        state.chat.update_settings(user.id, id, body).await?,
+    ))
 }

@@ -8,3 +8,4 @@ pub(crate) mod create;
 pub(crate) mod history;
 pub(crate) mod listing;
 pub(crate) mod members;
+pub(crate) mod settings;

@@ -3,7 +3,7 @@
 //! client that was away catches up with everything changed after the
 //! revision it last applied. Existing messages take their `seq` as revision
 //! (they have never changed). Messages gain when they were last edited and
-//! when they were deleted.
+//! when they were deleted; memberships gain the member's mute setting.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -13,6 +13,12 @@ pub struct Migration;
 enum Conversations {
     Table,
     LastRev,
+}
+
+#[derive(DeriveIden)]
+enum ConversationMembers {
+    Table,
+    MutedUntil,
 }
 
 #[derive(DeriveIden)]
@@ -66,6 +72,18 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ConversationMembers::Table)
+                    .add_column(
+                        ColumnDef::new(ConversationMembers::MutedUntil)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         let db = manager.get_connection();
         db.execute_unprepared("UPDATE messages SET rev = seq")
             .await?;
@@ -89,6 +107,14 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_index(Index::drop().name(INDEX).table(Messages::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ConversationMembers::Table)
+                    .drop_column(ConversationMembers::MutedUntil)
+                    .to_owned(),
+            )
             .await?;
         for column in [Messages::Rev, Messages::EditedAt, Messages::DeletedAt] {
             manager
