@@ -39,6 +39,19 @@ export interface Message {
   file_url: string | null;
   client_id: string | null;
   created_at: string;
+  /** When the content was last edited, or null. */
+  edited_at?: string | null;
+  /** When the message was deleted (its content is then empty), or null. */
+  deleted_at?: string | null;
+}
+
+/** `message:deleted`: a message became a tombstone. */
+export interface MessageDeletedEvent {
+  conversation_id: number;
+  message_id: number;
+  seq: number;
+  rev: number;
+  deleted_at: string;
 }
 
 export type ConversationType = 'direct' | 'group';
@@ -58,6 +71,8 @@ export interface Conversation {
   last_seq?: number;
   /** The conversation's highest revision: every change of one of its messages takes the next. */
   last_rev?: number;
+  /** Until when the user muted the conversation (their own setting), or null. */
+  muted_until?: string | null;
 }
 
 /** An entry of `GET /api/rooms`: a public room, joined or not (`members` is empty there). */
@@ -169,6 +184,8 @@ export interface SessionEndedEvent {
 
 export interface ServerToClientEvents {
   'message:new': (message: Message) => void;
+  'message:updated': (message: Message) => void;
+  'message:deleted': (event: MessageDeletedEvent) => void;
   'message:read': (event: MessageReadEvent) => void;
   'message:delivered': (event: MessageDeliveredEvent) => void;
   'typing:start': (event: TypingEvent) => void;

@@ -188,6 +188,27 @@ describe('chat client', () => {
     expect(t.client.thread(10).messages).toBe(before);
   });
 
+  it('applies edits and deletions heard live, in the thread and the list, and ignores stale ones', async () => {
+    const t = setup();
+    t.api.add(...messages(1, 3, { rev: undefined }).map((m) => ({ ...m, rev: m.seq })));
+    await t.client.start();
+    await t.client.openConversation(10);
+    await connect(t);
+
+    const edited = { ...message(3), rev: 4, content: 'fixed', edited_at: '2030-01-01T12:05:00.000Z' };
+    t.client.handleMessageUpdated(edited);
+    expect(t.client.thread(10).messages.map((m) => m.content)).toEqual(['message 1', 'message 2', 'fixed']);
+    expect(t.client.conversation(10)?.last_message?.content).toBe('fixed');
+    // A late, older copy changes nothing.
+    const before = t.client.thread(10).messages;
+    t.client.handleMessageUpdated({ ...message(3), rev: 3 });
+    expect(t.client.thread(10).messages).toBe(before);
+
+    t.client.handleMessageDeleted({ conversation_id: 10, message_id: message(2).id, seq: 2, rev: 5, deleted_at: '2030-01-01T12:06:00.000Z' });
+    const deleted = t.client.thread(10).messages[1];
+    expect(deleted).toMatchObject({ content: '', deleted_at: '2030-01-01T12:06:00.000Z', rev: 5 });
+  });
+
   it('fetches a missing seq once a gap outlives the grace period', async () => {
     const t = setup();
     t.api.add(...messages(1, 3));

@@ -8,6 +8,7 @@ import type {
   Conversation,
   MemberChangeEvent,
   Message,
+  MessageDeletedEvent,
   MessageDeliveredEvent,
   MessageReadEvent,
   TypingEvent,
@@ -22,6 +23,7 @@ import { newClientId } from './clientId';
 import { ConversationList, type ConversationApi } from './conversationList';
 import { setMemberStatus, withMemberJoined, withMemberLeft } from './conversations';
 import { MessageHistory, type HistoryApi } from './history';
+import { isNewerRevision, tombstone } from './messages';
 import type { OutgoingMessage } from './outbox';
 import { ReceiptExchange } from './receiptExchange';
 import { MessageSending } from './sending';
@@ -262,6 +264,33 @@ export class ChatClient {
     this.ingest(conversationId, [message]);
     this.history.checkForGap(conversationId);
   };
+
+  /** `message:updated`: an edited message replaces the copy held, if it is newer. */
+  handleMessageUpdated = (message: Message): void => {
+    if (this.hasLeft(message.conversation_id)) return;
+    this.history.merge(message.conversation_id, [message]);
+    this.replaceLastMessage(message.conversation_id, message.id, (held) =>
+      isNewerRevision(held, message) ? message : held,
+    );
+  };
+
+  /** `message:deleted`: the copy held becomes a tombstone. */
+  handleMessageDeleted = (event: MessageDeletedEvent): void => {
+    if (this.hasLeft(event.conversation_id)) return;
+    this.state.updateThread(event.conversation_id, (t) => {
+      const messages = t.messages.map((m) => (m.id === event.message_id ? tombstone(m, event) : m));
+      return messages.some((m, i) => m !== t.messages[i]) ? { ...t, messages } : t;
+    });
+    this.replaceLastMessage(event.conversation_id, event.message_id, (held) => tombstone(held, event));
+  };
+
+  /** Applies `change` to the conversation's `last_message` when it is message `id`. */
+  private replaceLastMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
+    const last = this.conversation(conversationId)?.last_message;
+    if (!last || last.id !== id) return;
+    const next = change(last);
+    if (next !== last) this.state.updateConversation(conversationId, (c) => ({ ...c, last_message: next }));
+  }
 
   handleMessageRead = (event: MessageReadEvent): void => {
     if (this.hasLeft(event.conversation_id)) return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { message, messages } from '../test/fixtures';
-import { hasSeqGap, highestContiguousSeq, mergeMessages, missingSeqs } from './messages';
+import { hasSeqGap, highestContiguousSeq, mergeMessages, missingSeqs, tombstone } from './messages';
 
 describe('merging messages', () => {
   it('keeps one copy per id, sorted by seq', () => {
@@ -56,5 +56,23 @@ describe('seq gaps', () => {
     const held = [...messages(1, 2), message(4), message(7)];
     expect(hasSeqGap(held, 0)).toBe(true);
     expect(missingSeqs(held, 0)).toEqual([3, 5, 6]);
+  });
+});
+
+describe('changed messages', () => {
+  it('an edit with a higher revision replaces the copy held; an older one does not', () => {
+    const held = [message(1, { rev: 1 }), message(2, { rev: 2 })];
+    const edited = message(1, { rev: 5, content: 'fixed', edited_at: '2030-01-01T12:01:00.000Z' });
+    const merged = mergeMessages(held, [edited]);
+    expect(merged.map((m) => m.content)).toEqual(['fixed', 'message 2']);
+    expect(mergeMessages(merged, [message(1, { rev: 1 })])).toBe(merged);
+  });
+
+  it('a deletion turns the copy held into a tombstone, unless it holds a later state', () => {
+    const held = message(3, { rev: 3, file_url: '/uploads/a.png', message_type: 'image' });
+    const event = { conversation_id: 10, message_id: held.id, seq: 3, rev: 7, deleted_at: '2030-01-01T12:02:00.000Z' };
+    const dead = tombstone(held, event);
+    expect(dead).toMatchObject({ content: '', file_url: null, deleted_at: event.deleted_at, rev: 7, seq: 3 });
+    expect(tombstone(dead, { ...event, rev: 6 })).toBe(dead);
   });
 });

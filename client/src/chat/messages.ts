@@ -2,29 +2,42 @@
 // without gaps); events can arrive late or twice, so the client keeps them sorted by seq, unique by
 // id, and notices when a seq is missing so it can fetch what lies in between.
 
-import type { Message } from '../api/types';
+import type { Message, MessageDeletedEvent } from '../api/types';
 
 export function compareMessages(a: Message, b: Message): number {
   return a.seq - b.seq || a.id - b.id;
 }
 
+/** Whether `incoming` is a later state of the same message than `held` (a higher `rev`). */
+export function isNewerRevision(held: Message, incoming: Message): boolean {
+  return (incoming.rev ?? 0) > (held.rev ?? 0);
+}
+
 /**
- * Adds `incoming` to `existing` (both in any order), keeping one copy per id, sorted by seq.
- * Returns `existing` itself when nothing new was added, so callers can skip an update.
+ * Adds `incoming` to `existing` (both in any order), keeping one copy per id, sorted by seq; of
+ * two copies of a message the one with the higher `rev` (a later edit or the deletion) wins.
+ * Returns `existing` itself when nothing changed, so callers can skip an update.
  */
 export function mergeMessages(existing: readonly Message[], incoming: readonly Message[]): Message[] {
   if (incoming.length === 0) return existing as Message[];
   const byId = new Map<number, Message>();
   for (const message of existing) byId.set(message.id, message);
-  let added = false;
+  let changed = false;
   for (const message of incoming) {
-    if (!byId.has(message.id)) {
+    const held = byId.get(message.id);
+    if (!held || isNewerRevision(held, message)) {
       byId.set(message.id, message);
-      added = true;
+      changed = true;
     }
   }
-  if (!added) return existing as Message[];
+  if (!changed) return existing as Message[];
   return [...byId.values()].sort(compareMessages);
+}
+
+/** The tombstone `message:deleted` makes of a held message (unless it holds a later state). */
+export function tombstone(held: Message, event: MessageDeletedEvent): Message {
+  if ((held.rev ?? 0) >= event.rev) return held;
+  return { ...held, content: '', file_url: null, deleted_at: event.deleted_at, rev: event.rev };
 }
 
 /**

@@ -258,8 +258,19 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
       {showSender ? <span className="message-sender">{message.sender.username}</span> : null}
       <div className="bubble">
         <span className="visually-hidden">{own ? 'You:' : `${message.sender.username}:`}</span>
-        <MessageBody type={message.message_type} content={message.content} fileUrl={message.file_url} />
+        {message.deleted_at ? (
+          <p className="message-deleted" data-testid="message-deleted">
+            Message deleted
+          </p>
+        ) : (
+          <MessageBody type={message.message_type} content={message.content} fileUrl={message.file_url} />
+        )}
         <span className="message-meta">
+          {message.edited_at && !message.deleted_at ? (
+            <span className="message-edited" data-testid="message-edited" title={formatFullTime(message.edited_at)}>
+              edited
+            </span>
+          ) : null}
           <time dateTime={message.created_at} title={formatFullTime(message.created_at)}>
             {formatMessageTime(message.created_at)}
           </time>
