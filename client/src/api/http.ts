@@ -233,6 +233,18 @@ export async function fetchMessagesAfterSeq(
   return data;
 }
 
+/** In revision order, the current state of every message created or changed after `afterRev`. */
+export async function fetchMessagesAfterRev(
+  conversationId: number,
+  afterRev: number,
+  limit = 100,
+): Promise<MessagePage> {
+  const { data } = await http.get<MessagePage>(`/conversations/${conversationId}/messages`, {
+    params: { after_rev: afterRev, limit },
+  });
+  return data;
+}
+
 export async function searchUsers(query: string, signal?: AbortSignal): Promise<User[]> {
   const { data } = await http.get<{ users: User[] }>('/users/search', { params: { query }, signal });
   return data.users;

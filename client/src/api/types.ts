@@ -106,6 +106,8 @@ export interface UploadedImage {
 export interface MessagePage {
   messages: Message[];
   has_more: boolean;
+  /** The conversation's revision when the page was read (read before its messages). */
+  last_rev?: number;
 }
 
 /** Body of every REST error. */

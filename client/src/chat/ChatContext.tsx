@@ -24,6 +24,7 @@ function createClient(user: CurrentUser): ChatClient {
       getConversation: api.getConversation,
       fetchMessagesBefore: api.fetchMessagesBefore,
       fetchMessagesAfterSeq: api.fetchMessagesAfterSeq,
+      fetchMessagesAfterRev: api.fetchMessagesAfterRev,
       joinConversation: api.joinConversation,
       leaveConversation: api.leaveConversation,
       addMember: api.addMember,

@@ -19,6 +19,12 @@ export interface Thread {
    */
   floorSeq: number;
   hasOlder: boolean;
+  /**
+   * The revision up to which every change (edit, delete) of the messages held is applied: the
+   * conversation's `last_rev` when the newest page was read, then what `after_rev` catch-ups
+   * reached. 0 when the server tells none.
+   */
+  knownRev: number;
   status: LoadStatus;
   loadingOlder: boolean;
   error?: string;
@@ -49,6 +55,7 @@ export const emptyThread: Thread = {
   messages: [],
   floorSeq: 0,
   hasOlder: false,
+  knownRev: 0,
   status: 'idle',
   loadingOlder: false,
 };

@@ -13,9 +13,15 @@ class FakeApi implements ChatApi {
 
   add(...list: Message[]) {
     for (const m of list) {
-      const held = this.history.get(m.conversation_id) ?? [];
+      const held = (this.history.get(m.conversation_id) ?? []).filter((h) => h.id !== m.id);
       this.history.set(m.conversation_id, [...held, m].sort((a, b) => a.seq - b.seq));
     }
+  }
+
+  /** The highest revision stored, when the messages carry revisions. */
+  lastRev(id: number): number | undefined {
+    const revs = (this.history.get(id) ?? []).map((m) => m.rev ?? 0);
+    return revs.some((r) => r > 0) ? Math.max(...revs) : undefined;
   }
 
   async listConversations(): Promise<Conversation[]> {
@@ -38,7 +44,13 @@ class FakeApi implements ChatApi {
     const held = this.history.get(id) ?? [];
     const older = before === undefined ? held : held.filter((m) => m.id < before);
     const page = older.slice(-limit).reverse();
-    return { messages: page, has_more: older.length > limit } satisfies MessagePage;
+    return { messages: page, has_more: older.length > limit, last_rev: this.lastRev(id) } satisfies MessagePage;
+  }
+
+  async fetchMessagesAfterRev(id: number, afterRev: number, limit = 100) {
+    this.calls.push(`after_rev ${id} ${afterRev}`);
+    const changed = (this.history.get(id) ?? []).filter((m) => (m.rev ?? 0) > afterRev).sort((a, b) => (a.rev ?? 0) - (b.rev ?? 0));
+    return { messages: changed.slice(0, limit), has_more: changed.length > limit, last_rev: this.lastRev(id) } satisfies MessagePage;
   }
 
   async fetchMessagesAfterSeq(id: number, afterSeq: number, limit = 100) {
@@ -207,6 +219,35 @@ describe('chat client', () => {
     t.client.handleMessageDeleted({ conversation_id: 10, message_id: message(2).id, seq: 2, rev: 5, deleted_at: '2030-01-01T12:06:00.000Z' });
     const deleted = t.client.thread(10).messages[1];
     expect(deleted).toMatchObject({ content: '', deleted_at: '2030-01-01T12:06:00.000Z', rev: 5 });
+  });
+
+  it('catches up on the edits and deletes it missed while away with after_rev', async () => {
+    const t = setup();
+    t.api.add(...messages(1, 4).map((m) => ({ ...m, rev: m.seq })));
+    await t.client.start();
+    await t.client.openConversation(10);
+    await connect(t);
+    expect(t.client.thread(10).knownRev).toBe(4);
+
+    // Offline: message 2 is edited, 3 deleted, 5 sent; no event reaches this client.
+    t.client.handleDisconnected();
+    t.transport.connected = false;
+    t.api.add({ ...message(2), rev: 5, content: 'edited while away', edited_at: '2030-01-01T13:00:00.000Z' });
+    t.api.add({ ...message(3), rev: 6, content: '', deleted_at: '2030-01-01T13:01:00.000Z' });
+    t.api.add({ ...message(5), rev: 7 });
+    t.api.calls = [];
+    await connect(t);
+
+    expect(t.api.calls).toContain('after_rev 10 4');
+    expect(t.client.thread(10).messages.map((m) => [m.seq, m.content])).toEqual([
+      [1, 'message 1'],
+      [2, 'edited while away'],
+      [3, ''],
+      [4, 'message 4'],
+      [5, 'message 5'],
+    ]);
+    expect(t.client.thread(10).messages[2].deleted_at).toBe('2030-01-01T13:01:00.000Z');
+    expect(t.client.thread(10).knownRev).toBe(7);
   });
 
   it('fetches a missing seq once a gap outlives the grace period', async () => {

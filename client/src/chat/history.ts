@@ -1,7 +1,7 @@
 // The message history of each conversation: the newest page, older pages on request, and the
 // catch-up that fills gaps. Whenever a seq is missing (events crossing server instances, a dropped
 // connection) and on every (re)connect, it asks for `after_seq=<highest seq held without a gap>`
-// and merges the answer.
+// and merges the answer; then for `after_rev=<revision known>`, the edits and deletes it missed.
 
 import type { Message, MessagePage } from '../api/types';
 import type { ChatStateStore } from './chatState';
@@ -14,6 +14,7 @@ const CATCH_UP_PAGE_SIZE = 100;
 export interface HistoryApi {
   fetchMessagesBefore(id: number, options: { before?: number; limit?: number }): Promise<MessagePage>;
   fetchMessagesAfterSeq(id: number, afterSeq: number, limit?: number): Promise<MessagePage>;
+  fetchMessagesAfterRev(id: number, afterRev: number, limit?: number): Promise<MessagePage>;
 }
 
 export interface HistoryOptions {
@@ -72,6 +73,7 @@ export class MessageHistory {
         messages: mergeMessages(t.messages, page.messages),
         floorSeq: page.has_more && oldest ? oldest.seq - 1 : 0,
         hasOlder: page.has_more,
+        knownRev: page.last_rev ?? 0,
         status: 'ready',
       }));
       this.afterIngest(id, page.messages, false);
@@ -145,7 +147,38 @@ export class MessageHistory {
         this.afterIngest(id, page.messages, true);
       }
       const reached = highestContiguousSeq(this.state.thread(id).messages, this.state.thread(id).floorSeq);
-      if (!page.has_more || reached <= after) return;
+      if (!page.has_more || reached <= after) break;
+    }
+    await this.catchUpChanges(id);
+  }
+
+  /**
+   * Fetches every change after the revision known (edits and deletes missed while away, and any
+   * new message) and applies it to the messages held; changes of messages older than the loaded
+   * history are left for when they are loaded, in their current state.
+   */
+  private async catchUpChanges(id: number): Promise<void> {
+    for (;;) {
+      const thread = this.state.thread(id);
+      if (thread.status !== 'ready' || thread.knownRev === 0) return;
+      let page: MessagePage;
+      try {
+        page = await this.api.fetchMessagesAfterRev(id, thread.knownRev, CATCH_UP_PAGE_SIZE);
+      } catch {
+        return; // The next reconnect tries again.
+      }
+      const inView = page.messages.filter((m) => m.seq > this.state.thread(id).floorSeq);
+      if (inView.length > 0) {
+        this.merge(id, inView);
+        this.afterIngest(id, inView, true);
+      }
+      // While more follow, only up to the last change returned is known; after the last page,
+      // everything up to the revision read before it too.
+      const lastReturned = Math.max(0, ...page.messages.map((m) => m.rev ?? 0));
+      const reached = page.has_more ? lastReturned : Math.max(page.last_rev ?? 0, lastReturned);
+      if (reached <= thread.knownRev) return;
+      this.state.updateThread(id, (t) => ({ ...t, knownRev: Math.max(t.knownRev, reached) }));
+      if (!page.has_more) return;
     }
   }
 
