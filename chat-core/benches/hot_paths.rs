@@ -67,6 +67,8 @@ fn sample_message() -> Message {
         created_at: chrono::Utc::now().trunc_subsecs(6),
         edited_at: None,
         deleted_at: None,
+        reply_to: None,
+        reply_count: 0,
     }
 }
 

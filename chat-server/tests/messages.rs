@@ -657,3 +657,147 @@ async fn muting_is_the_callers_own_setting_and_members_only() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn replies_quote_their_parent_and_form_a_thread() {
+    use reqwest::Method;
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_, ta) = server.register("th_alice").await;
+    let (bob, tb) = server.register("th_bob").await;
+    let (_, tc) = server.register("th_carol").await;
+    let (_, group) = server
+        .post(
+            "/api/conversations",
+            &ta,
+            json!({ "type": "group", "name": "threads", "member_ids": [bob["id"]] }),
+        )
+        .await;
+    let messages = format!("/api/conversations/{}/messages", group["id"]);
+    let (_, parent) = server
+        .post(&messages, &ta, json!({ "content": "Lunch at noon?" }))
+        .await;
+    let mut replies = Vec::new();
+    for text in ["yes", "make it 12:30", "I'll book"] {
+        let (status, reply) = server
+            .post(
+                &messages,
+                &tb,
+                json!({ "content": text, "reply_to": parent["id"] }),
+            )
+            .await;
+        assert_eq!(status, 201, "{reply}");
+        replies.push(reply);
+    }
+    assert_eq!(
+        replies[0]["reply_to"],
+        json!({
+            "id": parent["id"], "seq": parent["seq"], "sender_id": parent["sender_id"],
+            "username": parent["sender"]["username"], "content": "Lunch at noon?",
+            "message_type": "text", "deleted": false,
+        })
+    );
+    let (_, page) = server.get(&format!("{messages}?limit=10"), &ta).await;
+    let stored_parent = page["messages"]
+        .as_array()
+        .and_then(|all| all.iter().find(|m| m["id"] == parent["id"]).cloned())
+        .unwrap_or(Value::Null);
+    assert_eq!(stored_parent["reply_count"], 3, "{page}");
+
+    // The thread, oldest first, in pages.
+    let thread = format!("/api/messages/{}/replies", parent["id"]);
+    let (status, first) = server.get(&format!("{thread}?limit=2"), &ta).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["has_more"], true);
+    let (_, rest) = server
+        .get(
+            &format!("{thread}?after={}", first["messages"][1]["id"]),
+            &ta,
+        )
+        .await;
+    let contents: Vec<Value> = first["messages"]
+        .as_array()
+        .into_iter()
+        .chain(rest["messages"].as_array())
+        .flatten()
+        .map(|m| m["content"].clone())
+        .collect();
+    assert_eq!(
+        contents,
+        [json!("yes"), json!("make it 12:30"), json!("I'll book")]
+    );
+    assert_eq!(rest["has_more"], false);
+
+    // Replies stay inside their conversation; outsiders see no thread.
+    let (_, other) = server
+        .post("/api/conversations", &ta, json!({ "user_id": bob["id"] }))
+        .await;
+    let elsewhere = format!("/api/conversations/{}/messages", other["id"]);
+    for (name, body, status, code) in [
+        (
+            "a message of another conversation",
+            json!({ "content": "x", "reply_to": parent["id"] }),
+            422,
+            "unprocessable",
+        ),
+        (
+            "a message that does not exist",
+            json!({ "content": "x", "reply_to": 987654 }),
+            422,
+            "unprocessable",
+        ),
+        (
+            "message 0",
+            json!({ "content": "x", "reply_to": 0 }),
+            400,
+            "validation_failed",
+        ),
+        (
+            "an id as a string",
+            json!({ "content": "x", "reply_to": "1" }),
+            400,
+            "invalid_body",
+        ),
+    ] {
+        let (got, answer) = server.post(&elsewhere, &ta, body).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{name}: {answer}"
+        );
+    }
+    let (status, answer) = server.get(&thread, &tc).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (404, Some("not_found")),
+        "{answer}"
+    );
+
+    // Once the parent is deleted, its replies quote a deleted message, and no new reply comes.
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/messages/{}", parent["id"]),
+            &ta,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = server.get(&format!("{thread}?limit=1"), &tb).await;
+    assert_eq!(page["messages"][0]["reply_to"]["deleted"], true, "{page}");
+    assert_eq!(page["messages"][0]["reply_to"]["content"], "", "{page}");
+    let (status, answer) = server
+        .post(
+            &messages,
+            &tb,
+            json!({ "content": "late", "reply_to": parent["id"] }),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("unprocessable")),
+        "{answer}"
+    );
+    server.stop().await;
+}

@@ -50,6 +50,7 @@ import {
   register,
   roomItem,
   seesMessage,
+  storedMessage,
   seesNewestImage,
   seesPeerPresence,
   seesReadMark,
@@ -268,6 +269,37 @@ function twoUserExchange(ctx, { screenshots }) {
       const own = page.locator('[data-testid="message-item"].own [data-testid="message-image"]');
       assert.equal(await own.count(), 1);
       if (screenshots) await screenshot(page, 'conversation-view');
+    });
+  });
+
+  it("bob replies, edits and takes a message back: alice's open page shows the quote, \"edited\" and \"Message deleted\" live", async () => {
+    await step(`${ctx.label}-changes`, both, async () => {
+      const path = `/api/conversations/${ctx.direct}/messages`;
+      const { body: page } = await api(bob, 'GET', `${path}?limit=50`);
+      const first = page.messages.find((m) => m.content === text.first);
+      assert.ok(first, `"${text.first}" is in the history`);
+      const reply = await api(bob, 'POST', path, { content: 'Replying to your first message', reply_to: first.id });
+      assert.equal(reply.status, 201, JSON.stringify(reply.body));
+      const replied = await seesMessage(alice, 'Replying to your first message');
+      const quote = replied.locator('[data-testid="reply-quote"]');
+      await quote.waitFor();
+      const quoted = await quote.innerText();
+      assert.ok(quoted.includes(alice.username) && quoted.includes(text.first.slice(0, 20)), `the quote shows alice's message: ${quoted}`);
+
+      const edited = await api(bob, 'PATCH', `/api/messages/${reply.body.id}`, { content: 'Replying to your first message (edited)' });
+      assert.equal(edited.status, 200, JSON.stringify(edited.body));
+      const shown = await seesMessage(alice, 'Replying to your first message (edited)');
+      await shown.locator('[data-testid="message-edited"]').waitFor();
+
+      const oops = await api(bob, 'POST', path, { content: 'Oops, wrong chat' });
+      assert.equal(oops.status, 201);
+      await seesMessage(alice, 'Oops, wrong chat');
+      const deleted = await api(bob, 'DELETE', `/api/messages/${oops.body.id}`);
+      assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+      const tombstone = alice.page.locator(`[data-message-id="${oops.body.id}"] [data-testid="message-deleted"]`);
+      await tombstone.waitFor();
+      assert.equal(await storedMessage(alice.page, 'Oops, wrong chat').count(), 0, 'the deleted text is gone from the page');
+      if (screenshots) await screenshot(alice.page, 'message-changes');
     });
   });
 }

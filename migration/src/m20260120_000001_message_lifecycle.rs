@@ -3,7 +3,8 @@
 //! client that was away catches up with everything changed after the
 //! revision it last applied. Existing messages take their `seq` as revision
 //! (they have never changed). Messages gain when they were last edited and
-//! when they were deleted; memberships gain the member's mute setting.
+//! when they were deleted, and the message they reply to with how many
+//! replies they have; memberships gain the member's mute setting.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -25,12 +26,16 @@ enum ConversationMembers {
 enum Messages {
     Table,
     ConversationId,
+    Id,
     Rev,
     EditedAt,
     DeletedAt,
+    ReplyToId,
+    ReplyCount,
 }
 
 const INDEX: &str = "idx_messages_conversation_rev";
+const REPLIES_INDEX: &str = "idx_messages_reply_to";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -75,6 +80,38 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(
                 Table::alter()
+                    .table(Messages::Table)
+                    .add_column(ColumnDef::new(Messages::ReplyToId).big_integer().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Messages::Table)
+                    .add_column(
+                        ColumnDef::new(Messages::ReplyCount)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // A thread is read by its parent, oldest reply first.
+        manager
+            .create_index(
+                Index::create()
+                    .name(REPLIES_INDEX)
+                    .table(Messages::Table)
+                    .col(Messages::ReplyToId)
+                    .col(Messages::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
                     .table(ConversationMembers::Table)
                     .add_column(
                         ColumnDef::new(ConversationMembers::MutedUntil)
@@ -105,9 +142,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(Index::drop().name(INDEX).table(Messages::Table).to_owned())
-            .await?;
+        for index in [INDEX, REPLIES_INDEX] {
+            manager
+                .drop_index(Index::drop().name(index).table(Messages::Table).to_owned())
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()
@@ -116,7 +155,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for column in [Messages::Rev, Messages::EditedAt, Messages::DeletedAt] {
+        for column in [
+            Messages::Rev,
+            Messages::EditedAt,
+            Messages::DeletedAt,
+            Messages::ReplyToId,
+            Messages::ReplyCount,
+        ] {
             manager
                 .alter_table(
                     Table::alter()

@@ -60,6 +60,10 @@ pub struct Model {
     pub edited_at: Option<DateTimeUtc>,
     /// When the message was deleted: its content and file are gone.
     pub deleted_at: Option<DateTimeUtc>,
+    /// The message this one replies to (same conversation).
+    pub reply_to_id: Option<i64>,
+    /// How many messages reply to this one.
+    pub reply_count: i64,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

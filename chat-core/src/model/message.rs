@@ -74,6 +74,38 @@ pub struct MessageSender {
     pub avatar_url: Option<String>,
 }
 
+/// The message a reply quotes, embedded in the reply: enough to show it
+/// above the reply and to find it (`content` cut to 200 characters; empty,
+/// and `deleted` true, once it is deleted).
+///
+/// ```
+/// use chat_core::model::ReplyPreview;
+///
+/// let quoted: ReplyPreview = serde_json::from_str(
+///     r#"{"id": 7, "seq": 3, "sender_id": 2, "username": "bob", "content": "lunch?",
+///         "message_type": "text", "deleted": false}"#,
+/// )?;
+/// assert_eq!(quoted.username, "bob");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReplyPreview {
+    /// The quoted message.
+    pub id: MessageId,
+    /// Its `seq`.
+    pub seq: i64,
+    /// Its sender.
+    pub sender_id: UserId,
+    /// Its sender's username.
+    pub username: String,
+    /// Its text, at most 200 characters.
+    pub content: String,
+    /// Its kind.
+    pub message_type: MessageType,
+    /// Whether it was deleted.
+    pub deleted: bool,
+}
+
 /// A stored message, as acked to its sender and delivered in `message:new`.
 ///
 /// ```
@@ -90,6 +122,7 @@ pub struct MessageSender {
 ///     sender: MessageSender { id: bob, username: "bob".into(), avatar_url: None },
 ///     content: "hi".into(), message_type: MessageType::Text, file_url: None,
 ///     client_id: None, created_at: chrono::Utc::now(), edited_at: None, deleted_at: None,
+///     reply_to: None, reply_count: 0,
 /// };
 /// assert_eq!(serde_json::to_value(&m).unwrap()["message_type"], "text");
 /// ```
@@ -127,4 +160,10 @@ pub struct Message {
     /// `file_url` `None`, erased from storage.
     #[serde(default)]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The message this one replies to, quoted.
+    #[serde(default)]
+    pub reply_to: Option<ReplyPreview>,
+    /// How many messages reply to this one (its thread).
+    #[serde(default)]
+    pub reply_count: i64,
 }

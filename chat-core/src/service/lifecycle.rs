@@ -279,3 +279,57 @@ impl ChatHandle {
 fn deleted() -> ChatError {
     ChatError::Unprocessable("the message was deleted")
 }
+
+/// One page of a thread: replies to a message, oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyPage {
+    /// The replies.
+    pub messages: Vec<Message>,
+    /// Whether later replies follow (ask again after the last one's id).
+    pub has_more: bool,
+}
+
+impl ChatHandle {
+    /// The replies to a message (its thread), oldest first, those with an id
+    /// greater than `after`; `limit` as for history. Members of the message's
+    /// conversation only (`not_found` for anyone else, as for a message that
+    /// does not exist).
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId,
+    /// #     question: chat_core::ids::MessageId) -> Result<(), chat_core::ChatError> {
+    /// let thread = chat.replies(me, question, None, Some(50)).await?;
+    /// for reply in &thread.messages {
+    ///     println!("{}: {}", reply.sender.username, reply.content);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn replies(
+        &self,
+        caller: UserId,
+        message_id: MessageId,
+        after: Option<MessageId>,
+        limit: Option<u64>,
+    ) -> ChatResult<ReplyPage> {
+        let limit = crate::service::PageLimit {
+            default: self.config().history_default_limit,
+            max: self.config().history_max_limit,
+        }
+        .resolve(limit)?;
+        let parent = store::message_changes::by_id(self.db(), message_id)
+            .await?
+            .ok_or(ChatError::NotFound("message"))?;
+        self.require_member(parent.conversation_id, caller)
+            .await
+            .map_err(|err| match err {
+                ChatError::NotFound(_) => ChatError::NotFound("message"),
+                other => other,
+            })?;
+        let after = after.map_or(0, MessageId::get);
+        let mut messages =
+            store::message_changes::replies(self.db(), message_id, after, limit + 1).await?;
+        let has_more = messages.len() as u64 > limit;
+        messages.truncate(limit as usize);
+        Ok(ReplyPage { messages, has_more })
+    }
+}

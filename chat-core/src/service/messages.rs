@@ -7,8 +7,8 @@ use super::writer::{StoreRequest, Stored, ValidMessage};
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult, Invalid};
 use crate::fanout::{Target, conversation_room};
-use crate::ids::{ConversationId, UserId};
-use crate::model::{Message, MessageType};
+use crate::ids::{ConversationId, MessageId, UserId};
+use crate::model::{Message, MessageType, ReplyPreview};
 use crate::protocol as events;
 use crate::store;
 
@@ -51,6 +51,10 @@ pub struct SendMessage {
     /// Idempotency key chosen by the sender (1..=64 characters).
     #[serde(default)]
     pub client_id: Option<String>,
+    /// The message this one replies to: one of the same conversation, not
+    /// deleted (`unprocessable` otherwise).
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
 }
 
 impl SendMessage {
@@ -69,6 +73,7 @@ impl SendMessage {
             message_type: None,
             file_url: None,
             client_id: None,
+            reply_to: None,
         }
     }
 
@@ -119,6 +124,8 @@ impl SendMessage {
             message_type,
             file_url: self.file_url,
             client_id,
+            // Looked up by the send, which checks the conversation.
+            reply_to: None,
         })
     }
 }
@@ -178,8 +185,12 @@ impl ChatHandle {
     ) -> ChatResult<SendOutcome> {
         // Held until the send ends, also when its future is dropped midway.
         let _in_flight = self.inner.sends_in_flight.token();
-        let request = request.validated(self.config().max_message_chars)?;
+        let reply_to = request.reply_to;
+        let mut request = request.validated(self.config().max_message_chars)?;
         self.require_member(request.conversation_id, sender).await?;
+        if let Some(parent) = reply_to {
+            request.reply_to = Some(self.reply_preview(request.conversation_id, parent).await?);
+        }
         // Posting an image is what lets a conversation's members read it, so only
         // its uploader may; otherwise a leaked URL could be posted and read by anyone.
         if let Some(url) = &request.file_url
@@ -219,6 +230,34 @@ impl ChatHandle {
         Ok(SendOutcome {
             message,
             created: true,
+        })
+    }
+
+    /// The quote of the message a reply in `conversation_id` answers.
+    async fn reply_preview(
+        &self,
+        conversation_id: ConversationId,
+        parent: MessageId,
+    ) -> ChatResult<ReplyPreview> {
+        let parent = store::message_changes::by_id(self.db(), parent)
+            .await?
+            .filter(|p| p.conversation_id == conversation_id)
+            .ok_or(ChatError::Unprocessable(
+                "reply_to must be a message of this conversation",
+            ))?;
+        if parent.deleted_at.is_some() {
+            return Err(ChatError::Unprocessable(
+                "cannot reply to a deleted message",
+            ));
+        }
+        Ok(ReplyPreview {
+            id: parent.id,
+            seq: parent.seq,
+            sender_id: parent.sender_id,
+            username: parent.sender.username,
+            content: parent.content.chars().take(200).collect(),
+            message_type: parent.message_type,
+            deleted: false,
         })
     }
 

@@ -43,7 +43,7 @@ pub use conversations::listing::{
     ConversationPage,
 };
 pub use conversations::settings::ConversationSettings;
-pub use lifecycle::{DeleteMessage, EditMessage, MessageDeleted};
+pub use lifecycle::{DeleteMessage, EditMessage, MessageDeleted, ReplyPage};
 pub use messages::{SendMessage, SendOutcome};
 pub use page::PageLimit;
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};

@@ -198,6 +198,7 @@ impl ChatHandle {
             message_type: MessageType::System,
             file_url: None,
             client_id: None,
+            reply_to: None,
         };
         let (Stored::Created(message) | Stored::Existing(message)) =
             self.store_message(user.id, notice).await?;

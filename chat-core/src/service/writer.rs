@@ -26,8 +26,8 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{ChatError, ChatResult};
-use crate::ids::{ConversationId, UserId};
-use crate::model::{Message, MessageType};
+use crate::ids::{ConversationId, MessageId, UserId};
+use crate::model::{Message, MessageType, ReplyPreview};
 use crate::store::messages::NewMessageRow;
 use crate::store::{self, is_unique_violation, now};
 use crate::tasks::Tasks;
@@ -50,6 +50,8 @@ pub(crate) struct ValidMessage {
     pub(crate) file_url: Option<String>,
     /// Trimmed.
     pub(crate) client_id: Option<String>,
+    /// The message it replies to, checked to be of the same conversation.
+    pub(crate) reply_to: Option<ReplyPreview>,
 }
 
 /// A message to store: validated, with its sender.
@@ -276,10 +278,18 @@ async fn store_batch(
                 message_type: r.message.message_type,
                 file_url: r.message.file_url.as_deref(),
                 client_id: r.message.client_id.as_deref(),
+                reply_to_id: r.message.reply_to.as_ref().map(|p| p.id),
             }
         })
         .collect();
     let ids = store::messages::insert_batch(&txn, &rows, created_at).await?;
+    let mut replies: BTreeMap<MessageId, i64> = BTreeMap::new();
+    for row in &rows {
+        if let Some(parent) = row.reply_to_id {
+            *replies.entry(parent).or_default() += 1;
+        }
+    }
+    store::messages::count_replies(&txn, &replies).await?;
     let profiles =
         store::messages::sender_profiles(&txn, to_insert.iter().map(|&i| requests[i].sender))
             .await?;
@@ -313,6 +323,8 @@ async fn store_batch(
             created_at,
             edited_at: None,
             deleted_at: None,
+            reply_to: request.message.reply_to.clone(),
+            reply_count: 0,
         })));
     }
     for (i, first) in repeats {
@@ -408,6 +420,7 @@ mod tests {
                 message_type: MessageType::Text,
                 file_url: None,
                 client_id,
+                reply_to: None,
             },
         }
     }

@@ -175,11 +175,16 @@ pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[Conver
          m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
          m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
          m.edited_at AS lm_edited_at, m.deleted_at AS lm_deleted_at, \
+         m.reply_to_id AS lm_reply_to_id, m.reply_count AS lm_reply_count, \
+         rp.seq AS lm_reply_seq, rp.sender_id AS lm_reply_sender_id, rpu.username AS lm_reply_username, \
+         SUBSTR(rp.content, 1, 200) AS lm_reply_content, rp.message_type AS lm_reply_message_type, \
+         rp.deleted_at AS lm_reply_deleted_at, \
          su.username AS lm_sender_username, su.avatar_url AS lm_sender_avatar_url \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \
          LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
-         LEFT JOIN users su ON su.id = m.sender_id WHERE ",
+         LEFT JOIN users su ON su.id = m.sender_id \
+         LEFT JOIN messages rp ON rp.id = m.reply_to_id LEFT JOIN users rpu ON rpu.id = rp.sender_id WHERE ",
     );
     push_scope(q, user_id, conversation_ids);
     q.push(" ORDER BY c.last_message_at DESC, c.id DESC");

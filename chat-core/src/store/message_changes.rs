@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::messages::{MESSAGE_COLUMNS, message_from_row};
+use super::messages::{MESSAGE_COLUMNS, MESSAGE_JOINS, message_from_row};
 use super::sql;
 use crate::ids::{ConversationId, MessageId};
 use crate::model::Message;
@@ -16,7 +16,9 @@ pub(crate) async fn by_id<C: ConnectionTrait>(
     let mut q = sql(conn);
     q.push("SELECT ")
         .push(MESSAGE_COLUMNS)
-        .push(" FROM messages m JOIN users su ON su.id = m.sender_id WHERE m.id = ")
+        .push(" FROM messages m")
+        .push(MESSAGE_JOINS)
+        .push(" WHERE m.id = ")
         .bind(message_id);
     match conn.query_one_raw(q.build()).await? {
         Some(row) => Ok(Some(message_from_row(&row, "")?)),
@@ -92,4 +94,27 @@ pub(crate) async fn fold_log<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> 
             .await?;
     }
     Ok(())
+}
+
+/// Up to `fetch` replies to `parent` with an id greater than `after`, oldest
+/// first.
+pub(crate) async fn replies<C: ConnectionTrait>(
+    conn: &C,
+    parent: MessageId,
+    after: i64,
+    fetch: u64,
+) -> Result<Vec<Message>, DbErr> {
+    let mut q = sql(conn);
+    q.push("SELECT ")
+        .push(MESSAGE_COLUMNS)
+        .push(" FROM messages m")
+        .push(MESSAGE_JOINS)
+        .push(" WHERE m.reply_to_id = ")
+        .bind(parent)
+        .push(" AND m.id > ")
+        .bind(after)
+        .push(" ORDER BY m.id ASC LIMIT ")
+        .bind(fetch as i64);
+    let rows = conn.query_all_raw(q.build()).await?;
+    rows.iter().map(|row| message_from_row(row, "")).collect()
 }

@@ -15,12 +15,22 @@ use serde_json::json;
 use super::{ids, sql};
 use crate::db::Sql;
 use crate::ids::{ConversationId, MessageId, UserId};
-use crate::model::{Message, MessageSender, MessageType};
+use crate::model::{Message, MessageSender, MessageType, ReplyPreview};
 
-/// The columns of a message row with its sender (`m` joined with `su`).
+/// The columns of a message row with its sender and the message it replies
+/// to (`m` joined as in [`MESSAGE_JOINS`]).
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.rev, m.sender_id, m.content, \
      m.message_type, m.file_url, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
-     su.username AS sender_username, su.avatar_url AS sender_avatar_url";
+     m.reply_to_id, m.reply_count, \
+     su.username AS sender_username, su.avatar_url AS sender_avatar_url, \
+     rp.seq AS reply_seq, rp.sender_id AS reply_sender_id, rpu.username AS reply_username, \
+     SUBSTR(rp.content, 1, 200) AS reply_content, rp.message_type AS reply_message_type, \
+     rp.deleted_at AS reply_deleted_at";
+
+/// What [`MESSAGE_COLUMNS`] reads from, after `messages m`: the sender
+/// `su`, and the replied-to message `rp` with its sender `rpu`.
+pub(crate) const MESSAGE_JOINS: &str = " JOIN users su ON su.id = m.sender_id \
+     LEFT JOIN messages rp ON rp.id = m.reply_to_id LEFT JOIN users rpu ON rpu.id = rp.sender_id";
 
 /// A message from a row of [`MESSAGE_COLUMNS`], each column name preceded by `prefix`.
 pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Message, DbErr> {
@@ -45,7 +55,32 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
         created_at: row.try_get("", &col("created_at"))?,
         edited_at: row.try_get("", &col("edited_at"))?,
         deleted_at: row.try_get("", &col("deleted_at"))?,
+        reply_to: reply_from_row(row, prefix)?,
+        reply_count: row.try_get("", &col("reply_count"))?,
     })
+}
+
+/// The quoted message of a row of [`MESSAGE_COLUMNS`], if it replies to one.
+fn reply_from_row(row: &QueryResult, prefix: &str) -> Result<Option<ReplyPreview>, DbErr> {
+    let col = |name: &str| format!("{prefix}{name}");
+    let Some(id) = row.try_get::<Option<MessageId>>("", &col("reply_to_id"))? else {
+        return Ok(None);
+    };
+    let Some(seq) = row.try_get::<Option<i64>>("", &col("reply_seq"))? else {
+        return Ok(None);
+    };
+    let message_type: String = row.try_get("", &col("reply_message_type"))?;
+    Ok(Some(ReplyPreview {
+        id,
+        seq,
+        sender_id: row.try_get("", &col("reply_sender_id"))?,
+        username: row.try_get("", &col("reply_username"))?,
+        content: row.try_get("", &col("reply_content"))?,
+        message_type: MessageType::parse(&message_type).unwrap_or(MessageType::Text),
+        deleted: row
+            .try_get::<Option<DateTime<Utc>>>("", &col("reply_deleted_at"))?
+            .is_some(),
+    }))
 }
 
 /// The `seq` of message `message_id` if it is in the conversation.
@@ -85,7 +120,9 @@ pub(crate) fn push_history(
 ) {
     q.push("SELECT ")
         .push(MESSAGE_COLUMNS)
-        .push(" FROM messages m JOIN users su ON su.id = m.sender_id WHERE m.conversation_id = ")
+        .push(" FROM messages m")
+        .push(MESSAGE_JOINS)
+        .push(" WHERE m.conversation_id = ")
         .bind(conversation_id);
     let (column, order) = match from {
         HistoryFrom::Newest => ("m.seq", "DESC"),
@@ -133,6 +170,7 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) message_type: MessageType,
     pub(crate) file_url: Option<&'a str>,
     pub(crate) client_id: Option<&'a str>,
+    pub(crate) reply_to_id: Option<MessageId>,
 }
 
 /// PostgreSQL: appends the lookup of stored messages by a `jsonb` list of
@@ -147,9 +185,9 @@ pub(crate) fn push_pg_by_client_ids(q: &mut Sql, keys: serde_json::Value) {
         .push(
             "::jsonb) AS k(sender_id bigint, client_id text) \
              CROSS JOIN LATERAL (SELECT * FROM messages x \
-             WHERE x.sender_id = k.sender_id AND x.client_id = k.client_id LIMIT 1) m \
-             JOIN users su ON su.id = m.sender_id",
-        );
+             WHERE x.sender_id = k.sender_id AND x.client_id = k.client_id LIMIT 1) m",
+        )
+        .push(MESSAGE_JOINS);
 }
 
 /// Stored messages with these `(sender, client_id)` keys, by key.
@@ -172,7 +210,9 @@ pub(crate) async fn by_client_ids<C: ConnectionTrait>(
         _ => {
             q.push("SELECT ")
                 .push(MESSAGE_COLUMNS)
-                .push(" FROM messages m JOIN users su ON su.id = m.sender_id WHERE ");
+                .push(" FROM messages m")
+                .push(MESSAGE_JOINS)
+                .push(" WHERE ");
             for (i, (sender, client_id)) in keys.iter().enumerate() {
                 if i > 0 {
                     q.push(" OR ");
@@ -284,7 +324,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
     }
     let mut q = sql(conn);
     q.push(
-        "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, \
+        "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, reply_to_id, \
          file_url, client_id, created_at) ",
     );
     match q.backend() {
@@ -301,11 +341,12 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                         "message_type": r.message_type.as_str(),
                         "file_url": r.file_url,
                         "client_id": r.client_id,
+                        "reply_to_id": r.reply_to_id,
                     })
                 })
                 .collect();
             q.push(
-                "SELECT x.conversation_id, x.seq, x.rev, x.sender_id, x.content, x.message_type, \
+                "SELECT x.conversation_id, x.seq, x.rev, x.sender_id, x.content, x.message_type, x.reply_to_id, \
                  x.file_url, x.client_id, ",
             )
             .bind(created_at)
@@ -313,7 +354,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
             .bind(json_value(items))
             .push(
                 "::jsonb) AS x(conversation_id bigint, seq bigint, rev bigint, sender_id bigint, content text, \
-                 message_type text, file_url text, client_id text)",
+                 message_type text, reply_to_id bigint, file_url text, client_id text)",
             );
         }
         _ => {
@@ -335,6 +376,8 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                     .push(", ")
                     .bind(r.message_type.as_str())
                     .push(", ")
+                    .bind(r.reply_to_id)
+                    .push(", ")
                     .bind(r.file_url.map(str::to_owned))
                     .push(", ")
                     .bind(r.client_id.map(str::to_owned))
@@ -352,6 +395,23 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
         ids.insert((conversation_id, seq), id);
     }
     Ok(ids)
+}
+
+/// Adds new replies to their parents' `reply_count` (a statement per parent,
+/// in id order like every lock of a batch).
+pub(crate) async fn count_replies<C: ConnectionTrait>(
+    conn: &C,
+    replies: &BTreeMap<MessageId, i64>,
+) -> Result<(), DbErr> {
+    for (&parent, &count) in replies {
+        let mut q = sql(conn);
+        q.push("UPDATE messages SET reply_count = reply_count + ")
+            .bind(count)
+            .push(" WHERE id = ")
+            .bind(parent);
+        conn.execute_raw(q.build()).await?;
+    }
+    Ok(())
 }
 
 /// Username and avatar of each distinct sender, in one query.

@@ -159,6 +159,7 @@ struct SendBody {
     file_url: Option<String>,
     #[serde(default)]
     client_id: Option<String>,
+    reply_to: Option<MessageId>,
 }
 
 async fn send(
@@ -173,6 +174,7 @@ async fn send(
         message_type: body.message_type,
         file_url: body.file_url,
         client_id: body.client_id,
+        reply_to: body.reply_to,
     };
     let outcome = state.chat.send_message(user.id, request, None).await?;
     let status = if outcome.created {

@@ -1,20 +1,22 @@
 //! `/api/messages/:id`: editing and deleting a message (the REST twins of
-//! `message:edit` and `message:delete`).
+//! `message:edit` and `message:delete`), and its thread of replies.
 use axum::extract::State;
-use axum::routing::patch;
+use axum::routing::{get, patch};
 use axum::{Json as JsonBody, Router};
 use chat_core::ids::MessageId;
 use chat_core::model::Message;
-use chat_core::service::EditMessage;
+use chat_core::service::{EditMessage, ReplyPage};
 use serde::Deserialize;
 
 use crate::error::ApiResult;
-use crate::extract::{AuthUser, Json, Path};
+use crate::extract::{AuthUser, Json, Path, Query};
 use crate::state::AppState;
 
 /// Routes of single messages.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/messages/{id}", patch(edit).delete(delete))
+    Router::new()
+        .route("/api/messages/{id}", patch(edit).delete(delete))
+        .route("/api/messages/{id}/replies", get(replies))
 }
 
 #[derive(Deserialize)]
@@ -44,5 +46,22 @@ async fn delete(
 ) -> ApiResult<JsonBody<Message>> {
     Ok(JsonBody(
         state.chat.delete_message(user.id, id, None).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct RepliesQuery {
+    after: Option<MessageId>,
+    limit: Option<u64>,
+}
+
+async fn replies(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<MessageId>,
+    Query(q): Query<RepliesQuery>,
+) -> ApiResult<JsonBody<ReplyPage>> {
+    Ok(JsonBody(
+        state.chat.replies(user.id, id, q.after, q.limit).await?,
     ))
 }

@@ -43,6 +43,21 @@ export interface Message {
   edited_at?: string | null;
   /** When the message was deleted (its content is then empty), or null. */
   deleted_at?: string | null;
+  /** The message this one replies to, quoted. */
+  reply_to?: ReplyPreview | null;
+  /** How many messages reply to this one. */
+  reply_count?: number;
+}
+
+/** The quote of a replied-to message (`content` cut to 200 characters). */
+export interface ReplyPreview {
+  id: number;
+  seq: number;
+  sender_id: number;
+  username: string;
+  content: string;
+  message_type: MessageType;
+  deleted: boolean;
 }
 
 /** `message:deleted`: a message became a tombstone. */

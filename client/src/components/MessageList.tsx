@@ -1,6 +1,6 @@
 import { Fragment, useLayoutEffect, useMemo, useRef } from 'react';
 import { SERVER_URL } from '../api/http';
-import type { Conversation, Message } from '../api/types';
+import type { Conversation, Message, ReplyPreview } from '../api/types';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { directPeer } from '../chat/conversations';
@@ -258,6 +258,7 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
       {showSender ? <span className="message-sender">{message.sender.username}</span> : null}
       <div className="bubble">
         <span className="visually-hidden">{own ? 'You:' : `${message.sender.username}:`}</span>
+        {message.reply_to ? <ReplyQuote quote={message.reply_to} /> : null}
         {message.deleted_at ? (
           <p className="message-deleted" data-testid="message-deleted">
             Message deleted
@@ -266,6 +267,11 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
           <MessageBody type={message.message_type} content={message.content} fileUrl={message.file_url} />
         )}
         <span className="message-meta">
+          {message.reply_count ? (
+            <span className="message-replies" data-testid="message-replies">
+              {message.reply_count === 1 ? '1 reply' : `${message.reply_count} replies`}
+            </span>
+          ) : null}
           {message.edited_at && !message.deleted_at ? (
             <span className="message-edited" data-testid="message-edited" title={formatFullTime(message.edited_at)}>
               edited
@@ -283,6 +289,25 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
         </span>
       </div>
     </li>
+  );
+}
+
+/** The replied-to message above a reply; activating it scrolls to that message when it is shown. */
+function ReplyQuote({ quote }: { quote: ReplyPreview }) {
+  const text = quote.deleted ? 'Message deleted' : quote.message_type === 'image' && !quote.content ? 'Photo' : quote.content;
+  function show() {
+    const target = document.querySelector<HTMLElement>(`[data-message-id="${quote.id}"]`);
+    if (!target) return;
+    target.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    target.classList.add('highlighted');
+    window.setTimeout(() => target.classList.remove('highlighted'), 1500);
+  }
+  return (
+    <button type="button" className="reply-quote" data-testid="reply-quote" onClick={show}>
+      <span className="visually-hidden">In reply to </span>
+      <span className="reply-quote-sender">{quote.username}</span>
+      <span className={`reply-quote-text${quote.deleted ? ' deleted' : ''}`}>{text}</span>
+    </button>
   );
 }
 
