@@ -69,6 +69,7 @@ fn sample_message() -> Message {
         deleted_at: None,
         reply_to: None,
         reply_count: 0,
+        mentions: Vec::new(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! The chat engine through its public handle, without any HTTP host.
 use chat_core::ids::{MessageId, UserId};
 use chat_core::service::{
-    CreateGroup, HistoryQuery, NewUser, ReceiptKind, ReceiptRequest, SendMessage,
+    ConversationListQuery, CreateGroup, HistoryQuery, NewUser, ReceiptKind, ReceiptRequest,
+    SendMessage,
 };
 use chat_core::testing::TestDb;
 use chat_core::{ChatCore, ChatError, ChatHandle};
@@ -490,4 +491,106 @@ async fn existing_messages_take_their_seq_as_revision() {
         .await
         .expect("conversation");
     assert_eq!(listed.last_rev, 4);
+}
+
+/// `@username` of a member becomes a mention at send time; each member's
+/// conversation shows how many messages above their read pointer mention
+/// them, and a deleted message's mentions no longer count.
+#[tokio::test]
+async fn mentions_name_members_and_count_until_read() {
+    let db = TestDb::new().await;
+    let chat = engine(&db).await;
+    let alice = user(&chat, "alice").await;
+    let bob = user(&chat, "Bob").await;
+    let carol = user(&chat, "carol").await;
+    let dave = user(&chat, "dave").await;
+    let group = chat
+        .create_group(
+            alice,
+            CreateGroup {
+                name: "mentions".into(),
+                member_ids: vec![bob, carol],
+                is_public: false,
+            },
+        )
+        .await
+        .expect("group")
+        .id;
+    let send = |text: &str| {
+        let chat = chat.clone();
+        let request = SendMessage::text(group, text);
+        async move {
+            chat.send_message(alice, request, None)
+                .await
+                .expect("send")
+                .message
+        }
+    };
+    let mention_count = |who| {
+        let chat = chat.clone();
+        async move {
+            let page = chat
+                .conversation_page(who, ConversationListQuery::default())
+                .await
+                .expect("list");
+            page.conversations
+                .iter()
+                .find(|c| c.id == group)
+                .map(|c| c.mention_count)
+        }
+    };
+
+    let first = send("hi @bob and @Carol, not @dave nor @nobody; me: @alice").await;
+    assert_eq!(
+        first.mentions,
+        [bob, carol],
+        "members only, the sender left out"
+    );
+    send("again @BOB").await;
+    assert_eq!(mention_count(bob).await, Some(2));
+    assert_eq!(mention_count(carol).await, Some(1));
+    assert_eq!(mention_count(alice).await, Some(0));
+    assert_eq!(mention_count(dave).await, None, "not in the conversation");
+
+    let latest = send("no names here").await;
+    chat.advance_receipt(
+        bob,
+        ReceiptKind::Read,
+        ReceiptRequest {
+            conversation_id: group,
+            message_id: latest.id,
+        },
+    )
+    .await
+    .expect("read");
+    assert_eq!(
+        mention_count(bob).await,
+        Some(0),
+        "read mentions are not counted"
+    );
+
+    let taken_back = send("@bob sorry, wrong group").await;
+    assert_eq!(mention_count(bob).await, Some(1));
+    chat.delete_message(alice, taken_back.id, None)
+        .await
+        .expect("delete");
+    assert_eq!(
+        mention_count(bob).await,
+        Some(0),
+        "a deleted message mentions nobody"
+    );
+    let history = chat
+        .history(bob, group, HistoryQuery::default())
+        .await
+        .expect("history");
+    let stored: Vec<Vec<UserId>> = history
+        .messages
+        .iter()
+        .map(|m| m.mentions.clone())
+        .collect();
+    assert_eq!(
+        stored,
+        [vec![], vec![], vec![bob], vec![bob, carol]],
+        "newest first"
+    );
 }

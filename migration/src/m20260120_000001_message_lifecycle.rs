@@ -4,7 +4,9 @@
 //! revision it last applied. Existing messages take their `seq` as revision
 //! (they have never changed). Messages gain when they were last edited and
 //! when they were deleted, and the message they reply to with how many
-//! replies they have; memberships gain the member's mute setting.
+//! replies they have, and the members they mention (also kept, by
+//! conversation and `seq`, in `message_mentions`, which counts each member's
+//! unread mentions); memberships gain the member's mute setting.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -32,6 +34,15 @@ enum Messages {
     DeletedAt,
     ReplyToId,
     ReplyCount,
+    Mentions,
+}
+
+#[derive(DeriveIden)]
+enum MessageMentions {
+    Table,
+    ConversationId,
+    UserId,
+    Seq,
 }
 
 const INDEX: &str = "idx_messages_conversation_rev";
@@ -98,6 +109,44 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Messages::Table)
+                    .add_column(ColumnDef::new(Messages::Mentions).text().null())
+                    .to_owned(),
+            )
+            .await?;
+        // Counted per member above their read pointer: the key serves that range.
+        manager
+            .create_table(
+                Table::create()
+                    .table(MessageMentions::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(MessageMentions::ConversationId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(MessageMentions::UserId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(MessageMentions::Seq)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(MessageMentions::ConversationId)
+                            .col(MessageMentions::UserId)
+                            .col(MessageMentions::Seq),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         // A thread is read by its parent, oldest reply first.
         manager
             .create_index(
@@ -142,6 +191,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(MessageMentions::Table).to_owned())
+            .await?;
         for index in [INDEX, REPLIES_INDEX] {
             manager
                 .drop_index(Index::drop().name(index).table(Messages::Table).to_owned())
@@ -161,6 +213,7 @@ impl MigrationTrait for Migration {
             Messages::DeletedAt,
             Messages::ReplyToId,
             Messages::ReplyCount,
+            Messages::Mentions,
         ] {
             manager
                 .alter_table(

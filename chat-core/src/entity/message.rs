@@ -64,6 +64,8 @@ pub struct Model {
     pub reply_to_id: Option<i64>,
     /// How many messages reply to this one.
     pub reply_count: i64,
+    /// The members it mentions, as a JSON array of user ids.
+    pub mentions: Option<String>,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

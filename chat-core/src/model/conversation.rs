@@ -70,6 +70,9 @@ pub struct Conversation {
     pub last_message: Option<Message>,
     /// Messages from others after the caller's read pointer.
     pub unread_count: i64,
+    /// Messages after the caller's read pointer that mention the caller.
+    #[serde(default)]
+    pub mention_count: i64,
     /// Highest `seq` so far.
     pub last_seq: i64,
     /// Highest revision so far: every change of one of its messages (sent,

@@ -122,7 +122,7 @@ pub struct ReplyPreview {
 ///     sender: MessageSender { id: bob, username: "bob".into(), avatar_url: None },
 ///     content: "hi".into(), message_type: MessageType::Text, file_url: None,
 ///     client_id: None, created_at: chrono::Utc::now(), edited_at: None, deleted_at: None,
-///     reply_to: None, reply_count: 0,
+///     reply_to: None, reply_count: 0, mentions: vec![],
 /// };
 /// assert_eq!(serde_json::to_value(&m).unwrap()["message_type"], "text");
 /// ```
@@ -166,4 +166,7 @@ pub struct Message {
     /// How many messages reply to this one (its thread).
     #[serde(default)]
     pub reply_count: i64,
+    /// The members named as `@username` in the content when it was sent.
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
 }

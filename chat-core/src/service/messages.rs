@@ -126,6 +126,7 @@ impl SendMessage {
             client_id,
             // Looked up by the send, which checks the conversation.
             reply_to: None,
+            mentions: Vec::new(),
         })
     }
 }
@@ -191,6 +192,9 @@ impl ChatHandle {
         if let Some(parent) = reply_to {
             request.reply_to = Some(self.reply_preview(request.conversation_id, parent).await?);
         }
+        request.mentions = self
+            .mentioned_members(request.conversation_id, sender, &request.content)
+            .await?;
         // Posting an image is what lets a conversation's members read it, so only
         // its uploader may; otherwise a leaked URL could be posted and read by anyone.
         if let Some(url) = &request.file_url
@@ -233,6 +237,32 @@ impl ChatHandle {
         })
     }
 
+    /// The members of the conversation `content` names as `@username`, the
+    /// sender left out; no query unless the content has an `@`.
+    async fn mentioned_members(
+        &self,
+        conversation_id: ConversationId,
+        sender: UserId,
+        content: &str,
+    ) -> ChatResult<Vec<UserId>> {
+        let names = mentioned_names(content);
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members = self
+            .inner
+            .membership
+            .members(self.db(), conversation_id)
+            .await?;
+        let found = store::users::ids_by_username_keys(self.db(), &names).await?;
+        let mut mentioned: Vec<UserId> = found
+            .into_iter()
+            .filter(|&id| id != sender && members.ids.contains(&id))
+            .collect();
+        mentioned.sort_unstable();
+        Ok(mentioned)
+    }
+
     /// The quote of the message a reply in `conversation_id` answers.
     async fn reply_preview(
         &self,
@@ -270,5 +300,52 @@ impl ChatHandle {
     ) -> ChatResult<Stored> {
         let request = StoreRequest { sender, message };
         self.inner.writers.store(self.db(), request).await
+    }
+}
+
+/// The most names one message may mention (more are ignored).
+const MAX_MENTIONS: usize = 50;
+
+/// The lower-cased usernames written as `@name` in `content`: an `@` at the
+/// start or after a character that cannot be part of a username, then 3 to
+/// 32 username characters. Unique, at most [`MAX_MENTIONS`].
+fn mentioned_names(content: &str) -> Vec<String> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut names: Vec<String> = Vec::new();
+    let mut previous: Option<char> = None;
+    for (at, c) in content.char_indices() {
+        if c == '@' && !previous.is_some_and(is_name_char) {
+            let rest = &content[at + 1..];
+            let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+            // A sentence may end right after a name: "thanks @bob."
+            let name = rest[..end].trim_end_matches('.');
+            if (3..=32).contains(&name.len()) {
+                let key = name.to_lowercase();
+                if !names.contains(&key) {
+                    names.push(key);
+                }
+                if names.len() == MAX_MENTIONS {
+                    break;
+                }
+            }
+        }
+        previous = Some(c);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentioned_names;
+
+    #[test]
+    fn mentions_are_names_after_an_at_sign_that_starts_a_word() {
+        assert_eq!(
+            mentioned_names("hi @Bob, cc @carol.w and @BOB; mail a@b.io or @x. Thanks @dave."),
+            ["bob", "carol.w", "dave"]
+        );
+        assert!(mentioned_names("no mentions here").is_empty());
+        let many: String = (0..80).map(|n| format!("@user{n:03} ")).collect();
+        assert_eq!(mentioned_names(&many).len(), 50);
     }
 }

@@ -199,6 +199,7 @@ impl ChatHandle {
             file_url: None,
             client_id: None,
             reply_to: None,
+            mentions: Vec::new(),
         };
         let (Stored::Created(message) | Stored::Existing(message)) =
             self.store_message(user.id, notice).await?;

@@ -52,6 +52,8 @@ pub(crate) struct ValidMessage {
     pub(crate) client_id: Option<String>,
     /// The message it replies to, checked to be of the same conversation.
     pub(crate) reply_to: Option<ReplyPreview>,
+    /// Members it mentions (resolved from `@username` by the send).
+    pub(crate) mentions: Vec<UserId>,
 }
 
 /// A message to store: validated, with its sender.
@@ -279,6 +281,8 @@ async fn store_batch(
                 file_url: r.message.file_url.as_deref(),
                 client_id: r.message.client_id.as_deref(),
                 reply_to_id: r.message.reply_to.as_ref().map(|p| p.id),
+                mentions: (!r.message.mentions.is_empty())
+                    .then(|| serde_json::to_string(&r.message.mentions).unwrap_or_default()),
             }
         })
         .collect();
@@ -290,6 +294,18 @@ async fn store_batch(
         }
     }
     store::messages::count_replies(&txn, &replies).await?;
+    let mentions: Vec<(ConversationId, i64, UserId)> = rows
+        .iter()
+        .zip(&to_insert)
+        .flat_map(|(row, &i)| {
+            requests[i]
+                .message
+                .mentions
+                .iter()
+                .map(move |&user| (row.conversation_id, row.seq, user))
+        })
+        .collect();
+    store::messages::insert_mentions(&txn, &mentions).await?;
     let profiles =
         store::messages::sender_profiles(&txn, to_insert.iter().map(|&i| requests[i].sender))
             .await?;
@@ -325,6 +341,7 @@ async fn store_batch(
             deleted_at: None,
             reply_to: request.message.reply_to.clone(),
             reply_count: 0,
+            mentions: request.message.mentions.clone(),
         })));
     }
     for (i, first) in repeats {
@@ -421,6 +438,7 @@ mod tests {
                 file_url: None,
                 client_id,
                 reply_to: None,
+                mentions: Vec::new(),
             },
         }
     }

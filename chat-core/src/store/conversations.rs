@@ -171,11 +171,13 @@ pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[Conver
          (SELECT COUNT(*) FROM conversation_members cnt WHERE cnt.conversation_id = c.id) AS member_count, \
          (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id \
             AND um.seq > me.last_read_seq AND um.sender_id <> me.user_id) AS unread_count, \
+         (SELECT COUNT(*) FROM message_mentions mm WHERE mm.conversation_id = c.id \
+            AND mm.user_id = me.user_id AND mm.seq > me.last_read_seq) AS mention_count, \
          m.id AS lm_id, m.conversation_id AS lm_conversation_id, m.seq AS lm_seq, m.rev AS lm_rev, \
          m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
          m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
          m.edited_at AS lm_edited_at, m.deleted_at AS lm_deleted_at, \
-         m.reply_to_id AS lm_reply_to_id, m.reply_count AS lm_reply_count, \
+         m.reply_to_id AS lm_reply_to_id, m.reply_count AS lm_reply_count, m.mentions AS lm_mentions, \
          rp.seq AS lm_reply_seq, rp.sender_id AS lm_reply_sender_id, rpu.username AS lm_reply_username, \
          SUBSTR(rp.content, 1, 200) AS lm_reply_content, rp.message_type AS lm_reply_message_type, \
          rp.deleted_at AS lm_reply_deleted_at, \
@@ -233,6 +235,7 @@ pub(crate) async fn views<C: ConnectionTrait>(
             member_count: row.try_get("", "member_count")?,
             last_message,
             unread_count: row.try_get("", "unread_count")?,
+            mention_count: row.try_get("", "mention_count")?,
             last_seq: row.try_get("", "c_last_seq")?,
             last_rev: row.try_get("", "c_last_rev")?,
             muted_until: row.try_get("", "me_muted_until")?,
@@ -308,6 +311,7 @@ pub(crate) async fn public_rooms<C: ConnectionTrait>(
                     member_count: row.try_get("", "member_count")?,
                     last_message: None,
                     unread_count: 0,
+                    mention_count: 0,
                     last_seq: row.try_get("", "last_seq")?,
                     last_rev: row.try_get("", "last_rev")?,
                     muted_until: None,

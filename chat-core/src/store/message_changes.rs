@@ -74,14 +74,23 @@ pub(crate) async fn erase<C: ConnectionTrait>(
     rev: i64,
 ) -> Result<bool, DbErr> {
     let mut q = sql(conn);
-    q.push("UPDATE messages SET content = '', file_url = NULL, deleted_at = ")
+    q.push("UPDATE messages SET content = '', file_url = NULL, mentions = NULL, deleted_at = ")
         .bind(at)
         .push(", rev = ")
         .bind(rev)
         .push(" WHERE id = ")
         .bind(message_id)
         .push(" AND deleted_at IS NULL");
-    Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
+    if conn.execute_raw(q.build()).await?.rows_affected() != 1 {
+        return Ok(false);
+    }
+    // Its mentions no longer count as unread mentions.
+    let mut q = sql(conn);
+    q.push("DELETE FROM message_mentions WHERE (conversation_id, seq) IN (SELECT conversation_id, seq FROM messages WHERE id = ")
+        .bind(message_id)
+        .push(")");
+    conn.execute_raw(q.build()).await?;
+    Ok(true)
 }
 
 /// SQLite: folds the write-ahead log into the database file and empties it,

@@ -21,7 +21,7 @@ use crate::model::{Message, MessageSender, MessageType, ReplyPreview};
 /// to (`m` joined as in [`MESSAGE_JOINS`]).
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.rev, m.sender_id, m.content, \
      m.message_type, m.file_url, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
-     m.reply_to_id, m.reply_count, \
+     m.reply_to_id, m.reply_count, m.mentions, \
      su.username AS sender_username, su.avatar_url AS sender_avatar_url, \
      rp.seq AS reply_seq, rp.sender_id AS reply_sender_id, rpu.username AS reply_username, \
      SUBSTR(rp.content, 1, 200) AS reply_content, rp.message_type AS reply_message_type, \
@@ -57,7 +57,14 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
         deleted_at: row.try_get("", &col("deleted_at"))?,
         reply_to: reply_from_row(row, prefix)?,
         reply_count: row.try_get("", &col("reply_count"))?,
+        mentions: mentions_from_text(row.try_get("", &col("mentions"))?),
     })
+}
+
+/// The stored JSON array of mentioned user ids (`NULL`: none).
+fn mentions_from_text(text: Option<String>) -> Vec<UserId> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }
 
 /// The quoted message of a row of [`MESSAGE_COLUMNS`], if it replies to one.
@@ -171,6 +178,8 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) file_url: Option<&'a str>,
     pub(crate) client_id: Option<&'a str>,
     pub(crate) reply_to_id: Option<MessageId>,
+    /// JSON array of the mentioned user ids, `None` for none.
+    pub(crate) mentions: Option<String>,
 }
 
 /// PostgreSQL: appends the lookup of stored messages by a `jsonb` list of
@@ -324,7 +333,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
     }
     let mut q = sql(conn);
     q.push(
-        "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, reply_to_id, \
+        "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, reply_to_id, mentions, \
          file_url, client_id, created_at) ",
     );
     match q.backend() {
@@ -342,11 +351,12 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                         "file_url": r.file_url,
                         "client_id": r.client_id,
                         "reply_to_id": r.reply_to_id,
+                        "mentions": r.mentions,
                     })
                 })
                 .collect();
             q.push(
-                "SELECT x.conversation_id, x.seq, x.rev, x.sender_id, x.content, x.message_type, x.reply_to_id, \
+                "SELECT x.conversation_id, x.seq, x.rev, x.sender_id, x.content, x.message_type, x.reply_to_id, x.mentions, \
                  x.file_url, x.client_id, ",
             )
             .bind(created_at)
@@ -354,7 +364,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
             .bind(json_value(items))
             .push(
                 "::jsonb) AS x(conversation_id bigint, seq bigint, rev bigint, sender_id bigint, content text, \
-                 message_type text, reply_to_id bigint, file_url text, client_id text)",
+                 message_type text, reply_to_id bigint, mentions text, file_url text, client_id text)",
             );
         }
         _ => {
@@ -378,6 +388,8 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                     .push(", ")
                     .bind(r.reply_to_id)
                     .push(", ")
+                    .bind(r.mentions.clone())
+                    .push(", ")
                     .bind(r.file_url.map(str::to_owned))
                     .push(", ")
                     .bind(r.client_id.map(str::to_owned))
@@ -395,6 +407,32 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
         ids.insert((conversation_id, seq), id);
     }
     Ok(ids)
+}
+
+/// Records who the new messages mention, `(conversation, seq, user)`, in
+/// one statement per 500 (what a member's unread mentions are counted from).
+pub(crate) async fn insert_mentions<C: ConnectionTrait>(
+    conn: &C,
+    mentions: &[(ConversationId, i64, UserId)],
+) -> Result<(), DbErr> {
+    for chunk in mentions.chunks(500) {
+        let mut q = sql(conn);
+        q.push("INSERT INTO message_mentions (conversation_id, seq, user_id) VALUES ");
+        for (i, &(conversation_id, seq, user_id)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(")
+                .bind(conversation_id)
+                .push(", ")
+                .bind(seq)
+                .push(", ")
+                .bind(user_id)
+                .push(")");
+        }
+        conn.execute_raw(q.build()).await?;
+    }
+    Ok(())
 }
 
 /// Adds new replies to their parents' `reply_count` (a statement per parent,

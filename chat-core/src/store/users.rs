@@ -78,6 +78,18 @@ pub(crate) async fn by_id<C: ConnectionTrait>(
     user::Entity::find_by_id(user_id).one(conn).await
 }
 
+/// The ids of the users with these lower-cased usernames.
+pub(crate) async fn ids_by_username_keys<C: ConnectionTrait>(
+    conn: &C,
+    keys: &[String],
+) -> Result<Vec<UserId>, DbErr> {
+    let mut q = sql(conn);
+    q.push("SELECT id FROM users WHERE username_key IN (")
+        .bind_list(keys.iter().cloned())
+        .push(")");
+    ids(conn, q).await
+}
+
 /// Which of `user_ids` exist (in chunks: any number of ids).
 pub(crate) async fn existing_ids<C: ConnectionTrait>(
     conn: &C,
