@@ -47,6 +47,8 @@ export interface Message {
   reply_to?: ReplyPreview | null;
   /** How many messages reply to this one. */
   reply_count?: number;
+  /** Ids of the members named as `@username` when it was sent. */
+  mentions?: number[];
 }
 
 /** The quote of a replied-to message (`content` cut to 200 characters). */
@@ -82,6 +84,8 @@ export interface Conversation {
   is_public?: boolean;
   last_message: Message | null;
   unread_count: number;
+  /** Unread messages that mention the user. */
+  mention_count?: number;
   /** The highest seq in the conversation (0 before the first message). */
   last_seq?: number;
   /** The conversation's highest revision: every change of one of its messages takes the next. */

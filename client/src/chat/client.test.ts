@@ -361,6 +361,27 @@ describe('chat client', () => {
     expect(t.transport.reads.at(-1)).toEqual([11, message(2, { conversation_id: 11 }).id]);
   });
 
+  it('counts unread mentions of the user, and clears them on reading', async () => {
+    const t = setup();
+    t.api.conversations.push(conversation({ id: 11 }));
+    t.api.history.set(11, []);
+    await t.client.start();
+    await t.client.openConversation(10);
+    await connect(t);
+
+    const incoming = [
+      message(1, { conversation_id: 11, mentions: [ME.id] }),
+      message(2, { conversation_id: 11, mentions: [] }),
+      message(3, { conversation_id: 11, mentions: [ME.id, 99] }),
+    ];
+    t.api.add(...incoming);
+    for (const m of incoming) t.client.handleMessageNew(m);
+    expect(t.client.conversation(11)?.mention_count).toBe(2);
+
+    await t.client.openConversation(11);
+    expect(t.client.conversation(11)?.mention_count).toBe(0);
+  });
+
   it('does not mark read while the page is hidden', async () => {
     const t = setup();
     await t.client.start();

@@ -237,10 +237,12 @@ export class ChatClient {
         const latest = newer.reduce((a, b) => (b.seq > a.seq ? b : a));
         // Notices about others count as unread, like on the server; notices about oneself do not.
         const unreadAdded = live ? newer.filter((m) => m.sender_id !== this.me.id).length : 0;
+        const mentionsAdded = live ? newer.filter((m) => m.mentions?.includes(this.me.id)).length : 0;
         this.state.updateConversation(conversationId, (c) => ({
           ...c,
           last_message: latest,
           unread_count: c.unread_count + unreadAdded,
+          mention_count: (c.mention_count ?? 0) + mentionsAdded,
         }));
       }
     }

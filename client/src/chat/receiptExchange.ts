@@ -53,7 +53,7 @@ export class ReceiptExchange {
     const newest = newestMessage(thread.messages);
     if (!newest) return;
     this.transport.markRead(conversationId, newest.id);
-    this.state.updateConversation(conversationId, (c) => ({ ...c, unread_count: 0 }));
+    this.state.updateConversation(conversationId, (c) => ({ ...c, unread_count: 0, mention_count: 0 }));
   }
 
   /** `message:read`: the user read on another device, or another member read this far. */
@@ -65,7 +65,7 @@ export class ReceiptExchange {
         const last = c.last_message;
         const coversLast =
           !last || (pointer.seq !== null ? last.seq <= pointer.seq : last.id <= event.message_id);
-        return c.unread_count > 0 && coversLast ? { ...c, unread_count: 0 } : c;
+        return c.unread_count > 0 && coversLast ? { ...c, unread_count: 0, mention_count: 0 } : c;
       });
       return;
     }

@@ -14,6 +14,7 @@ function ConversationItem({ conversation, meId }: { conversation: Conversation; 
   const peer = directPeer(conversation, meId);
   const online = peer?.status === 'online';
   const unread = conversation.unread_count;
+  const mentioned = (conversation.mention_count ?? 0) > 0;
   const activity = conversation.last_message?.created_at ?? conversation.created_at;
   const typing =
     conversation.type === 'direct' && typists.length > 0 ? 'typing...' : typingLabel(typists.map((t) => t.username));
@@ -22,6 +23,8 @@ function ConversationItem({ conversation, meId }: { conversation: Conversation; 
     title,
     online ? 'online' : null,
     unread > 0 ? `${unread} unread message${unread === 1 ? '' : 's'}` : null,
+    mentioned ? 'you were mentioned' : null,
+    conversation.muted_until && Date.parse(conversation.muted_until) > Date.now() ? 'muted' : null,
   ]
     .filter(Boolean)
     .join(', ');
@@ -54,6 +57,11 @@ function ConversationItem({ conversation, meId }: { conversation: Conversation; 
             <span className={`conversation-item-preview${typing ? ' is-typing' : ''}`} data-testid="conversation-preview">
               {typing ?? messagePreview(conversation.last_message, meId)}
             </span>
+            {mentioned ? (
+              <span className="mention-badge" data-testid="mention-badge" aria-hidden="true">
+                @
+              </span>
+            ) : null}
             {unread > 0 ? (
               <span className="unread-badge" data-testid="unread-badge">
                 {unread > 99 ? '99+' : unread}
