@@ -147,3 +147,54 @@ describe('editing and deleting messages', { timeout: 120_000 }, () => {
     bobSocket = await server.connect(bob.token, { transports: ['websocket'] });
   });
 });
+
+describe('catching up on many changes in several conversations', { timeout: 120_000 }, () => {
+  let server;
+
+  before(async () => {
+    server = await startServer();
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('200 sends, 50 edits and 20 deletes in three conversations while away: one after_rev request each restores the exact state', async () => {
+    const [alice, bob] = await Promise.all([0, 1].map(() => server.register()));
+    const groups = await Promise.all([0, 1, 2].map((n) => createGroup(server, alice, [bob], `busy ${n}`)));
+    // Bob's client holds each conversation as it was, and the revision it had applied.
+    const held = new Map();
+    for (const g of groups) {
+      const page = await historyPage(server, bob.token, g.id, { after_rev: 0, limit: 100 });
+      assert.equal(page.status, 200, page.text);
+      held.set(g.id, { messages: new Map(page.body.messages.map((m) => [m.id, m])), rev: page.body.last_rev });
+    }
+
+    const aliceSocket = await server.connect(alice.token, { transports: ['websocket'] });
+    const sent = [];
+    for (let n = 0; n < 200; n++) {
+      sent.push(await sendText(aliceSocket, groups[n % 3].id, `busy message ${n}`));
+    }
+    for (const m of sent.filter((_, i) => i % 4 === 0)) {
+      const ack = await emitAck(aliceSocket, 'message:edit', { message_id: m.id, content: `${m.content}, edited` });
+      assert.equal(ack.success, true, JSON.stringify(ack));
+    }
+    for (const m of sent.filter((_, i) => i % 10 === 1)) {
+      const ack = await emitAck(aliceSocket, 'message:delete', { message_id: m.id });
+      assert.equal(ack.success, true, JSON.stringify(ack));
+    }
+
+    for (const g of groups) {
+      const mine = held.get(g.id);
+      const res = await historyPage(server, bob.token, g.id, { after_rev: mine.rev, limit: 100 });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.has_more, false, 'one request per conversation');
+      for (const m of res.body.messages) mine.messages.set(m.id, m);
+      const server_state = await allMessages(server, bob.token, g.id);
+      assert.deepEqual([...mine.messages.values()].sort((a, b) => a.seq - b.seq), server_state, `conversation ${g.id}`);
+    }
+    const all = (await Promise.all(groups.map((g) => allMessages(server, bob.token, g.id)))).flat();
+    assert.equal(all.filter((m) => m.edited_at).length, 50);
+    assert.equal(all.filter((m) => m.deleted_at).length, 20);
+  });
+});
