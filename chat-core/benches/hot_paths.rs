@@ -70,6 +70,8 @@ fn sample_message() -> Message {
         reply_to: None,
         reply_count: 0,
         mentions: Vec::new(),
+        reactions: Vec::new(),
+        my_reactions: None,
     }
 }
 

@@ -69,6 +69,26 @@ pub const MESSAGE_DELETE: &str = "message:delete";
 /// [`MessageDeleted`](crate::service::MessageDeleted)
 /// `{conversation_id, message_id, seq, rev, deleted_at}`.
 pub const MESSAGE_DELETED: &str = "message:deleted";
+/// Client -> server: react to a message with one emoji. Payload: a
+/// [`ReactionRequest`](crate::service::ReactionRequest) `{message_id, emoji}`;
+/// ack `{success: true, message_id, reactions, my_reactions}` after the
+/// commit. The conversation's other sockets get [`MESSAGE_REACTION`].
+///
+/// ```
+/// use chat_core::service::ReactionRequest;
+/// use chat_core::socket::events::REACTION_ADD;
+///
+/// let add: ReactionRequest = serde_json::from_str(r#"{"message_id": 1001, "emoji": "👍"}"#)?;
+/// assert_eq!((REACTION_ADD, add.emoji.as_str()), ("reaction:add", "👍"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const REACTION_ADD: &str = "reaction:add";
+/// Client -> server: take one's reaction back; as [`REACTION_ADD`].
+pub const REACTION_REMOVE: &str = "reaction:remove";
+/// Server -> client: a reaction was added or removed; payload: a
+/// [`ReactionEvent`](crate::service::ReactionEvent)
+/// `{conversation_id, message_id, rev, user_id, emoji, action, count}`.
+pub const MESSAGE_REACTION: &str = "message:reaction";
 /// Client -> server: send a message. Payload: a
 /// [`SendMessage`](crate::service::SendMessage); the ack
 /// `{success: true, message}` carries the stored

@@ -801,3 +801,113 @@ async fn replies_quote_their_parent_and_form_a_thread() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn reactions_are_one_emoji_per_user_counted_on_the_message() {
+    use reqwest::Method;
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (_, ta) = server.register("re_alice").await;
+    let (bob, tb) = server.register("re_bob").await;
+    let (_, tc) = server.register("re_carol").await;
+    let (_, group) = server
+        .post(
+            "/api/conversations",
+            &ta,
+            json!({ "type": "group", "name": "reactions", "member_ids": [bob["id"]] }),
+        )
+        .await;
+    let messages = format!("/api/conversations/{}/messages", group["id"]);
+    let (_, news) = server
+        .post(&messages, &ta, json!({ "content": "We shipped!" }))
+        .await;
+    assert_eq!(news["reactions"], json!([]));
+    assert_eq!(news["my_reactions"], json!([]));
+    // Percent-encoded in the path, as a browser sends it.
+    let reaction = |emoji: &str| {
+        let encoded: String = emoji.bytes().map(|b| format!("%{b:02X}")).collect();
+        format!("/api/messages/{}/reactions/{encoded}", news["id"])
+    };
+
+    let (status, first) = server.call(Method::PUT, &reaction("🎉"), &tb, None).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["reactions"], json!([{ "emoji": "🎉", "count": 1 }]));
+    assert_eq!(first["my_reactions"], json!(["🎉"]));
+    let (_, _) = server.call(Method::PUT, &reaction("👍"), &tb, None).await;
+    let (_, both) = server.call(Method::PUT, &reaction("🎉"), &ta, None).await;
+    assert_eq!(
+        both["reactions"],
+        json!([{ "emoji": "🎉", "count": 2 }, { "emoji": "👍", "count": 1 }]),
+        "in order of first use"
+    );
+    assert_eq!(both["my_reactions"], json!(["🎉"]));
+
+    // The same reaction twice changes nothing and takes no revision.
+    let (_, before) = server.get(&format!("{messages}?after_rev=0"), &ta).await;
+    let (status, again) = server.call(Method::PUT, &reaction("🎉"), &ta, None).await;
+    assert_eq!(
+        (status, again["reactions"].clone()),
+        (200, both["reactions"].clone())
+    );
+    let (_, after) = server.get(&format!("{messages}?after_rev=0"), &ta).await;
+    assert_eq!(before["last_rev"], after["last_rev"]);
+    // History carries the counts for everyone and each reader's own reactions.
+    let (_, page) = server.get(&messages, &tb).await;
+    assert_eq!(page["messages"][0]["reactions"], both["reactions"]);
+    assert_eq!(page["messages"][0]["my_reactions"], json!(["🎉", "👍"]));
+
+    let (status, removed) = server
+        .call(Method::DELETE, &reaction("👍"), &tb, None)
+        .await;
+    assert_eq!(status, 200, "{removed}");
+    assert_eq!(removed["reactions"], json!([{ "emoji": "🎉", "count": 2 }]));
+    assert_eq!(removed["my_reactions"], json!(["🎉"]));
+
+    for (name, path, token, status, code) in [
+        (
+            "text that is not an emoji",
+            reaction("ok"),
+            &tb,
+            400,
+            "validation_failed",
+        ),
+        ("two emoji", reaction("👍👍"), &tb, 400, "validation_failed"),
+        ("markup", reaction("<b>"), &tb, 400, "validation_failed"),
+        ("an outsider", reaction("👍"), &tc, 404, "not_found"),
+        (
+            "message 0",
+            "/api/messages/0/reactions/%F0%9F%91%8D".to_owned(),
+            &tb,
+            400,
+            "validation_failed",
+        ),
+    ] {
+        let (got, answer) = server.call(Method::PUT, &path, token, None).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{name}: {answer}"
+        );
+    }
+
+    // A deleted message loses its reactions and takes no more.
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/messages/{}", news["id"]),
+            &ta,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = server.get(&messages, &tb).await;
+    assert_eq!(page["messages"][0]["reactions"], json!([]));
+    let (status, answer) = server.call(Method::PUT, &reaction("🎉"), &tb, None).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("unprocessable")),
+        "{answer}"
+    );
+    server.stop().await;
+}

@@ -6,7 +6,8 @@
 //! when they were deleted, and the message they reply to with how many
 //! replies they have, and the members they mention (also kept, by
 //! conversation and `seq`, in `message_mentions`, which counts each member's
-//! unread mentions); memberships gain the member's mute setting.
+//! unread mentions) and their reactions (each user's in `message_reactions`,
+//! the counts on the message); memberships gain the member's mute setting.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -35,6 +36,16 @@ enum Messages {
     ReplyToId,
     ReplyCount,
     Mentions,
+    Reactions,
+}
+
+#[derive(DeriveIden)]
+enum MessageReactions {
+    Table,
+    MessageId,
+    Emoji,
+    UserId,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -117,6 +128,49 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Messages::Table)
+                    .add_column(ColumnDef::new(Messages::Reactions).text().null())
+                    .to_owned(),
+            )
+            .await?;
+        // One reaction per user per emoji per message.
+        manager
+            .create_table(
+                Table::create()
+                    .table(MessageReactions::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(MessageReactions::MessageId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(MessageReactions::Emoji)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(MessageReactions::UserId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(MessageReactions::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(MessageReactions::MessageId)
+                            .col(MessageReactions::Emoji)
+                            .col(MessageReactions::UserId),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         // Counted per member above their read pointer: the key serves that range.
         manager
             .create_table(
@@ -194,6 +248,9 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table(MessageMentions::Table).to_owned())
             .await?;
+        manager
+            .drop_table(Table::drop().table(MessageReactions::Table).to_owned())
+            .await?;
         for index in [INDEX, REPLIES_INDEX] {
             manager
                 .drop_index(Index::drop().name(index).table(Messages::Table).to_owned())
@@ -214,6 +271,7 @@ impl MigrationTrait for Migration {
             Messages::ReplyToId,
             Messages::ReplyCount,
             Messages::Mentions,
+            Messages::Reactions,
         ] {
             manager
                 .alter_table(

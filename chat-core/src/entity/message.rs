@@ -66,6 +66,8 @@ pub struct Model {
     pub reply_count: i64,
     /// The members it mentions, as a JSON array of user ids.
     pub mentions: Option<String>,
+    /// Its reactions, as a JSON array of `{emoji, count}` in order of first use.
+    pub reactions: Option<String>,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

@@ -106,6 +106,23 @@ pub struct ReplyPreview {
     pub deleted: bool,
 }
 
+/// How many users reacted to a message with one emoji.
+///
+/// ```
+/// use chat_core::model::ReactionCount;
+///
+/// let thumbs: ReactionCount = serde_json::from_str(r#"{"emoji": "👍", "count": 3}"#)?;
+/// assert_eq!(thumbs.count, 3);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReactionCount {
+    /// One emoji (fully qualified).
+    pub emoji: String,
+    /// How many users reacted with it.
+    pub count: i64,
+}
+
 /// A stored message, as acked to its sender and delivered in `message:new`.
 ///
 /// ```
@@ -122,7 +139,7 @@ pub struct ReplyPreview {
 ///     sender: MessageSender { id: bob, username: "bob".into(), avatar_url: None },
 ///     content: "hi".into(), message_type: MessageType::Text, file_url: None,
 ///     client_id: None, created_at: chrono::Utc::now(), edited_at: None, deleted_at: None,
-///     reply_to: None, reply_count: 0, mentions: vec![],
+///     reply_to: None, reply_count: 0, mentions: vec![], reactions: vec![], my_reactions: None,
 /// };
 /// assert_eq!(serde_json::to_value(&m).unwrap()["message_type"], "text");
 /// ```
@@ -169,4 +186,11 @@ pub struct Message {
     /// The members named as `@username` in the content when it was sent.
     #[serde(default)]
     pub mentions: Vec<UserId>,
+    /// Its reactions, `{emoji, count}` in order of first use.
+    #[serde(default)]
+    pub reactions: Vec<ReactionCount>,
+    /// The emoji the requesting user reacted with: in answers to one user
+    /// (REST and acks), `None` (left out) in broadcasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub my_reactions: Option<Vec<String>>,
 }

@@ -158,6 +158,9 @@ impl ChatHandle {
             &edited,
         )
         .await;
+        let mut answer = [edited];
+        self.with_my_reactions(caller, &mut answer).await?;
+        let [edited] = answer;
         Ok(edited)
     }
 
@@ -212,6 +215,9 @@ impl ChatHandle {
             file_url: None,
             deleted_at: Some(at),
             rev,
+            mentions: Vec::new(),
+            reactions: Vec::new(),
+            my_reactions: Some(Vec::new()),
             ..message
         };
         let event = MessageDeleted {
@@ -232,7 +238,7 @@ impl ChatHandle {
 
     /// The message, if it exists in a conversation the caller may read and is
     /// not deleted (`unprocessable` when it is).
-    async fn changeable_message(
+    pub(crate) async fn changeable_message(
         &self,
         caller: UserId,
         message_id: MessageId,
@@ -330,6 +336,7 @@ impl ChatHandle {
             store::message_changes::replies(self.db(), message_id, after, limit + 1).await?;
         let has_more = messages.len() as u64 > limit;
         messages.truncate(limit as usize);
+        self.with_my_reactions(caller, &mut messages).await?;
         Ok(ReplyPage { messages, has_more })
     }
 }

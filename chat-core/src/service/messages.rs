@@ -208,6 +208,9 @@ impl ChatHandle {
         let message = match self.store_message(sender, request).await? {
             Stored::Created(message) => message,
             Stored::Existing(message) => {
+                let mut answer = [message];
+                self.with_my_reactions(sender, &mut answer).await?;
+                let [message] = answer;
                 return Ok(SendOutcome {
                     message,
                     created: false,
@@ -232,7 +235,11 @@ impl ChatHandle {
         )
         .await;
         Ok(SendOutcome {
-            message,
+            // Nobody has reacted to a new message.
+            message: Message {
+                my_reactions: Some(Vec::new()),
+                ..message
+            },
             created: true,
         })
     }

@@ -25,6 +25,7 @@ pub(crate) mod membership;
 pub(crate) mod messages;
 pub(crate) mod page;
 pub(crate) mod presence;
+pub(crate) mod reactions;
 pub(crate) mod receipts;
 pub(crate) mod rooms;
 pub(crate) mod session_cache;
@@ -46,6 +47,9 @@ pub use conversations::settings::ConversationSettings;
 pub use lifecycle::{DeleteMessage, EditMessage, MessageDeleted, ReplyPage};
 pub use messages::{SendMessage, SendOutcome};
 pub use page::PageLimit;
+pub use reactions::{
+    MAX_EMOJI_PER_MESSAGE, ReactionAction, ReactionEvent, ReactionOutcome, ReactionRequest,
+};
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};
 pub use rooms::MemberEvent;
 pub use users::NewUser;

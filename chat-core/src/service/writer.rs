@@ -342,6 +342,8 @@ async fn store_batch(
             reply_to: request.message.reply_to.clone(),
             reply_count: 0,
             mentions: request.message.mentions.clone(),
+            reactions: Vec::new(),
+            my_reactions: None,
         })));
     }
     for (i, first) in repeats {

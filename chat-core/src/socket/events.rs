@@ -15,6 +15,8 @@ pub(crate) fn client_events<A: Adapter>(client: ClientEvents<A>) {
     client.on(MESSAGE_SEND, messages::on_send::<A>);
     client.on(MESSAGE_EDIT, messages::on_edit::<A>);
     client.on(MESSAGE_DELETE, messages::on_delete::<A>);
+    client.on(REACTION_ADD, messages::on_reaction_add::<A>);
+    client.on(REACTION_REMOVE, messages::on_reaction_remove::<A>);
     client.on(MESSAGE_READ, receipts::on_read::<A>);
     client.on(MESSAGE_DELIVERED, receipts::on_delivered::<A>);
     client.on(TYPING_START, typing::on_typing_start::<A>);

@@ -177,7 +177,7 @@ pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[Conver
          m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
          m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
          m.edited_at AS lm_edited_at, m.deleted_at AS lm_deleted_at, \
-         m.reply_to_id AS lm_reply_to_id, m.reply_count AS lm_reply_count, m.mentions AS lm_mentions, \
+         m.reply_to_id AS lm_reply_to_id, m.reply_count AS lm_reply_count, m.mentions AS lm_mentions, m.reactions AS lm_reactions, \
          rp.seq AS lm_reply_seq, rp.sender_id AS lm_reply_sender_id, rpu.username AS lm_reply_username, \
          SUBSTR(rp.content, 1, 200) AS lm_reply_content, rp.message_type AS lm_reply_message_type, \
          rp.deleted_at AS lm_reply_deleted_at, \

@@ -74,13 +74,16 @@ pub(crate) async fn erase<C: ConnectionTrait>(
     rev: i64,
 ) -> Result<bool, DbErr> {
     let mut q = sql(conn);
-    q.push("UPDATE messages SET content = '', file_url = NULL, mentions = NULL, deleted_at = ")
-        .bind(at)
-        .push(", rev = ")
-        .bind(rev)
-        .push(" WHERE id = ")
-        .bind(message_id)
-        .push(" AND deleted_at IS NULL");
+    q.push(
+        "UPDATE messages SET content = '', file_url = NULL, mentions = NULL, reactions = NULL, \
+         deleted_at = ",
+    )
+    .bind(at)
+    .push(", rev = ")
+    .bind(rev)
+    .push(" WHERE id = ")
+    .bind(message_id)
+    .push(" AND deleted_at IS NULL");
     if conn.execute_raw(q.build()).await?.rows_affected() != 1 {
         return Ok(false);
     }
@@ -89,6 +92,10 @@ pub(crate) async fn erase<C: ConnectionTrait>(
     q.push("DELETE FROM message_mentions WHERE (conversation_id, seq) IN (SELECT conversation_id, seq FROM messages WHERE id = ")
         .bind(message_id)
         .push(")");
+    conn.execute_raw(q.build()).await?;
+    let mut q = sql(conn);
+    q.push("DELETE FROM message_reactions WHERE message_id = ")
+        .bind(message_id);
     conn.execute_raw(q.build()).await?;
     Ok(true)
 }

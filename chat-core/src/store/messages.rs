@@ -21,7 +21,7 @@ use crate::model::{Message, MessageSender, MessageType, ReplyPreview};
 /// to (`m` joined as in [`MESSAGE_JOINS`]).
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.rev, m.sender_id, m.content, \
      m.message_type, m.file_url, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
-     m.reply_to_id, m.reply_count, m.mentions, \
+     m.reply_to_id, m.reply_count, m.mentions, m.reactions, \
      su.username AS sender_username, su.avatar_url AS sender_avatar_url, \
      rp.seq AS reply_seq, rp.sender_id AS reply_sender_id, rpu.username AS reply_username, \
      SUBSTR(rp.content, 1, 200) AS reply_content, rp.message_type AS reply_message_type, \
@@ -58,6 +58,11 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
         reply_to: reply_from_row(row, prefix)?,
         reply_count: row.try_get("", &col("reply_count"))?,
         mentions: mentions_from_text(row.try_get("", &col("mentions"))?),
+        reactions: row
+            .try_get::<Option<String>>("", &col("reactions"))?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
+        my_reactions: None,
     })
 }
 

@@ -22,6 +22,7 @@ pub(crate) mod members;
 pub(crate) mod message_changes;
 pub(crate) mod messages;
 pub(crate) mod presence;
+pub(crate) mod reactions;
 pub(crate) mod receipts;
 pub(crate) mod sessions;
 pub(crate) mod uploads;

@@ -1,11 +1,12 @@
 //! `/api/messages/:id`: editing and deleting a message (the REST twins of
-//! `message:edit` and `message:delete`), and its thread of replies.
+//! `message:edit` and `message:delete`), its thread of replies, and
+//! reactions (the twins of `reaction:add` and `reaction:remove`).
 use axum::extract::State;
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, put};
 use axum::{Json as JsonBody, Router};
 use chat_core::ids::MessageId;
 use chat_core::model::Message;
-use chat_core::service::{EditMessage, ReplyPage};
+use chat_core::service::{EditMessage, ReactionOutcome, ReactionRequest, ReplyPage};
 use serde::Deserialize;
 
 use crate::error::ApiResult;
@@ -17,6 +18,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/messages/{id}", patch(edit).delete(delete))
         .route("/api/messages/{id}/replies", get(replies))
+        .route(
+            "/api/messages/{id}/reactions/{emoji}",
+            put(add_reaction).delete(remove_reaction),
+        )
 }
 
 #[derive(Deserialize)]
@@ -63,5 +68,27 @@ async fn replies(
 ) -> ApiResult<JsonBody<ReplyPage>> {
     Ok(JsonBody(
         state.chat.replies(user.id, id, q.after, q.limit).await?,
+    ))
+}
+
+async fn add_reaction(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((message_id, emoji)): Path<(MessageId, String)>,
+) -> ApiResult<JsonBody<ReactionOutcome>> {
+    let request = ReactionRequest { message_id, emoji };
+    Ok(JsonBody(
+        state.chat.add_reaction(user.id, request, None).await?,
+    ))
+}
+
+async fn remove_reaction(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((message_id, emoji)): Path<(MessageId, String)>,
+) -> ApiResult<JsonBody<ReactionOutcome>> {
+    let request = ReactionRequest { message_id, emoji };
+    Ok(JsonBody(
+        state.chat.remove_reaction(user.id, request, None).await?,
     ))
 }

@@ -142,6 +142,7 @@ impl ChatHandle {
             store::messages::history(self.db(), conversation_id, from, limit + 1).await?;
         let has_more = messages.len() as u64 > limit;
         messages.truncate(limit as usize);
+        self.with_my_reactions(caller, &mut messages).await?;
         Ok(MessagePage {
             messages,
             has_more,

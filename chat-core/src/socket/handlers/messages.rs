@@ -1,11 +1,11 @@
-//! `message:send`, `message:edit`, `message:delete`.
+//! `message:send`, `message:edit`, `message:delete`, `reaction:add`, `reaction:remove`.
 use serde::Serialize;
 use socketioxide::adapter::Adapter;
 
 use super::event::Caller;
 use crate::error::ChatResult;
 use crate::model::Message;
-use crate::service::{DeleteMessage, EditMessage, SendMessage};
+use crate::service::{DeleteMessage, EditMessage, ReactionOutcome, ReactionRequest, SendMessage};
 
 #[derive(Serialize)]
 pub(crate) struct Sent {
@@ -48,4 +48,26 @@ pub(crate) async fn on_delete<A: Adapter>(
         )
         .await?;
     Ok(Sent { message })
+}
+
+/// `reaction:add`: ack `{success, message_id, reactions, my_reactions}`.
+pub(crate) async fn on_reaction_add<A: Adapter>(
+    caller: Caller<A>,
+    request: ReactionRequest,
+) -> ChatResult<ReactionOutcome> {
+    caller
+        .chat
+        .add_reaction(caller.identity.user_id, request, Some(caller.socket.id))
+        .await
+}
+
+/// `reaction:remove`: as `reaction:add`.
+pub(crate) async fn on_reaction_remove<A: Adapter>(
+    caller: Caller<A>,
+    request: ReactionRequest,
+) -> ChatResult<ReactionOutcome> {
+    caller
+        .chat
+        .remove_reaction(caller.identity.user_id, request, Some(caller.socket.id))
+        .await
 }

@@ -1,0 +1,268 @@
+//! Reactions: one emoji per user per message, counted on the message. Adding
+//! or removing one takes the conversation's next revision; adding one that is
+//! there already changes nothing.
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use socketioxide::socket::Sid;
+
+use crate::ChatHandle;
+use crate::error::{ChatError, ChatResult};
+use crate::fanout::{Target, conversation_room};
+use crate::ids::{ConversationId, MessageId, UserId};
+use crate::model::{Message, ReactionCount};
+use crate::protocol as events;
+use crate::store::{self, now};
+
+/// Most different emoji one message may carry.
+pub const MAX_EMOJI_PER_MESSAGE: usize = 50;
+
+/// A reaction to add or remove (`reaction:add`, `reaction:remove`).
+///
+/// ```
+/// use chat_core::service::ReactionRequest;
+///
+/// let request: ReactionRequest = serde_json::from_str(r#"{"message_id": 1001, "emoji": "🎉"}"#)?;
+/// assert_eq!(request.emoji, "🎉");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReactionRequest {
+    /// The message reacted to.
+    pub message_id: MessageId,
+    /// One emoji: a single emoji sequence (skin tones and ZWJ sequences
+    /// included), at most 32 bytes.
+    pub emoji: String,
+}
+
+/// The answer to a reaction change: the message's reactions now, and the
+/// caller's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReactionOutcome {
+    /// The message.
+    pub message_id: MessageId,
+    /// `{emoji, count}` in order of first use.
+    pub reactions: Vec<ReactionCount>,
+    /// The emoji the caller reacted with.
+    pub my_reactions: Vec<String>,
+}
+
+/// Whether a reaction was added or removed (`message:reaction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReactionAction {
+    /// Added.
+    Add,
+    /// Removed.
+    Remove,
+}
+
+/// The payload of `message:reaction`: who changed which reaction, and its
+/// new count.
+///
+/// ```
+/// use chat_core::service::{ReactionAction, ReactionEvent};
+///
+/// let heard: ReactionEvent = serde_json::from_str(
+///     r#"{"conversation_id": 42, "message_id": 1001, "rev": 30, "user_id": 7,
+///         "emoji": "👍", "action": "add", "count": 2}"#,
+/// )?;
+/// assert_eq!(heard.action, ReactionAction::Add);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionEvent {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The message.
+    pub message_id: MessageId,
+    /// The revision the change took.
+    pub rev: i64,
+    /// Who reacted.
+    pub user_id: UserId,
+    /// With what.
+    pub emoji: String,
+    /// Added or removed.
+    pub action: ReactionAction,
+    /// How many users now react with this emoji.
+    pub count: i64,
+}
+
+impl ChatHandle {
+    /// Adds the caller's reaction to a message of a conversation they are in;
+    /// after the commit the conversation's other sockets (all but `origin`)
+    /// get `message:reaction`. Adding a reaction the caller already has
+    /// changes nothing (no revision, no event). `validation_failed` for
+    /// anything but one emoji, `unprocessable` for a deleted message or a
+    /// 51st different emoji, `not_found` outside the conversation.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId,
+    /// #     news: chat_core::ids::MessageId) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::ReactionRequest;
+    ///
+    /// let request = ReactionRequest { message_id: news, emoji: "🎉".into() };
+    /// let outcome = chat.add_reaction(me, request, None).await?;
+    /// assert!(outcome.my_reactions.contains(&"🎉".to_owned()));
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_reaction(
+        &self,
+        caller: UserId,
+        request: ReactionRequest,
+        origin: Option<Sid>,
+    ) -> ChatResult<ReactionOutcome> {
+        self.change_reaction(caller, request, ReactionAction::Add, origin)
+            .await
+    }
+
+    /// Removes the caller's reaction; like [`add_reaction`](Self::add_reaction),
+    /// and removing one the caller does not have changes nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId,
+    /// #     news: chat_core::ids::MessageId) -> Result<(), chat_core::ChatError> {
+    /// use chat_core::service::ReactionRequest;
+    ///
+    /// let request = ReactionRequest { message_id: news, emoji: "🎉".into() };
+    /// chat.remove_reaction(me, request, None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove_reaction(
+        &self,
+        caller: UserId,
+        request: ReactionRequest,
+        origin: Option<Sid>,
+    ) -> ChatResult<ReactionOutcome> {
+        self.change_reaction(caller, request, ReactionAction::Remove, origin)
+            .await
+    }
+
+    async fn change_reaction(
+        &self,
+        caller: UserId,
+        request: ReactionRequest,
+        action: ReactionAction,
+        origin: Option<Sid>,
+    ) -> ChatResult<ReactionOutcome> {
+        let emoji = one_emoji(&request.emoji)?;
+        let message = self.changeable_message(caller, request.message_id).await?;
+        let txn = self.db().begin().await?;
+        let changed = match action {
+            ReactionAction::Add => {
+                store::reactions::add(&txn, message.id, caller, emoji, now()).await?
+            }
+            ReactionAction::Remove => {
+                store::reactions::remove(&txn, message.id, caller, emoji).await?
+            }
+        };
+        if !changed {
+            txn.rollback().await?;
+            return self.reaction_outcome(caller, &message).await;
+        }
+        let counts = store::reactions::counts(&txn, message.id).await?;
+        if counts.len() > MAX_EMOJI_PER_MESSAGE {
+            txn.rollback().await?;
+            return Err(ChatError::Unprocessable(
+                "a message carries at most 50 different reactions",
+            ));
+        }
+        let rev = store::message_changes::take_rev(&txn, message.conversation_id)
+            .await?
+            .ok_or(ChatError::NotFound("conversation"))?;
+        store::reactions::store_counts(&txn, message.id, &counts, rev).await?;
+        txn.commit().await?;
+        let count = counts
+            .iter()
+            .find(|c| c.emoji == emoji)
+            .map_or(0, |c| c.count);
+        let event = ReactionEvent {
+            conversation_id: message.conversation_id,
+            message_id: message.id,
+            rev,
+            user_id: caller,
+            emoji: emoji.to_owned(),
+            action,
+            count,
+        };
+        self.broadcast(
+            Target::room(conversation_room(message.conversation_id)).except_socket(origin),
+            events::MESSAGE_REACTION,
+            &event,
+        )
+        .await;
+        let mine = store::reactions::mine(self.db(), caller, &[message.id]).await?;
+        Ok(ReactionOutcome {
+            message_id: message.id,
+            reactions: counts,
+            my_reactions: mine.into_values().next().unwrap_or_default(),
+        })
+    }
+
+    /// A message's reactions as `caller` sees them, unchanged.
+    async fn reaction_outcome(
+        &self,
+        caller: UserId,
+        message: &Message,
+    ) -> ChatResult<ReactionOutcome> {
+        let mine = store::reactions::mine(self.db(), caller, &[message.id]).await?;
+        Ok(ReactionOutcome {
+            message_id: message.id,
+            reactions: store::reactions::counts(self.db(), message.id).await?,
+            my_reactions: mine.into_values().next().unwrap_or_default(),
+        })
+    }
+
+    /// Fills `my_reactions` of messages shown to `caller` (one query).
+    pub(crate) async fn with_my_reactions(
+        &self,
+        caller: UserId,
+        messages: &mut [Message],
+    ) -> ChatResult<()> {
+        let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+        let mut mine = store::reactions::mine(self.db(), caller, &ids).await?;
+        for message in messages {
+            message.my_reactions = Some(mine.remove(&message.id).unwrap_or_default());
+        }
+        Ok(())
+    }
+}
+
+/// The one emoji `text` is, in its fully qualified form (so "❤" and "❤️" are
+/// one reaction); `validation_failed` for anything else.
+fn one_emoji(text: &str) -> ChatResult<&'static str> {
+    if text.len() > 32 {
+        return Err(ChatError::field("emoji", "must be one emoji"));
+    }
+    emojis::get(text)
+        .map(|emoji| emoji.as_str())
+        .ok_or_else(|| ChatError::field("emoji", "must be one emoji"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_emoji;
+
+    #[test]
+    fn a_reaction_is_exactly_one_emoji() {
+        for ok in ["👍", "🎉", "👍🏽", "👩‍👩‍👧", "🇫🇷", "❤️"] {
+            assert!(one_emoji(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            one_emoji("❤").ok(),
+            one_emoji("❤️").ok(),
+            "one form per emoji"
+        );
+        for bad in [
+            "",
+            "a",
+            "👍👍",
+            ":+1:",
+            "<script>",
+            "1",
+            "👍 ",
+            &"😀".repeat(9),
+        ] {
+            assert!(one_emoji(bad).is_err(), "{bad:?}");
+        }
+    }
+}
