@@ -97,7 +97,8 @@ fn named<'a>(events: &'a [Event], name: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// Sends `content` over `client` and returns the acked message.
+/// Sends `content` over `client` and returns the acked message as the other
+/// members receive it.
 async fn send(client: &mut Client, conversation_id: ConversationId, content: &str) -> Value {
     let ack = client
         .emit_with_ack(
@@ -107,7 +108,22 @@ async fn send(client: &mut Client, conversation_id: ConversationId, content: &st
         .await
         .expect("ack");
     assert_eq!(ack["success"], true, "{ack}");
-    ack["message"].clone()
+    as_broadcast(&ack["message"])
+}
+
+/// A message from an ack or a history page as broadcasts carry it: without
+/// the reader's own reactions (`my_reactions`, none in these tests).
+fn as_broadcast(acked: &Value) -> Value {
+    let mut message = acked.clone();
+    let mine = message
+        .as_object_mut()
+        .and_then(|m| m.remove("my_reactions"));
+    assert_eq!(
+        mine,
+        Some(json!([])),
+        "the ack carries the sender's own reactions"
+    );
+    message
 }
 
 #[tokio::test]
@@ -135,7 +151,7 @@ async fn a_message_reaches_every_other_member_socket_once_and_no_outsider() {
         .await
         .expect("ack");
     assert_eq!(ack["success"], true, "{ack}");
-    let message = &ack["message"];
+    let message = &as_broadcast(&ack["message"]);
     assert_eq!(message["conversation_id"], json!(group));
     assert_eq!(message["seq"], 1);
     assert_eq!(message["sender_id"], json!(alice.id));
@@ -153,7 +169,11 @@ async fn a_message_reaches_every_other_member_socket_once_and_no_outsider() {
         .await
         .expect("ack");
     assert_eq!(again["success"], true, "{again}");
-    assert_eq!(&again["message"], message, "a repeated client_id");
+    assert_eq!(
+        &as_broadcast(&again["message"]),
+        message,
+        "a repeated client_id"
+    );
 
     for (who, socket) in [
         ("alice's other tab", &mut alice_tab),
@@ -439,7 +459,7 @@ async fn messages_sent_while_away_are_caught_up_with_after_seq() {
         caught_up.extend(
             page.messages
                 .iter()
-                .map(|m| serde_json::to_value(m).expect("message json")),
+                .map(|m| as_broadcast(&serde_json::to_value(m).expect("message json"))),
         );
         if !page.has_more {
             break;
@@ -550,7 +570,7 @@ async fn edits_and_deletes_reach_the_other_sockets_once_and_take_revisions() {
         .await
         .expect("ack");
     assert_eq!(ack["success"], true, "{ack}");
-    let edited = &ack["message"];
+    let edited = &as_broadcast(&ack["message"]);
     assert_eq!(edited["content"], "hello team");
     assert_eq!(edited["rev"], sent_rev + 1);
     assert_eq!(edited["seq"], typo["seq"], "an edit keeps the seq");
@@ -660,4 +680,113 @@ async fn edits_and_deletes_reach_the_other_sockets_once_and_take_revisions() {
         .collect();
     assert_eq!(changes, [(sent_rev + 1, "hello team"), (sent_rev + 2, "")]);
     assert_eq!(page.last_rev, sent_rev + 2);
+}
+
+/// 20 users react to one message at once (all 👍, half also ❤️, a quarter
+/// take their ❤️ back): every client that applies acks and events in
+/// revision order ends with the server's counts.
+#[tokio::test]
+async fn concurrent_reactions_end_with_the_same_counts_on_every_client() {
+    use std::collections::HashMap;
+
+    let server = Server::start(generous()).await;
+    let mut users = Vec::new();
+    for n in 0..20 {
+        users.push(server.user(&format!("fan{n:02}")).await);
+    }
+    let owner = &users[0];
+    let group = server
+        .group(owner, &users.iter().skip(1).collect::<Vec<_>>())
+        .await;
+    let mut sockets = Vec::new();
+    for user in &users {
+        sockets.push(server.connect(user).await);
+    }
+    let news = send(&mut sockets[0], group, "release day").await;
+    let id = news["id"].clone();
+
+    // Per client: emoji -> (count, revision it was learned at).
+    type Seen = HashMap<String, (i64, i64)>;
+    fn apply_ack(seen: &mut Seen, ack: &Value) {
+        let rev = ack["rev"].as_i64().expect("rev");
+        let counts: HashMap<String, i64> = ack["reactions"]
+            .as_array()
+            .expect("reactions")
+            .iter()
+            .map(|r| {
+                (
+                    r["emoji"].as_str().unwrap_or("").to_owned(),
+                    r["count"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect();
+        let known: Vec<String> = seen.keys().cloned().chain(counts.keys().cloned()).collect();
+        for emoji in known {
+            let count = counts.get(&emoji).copied().unwrap_or(0);
+            let entry = seen.entry(emoji).or_insert((0, 0));
+            if rev > entry.1 {
+                *entry = (count, rev);
+            }
+        }
+    }
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut socket)| {
+            let id = id.clone();
+            tokio::spawn(async move {
+                let mut seen = Seen::new();
+                let mut changes = vec![("reaction:add", "👍")];
+                if n % 2 == 0 {
+                    changes.push(("reaction:add", "❤️"));
+                }
+                if n % 4 == 0 {
+                    changes.push(("reaction:remove", "❤️"));
+                }
+                for (event, emoji) in changes {
+                    let ack = socket
+                        .emit_with_ack(event, &json!({ "message_id": id, "emoji": emoji }))
+                        .await
+                        .expect("ack");
+                    assert_eq!(ack["success"], true, "{ack}");
+                    apply_ack(&mut seen, &ack);
+                }
+                for event in named(
+                    &socket.events_within(Duration::from_secs(1)).await,
+                    "message:reaction",
+                ) {
+                    let emoji = event["emoji"].as_str().unwrap_or("").to_owned();
+                    let rev = event["rev"].as_i64().expect("rev");
+                    let entry = seen.entry(emoji).or_insert((0, 0));
+                    if rev > entry.1 {
+                        *entry = (event["count"].as_i64().expect("count"), rev);
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let expected: HashMap<String, i64> =
+        HashMap::from([("👍".to_owned(), 20), ("❤️".to_owned(), 5)]);
+    for (n, task) in tasks.into_iter().enumerate() {
+        let seen = task.await.expect("client");
+        let counts: HashMap<String, i64> = seen.into_iter().map(|(e, (c, _))| (e, c)).collect();
+        assert_eq!(counts, expected, "client {n}");
+    }
+    let page = server
+        .chat
+        .history(owner.id, group, HistoryQuery::default())
+        .await
+        .expect("history");
+    let stored = page
+        .messages
+        .iter()
+        .find(|m| json!(m.id) == id)
+        .expect("message");
+    let stored: HashMap<String, i64> = stored
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.clone(), r.count))
+        .collect();
+    assert_eq!(stored, expected);
 }

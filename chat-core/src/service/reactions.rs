@@ -40,6 +40,9 @@ pub struct ReactionRequest {
 pub struct ReactionOutcome {
     /// The message.
     pub message_id: MessageId,
+    /// The message's revision with these reactions (a client applies what
+    /// it hears about the message in revision order).
+    pub rev: i64,
     /// `{emoji, count}` in order of first use.
     pub reactions: Vec<ReactionCount>,
     /// The emoji the caller reacted with.
@@ -193,21 +196,27 @@ impl ChatHandle {
         let mine = store::reactions::mine(self.db(), caller, &[message.id]).await?;
         Ok(ReactionOutcome {
             message_id: message.id,
+            rev,
             reactions: counts,
             my_reactions: mine.into_values().next().unwrap_or_default(),
         })
     }
 
-    /// A message's reactions as `caller` sees them, unchanged.
+    /// A message's reactions as `caller` sees them, unchanged: counts and
+    /// revision read together from the message's row.
     async fn reaction_outcome(
         &self,
         caller: UserId,
         message: &Message,
     ) -> ChatResult<ReactionOutcome> {
+        let current = store::message_changes::by_id(self.db(), message.id)
+            .await?
+            .ok_or(ChatError::NotFound("message"))?;
         let mine = store::reactions::mine(self.db(), caller, &[message.id]).await?;
         Ok(ReactionOutcome {
-            message_id: message.id,
-            reactions: store::reactions::counts(self.db(), message.id).await?,
+            message_id: current.id,
+            rev: current.rev,
+            reactions: current.reactions,
             my_reactions: mine.into_values().next().unwrap_or_default(),
         })
     }
