@@ -272,7 +272,7 @@ function twoUserExchange(ctx, { screenshots }) {
     });
   });
 
-  it("bob replies, edits and takes a message back: alice's open page shows the quote, \"edited\" and \"Message deleted\" live", async () => {
+  it("bob replies, edits and takes a message back, alice reacts: both pages show the quote, \"edited\", \"Message deleted\" and the reaction live", async () => {
     await step(`${ctx.label}-changes`, both, async () => {
       const path = `/api/conversations/${ctx.direct}/messages`;
       const { body: page } = await api(bob, 'GET', `${path}?limit=50`);
@@ -299,6 +299,16 @@ function twoUserExchange(ctx, { screenshots }) {
       const tombstone = alice.page.locator(`[data-message-id="${oops.body.id}"] [data-testid="message-deleted"]`);
       await tombstone.waitFor();
       assert.equal(await storedMessage(alice.page, 'Oops, wrong chat').count(), 0, 'the deleted text is gone from the page');
+      // Alice reacts from the picker; bob's page shows the count, and her chip is pressed.
+      const row = alice.page.locator(`[data-message-id="${reply.body.id}"]`);
+      await row.locator('[data-testid="reaction-add"]').click();
+      await row.getByRole('button', { name: 'React with 👍' }).click();
+      const chip = row.locator('[data-testid="reaction-chip"][data-emoji="👍"]');
+      await chip.waitFor();
+      assert.equal(await chip.getAttribute('aria-pressed'), 'true');
+      const seenByBob = bob.page.locator(`[data-message-id="${reply.body.id}"] [data-testid="reaction-chip"][data-emoji="👍"]`);
+      await seenByBob.waitFor();
+      assert.match(await seenByBob.innerText(), /1/);
       if (screenshots) await screenshot(alice.page, 'message-changes');
     });
   });

@@ -49,6 +49,34 @@ export interface Message {
   reply_count?: number;
   /** Ids of the members named as `@username` when it was sent. */
   mentions?: number[];
+  /** `{emoji, count}` in order of first use. */
+  reactions?: ReactionCount[];
+  /** The emoji the user reacted with (in answers to the user; not in broadcasts). */
+  my_reactions?: string[];
+}
+
+export interface ReactionCount {
+  emoji: string;
+  count: number;
+}
+
+/** `message:reaction`: someone added or removed a reaction. */
+export interface MessageReactionEvent {
+  conversation_id: number;
+  message_id: number;
+  rev: number;
+  user_id: number;
+  emoji: string;
+  action: 'add' | 'remove';
+  count: number;
+}
+
+/** The ack of `reaction:add` / `reaction:remove`. */
+export interface ReactionOutcome {
+  message_id: number;
+  rev: number;
+  reactions: ReactionCount[];
+  my_reactions: string[];
 }
 
 /** The quote of a replied-to message (`content` cut to 200 characters). */
@@ -60,6 +88,11 @@ export interface ReplyPreview {
   content: string;
   message_type: MessageType;
   deleted: boolean;
+}
+
+export interface ReactionPayload {
+  message_id: number;
+  emoji: string;
 }
 
 /** `message:deleted`: a message became a tombstone. */
@@ -207,6 +240,7 @@ export interface ServerToClientEvents {
   'message:new': (message: Message) => void;
   'message:updated': (message: Message) => void;
   'message:deleted': (event: MessageDeletedEvent) => void;
+  'message:reaction': (event: MessageReactionEvent) => void;
   'message:read': (event: MessageReadEvent) => void;
   'message:delivered': (event: MessageDeliveredEvent) => void;
   'typing:start': (event: TypingEvent) => void;
@@ -221,6 +255,8 @@ export interface ServerToClientEvents {
 
 export interface ClientToServerEvents {
   'message:send': (payload: SendMessagePayload, ack: Acknowledge<{ message: Message }>) => void;
+  'reaction:add': (payload: ReactionPayload, ack: Acknowledge<ReactionOutcome>) => void;
+  'reaction:remove': (payload: ReactionPayload, ack: Acknowledge<ReactionOutcome>) => void;
   'message:read': (payload: MessageReceiptPayload, ack?: Acknowledge) => void;
   'message:delivered': (payload: MessageReceiptPayload, ack?: Acknowledge) => void;
   'typing:start': (payload: ConversationRef, ack?: Acknowledge) => void;

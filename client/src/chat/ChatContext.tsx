@@ -62,6 +62,7 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
     socket.on('message:new', client.handleMessageNew);
     socket.on('message:updated', client.handleMessageUpdated);
     socket.on('message:deleted', client.handleMessageDeleted);
+    socket.on('message:reaction', client.handleMessageReaction);
     socket.on('message:read', client.handleMessageRead);
     socket.on('message:delivered', client.handleMessageDelivered);
     socket.on('typing:start', client.handleTypingStart);
@@ -91,6 +92,7 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
       socket.off('message:new', client.handleMessageNew);
       socket.off('message:updated', client.handleMessageUpdated);
       socket.off('message:deleted', client.handleMessageDeleted);
+      socket.off('message:reaction', client.handleMessageReaction);
       socket.off('message:read', client.handleMessageRead);
       socket.off('message:delivered', client.handleMessageDelivered);
       socket.off('typing:start', client.handleTypingStart);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Conversation, Message, MessagePage, SendMessagePayload, User } from '../api/types';
+import type { Conversation, Message, MessagePage, ReactionOutcome, SendMessagePayload, User } from '../api/types';
 import type { ChatTransport } from '../socket/transport';
 import { ALICE, BOB, ME, conversation, message, messages, settle } from '../test/fixtures';
 import { ChatClient, type ChatApi } from './client';
@@ -128,6 +128,11 @@ class FakeTransport implements ChatTransport {
   markDelivered = (conversationId: number, messageId: number) => void this.deliveries.push([conversationId, messageId]);
   startTyping = () => {};
   stopTyping = () => {};
+  reactions: Array<[number, string, boolean]> = [];
+  react = async (messageId: number, emoji: string, add: boolean): Promise<ReactionOutcome | null> => {
+    this.reactions.push([messageId, emoji, add]);
+    return { message_id: messageId, rev: 100 + this.reactions.length, reactions: add ? [{ emoji, count: 1 }] : [], my_reactions: add ? [emoji] : [] };
+  };
   joinConversation = (id: number) => void this.joined.push(id);
 }
 
@@ -219,6 +224,28 @@ describe('chat client', () => {
     t.client.handleMessageDeleted({ conversation_id: 10, message_id: message(2).id, seq: 2, rev: 5, deleted_at: '2030-01-01T12:06:00.000Z' });
     const deleted = t.client.thread(10).messages[1];
     expect(deleted).toMatchObject({ content: '', deleted_at: '2030-01-01T12:06:00.000Z', rev: 5 });
+  });
+
+  it("reactions: live events and the user's own toggles update the counts, in revision order", async () => {
+    const t = setup();
+    t.api.add({ ...message(1), rev: 1 });
+    await t.client.start();
+    await t.client.openConversation(10);
+    await connect(t);
+    const id = message(1).id;
+
+    t.client.handleMessageReaction({ conversation_id: 10, message_id: id, rev: 2, user_id: BOB.id, emoji: '👍', action: 'add', count: 1 });
+    expect(t.client.thread(10).messages[0].reactions).toEqual([{ emoji: '👍', count: 1 }]);
+    // An older event changes nothing.
+    t.client.handleMessageReaction({ conversation_id: 10, message_id: id, rev: 2, user_id: BOB.id, emoji: '❤️', action: 'add', count: 1 });
+    expect(t.client.thread(10).messages[0].reactions).toEqual([{ emoji: '👍', count: 1 }]);
+
+    await t.client.toggleReaction(10, id, '🎉');
+    expect(t.transport.reactions).toEqual([[id, '🎉', true]]);
+    expect(t.client.thread(10).messages[0].my_reactions).toEqual(['🎉']);
+    await t.client.toggleReaction(10, id, '🎉');
+    expect(t.transport.reactions.at(-1)).toEqual([id, '🎉', false]);
+    expect(t.client.thread(10).messages[0].my_reactions).toEqual([]);
   });
 
   it('catches up on the edits and deletes it missed while away with after_rev', async () => {

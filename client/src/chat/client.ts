@@ -10,6 +10,7 @@ import type {
   Message,
   MessageDeletedEvent,
   MessageDeliveredEvent,
+  MessageReactionEvent,
   MessageReadEvent,
   TypingEvent,
   User,
@@ -23,7 +24,7 @@ import { newClientId } from './clientId';
 import { ConversationList, type ConversationApi } from './conversationList';
 import { setMemberStatus, withMemberJoined, withMemberLeft } from './conversations';
 import { MessageHistory, type HistoryApi } from './history';
-import { isNewerRevision, tombstone } from './messages';
+import { isNewerRevision, tombstone, withReaction, withReactionOutcome } from './messages';
 import type { OutgoingMessage } from './outbox';
 import { ReceiptExchange } from './receiptExchange';
 import { MessageSending } from './sending';
@@ -279,12 +280,32 @@ export class ChatClient {
   /** `message:deleted`: the copy held becomes a tombstone. */
   handleMessageDeleted = (event: MessageDeletedEvent): void => {
     if (this.hasLeft(event.conversation_id)) return;
-    this.state.updateThread(event.conversation_id, (t) => {
-      const messages = t.messages.map((m) => (m.id === event.message_id ? tombstone(m, event) : m));
+    this.changeMessage(event.conversation_id, event.message_id, (held) => tombstone(held, event));
+  };
+
+  /** `message:reaction`: the held copy takes the new count. */
+  handleMessageReaction = (event: MessageReactionEvent): void => {
+    if (this.hasLeft(event.conversation_id)) return;
+    this.changeMessage(event.conversation_id, event.message_id, (m) => withReaction(m, event, this.me.id));
+  };
+
+  /** Adds or removes the user's reaction to a message held in `conversationId`. */
+  async toggleReaction(conversationId: number, messageId: number, emoji: string): Promise<void> {
+    const held = this.thread(conversationId).messages.find((m) => m.id === messageId);
+    if (!held) return;
+    const add = !(held.my_reactions ?? []).includes(emoji);
+    const outcome = await this.transport.react(messageId, emoji, add);
+    if (outcome) this.changeMessage(conversationId, messageId, (m) => withReactionOutcome(m, outcome));
+  }
+
+  /** Applies `change` to message `id` in its thread and as the list's last message. */
+  private changeMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
+    this.state.updateThread(conversationId, (t) => {
+      const messages = t.messages.map((m) => (m.id === id ? change(m) : m));
       return messages.some((m, i) => m !== t.messages[i]) ? { ...t, messages } : t;
     });
-    this.replaceLastMessage(event.conversation_id, event.message_id, (held) => tombstone(held, event));
-  };
+    this.replaceLastMessage(conversationId, id, change);
+  }
 
   /** Applies `change` to the conversation's `last_message` when it is message `id`. */
   private replaceLastMessage(conversationId: number, id: number, change: (held: Message) => Message): void {

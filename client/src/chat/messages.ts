@@ -2,7 +2,7 @@
 // without gaps); events can arrive late or twice, so the client keeps them sorted by seq, unique by
 // id, and notices when a seq is missing so it can fetch what lies in between.
 
-import type { Message, MessageDeletedEvent } from '../api/types';
+import type { Message, MessageDeletedEvent, MessageReactionEvent, ReactionOutcome } from '../api/types';
 
 export function compareMessages(a: Message, b: Message): number {
   return a.seq - b.seq || a.id - b.id;
@@ -73,4 +73,25 @@ export function missingSeqs(sorted: readonly Message[], floorSeq: number): numbe
 
 export function newestMessage(sorted: readonly Message[]): Message | undefined {
   return sorted[sorted.length - 1];
+}
+
+/** A held message with the reaction change of `message:reaction` (unless it holds a later state). */
+export function withReaction(held: Message, event: MessageReactionEvent, meId: number): Message {
+  if ((held.rev ?? 0) >= event.rev) return held;
+  const reactions = (held.reactions ?? []).map((r) => (r.emoji === event.emoji ? { ...r, count: event.count } : r));
+  if (!reactions.some((r) => r.emoji === event.emoji) && event.count > 0) reactions.push({ emoji: event.emoji, count: event.count });
+  const mine = held.my_reactions ?? [];
+  const my_reactions =
+    event.user_id !== meId
+      ? held.my_reactions
+      : event.action === 'add'
+        ? [...mine.filter((e) => e !== event.emoji), event.emoji]
+        : mine.filter((e) => e !== event.emoji);
+  return { ...held, rev: event.rev, reactions: reactions.filter((r) => r.count > 0), my_reactions };
+}
+
+/** A held message with the state a reaction ack reports (unless it holds a later state). */
+export function withReactionOutcome(held: Message, outcome: ReactionOutcome): Message {
+  if ((held.rev ?? 0) > outcome.rev) return held;
+  return { ...held, rev: outcome.rev, reactions: outcome.reactions, my_reactions: outcome.my_reactions };
 }

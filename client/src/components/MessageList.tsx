@@ -1,4 +1,4 @@
-import { Fragment, useLayoutEffect, useMemo, useRef } from 'react';
+import { Fragment, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { SERVER_URL } from '../api/http';
 import type { Conversation, Message, ReplyPreview } from '../api/types';
 import { useChat, useChatState } from '../chat/ChatContext';
@@ -288,7 +288,63 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
           ) : null}
         </span>
       </div>
+      {message.deleted_at ? null : <Reactions message={message} />}
     </li>
+  );
+}
+
+/** Emoji offered for a quick reaction. */
+const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
+
+/** A message's reactions as chips (activating one toggles the user's own), and a picker to add one. */
+function Reactions({ message }: { message: Message }) {
+  const client = useChat();
+  const [picking, setPicking] = useState(false);
+  const mine = message.my_reactions ?? [];
+  const toggle = (emoji: string) => {
+    setPicking(false);
+    void client.toggleReaction(message.conversation_id, message.id, emoji);
+  };
+  return (
+    <div className="reactions" data-testid="reactions">
+      {(message.reactions ?? []).map((r) => {
+        const own = mine.includes(r.emoji);
+        return (
+          <button
+            key={r.emoji}
+            type="button"
+            className={`reaction-chip${own ? ' own' : ''}`}
+            data-testid="reaction-chip"
+            data-emoji={r.emoji}
+            aria-pressed={own}
+            aria-label={`${r.emoji} ${r.count}${own ? ', including you' : ''}`}
+            title={own ? 'You reacted; activate to take it back' : 'Activate to react too'}
+            onClick={() => toggle(r.emoji)}
+          >
+            {r.emoji} <span className="reaction-count">{r.count}</span>
+          </button>
+        );
+      })}
+      <button
+        type="button"
+        className="reaction-add"
+        data-testid="reaction-add"
+        aria-expanded={picking}
+        aria-label="Add a reaction"
+        onClick={() => setPicking((open) => !open)}
+      >
+        +☺
+      </button>
+      {picking ? (
+        <div className="reaction-picker" role="group" aria-label="Reactions" data-testid="reaction-picker">
+          {QUICK_REACTIONS.map((emoji) => (
+            <button key={emoji} type="button" aria-label={`React with ${emoji}`} onClick={() => toggle(emoji)}>
+              {emoji}
+            </button>
+          ))}
+        </div>
+      ) : null}
+    </div>
   );
 }
 

@@ -1,6 +1,6 @@
 // The chat's outgoing socket events, as plain functions of the current application socket.
 
-import type { SendMessagePayload } from '../api/types';
+import type { ReactionOutcome, SendMessagePayload } from '../api/types';
 import type { SendOutcome } from '../chat/outbox';
 import { ACK_TIMEOUT_MS, type ChatSocket } from './socket';
 
@@ -12,6 +12,8 @@ export interface ChatTransport {
   startTyping(conversationId: number): void;
   stopTyping(conversationId: number): void;
   joinConversation(conversationId: number): void;
+  /** Adds or removes the user's reaction; the new state, or null when it did not happen. */
+  react(messageId: number, emoji: string, add: boolean): Promise<ReactionOutcome | null>;
 }
 
 export function socketTransport(current: () => ChatSocket | null): ChatTransport {
@@ -45,5 +47,17 @@ export function socketTransport(current: () => ChatSocket | null): ChatTransport
     startTyping: (conversation_id) => connected()?.volatile.emit('typing:start', { conversation_id }),
     stopTyping: (conversation_id) => connected()?.volatile.emit('typing:stop', { conversation_id }),
     joinConversation: (conversation_id) => current()?.emit('conversation:join', { conversation_id }),
+    async react(message_id, emoji, add) {
+      const socket = connected();
+      if (!socket) return null;
+      try {
+        const ack = await socket
+          .timeout(ACK_TIMEOUT_MS)
+          .emitWithAck(add ? 'reaction:add' : 'reaction:remove', { message_id, emoji });
+        return ack.success ? ack : null;
+      } catch {
+        return null;
+      }
+    },
   };
 }
