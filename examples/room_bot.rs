@@ -1,14 +1,16 @@
 //! A bot that posts into a public room through the `ChatHandle`, with no socket
-//! and no HTTP of its own.
+//! and no HTTP of its own, and answers whoever mentions it: a 👀 reaction and a
+//! reply in the thread of their message.
 //!
 //! `cargo run -p examples --example room_bot -- [--room lobby] [--interval 10]`
-//! posts until Ctrl-C; `-- --smoke` posts 3 messages, checks them in history and exits.
+//! posts until Ctrl-C; `-- --smoke` posts 3 messages, checks them in history,
+//! answers a guest's mention and exits.
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use chat_core::ids::{ConversationId, UserId};
 use chat_core::model::{Conversation, Message};
-use chat_core::service::{CreateGroup, HistoryQuery, SendMessage};
+use chat_core::service::{CreateGroup, HistoryQuery, ReactionRequest, SendMessage};
 use chat_core::{ChatCore, ChatHandle};
 use examples::{find_or_create_user, open_database, smoke_requested};
 
@@ -80,6 +82,38 @@ async fn post(
     Ok(chat.send_message(bot, text, None).await?.message)
 }
 
+/// Answers the messages after `after_seq` that mention the bot: reacts with 👀
+/// and replies in their thread. Returns the seq to continue after.
+async fn answer_mentions(
+    chat: &ChatHandle,
+    bot: UserId,
+    room: ConversationId,
+    after_seq: i64,
+) -> anyhow::Result<i64> {
+    let since = HistoryQuery {
+        after_seq: Some(after_seq),
+        limit: Some(100),
+        ..Default::default()
+    };
+    let page = chat.history(bot, room, since).await?;
+    for message in page.messages.iter().filter(|m| m.mentions.contains(&bot)) {
+        let seen = ReactionRequest {
+            message_id: message.id,
+            emoji: "👀".to_owned(),
+        };
+        chat.add_reaction(bot, seen, None).await?;
+        let answer = SendMessage {
+            reply_to: Some(message.id),
+            ..SendMessage::text(
+                room,
+                format!("Hi {}, the room bot is here.", message.sender.username),
+            )
+        };
+        chat.send_message(bot, answer, None).await?;
+    }
+    Ok(page.messages.last().map_or(after_seq, |m| m.seq))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt::init();
@@ -108,9 +142,30 @@ async fn main() -> anyhow::Result<()> {
             ours.eq(sent.iter()),
             "history does not hold the 3 messages in order"
         );
+        // A guest mentions the bot; the bot reacts and answers in the thread.
+        let guest = find_or_create_user(&chat, "room_guest").await?.typed_id();
+        chat.join_room(guest, room.id).await?;
+        let question = SendMessage::text(room.id, "@room_bot are you there?");
+        let question = chat.send_message(guest, question, None).await?.message;
+        ensure!(question.mentions == [bot], "the mention names the bot");
+        answer_mentions(&chat, bot, room.id, sent[2].seq).await?;
+        let thread = chat.replies(guest, question.id, None, None).await?;
+        ensure!(
+            thread.messages.iter().any(|m| m.sender_id == bot),
+            "the bot answered in the thread"
+        );
+        let page = chat
+            .history(guest, room.id, HistoryQuery::default())
+            .await?;
+        let reacted = page.messages.iter().find(|m| m.id == question.id);
+        ensure!(
+            reacted.is_some_and(|m| m.reactions.iter().any(|r| r.emoji == "👀")),
+            "the bot reacted to the mention"
+        );
         let seqs: Vec<i64> = sent.iter().map(|m| m.seq).collect();
         println!(
-            "room_bot smoke ok: 3 messages (seq {seqs:?}) posted to room #{} {:?}, all in history",
+            "room_bot smoke ok: 3 messages (seq {seqs:?}) posted to room #{} {:?}, all in history; \
+             a mention answered with 👀 and a reply in its thread",
             room.id, options.room
         );
         return Ok(());
@@ -124,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
     // Listen once, before the loop, so a Ctrl-C during a post is not missed.
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let mut answered_up_to = room.last_seq;
     for n in 1.. {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -132,6 +188,10 @@ async fn main() -> anyhow::Result<()> {
         // A failed post (say, the database restarting) should not end the bot.
         if let Err(err) = post(&chat, bot, room.id, n).await {
             tracing::error!("posting tick #{n} failed: {err:#}");
+        }
+        match answer_mentions(&chat, bot, room.id, answered_up_to).await {
+            Ok(seq) => answered_up_to = seq,
+            Err(err) => tracing::error!("answering mentions failed: {err:#}"),
         }
     }
     Ok(())
