@@ -594,3 +594,25 @@ async fn mentions_name_members_and_count_until_read() {
         "newest first"
     );
 }
+
+/// The message lifecycle migration rolls back and applies again.
+#[tokio::test]
+async fn the_lifecycle_migration_rolls_back_and_forward() {
+    let test_db = TestDb::new().await;
+    let db = Database::connect(&test_db.url).await.expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    Migrator::down(&db, Some(1)).await.expect("roll back");
+    Migrator::up(&db, None).await.expect("apply again");
+    let chat = ChatCore::builder(db).build().1;
+    let alice = user(&chat, "alice").await;
+    let bob = user(&chat, "bob").await;
+    let (direct, _) = chat.get_or_create_direct(alice, bob).await.expect("direct");
+    let sent = chat
+        .send_message(alice, SendMessage::text(direct.id, "hi @bob"), None)
+        .await
+        .expect("send");
+    assert_eq!(
+        (sent.message.rev, sent.message.mentions.clone()),
+        (1, vec![bob])
+    );
+}

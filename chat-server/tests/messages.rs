@@ -6,6 +6,37 @@ use std::collections::BTreeSet;
 use common::{TestDb, TestServer};
 use serde_json::{Value, json};
 
+/// Alice's group with Bob, and Carol who is not in it: their tokens, Bob's
+/// user and the group.
+struct Trio {
+    ta: String,
+    tb: String,
+    tc: String,
+    bob: Value,
+    group: Value,
+}
+
+async fn trio(server: &TestServer, prefix: &str) -> Trio {
+    let (_, ta) = server.register(&format!("{prefix}_alice")).await;
+    let (bob, tb) = server.register(&format!("{prefix}_bob")).await;
+    let (_, tc) = server.register(&format!("{prefix}_carol")).await;
+    let (status, group) = server
+        .post(
+            "/api/conversations",
+            &ta,
+            json!({ "type": "group", "name": prefix, "member_ids": [bob["id"]] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    Trio {
+        ta,
+        tb,
+        tc,
+        bob,
+        group,
+    }
+}
+
 #[tokio::test]
 async fn concurrent_senders_get_contiguous_seq_and_rev_in_commit_order() {
     let db = TestDb::new().await;
@@ -351,18 +382,9 @@ async fn messages_are_edited_and_deleted_by_the_rules() {
     let mut config = common::test_config(&db);
     config.edit_window_seconds = 2;
     let server = TestServer::start_with(config).await;
-    let (alice, ta) = server.register("ed_alice").await;
-    let (bob, tb) = server.register("ed_bob").await;
-    let (_, tc) = server.register("ed_carol").await;
-    let _ = alice;
-    let (status, group) = server
-        .post(
-            "/api/conversations",
-            &ta,
-            json!({ "type": "group", "name": "edits", "member_ids": [bob["id"]] }),
-        )
-        .await;
-    assert_eq!(status, 201, "{group}");
+    let Trio {
+        ta, tb, tc, group, ..
+    } = trio(&server, "ed").await;
     let conv = group["id"].as_i64().expect("id");
     let send = |token: &str, text: &str| {
         let (path, token, body) = (
@@ -560,17 +582,13 @@ async fn muting_is_the_callers_own_setting_and_members_only() {
 
     let db = TestDb::new().await;
     let server = TestServer::start(&db).await;
-    let (_, ta) = server.register("mute_alice").await;
-    let (bob, tb) = server.register("mute_bob").await;
-    let (_, tc) = server.register("mute_carol").await;
-    let (status, group) = server
-        .post(
-            "/api/conversations",
-            &ta,
-            json!({ "type": "group", "name": "noisy", "member_ids": [bob["id"]] }),
-        )
-        .await;
-    assert_eq!(status, 201, "{group}");
+    let Trio {
+        ta,
+        tb,
+        tc,
+        bob: _,
+        group,
+    } = trio(&server, "mute").await;
     assert_eq!(group["muted_until"], Value::Null);
     let settings = format!("/api/conversations/{}/settings", group["id"]);
     let until = "2030-01-01T08:00:00Z";
@@ -664,16 +682,13 @@ async fn replies_quote_their_parent_and_form_a_thread() {
 
     let db = TestDb::new().await;
     let server = TestServer::start(&db).await;
-    let (_, ta) = server.register("th_alice").await;
-    let (bob, tb) = server.register("th_bob").await;
-    let (_, tc) = server.register("th_carol").await;
-    let (_, group) = server
-        .post(
-            "/api/conversations",
-            &ta,
-            json!({ "type": "group", "name": "threads", "member_ids": [bob["id"]] }),
-        )
-        .await;
+    let Trio {
+        ta,
+        tb,
+        tc,
+        bob,
+        group,
+    } = trio(&server, "th").await;
     let messages = format!("/api/conversations/{}/messages", group["id"]);
     let (_, parent) = server
         .post(&messages, &ta, json!({ "content": "Lunch at noon?" }))
@@ -808,16 +823,13 @@ async fn reactions_are_one_emoji_per_user_counted_on_the_message() {
 
     let db = TestDb::new().await;
     let server = TestServer::start(&db).await;
-    let (_, ta) = server.register("re_alice").await;
-    let (bob, tb) = server.register("re_bob").await;
-    let (_, tc) = server.register("re_carol").await;
-    let (_, group) = server
-        .post(
-            "/api/conversations",
-            &ta,
-            json!({ "type": "group", "name": "reactions", "member_ids": [bob["id"]] }),
-        )
-        .await;
+    let Trio {
+        ta,
+        tb,
+        tc,
+        bob: _,
+        group,
+    } = trio(&server, "re").await;
     let messages = format!("/api/conversations/{}/messages", group["id"]);
     let (_, news) = server
         .post(&messages, &ta, json!({ "content": "We shipped!" }))

@@ -62,101 +62,54 @@ const REPLIES_INDEX: &str = "idx_messages_reply_to";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Conversations::Table)
-                    .add_column(
-                        ColumnDef::new(Conversations::LastRev)
-                            .big_integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Messages::Table)
-                    .add_column(
-                        ColumnDef::new(Messages::Rev)
-                            .big_integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        // One column per statement: SQLite alters one thing at a time.
-        for column in [Messages::EditedAt, Messages::DeletedAt] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Messages::Table)
-                        .add_column(ColumnDef::new(column).timestamp_with_time_zone().null())
-                        .to_owned(),
-                )
-                .await?;
+        add_column(
+            manager,
+            Conversations::Table,
+            counter(Conversations::LastRev),
+        )
+        .await?;
+        for column in [
+            counter(Messages::Rev),
+            ColumnDef::new(Messages::EditedAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Messages::DeletedAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Messages::ReplyToId)
+                .big_integer()
+                .null()
+                .to_owned(),
+            counter(Messages::ReplyCount),
+            ColumnDef::new(Messages::Mentions).text().null().to_owned(),
+            ColumnDef::new(Messages::Reactions).text().null().to_owned(),
+        ] {
+            add_column(manager, Messages::Table, column).await?;
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Messages::Table)
-                    .add_column(ColumnDef::new(Messages::ReplyToId).big_integer().null())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Messages::Table)
-                    .add_column(
-                        ColumnDef::new(Messages::ReplyCount)
-                            .big_integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Messages::Table)
-                    .add_column(ColumnDef::new(Messages::Mentions).text().null())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Messages::Table)
-                    .add_column(ColumnDef::new(Messages::Reactions).text().null())
-                    .to_owned(),
-            )
-            .await?;
+        add_column(
+            manager,
+            ConversationMembers::Table,
+            ColumnDef::new(ConversationMembers::MutedUntil)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+        )
+        .await?;
         // One reaction per user per emoji per message.
         manager
             .create_table(
                 Table::create()
                     .table(MessageReactions::Table)
                     .if_not_exists()
-                    .col(
-                        ColumnDef::new(MessageReactions::MessageId)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(id(MessageReactions::MessageId))
                     .col(
                         ColumnDef::new(MessageReactions::Emoji)
                             .string_len(32)
                             .not_null(),
                     )
-                    .col(
-                        ColumnDef::new(MessageReactions::UserId)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(id(MessageReactions::UserId))
                     .col(
                         ColumnDef::new(MessageReactions::CreatedAt)
                             .timestamp_with_time_zone()
@@ -177,21 +130,9 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(MessageMentions::Table)
                     .if_not_exists()
-                    .col(
-                        ColumnDef::new(MessageMentions::ConversationId)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(MessageMentions::UserId)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(MessageMentions::Seq)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(id(MessageMentions::ConversationId))
+                    .col(id(MessageMentions::UserId))
+                    .col(id(MessageMentions::Seq))
                     .primary_key(
                         Index::create()
                             .col(MessageMentions::ConversationId)
@@ -209,18 +150,6 @@ impl MigrationTrait for Migration {
                     .table(Messages::Table)
                     .col(Messages::ReplyToId)
                     .col(Messages::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ConversationMembers::Table)
-                    .add_column(
-                        ColumnDef::new(ConversationMembers::MutedUntil)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
                     .to_owned(),
             )
             .await?;
@@ -245,25 +174,25 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(MessageMentions::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(MessageReactions::Table).to_owned())
-            .await?;
+        for table in [
+            MessageMentions::Table.into_iden(),
+            MessageReactions::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
         for index in [INDEX, REPLIES_INDEX] {
             manager
                 .drop_index(Index::drop().name(index).table(Messages::Table).to_owned())
                 .await?;
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ConversationMembers::Table)
-                    .drop_column(ConversationMembers::MutedUntil)
-                    .to_owned(),
-            )
-            .await?;
+        drop_column(
+            manager,
+            ConversationMembers::Table,
+            ConversationMembers::MutedUntil,
+        )
+        .await?;
         for column in [
             Messages::Rev,
             Messages::EditedAt,
@@ -273,22 +202,49 @@ impl MigrationTrait for Migration {
             Messages::Mentions,
             Messages::Reactions,
         ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Messages::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
+            drop_column(manager, Messages::Table, column).await?;
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Conversations::Table)
-                    .drop_column(Conversations::LastRev)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, Conversations::Table, Conversations::LastRev).await
     }
+}
+
+/// A count that starts at 0.
+fn counter(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column)
+        .big_integer()
+        .not_null()
+        .default(0)
+        .to_owned()
+}
+
+/// A non-null id-like column.
+fn id(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).big_integer().not_null().to_owned()
+}
+
+/// Adds one column: SQLite alters one thing per statement.
+async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    mut column: ColumnDef,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(
+            Table::alter()
+                .table(table)
+                .add_column(&mut column)
+                .to_owned(),
+        )
+        .await
+}
+
+/// Drops one column.
+async fn drop_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: impl IntoIden,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(Table::alter().table(table).drop_column(column).to_owned())
+        .await
 }

@@ -243,19 +243,25 @@ impl ChatHandle {
         caller: UserId,
         message_id: MessageId,
     ) -> ChatResult<Message> {
+        let message = self.readable_message(caller, message_id).await?;
+        if message.deleted_at.is_some() {
+            return Err(deleted());
+        }
+        Ok(message)
+    }
+
+    /// The message, if it exists in a conversation the caller may read;
+    /// outsiders learn nothing of it, as of its conversation (`not_found`).
+    async fn readable_message(&self, caller: UserId, message_id: MessageId) -> ChatResult<Message> {
         let message = store::message_changes::by_id(self.db(), message_id)
             .await?
             .ok_or(ChatError::NotFound("message"))?;
-        // Outsiders learn nothing of the message, as of its conversation.
         self.require_member(message.conversation_id, caller)
             .await
             .map_err(|err| match err {
                 ChatError::NotFound(_) => ChatError::NotFound("message"),
                 other => other,
             })?;
-        if message.deleted_at.is_some() {
-            return Err(deleted());
-        }
         Ok(message)
     }
 
@@ -322,15 +328,7 @@ impl ChatHandle {
             max: self.config().history_max_limit,
         }
         .resolve(limit)?;
-        let parent = store::message_changes::by_id(self.db(), message_id)
-            .await?
-            .ok_or(ChatError::NotFound("message"))?;
-        self.require_member(parent.conversation_id, caller)
-            .await
-            .map_err(|err| match err {
-                ChatError::NotFound(_) => ChatError::NotFound("message"),
-                other => other,
-            })?;
+        self.readable_message(caller, message_id).await?;
         let after = after.map_or(0, MessageId::get);
         let mut messages =
             store::message_changes::replies(self.db(), message_id, after, limit + 1).await?;

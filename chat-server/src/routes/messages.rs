@@ -76,10 +76,7 @@ async fn add_reaction(
     user: AuthUser,
     Path((message_id, emoji)): Path<(MessageId, String)>,
 ) -> ApiResult<JsonBody<ReactionOutcome>> {
-    let request = ReactionRequest { message_id, emoji };
-    Ok(JsonBody(
-        state.chat.add_reaction(user.id, request, None).await?,
-    ))
+    react(&state, &user, ReactionRequest { message_id, emoji }, true).await
 }
 
 async fn remove_reaction(
@@ -87,8 +84,19 @@ async fn remove_reaction(
     user: AuthUser,
     Path((message_id, emoji)): Path<(MessageId, String)>,
 ) -> ApiResult<JsonBody<ReactionOutcome>> {
-    let request = ReactionRequest { message_id, emoji };
-    Ok(JsonBody(
-        state.chat.remove_reaction(user.id, request, None).await?,
-    ))
+    react(&state, &user, ReactionRequest { message_id, emoji }, false).await
+}
+
+async fn react(
+    state: &AppState,
+    user: &AuthUser,
+    request: ReactionRequest,
+    add: bool,
+) -> ApiResult<JsonBody<ReactionOutcome>> {
+    let outcome = if add {
+        state.chat.add_reaction(user.id, request, None).await?
+    } else {
+        state.chat.remove_reaction(user.id, request, None).await?
+    };
+    Ok(JsonBody(outcome))
 }
