@@ -729,11 +729,14 @@ async fn concurrent_reactions_end_with_the_same_counts_on_every_client() {
             }
         }
     }
+    // Everyone listens for the others' changes once all changes are acked.
+    let all_acked = std::sync::Arc::new(tokio::sync::Barrier::new(sockets.len()));
     let tasks: Vec<_> = sockets
         .into_iter()
         .enumerate()
         .map(|(n, mut socket)| {
             let id = id.clone();
+            let all_acked = all_acked.clone();
             tokio::spawn(async move {
                 let mut seen = Seen::new();
                 let mut changes = vec![("reaction:add", "👍")];
@@ -751,6 +754,7 @@ async fn concurrent_reactions_end_with_the_same_counts_on_every_client() {
                     assert_eq!(ack["success"], true, "{ack}");
                     apply_ack(&mut seen, &ack);
                 }
+                all_acked.wait().await;
                 for event in named(
                     &socket.events_within(Duration::from_secs(1)).await,
                     "message:reaction",

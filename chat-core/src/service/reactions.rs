@@ -162,6 +162,12 @@ impl ChatHandle {
             txn.rollback().await?;
             return self.reaction_outcome(caller, &message).await;
         }
+        // The revision first: it locks the conversation's row until the
+        // commit, so the counts read next include every change committed
+        // before this one, and the next change sees this one.
+        let rev = store::message_changes::take_rev(&txn, message.conversation_id)
+            .await?
+            .ok_or(ChatError::NotFound("conversation"))?;
         let counts = store::reactions::counts(&txn, message.id).await?;
         if counts.len() > MAX_EMOJI_PER_MESSAGE {
             txn.rollback().await?;
@@ -169,9 +175,6 @@ impl ChatHandle {
                 "a message carries at most 50 different reactions",
             ));
         }
-        let rev = store::message_changes::take_rev(&txn, message.conversation_id)
-            .await?
-            .ok_or(ChatError::NotFound("conversation"))?;
         store::reactions::store_counts(&txn, message.id, &counts, rev).await?;
         txn.commit().await?;
         let count = counts
