@@ -310,6 +310,31 @@ function twoUserExchange(ctx, { screenshots }) {
       await seenByBob.waitFor();
       assert.match(await seenByBob.innerText(), /1/);
       if (screenshots) await screenshot(alice.page, 'message-changes');
+
+      // Alice edits her own message inline (Esc cancels, Enter saves), then deletes it after confirming.
+      const mineId = await storedMessage(alice.page, text.second).getAttribute('data-message-id');
+      const mine = alice.page.locator(`[data-testid="message-item"][data-message-id="${mineId}"]`);
+      await mine.hover();
+      await mine.locator('[data-testid="edit-message"]').click();
+      const input = mine.locator('[data-testid="edit-input"]');
+      await input.fill('never saved');
+      await input.press('Escape');
+      await input.waitFor({ state: 'detached' });
+      await mine.hover();
+      await mine.locator('[data-testid="edit-message"]').click();
+      await input.fill('Great, sending you a picture now.');
+      if (screenshots) await screenshot(alice.page, 'message-edit');
+      await input.press('Enter');
+      await seesMessage(bob, 'Great, sending you a picture now.');
+      await mine.locator('[data-testid="message-edited"]').waitFor();
+      assert.equal(await storedMessage(bob.page, 'never saved').count(), 0, 'a cancelled edit is not sent');
+      await mine.hover();
+      await mine.locator('[data-testid="delete-message"]').click();
+      await mine.locator('[data-testid="delete-confirm"]').waitFor();
+      if (screenshots) await screenshot(alice.page, 'message-delete-confirm');
+      await mine.locator('[data-testid="delete-confirm-button"]').click();
+      await mine.locator('[data-testid="message-deleted"]').waitFor();
+      await bob.page.locator(`[data-message-id="${mineId}"] [data-testid="message-deleted"]`).waitFor();
     });
   });
 }

@@ -255,6 +255,8 @@ export interface ServerToClientEvents {
 
 export interface ClientToServerEvents {
   'message:send': (payload: SendMessagePayload, ack: Acknowledge<{ message: Message }>) => void;
+  'message:edit': (payload: { message_id: number; content: string }, ack: Acknowledge<{ message: Message }>) => void;
+  'message:delete': (payload: { message_id: number }, ack: Acknowledge<{ message: Message }>) => void;
   'reaction:add': (payload: ReactionPayload, ack: Acknowledge<ReactionOutcome>) => void;
   'reaction:remove': (payload: ReactionPayload, ack: Acknowledge<ReactionOutcome>) => void;
   'message:read': (payload: MessageReceiptPayload, ack?: Acknowledge) => void;

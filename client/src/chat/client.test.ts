@@ -128,6 +128,19 @@ class FakeTransport implements ChatTransport {
   markDelivered = (conversationId: number, messageId: number) => void this.deliveries.push([conversationId, messageId]);
   startTyping = () => {};
   stopTyping = () => {};
+  changes: Array<[number, string | null]> = [];
+  change = async (messageId: number, content: string | null) => {
+    this.changes.push([messageId, content]);
+    const held = [...this.api.history.values()].flat().find((m) => m.id === messageId);
+    if (!held) return { error: 'not found' };
+    const rev = (held.rev ?? 0) + 10;
+    return {
+      message:
+        content === null
+          ? { ...held, rev, content: '', deleted_at: '2030-01-01T14:00:00.000Z' }
+          : { ...held, rev, content, edited_at: '2030-01-01T14:00:00.000Z' },
+    };
+  };
   reactions: Array<[number, string, boolean]> = [];
   react = async (messageId: number, emoji: string, add: boolean): Promise<ReactionOutcome | null> => {
     this.reactions.push([messageId, emoji, add]);
@@ -246,6 +259,24 @@ describe('chat client', () => {
     await t.client.toggleReaction(10, id, '🎉');
     expect(t.transport.reactions.at(-1)).toEqual([id, '🎉', false]);
     expect(t.client.thread(10).messages[0].my_reactions).toEqual([]);
+  });
+
+  it("edits and deletes one of the user's messages and shows the answer", async () => {
+    const t = setup();
+    t.api.add({ ...message(1, { sender_id: ME.id }), rev: 1 }, { ...message(2, { sender_id: ME.id }), rev: 2 });
+    await t.client.start();
+    await t.client.openConversation(10);
+    await connect(t);
+    expect(await t.client.changeMessage(10, message(1).id, 'fixed')).toBeNull();
+    expect(await t.client.changeMessage(10, message(2).id, null)).toBeNull();
+    expect(t.transport.changes).toEqual([
+      [message(1).id, 'fixed'],
+      [message(2).id, null],
+    ]);
+    const [first, second] = t.client.thread(10).messages;
+    expect(first).toMatchObject({ content: 'fixed', edited_at: '2030-01-01T14:00:00.000Z' });
+    expect(second).toMatchObject({ content: '', deleted_at: '2030-01-01T14:00:00.000Z' });
+    expect(await t.client.changeMessage(10, 999_999, 'x')).toBe('not found');
   });
 
   it('catches up on the edits and deletes it missed while away with after_rev', async () => {

@@ -280,13 +280,13 @@ export class ChatClient {
   /** `message:deleted`: the copy held becomes a tombstone. */
   handleMessageDeleted = (event: MessageDeletedEvent): void => {
     if (this.hasLeft(event.conversation_id)) return;
-    this.changeMessage(event.conversation_id, event.message_id, (held) => tombstone(held, event));
+    this.updateMessage(event.conversation_id, event.message_id, (held) => tombstone(held, event));
   };
 
   /** `message:reaction`: the held copy takes the new count. */
   handleMessageReaction = (event: MessageReactionEvent): void => {
     if (this.hasLeft(event.conversation_id)) return;
-    this.changeMessage(event.conversation_id, event.message_id, (m) => withReaction(m, event, this.me.id));
+    this.updateMessage(event.conversation_id, event.message_id, (m) => withReaction(m, event, this.me.id));
   };
 
   /** Adds or removes the user's reaction to a message held in `conversationId`. */
@@ -295,11 +295,24 @@ export class ChatClient {
     if (!held) return;
     const add = !(held.my_reactions ?? []).includes(emoji);
     const outcome = await this.transport.react(messageId, emoji, add);
-    if (outcome) this.changeMessage(conversationId, messageId, (m) => withReactionOutcome(m, outcome));
+    if (outcome) this.updateMessage(conversationId, messageId, (m) => withReactionOutcome(m, outcome));
+  }
+
+  /**
+   * Edits (`content`) or deletes (`null`) one of the user's messages; resolves to an error
+   * sentence, or null once the thread shows the change.
+   */
+  async changeMessage(conversationId: number, messageId: number, content: string | null): Promise<string | null> {
+    const outcome = await this.transport.change(messageId, content);
+    if ('error' in outcome) return outcome.error;
+    const { message } = outcome;
+    this.history.merge(conversationId, [message]);
+    this.replaceLastMessage(conversationId, messageId, (held) => (isNewerRevision(held, message) ? message : held));
+    return null;
   }
 
   /** Applies `change` to message `id` in its thread and as the list's last message. */
-  private changeMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
+  private updateMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
     this.state.updateThread(conversationId, (t) => {
       const messages = t.messages.map((m) => (m.id === id ? change(m) : m));
       return messages.some((m, i) => m !== t.messages[i]) ? { ...t, messages } : t;

@@ -225,6 +225,7 @@ interface MessageRowProps {
 }
 
 function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps) {
+  const [editing, setEditing] = useState(false);
   if (message.message_type === 'system') {
     // A notice about a member joining, being added or leaving: centered, not a bubble.
     return (
@@ -263,6 +264,8 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
           <p className="message-deleted" data-testid="message-deleted">
             Message deleted
           </p>
+        ) : editing ? (
+          <EditForm message={message} onDone={() => setEditing(false)} />
         ) : (
           <MessageBody type={message.message_type} content={message.content} fileUrl={message.file_url} />
         )}
@@ -289,7 +292,105 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
         </span>
       </div>
       {message.deleted_at ? null : <Reactions message={message} />}
+      {own && !message.deleted_at && !editing ? (
+        <OwnMessageActions message={message} onEdit={() => setEditing(true)} />
+      ) : null}
     </li>
+  );
+}
+
+/** Inline editor of one's own text message: Enter saves, Esc cancels. */
+function EditForm({ message, onDone }: { message: Message; onDone: () => void }) {
+  const client = useChat();
+  const [text, setText] = useState(message.content);
+  const [error, setError] = useState<string | null>(null);
+  async function save() {
+    const content = text.trim();
+    if (!content || content === message.content) return onDone();
+    const failed = await client.changeMessage(message.conversation_id, message.id, content);
+    if (failed) setError(failed);
+    else onDone();
+  }
+  return (
+    <form
+      className="edit-form"
+      data-testid="edit-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <textarea
+        aria-label="Edit message"
+        data-testid="edit-input"
+        value={text}
+        autoFocus
+        rows={2}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') onDone();
+          if (e.key === 'Enter' && !e.shiftKey) {
+            e.preventDefault();
+            void save();
+          }
+        }}
+      />
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <span className="edit-actions">
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" data-testid="edit-save">
+          Save
+        </button>
+      </span>
+    </form>
+  );
+}
+
+/** Edit and Delete for one's own message; Delete asks first. */
+function OwnMessageActions({ message, onEdit }: { message: Message; onEdit: () => void }) {
+  const client = useChat();
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  async function remove() {
+    const failed = await client.changeMessage(message.conversation_id, message.id, null);
+    setConfirming(false);
+    if (failed) setError(failed);
+  }
+  if (confirming) {
+    return (
+      <div className="message-actions confirming" role="group" aria-label="Delete this message?" data-testid="delete-confirm">
+        <span>Delete this message for everyone?</span>
+        <button type="button" onClick={() => setConfirming(false)}>
+          Cancel
+        </button>
+        <button type="button" className="danger" data-testid="delete-confirm-button" onClick={() => void remove()}>
+          Delete
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div className="message-actions" data-testid="message-actions">
+      {message.message_type === 'text' ? (
+        <button type="button" data-testid="edit-message" onClick={onEdit}>
+          Edit
+        </button>
+      ) : null}
+      <button type="button" data-testid="delete-message" onClick={() => setConfirming(true)}>
+        Delete
+      </button>
+      {error ? (
+        <span className="form-error" role="alert">
+          {error}
+        </span>
+      ) : null}
+    </div>
   );
 }
 

@@ -1,6 +1,6 @@
 // The chat's outgoing socket events, as plain functions of the current application socket.
 
-import type { ReactionOutcome, SendMessagePayload } from '../api/types';
+import type { Message, ReactionOutcome, SendMessagePayload } from '../api/types';
 import type { SendOutcome } from '../chat/outbox';
 import { ACK_TIMEOUT_MS, type ChatSocket } from './socket';
 
@@ -14,6 +14,8 @@ export interface ChatTransport {
   joinConversation(conversationId: number): void;
   /** Adds or removes the user's reaction; the new state, or null when it did not happen. */
   react(messageId: number, emoji: string, add: boolean): Promise<ReactionOutcome | null>;
+  /** Edits (with `content`) or deletes one of the user's messages: the new state, or an error. */
+  change(messageId: number, content: string | null): Promise<{ message: Message } | { error: string }>;
 }
 
 export function socketTransport(current: () => ChatSocket | null): ChatTransport {
@@ -47,6 +49,19 @@ export function socketTransport(current: () => ChatSocket | null): ChatTransport
     startTyping: (conversation_id) => connected()?.volatile.emit('typing:start', { conversation_id }),
     stopTyping: (conversation_id) => connected()?.volatile.emit('typing:stop', { conversation_id }),
     joinConversation: (conversation_id) => current()?.emit('conversation:join', { conversation_id }),
+    async change(message_id, content) {
+      const socket = connected();
+      if (!socket) return { error: 'Not connected' };
+      try {
+        const ack =
+          content === null
+            ? await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:delete', { message_id })
+            : await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:edit', { message_id, content });
+        return ack.success ? { message: ack.message } : { error: ack.error };
+      } catch {
+        return { error: 'The server did not answer in time.' };
+      }
+    },
     async react(message_id, emoji, add) {
       const socket = connected();
       if (!socket) return null;
