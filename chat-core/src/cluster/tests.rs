@@ -447,6 +447,7 @@ async fn the_membership_cache_is_cleared_when_the_subscriber_reconnects() {
     let chat = instance(&test_db, &server.url, "chat-test-membership").await;
     let people = users(&chat, 2).await;
     let (alice, bob) = (people[0].user_id, people[1].user_id);
+    let before = chat.inner.membership.generation();
     let group = chat
         .create_group(
             alice,
@@ -459,6 +460,13 @@ async fn the_membership_cache_is_cleared_when_the_subscriber_reconnects() {
         .await
         .expect("group")
         .id;
+    // The creation drops the group's set here, then its notice comes back
+    // through Redis and drops it again: let that land first, or it would
+    // drop the set loaded next.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while chat.inner.membership.generation() < before + 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(chat.is_member(group, bob).await.expect("member"));
     // Bob leaves while the notice cannot arrive: the change is made behind
     // this instance's back, and its subscriber connection is cut.

@@ -141,6 +141,12 @@ impl MembershipCache {
     }
 
     /// Forgets every set (after missed invalidations).
+    /// How many changes the cache has seen (tests wait for a notice with it).
+    #[cfg(test)]
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     pub(crate) fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.sets.retain(|_, entry| {
