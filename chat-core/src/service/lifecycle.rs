@@ -185,12 +185,10 @@ impl ChatHandle {
         message_id: MessageId,
         origin: Option<Sid>,
     ) -> ChatResult<Message> {
-        let message = match self.changeable_message(caller, message_id).await {
-            Err(ChatError::Unprocessable(_)) => {
-                return self.tombstone_seen_by(caller, message_id).await;
-            }
-            other => other?,
-        };
+        let message = self.readable_message(caller, message_id).await?;
+        if message.deleted_at.is_some() {
+            return Ok(as_tombstone(message));
+        }
         if message.sender_id != caller && !self.created_group(caller, &message).await? {
             return Err(ChatError::Forbidden(
                 "only the sender or the group's creator may delete a message",
@@ -203,7 +201,10 @@ impl ChatHandle {
             .ok_or(ChatError::NotFound("conversation"))?;
         if !store::message_changes::erase(&txn, message.id, at, rev).await? {
             txn.rollback().await?;
-            return self.tombstone_seen_by(caller, message_id).await;
+            // Deleted since it was read: answer that tombstone.
+            return Ok(as_tombstone(
+                self.readable_message(caller, message_id).await?,
+            ));
         }
         txn.commit().await?;
         if let Err(err) = store::message_changes::fold_log(self.db()).await {
@@ -265,19 +266,6 @@ impl ChatHandle {
         Ok(message)
     }
 
-    /// A deleted message as a member sees it (for a repeated delete).
-    async fn tombstone_seen_by(
-        &self,
-        caller: UserId,
-        message_id: MessageId,
-    ) -> ChatResult<Message> {
-        let message = store::message_changes::by_id(self.db(), message_id)
-            .await?
-            .ok_or(ChatError::NotFound("message"))?;
-        self.require_member(message.conversation_id, caller).await?;
-        Ok(message)
-    }
-
     /// Whether `caller` created the group `message` is in.
     async fn created_group(&self, caller: UserId, message: &Message) -> ChatResult<bool> {
         let conversation = store::conversations::by_id(self.db(), message.conversation_id)
@@ -285,6 +273,15 @@ impl ChatHandle {
             .ok_or(ChatError::NotFound("conversation"))?;
         Ok(conversation.kind == ConversationKind::Group.as_str()
             && conversation.created_by == Some(caller.get()))
+    }
+}
+
+/// A stored tombstone as its answer: a deleted message has no reactions,
+/// so the caller's own are none.
+fn as_tombstone(message: Message) -> Message {
+    Message {
+        my_reactions: Some(Vec::new()),
+        ..message
     }
 }
 
