@@ -368,6 +368,87 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
 
   twoUserExchange(ctx, { screenshots: true });
 
+  it('alice replies from the message menu and mentions bob by picking him after "@"; bob sees the badge, opens the thread and answers there; alice mutes the chat', async () => {
+    const { alice, bob } = ctx;
+    await step('one-server-reply-mention', [alice, bob], async () => {
+      // Bob looks at his list, not at the chat, so the mention stays unread.
+      await bob.page.goto(`${ctx.baseUrlOf(bob)}/`);
+      await listItem(bob.page, ctx.direct).waitFor();
+
+      const parentId = await storedMessage(alice.page, 'Replying to your first message (edited)').getAttribute('data-message-id');
+      const parent = alice.page.locator(`.message-list [data-testid="message-item"][data-message-id="${parentId}"]`);
+      await parent.hover();
+      await parent.locator('[data-testid="reply-message"]').click();
+      const target = byTestId(alice.page, 'reply-target');
+      await target.waitFor();
+      assert.match(await target.innerText(), /Replying to/);
+      const input = byTestId(alice.page, 'message-input');
+      assert.equal(await input.evaluate((el) => el === document.activeElement), true, 'Reply puts the focus in the message box');
+      await input.pressSequentially(`Thanks @${bob.username.slice(0, 4)}`, { delay: 15 });
+      const option = byTestId(alice.page, 'mention-option').filter({ hasText: bob.username });
+      await option.waitFor();
+      assert.equal(await input.getAttribute('aria-expanded'), 'true');
+      await screenshot(alice.page, 'reply-and-mention');
+      await input.press('Enter'); // picks the highlighted member
+      assert.equal(await input.inputValue(), `Thanks @${bob.username} `);
+      await input.pressSequentially('see you at noon', { delay: 15 });
+      const sent = `Thanks @${bob.username} see you at noon`;
+      await input.press('Enter');
+      await byTestId(alice.page, 'reply-target').waitFor({ state: 'detached' });
+      const stored = await seesMessage(alice, sent);
+      await stored.locator('[data-testid="reply-quote"]').waitFor();
+
+      // Bob's list shows that he was mentioned; the server counts it too.
+      const item = listItem(bob.page, ctx.direct);
+      await item.locator('[data-testid="mention-badge"]').waitFor();
+      const { body: list } = await api(bob, 'GET', '/api/conversations');
+      const direct = (list.conversations ?? list).find((c) => c.id === ctx.direct);
+      assert.equal(direct.mention_count, 1, JSON.stringify(direct));
+      await screenshot(bob.page, 'mention-badge');
+
+      // He opens the chat (which reads the mention) and the thread from the reply count.
+      await openFromList(bob, ctx.direct, alice.username);
+      await item.locator('[data-testid="mention-badge"]').waitFor({ state: 'detached' });
+      const reply = await seesMessage(bob, sent);
+      await reply.locator('[data-testid="reply-quote"]').waitFor();
+      // His name stands out in the message that mentions him.
+      await reply.locator('[data-testid="mention"].mention-me', { hasText: `@${bob.username}` }).waitFor();
+      const replies = bob.page.locator(`.message-list [data-message-id="${parentId}"] [data-testid="message-replies"]`);
+      await replies.waitFor();
+      await replies.click();
+      const panel = byTestId(bob.page, 'thread-panel');
+      await panel.locator('[data-testid="message-item"]', { hasText: 'see you at noon' }).waitFor();
+      await panel.locator('[data-testid="thread-input"]').fill('Noon works, see you there');
+      await panel.locator('[data-testid="thread-input"]').press('Enter');
+      await panel.locator('[data-testid="message-item"]', { hasText: 'Noon works, see you there' }).waitFor();
+      await screenshot(bob.page, 'thread-panel');
+      // Alice sees the answer in the chat, quoting the message it replies to, and the count grows.
+      const answer = await seesMessage(alice, 'Noon works, see you there');
+      await answer.locator('[data-testid="reply-quote"]').waitFor();
+      await alice.page
+        .locator(`.message-list [data-message-id="${parentId}"] [data-testid="message-replies"]`, { hasText: '2 replies' })
+        .waitFor();
+      await panel.press('Escape');
+      await panel.waitFor({ state: 'detached' });
+
+      // Alice mutes the chat for 8 hours from the header, then unmutes it.
+      await byTestId(alice.page, 'mute-button').click();
+      const menu = byTestId(alice.page, 'mute-menu');
+      await menu.waitFor();
+      await screenshot(alice.page, 'mute-menu');
+      await menu.getByRole('menuitem', { name: 'For 8 hours' }).click();
+      await alice.page.locator('[data-testid="mute-button"][data-muted="true"]').waitFor();
+      await subtitleMatches(alice, /muted/);
+      const { body: muted } = await api(alice, 'GET', `/api/conversations/${ctx.direct}`);
+      const until = Date.parse((muted.conversation ?? muted).muted_until);
+      assert.ok(until > Date.now() + 7 * 3_600_000 && until < Date.now() + 9 * 3_600_000, `muted_until: ${JSON.stringify(muted)}`);
+      await byTestId(alice.page, 'mute-button').click();
+      await alice.page.locator('[data-testid="mute-button"][data-muted="false"]').waitFor();
+      const { body: unmuted } = await api(alice, 'GET', `/api/conversations/${ctx.direct}`);
+      assert.equal((unmuted.conversation ?? unmuted).muted_until, null);
+    });
+  });
+
   it('a public room made in the UI: a third user finds it in the rooms browser and joins; the others see the notice', async () => {
     const { alice, bob } = ctx;
     carol = { name: 'carol', username: uniqueUsername('carol'), password: DEFAULT_PASSWORD };

@@ -257,8 +257,18 @@ export class ChatServer {
   /** Closes every socket, stops the process and removes its data. */
   async stop() {
     this.closeSockets();
+    const url = this.url;
     await this.kill('SIGTERM', 5_000);
+    this.reportWarnings(url);
     this.cleanupSync();
+  }
+
+  /** Copies the server's warnings and errors to stderr, so a failed run says what the server saw. */
+  reportWarnings(url) {
+    const lines = this.output.split('\n').filter((line) => /\b(WARN|ERROR)\b/.test(line));
+    if (lines.length === 0) return;
+    const shown = lines.slice(-40);
+    process.stderr.write(`--- warnings of the server at ${url} (${lines.length}, last ${shown.length}) ---\n${shown.join('\n')}\n`);
   }
 
   cleanupSync() {

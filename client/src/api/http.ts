@@ -245,6 +245,34 @@ export async function fetchMessagesAfterRev(
   return data;
 }
 
+/** The replies to a message (its thread), oldest first, those after reply `after`. */
+export async function fetchReplies(messageId: number, options: { after?: number; limit?: number } = {}): Promise<MessagePage> {
+  const params: Record<string, number> = { limit: options.limit ?? 50 };
+  if (options.after !== undefined) params.after = options.after;
+  const { data } = await http.get<MessagePage>(`/messages/${messageId}/replies`, { params });
+  return data;
+}
+
+/** Who reacted to a message: per emoji, the full count and the first reactors in order. */
+export interface MessageReactors {
+  message_id: number;
+  reactions: { emoji: string; count: number; users: Pick<User, 'id' | 'username' | 'avatar_url'>[] }[];
+}
+
+/** `GET /api/messages/:id/reactions`. */
+export async function fetchReactions(messageId: number): Promise<MessageReactors> {
+  const { data } = await http.get<MessageReactors>(`/messages/${messageId}/reactions`);
+  return data;
+}
+
+/** Sets the user's own mute setting of a conversation (`null` unmutes); answers the conversation. */
+export async function updateConversationSettings(id: number, mutedUntil: string | null): Promise<Conversation> {
+  const { data } = await http.put<Conversation | { conversation: Conversation }>(`/conversations/${id}/settings`, {
+    muted_until: mutedUntil,
+  });
+  return unwrapConversation(data);
+}
+
 export async function searchUsers(query: string, signal?: AbortSignal): Promise<User[]> {
   const { data } = await http.get<{ users: User[] }>('/users/search', { params: { query }, signal });
   return data.users;

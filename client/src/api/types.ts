@@ -177,6 +177,8 @@ export interface SendMessagePayload {
   message_type?: Exclude<MessageType, 'system'>;
   file_url?: string;
   client_id?: string;
+  /** The id of the message this one replies to (same conversation). */
+  reply_to?: number;
 }
 
 export interface MessageReceiptPayload {

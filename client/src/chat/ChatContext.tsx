@@ -28,6 +28,7 @@ function createClient(user: CurrentUser): ChatClient {
       joinConversation: api.joinConversation,
       leaveConversation: api.leaveConversation,
       addMember: api.addMember,
+      updateConversationSettings: api.updateConversationSettings,
     },
     transport: socketTransport(getSocket),
     describeError: (error) => describeError(error).message,

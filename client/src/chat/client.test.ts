@@ -3,6 +3,7 @@ import type { Conversation, Message, MessagePage, ReactionOutcome, SendMessagePa
 import type { ChatTransport } from '../socket/transport';
 import { ALICE, BOB, ME, conversation, message, messages, settle } from '../test/fixtures';
 import { ChatClient, type ChatApi } from './client';
+import { quoteOf } from './sending';
 import type { SendOutcome } from './outbox';
 
 /** A server's message history, answering the way the REST API does. */
@@ -30,6 +31,14 @@ class FakeApi implements ChatApi {
       const held = this.history.get(c.id) ?? [];
       return { ...c, last_message: held[held.length - 1] ?? null };
     });
+  }
+
+  async updateConversationSettings(id: number, mutedUntil: string | null) {
+    this.calls.push(`settings ${id} ${mutedUntil}`);
+    const found = this.conversations.find((c) => c.id === id);
+    if (!found) throw new Error('not found');
+    found.muted_until = mutedUntil;
+    return { ...found };
   }
 
   async getConversation(id: number) {
@@ -120,6 +129,7 @@ class FakeTransport implements ChatTransport {
       sender_id: ME.id,
       content: payload.content,
       client_id: payload.client_id ?? null,
+      reply_to: payload.reply_to ? { ...quoteOf(held.find((m) => m.id === payload.reply_to)!) } : null,
     });
     this.api.add(stored);
     return { ok: true, message: stored };
@@ -380,6 +390,25 @@ describe('chat client', () => {
       { conversation_id: 10, content: '', message_type: 'image', file_url: fileUrl, client_id: 'client-1' },
     ]);
     expect(t.client.getState().outgoing).toEqual([]);
+  });
+
+  it('sends a reply with the id of the message it answers, quoted while pending; the parent counts it', async () => {
+    const t = setup();
+    const parent = message(1, { sender_id: BOB.id, content: 'lunch at noon?', reply_count: 0 });
+    t.api.add(parent);
+    await t.client.start();
+    await t.client.openConversation(10);
+
+    const pending = t.client.send(10, 'make it 12:30', t.client.thread(10).messages[0]);
+    expect(pending?.reply_to).toMatchObject({ id: parent.id, username: BOB.username, content: 'lunch at noon?' });
+    await connect(t);
+    await settle();
+    expect(t.transport.sent).toEqual([
+      { conversation_id: 10, content: 'make it 12:30', message_type: 'text', client_id: 'client-1', reply_to: parent.id },
+    ]);
+    const [held, reply] = t.client.thread(10).messages;
+    expect(reply.reply_to?.id).toBe(parent.id);
+    expect(held.reply_count).toBe(1);
   });
 
   it('drops a pending message whose stored copy came back through the catch-up', async () => {

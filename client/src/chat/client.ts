@@ -142,6 +142,12 @@ export class ChatClient {
   leaveConversation(id: number): Promise<void> {
     return this.conversations.leave(id);
   }
+  /** Mutes a conversation until `until` (an RFC 3339 time), or unmutes it (`null`): the user's own
+   * setting, which notifications honour; messages keep arriving. */
+  setMuted(id: number, until: string | null): Promise<void> {
+    return this.conversations.setMuted(id, until);
+  }
+
 
   /** Adds a user to a group or room (rejects with the server's error, e.g. 409 `already_member`). */
   addMember(id: number, user: Pick<User, 'id'>): Promise<Conversation> {
@@ -189,9 +195,10 @@ export class ChatClient {
 
   // ---- sending ----
 
-  /** Queues a text message; it goes out now if connected, else after the reconnect. */
-  send(conversationId: number, content: string): OutgoingMessage | null {
-    return this.sending.send(conversationId, content);
+  /** Queues a text message (a reply when `replyTo` is given); it goes out now if connected, else
+   * after the reconnect. */
+  send(conversationId: number, content: string, replyTo?: Message): OutgoingMessage | null {
+    return this.sending.send(conversationId, content, replyTo);
   }
 
   /** Sends an uploaded image (its `file_url` from `POST /api/upload`), with an optional caption. */

@@ -19,6 +19,8 @@ export interface ConversationApi {
   leaveConversation(id: number): Promise<void>;
   /** `POST /api/conversations/:id/members {user_id}`: the conversation with the user in it. */
   addMember(id: number, userId: number): Promise<Conversation>;
+  /** `PUT /api/conversations/:id/settings {muted_until}`: the conversation as the user sees it. */
+  updateConversationSettings(id: number, mutedUntil: string | null): Promise<Conversation>;
 }
 
 export interface ConversationListOptions {
@@ -147,6 +149,12 @@ export class ConversationList {
   async leave(id: number): Promise<void> {
     await this.api.leaveConversation(id);
     this.forget(id);
+  }
+
+  /** Mutes the conversation until `until` (an RFC 3339 time), or unmutes it (`null`). */
+  async setMuted(id: number, until: string | null): Promise<void> {
+    const answer = await this.api.updateConversationSettings(id, until);
+    this.state.updateConversation(id, (c) => ({ ...c, muted_until: answer.muted_until ?? null }));
   }
 
   /** Adds a user to a group or room (rejects with the server's error, e.g. 409 `already_member`). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { User } from '../api/types';
-import { ALICE, BOB, ME, conversation } from '../test/fixtures';
-import { collectPages, memberCount, memberSummary, withMemberJoined, withMemberLeft } from './conversations';
+import { ALICE, BOB, ME, conversation, message } from '../test/fixtures';
+import { collectPages, memberCount, memberSummary, messagePreview, withMemberJoined, withMemberLeft } from './conversations';
 
 const CAROL: User = { id: 3, username: 'carol', avatar_url: null, status: 'online', last_seen: null };
 
@@ -89,5 +89,16 @@ describe('the conversation list in pages', () => {
       return { conversations: [list[calls % 5]!], has_more: true, next_before: 'same' };
     });
     expect(calls).toBe(2);
+  });
+});
+
+describe('the list preview of the last message', () => {
+  it('says who wrote it, "Photo" for images and "Message deleted" for a deleted one', () => {
+    expect(messagePreview(message(1, { sender_id: ME.id, content: 'hi  there' }), ME.id)).toBe('You: hi there');
+    expect(messagePreview(message(1, { sender_id: BOB.id, message_type: 'image', content: '' }), ME.id)).toBe('Photo');
+    expect(messagePreview(message(1, { sender_id: ME.id, content: '', deleted_at: '2030-01-01T12:00:00.000Z' }), ME.id)).toBe(
+      'You: Message deleted',
+    );
+    expect(messagePreview(null, ME.id)).toBe('No messages yet');
   });
 });

@@ -150,8 +150,11 @@ export function withMemberLeft(conversation: Conversation, userId: number): Conv
 
 export function messagePreview(message: Message | null, meId: number): string {
   if (!message) return 'No messages yet';
-  const text =
-    message.message_type === 'image' ? 'Photo' : message.content.replace(/\s+/g, ' ').trim();
+  const text = message.deleted_at
+    ? 'Message deleted'
+    : message.message_type === 'image'
+      ? 'Photo'
+      : message.content.replace(/\s+/g, ' ').trim();
   if (message.message_type === 'system') return text;
   if (message.sender_id === meId) return `You: ${text}`;
   return text;

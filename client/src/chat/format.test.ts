@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayLabel, formatListTime, lastSeenLabel, sameDay } from './format';
+import { dayLabel, formatListTime, lastSeenLabel, reactorsLabel, sameDay } from './format';
 
 const now = new Date(2030, 5, 15, 18, 0, 0);
 const at = (...args: [number, number, number, number?, number?]) =>
@@ -27,5 +27,16 @@ describe('formatting', () => {
     expect(lastSeenLabel(new Date(now.getTime() - 5 * 60_000).toISOString(), now)).toBe(
       'last seen 5 minutes ago',
     );
+  });
+});
+
+describe('who reacted', () => {
+  const u = (id: number, username: string) => ({ id, username });
+  it('names the user first as You, then the others, and counts the rest', () => {
+    expect(reactorsLabel([u(2, 'alice'), u(1, 'me')], 2, 1)).toBe('You and alice');
+    expect(reactorsLabel([u(2, 'alice'), u(3, 'bob'), u(4, 'carol')], 3, 1)).toBe('alice, bob and carol');
+    expect(reactorsLabel([u(2, 'alice')], 1, 1)).toBe('alice');
+    expect(reactorsLabel([u(2, 'alice'), u(3, 'bob')], 5, 1)).toBe('alice, bob and 3 others');
+    expect(reactorsLabel([u(2, 'alice')], 2, 1)).toBe('alice and 1 other');
   });
 });

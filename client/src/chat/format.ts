@@ -53,3 +53,19 @@ export function lastSeenLabel(iso: string | null, now: Date = new Date()): strin
   if (now.getTime() - date.getTime() < 60_000) return 'last seen just now';
   return `last seen ${formatDistanceStrict(date, now, { addSuffix: true })}`;
 }
+
+/** Who reacted, for a reaction's tooltip: "You, alice and 3 others" (`users` are the first
+ * reactors, `count` all of them). */
+export function reactorsLabel(users: readonly { id: number; username: string }[], count: number, meId: number): string {
+  const names = users.map((u) => (u.id === meId ? 'You' : u.username));
+  // The user first: "You and bob".
+  const me = names.indexOf('You');
+  if (me > 0) names.unshift(...names.splice(me, 1));
+  const others = Math.max(count - names.length, 0);
+  if (others > 0) {
+    const rest = `${others} ${others === 1 ? 'other' : 'others'}`;
+    return names.length === 0 ? rest : `${names.join(', ')} and ${rest}`;
+  }
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}

@@ -75,4 +75,20 @@ describe('changed messages', () => {
     expect(dead).toMatchObject({ content: '', file_url: null, deleted_at: event.deleted_at, rev: 7, seq: 3 });
     expect(tombstone(dead, { ...event, rev: 6 })).toBe(dead);
   });
+
+  it('a reply seen for the first time counts on the parent held; seeing it again or with a fresh parent does not', () => {
+    const parent = message(1, { rev: 1, reply_count: 0 });
+    const quote = { id: parent.id, seq: 1, sender_id: parent.sender_id, username: 'alice', content: 'message 1', message_type: 'text' as const, deleted: false };
+    const reply = message(2, { rev: 2, reply_to: quote });
+    let held = mergeMessages([parent], [reply]);
+    expect(held[0].reply_count).toBe(1);
+    held = mergeMessages(held, [reply]);
+    expect(held[0].reply_count).toBe(1);
+    // A page that holds the parent as read after the reply already counts it.
+    const fresh = mergeMessages([], [{ ...parent, reply_count: 1 }, reply]);
+    expect(fresh[0].reply_count).toBe(1);
+    // The same revision of the parent read later carries the later count.
+    const later = mergeMessages([parent], [{ ...parent, reply_count: 3 }]);
+    expect(later[0].reply_count).toBe(3);
+  });
 });

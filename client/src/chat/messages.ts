@@ -23,10 +23,27 @@ export function mergeMessages(existing: readonly Message[], incoming: readonly M
   const byId = new Map<number, Message>();
   for (const message of existing) byId.set(message.id, message);
   let changed = false;
+  const arrived = new Set<number>();
+  const newReplies: number[] = [];
   for (const message of incoming) {
+    arrived.add(message.id);
     const held = byId.get(message.id);
     if (!held || isNewerRevision(held, message)) {
+      if (!held && message.reply_to) newReplies.push(message.reply_to.id);
       byId.set(message.id, message);
+      changed = true;
+    } else if ((message.reply_count ?? 0) > (held.reply_count ?? 0)) {
+      // Same state, read later: replies do not change the parent's revision.
+      byId.set(message.id, { ...held, reply_count: message.reply_count });
+      changed = true;
+    }
+  }
+  // A parent held from before counts a reply it has not seen yet (a copy that came with this
+  // merge already counts it).
+  for (const parentId of newReplies) {
+    const parent = byId.get(parentId);
+    if (parent && !arrived.has(parentId)) {
+      byId.set(parentId, { ...parent, reply_count: (parent.reply_count ?? 0) + 1 });
       changed = true;
     }
   }

@@ -3,7 +3,7 @@
 // after a lost acknowledgement or a reconnect never creates a duplicate. Messages go out one at a
 // time in the order they were written, and only while the connection is up; the rest wait.
 
-import type { Message, SendMessagePayload } from '../api/types';
+import type { Message, ReplyPreview, SendMessagePayload } from '../api/types';
 
 export type OutgoingStatus =
   /** Waiting for the connection (or for its turn). */
@@ -19,6 +19,8 @@ export interface OutgoingMessage {
   content: string;
   message_type: 'text' | 'image';
   file_url?: string;
+  /** The message replied to, quoted while this one is pending. */
+  reply_to?: ReplyPreview;
   created_at: string;
   status: OutgoingStatus;
   error?: string;
@@ -44,6 +46,7 @@ export interface OutgoingDraft {
   content: string;
   message_type?: 'text' | 'image';
   file_url?: string;
+  reply_to?: ReplyPreview;
   created_at: string;
 }
 
@@ -159,5 +162,6 @@ function toPayload(item: OutgoingMessage): SendMessagePayload {
     client_id: item.client_id,
   };
   if (item.file_url) payload.file_url = item.file_url;
+  if (item.reply_to) payload.reply_to = item.reply_to.id;
   return payload;
 }

@@ -1,7 +1,7 @@
 // Sending: the user's text and images become outgoing messages in the outbox, which sends them
 // over the socket while connected; the state shows what is still pending.
 
-import type { Message } from '../api/types';
+import type { Message, ReplyPreview } from '../api/types';
 import type { ChatTransport } from '../socket/transport';
 import type { ChatStateStore } from './chatState';
 import { Outbox, type OutgoingMessage } from './outbox';
@@ -34,13 +34,14 @@ export class MessageSending {
   }
 
   /** Queues a text message; it goes out now if connected, else after the reconnect. */
-  send(conversationId: number, content: string): OutgoingMessage | null {
+  send(conversationId: number, content: string, replyTo?: Message): OutgoingMessage | null {
     const text = content.trim();
     if (!text) return null;
     return this.outbox.add({
       client_id: this.newClientId(),
       conversation_id: conversationId,
       content: text,
+      reply_to: replyTo ? quoteOf(replyTo) : undefined,
       created_at: this.now().toISOString(),
     });
   }
@@ -83,4 +84,17 @@ export class MessageSending {
       if (item.conversation_id === conversationId) this.outbox.discard(item.client_id);
     }
   }
+}
+
+/** How a reply quotes `message` until the server's own quote arrives. */
+export function quoteOf(message: Message): ReplyPreview {
+  return {
+    id: message.id,
+    seq: message.seq,
+    sender_id: message.sender_id,
+    username: message.sender.username,
+    content: message.deleted_at ? '' : message.content,
+    message_type: message.message_type,
+    deleted: Boolean(message.deleted_at),
+  };
 }

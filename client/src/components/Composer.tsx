@@ -19,15 +19,29 @@ import {
   uploadPercent,
   type AttachmentState,
 } from '../chat/attachment';
+import type { Message, User } from '../api/types';
 import { useChat } from '../chat/ChatContext';
 import { drafts } from '../chat/drafts';
+import { quoteOf } from '../chat/sending';
 import { createTypingEmitter } from '../chat/typing';
+import { quoteText } from './MessageActions';
+import { useMentionAutocomplete } from './MentionSuggestions';
 
 const MAX_HEIGHT_PX = 160;
 
-/** The message box: Enter sends, Shift+Enter starts a new line; the attach button picks an image,
- * which is shown for confirmation and then uploaded with a progress bar. */
-export function Composer({ conversationId }: { conversationId: number }) {
+interface ComposerProps {
+  conversationId: number;
+  /** The conversation's members, offered when the user types `@`. */
+  members: readonly User[];
+  /** The message being replied to, quoted above the box; Escape or the close button drops it. */
+  replyTo?: Message | null;
+  onCancelReply?: () => void;
+}
+
+/** The message box: Enter sends, Shift+Enter starts a new line, `@` offers the members to mention;
+ * the attach button picks an image, which is shown for confirmation and then uploaded with a
+ * progress bar. */
+export function Composer({ conversationId, members, replyTo = null, onCancelReply }: ComposerProps) {
   const client = useChat();
   const inputId = useId();
   const hintId = useId();
@@ -41,6 +55,12 @@ export function Composer({ conversationId }: { conversationId: number }) {
     }),
   );
   const image = useSyncExternalStore(attachment.subscribe, attachment.getState);
+  const mentions = useMentionAutocomplete({
+    members,
+    meId: client.me.id,
+    input: textarea,
+    setText: (value) => change(value),
+  });
   const uploading = image.phase === 'uploading';
   // Leaving the conversation drops the chosen image (and aborts its upload).
   useEffect(() => () => attachment.reset(), [attachment]);
@@ -61,6 +81,11 @@ export function Composer({ conversationId }: { conversationId: number }) {
     if (window.matchMedia?.('(min-width: 720px)').matches) textarea.current?.focus();
   }, [conversationId]);
 
+  // Choosing Reply takes the user to the box.
+  useEffect(() => {
+    if (replyTo) textarea.current?.focus();
+  }, [replyTo]);
+
   useLayoutEffect(() => {
     const element = textarea.current;
     if (!element) return;
@@ -76,7 +101,8 @@ export function Composer({ conversationId }: { conversationId: number }) {
   }
 
   function send() {
-    if (!client.send(conversationId, text)) return;
+    if (!client.send(conversationId, text, replyTo ?? undefined)) return;
+    onCancelReply?.();
     typing.stop();
     setText('');
     drafts.discard(conversationId);
@@ -107,6 +133,12 @@ export function Composer({ conversationId }: { conversationId: number }) {
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (mentions.onKeyDown(event)) return;
+    if (event.key === 'Escape' && replyTo) {
+      event.preventDefault();
+      onCancelReply?.();
+      return;
+    }
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       send();
@@ -120,6 +152,8 @@ export function Composer({ conversationId }: { conversationId: number }) {
           {image.error}
         </p>
       ) : null}
+      {replyTo ? <ReplyTarget message={replyTo} onCancel={() => onCancelReply?.()} /> : null}
+      {mentions.list}
       {image.phase !== 'empty' ? (
         <ImagePreview image={image} onSend={() => void sendChosenImage()} onCancel={cancelImage} />
       ) : null}
@@ -152,19 +186,40 @@ export function Composer({ conversationId }: { conversationId: number }) {
         rows={1}
         value={text}
         placeholder="Write a message"
-        onChange={(event) => change(event.target.value)}
+        onChange={(event) => {
+          change(event.target.value);
+          mentions.track(event.target.value, event.target.selectionStart);
+        }}
+        onSelect={(event) => mentions.track(event.currentTarget.value, event.currentTarget.selectionStart)}
         onKeyDown={onKeyDown}
+        {...mentions.comboboxProps}
         onBlur={() => typing.stop()}
         aria-describedby={hintId}
         data-testid="message-input"
       />
       <span id={hintId} className="visually-hidden">
-        Press Enter to send, Shift+Enter for a new line.
+        Press Enter to send, Shift+Enter for a new line. Type @ to mention a member.
       </span>
       <button type="submit" className="button primary send-button" disabled={!text.trim()} data-testid="send-button">
         Send
       </button>
     </form>
+  );
+}
+
+/** The message being replied to, above the box, with a button that drops it. */
+function ReplyTarget({ message, onCancel }: { message: Message; onCancel: () => void }) {
+  const quote = quoteOf(message);
+  return (
+    <div className="reply-target" role="group" aria-label={`Replying to ${quote.username}`} data-testid="reply-target">
+      <span className="reply-target-body">
+        <span className="reply-quote-sender">Replying to {quote.username}</span>
+        <span className="reply-quote-text">{quoteText(quote)}</span>
+      </span>
+      <button type="button" className="reply-target-cancel" onClick={onCancel} aria-label="Cancel the reply" data-testid="reply-cancel">
+        ×
+      </button>
+    </div>
   );
 }
 

@@ -4,6 +4,7 @@ import { useChat, useChatState } from '../chat/ChatContext';
 import { conversationTitle, directPeer, messagePreview } from '../chat/conversations';
 import { formatListTime } from '../chat/format';
 import { typingLabel } from '../chat/typing';
+import { isMuted } from '../chat/mute';
 import { Avatar } from './Avatar';
 
 const NO_TYPISTS: never[] = [];
@@ -24,7 +25,7 @@ function ConversationItem({ conversation, meId }: { conversation: Conversation; 
     online ? 'online' : null,
     unread > 0 ? `${unread} unread message${unread === 1 ? '' : 's'}` : null,
     mentioned ? 'you were mentioned' : null,
-    conversation.muted_until && Date.parse(conversation.muted_until) > Date.now() ? 'muted' : null,
+    isMuted(conversation, new Date()) ? 'muted' : null,
   ]
     .filter(Boolean)
     .join(', ');

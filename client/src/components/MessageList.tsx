@@ -1,13 +1,16 @@
 import { Fragment, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { SERVER_URL } from '../api/http';
-import type { Conversation, Message, ReplyPreview } from '../api/types';
+import type { Conversation, Message } from '../api/types';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { directPeer } from '../chat/conversations';
 import { dayLabel, formatFullTime, formatMessageTime, sameDay } from '../chat/format';
+import { splitMentions } from '../chat/mentions';
 import { serverAddress, thumbnailUrl } from '../chat/media';
 import type { OutgoingMessage } from '../chat/outbox';
 import { RECEIPT_LABEL, covers, receiptState, seqIndex, type ReceiptState } from '../chat/receipts';
+import { EditForm, MessageActions, ReplyQuote, useLongPressMenu } from './MessageActions';
+import { Reactions } from './Reactions';
 
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 150;
@@ -22,7 +25,15 @@ const OUTGOING_STATUS: Record<OutgoingMessage['status'], string> = {
   failed: 'Not sent',
 };
 
-function MessageBody({ type, content, fileUrl }: { type: Message['message_type']; content: string; fileUrl: string | null }) {
+interface MessageBodyProps {
+  type: Message['message_type'];
+  content: string;
+  fileUrl: string | null;
+  /** Whether the message names members (`@username` is then shown as a mention). */
+  mentions?: boolean;
+}
+
+function MessageBody({ type, content, fileUrl, mentions = false }: MessageBodyProps) {
   if (type === 'image' && fileUrl) {
     // The thumbnail in the conversation, the full image behind the link.
     return (
@@ -39,16 +50,39 @@ function MessageBody({ type, content, fileUrl }: { type: Message['message_type']
       </>
     );
   }
-  return <p className="message-text">{content}</p>;
+  return <p className="message-text">{mentions ? <MentionedText content={content} /> : content}</p>;
+}
+
+/** Text with its `@username`s marked; the user's own name stands out. */
+function MentionedText({ content }: { content: string }) {
+  const client = useChat();
+  const me = `@${client.me.username}`.toLowerCase();
+  return (
+    <>
+      {splitMentions(content).map((part, i) =>
+        part.mention ? (
+          <span key={i} className={`mention${part.text.toLowerCase() === me ? ' mention-me' : ''}`} data-testid="mention">
+            {part.text}
+          </span>
+        ) : (
+          part.text
+        ),
+      )}
+    </>
+  );
 }
 
 interface MessageListProps {
   conversation: Conversation | undefined;
   conversationId: number;
+  /** Reply to a message (the composer quotes it). */
+  onReply?: (message: Message) => void;
+  /** Show a message's thread. */
+  onOpenThread?: (message: Message) => void;
 }
 
 /** The conversation's messages, oldest at the top, with pending ones at the end. */
-export function MessageList({ conversation, conversationId }: MessageListProps) {
+export function MessageList({ conversation, conversationId, onReply, onOpenThread }: MessageListProps) {
   const client = useChat();
   const meId = client.me.id;
   const thread = useChatState((s) => s.threads[conversationId] ?? emptyThread);
@@ -177,6 +211,8 @@ export function MessageList({ conversation, conversationId }: MessageListProps) 
                       previous.message.sender_id !== row.message.sender_id)
                   }
                   seen={row.message.id === seenMessageId}
+                  onReply={onReply}
+                  onOpenThread={onOpenThread}
                   receipt={
                     row.message.sender_id === meId
                       ? receiptState(row.message, meId, readUpTo, deliveredUpTo, seqById)
@@ -222,10 +258,16 @@ interface MessageRowProps {
   seen: boolean;
   /** Ticks of an own message. */
   receipt?: ReceiptState;
+  onReply?: (message: Message) => void;
+  onOpenThread?: (message: Message) => void;
+  /** Leaves out the quote of this message (replies shown in its thread). */
+  hideQuoteOf?: number;
 }
 
-function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps) {
+export function MessageRow({ message, own, showSender, seen, receipt, onReply, onOpenThread, hideQuoteOf }: MessageRowProps) {
   const [editing, setEditing] = useState(false);
+  const item = useRef<HTMLLIElement>(null);
+  const menu = useLongPressMenu(item);
   if (message.message_type === 'system') {
     // A notice about a member joining, being added or leaving: centered, not a bubble.
     return (
@@ -248,7 +290,9 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
   }
   return (
     <li
-      className={`message ${own ? 'own' : 'other'}`}
+      ref={item}
+      className={`message ${own ? 'own' : 'other'}${menu.open ? ' menu-open' : ''}`}
+      {...menu.handlers}
       data-testid="message-item"
       data-message-id={message.id}
       data-seq={message.seq}
@@ -259,7 +303,7 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
       {showSender ? <span className="message-sender">{message.sender.username}</span> : null}
       <div className="bubble">
         <span className="visually-hidden">{own ? 'You:' : `${message.sender.username}:`}</span>
-        {message.reply_to ? <ReplyQuote quote={message.reply_to} /> : null}
+        {message.reply_to && message.reply_to.id !== hideQuoteOf ? <ReplyQuote quote={message.reply_to} /> : null}
         {message.deleted_at ? (
           <p className="message-deleted" data-testid="message-deleted">
             Message deleted
@@ -267,13 +311,24 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
         ) : editing ? (
           <EditForm message={message} onDone={() => setEditing(false)} />
         ) : (
-          <MessageBody type={message.message_type} content={message.content} fileUrl={message.file_url} />
+          <MessageBody
+            type={message.message_type}
+            content={message.content}
+            fileUrl={message.file_url}
+            mentions={(message.mentions?.length ?? 0) > 0}
+          />
         )}
         <span className="message-meta">
           {message.reply_count ? (
-            <span className="message-replies" data-testid="message-replies">
+            <button
+              type="button"
+              className="message-replies"
+              data-testid="message-replies"
+              onClick={() => onOpenThread?.(message)}
+              aria-label={`${message.reply_count === 1 ? '1 reply' : `${message.reply_count} replies`}: show the thread`}
+            >
               {message.reply_count === 1 ? '1 reply' : `${message.reply_count} replies`}
-            </span>
+            </button>
           ) : null}
           {message.edited_at && !message.deleted_at ? (
             <span className="message-edited" data-testid="message-edited" title={formatFullTime(message.edited_at)}>
@@ -291,180 +346,17 @@ function MessageRow({ message, own, showSender, seen, receipt }: MessageRowProps
           ) : null}
         </span>
       </div>
-      {message.deleted_at ? null : <Reactions message={message} />}
-      {own && !message.deleted_at && !editing ? (
-        <OwnMessageActions message={message} onEdit={() => setEditing(true)} />
+      {message.deleted_at ? null : <Reactions message={message} menuOpen={menu.open} />}
+      {!message.deleted_at && !editing ? (
+        <MessageActions
+          message={message}
+          own={own}
+          onReply={onReply}
+          onEdit={() => setEditing(true)}
+          onDone={menu.close}
+        />
       ) : null}
     </li>
-  );
-}
-
-/** Inline editor of one's own text message: Enter saves, Esc cancels. */
-function EditForm({ message, onDone }: { message: Message; onDone: () => void }) {
-  const client = useChat();
-  const [text, setText] = useState(message.content);
-  const [error, setError] = useState<string | null>(null);
-  async function save() {
-    const content = text.trim();
-    if (!content || content === message.content) return onDone();
-    const failed = await client.changeMessage(message.conversation_id, message.id, content);
-    if (failed) setError(failed);
-    else onDone();
-  }
-  return (
-    <form
-      className="edit-form"
-      data-testid="edit-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
-      <textarea
-        aria-label="Edit message"
-        data-testid="edit-input"
-        value={text}
-        autoFocus
-        rows={2}
-        onChange={(e) => setText(e.target.value)}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') onDone();
-          if (e.key === 'Enter' && !e.shiftKey) {
-            e.preventDefault();
-            void save();
-          }
-        }}
-      />
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
-      <span className="edit-actions">
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" data-testid="edit-save">
-          Save
-        </button>
-      </span>
-    </form>
-  );
-}
-
-/** Edit and Delete for one's own message; Delete asks first. */
-function OwnMessageActions({ message, onEdit }: { message: Message; onEdit: () => void }) {
-  const client = useChat();
-  const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  async function remove() {
-    const failed = await client.changeMessage(message.conversation_id, message.id, null);
-    setConfirming(false);
-    if (failed) setError(failed);
-  }
-  if (confirming) {
-    return (
-      <div className="message-actions confirming" role="group" aria-label="Delete this message?" data-testid="delete-confirm">
-        <span>Delete this message for everyone?</span>
-        <button type="button" onClick={() => setConfirming(false)}>
-          Cancel
-        </button>
-        <button type="button" className="danger" data-testid="delete-confirm-button" onClick={() => void remove()}>
-          Delete
-        </button>
-      </div>
-    );
-  }
-  return (
-    <div className="message-actions" data-testid="message-actions">
-      {message.message_type === 'text' ? (
-        <button type="button" data-testid="edit-message" onClick={onEdit}>
-          Edit
-        </button>
-      ) : null}
-      <button type="button" data-testid="delete-message" onClick={() => setConfirming(true)}>
-        Delete
-      </button>
-      {error ? (
-        <span className="form-error" role="alert">
-          {error}
-        </span>
-      ) : null}
-    </div>
-  );
-}
-
-/** Emoji offered for a quick reaction. */
-const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
-
-/** A message's reactions as chips (activating one toggles the user's own), and a picker to add one. */
-function Reactions({ message }: { message: Message }) {
-  const client = useChat();
-  const [picking, setPicking] = useState(false);
-  const mine = message.my_reactions ?? [];
-  const toggle = (emoji: string) => {
-    setPicking(false);
-    void client.toggleReaction(message.conversation_id, message.id, emoji);
-  };
-  return (
-    <div className="reactions" data-testid="reactions">
-      {(message.reactions ?? []).map((r) => {
-        const own = mine.includes(r.emoji);
-        return (
-          <button
-            key={r.emoji}
-            type="button"
-            className={`reaction-chip${own ? ' own' : ''}`}
-            data-testid="reaction-chip"
-            data-emoji={r.emoji}
-            aria-pressed={own}
-            aria-label={`${r.emoji} ${r.count}${own ? ', including you' : ''}`}
-            title={own ? 'You reacted; activate to take it back' : 'Activate to react too'}
-            onClick={() => toggle(r.emoji)}
-          >
-            {r.emoji} <span className="reaction-count">{r.count}</span>
-          </button>
-        );
-      })}
-      <button
-        type="button"
-        className="reaction-add"
-        data-testid="reaction-add"
-        aria-expanded={picking}
-        aria-label="Add a reaction"
-        onClick={() => setPicking((open) => !open)}
-      >
-        +☺
-      </button>
-      {picking ? (
-        <div className="reaction-picker" role="group" aria-label="Reactions" data-testid="reaction-picker">
-          {QUICK_REACTIONS.map((emoji) => (
-            <button key={emoji} type="button" aria-label={`React with ${emoji}`} onClick={() => toggle(emoji)}>
-              {emoji}
-            </button>
-          ))}
-        </div>
-      ) : null}
-    </div>
-  );
-}
-
-/** The replied-to message above a reply; activating it scrolls to that message when it is shown. */
-function ReplyQuote({ quote }: { quote: ReplyPreview }) {
-  const text = quote.deleted ? 'Message deleted' : quote.message_type === 'image' && !quote.content ? 'Photo' : quote.content;
-  function show() {
-    const target = document.querySelector<HTMLElement>(`[data-message-id="${quote.id}"]`);
-    if (!target) return;
-    target.scrollIntoView({ block: 'center', behavior: 'smooth' });
-    target.classList.add('highlighted');
-    window.setTimeout(() => target.classList.remove('highlighted'), 1500);
-  }
-  return (
-    <button type="button" className="reply-quote" data-testid="reply-quote" onClick={show}>
-      <span className="visually-hidden">In reply to </span>
-      <span className="reply-quote-sender">{quote.username}</span>
-      <span className={`reply-quote-text${quote.deleted ? ' deleted' : ''}`}>{text}</span>
-    </button>
   );
 }
 

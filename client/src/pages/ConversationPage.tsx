@@ -1,15 +1,19 @@
 import { useEffect, useState } from 'react';
+import type { Message } from '../api/types';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { conversationTitle, directPeer, memberSummary } from '../chat/conversations';
 import { lastSeenLabel } from '../chat/format';
+import { isMuted } from '../chat/mute';
 import { typingLabel } from '../chat/typing';
 import { Avatar } from '../components/Avatar';
 import { Composer } from '../components/Composer';
 import { LeaveDialog } from '../components/LeaveDialog';
 import { MembersDialog } from '../components/MembersDialog';
 import { MessageList } from '../components/MessageList';
+import { MuteMenu } from '../components/MuteMenu';
+import { ThreadPanel } from '../components/ThreadPanel';
 import { useNow } from '../components/useNow';
 
 const NO_TYPISTS: never[] = [];
@@ -35,6 +39,8 @@ function ConversationView({ conversationId }: { conversationId: number }) {
   const threadStatus = useChatState((s) => (s.threads[conversationId] ?? emptyThread).status);
   const typists = useChatState((s) => s.typing[conversationId] ?? NO_TYPISTS);
   const [dialog, setDialog] = useState<'members' | 'leave' | null>(null);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [threadOf, setThreadOf] = useState<Message | null>(null);
   const now = useNow();
 
   useEffect(() => {
@@ -58,6 +64,7 @@ function ConversationView({ conversationId }: { conversationId: number }) {
     subtitle = memberSummary(conversation, meId);
     if (conversation.is_public) subtitle += ' · public room';
   }
+  if (conversation && isMuted(conversation, now)) subtitle += subtitle ? ' · muted' : 'muted';
   const typing = typingLabel(typists.map((t) => t.username));
 
   useEffect(() => {
@@ -92,34 +99,52 @@ function ConversationView({ conversationId }: { conversationId: number }) {
             </p>
           ) : null}
         </div>
-        {conversation && isGroup ? (
+        {conversation ? (
           <div className="conversation-actions">
-            <button
-              type="button"
-              className="button secondary compact"
-              onClick={() => setDialog('members')}
-              aria-haspopup="dialog"
-              data-testid="members-button"
-            >
-              Members
-            </button>
-            <button
-              type="button"
-              className="button secondary compact danger"
-              onClick={() => setDialog('leave')}
-              aria-haspopup="dialog"
-              data-testid="leave-conversation-button"
-            >
-              Leave
-            </button>
+            <MuteMenu conversation={conversation} />
+            {isGroup ? (
+              <>
+                <button
+                  type="button"
+                  className="button secondary compact"
+                  onClick={() => setDialog('members')}
+                  aria-haspopup="dialog"
+                  data-testid="members-button"
+                >
+                  Members
+                </button>
+                <button
+                  type="button"
+                  className="button secondary compact danger"
+                  onClick={() => setDialog('leave')}
+                  aria-haspopup="dialog"
+                  data-testid="leave-conversation-button"
+                >
+                  Leave
+                </button>
+              </>
+            ) : null}
           </div>
         ) : null}
       </header>
-      <MessageList conversation={conversation} conversationId={conversationId} />
+      <MessageList
+        conversation={conversation}
+        conversationId={conversationId}
+        onReply={setReplyTo}
+        onOpenThread={setThreadOf}
+      />
       <div className="typing-indicator" aria-live="polite" data-testid="typing-indicator">
         {typing}
       </div>
-      <Composer conversationId={conversationId} />
+      <Composer
+        conversationId={conversationId}
+        members={conversation?.members ?? []}
+        replyTo={replyTo}
+        onCancelReply={() => setReplyTo(null)}
+      />
+      {threadOf && conversation ? (
+        <ThreadPanel conversation={conversation} parent={threadOf} onClose={() => setThreadOf(null)} />
+      ) : null}
       {dialog === 'members' && conversation ? (
         <MembersDialog conversation={conversation} onClose={() => setDialog(null)} />
       ) : null}
