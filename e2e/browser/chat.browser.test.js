@@ -50,6 +50,7 @@ import {
   register,
   roomItem,
   seesMessage,
+  signIn,
   storedMessage,
   seesNewestImage,
   seesPeerPresence,
@@ -447,6 +448,46 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
       const { body: unmuted } = await api(alice, 'GET', `/api/conversations/${ctx.direct}`);
       assert.equal((unmuted.conversation ?? unmuted).muted_until, null);
     });
+  });
+
+  it('on a phone: a long press opens the message menu; Reply and the thread take the whole screen', async () => {
+    const { alice, bob } = ctx;
+    const phone = { name: 'bob-phone', username: bob.username, password: bob.password };
+    await step('one-server-phone', [phone], async () => {
+      await openUser(ctx.browser, phone, { phone: true });
+      await signIn(phone, ctx.baseUrlOf(bob));
+      await openFromList(phone, ctx.direct, alice.username);
+      const row = storedMessage(phone.page, `Thanks @${bob.username} see you at noon`);
+      await row.waitFor();
+      const reply = row.locator('[data-testid="reply-message"]');
+      assert.equal(await reply.isVisible(), false, 'the menu stays closed until a long press');
+      const bubble = row.locator('.bubble');
+      await bubble.scrollIntoViewIfNeeded();
+      await bubble.dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true, clientX: 100, clientY: 100 });
+      await row.locator('xpath=self::*[contains(@class, "menu-open")]').waitFor();
+      await bubble.dispatchEvent('pointerup', { pointerType: 'touch', isPrimary: true });
+      await reply.waitFor({ state: 'visible' });
+      await screenshot(phone.page, 'phone-message-menu');
+      await reply.tap();
+      await byTestId(phone.page, 'reply-target').waitFor();
+      assert.equal(await row.getAttribute('class').then((c) => c.includes('menu-open')), false, 'choosing Reply closes the menu');
+      await screenshot(phone.page, 'phone-reply');
+      await byTestId(phone.page, 'reply-cancel').tap();
+      await byTestId(phone.page, 'reply-target').waitFor({ state: 'detached' });
+
+      const parent = phone.page.locator('.message-list [data-testid="message-replies"]', { hasText: '2 replies' });
+      await parent.scrollIntoViewIfNeeded();
+      await parent.tap();
+      const panel = byTestId(phone.page, 'thread-panel');
+      await panel.locator('[data-testid="message-item"]', { hasText: 'Noon works, see you there' }).waitFor();
+      const box = await panel.boundingBox();
+      assert.ok(box && box.width >= 389, `the thread takes the whole width of a phone: ${JSON.stringify(box)}`);
+      await screenshot(phone.page, 'phone-thread');
+      await panel.locator('[data-testid="thread-close"]').tap();
+      await panel.waitFor({ state: 'detached' });
+    });
+    await phone.context?.close();
+    assert.deepEqual(phone.errors ?? [], [], 'uncaught errors in the phone page');
   });
 
   it('a public room made in the UI: a third user finds it in the rooms browser and joins; the others see the notice', async () => {

@@ -106,10 +106,14 @@ export async function launchBrowser() {
 
 /**
  * Gives `user` (an object with a `name`) a browser context of its own (cookies, localStorage) and
- * one page in it: `user.context`, `user.page`, and the pages' uncaught errors in `user.errors`.
+ * one page in it (a desktop window, or with `phone` a touch screen 390 px wide): `user.context`, `user.page`, and the pages' uncaught errors in `user.errors`.
  */
-export async function openUser(browser, user) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB' });
+export async function openUser(browser, user, { phone = false } = {}) {
+  const context = await browser.newContext(
+    phone
+      ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-GB' }
+      : { viewport: { width: 1280, height: 800 }, locale: 'en-GB' },
+  );
   context.setDefaultTimeout(UI_TIMEOUT_MS);
   context.setDefaultNavigationTimeout(20_000);
   Object.assign(user, { context, page: null, errors: [] });

@@ -45,6 +45,18 @@ export async function register(user, baseUrl, { screenshots = false } = {}) {
   user.id = await userIdOf(user);
 }
 
+/** Signs `user` in through the sign-in form. */
+export async function signIn(user, baseUrl) {
+  const { page } = user;
+  await page.goto(`${baseUrl}/login`);
+  await byTestId(page, 'login-form').waitFor();
+  await byTestId(page, 'login-username').fill(user.username);
+  await byTestId(page, 'login-password').fill(user.password ?? DEFAULT_PASSWORD);
+  await byTestId(page, 'login-submit').click();
+  await page.waitForURL((url) => url.pathname === '/', { timeout: UI_TIMEOUT_MS });
+  await byTestId(page, 'current-user').filter({ hasText: user.username }).waitFor();
+}
+
 async function userIdOf(user) {
   const res = await api(user, 'GET', '/api/auth/me');
   assert.equal(res.status, 200, `GET /api/auth/me: ${JSON.stringify(res.body)}`);
