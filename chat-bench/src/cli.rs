@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-/// Most connections one process opens in the traffic scenarios (fanout, groups, churn): every
-/// client there sends, receives and is accounted for, and one generator core cannot drive many
-/// more such sockets meaningfully.
+use crate::mix::Mix;
+
+/// Most connections one process opens in the traffic scenarios (fanout, groups, churn,
+/// lifecycle): every client there sends, receives and is accounted for, and one generator core
+/// cannot drive many more such sockets meaningfully.
 pub const MAX_CONNECTIONS: usize = 5000;
 /// Most connections one process opens in `idle`, where they only answer pings: a process here
 /// may hold at most 20,000 open files, one per connection plus [`RESERVED_FILES`].
@@ -24,7 +26,8 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// Load generator for the chat server: simulated Socket.IO clients (Engine.IO v4 / Socket.IO v5
 /// over WebSocket) that register through the REST API, join group conversations, send
-/// `message:send` with acks and measure `message:new` delivery.
+/// `message:send` with acks and measure `message:new` delivery (lifecycle: also edits, deletes
+/// and reactions, and their events).
 ///
 /// Every scenario is bounded in connections (idle: 18,000 per process, the others: 5,000; the
 /// soft open-file limit, `ulimit -n`, must exceed them by 100) and time and stops by itself. Each
@@ -160,6 +163,10 @@ pub enum Scenario {
     /// every interval; reconnected clients catch up with `GET .../messages?after_seq=` and the
     /// run reports delivery after catch-up and duplicates.
     Churn(ChurnArgs),
+    /// C groups of M members running X operations per second in total over the message
+    /// lifecycle: sends, edits and deletes of the client's own recent messages, reaction toggles
+    /// on recent messages (--mix): ack latency per operation and events delivered per second.
+    Lifecycle(LifecycleArgs),
 }
 
 impl Scenario {
@@ -186,7 +193,7 @@ pub struct IdleArgs {
     pub settle: f64,
 }
 
-/// Message traffic options shared by fanout, groups and churn.
+/// Message traffic options shared by fanout, groups, churn and lifecycle.
 #[derive(Debug, Clone, Args, Serialize)]
 pub struct TrafficArgs {
     /// Bytes of message content (a send timestamp, the sender and padding).
@@ -237,6 +244,40 @@ pub struct GroupsArgs {
     /// Seconds of sending (T).
     #[arg(long, short = 't', default_value_t = 10.0)]
     pub duration: f64,
+    /// Traffic options.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+/// `lifecycle` options.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct LifecycleArgs {
+    /// Number of groups (C).
+    #[arg(long, short = 'c', default_value_t = 50)]
+    pub groups: usize,
+    /// Members per group (M).
+    #[arg(long, short = 'm', default_value_t = 5)]
+    pub members: usize,
+    /// Users (one connection each) the group seats are drawn from [default: C*M, at most 250].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Operations per second over all groups (X).
+    #[arg(long, short = 'x', default_value_t = 500.0)]
+    pub rate: f64,
+    /// Seconds of operations (T).
+    #[arg(long, short = 't', default_value_t = 10.0)]
+    pub duration: f64,
+    /// Relative weights of the operations: `send` (message:send), `edit` (message:edit of one of
+    /// the client's recent messages), `react` (reaction:add, or reaction:remove when the client
+    /// has that reaction, on a recent message of the conversation), `delete` (message:delete of
+    /// one of the client's recent messages). An edit, reaction or delete without a message to
+    /// act on is made a send (counted as substituted).
+    #[arg(long, default_value_t = Mix::default(), value_name = "KIND=WEIGHT,...")]
+    pub mix: Mix,
+    /// Messages of each conversation a client keeps as targets (the most recent ones).
+    #[arg(long, default_value_t = 20)]
+    pub recent: usize,
     /// Traffic options.
     #[command(flatten)]
     #[serde(flatten)]
@@ -349,6 +390,31 @@ mod tests {
         }
         let cli = Cli::try_parse_from(["chat-bench", "--bare", "churn"]).expect("parses");
         assert!(cli.common.bare && !cli.scenario.supports_bare());
+    }
+
+    #[test]
+    fn parses_lifecycle() {
+        let cli = Cli::try_parse_from(["chat-bench", "lifecycle"]).expect("defaults");
+        let Scenario::Lifecycle(args) = cli.scenario else {
+            panic!("not lifecycle");
+        };
+        assert_eq!((args.groups, args.members, args.recent), (50, 5, 20));
+        assert_eq!(args.mix, Mix::default());
+        assert!(!Scenario::Lifecycle(args).supports_bare());
+        let cli = Cli::try_parse_from([
+            "chat-bench",
+            "lifecycle",
+            "--mix",
+            "send=1,react=1",
+            "-x",
+            "20",
+        ])
+        .expect("a mix");
+        let Scenario::Lifecycle(args) = cli.scenario else {
+            panic!("not lifecycle");
+        };
+        assert_eq!((args.mix.send, args.mix.edit, args.mix.react), (1, 0, 1));
+        assert!(Cli::try_parse_from(["chat-bench", "lifecycle", "--mix", "edit=5"]).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Checking a command line before anything starts: the bounds of each scenario, the open-file
-//! limit, and the traffic plan of fanout, groups and churn.
+//! limit, and the traffic plan of fanout, groups, churn and lifecycle.
 use anyhow::{Result, bail};
 
 use crate::cli::{
@@ -33,6 +33,19 @@ pub fn check_scenario(cli: &Cli) -> Result<Option<TrafficPlan>> {
             a.duration,
             &a.traffic,
         )),
+        Scenario::Lifecycle(a) => {
+            if a.recent == 0 || a.recent > 1000 {
+                bail!("--recent must be 1..=1000");
+            }
+            Some(traffic_plan(
+                "lifecycle",
+                (a.groups, a.members),
+                a.users,
+                a.rate,
+                a.duration,
+                &a.traffic,
+            ))
+        }
         Scenario::Churn(a) => {
             if !(0.0..=1.0).contains(&a.share) || a.interval <= 0.0 || a.down < 0.0 {
                 bail!("--share must be in 0..1, --interval positive, --down not negative");

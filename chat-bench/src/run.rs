@@ -220,6 +220,10 @@ async fn measure(
             let (r, s) = scenario::idle(&env, a).await?;
             (serde_json::to_value(r)?, s)
         }
+        (Scenario::Lifecycle(a), Some(p)) => {
+            let (r, s) = scenario::lifecycle(&env, p, a).await?;
+            (serde_json::to_value(r)?, s)
+        }
         (_, Some(p)) => {
             let (r, s) = scenario::traffic(&env, p).await?;
             (serde_json::to_value(r)?, s)

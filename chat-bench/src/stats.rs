@@ -92,6 +92,8 @@ pub struct LatencySummary {
     pub p50_ms: f64,
     /// 90th percentile.
     pub p90_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
     /// 99.9th percentile.
@@ -122,6 +124,7 @@ impl LatencySummary {
             mean_ms: ((sum as f64 / n as f64) / 10.0).round() / 100.0,
             p50_ms: at(0.50),
             p90_ms: at(0.90),
+            p95_ms: at(0.95),
             p99_ms: at(0.99),
             p999_ms: at(0.999),
             max_ms: ms(samples[n - 1]),
@@ -189,6 +192,7 @@ mod tests {
         let s = LatencySummary::from_us(&mut samples);
         assert_eq!(s.count, 1000);
         assert_eq!(s.p50_ms, 500.0);
+        assert_eq!(s.p95_ms, 950.0);
         assert_eq!(s.p99_ms, 990.0);
         assert_eq!(s.p999_ms, 999.0);
         assert_eq!(s.max_ms, 1000.0);

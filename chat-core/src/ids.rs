@@ -219,6 +219,10 @@ pub(crate) mod literal {
     pub(crate) fn c(raw: i64) -> ConversationId {
         ConversationId::from_db(raw)
     }
+
+    pub(crate) fn m(raw: i64) -> MessageId {
+        MessageId::from_db(raw)
+    }
 }
 
 #[cfg(test)]

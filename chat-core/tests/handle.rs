@@ -1,8 +1,8 @@
 //! The chat engine through its public handle, without any HTTP host.
 use chat_core::ids::{MessageId, UserId};
 use chat_core::service::{
-    ConversationListQuery, CreateGroup, HistoryQuery, NewUser, ReceiptKind, ReceiptRequest,
-    SendMessage,
+    ConversationListQuery, CreateGroup, HistoryQuery, NewUser, REACTORS_LISTED, ReactionRequest,
+    ReceiptKind, ReceiptRequest, SendMessage,
 };
 use chat_core::testing::TestDb;
 use chat_core::{ChatCore, ChatError, ChatHandle};
@@ -595,13 +595,19 @@ async fn mentions_name_members_and_count_until_read() {
     );
 }
 
-/// The message lifecycle migration rolls back and applies again.
+/// The message lifecycle migration, and the reaction order index after it,
+/// roll back and apply again.
 #[tokio::test]
 async fn the_lifecycle_migration_rolls_back_and_forward() {
     let test_db = TestDb::new().await;
     let db = Database::connect(&test_db.url).await.expect("connect");
     Migrator::up(&db, None).await.expect("migrate");
-    Migrator::down(&db, Some(1)).await.expect("roll back");
+    let lifecycle = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20260120_000001_message_lifecycle")
+        .expect("the lifecycle migration");
+    let after = (Migrator::migrations().len() - lifecycle) as u32;
+    Migrator::down(&db, Some(after)).await.expect("roll back");
     Migrator::up(&db, None).await.expect("apply again");
     let chat = ChatCore::builder(db).build().1;
     let alice = user(&chat, "alice").await;
@@ -615,4 +621,145 @@ async fn the_lifecycle_migration_rolls_back_and_forward() {
         (sent.message.rev, sent.message.mentions.clone()),
         (1, vec![bob])
     );
+}
+
+/// Who reacted: each emoji in order of first use with its full count and its
+/// first users in the order they reacted (at most [`REACTORS_LISTED`]);
+/// readable by members only, and empty once the message is deleted.
+#[tokio::test]
+async fn reactors_are_listed_per_emoji_in_reaction_order() {
+    let db = TestDb::new().await;
+    let chat = engine(&db).await;
+    let alice = user(&chat, "alice").await;
+    let mut fans = Vec::new();
+    for i in 0..24 {
+        fans.push(user(&chat, &format!("fan{i:02}")).await);
+    }
+    let eve = user(&chat, "eve").await;
+    let group = chat
+        .create_group(
+            alice,
+            CreateGroup {
+                name: "launch".into(),
+                member_ids: fans.clone(),
+                is_public: false,
+            },
+        )
+        .await
+        .expect("group")
+        .id;
+    let news = chat
+        .send_message(alice, SendMessage::text(group, "We shipped!"), None)
+        .await
+        .expect("send")
+        .message
+        .id;
+    let react = |who: UserId, emoji: &str, add: bool| {
+        let chat = chat.clone();
+        let request = ReactionRequest {
+            message_id: news,
+            emoji: emoji.to_owned(),
+        };
+        async move {
+            if add {
+                chat.add_reaction(who, request, None).await
+            } else {
+                chat.remove_reaction(who, request, None).await
+            }
+            .expect("reaction");
+        }
+    };
+    let listed = |reactors: &chat_core::service::MessageReactors| {
+        reactors
+            .reactions
+            .iter()
+            .map(|r| {
+                let ids: Vec<UserId> = r.users.iter().map(|u| u.id).collect();
+                (r.emoji.clone(), r.count, ids)
+            })
+            .collect::<Vec<_>>()
+    };
+
+    react(fans[5], "👍", true).await;
+    // In reverse order of their ids: listed as they reacted, not by id.
+    for &fan in fans.iter().rev() {
+        react(fan, "🎉", true).await;
+    }
+    react(alice, "👍", true).await;
+    react(alice, "❤️", true).await;
+    let reactors = chat.reactors(fans[0], news).await.expect("reactors");
+    assert_eq!(reactors.message_id, news);
+    let first_party: Vec<UserId> = fans.iter().rev().take(REACTORS_LISTED).copied().collect();
+    assert_eq!(
+        listed(&reactors),
+        [
+            ("👍".to_owned(), 2, vec![fans[5], alice]),
+            ("🎉".to_owned(), 24, first_party),
+            ("❤️".to_owned(), 1, vec![alice]),
+        ]
+    );
+    assert_eq!(reactors.reactions[1].users[0].username, "fan23");
+    // The same order and counts as the message carries.
+    let history = chat
+        .history(alice, group, HistoryQuery::default())
+        .await
+        .expect("history");
+    let counts: Vec<(String, i64)> = history.messages[0]
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.clone(), r.count))
+        .collect();
+    let answered: Vec<(String, i64)> = reactors
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.clone(), r.count))
+        .collect();
+    assert_eq!(counts, answered);
+
+    // The first to react leaves: the next one moves up, the count follows.
+    react(fans[23], "🎉", false).await;
+    let reactors = chat.reactors(alice, news).await.expect("reactors");
+    let party = &reactors.reactions[1];
+    assert_eq!((party.count, party.users.len()), (23, REACTORS_LISTED));
+    assert_eq!(
+        (party.users[0].id, party.users[REACTORS_LISTED - 1].id),
+        (fans[22], fans[3])
+    );
+
+    // Outsiders learn nothing, as for a message that does not exist.
+    let err = chat.reactors(eve, news).await.expect_err("outsider");
+    assert_eq!(err.code(), "not_found");
+    let missing = MessageId::try_from(999_999).expect("positive");
+    let err = chat.reactors(alice, missing).await.expect_err("no message");
+    assert_eq!(err.code(), "not_found");
+    // A public room answers those who have not joined it `not_a_member`.
+    let room = chat
+        .create_group(
+            alice,
+            CreateGroup {
+                name: "town square".into(),
+                member_ids: vec![fans[0]],
+                is_public: true,
+            },
+        )
+        .await
+        .expect("room")
+        .id;
+    let hello = chat
+        .send_message(alice, SendMessage::text(room, "hello"), None)
+        .await
+        .expect("send")
+        .message
+        .id;
+    let err = chat.reactors(eve, hello).await.expect_err("not joined");
+    assert_eq!(err.code(), "not_a_member");
+    let none = chat.reactors(fans[0], hello).await.expect("no reactions");
+    assert!(none.reactions.is_empty());
+
+    chat.delete_message(alice, news, None)
+        .await
+        .expect("delete");
+    let reactors = chat.reactors(fans[0], news).await.expect("deleted");
+    assert_eq!(reactors.message_id, news);
+    assert!(reactors.reactions.is_empty());
 }

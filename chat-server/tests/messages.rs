@@ -923,3 +923,102 @@ async fn reactions_are_one_emoji_per_user_counted_on_the_message() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn who_reacted_is_listed_to_members() {
+    use reqwest::Method;
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let Trio {
+        ta,
+        tb,
+        tc,
+        bob,
+        group,
+    } = trio(&server, "wr").await;
+    let (_, me) = server.get("/api/auth/me", &ta).await;
+    let alice = &me["user"];
+    let messages = format!("/api/conversations/{}/messages", group["id"]);
+    let (_, news) = server
+        .post(&messages, &ta, json!({ "content": "We shipped!" }))
+        .await;
+    let who = format!("/api/messages/{}/reactions", news["id"]);
+    let (status, none) = server.get(&who, &tb).await;
+    assert_eq!(status, 200, "{none}");
+    assert_eq!(none, json!({ "message_id": news["id"], "reactions": [] }));
+
+    let reaction = |emoji: &str| {
+        let encoded: String = emoji.bytes().map(|b| format!("%{b:02X}")).collect();
+        format!("{who}/{encoded}")
+    };
+    for (token, emoji) in [(&tb, "🎉"), (&tb, "👍"), (&ta, "🎉")] {
+        let (status, answer) = server
+            .call(Method::PUT, &reaction(emoji), token, None)
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let user = |u: &Value| json!({ "id": u["id"], "username": u["username"], "avatar_url": null });
+    let (status, listed) = server.get(&who, &ta).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed,
+        json!({
+            "message_id": news["id"],
+            "reactions": [
+                { "emoji": "🎉", "count": 2, "users": [user(&bob), user(alice)] },
+                { "emoji": "👍", "count": 1, "users": [user(&bob)] },
+            ]
+        }),
+        "in order of first use, each emoji's users in the order they reacted"
+    );
+
+    for (name, path, status, code) in [
+        ("an outsider", who.clone(), 404, "not_found"),
+        (
+            "a message that does not exist",
+            "/api/messages/999999/reactions".to_owned(),
+            404,
+            "not_found",
+        ),
+        (
+            "message 0",
+            "/api/messages/0/reactions".to_owned(),
+            400,
+            "validation_failed",
+        ),
+        (
+            "not an id",
+            "/api/messages/abc/reactions".to_owned(),
+            400,
+            "invalid_parameter",
+        ),
+    ] {
+        let token = if name == "an outsider" { &tc } else { &tb };
+        let (got, answer) = server.get(&path, token).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{name}: {answer}"
+        );
+        if code == "validation_failed" {
+            assert!(answer["details"]["id"].is_array(), "{answer}");
+        }
+    }
+
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/messages/{}", news["id"]),
+            &ta,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, gone) = server.get(&who, &tb).await;
+    assert_eq!(
+        (status, gone),
+        (200, json!({ "message_id": news["id"], "reactions": [] }))
+    );
+    server.stop().await;
+}

@@ -193,6 +193,79 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
       assert.deepEqual(revs, [...revs].sort((x, y) => x - y));
     });
 
+    it('a reaction added on instance 1 and a reply sent on instance 3 reach the members on the other instances once, with the same rev, counts and quote', async () => {
+      const parent = await sendText(bobSocket, group.id, 'react and reply from anywhere');
+      const aboutIt = (e) => e?.message_id === parent.id;
+      const heard = new Map([aliceSocket, bobSocket, carolSocket, daveSocket].map((s) => [s, []]));
+      const listeners = [...heard].map(([s, seen]) => {
+        const fn = (e) => aboutIt(e) && seen.push(e);
+        s.on('message:reaction', fn);
+        return () => s.off('message:reaction', fn);
+      });
+      try {
+        // Alice reacts on instance 1: Bob (instance 2) and Carol (instance 3) hear it.
+        const first = [bobSocket, carolSocket].map((s) => waitFor(s, 'message:reaction', aboutIt, 10_000));
+        const added = await emitOk(aliceSocket, 'reaction:add', { message_id: parent.id, emoji: '👍' });
+        assert.deepEqual(added.reactions, [{ emoji: '👍', count: 1 }]);
+        assert.deepEqual(added.my_reactions, ['👍']);
+        for (const e of await Promise.all(first)) {
+          assert.deepEqual(e, {
+            conversation_id: group.id, message_id: parent.id, rev: added.rev, user_id: alice.user.id, emoji: '👍', action: 'add', count: 1,
+          });
+        }
+        // Carol adds the same over REST on instance 3: every member socket, hers included, hears count 2.
+        const second = [aliceSocket, bobSocket, carolSocket].map((s) => waitFor(s, 'message:reaction', (e) => aboutIt(e) && e.user_id === carol.user.id, 10_000));
+        const put = await s3.api('PUT', `/api/messages/${parent.id}/reactions/${encodeURIComponent('👍')}`, { token: carol.token });
+        assert.equal(put.status, 200, put.text);
+        assert.equal(put.body.rev, added.rev + 1);
+        assert.deepEqual(put.body.reactions, [{ emoji: '👍', count: 2 }]);
+        for (const e of await Promise.all(second)) {
+          assert.equal(e.rev, put.body.rev);
+          assert.equal(e.count, 2);
+        }
+
+        // Carol replies on instance 3: Alice (instance 1) and Bob (instance 2) get the quote.
+        const clientId = newClientId();
+        const replies = [aliceSocket, bobSocket].map((s) => waitFor(s, 'message:new', (m) => m?.client_id === clientId, 10_000));
+        const reply = await sendText(carolSocket, group.id, 'replying from instance 3', { reply_to: parent.id, client_id: clientId });
+        assert.equal(reply.reply_to?.id, parent.id, JSON.stringify(reply));
+        assert.equal(reply.reply_to.username, bob.user.username);
+        assert.equal(reply.reply_to.content, parent.content);
+        assert.equal(reply.reply_to.deleted, false);
+        for (const m of await Promise.all(replies)) {
+          assert.equal(m.id, reply.id);
+          assert.equal(m.seq, reply.seq);
+          assert.deepEqual(m.reply_to, reply.reply_to);
+        }
+
+        // Once a later message reached everyone, each socket heard each change once, Dave nothing.
+        await barrier(aliceSocket, group.id, [bobSocket, carolSocket]);
+        await barrier(bobSocket, group.id, [aliceSocket]);
+        const changes = (socket) => heard.get(socket).map((e) => `${e.user_id}:${e.rev}:${e.count}`);
+        const alices = `${alice.user.id}:${added.rev}:1`;
+        const carols = `${carol.user.id}:${put.body.rev}:2`;
+        assert.deepEqual(changes(aliceSocket), [carols], 'instance 1');
+        assert.deepEqual(changes(bobSocket), [alices, carols], 'instance 2');
+        assert.deepEqual(changes(carolSocket), [alices, carols], 'instance 3');
+        assert.deepEqual(changes(daveSocket), [], 'a non-member on instance 2');
+
+        // Every instance reads the same state.
+        for (const [instance, user] of [[s1, alice], [s2, bob], [s3, carol]]) {
+          const res = await instance.get(`/api/conversations/${group.id}/messages?after_rev=${added.rev - 1}&limit=100`, { token: user.token });
+          assert.equal(res.status, 200, res.text);
+          const p = res.body.messages.find((m) => m.id === parent.id);
+          assert.ok(p, `instance ${instance.url}: the reacted message is not among the changes`);
+          assert.equal(p.rev, put.body.rev);
+          assert.deepEqual(p.reactions, [{ emoji: '👍', count: 2 }]);
+          assert.equal(p.reply_count, 1);
+          assert.deepEqual(p.my_reactions, user === bob ? [] : ['👍']);
+          assert.deepEqual(res.body.messages.find((m) => m.id === reply.id)?.reply_to, reply.reply_to);
+        }
+      } finally {
+        for (const off of listeners) off();
+      }
+    });
+
     it('message:read from instance 2 reaches instances 1 and 3', async () => {
       const delivered = waitFor(bobSocket, 'message:new', (m) => m?.content === 'read me');
       const last = await sendText(aliceSocket, group.id, 'read me');

@@ -1,8 +1,8 @@
 // Messages that change after sending, driven by the real socket.io-client: an edit and a delete
 // reach every other socket of the conversation once, after the commit; nobody changes what the
-// rules do not let them; a member who was away catches up on every new message, edit and delete
-// with one `after_rev` request and ends with exactly the server's state; a deleted message's text
-// is gone from the SQLite database file.
+// rules do not let them; a member who was away catches up on every new message, edit, reaction and
+// delete with one `after_rev` request and ends with exactly the server's state; a deleted message's
+// text is gone from the SQLite database file.
 
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -161,9 +161,9 @@ describe('catching up on many changes in several conversations', { timeout: 120_
     await server?.stop();
   });
 
-  it('200 sends, 50 edits and 20 deletes in three conversations while away: one after_rev request each restores the exact state', async () => {
-    const [alice, bob] = await Promise.all([0, 1].map(() => server.register()));
-    const groups = await Promise.all([0, 1, 2].map((n) => createGroup(server, alice, [bob], `busy ${n}`)));
+  it('200 sends, 50 edits, 100 reactions (25 taken back) and 20 deletes in three conversations while away: one after_rev request each restores the exact state', async () => {
+    const [alice, bob, carol] = await Promise.all([0, 1, 2].map(() => server.register()));
+    const groups = await Promise.all([0, 1, 2].map((n) => createGroup(server, alice, [bob, carol], `busy ${n}`)));
     // Bob's client holds each conversation as it was, and the revision it had applied.
     const held = new Map();
     for (const g of groups) {
@@ -181,6 +181,33 @@ describe('catching up on many changes in several conversations', { timeout: 120_
       const ack = await emitAck(aliceSocket, 'message:edit', { message_id: m.id, content: `${m.content}, edited` });
       assert.equal(ack.success, true, JSON.stringify(ack));
     }
+    // Alice and Carol react 100 times (on 50 messages, some with the same emoji), then Alice takes
+    // back a quarter of them; a few of those messages are deleted afterwards.
+    const carolSocket = await server.connect(carol.token, { transports: ['websocket'] });
+    const EMOJI = ['👍', '🎉', '❤️', '😂', '🚀'];
+    const reactions = new Map(); // message id -> emoji -> user ids
+    const reactors = [[alice, aliceSocket], [carol, carolSocket]];
+    const added = [];
+    for (let n = 0; n < 100; n++) {
+      const m = sent[Math.floor(n / 2) * 3];
+      const [user, socket] = reactors[n % 2];
+      const emoji = EMOJI[(Math.floor(n / 2) + (n % 4 === 3 ? 1 : 0)) % EMOJI.length];
+      const ack = await emitAck(socket, 'reaction:add', { message_id: m.id, emoji });
+      assert.equal(ack.success, true, JSON.stringify(ack));
+      if (!reactions.has(m.id)) reactions.set(m.id, new Map());
+      const byEmoji = reactions.get(m.id);
+      if (!byEmoji.has(emoji)) byEmoji.set(emoji, new Set());
+      byEmoji.get(emoji).add(user.user.id);
+      assert.equal(ack.reactions.find((r) => r.emoji === emoji)?.count, byEmoji.get(emoji).size, JSON.stringify(ack));
+      added.push({ m, emoji, user });
+    }
+    for (const { m, emoji, user } of added.filter((_, n) => n % 4 === 0)) {
+      const ack = await emitAck(aliceSocket, 'reaction:remove', { message_id: m.id, emoji });
+      assert.equal(ack.success, true, JSON.stringify(ack));
+      reactions.get(m.id).get(emoji).delete(user.user.id);
+      assert.equal(ack.reactions.find((r) => r.emoji === emoji)?.count ?? 0, reactions.get(m.id).get(emoji).size, JSON.stringify(ack));
+    }
+    carolSocket.disconnect();
     for (const m of sent.filter((_, i) => i % 10 === 1)) {
       const ack = await emitAck(aliceSocket, 'message:delete', { message_id: m.id });
       assert.equal(ack.success, true, JSON.stringify(ack));
@@ -193,10 +220,25 @@ describe('catching up on many changes in several conversations', { timeout: 120_
       assert.equal(res.body.has_more, false, 'one request per conversation');
       for (const m of res.body.messages) mine.messages.set(m.id, m);
       const server_state = await allMessages(server, bob.token, g.id);
+      // Both are Bob's reads (his own reactions, none, included), so they compare as they are.
       assert.deepEqual([...mine.messages.values()].sort((a, b) => a.seq - b.seq), server_state, `conversation ${g.id}`);
     }
     const all = (await Promise.all(groups.map((g) => allMessages(server, bob.token, g.id)))).flat();
     assert.equal(all.filter((m) => m.edited_at).length, 50);
     assert.equal(all.filter((m) => m.deleted_at).length, 20);
+    // The reactions are those given and not taken back, on the messages that still exist.
+    const counts = (list) => list.filter((r) => r.count > 0).map((r) => `${r.emoji}×${r.count}`).sort();
+    let total = 0;
+    for (const m of all) {
+      const expected = m.deleted_at
+        ? []
+        : [...(reactions.get(m.id) ?? new Map())].map(([emoji, users]) => ({ emoji, count: users.size }));
+      assert.deepEqual(counts(m.reactions), counts(expected), `reactions of message ${m.id} (seq ${m.seq})`);
+      assert.deepEqual(m.my_reactions, [], 'bob reacted to nothing');
+      total += m.reactions.reduce((sum, r) => sum + r.count, 0);
+    }
+    const deletedWithReactions = all.filter((m) => m.deleted_at && reactions.has(m.id)).length;
+    assert.ok(deletedWithReactions > 0, 'some reacted messages were deleted');
+    assert.ok(total > 0 && total < 75, `reactions left: ${total}`);
   });
 });

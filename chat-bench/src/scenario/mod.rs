@@ -1,13 +1,16 @@
 //! The scenarios: setup through the REST API (`setup`), the `idle` connections (`idle`), the
 //! traffic of fanout, groups and churn (`traffic`) with its pacing (`pacing`), the simulated
 //! clients (`client_state`, `client_task`, `wire`) and the accounting of what they received
-//! (`accounting`).
+//! (`accounting`), and the operation mix of `lifecycle` (`lifecycle`, its clients in
+//! `lifecycle_client`).
 //!
 //! This module holds what they all share: the server instances and the run's environment.
 mod accounting;
 mod client_state;
 mod client_task;
 mod idle;
+mod lifecycle;
+mod lifecycle_client;
 mod pacing;
 mod setup;
 mod traffic;
@@ -21,6 +24,7 @@ use crate::server::ServerKind;
 
 pub use accounting::{LostDelivery, TrafficResults};
 pub use idle::{IdleResults, idle};
+pub use lifecycle::{LifecycleResults, OpResults, lifecycle};
 pub use setup::Setup;
 pub use traffic::{TrafficPlan, traffic, traffic_params};
 

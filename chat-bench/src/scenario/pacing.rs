@@ -1,7 +1,7 @@
-//! Pacing of a traffic run: the open-loop schedule that hands messages to the clients, and the
-//! churn rounds that drop some of them.
+//! Pacing of a traffic run: the open-loop schedule that hands messages (or, in lifecycle,
+//! operations) to the clients, and the churn rounds that drop some of them.
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
@@ -20,41 +20,59 @@ pub(super) async fn schedule(
     rate: f64,
     duration: Duration,
 ) -> u64 {
-    let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (mut sent, mut skipped, mut k) = (0u64, 0u64, 0u64);
     // The bare server does not number messages: each room's numbers are handed out here, in
     // order, as the chat server would.
     let mut next_seq = vec![1u64; groups.len()];
+    pace(&shared.connected, groups, rate, duration, |gi, m| {
+        // Counted before the hand-off, so the client never sees it negative.
+        shared.queued.fetch_add(1, Ordering::Relaxed);
+        let handed = senders[m]
+            .try_send(Cmd::Send {
+                conversation_id: groups[gi].id,
+                seq: shared.bare.then_some(next_seq[gi]),
+            })
+            .is_ok();
+        if handed {
+            next_seq[gi] += 1;
+        } else {
+            shared.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        handed
+    })
+    .await
+}
+
+/// Open-loop pacing: every millisecond, the operations due by now at `rate` per second, each for
+/// the next group in turn and, within it, the next connected member in turn; `hand` gives it to
+/// that member (group index, client index) and says whether it could. Returns how many found no
+/// connected member or were refused.
+pub(super) async fn pace(
+    connected: &[AtomicBool],
+    groups: &[Group],
+    rate: f64,
+    duration: Duration,
+    mut hand: impl FnMut(usize, usize) -> bool,
+) -> u64 {
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (mut handed, mut skipped, mut k) = (0u64, 0u64, 0u64);
     loop {
         tick.tick().await;
         let elapsed = start.elapsed().min(duration);
         let due = (elapsed.as_secs_f64() * rate) as u64;
-        while sent + skipped < due {
+        while handed + skipped < due {
             let gi = (k % groups.len() as u64) as usize;
             let g = &groups[gi];
             let turn = (k / groups.len() as u64) as usize;
             k += 1;
             let n = g.members.len();
-            let sender = (0..n)
+            let member = (0..n)
                 .map(|j| g.members[(turn + j) % n])
-                .find(|&m| shared.connected[m].load(Ordering::Relaxed));
-            // Counted before the hand-off, so the client never sees it negative.
-            shared.queued.fetch_add(1, Ordering::Relaxed);
-            let handed = sender.is_some_and(|m| {
-                senders[m]
-                    .try_send(Cmd::Send {
-                        conversation_id: g.id,
-                        seq: shared.bare.then_some(next_seq[gi]),
-                    })
-                    .is_ok()
-            });
-            if handed {
-                sent += 1;
-                next_seq[gi] += 1;
+                .find(|&m| connected[m].load(Ordering::Relaxed));
+            if member.is_some_and(|m| hand(gi, m)) {
+                handed += 1;
             } else {
-                shared.queued.fetch_sub(1, Ordering::Relaxed);
                 skipped += 1;
             }
         }

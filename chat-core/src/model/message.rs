@@ -123,6 +123,29 @@ pub struct ReactionCount {
     pub count: i64,
 }
 
+/// One emoji of a message with the users who reacted with it: `count` is all
+/// of them, `users` the first ones, in the order they reacted (each as a
+/// message embeds its sender).
+///
+/// ```
+/// use chat_core::model::ReactionUsers;
+///
+/// let party: ReactionUsers = serde_json::from_str(
+///     r#"{"emoji": "🎉", "count": 3, "users": [{"id": 2, "username": "bob", "avatar_url": null}]}"#,
+/// )?;
+/// assert_eq!(party.count - party.users.len() as i64, 2); // "bob and 2 others"
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReactionUsers {
+    /// One emoji (fully qualified).
+    pub emoji: String,
+    /// How many users reacted with it.
+    pub count: i64,
+    /// The first of them, earliest first.
+    pub users: Vec<MessageSender>,
+}
+
 /// A stored message, as acked to its sender and delivered in `message:new`.
 ///
 /// ```

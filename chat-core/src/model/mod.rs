@@ -21,5 +21,7 @@ mod message;
 mod user;
 
 pub use conversation::{Conversation, ConversationKind, RoomSummary};
-pub use message::{Message, MessageSender, MessageType, ReactionCount, ReplyPreview};
+pub use message::{
+    Message, MessageSender, MessageType, ReactionCount, ReactionUsers, ReplyPreview,
+};
 pub use user::{OwnUser, User};

@@ -253,7 +253,11 @@ impl ChatHandle {
 
     /// The message, if it exists in a conversation the caller may read;
     /// outsiders learn nothing of it, as of its conversation (`not_found`).
-    async fn readable_message(&self, caller: UserId, message_id: MessageId) -> ChatResult<Message> {
+    pub(crate) async fn readable_message(
+        &self,
+        caller: UserId,
+        message_id: MessageId,
+    ) -> ChatResult<Message> {
         let message = store::message_changes::by_id(self.db(), message_id)
             .await?
             .ok_or(ChatError::NotFound("message"))?;

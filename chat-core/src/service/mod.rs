@@ -48,7 +48,8 @@ pub use lifecycle::{DeleteMessage, EditMessage, MessageDeleted, ReplyPage};
 pub use messages::{SendMessage, SendOutcome};
 pub use page::PageLimit;
 pub use reactions::{
-    MAX_EMOJI_PER_MESSAGE, ReactionAction, ReactionEvent, ReactionOutcome, ReactionRequest,
+    MAX_EMOJI_PER_MESSAGE, MessageReactors, REACTORS_LISTED, ReactionAction, ReactionEvent,
+    ReactionOutcome, ReactionRequest,
 };
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};
 pub use rooms::MemberEvent;

@@ -9,12 +9,16 @@ use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::fanout::{Target, conversation_room};
 use crate::ids::{ConversationId, MessageId, UserId};
-use crate::model::{Message, ReactionCount};
+use crate::model::{Message, ReactionCount, ReactionUsers};
 use crate::protocol as events;
 use crate::store::{self, now};
 
 /// Most different emoji one message may carry.
 pub const MAX_EMOJI_PER_MESSAGE: usize = 50;
+
+/// How many users [`ChatHandle::reactors`] lists per emoji (enough for a
+/// tooltip; `count` says how many more there are).
+pub const REACTORS_LISTED: usize = 20;
 
 /// A reaction to add or remove (`reaction:add`, `reaction:remove`).
 ///
@@ -90,6 +94,29 @@ pub struct ReactionEvent {
     pub count: i64,
 }
 
+/// Who reacted to a message (`GET /api/messages/:id/reactions`).
+///
+/// ```
+/// use chat_core::service::MessageReactors;
+///
+/// let who: MessageReactors = serde_json::from_str(
+///     r#"{"message_id": 1001, "reactions": [{"emoji": "👍", "count": 2, "users": [
+///         {"id": 1, "username": "alice", "avatar_url": null},
+///         {"id": 2, "username": "bob", "avatar_url": null}]}]}"#,
+/// )?;
+/// assert_eq!(who.reactions[0].users[1].username, "bob");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReactors {
+    /// The message.
+    pub message_id: MessageId,
+    /// Its reactions in order of first use (the order of the message's
+    /// `reactions`), each with its full count and its first
+    /// [`REACTORS_LISTED`] users, earliest first.
+    pub reactions: Vec<ReactionUsers>,
+}
+
 impl ChatHandle {
     /// Adds the caller's reaction to a message of a conversation they are in;
     /// after the commit the conversation's other sockets (all but `origin`)
@@ -138,6 +165,41 @@ impl ChatHandle {
     ) -> ChatResult<ReactionOutcome> {
         self.change_reaction(caller, request, ReactionAction::Remove, origin)
             .await
+    }
+
+    /// Who reacted to a message: its reactions in order of first use, each
+    /// with how many reacted and the first [`REACTORS_LISTED`] of them in the
+    /// order they reacted (one query). Readable as the message is: members
+    /// of its conversation only (`not_found` for anyone else, as for a
+    /// message that does not exist; `not_a_member` for a public room not
+    /// joined). A deleted message has none.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId,
+    /// #     news: chat_core::ids::MessageId) -> Result<(), chat_core::ChatError> {
+    /// let who = chat.reactors(me, news).await?;
+    /// for reaction in &who.reactions {
+    ///     let names: Vec<&str> = reaction.users.iter().map(|u| u.username.as_str()).collect();
+    ///     let others = reaction.count - names.len() as i64;
+    ///     println!("{}: {} and {others} others", reaction.emoji, names.join(", "));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn reactors(
+        &self,
+        caller: UserId,
+        message_id: MessageId,
+    ) -> ChatResult<MessageReactors> {
+        let message = self.readable_message(caller, message_id).await?;
+        let reactions = if message.deleted_at.is_some() {
+            Vec::new()
+        } else {
+            store::reactions::reactors(self.db(), message.id, REACTORS_LISTED as u64).await?
+        };
+        Ok(MessageReactors {
+            message_id: message.id,
+            reactions,
+        })
     }
 
     async fn change_reaction(

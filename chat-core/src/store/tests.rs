@@ -4,13 +4,14 @@ use sea_orm::{ConnectionTrait, Database, DbBackend};
 
 use super::conversations::push_list;
 use super::messages::{HistoryFrom, push_history};
+use super::reactions::push_reactors;
 use crate::db::Sql;
-use crate::ids::literal::{c, u};
+use crate::ids::literal::{c, m, u};
 use crate::testing::TestDb;
 
 /// Fills a database with enough rows that the planner prefers indexes, then
-/// returns the plans of the hot queries (history paging, catch-up and the
-/// conversation list).
+/// returns the plans of the hot queries (history paging, catch-up, the
+/// conversation list and who reacted).
 async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     let test_db = TestDb::new().await;
     let db = Database::connect(&test_db.url).await.expect("connect");
@@ -43,6 +44,22 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
             rows.join(", ")
         ));
     }
+    // Reactions on the first 1000 messages, two emoji by 20 users each.
+    let counts = r#"'[{"emoji":"a","count":20},{"emoji":"b","count":20}]'"#;
+    for first in (1..=1000).step_by(100) {
+        let rows: Vec<String> = (first..first + 100)
+            .flat_map(|m| {
+                (1..=40).map(move |u| format!("({m}, '{}', {u}, {ts})", ["a", "b"][u % 2]))
+            })
+            .collect();
+        script.push(format!(
+            "INSERT INTO message_reactions (message_id, emoji, user_id, created_at) VALUES {}",
+            rows.join(", ")
+        ));
+    }
+    script.push(format!(
+        "UPDATE messages SET reactions = {counts} WHERE id <= 1000"
+    ));
     for sql in script {
         db.execute_unprepared(&sql).await.expect("seed");
     }
@@ -74,6 +91,7 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
         statement("conversation list", &|q| {
             push_list(q, u(3), &[c(3), c(9), c(17)])
         }),
+        statement("who reacted", &|q| push_reactors(q, m(7), 20)),
     ];
     let mut out = Vec::new();
     for (name, statement) in queries {
@@ -98,6 +116,13 @@ async fn hot_queries_use_indexes() {
     let (backend, plans) = plans().await;
     for (name, plan) in plans {
         println!("-- {name} ({backend:?})\n{plan}\n");
+        if name == "who reacted" {
+            // Each emoji's users in reaction order, from the index alone.
+            assert!(
+                plan.contains("idx_message_reactions_order"),
+                "{name} should read reactions in order:\n{plan}"
+            );
+        }
         if backend == DbBackend::Postgres {
             assert!(
                 plan.contains("Index"),
@@ -122,4 +147,58 @@ async fn hot_queries_use_indexes() {
             );
         }
     }
+}
+
+/// Reaction times are taken before the revision lock, so two members adding
+/// new emoji at once can commit in the opposite order of their times: the
+/// order stored on the message (that of the revisions) wins.
+#[tokio::test]
+async fn reactions_keep_the_order_they_were_committed_in() {
+    use super::reactions::{add, counts, reactors, store_counts};
+    use chrono::{TimeZone, Utc};
+
+    let test_db = TestDb::new().await;
+    let db = Database::connect(&test_db.url).await.expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    let ts = "'2026-01-01T00:00:00Z'";
+    for sql in [
+        format!(
+            "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
+             VALUES ('ann', 'ann', 'ann@x.io', '', 'offline', {ts}), ('ben', 'ben', 'ben@x.io', '', 'offline', {ts})"
+        ),
+        format!(
+            "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) \
+             VALUES ('group', 'g', false, 1, {ts}, 1, 1, {ts})"
+        ),
+        format!(
+            "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, created_at) \
+             VALUES (1, 1, 1, 1, 'hello', 'text', {ts})"
+        ),
+    ] {
+        db.execute_unprepared(&sql).await.expect("seed");
+    }
+    let later = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 2)
+        .single()
+        .expect("time");
+    let earlier = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 1)
+        .single()
+        .expect("time");
+    // Ben's 🍕 commits first although Ann's 🍔 was stamped earlier.
+    assert!(add(&db, m(1), u(2), "🍕", later).await.expect("add"));
+    let first = counts(&db, m(1)).await.expect("counts");
+    store_counts(&db, m(1), &first, 2).await.expect("store");
+    assert!(add(&db, m(1), u(1), "🍔", earlier).await.expect("add"));
+    let second = counts(&db, m(1)).await.expect("counts");
+    let order: Vec<&str> = second.iter().map(|c| c.emoji.as_str()).collect();
+    assert_eq!(order, ["🍕", "🍔"]);
+    store_counts(&db, m(1), &second, 3).await.expect("store");
+    let who = reactors(&db, m(1), 20).await.expect("reactors");
+    let listed: Vec<&str> = who.iter().map(|r| r.emoji.as_str()).collect();
+    assert_eq!(
+        listed,
+        ["🍕", "🍔"],
+        "who reacted lists them in the same order"
+    );
 }

@@ -1,12 +1,14 @@
 //! `/api/messages/:id`: editing and deleting a message (the REST twins of
-//! `message:edit` and `message:delete`), its thread of replies, and
-//! reactions (the twins of `reaction:add` and `reaction:remove`).
+//! `message:edit` and `message:delete`), its thread of replies, reactions
+//! (the twins of `reaction:add` and `reaction:remove`) and who reacted.
 use axum::extract::State;
 use axum::routing::{get, patch, put};
 use axum::{Json as JsonBody, Router};
 use chat_core::ids::MessageId;
 use chat_core::model::Message;
-use chat_core::service::{EditMessage, ReactionOutcome, ReactionRequest, ReplyPage};
+use chat_core::service::{
+    EditMessage, MessageReactors, ReactionOutcome, ReactionRequest, ReplyPage,
+};
 use serde::Deserialize;
 
 use crate::error::ApiResult;
@@ -18,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/messages/{id}", patch(edit).delete(delete))
         .route("/api/messages/{id}/replies", get(replies))
+        .route("/api/messages/{id}/reactions", get(reactors))
         .route(
             "/api/messages/{id}/reactions/{emoji}",
             put(add_reaction).delete(remove_reaction),
@@ -69,6 +72,14 @@ async fn replies(
     Ok(JsonBody(
         state.chat.replies(user.id, id, q.after, q.limit).await?,
     ))
+}
+
+async fn reactors(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<MessageId>,
+) -> ApiResult<JsonBody<MessageReactors>> {
+    Ok(JsonBody(state.chat.reactors(user.id, id).await?))
 }
 
 async fn add_reaction(
