@@ -289,7 +289,7 @@ fn as_tombstone(message: Message) -> Message {
     }
 }
 
-fn deleted() -> ChatError {
+pub(crate) fn deleted() -> ChatError {
     ChatError::Unprocessable("the message was deleted")
 }
 

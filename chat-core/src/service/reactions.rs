@@ -237,7 +237,12 @@ impl ChatHandle {
                 "a message carries at most 50 different reactions",
             ));
         }
-        store::reactions::store_counts(&txn, message.id, &counts, rev).await?;
+        // The message was read before the transaction: one deleted since
+        // (its reactions gone with it) takes none.
+        if !store::reactions::store_counts(&txn, message.id, &counts, rev).await? {
+            txn.rollback().await?;
+            return Err(super::lifecycle::deleted());
+        }
         txn.commit().await?;
         let count = counts
             .iter()
@@ -277,6 +282,10 @@ impl ChatHandle {
         let current = store::message_changes::by_id(self.db(), message.id)
             .await?
             .ok_or(ChatError::NotFound("message"))?;
+        // Deleted since it was read: its reactions went with it.
+        if current.deleted_at.is_some() {
+            return Err(super::lifecycle::deleted());
+        }
         let mine = store::reactions::mine(self.db(), caller, &[message.id]).await?;
         Ok(ReactionOutcome {
             message_id: current.id,

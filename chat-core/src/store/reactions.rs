@@ -91,13 +91,14 @@ pub(crate) async fn counts<C: ConnectionTrait>(
     Ok(counts)
 }
 
-/// Stores the counts on the message with the revision of the change.
+/// Stores the counts on the message with the revision of the change;
+/// whether it did (a message deleted meanwhile is left alone).
 pub(crate) async fn store_counts<C: ConnectionTrait>(
     conn: &C,
     message_id: MessageId,
     counts: &[ReactionCount],
     rev: i64,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let text = (!counts.is_empty()).then(|| serde_json::to_string(counts).unwrap_or_default());
     let mut q = sql(conn);
     q.push("UPDATE messages SET reactions = ")
@@ -105,9 +106,9 @@ pub(crate) async fn store_counts<C: ConnectionTrait>(
         .push(", rev = ")
         .bind(rev)
         .push(" WHERE id = ")
-        .bind(message_id);
-    conn.execute_raw(q.build()).await?;
-    Ok(())
+        .bind(message_id)
+        .push(" AND deleted_at IS NULL");
+    Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
 }
 
 /// The emoji `user_id` reacted with on each of `message_ids`, in order of use.

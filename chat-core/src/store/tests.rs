@@ -188,12 +188,12 @@ async fn reactions_keep_the_order_they_were_committed_in() {
     // Ben's 🍕 commits first although Ann's 🍔 was stamped earlier.
     assert!(add(&db, m(1), u(2), "🍕", later).await.expect("add"));
     let first = counts(&db, m(1)).await.expect("counts");
-    store_counts(&db, m(1), &first, 2).await.expect("store");
+    assert!(store_counts(&db, m(1), &first, 2).await.expect("store"));
     assert!(add(&db, m(1), u(1), "🍔", earlier).await.expect("add"));
     let second = counts(&db, m(1)).await.expect("counts");
     let order: Vec<&str> = second.iter().map(|c| c.emoji.as_str()).collect();
     assert_eq!(order, ["🍕", "🍔"]);
-    store_counts(&db, m(1), &second, 3).await.expect("store");
+    assert!(store_counts(&db, m(1), &second, 3).await.expect("store"));
     let who = reactors(&db, m(1), 20).await.expect("reactors");
     let listed: Vec<&str> = who.iter().map(|r| r.emoji.as_str()).collect();
     assert_eq!(
@@ -201,4 +201,28 @@ async fn reactions_keep_the_order_they_were_committed_in() {
         ["🍕", "🍔"],
         "who reacted lists them in the same order"
     );
+
+    // A reaction read as allowed before its message was deleted by another
+    // transaction: the counts are not written onto the tombstone.
+    super::message_changes::erase(&db, m(1), later, 4)
+        .await
+        .expect("erase");
+    assert!(add(&db, m(1), u(2), "🎉", later).await.expect("add"));
+    let counts_now = counts(&db, m(1)).await.expect("counts");
+    assert!(
+        !store_counts(&db, m(1), &counts_now, 5)
+            .await
+            .expect("store")
+    );
+    let reactions: Option<String> = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT reactions FROM messages WHERE id = 1",
+        ))
+        .await
+        .expect("read")
+        .expect("row")
+        .try_get("", "reactions")
+        .expect("column");
+    assert_eq!(reactions, None, "the tombstone carries no reactions");
 }
