@@ -310,6 +310,12 @@ function twoUserExchange(ctx, { screenshots }) {
       const seenByBob = bob.page.locator(`[data-message-id="${reply.body.id}"] [data-testid="reaction-chip"][data-emoji="👍"]`);
       await seenByBob.waitFor();
       assert.match(await seenByBob.innerText(), /1/);
+      // Hovering the chip tells bob who reacted.
+      await seenByBob.hover();
+      const who = bob.page.locator(`[data-message-id="${reply.body.id}"] [data-testid="reaction-tooltip"]`);
+      await who.waitFor({ state: 'visible' });
+      assert.equal(await who.innerText(), alice.username);
+      assert.match(await seenByBob.getAttribute('aria-label'), new RegExp(alice.username));
       if (screenshots) await screenshot(alice.page, 'message-changes');
 
       // Alice edits her own message inline (Esc cancels, Enter saves), then deletes it after confirming.
