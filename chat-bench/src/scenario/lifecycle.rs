@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::lifecycle_client::{Cmd, Event, LifeClient, LifeShared, Op, run_client};
-use super::pacing::pace;
+use super::pacing::{self, pace};
 use super::setup::{Setup, connect_all, seat};
 use super::traffic::TrafficPlan;
 use super::{Env, MAX_ERRORS_KEPT, pct, progress, rate, round3};
@@ -181,19 +181,13 @@ pub async fn lifecycle(
 
     // Drain: until every operation was sent and acked and every owed event arrived, or the
     // drain time ends.
-    let drain_start = Instant::now();
-    let drain_limit = Duration::from_secs_f64(plan.drain.max(0.0));
-    while drain_start.elapsed() < drain_limit {
+    let drain_s = pacing::drain(plan.drain, || {
         let pending =
             shared.pending_acks.load(Ordering::Relaxed) + shared.queued.load(Ordering::Relaxed);
-        let expected = shared.expected.load(Ordering::Relaxed);
-        let delivered = shared.delivered.load(Ordering::Relaxed);
-        if pending <= 0 && delivered >= expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let drain_s = drain_start.elapsed().as_secs_f64();
+        pending <= 0
+            && shared.delivered.load(Ordering::Relaxed) >= shared.expected.load(Ordering::Relaxed)
+    })
+    .await;
     let server_cpu_pct = server_cpu.and_then(|m| m.percent());
     let bench_cpu_pct = bench_cpu.and_then(|m| m.percent());
     let rss_end = server::rss_kib_sum(&env.server_pids);

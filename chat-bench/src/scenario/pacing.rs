@@ -112,3 +112,14 @@ pub(super) async fn churn_rounds(
         round += 1;
     }
 }
+
+/// Waits until `settled` (nothing pending, every owed event arrived) or until
+/// `limit_s` seconds passed; returns the seconds waited.
+pub(super) async fn drain(limit_s: f64, settled: impl Fn() -> bool) -> f64 {
+    let start = Instant::now();
+    let limit = Duration::from_secs_f64(limit_s.max(0.0));
+    while start.elapsed() < limit && !settled() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed().as_secs_f64()
+}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tokio::sync::{mpsc, watch};
@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use super::accounting::{TrafficResults, account};
 use super::client_state::{ClientState, ClientTally, ConvState, Shared};
 use super::client_task::run_client;
-use super::pacing::{churn_rounds, schedule};
+use super::pacing::{self, churn_rounds, schedule};
 use super::setup::{Setup, connect_all, seat};
 use super::{Env, pct, progress, rate, round3};
 use crate::server::{self, CpuMeter, ServerKind};
@@ -119,19 +119,13 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
 
     // Drain: until every handed message was sent and acked and every expected delivery is held,
     // or the drain time ends.
-    let drain_start = Instant::now();
-    let drain_limit = Duration::from_secs_f64(plan.drain.max(0.0));
-    while drain_start.elapsed() < drain_limit {
+    let drain_s = pacing::drain(plan.drain, || {
         let pending =
             shared.pending_acks.load(Ordering::Relaxed) + shared.queued.load(Ordering::Relaxed);
-        let expected = shared.expected.load(Ordering::Relaxed);
-        let delivered = shared.delivered.load(Ordering::Relaxed);
-        if pending <= 0 && delivered >= expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let drain_s = drain_start.elapsed().as_secs_f64();
+        pending <= 0
+            && shared.delivered.load(Ordering::Relaxed) >= shared.expected.load(Ordering::Relaxed)
+    })
+    .await;
     let server_cpu_pct = server_cpu.and_then(|m| m.percent());
     let bench_cpu_pct = bench_cpu.and_then(|m| m.percent());
     let rss_end = server::rss_kib_sum(&env.server_pids);
