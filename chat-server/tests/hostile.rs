@@ -233,6 +233,11 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
         case("public rooms page of 0", "GET", "/api/rooms?limit=0", 400, Some("validation_failed")).token(&at),
         case("user search page over 50", "GET", "/api/users/search?query=al&limit=51", 400, Some("validation_failed")).token(&at),
         case("user search page of 0", "GET", "/api/users/search?query=al&limit=0", 400, Some("validation_failed")).token(&at),
+        case("message search page over 50", "GET", "/api/search/messages?query=al&limit=51", 400, Some("validation_failed")).token(&at),
+        case("message search past offset 1000", "GET", "/api/search/messages?query=al&offset=1001", 400, Some("validation_failed")).token(&at),
+        case("message search for punctuation only", "GET", "/api/search/messages?query=%22*(((%27%5C", 400, Some("validation_failed")).token(&at),
+        case("message search in conversation 0", "GET", "/api/search/messages?query=al&conversation_id=0", 400, Some("validation_failed")).token(&at).field("conversation_id"),
+        case("message search without a token", "GET", "/api/search/messages?query=al", 401, Some("unauthorized")),
         // Operational endpoints stay off the public port.
         case("metrics on the public port", "GET", "/metrics", 404, None),
         case("image path traversal", "GET", "/uploads/..%2F..%2Fetc%2Fpasswd", 404, None).token(&at),

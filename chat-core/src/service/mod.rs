@@ -28,6 +28,7 @@ pub(crate) mod presence;
 pub(crate) mod reactions;
 pub(crate) mod receipts;
 pub(crate) mod rooms;
+pub(crate) mod search;
 pub(crate) mod session_cache;
 pub(crate) mod sessions;
 pub(crate) mod typing;
@@ -53,4 +54,5 @@ pub use reactions::{
 };
 pub use receipts::{Receipt, ReceiptKind, ReceiptRequest};
 pub use rooms::MemberEvent;
+pub use search::{MAX_QUERY_CHARS, MAX_SEARCH_OFFSET, SearchHit, SearchPage, SearchQuery};
 pub use users::NewUser;

@@ -44,6 +44,11 @@ impl PageLimit {
         default: 20,
         max: 50,
     };
+    /// Message search ([`ChatHandle::search_messages`](crate::ChatHandle::search_messages)).
+    pub const MESSAGE_SEARCH: PageLimit = PageLimit {
+        default: 20,
+        max: 50,
+    };
 
     /// The page size for a client's `requested` size.
     ///

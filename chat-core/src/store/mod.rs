@@ -16,6 +16,7 @@
 //! - [`sessions`]: ended login sessions.
 //! - [`uploads`]: who uploaded a file.
 //! - [`presence`]: online status, and who may see it.
+//! - [`search`]: full-text search of messages (PostgreSQL `tsvector`, SQLite FTS5).
 
 pub(crate) mod conversations;
 pub(crate) mod members;
@@ -24,6 +25,7 @@ pub(crate) mod messages;
 pub(crate) mod presence;
 pub(crate) mod reactions;
 pub(crate) mod receipts;
+pub(crate) mod search;
 pub(crate) mod sessions;
 pub(crate) mod uploads;
 pub(crate) mod users;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod conversations;
 pub mod health;
 pub mod messages;
+pub mod search;
 pub mod uploads;
 pub mod users;
 
@@ -42,6 +43,7 @@ pub fn api(config: &Config, client_ip: &ClientIp) -> Router<AppState> {
         .merge(account::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(search::router())
         .merge(users::router())
         .route(
             "/api/{*rest}",
