@@ -8,6 +8,7 @@ import { sessionNotice } from '../session/sessionNotice';
 import { tokenLifetimes } from '../session/tokenLifetime';
 import { tokenStore } from '../session/tokenStore';
 import { collectPages, type ConversationListPage } from '../chat/conversations';
+import type { SearchPage } from '../chat/search';
 import type {
   AuthResponse,
   Conversation,
@@ -250,6 +251,19 @@ export async function fetchReplies(messageId: number, options: { after?: number;
   const params: Record<string, number> = { limit: options.limit ?? 50 };
   if (options.after !== undefined) params.after = options.after;
   const { data } = await http.get<MessagePage>(`/messages/${messageId}/replies`, { params });
+  return data;
+}
+
+/** `GET /api/search/messages`: the user's messages matching `query`, best first, then newest. */
+export async function searchMessages(
+  options: { query: string; conversationId?: number; senderId?: number; limit?: number; offset?: number },
+  signal?: AbortSignal,
+): Promise<SearchPage> {
+  const params: Record<string, string | number> = { query: options.query, limit: options.limit ?? 20 };
+  if (options.conversationId !== undefined) params.conversation_id = options.conversationId;
+  if (options.senderId !== undefined) params.sender_id = options.senderId;
+  if (options.offset) params.offset = options.offset;
+  const { data } = await http.get<SearchPage>('/search/messages', { params, signal });
   return data;
 }
 

@@ -201,6 +201,28 @@ describe('chat client', () => {
     expect(t.client.thread(10)).toMatchObject({ hasOlder: false, floorSeq: 0 });
   });
 
+  it('opens an old message from a search: reads the page around it, then fills the gap up to the newest', async () => {
+    const t = setup();
+    t.api.add(...messages(1, 300));
+    await t.client.start();
+    await t.client.openConversation(10);
+    expect(seqs(t.client)[0]).toBe(251);
+
+    await t.client.loadAround(10, 40);
+    expect(t.api.calls).toContain('after_seq 10 30');
+    await settle();
+    // Everything from the page around seq 40 up to the newest, without a gap or a duplicate.
+    expect(seqs(t.client)).toEqual(messages(31, 300).map((m) => m.seq));
+    expect(t.client.thread(10)).toMatchObject({ hasOlder: true, floorSeq: 30 });
+    await t.client.loadOlder(10);
+    expect(seqs(t.client)[0]).toBe(1);
+
+    // A message already held is not read again.
+    const calls = t.api.calls.length;
+    await t.client.loadAround(10, 200);
+    expect(t.api.calls.length).toBe(calls);
+  });
+
   it('catches up after a reconnect from the highest seq held, without duplicates', async () => {
     const t = setup();
     t.api.add(...messages(1, 5));

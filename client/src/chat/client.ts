@@ -180,6 +180,11 @@ export class ChatClient {
     return this.history.loadLatest(id);
   }
 
+  /** Makes sure message `seq` of the conversation is held, reading the page around it. */
+  loadAround(id: number, seq: number): Promise<void> {
+    return this.history.loadAround(id, seq);
+  }
+
   /** The page before the oldest message held. */
   loadOlder(id: number): Promise<void> {
     return this.history.loadOlder(id);

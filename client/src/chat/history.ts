@@ -9,6 +9,8 @@ import { hasSeqGap, highestContiguousSeq, mergeMessages } from './messages';
 
 export const PAGE_SIZE = 50;
 const CATCH_UP_PAGE_SIZE = 100;
+/** Messages shown before one opened from a search result. */
+const AROUND = 10;
 
 /** The REST calls history is read with. */
 export interface HistoryApi {
@@ -81,6 +83,30 @@ export class MessageHistory {
     } catch (error) {
       this.state.updateThread(id, (t) => ({ ...t, status: 'error', error: this.describeError(error) }));
     }
+  }
+
+  /**
+   * Makes sure the message with `seq` is held (a search result, a link): reads the page that starts
+   * a little before it; the catch-up then fills the gap up to the newest messages.
+   */
+  async loadAround(id: number, seq: number): Promise<void> {
+    if (this.state.thread(id).messages.some((m) => m.seq === seq)) return;
+    const after = Math.max(0, seq - AROUND);
+    try {
+      const page = await this.api.fetchMessagesAfterSeq(id, after, PAGE_SIZE);
+      this.state.updateThread(id, (t) => ({
+        ...t,
+        messages: mergeMessages(t.messages, page.messages),
+        floorSeq: Math.min(t.floorSeq, after),
+        hasOlder: after < t.floorSeq ? after > 0 : t.hasOlder,
+        status: 'ready',
+      }));
+      this.afterIngest(id, page.messages, false);
+    } catch (error) {
+      this.state.updateThread(id, (t) => ({ ...t, error: this.describeError(error) }));
+      return;
+    }
+    if (hasSeqGap(this.state.thread(id).messages, this.state.thread(id).floorSeq)) void this.catchUp(id);
   }
 
   /** The page before the oldest message held. */

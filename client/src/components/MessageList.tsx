@@ -79,10 +79,12 @@ interface MessageListProps {
   onReply?: (message: Message) => void;
   /** Show a message's thread. */
   onOpenThread?: (message: Message) => void;
+  /** Scroll to this message and mark it for a moment once it is held (a search result). */
+  focusMessageId?: number;
 }
 
 /** The conversation's messages, oldest at the top, with pending ones at the end. */
-export function MessageList({ conversation, conversationId, onReply, onOpenThread }: MessageListProps) {
+export function MessageList({ conversation, conversationId, onReply, onOpenThread, focusMessageId }: MessageListProps) {
   const client = useChat();
   const meId = client.me.id;
   const thread = useChatState((s) => s.threads[conversationId] ?? emptyThread);
@@ -147,6 +149,20 @@ export function MessageList({ conversation, conversationId, onReply, onOpenThrea
     lastFirstSeq.current = firstSeq;
     lastOutgoingCount.current = outgoing.length;
   }, [thread.messages, outgoing.length]);
+
+  // A message to show: once it is held, bring it into view (and stop following the bottom).
+  const focused = useRef<number | undefined>(undefined);
+  const focusHeld = focusMessageId !== undefined && thread.messages.some((m) => m.id === focusMessageId);
+  useLayoutEffect(() => {
+    if (!focusHeld || focused.current === focusMessageId) return;
+    const target = scroller.current?.querySelector<HTMLElement>(`[data-message-id="${focusMessageId}"]`);
+    if (!target) return;
+    focused.current = focusMessageId;
+    nearBottom.current = false;
+    target.scrollIntoView({ block: 'center' });
+    target.classList.add('highlighted');
+    window.setTimeout(() => target.classList.remove('highlighted'), 2000);
+  });
 
   function onScroll() {
     const element = scroller.current;

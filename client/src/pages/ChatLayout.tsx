@@ -3,6 +3,7 @@ import { NavLink, Outlet, useMatch } from 'react-router';
 import type { CurrentUser } from '../api/types';
 import { ConnectionBanner } from '../components/ConnectionBanner';
 import { ConversationList } from '../components/ConversationList';
+import { MessageSearch } from '../components/MessageSearch';
 import { NewChatDialog } from '../components/NewChatDialog';
 import { NewGroupDialog } from '../components/NewGroupDialog';
 import { Avatar } from '../components/Avatar';
@@ -12,7 +13,10 @@ import { useAuth } from '../session/AuthContext';
 export function ChatLayout({ user }: { user: CurrentUser }) {
   const { logout } = useAuth();
   const [dialog, setDialog] = useState<'chat' | 'group' | null>(null);
-  const conversationOpen = useMatch('/c/:conversationId') !== null;
+  const conversationMatch = useMatch('/c/:conversationId');
+  const conversationOpen = conversationMatch !== null;
+  const openId = Number(conversationMatch?.params.conversationId);
+  const [searching, setSearching] = useState(false);
   const roomsOpen = useMatch('/rooms') !== null;
 
   return (
@@ -46,7 +50,11 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
               Rooms
             </NavLink>
           </div>
-          <ConversationList />
+          <MessageSearch
+            openConversationId={Number.isSafeInteger(openId) && openId > 0 ? openId : null}
+            onActiveChange={setSearching}
+          />
+          {searching ? null : <ConversationList />}
         </aside>
         <main className="main-pane">
           <Outlet />

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { Message } from '../api/types';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { conversationTitle, directPeer, memberSummary } from '../chat/conversations';
@@ -41,12 +41,23 @@ function ConversationView({ conversationId }: { conversationId: number }) {
   const [dialog, setDialog] = useState<'members' | 'leave' | null>(null);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [threadOf, setThreadOf] = useState<Message | null>(null);
+  // Opened at a message (a search result): `?message=<id>&seq=<seq>`.
+  const [params] = useSearchParams();
+  const focusId = Number(params.get('message'));
+  const focusSeq = Number(params.get('seq'));
+  const focus = Number.isSafeInteger(focusId) && focusId > 0 ? focusId : undefined;
   const now = useNow();
 
   useEffect(() => {
     void client.openConversation(conversationId);
     return () => void client.openConversation(null);
   }, [client, conversationId]);
+
+  useEffect(() => {
+    if (!focus || !Number.isSafeInteger(focusSeq) || focusSeq <= 0) return;
+    // After the newest page, so the page around the message joins it.
+    void client.openConversation(conversationId).then(() => client.loadAround(conversationId, focusSeq));
+  }, [client, conversationId, focus, focusSeq]);
 
   // Left here or on another device: nothing to show any more.
   useEffect(() => {
@@ -132,6 +143,7 @@ function ConversationView({ conversationId }: { conversationId: number }) {
         conversationId={conversationId}
         onReply={setReplyTo}
         onOpenThread={setThreadOf}
+        focusMessageId={focus}
       />
       <div className="typing-indicator" aria-live="polite" data-testid="typing-indicator">
         {typing}
