@@ -496,6 +496,60 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
     assert.deepEqual(phone.errors ?? [], [], 'uncaught errors in the phone page');
   });
 
+  it('message search: alice finds an old message by a word and its accented prefix, sees it highlighted, and opens the chat at it', async () => {
+    const { alice, bob } = ctx;
+    await step('one-server-search', [alice, bob], async () => {
+      // An old message, then more than a page of newer ones, so opening it has to load around it.
+      const path = `/api/conversations/${ctx.direct}/messages`;
+      const old = await api(bob, 'POST', path, { content: 'The key to the Crème brûlée recipe is patience' });
+      assert.equal(old.status, 201, JSON.stringify(old.body));
+      for (let n = 0; n < 60; n++) {
+        const res = await api(bob, 'POST', path, { content: `filler message ${n}` });
+        assert.equal(res.status, 201);
+      }
+      // A fresh page holds only the newest page of the chat.
+      await alice.page.reload();
+      await seesMessage(alice, 'filler message 59');
+      assert.equal(await storedMessage(alice.page, 'Crème brûlée').count(), 0, 'the old message is not loaded yet');
+
+      const box = byTestId(alice.page, 'message-search-input');
+      await box.fill('creme bru');
+      const result = alice.page.locator(`[data-testid="message-search-result"][data-message-id="${old.body.id}"]`);
+      await result.waitFor();
+      const marks = await result.locator('mark').allInnerTexts();
+      assert.deepEqual(marks, ['Crème', 'brûlée'], 'the matched words are highlighted');
+      await screenshot(alice.page, 'message-search');
+
+      // Searching only in the open conversation finds it too; a word nobody wrote finds nothing.
+      await byTestId(alice.page, 'message-search-scope').check();
+      await result.waitFor();
+      await box.fill('zanzibarquux');
+      await byTestId(alice.page, 'message-search-empty').waitFor();
+      await box.fill('creme bru');
+      await result.click();
+      const opened = alice.page.locator(`.message-list [data-message-id="${old.body.id}"]`);
+      await opened.waitFor();
+      await alice.page.waitForFunction(
+        (id) => {
+          const el = document.querySelector(`.message-list [data-message-id="${id}"]`);
+          const list = document.querySelector('.message-scroller');
+          if (!el || !list) return false;
+          const a = el.getBoundingClientRect();
+          const b = list.getBoundingClientRect();
+          return a.top >= b.top && a.bottom <= b.bottom;
+        },
+        old.body.id,
+        { timeout: 10_000 },
+      );
+      assert.match(await opened.getAttribute('class'), /highlighted/);
+      await screenshot(alice.page, 'message-search-opened');
+      // The newer messages followed: the chat has no hole between the old message and the newest.
+      await alice.page.locator('.message-list [data-testid="message-item"]', { hasText: 'filler message 30' }).waitFor();
+      await box.fill('');
+      await listItem(alice.page, ctx.direct).waitFor();
+    });
+  });
+
   it('a public room made in the UI: a third user finds it in the rooms browser and joins; the others see the notice', async () => {
     const { alice, bob } = ctx;
     carol = { name: 'carol', username: uniqueUsername('carol'), password: DEFAULT_PASSWORD };

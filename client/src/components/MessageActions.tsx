@@ -126,14 +126,18 @@ export function EditForm({ message, onDone }: { message: Message; onDone: () => 
 interface MessageActionsProps {
   message: Message;
   own: boolean;
+  /** The reaction picker: whether it is open, and the id of the element it is. */
+  picking: boolean;
+  onPick: () => void;
+  pickerId: string;
   onReply?: (message: Message) => void;
   onEdit: () => void;
   /** After an action was chosen (closes the touch menu). */
   onDone: () => void;
 }
 
-/** The message menu: Reply for every message, Edit and Delete (asks first) for one's own. */
-export function MessageActions({ message, own, onReply, onEdit, onDone }: MessageActionsProps) {
+/** The message menu: React and Reply for every message, Edit and Delete (asks first) for one's own. */
+export function MessageActions({ message, own, picking, onPick, pickerId, onReply, onEdit, onDone }: MessageActionsProps) {
   const client = useChat();
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -158,6 +162,17 @@ export function MessageActions({ message, own, onReply, onEdit, onDone }: Messag
   }
   return (
     <div className="message-actions" role="group" aria-label="Message actions" data-testid="message-actions">
+      <button
+        type="button"
+        className="reaction-add"
+        data-testid="reaction-add"
+        aria-expanded={picking}
+        aria-controls={picking ? pickerId : undefined}
+        aria-label="Add a reaction"
+        onClick={onPick}
+      >
+        +☺
+      </button>
       {onReply ? (
         <button
           type="button"

@@ -1,4 +1,4 @@
-import { Fragment, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { SERVER_URL } from '../api/http';
 import type { Conversation, Message } from '../api/types';
 import { useChat, useChatState } from '../chat/ChatContext';
@@ -162,6 +162,11 @@ export function MessageList({ conversation, conversationId, onReply, onOpenThrea
     target.scrollIntoView({ block: 'center' });
     target.classList.add('highlighted');
     window.setTimeout(() => target.classList.remove('highlighted'), 2000);
+    // Images above it that load later push it down: center it again as they arrive (briefly).
+    const recenter = () => target.scrollIntoView({ block: 'center' });
+    const loading = [...(scroller.current?.querySelectorAll('img') ?? [])].filter((img) => !img.complete);
+    for (const img of loading) img.addEventListener('load', recenter, { once: true });
+    window.setTimeout(() => loading.forEach((img) => img.removeEventListener('load', recenter)), 3000);
   });
 
   function onScroll() {
@@ -284,6 +289,12 @@ export function MessageRow({ message, own, showSender, seen, receipt, onReply, o
   const [editing, setEditing] = useState(false);
   const item = useRef<HTMLLIElement>(null);
   const menu = useLongPressMenu(item);
+  const [picking, setPicking] = useState(false);
+  const pickerId = useId();
+  // Closing the touch menu closes the picker it opened.
+  useEffect(() => {
+    if (!menu.open) setPicking(false);
+  }, [menu.open]);
   if (message.message_type === 'system') {
     // A notice about a member joining, being added or leaving: centered, not a bubble.
     return (
@@ -362,11 +373,16 @@ export function MessageRow({ message, own, showSender, seen, receipt, onReply, o
           ) : null}
         </span>
       </div>
-      {message.deleted_at ? null : <Reactions message={message} menuOpen={menu.open} />}
+      {message.deleted_at ? null : (
+        <Reactions message={message} picking={picking} setPicking={setPicking} pickerId={pickerId} />
+      )}
       {!message.deleted_at && !editing ? (
         <MessageActions
           message={message}
           own={own}
+          picking={picking}
+          onPick={() => setPicking((open) => !open)}
+          pickerId={pickerId}
           onReply={onReply}
           onEdit={() => setEditing(true)}
           onDone={menu.close}

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useRef, useState, type KeyboardEvent } from 'react';
 import { fetchReactions, type MessageReactors } from '../api/http';
 import type { Message } from '../api/types';
 import { useChat } from '../chat/ChatContext';
@@ -24,23 +24,25 @@ function useReactors(message: Message) {
   return { reactors: fresh, load };
 }
 
+interface ReactionsProps {
+  message: Message;
+  /** Whether the picker is open (the message menu's React button opens it). */
+  picking: boolean;
+  setPicking: (open: boolean) => void;
+  /** Where the focus goes back when the picker closes with Escape. */
+  pickerId: string;
+}
+
 /**
  * A message's reactions as chips (activating one toggles the user's own; hovering or focusing one
- * tells who reacted), and a picker, recent emoji first, to add one.
+ * tells who reacted), and the picker, recent emoji first, to add one. Nothing takes room while the
+ * message has no reactions and the picker is closed.
  */
-export function Reactions({ message, menuOpen }: { message: Message; menuOpen: boolean }) {
+export function Reactions({ message, picking, setPicking, pickerId }: ReactionsProps) {
   const client = useChat();
-  const [picking, setPicking] = useState(false);
   const [recent, setRecent] = useState(() => recentEmoji.list());
   const { reactors, load } = useReactors(message);
-  const pickerId = useId();
-  const addButton = useRef<HTMLButtonElement>(null);
   const mine = message.my_reactions ?? [];
-
-  // Closing the touch menu closes the picker it opened.
-  useEffect(() => {
-    if (!menuOpen) setPicking(false);
-  }, [menuOpen]);
 
   const toggle = (emoji: string) => {
     setPicking(false);
@@ -56,7 +58,7 @@ export function Reactions({ message, menuOpen }: { message: Message; menuOpen: b
     if (event.key === 'Escape') {
       event.preventDefault();
       setPicking(false);
-      addButton.current?.focus();
+      document.querySelector<HTMLElement>(`[aria-controls="${pickerId}"]`)?.focus();
       return;
     }
     if (event.key !== 'ArrowRight' && event.key !== 'ArrowLeft') return;
@@ -68,6 +70,7 @@ export function Reactions({ message, menuOpen }: { message: Message; menuOpen: b
     event.preventDefault();
   }
 
+  if ((message.reactions ?? []).length === 0 && !picking) return null;
   return (
     <div className="reactions" data-testid="reactions">
       {(message.reactions ?? []).map((r) => {
@@ -97,18 +100,6 @@ export function Reactions({ message, menuOpen }: { message: Message; menuOpen: b
           </span>
         );
       })}
-      <button
-        ref={addButton}
-        type="button"
-        className="reaction-add"
-        data-testid="reaction-add"
-        aria-expanded={picking}
-        aria-controls={picking ? pickerId : undefined}
-        aria-label="Add a reaction"
-        onClick={() => setPicking((open) => !open)}
-      >
-        +☺
-      </button>
       {picking ? (
         <div
           id={pickerId}
