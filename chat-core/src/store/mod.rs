@@ -16,7 +16,9 @@
 //! - [`sessions`]: ended login sessions.
 //! - [`uploads`]: who uploaded a file.
 //! - [`presence`]: online status, and who may see it.
+//! - [`blocks`]: who blocked whom.
 
+pub(crate) mod blocks;
 pub(crate) mod conversations;
 pub(crate) mod members;
 pub(crate) mod message_changes;
