@@ -5,6 +5,7 @@ mod common;
 
 use common::{TestDb, TestServer};
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 /// A request's status and its raw body (to check that a 204 has none).
@@ -164,4 +165,69 @@ async fn a_block_refuses_the_direct_conversation_with_403_blocked_until_unblocke
         .await;
     assert_eq!(status, 201, "{body}");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_blocks_at_most_1000_users() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db).await;
+    let (me, token) = server.register("picky").await;
+    // 1001 users, 999 of them blocked already, straight in the database.
+    let conn = sea_orm::Database::connect(&db.url).await.expect("connect");
+    let ts = "'2026-01-01T00:00:00Z'";
+    let rows: Vec<String> = (0..1001)
+        .map(|n| format!("('many{n}', 'many{n}', 'many{n}@example.com', '', 'offline', {ts})"))
+        .collect();
+    conn.execute_unprepared(&format!(
+        "INSERT INTO users (username, username_key, email, password_hash, status, created_at) VALUES {}",
+        rows.join(", ")
+    ))
+    .await
+    .expect("users");
+    conn.execute_unprepared(&format!(
+        "INSERT INTO user_blocks (blocker_id, blocked_id, created_at) \
+         SELECT {}, id, {ts} FROM users WHERE username_key IN ({})",
+        id(&me),
+        (0..999)
+            .map(|n| format!("'many{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .await
+    .expect("blocks");
+    let path = |n: usize| block_path(&db.url, n);
+
+    assert_eq!(
+        raw(&server, Method::POST, &path(999).await, &token).await.0,
+        204,
+        "the 1000th"
+    );
+    let (status, body) = server
+        .call(Method::POST, &path(1000).await, &token, None)
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "unprocessable", "{body}");
+    assert_eq!(
+        raw(&server, Method::POST, &path(3).await, &token).await.0,
+        204,
+        "one of them again"
+    );
+    let (_, body) = server.get("/api/users/me/blocks", &token).await;
+    assert_eq!(body["users"].as_array().map(Vec::len), Some(1000));
+    server.stop().await;
+}
+
+/// The block route of the seeded user `many<n>`.
+async fn block_path(url: &str, n: usize) -> String {
+    let conn = sea_orm::Database::connect(url).await.expect("connect");
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            format!("SELECT id FROM users WHERE username_key = 'many{n}'"),
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    let id: i64 = row.try_get_by_index(0).expect("id");
+    format!("/api/users/{id}/block")
 }
