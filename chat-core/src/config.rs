@@ -71,6 +71,14 @@ pub struct ChatConfig {
     /// invalidation was lost (another instance's notice missed while Redis was
     /// unreachable) is seen after this long at worst.
     pub membership_cache_ttl: Duration,
+    /// User ids the block cache holds at most, over all its users (default
+    /// 1 000 000): each cached user costs one plus the users they blocked and
+    /// who blocked them. Entries are trusted as long as member sets
+    /// ([`membership_cache_ttl`](Self::membership_cache_ttl)).
+    pub block_cache_ids: usize,
+    /// Users one user may block (default 1000); one more fails with
+    /// `unprocessable`.
+    pub max_blocks_per_user: usize,
     /// How long the answer of [`ChatHandle::session_active`](crate::ChatHandle::session_active)
     /// is cached (default 5 s). An ended session is forgotten at once on every
     /// instance; this is the worst case, when that announcement is lost
@@ -111,6 +119,8 @@ impl Default for ChatConfig {
             socket_max_payload: 100_000,
             membership_cache_members: 1_000_000,
             membership_cache_ttl: Duration::from_secs(60),
+            block_cache_ids: 1_000_000,
+            max_blocks_per_user: 1000,
             session_check_ttl: Duration::from_secs(5),
             revoked_session_retention: Duration::from_secs(24 * 3600),
             sockets_per_user: 20,

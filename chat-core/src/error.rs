@@ -71,6 +71,11 @@ pub enum ChatError {
     /// The caller may not do this (e.g. join a private group).
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A block between the caller and the other user refuses the operation
+    /// (see [`ChatHandle::block_user`](crate::ChatHandle::block_user)); the
+    /// sentence says which of them blocked the other.
+    #[error("{0}")]
+    Blocked(&'static str),
     /// The named thing does not exist (or is not visible to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -121,6 +126,7 @@ impl ChatError {
             ChatError::InvalidPayload(_) => "invalid_payload",
             ChatError::NotAMember => "not_a_member",
             ChatError::Forbidden(_) => "forbidden",
+            ChatError::Blocked(_) => "blocked",
             ChatError::NotFound(_) => "not_found",
             ChatError::Conflict { code, .. } | ChatError::Credentials { code, .. } => code,
             ChatError::Unprocessable(_) => "unprocessable",
@@ -129,8 +135,8 @@ impl ChatError {
         }
     }
 
-    /// HTTP status that fits the error: 400 validation, 403 forbidden or not a
-    /// member, 404, 409 conflict, 422, 429 rate limited, 500 internal.
+    /// HTTP status that fits the error: 400 validation, 403 forbidden, not a
+    /// member or blocked, 404, 409 conflict, 422, 429 rate limited, 500 internal.
     ///
     /// ```
     /// use chat_core::ChatError;
@@ -141,7 +147,7 @@ impl ChatError {
         match self {
             ChatError::Validation(_) | ChatError::InvalidPayload(_) => 400,
             ChatError::Credentials { .. } => 401,
-            ChatError::NotAMember | ChatError::Forbidden(_) => 403,
+            ChatError::NotAMember | ChatError::Forbidden(_) | ChatError::Blocked(_) => 403,
             ChatError::NotFound(_) => 404,
             ChatError::Conflict { .. } => 409,
             ChatError::Unprocessable(_) => 422,

@@ -15,6 +15,7 @@ use crate::config::ChatConfig;
 use crate::error::{ChatError, ChatResult};
 use crate::fanout::{Emitter, Target};
 use crate::ids::UserId;
+use crate::service::block_cache::BlockCache;
 use crate::service::membership::MembershipCache;
 use crate::service::presence::LocalPresence;
 use crate::service::session_cache::SessionCache;
@@ -62,8 +63,9 @@ pub(crate) struct Inner {
     /// invalidates it).
     pub(crate) membership: Arc<MembershipCache>,
     pub(crate) emitter: OnceLock<Arc<dyn Emitter>>,
-    /// Who blocked whom, for presence; nobody when unset.
-    pub(crate) blocklist: OnceLock<Arc<dyn crate::service::Blocklist>>,
+    /// Who blocked whom, per user, cached (shared with the Redis listener
+    /// that invalidates it).
+    pub(crate) blocks: Arc<BlockCache>,
     pub(crate) typing: Arc<TypingTracker>,
     /// Expired typing states; taken by the task that announces them, started
     /// on first use (building the engine does not need a runtime).
@@ -104,6 +106,10 @@ impl ChatHandle {
             config.membership_cache_members,
             config.membership_cache_ttl,
         ));
+        let blocks = Arc::new(BlockCache::new(
+            config.block_cache_ids,
+            config.membership_cache_ttl,
+        ));
         let sessions = Arc::new(SessionCache::new(config.session_check_ttl));
         let limits = crate::socket::limits::ConnectionLimits::new(guard, config.sockets_per_user);
         let _owner = Some(Arc::new(tasks.stop_on_drop()));
@@ -114,7 +120,7 @@ impl ChatHandle {
                 config,
                 membership,
                 emitter: OnceLock::new(),
-                blocklist: OnceLock::new(),
+                blocks,
                 typing,
                 typing_expired: Mutex::new(Some(typing_expired)),
                 presence: LocalPresence::default(),

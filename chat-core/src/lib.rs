@@ -164,7 +164,6 @@ impl ChatCore {
             config: ChatConfig::default(),
             authenticator: Arc::new(DenyAll),
             handshake_guard: None,
-            blocklist: None,
         }
     }
 }
@@ -185,7 +184,6 @@ pub struct ChatCoreBuilder {
     config: ChatConfig,
     authenticator: Arc<dyn Authenticator>,
     handshake_guard: Option<Arc<dyn socket::limits::HandshakeGuard>>,
-    blocklist: Option<Arc<dyn service::Blocklist>>,
 }
 
 impl ChatCoreBuilder {
@@ -249,29 +247,6 @@ impl ChatCoreBuilder {
     /// ```
     pub fn handshake_guard(mut self, guard: impl socket::limits::HandshakeGuard) -> Self {
         self.handshake_guard = Some(Arc::new(guard));
-        self
-    }
-
-    /// Sets who blocked whom: a blocked user no longer sees the blocker's
-    /// presence (see [`Blocklist`](service::Blocklist)). Without one, nobody
-    /// is blocked.
-    ///
-    /// ```
-    /// use chat_core::ChatCore;
-    /// use chat_core::ids::UserId;
-    /// use chat_core::service::{BlockFuture, Blocklist};
-    ///
-    /// struct NobodyBlocks;
-    /// impl Blocklist for NobodyBlocks {
-    ///     fn blocked_by(&self, _user_id: UserId) -> BlockFuture<'_> {
-    ///         Box::pin(async { Ok(Vec::new()) })
-    ///     }
-    /// }
-    /// # let db = sea_orm::DatabaseConnection::default();
-    /// let (_layer, _chat) = ChatCore::builder(db).blocklist(NobodyBlocks).build();
-    /// ```
-    pub fn blocklist(mut self, blocklist: impl service::Blocklist) -> Self {
-        self.blocklist = Some(Arc::new(blocklist));
         self
     }
 
@@ -344,6 +319,7 @@ impl ChatCoreBuilder {
             let caches = cluster::InvalidatedCaches {
                 membership: inner.membership.clone(),
                 sessions: inner.sessions.clone(),
+                blocks: inner.blocks.clone(),
             };
             cluster::spawn_invalidation_listener(cluster, &redis.url, caches, &inner.tasks).await?;
         }
@@ -385,9 +361,6 @@ impl ChatCoreBuilder {
         ));
         // The handle is new and private to this function: the cell is empty.
         let _ = chat.inner.emitter.set(emitter);
-        if let Some(blocklist) = self.blocklist {
-            let _ = chat.inner.blocklist.set(blocklist);
-        }
         (layer, io, chat)
     }
 }

@@ -343,6 +343,28 @@ pub const USER_ONLINE: &str = "user:online";
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub const USER_OFFLINE: &str = "user:offline";
+/// Server -> client: the receiving user blocked someone, from any of their
+/// devices. Payload: a [`BlockEvent`](crate::service::BlockEvent), sent to
+/// the blocker's own sockets only (the blocked user is not told), once per
+/// change (blocking again sends nothing).
+///
+/// ```
+/// use chat_core::service::BlockEvent;
+/// use chat_core::socket::events::USER_BLOCKED;
+///
+/// let heard: BlockEvent = serde_json::from_str(r#"{"user_id": 13}"#)?;
+/// assert_eq!(USER_BLOCKED, "user:blocked");
+/// assert_eq!(heard.user_id.get(), 13);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const USER_BLOCKED: &str = "user:blocked";
+/// Server -> client: the receiving user unblocked someone. Like
+/// [`USER_BLOCKED`].
+///
+/// ```
+/// assert_eq!(chat_core::socket::events::USER_UNBLOCKED, "user:unblocked");
+/// ```
+pub const USER_UNBLOCKED: &str = "user:unblocked";
 
 /// Payload naming a conversation (`conversation:join`, `typing:*`).
 ///

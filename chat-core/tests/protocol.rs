@@ -794,3 +794,163 @@ async fn concurrent_reactions_end_with_the_same_counts_on_every_client() {
         .collect();
     assert_eq!(stored, expected);
 }
+
+/// A blocked user's send into the direct conversation fails with `blocked`
+/// and reaches nobody; their typing is not relayed; they hear no presence of
+/// the blocker, whose own sockets hear of the block; unblocking restores it all.
+#[tokio::test]
+async fn a_block_stops_sends_typing_and_presence_in_the_direct_conversation() {
+    let server = Server::start(generous()).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let direct = server.direct(&alice, &bob).await;
+    server.direct(&alice, &carol).await;
+    let mut bob_socket = server.connect(&bob).await;
+    let mut carol_socket = server.connect(&carol).await;
+    let mut alice_phone = server.connect(&alice).await;
+    let mut alice_laptop = server.connect(&alice).await;
+    // Before the block, both hear that she came.
+    for socket in [&mut bob_socket, &mut carol_socket] {
+        socket.expect_event("user:online").await.expect("online");
+    }
+    send(&mut bob_socket, direct, "before").await;
+    alice_phone.expect_event("message:new").await.expect("new");
+
+    server
+        .chat
+        .block_user(alice.id, bob.id)
+        .await
+        .expect("block");
+    let heard = json!({ "user_id": bob.id });
+    for socket in [&mut alice_phone, &mut alice_laptop] {
+        assert_eq!(
+            socket.expect_event("user:blocked").await.expect("told"),
+            heard
+        );
+    }
+
+    let ack = bob_socket
+        .emit_with_ack(
+            "message:send",
+            &json!({ "conversation_id": direct, "content": "let me explain" }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(
+        ack,
+        json!({ "success": false, "error": "this user has blocked you", "code": "blocked" })
+    );
+    let ack = bob_socket
+        .emit_with_ack("typing:start", &json!({ "conversation_id": direct }))
+        .await
+        .expect("ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    let ack = alice_phone
+        .emit_with_ack(
+            "message:send",
+            &json!({ "conversation_id": direct, "content": "go away" }),
+        )
+        .await
+        .expect("ack");
+    assert_eq!(ack["code"], "blocked", "{ack}");
+    let events = alice_phone.events_within(QUIET).await;
+    assert!(
+        named(&events, "message:new").is_empty() && named(&events, "typing:start").is_empty(),
+        "the blocker got something: {events:?}"
+    );
+    assert!(bob_socket.is_open(), "a refusal never disconnects");
+
+    // Presence: Carol hears Alice go and come back, Bob does not.
+    alice_phone.close().await;
+    alice_laptop.close().await;
+    carol_socket
+        .expect_event("user:offline")
+        .await
+        .expect("carol hears it");
+    let _alice_back = server.connect(&alice).await;
+    carol_socket
+        .expect_event("user:online")
+        .await
+        .expect("carol hears it");
+    let events = bob_socket.events_within(QUIET).await;
+    assert!(
+        !events.iter().any(|e| e.name.starts_with("user:")),
+        "bob heard of alice: {events:?}"
+    );
+
+    server
+        .chat
+        .unblock_user(alice.id, bob.id)
+        .await
+        .expect("unblock");
+    let mut alice_socket = server.connect(&alice).await;
+    send(&mut bob_socket, direct, "after").await;
+    alice_socket.expect_event("message:new").await.expect("new");
+    alice_socket
+        .emit_with_ack("typing:start", &json!({ "conversation_id": direct }))
+        .await
+        .expect("ack");
+    bob_socket
+        .expect_event("typing:start")
+        .await
+        .expect("typing again");
+}
+
+/// Events that show users' presence (a new group, a member joining) give the
+/// users blocked by someone they show a copy with that presence hidden.
+#[tokio::test]
+async fn events_showing_the_blocker_hide_their_presence_from_the_blocked_user() {
+    let server = Server::start(generous()).await;
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let dave = server.user("dave").await;
+    server
+        .chat
+        .block_user(alice.id, bob.id)
+        .await
+        .expect("block");
+    let _alice_socket = server.connect(&alice).await;
+    let mut bob_socket = server.connect(&bob).await;
+    let mut carol_socket = server.connect(&carol).await;
+
+    server.group(&carol, &[&alice, &bob]).await;
+    let alice_in = |conversation: &Value| {
+        conversation["members"]
+            .as_array()
+            .and_then(|members| members.iter().find(|m| m["id"] == json!(alice.id)))
+            .map(|m| m["status"].clone())
+    };
+    let for_bob = bob_socket
+        .expect_event("conversation:new")
+        .await
+        .expect("new");
+    let for_carol = carol_socket
+        .expect_event("conversation:new")
+        .await
+        .expect("new");
+    assert_eq!(alice_in(&for_bob), Some(json!("offline")), "{for_bob}");
+    assert_eq!(alice_in(&for_carol), Some(json!("online")), "{for_carol}");
+
+    // Alice joins another group Bob is in: the member event hides her from Bob only.
+    let second = server.group(&carol, &[&bob, &dave]).await;
+    server
+        .chat
+        .add_member(carol.id, second, alice.id)
+        .await
+        .expect("add");
+    let joined = |events: &[Event]| {
+        named(events, "conversation:member_joined")
+            .into_iter()
+            .find(|e| e["user"]["id"] == json!(alice.id))
+            .cloned()
+    };
+    let events = bob_socket.events_within(QUIET).await;
+    let to_bob = joined(&events).expect("bob hears alice joined");
+    assert_eq!(to_bob["user"]["status"], "offline");
+    assert_eq!(to_bob["user"]["last_seen"], Value::Null);
+    let events = carol_socket.events_within(QUIET).await;
+    let to_carol = joined(&events).expect("carol hears alice joined");
+    assert_eq!(to_carol["user"]["status"], "online");
+}

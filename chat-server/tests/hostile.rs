@@ -18,6 +18,7 @@ async fn snapshot(url: &str) -> Vec<(String, i64)> {
         "conversation_members",
         "messages",
         "account_tokens",
+        "user_blocks",
     ] {
         let row = db
             .query_one_raw(sea_orm::Statement::from_string(
@@ -285,6 +286,13 @@ async fn hostile_requests_get_clear_errors_and_change_nothing() {
         case("history before message 0", "GET", format!("/api/conversations/{d}/messages?before=0"), 400, Some("validation_failed")).token(&vt).field("before"),
         case("members after a negative user", "GET", format!("/api/conversations/{g}/members?after=-1"), 400, Some("validation_failed")).token(&vt).field("after"),
         case("user id as a string", "POST", "/api/conversations", 400, Some("invalid_body")).token(&vt).json(json!({"user_id": "2"})),
+        case("blocking oneself", "POST", format!("/api/users/{victim_id}/block"), 400, Some("validation_failed")).token(&vt),
+        case("blocking user 0", "POST", "/api/users/0/block", 400, Some("validation_failed")).token(&vt).field("id"),
+        case("blocking a user named by a word", "POST", "/api/users/everyone/block", 400, Some("invalid_parameter")).token(&vt),
+        case("blocking nobody", "POST", "/api/users/987654/block", 404, Some("not_found")).token(&vt),
+        case("unblocking nobody", "DELETE", "/api/users/987654/block", 404, Some("not_found")).token(&vt),
+        case("blocking without a token", "POST", format!("/api/users/{attacker_id}/block"), 401, Some("unauthorized")),
+        case("listing blocks without a token", "GET", "/api/users/me/blocks", 401, Some("unauthorized")),
         case("conversation id overflow", "GET", "/api/conversations/99999999999999999999/messages", 400, Some("invalid_parameter")).token(&vt),
         case("history limit out of range", "GET", format!("/api/conversations/{d}/messages?limit=1000"), 400, Some("validation_failed")).token(&vt),
         case("verify e-mail with a made-up token", "POST", "/api/auth/verify-email", 400, Some("validation_failed")).header("x-forwarded-for", "192.0.2.54").json(json!({"token": "made-up"})),

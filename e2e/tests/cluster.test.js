@@ -1,8 +1,8 @@
 // Three chat-server instances on one PostgreSQL database and one Redis, behind a real nginx
 // rendered from nginx/nginx.conf.template: instances started together on an empty database
-// all come up, every event crosses instances, membership changes reach every instance at once,
-// long-polling works through nginx only with sticky sessions, bodies and cookies pass nginx as
-// the API expects, the users of an instance killed without a goodbye go offline, and seq stays
+// all come up, every event crosses instances, membership changes and blocks reach every
+// instance at once, long-polling works through nginx only with sticky sessions, bodies and
+// cookies pass nginx as the API expects, the users of an instance killed without a goodbye go offline, and seq stays
 // contiguous when several instances write to one conversation.
 //
 // Needs PostgreSQL (runs in the E2E_DB=postgres pass), Redis (E2E_REDIS_URL, default
@@ -396,6 +396,31 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
       const stored = await allMessages(s1, alice.token, group.id);
       const leaked = stored.filter((m) => m.content.startsWith('eve after leaving'));
       assert.deepEqual(leaked, [], 'a refused message was stored');
+    });
+  });
+
+  describe('blocks reach every instance', () => {
+    it('a block made through instance 1 refuses the next send on instance 2 at once; unblocking restores it there at once', async () => {
+      const [alice, bob] = await Promise.all([1, 2].map(() => s1.register()));
+      const direct = await createDirect(s1, alice, bob);
+      const aliceSocket = await on(s3, alice);
+      const bobSocket = await on(s2, bob);
+      // Instance 2 holds the conversation and the pair's blocks in memory now.
+      await barrier(bobSocket, direct.id, [aliceSocket]);
+      for (let round = 0; round < 3; round++) {
+        const blocked = await s1.api('POST', `/api/users/${bob.user.id}/block`, { token: alice.token });
+        assert.equal(blocked.status, 204, `block: HTTP ${blocked.status} ${blocked.text}`);
+        const nothing = expectNoEvent(aliceSocket, 'message:new', 500, (m) => m?.conversation_id === direct.id);
+        const refused = await emitAck(bobSocket, 'message:send', { conversation_id: direct.id, content: `blocked ${round}`, client_id: newClientId() });
+        assertAckError(refused, 'blocked');
+        assertApiError(await s2.post(`/api/conversations/${direct.id}/messages`, { content: `blocked REST ${round}` }, { token: bob.token }), 403, 'blocked');
+        await nothing;
+        const unblocked = await s1.api('DELETE', `/api/users/${bob.user.id}/block`, { token: alice.token });
+        assert.equal(unblocked.status, 204, `unblock: HTTP ${unblocked.status} ${unblocked.text}`);
+        await barrier(bobSocket, direct.id, [aliceSocket]);
+      }
+      const stored = await allMessages(s1, alice.token, direct.id);
+      assert.deepEqual(stored.filter((m) => m.content.startsWith('blocked')), [], 'a refused message was stored');
     });
   });
 

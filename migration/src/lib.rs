@@ -13,6 +13,7 @@ mod m20260104_000010_refresh_rotation;
 mod m20260110_000001_revoked_sessions;
 mod m20260120_000001_message_lifecycle;
 mod m20260201_000001_reaction_order;
+mod m20260215_000001_user_blocks;
 mod m20260301_000001_message_search;
 
 /// Every migration of the chat schema, in order.
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260110_000001_revoked_sessions::Migration),
             Box::new(m20260120_000001_message_lifecycle::Migration),
             Box::new(m20260201_000001_reaction_order::Migration),
+            Box::new(m20260215_000001_user_blocks::Migration),
             Box::new(m20260301_000001_message_search::Migration),
         ]
     }

@@ -1,6 +1,7 @@
-//! Cache invalidation between instances: membership and session changes are
-//! published on their channels, and every instance's listener applies what
-//! any instance published to its own membership and session caches.
+//! Cache invalidation between instances: membership, session and block
+//! changes are published on their channels, and every instance's listener
+//! applies what any instance published to its own membership, session and
+//! block caches.
 use std::sync::Arc;
 
 use fred::clients::SubscriberClient;
@@ -13,6 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::connection::subscriber;
 use super::{Cluster, ClusterError};
 use crate::ids::ConversationId;
+use crate::service::block_cache::BlockCache;
 use crate::service::membership::MembershipCache;
 use crate::service::session_cache::SessionCache;
 use crate::tasks::Tasks;
@@ -40,6 +42,18 @@ impl Cluster {
             tracing::warn!(%err, "session invalidation not published");
         }
     }
+
+    /// Tells every instance that a block changed; see
+    /// [`block_cache::change_message`](crate::service::block_cache::change_message).
+    pub(crate) async fn publish_block_change(&self, message: String) {
+        let sent: Result<i64, _> = self
+            .client
+            .publish(self.keys.blocks_channel(), message)
+            .await;
+        if let Err(err) = sent {
+            tracing::warn!(%err, "block invalidation not published");
+        }
+    }
 }
 
 /// The caches the listener clears: all it holds of the engine.
@@ -47,19 +61,21 @@ impl Cluster {
 pub(crate) struct InvalidatedCaches {
     pub(crate) membership: Arc<MembershipCache>,
     pub(crate) sessions: Arc<SessionCache>,
+    pub(crate) blocks: Arc<BlockCache>,
 }
 
 impl InvalidatedCaches {
     fn clear(&self) {
         self.membership.clear();
         self.sessions.clear();
+        self.blocks.clear();
     }
 }
 
-/// Subscribes to membership and session changes published by any instance
-/// and applies them to `caches` until the engine stops.
+/// Subscribes to membership, session and block changes published by any
+/// instance and applies them to `caches` until the engine stops.
 ///
-/// Changes published while the subscriber was disconnected are lost, so both
+/// Changes published while the subscriber was disconnected are lost, so the
 /// caches are cleared after every reconnect, once the channels are subscribed
 /// again (an entry loaded before that could already be stale).
 pub(crate) async fn spawn_invalidation_listener(
@@ -70,6 +86,7 @@ pub(crate) async fn spawn_invalidation_listener(
 ) -> Result<(), ClusterError> {
     let membership = cluster.keys.membership_channel();
     let sessions = cluster.keys.sessions_channel();
+    let blocks = cluster.keys.blocks_channel();
     let subscriber = subscriber(url)?;
     // Taken before subscribing, so nothing published meanwhile is missed.
     let messages = subscriber.message_rx();
@@ -77,9 +94,11 @@ pub(crate) async fn spawn_invalidation_listener(
     subscriber.init().await?;
     subscriber.subscribe(membership.clone()).await?;
     subscriber.subscribe(sessions.clone()).await?;
+    subscriber.subscribe(blocks.clone()).await?;
     let channels = Channels {
         membership,
         sessions,
+        blocks,
     };
     tasks.spawn(listen(subscriber, messages, reconnects, channels, caches));
     Ok(())
@@ -89,6 +108,7 @@ pub(crate) async fn spawn_invalidation_listener(
 struct Channels {
     membership: String,
     sessions: String,
+    blocks: String,
 }
 
 async fn listen(
@@ -98,6 +118,7 @@ async fn listen(
     Channels {
         membership,
         sessions,
+        blocks,
     }: Channels,
     caches: InvalidatedCaches,
 ) {
@@ -114,6 +135,12 @@ async fn listen(
                         caches.sessions.apply(&change);
                     }
                 }
+                Ok(message) if *message.channel == *blocks => {
+                    match message.value.as_string() {
+                        Some(change) => caches.blocks.apply(&change),
+                        None => caches.blocks.clear(),
+                    }
+                }
                 Ok(_) => {}
                 // Some invalidations were missed: forget everything.
                 Err(RecvError::Lagged(_)) => caches.clear(),
@@ -123,13 +150,13 @@ async fn listen(
                 if matches!(reconnected, Err(RecvError::Closed)) {
                     break;
                 }
-                for name in [&membership, &sessions] {
+                for name in [&membership, &sessions, &blocks] {
                     if let Err(err) = subscriber.subscribe(name.clone()).await {
                         tracing::warn!(%err, channel = %name, "channel not renewed after reconnect");
                     }
                 }
                 caches.clear();
-                tracing::info!("membership and session caches cleared after a redis reconnect");
+                tracing::info!("membership, session and block caches cleared after a redis reconnect");
             }
         }
     }

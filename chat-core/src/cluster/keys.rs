@@ -13,7 +13,9 @@
 //!   instance's counts (and, while it lasts, the mark that it was reaped);
 //! - `{p}:membership` (pub/sub): conversation ids whose membership changed;
 //! - `{p}:sessions` (pub/sub): ended login sessions (`s:<session>`) and users
-//!   whose sessions all ended (`u:<user>`).
+//!   whose sessions all ended (`u:<user>`);
+//! - `{p}:blocks` (pub/sub): blocks that were added or removed
+//!   (`<blocker>:<blocked>`).
 //!
 //! The socket.io adapter's own channels live under `p:sio` (no hash tag: the
 //! adapter shards them itself), see [`Keys::adapter_prefix`].
@@ -78,6 +80,11 @@ impl Keys {
         self.key(format_args!("sessions"))
     }
 
+    /// Channel of changed blocks.
+    pub(crate) fn blocks_channel(&self) -> String {
+        self.key(format_args!("blocks"))
+    }
+
     /// Prefix of the socket.io adapter's channels.
     pub(crate) fn adapter_prefix(&self) -> String {
         format!("{}:sio", self.prefix)
@@ -108,6 +115,7 @@ mod tests {
         assert_eq!(keys.reap("ab"), "{chat}:presence:reap:ab");
         assert_eq!(keys.membership_channel(), "{chat}:membership");
         assert_eq!(keys.sessions_channel(), "{chat}:sessions");
+        assert_eq!(keys.blocks_channel(), "{chat}:blocks");
         assert_eq!(keys.adapter_prefix(), "chat:sio");
     }
 }

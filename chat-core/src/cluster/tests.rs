@@ -489,3 +489,63 @@ async fn the_membership_cache_is_cleared_when_the_subscriber_reconnects() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A block made on one instance applies on another one whose caches hold
+/// the pair's direct conversation and blocks already, as soon as its notice
+/// arrives (within milliseconds: a client's next request, which crosses the
+/// network, comes later than that).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_made_on_one_instance_refuses_sends_on_another_once_told() {
+    let test_db = database().await;
+    let prefix = format!("chat-test-blocks-{:08x}", rand::random::<u32>());
+    let a = instance(&test_db, &redis_url(), &prefix).await;
+    let b = instance(&test_db, &redis_url(), &prefix).await;
+    let redis = client(&redis_url()).await;
+    let people = users(&a, 2).await;
+    let (alice, bob) = (people[0].user_id, people[1].user_id);
+    let (direct, _) = a.get_or_create_direct(alice, bob).await.expect("direct");
+    let send = |text: &str| {
+        b.send_message(
+            bob,
+            crate::service::SendMessage::text(direct.id, text),
+            None,
+        )
+    };
+    // The conversation's creation is announced too: let it land first.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    send("cached on b").await.expect("send before the block");
+
+    // Each change drops both users' entries on b when its notice arrives.
+    let blocks = b.inner.blocks.clone();
+    let told = |before: u64| {
+        let blocks = blocks.clone();
+        async move {
+            let started = Instant::now();
+            while blocks.generation() < before + 2 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(1),
+                    "no notice within a second"
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    };
+    for round in 0..10 {
+        let before = b.inner.blocks.generation();
+        a.block_user(alice, bob).await.expect("block");
+        told(before).await;
+        let refused = send("after the block").await;
+        assert_eq!(
+            refused.as_ref().map_err(|e| e.code()).err(),
+            Some("blocked"),
+            "round {round}: {refused:?}"
+        );
+        let before = b.inner.blocks.generation();
+        a.unblock_user(alice, bob).await.expect("unblock");
+        told(before).await;
+        send("after the unblock")
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: refused after the unblock: {e}"));
+    }
+    forget(&redis, &prefix, vec![a, b]).await;
+}

@@ -27,3 +27,4 @@ pub mod message;
 pub mod refresh_token;
 pub mod upload;
 pub mod user;
+pub mod user_block;

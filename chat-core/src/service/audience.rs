@@ -1,76 +1,27 @@
 //! Who may see a user's presence (`status`, `last_seen`, `user:online` and
 //! `user:offline`): the users who share a direct conversation or a small group
-//! with them, minus the users they blocked.
+//! with them, minus the users they blocked (see [`blocks`](super::blocks)).
 //!
-//! Blocking itself belongs to the host (or a later part of the engine): it
-//! plugs in through [`Blocklist`], which every presence decision consults.
-//! The query of who shares which conversations is in
+//! Member lists and conversations show the presence of every member except
+//! those who blocked the reader; a broadcast that shows presence gives the
+//! users blocked by someone it shows their own copy, with that presence
+//! hidden. The query of who shares which conversations is in
 //! [`store::presence`](crate::store::presence).
-use std::collections::HashSet;
-use std::future::Future;
-use std::pin::Pin;
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
 
 use crate::ChatHandle;
 use crate::error::ChatResult;
+use crate::fanout::{Target, user_room};
 use crate::ids::UserId;
-
-/// What [`Blocklist::blocked_by`] returns.
-pub type BlockFuture<'a> = Pin<Box<dyn Future<Output = ChatResult<Vec<UserId>>> + Send + 'a>>;
-
-/// The users someone has blocked. They never see that someone's presence:
-/// no `user:online` / `user:offline`, and `status` / `last_seen` hidden in
-/// profiles and search results. Set with
-/// [`ChatCoreBuilder::blocklist`](crate::ChatCoreBuilder::blocklist); without
-/// one, nobody has blocked anybody.
-///
-/// ```
-/// use chat_core::ids::UserId;
-/// use chat_core::service::{BlockFuture, Blocklist};
-///
-/// /// User 7 asked never to be seen by user 13.
-/// struct Shy;
-/// impl Blocklist for Shy {
-///     fn blocked_by(&self, user_id: UserId) -> BlockFuture<'_> {
-///         let blocked = match user_id.get() {
-///             7 => vec![UserId::try_from(13).expect("positive")],
-///             _ => Vec::new(),
-///         };
-///         Box::pin(async move { Ok(blocked) })
-///     }
-/// }
-///
-/// # let db = sea_orm::DatabaseConnection::default();
-/// let (_layer, _chat) = chat_core::ChatCore::builder(db).blocklist(Shy).build();
-/// ```
-pub trait Blocklist: Send + Sync + 'static {
-    /// The ids of the users `user_id` has blocked. Called once per presence
-    /// announcement of `user_id` and once per user shown with presence in a
-    /// profile or search answer: keep it cheap (e.g. cached).
-    fn blocked_by(&self, user_id: UserId) -> BlockFuture<'_>;
-}
-
-/// Nobody blocks anybody: the default.
-pub(crate) struct NoBlocks;
-
-impl Blocklist for NoBlocks {
-    fn blocked_by(&self, _user_id: UserId) -> BlockFuture<'_> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-}
+use crate::model::User;
 
 impl ChatHandle {
-    /// Users `user_id` has blocked, from the configured [`Blocklist`].
-    pub(crate) async fn blocked_by(&self, user_id: UserId) -> ChatResult<Vec<UserId>> {
-        match self.inner.blocklist.get() {
-            Some(blocklist) => blocklist.blocked_by(user_id).await,
-            None => NoBlocks.blocked_by(user_id).await,
-        }
-    }
-
     /// Which of `subjects` show their presence to `viewer`: the viewer
     /// themselves, and those who share a direct conversation or a group of at
     /// most `presence_fanout_limit` members with the viewer and have not
-    /// blocked them. One query for the whole set.
+    /// blocked them. One query for the whole set (the blocks come from memory).
     pub(crate) async fn presence_visible_to(
         &self,
         viewer: UserId,
@@ -91,31 +42,84 @@ impl ChatHandle {
             self.config().presence_fanout_limit as i64,
         )
         .await?;
-        for subject in sharing {
-            if !self.blocked_by(subject).await?.contains(&viewer) {
-                visible.insert(subject);
-            }
-        }
+        let blockers = self.blocks_of(viewer).await?;
+        visible.extend(
+            sharing
+                .into_iter()
+                .filter(|subject| !blockers.blocked_by.contains(subject)),
+        );
         Ok(visible)
     }
 
     /// Hides `status` (shown as `offline`) and `last_seen` of the users whose
     /// presence `viewer` may not see.
-    pub(crate) async fn hide_presence(
-        &self,
-        viewer: UserId,
-        users: &mut [crate::model::User],
-    ) -> ChatResult<()> {
+    pub(crate) async fn hide_presence(&self, viewer: UserId, users: &mut [User]) -> ChatResult<()> {
         let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
         let visible = self.presence_visible_to(viewer, &ids).await?;
         for user in users.iter_mut() {
             if !visible.contains(&user.id) {
-                user.status = "offline".to_owned();
-                user.last_seen = None;
+                hide(user);
             }
         }
         Ok(())
     }
+
+    /// Hides the presence of the users who blocked `viewer`, among users who
+    /// share a conversation with them (members of one of theirs).
+    pub(crate) async fn hide_blockers(&self, viewer: UserId, users: &mut [User]) -> ChatResult<()> {
+        let blocks = self.blocks_of(viewer).await?;
+        hide_among(users, &blocks.blocked_by);
+        Ok(())
+    }
+
+    /// Broadcasts `payload`, which shows the presence of the users `shown`,
+    /// to `target`, whose sockets belong to the users `audience`. Those of
+    /// the audience whom one of `shown` blocked get `hidden(blockers)`
+    /// instead: the payload with the presence of those users hidden (one
+    /// more broadcast each; the blocks come from memory).
+    pub(crate) async fn broadcast_showing_presence<T: Serialize>(
+        &self,
+        mut target: Target,
+        audience: &HashSet<UserId>,
+        shown: &[UserId],
+        event: &'static str,
+        payload: &T,
+        hidden: impl Fn(&HashSet<UserId>) -> T,
+    ) -> ChatResult<()> {
+        let mut hide_from: HashMap<UserId, HashSet<UserId>> = HashMap::new();
+        for &subject in shown {
+            for &blocked in &self.blocks_of(subject).await?.blocked {
+                if audience.contains(&blocked) {
+                    hide_from.entry(blocked).or_default().insert(subject);
+                }
+            }
+        }
+        target
+            .except_rooms
+            .extend(hide_from.keys().map(|&viewer| user_room(viewer)));
+        self.broadcast(target, event, payload).await;
+        for (viewer, blockers) in hide_from {
+            self.broadcast(Target::room(user_room(viewer)), event, &hidden(&blockers))
+                .await;
+        }
+        Ok(())
+    }
+}
+
+/// Hides the presence of the `users` in `hidden`.
+pub(crate) fn hide_among(users: &mut [User], hidden: &HashSet<UserId>) {
+    if hidden.is_empty() {
+        return;
+    }
+    for user in users.iter_mut().filter(|u| hidden.contains(&u.id)) {
+        hide(user);
+    }
+}
+
+/// Shows `user` as someone whose presence is not known.
+fn hide(user: &mut User) {
+    user.status = "offline".to_owned();
+    user.last_seen = None;
 }
 
 #[cfg(test)]
@@ -126,7 +130,6 @@ mod tests {
     use sea_orm::Database;
     use serde_json::value::RawValue;
 
-    use super::{BlockFuture, Blocklist};
     use crate::fanout::emitter::BoxFuture;
     use crate::fanout::{Emitter, Target, user_room};
     use crate::ids::UserId;
@@ -134,27 +137,6 @@ mod tests {
     use crate::socket::auth::Identity;
     use crate::testing::TestDb;
     use crate::{ChatConfig, ChatHandle};
-
-    /// Bob has blocked Carol; every question is recorded.
-    struct BobBlocksCarol {
-        bob: UserId,
-        carol: UserId,
-        asked: Arc<Mutex<Vec<UserId>>>,
-    }
-
-    impl Blocklist for BobBlocksCarol {
-        fn blocked_by(&self, user_id: UserId) -> BlockFuture<'_> {
-            if let Ok(mut asked) = self.asked.lock() {
-                asked.push(user_id);
-            }
-            let blocked = if user_id == self.bob {
-                vec![self.carol]
-            } else {
-                Vec::new()
-            };
-            Box::pin(async move { Ok(blocked) })
-        }
-    }
 
     /// Keeps the targets of presence events.
     #[derive(Default)]
@@ -199,7 +181,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn presence_skips_the_users_a_blocklist_names() {
+    async fn presence_skips_the_users_someone_blocked() {
         let test_db = TestDb::new().await;
         let db = Database::connect(&test_db.url).await.expect("connect");
         Migrator::up(&db, None).await.expect("migrate");
@@ -212,15 +194,16 @@ mod tests {
             user(&chat, "carol").await,
             user(&chat, "dave").await,
         );
-        let asked = Arc::new(Mutex::new(Vec::new()));
-        let blocklist: Arc<dyn Blocklist> = Arc::new(BobBlocksCarol {
-            bob,
-            carol,
-            asked: asked.clone(),
-        });
-        let _ = chat.inner.blocklist.set(blocklist);
         chat.get_or_create_direct(bob, carol).await.expect("direct");
         chat.get_or_create_direct(bob, dave).await.expect("direct");
+        // Cached before the block: the block must reach the cache.
+        assert!(
+            chat.presence_visible_to(carol, &[bob])
+                .await
+                .expect("visible")
+                .contains(&bob)
+        );
+        chat.block_user(bob, carol).await.expect("block");
 
         // Profiles and search: Dave sees Bob's presence, Carol (blocked) does not.
         let seen_by_dave = chat
@@ -236,7 +219,14 @@ mod tests {
         let as_carol_sees = chat.user_seen_by(carol, bob).await.expect("profile");
         assert_eq!(as_carol_sees.status, "offline");
         assert_eq!(as_carol_sees.last_seen, None);
-        // Bob has blocked nobody else: Carol still sees Dave's... nothing, they share nothing.
+        // One way only: Bob still sees Carol's.
+        assert!(
+            chat.presence_visible_to(bob, &[carol])
+                .await
+                .expect("visible")
+                .contains(&carol)
+        );
+        // Carol and Dave share nothing.
         assert!(
             chat.presence_visible_to(carol, &[dave])
                 .await
@@ -275,10 +265,6 @@ mod tests {
         assert!(
             !target.except_rooms.contains(&user_room(dave)),
             "{target:?}"
-        );
-        assert!(
-            asked.lock().expect("lock").contains(&bob),
-            "the blocklist was asked about Bob"
         );
     }
 }

@@ -82,7 +82,8 @@ impl ChatHandle {
     /// but `origin`) get `message:updated` with it.
     ///
     /// Members only (`not_found`, or `not_a_member` for a public room), the
-    /// sender only (`forbidden`), text messages that are not deleted only,
+    /// sender only (`forbidden`), not in a direct conversation with a block
+    /// either way (`blocked`), text messages that are not deleted only,
     /// within [`edit_window`](crate::ChatConfig::edit_window) of sending
     /// (`unprocessable`).
     ///
@@ -237,14 +238,16 @@ impl ChatHandle {
         Ok(tombstone)
     }
 
-    /// The message, if it exists in a conversation the caller may read and is
-    /// not deleted (`unprocessable` when it is).
+    /// The message, if it exists in a conversation the caller may read and
+    /// write in (`blocked` in a direct conversation with a block either way)
+    /// and is not deleted (`unprocessable` when it is).
     pub(crate) async fn changeable_message(
         &self,
         caller: UserId,
         message_id: MessageId,
     ) -> ChatResult<Message> {
         let message = self.readable_message(caller, message_id).await?;
+        self.require_writer(message.conversation_id, caller).await?;
         if message.deleted_at.is_some() {
             return Err(deleted());
         }

@@ -1,13 +1,13 @@
 //! In-memory membership sets, so the per-message membership check costs no query.
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
 use sea_orm::{DatabaseConnection, DbErr};
 
+use super::bounded_cache::{BoundedCache, Weigh};
 use crate::ids::{ConversationId, UserId};
+use crate::model::ConversationKind;
 use crate::store;
 
 /// The members of a conversation, and whether outsiders may know it exists.
@@ -19,46 +19,38 @@ pub(crate) struct Members {
     /// Everything else (private groups, direct conversations, ids that do not
     /// exist) answers a non-member "not found", so ids reveal nothing.
     pub(crate) public: bool,
+    /// A direct conversation (where blocks between its two members apply).
+    pub(crate) direct: bool,
 }
 
-/// Conversation id -> members, loaded on first use.
-///
-/// Every change bumps `generation`; a loader that raced with a change does not
-/// store its (possibly stale) result, so the cache never holds a set older than
-/// the last change it was told about. A change it was not told about (a lost
-/// notice from another instance) is seen after `ttl` at worst.
+impl Members {
+    /// The member of a direct conversation who is not `user_id`.
+    pub(crate) fn other_than(&self, user_id: UserId) -> Option<UserId> {
+        self.ids.iter().copied().find(|&id| id != user_id)
+    }
+}
+
+impl Weigh for Members {
+    fn weight(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Conversation id -> members, loaded on first use (see [`BoundedCache`]:
+/// a set is never older than the last change the cache was told about, and
+/// at most `ttl` old).
 ///
 /// Only conversations with members are kept, and at most `capacity` member ids
 /// over all of them: ids that name nothing (a client trying ids one by one)
 /// cost a query each but no memory.
 pub(crate) struct MembershipCache {
-    sets: DashMap<ConversationId, Entry>,
-    generation: AtomicU64,
-    /// Member ids held, plus one per conversation.
-    weight: AtomicUsize,
-    capacity: usize,
-    ttl: Duration,
-}
-
-struct Entry {
-    members: Arc<Members>,
-    loaded: Instant,
-}
-
-impl Entry {
-    fn weight(&self) -> usize {
-        self.members.ids.len() + 1
-    }
+    sets: BoundedCache<ConversationId, Members>,
 }
 
 impl MembershipCache {
     pub(crate) fn new(capacity: usize, ttl: Duration) -> Self {
         MembershipCache {
-            sets: DashMap::new(),
-            generation: AtomicU64::new(0),
-            weight: AtomicUsize::new(0),
-            capacity,
-            ttl,
+            sets: BoundedCache::new(capacity, ttl),
         }
     }
 
@@ -67,64 +59,25 @@ impl MembershipCache {
         db: &DatabaseConnection,
         conversation_id: ConversationId,
     ) -> Result<Arc<Members>, DbErr> {
-        if let Some(entry) = self.sets.get(&conversation_id)
-            && entry.loaded.elapsed() < self.ttl
-        {
-            return Ok(entry.members.clone());
+        if let Some(members) = self.sets.fresh(&conversation_id) {
+            return Ok(members);
         }
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.sets.generation();
         let loaded = Instant::now();
-        let found = store::members::member_set(db, conversation_id).await?;
-        let exists = found.is_some();
-        let (ids, public) = found.unwrap_or_default();
-        let members = Members { ids, public };
-        let members = Arc::new(members);
-        // Ids that do not exist are not remembered: probing random ids must
-        // not grow the cache.
-        if exists && self.generation.load(Ordering::Acquire) == generation {
-            self.store(
-                conversation_id,
-                Entry {
-                    members: members.clone(),
-                    loaded,
-                },
-            );
-        }
-        Ok(members)
-    }
-
-    fn store(&self, conversation_id: ConversationId, entry: Entry) {
-        let weight = entry.weight();
-        if weight > self.capacity {
-            return;
-        }
-        if self.weight.load(Ordering::Relaxed) + weight > self.capacity {
-            self.make_room(weight);
-        }
-        self.weight.fetch_add(weight, Ordering::Relaxed);
-        if let Some(old) = self.sets.insert(conversation_id, entry) {
-            self.weight.fetch_sub(old.weight(), Ordering::Relaxed);
-        }
-    }
-
-    /// Drops expired sets, then others (in no particular order) until an
-    /// eighth of the capacity is free: one pass over the map per eighth of
-    /// the capacity stored, so a full cache costs O(1) per store on average.
-    fn make_room(&self, needed: usize) {
-        let target = self
-            .capacity
-            .saturating_sub(needed)
-            .saturating_sub(self.capacity / 8);
-        let mut held = self.weight.load(Ordering::Relaxed);
-        self.sets.retain(|_, entry| {
-            if entry.loaded.elapsed() >= self.ttl || held > target {
-                held = held.saturating_sub(entry.weight());
-                self.weight.fetch_sub(entry.weight(), Ordering::Relaxed);
-                false
-            } else {
-                true
-            }
+        let Some((ids, kind, public)) = store::members::member_set(db, conversation_id).await?
+        else {
+            // Ids that do not exist are not remembered: probing random ids
+            // must not grow the cache.
+            return Ok(Arc::new(Members::default()));
+        };
+        let members = Arc::new(Members {
+            ids,
+            public: kind == ConversationKind::Group && public,
+            direct: kind == ConversationKind::Direct,
         });
+        self.sets
+            .store(conversation_id, members.clone(), loaded, generation);
+        Ok(members)
     }
 
     pub(crate) async fn is_member(
@@ -140,27 +93,20 @@ impl MembershipCache {
             .contains(&user_id))
     }
 
-    /// Forgets every set (after missed invalidations).
     /// How many changes the cache has seen (tests wait for a notice with it).
     #[cfg(test)]
     pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.sets.generation()
     }
 
+    /// Forgets every set (after missed invalidations).
     pub(crate) fn clear(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.sets.retain(|_, entry| {
-            self.weight.fetch_sub(entry.weight(), Ordering::Relaxed);
-            false
-        });
+        self.sets.clear();
     }
 
     /// Forgets a conversation's set after its membership changed.
     pub(crate) fn invalidate(&self, conversation_id: ConversationId) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Some((_, old)) = self.sets.remove(&conversation_id) {
-            self.weight.fetch_sub(old.weight(), Ordering::Relaxed);
-        }
+        self.sets.invalidate(&conversation_id);
     }
 
     /// Drops the cached set of a conversation when it disagrees with what
@@ -168,8 +114,8 @@ impl MembershipCache {
     pub(crate) fn correct(&self, conversation_id: ConversationId, user_id: UserId, member: bool) {
         let cached = self
             .sets
-            .get(&conversation_id)
-            .map(|entry| entry.members.ids.contains(&user_id));
+            .held(&conversation_id)
+            .map(|members| members.ids.contains(&user_id));
         if cached.is_some_and(|cached| cached != member) {
             self.invalidate(conversation_id);
         }
@@ -177,7 +123,7 @@ impl MembershipCache {
 
     #[cfg(test)]
     fn held(&self) -> (usize, usize) {
-        (self.sets.len(), self.weight.load(Ordering::Relaxed))
+        self.sets.usage()
     }
 }
 

@@ -164,7 +164,8 @@ impl ChatHandle {
     ///
     /// Fails with `validation_failed` (see [`SendMessage`]), `not_found` for a
     /// private conversation the sender is not in (or none), `not_a_member`
-    /// for a public room not joined.
+    /// for a public room not joined, `blocked` in a direct conversation where
+    /// either user blocked the other (see [`block_user`](Self::block_user)).
     /// It applies no rate limit itself: socket handlers call
     /// [`check_event_rate`](ChatHandle::check_event_rate) first, REST hosts
     /// apply their own.
@@ -188,7 +189,8 @@ impl ChatHandle {
         let _in_flight = self.inner.sends_in_flight.token();
         let reply_to = request.reply_to;
         let mut request = request.validated(self.config().max_message_chars)?;
-        self.require_member(request.conversation_id, sender).await?;
+        // Membership and blocks both come from memory: no query per message.
+        self.require_writer(request.conversation_id, sender).await?;
         if let Some(parent) = reply_to {
             request.reply_to = Some(self.reply_preview(request.conversation_id, parent).await?);
         }

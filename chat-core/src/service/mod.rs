@@ -19,6 +19,9 @@
 
 pub(crate) mod activity;
 pub(crate) mod audience;
+pub(crate) mod block_cache;
+pub(crate) mod blocks;
+pub(crate) mod bounded_cache;
 pub(crate) mod conversations;
 pub(crate) mod lifecycle;
 pub(crate) mod membership;
@@ -37,7 +40,7 @@ pub(crate) mod writer;
 
 pub use crate::model::RoomSummary;
 pub use activity::{Presence, Typing};
-pub use audience::{BlockFuture, Blocklist};
+pub use blocks::BlockEvent;
 pub use conversations::create::CreateGroup;
 pub use conversations::history::{HistoryQuery, MessagePage};
 pub use conversations::listing::{

@@ -1,4 +1,6 @@
 //! Group membership: public rooms, joining, leaving, adding members.
+use std::collections::HashSet;
+
 use sea_orm::TransactionTrait;
 use serde::Serialize;
 
@@ -11,6 +13,7 @@ use crate::ids::{ConversationId, UserId};
 use crate::model::{Conversation, ConversationKind, MessageType, RoomSummary, User};
 use crate::protocol as events;
 use crate::service::PageLimit;
+use crate::service::audience::hide_among;
 use crate::store::{self, is_unique_violation};
 
 /// `conversation:member_joined` / `conversation:member_left`.
@@ -132,16 +135,15 @@ impl ChatHandle {
             &view,
         )
         .await;
-        self.broadcast(
+        self.announce_member(
             Target::room(conversation_room(conversation_id)),
             events::CONVERSATION_MEMBER_JOINED,
-            &MemberEvent {
+            MemberEvent {
                 conversation_id,
                 user,
             },
         )
-        .await;
-        Ok(())
+        .await
     }
 
     /// Leaves a group or room: `unprocessable` for a direct conversation.
@@ -172,18 +174,47 @@ impl ChatHandle {
         let user = self.user(user_id).await?;
         self.system_message(conversation_id, &user, "left").await?;
         // Tell the whole conversation, the leaver's sockets included, then unsubscribe them.
-        self.broadcast(
+        self.announce_member(
             Target::rooms(vec![conversation_room(conversation_id), user_room(user_id)]),
             events::CONVERSATION_MEMBER_LEFT,
-            &MemberEvent {
+            MemberEvent {
                 conversation_id,
                 user,
             },
         )
-        .await;
+        .await?;
         self.leave_user(user_id, conversation_room(conversation_id))
             .await;
         Ok(())
+    }
+
+    /// Sends a member event to `target`; members the user blocked see
+    /// their presence hidden in it.
+    async fn announce_member(
+        &self,
+        target: Target,
+        event: &'static str,
+        payload: MemberEvent,
+    ) -> ChatResult<()> {
+        let members = self
+            .inner
+            .membership
+            .members(self.db(), payload.conversation_id)
+            .await?;
+        let hidden = |blockers: &HashSet<UserId>| {
+            let mut hidden = payload.clone();
+            hide_among(std::slice::from_mut(&mut hidden.user), blockers);
+            hidden
+        };
+        self.broadcast_showing_presence(
+            target,
+            &members.ids,
+            &[payload.user.id],
+            event,
+            &payload,
+            hidden,
+        )
+        .await
     }
 
     async fn system_message(

@@ -8,15 +8,15 @@ use super::users::user_from_row;
 use super::{ids, now, sql};
 use crate::entity::member;
 use crate::ids::{ConversationId, UserId};
-use crate::model::User;
+use crate::model::{ConversationKind, User};
 
-/// A conversation's member ids and whether it is a public room; `None` when
-/// the conversation does not exist.
+/// A conversation's member ids, its kind and whether it is public; `None`
+/// when the conversation does not exist.
 pub(crate) async fn member_set<C: ConnectionTrait>(
     conn: &C,
     conversation_id: ConversationId,
-) -> Result<Option<(HashSet<UserId>, bool)>, DbErr> {
-    // One query for both: no row at all when the conversation does not
+) -> Result<Option<(HashSet<UserId>, ConversationKind, bool)>, DbErr> {
+    // One query for all: no row at all when the conversation does not
     // exist, one row with a NULL user when it has no members.
     let mut q = sql(conn);
     q.push(
@@ -25,20 +25,23 @@ pub(crate) async fn member_set<C: ConnectionTrait>(
     )
     .bind(conversation_id);
     let rows = conn.query_all_raw(q.build()).await?;
-    if rows.is_empty() {
+    let Some(first) = rows.first() else {
         return Ok(None);
-    }
+    };
+    let kind: String = first.try_get("", "kind")?;
+    let kind = if kind == "direct" {
+        ConversationKind::Direct
+    } else {
+        ConversationKind::Group
+    };
+    let public: bool = first.try_get("", "is_public")?;
     let mut members = HashSet::with_capacity(rows.len());
-    let mut public = false;
     for row in &rows {
-        let kind: String = row.try_get("", "kind")?;
-        let is_public: bool = row.try_get("", "is_public")?;
-        public = kind == "group" && is_public;
         if let Some(user_id) = row.try_get::<Option<UserId>>("", "user_id")? {
             members.insert(user_id);
         }
     }
-    Ok(Some((members, public)))
+    Ok(Some((members, kind, public)))
 }
 
 /// Whether the user is a member, as the database says now.

@@ -17,7 +17,9 @@
 //! - [`uploads`]: who uploaded a file.
 //! - [`presence`]: online status, and who may see it.
 //! - [`search`]: full-text search of messages (PostgreSQL `tsvector`, SQLite FTS5).
+//! - [`blocks`]: who blocked whom.
 
+pub(crate) mod blocks;
 pub(crate) mod conversations;
 pub(crate) mod members;
 pub(crate) mod message_changes;

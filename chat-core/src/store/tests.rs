@@ -2,6 +2,7 @@
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DbBackend};
 
+use super::blocks::push_involving;
 use super::conversations::push_list;
 use super::messages::{HistoryFrom, push_history};
 use super::reactions::push_reactors;
@@ -11,7 +12,7 @@ use crate::testing::TestDb;
 
 /// Fills a database with enough rows that the planner prefers indexes, then
 /// returns the plans of the hot queries (history paging, catch-up, the
-/// conversation list and who reacted).
+/// conversation list, who reacted and a user's blocks).
 async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     let test_db = TestDb::new().await;
     let db = Database::connect(&test_db.url).await.expect("connect");
@@ -60,6 +61,14 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     script.push(format!(
         "UPDATE messages SET reactions = {counts} WHERE id <= 1000"
     ));
+    // Every user blocked 20 others.
+    let blocks: Vec<String> = (1..=50)
+        .flat_map(|b| (1..=20).map(move |k| format!("({b}, {}, {ts})", 1 + (b + k) % 50)))
+        .collect();
+    script.push(format!(
+        "INSERT INTO user_blocks (blocker_id, blocked_id, created_at) VALUES {}",
+        blocks.join(", ")
+    ));
     for sql in script {
         db.execute_unprepared(&sql).await.expect("seed");
     }
@@ -92,6 +101,7 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
             push_list(q, u(3), &[c(3), c(9), c(17)])
         }),
         statement("who reacted", &|q| push_reactors(q, m(7), 20)),
+        statement("blocks of a user", &|q| push_involving(q, u(7))),
     ];
     let mut out = Vec::new();
     for (name, statement) in queries {
@@ -121,6 +131,13 @@ async fn hot_queries_use_indexes() {
             assert!(
                 plan.contains("idx_message_reactions_order"),
                 "{name} should read reactions in order:\n{plan}"
+            );
+        }
+        if name == "blocks of a user" {
+            // Both directions read from an index: the key, and the reverse one.
+            assert!(
+                plan.contains("idx_user_blocks_blocked"),
+                "{name} should find who blocked the user by index:\n{plan}"
             );
         }
         if backend == DbBackend::Postgres {

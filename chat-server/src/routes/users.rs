@@ -1,6 +1,7 @@
-//! User search and profiles.
+//! User search, profiles and blocking.
 use axum::extract::State;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chat_core::ids::UserId;
 use chat_core::model::User;
@@ -15,6 +16,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/users/search", get(search))
         .route("/api/users/{id}", get(profile))
+        .route("/api/users/me/blocks", get(blocked_users))
+        .route("/api/users/{id}/block", post(block).delete(unblock))
 }
 
 #[derive(Deserialize)]
@@ -56,5 +59,29 @@ async fn profile(
 ) -> ApiResult<Json<UserBody>> {
     Ok(Json(UserBody {
         user: state.chat.user_seen_by(viewer.id, id).await?,
+    }))
+}
+
+async fn block(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<UserId>,
+) -> ApiResult<StatusCode> {
+    state.chat.block_user(user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unblock(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<UserId>,
+) -> ApiResult<StatusCode> {
+    state.chat.unblock_user(user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn blocked_users(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Users>> {
+    Ok(Json(Users {
+        users: state.chat.blocked_users(user.id).await?,
     }))
 }

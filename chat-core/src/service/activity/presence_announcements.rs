@@ -177,10 +177,11 @@ impl ChatHandle {
         // Users this one blocked share conversations but hear nothing.
         let mut except_rooms = vec![user_room(user.user_id)];
         except_rooms.extend(
-            self.blocked_by(user.user_id)
+            self.blocks_of(user.user_id)
                 .await?
-                .into_iter()
-                .map(user_room),
+                .blocked
+                .iter()
+                .map(|&blocked| user_room(blocked)),
         );
         let target = Target {
             rooms,

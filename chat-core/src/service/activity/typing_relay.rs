@@ -34,7 +34,9 @@ impl ChatHandle {
     /// (`typing_timeout` after the last start); call it again to keep the
     /// indicator alive. The typist's own sockets hear nothing; `origin` is the
     /// socket it came from (`None` for REST or bots). Members only
-    /// (`not_found`, or `not_a_member` for a public room).
+    /// (`not_found`, or `not_a_member` for a public room). In a direct
+    /// conversation where either user blocked the other it succeeds and
+    /// relays nothing.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle, bot_id: chat_core::ids::UserId, general: chat_core::ids::ConversationId)
@@ -54,7 +56,13 @@ impl ChatHandle {
         conversation_id: ConversationId,
         origin: Option<Sid>,
     ) -> ChatResult<()> {
-        self.require_member(conversation_id, user.user_id).await?;
+        if self
+            .member_block(conversation_id, user.user_id)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
         self.ensure_typing_expiry_task();
         self.inner
             .typing

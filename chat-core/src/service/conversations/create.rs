@@ -1,6 +1,6 @@
 //! Creating conversations: the one direct conversation of a pair, and groups
 //! (public rooms among them) with their first members.
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
@@ -12,6 +12,8 @@ use crate::fanout::{Target, user_room};
 use crate::ids::UserId;
 use crate::model::Conversation;
 use crate::protocol as events;
+use crate::service::audience::hide_among;
+use crate::service::block_cache::Block;
 use crate::store::conversations::NewConversation;
 use crate::store::{self, is_unique_violation, now};
 
@@ -42,7 +44,9 @@ impl ChatHandle {
     /// per pair, even under concurrent calls.
     ///
     /// Fails with `validation_failed` for `other == caller`, `not_found` for an
-    /// unknown user.
+    /// unknown user, `blocked` when `other` blocked the caller, or when the
+    /// caller blocked `other` and they have no direct conversation yet (the
+    /// blocker may still open the one they have, to read it).
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, bob: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
@@ -62,9 +66,16 @@ impl ChatHandle {
             ));
         }
         self.user_row(other).await?;
+        let block = self.blocks_of(caller).await?.with(other);
+        if let Some(block @ Block::Theirs) = block {
+            return Err(block.refusal());
+        }
         let key = format!("{}:{}", caller.min(other), caller.max(other));
         if let Some(existing) = store::conversations::direct_by_key(self.db(), &key).await? {
             return Ok((self.conversation(caller, existing.typed_id()).await?, false));
+        }
+        if let Some(block) = block {
+            return Err(block.refusal());
         }
         let txn = self.db().begin().await?;
         let new = NewConversation::Direct { key: key.clone() };
@@ -153,11 +164,30 @@ impl ChatHandle {
         store::members::insert(&txn, conv.typed_id(), &members).await?;
         txn.commit().await?;
         self.after_members_added(conv.typed_id(), &members).await;
-        let view = self.conversation(caller, conv.typed_id()).await?;
+        let shared = self
+            .shared_views(caller, &[conv.typed_id()])
+            .await?
+            .pop()
+            .ok_or(ChatError::NotFound("conversation"))?;
         let rooms = members.iter().map(|&id| user_room(id)).collect();
-        self.broadcast(Target::rooms(rooms), events::CONVERSATION_NEW, &view)
-            .await;
-        Ok(view)
+        let audience: HashSet<UserId> = members.iter().copied().collect();
+        let shown: Vec<UserId> = shared.members.iter().map(|m| m.id).collect();
+        let hidden = |blockers: &HashSet<UserId>| {
+            let mut view = shared.clone();
+            hide_among(&mut view.members, blockers);
+            view
+        };
+        self.broadcast_showing_presence(
+            Target::rooms(rooms),
+            &audience,
+            &shown,
+            events::CONVERSATION_NEW,
+            &shared,
+            hidden,
+        )
+        .await?;
+        let blockers = &self.blocks_of(caller).await?.blocked_by;
+        Ok(hidden(blockers))
     }
 
     /// `rate_limited` once the caller created `groups_per_hour` groups in the

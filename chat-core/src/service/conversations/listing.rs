@@ -13,6 +13,7 @@ use crate::error::{ChatError, ChatResult};
 use crate::ids::{ConversationId, UserId};
 use crate::model::Conversation;
 use crate::service::PageLimit;
+use crate::service::audience::hide_among;
 use crate::store;
 
 /// Page size of the conversation list when the client gives none.
@@ -220,8 +221,25 @@ impl ChatHandle {
     }
 
     /// The conversations of `conversation_ids` the caller is a member of, as
-    /// the caller sees them, most recent activity first.
+    /// the caller sees them (members who blocked them show no presence), most
+    /// recent activity first.
     pub(crate) async fn conversation_views(
+        &self,
+        caller: UserId,
+        conversation_ids: &[ConversationId],
+    ) -> ChatResult<Vec<Conversation>> {
+        let mut views = self.shared_views(caller, conversation_ids).await?;
+        let blockers = &self.blocks_of(caller).await?.blocked_by;
+        for view in &mut views {
+            hide_among(&mut view.members, blockers);
+        }
+        Ok(views)
+    }
+
+    /// As [`conversation_views`](Self::conversation_views), with every
+    /// member's presence: for a payload other members receive too (see
+    /// [`broadcast_showing_presence`](Self::broadcast_showing_presence)).
+    pub(crate) async fn shared_views(
         &self,
         caller: UserId,
         conversation_ids: &[ConversationId],

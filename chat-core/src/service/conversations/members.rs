@@ -7,6 +7,7 @@ use crate::fanout::conversation_room;
 use crate::ids::{ConversationId, UserId};
 use crate::model::User;
 use crate::service::PageLimit;
+use crate::service::block_cache::Block;
 use crate::store;
 
 impl ChatHandle {
@@ -50,6 +51,47 @@ impl ChatHandle {
             Ok(())
         } else {
             Err(outsider_error(members.public))
+        }
+    }
+
+    /// For a member, the block between them and the other member of a
+    /// direct conversation, if any (always `None` in a group); for anyone
+    /// else, what an outsider is told. From memory: membership and blocks
+    /// are both cached.
+    pub(crate) async fn member_block(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> ChatResult<Option<Block>> {
+        let members = self
+            .inner
+            .membership
+            .members(self.db(), conversation_id)
+            .await?;
+        if !members.ids.contains(&user_id) {
+            return Err(outsider_error(members.public));
+        }
+        match members
+            .direct
+            .then(|| members.other_than(user_id))
+            .flatten()
+        {
+            Some(other) => Ok(self.blocks_of(user_id).await?.with(other)),
+            None => Ok(None),
+        }
+    }
+
+    /// `Ok` for a member who may write in the conversation: as
+    /// [`require_member`](Self::require_member), and `blocked` in a direct
+    /// conversation where either member blocked the other.
+    pub(crate) async fn require_writer(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> ChatResult<()> {
+        match self.member_block(conversation_id, user_id).await? {
+            Some(block) => Err(block.refusal()),
+            None => Ok(()),
         }
     }
 
@@ -103,7 +145,8 @@ impl ChatHandle {
 
     /// Members of a conversation in id order, `limit` after user id `after`
     /// (keyset paging; [`PageLimit::MEMBERS`]). Members only (`not_found`, or
-    /// `not_a_member` for a public room).
+    /// `not_a_member` for a public room). Those who blocked the caller show
+    /// no presence.
     ///
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId, general: chat_core::ids::ConversationId) -> Result<(), chat_core::ChatError> {
@@ -124,13 +167,15 @@ impl ChatHandle {
     ) -> ChatResult<Vec<User>> {
         let limit = PageLimit::MEMBERS.resolve(limit)?;
         self.require_member(conversation_id, caller).await?;
-        Ok(store::members::page(
+        let mut members = store::members::page(
             self.db(),
             conversation_id,
             after.map_or(0, UserId::get),
             limit,
         )
-        .await?)
+        .await?;
+        self.hide_blockers(caller, &mut members).await?;
+        Ok(members)
     }
 }
 

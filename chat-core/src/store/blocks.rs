@@ -1,0 +1,113 @@
+//! Blocks (`user_blocks`): which user blocked which. The statements are the
+//! same on PostgreSQL and SQLite.
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr};
+
+use super::sql;
+use super::users::user_from_row;
+use crate::db::Sql;
+use crate::ids::UserId;
+use crate::model::User;
+
+/// Stores that `blocker` blocked `blocked`, unless `blocker` already blocked
+/// `limit` users; whether a row was added (not when it existed, nor over the
+/// limit). The count and the insert are one statement, so concurrent blocks
+/// overshoot the limit at most by those committing at the same moment.
+pub(crate) async fn insert_within<C: ConnectionTrait>(
+    conn: &C,
+    blocker: UserId,
+    blocked: UserId,
+    at: DateTime<Utc>,
+    limit: usize,
+) -> Result<bool, DbErr> {
+    // `WHERE` before `ON CONFLICT` keeps SQLite from reading it as a join.
+    let mut q = sql(conn);
+    q.push("INSERT INTO user_blocks (blocker_id, blocked_id, created_at) SELECT ")
+        .bind(blocker)
+        .push(", ")
+        .bind(blocked)
+        .push(", ")
+        .bind(at)
+        .push(" WHERE (SELECT COUNT(*) FROM user_blocks WHERE blocker_id = ")
+        .bind(blocker)
+        .push(") < ")
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .push(" ON CONFLICT DO NOTHING");
+    Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
+}
+
+/// Whether `blocker` blocked `blocked`, as the database says now.
+pub(crate) async fn exists<C: ConnectionTrait>(
+    conn: &C,
+    blocker: UserId,
+    blocked: UserId,
+) -> Result<bool, DbErr> {
+    let mut q = sql(conn);
+    q.push("SELECT 1 FROM user_blocks WHERE blocker_id = ")
+        .bind(blocker)
+        .push(" AND blocked_id = ")
+        .bind(blocked);
+    Ok(conn.query_one_raw(q.build()).await?.is_some())
+}
+
+/// Removes the block; whether there was one.
+pub(crate) async fn delete<C: ConnectionTrait>(
+    conn: &C,
+    blocker: UserId,
+    blocked: UserId,
+) -> Result<bool, DbErr> {
+    let mut q = sql(conn);
+    q.push("DELETE FROM user_blocks WHERE blocker_id = ")
+        .bind(blocker)
+        .push(" AND blocked_id = ")
+        .bind(blocked);
+    Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
+}
+
+/// The blocks on either side of `user_id`: whom they blocked, and who
+/// blocked them (one query; each half is read from its own index).
+pub(crate) async fn involving<C: ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+) -> Result<(Vec<UserId>, Vec<UserId>), DbErr> {
+    let mut q = sql(conn);
+    push_involving(&mut q, user_id);
+    let rows = conn.query_all_raw(q.build()).await?;
+    let (mut blocked, mut blocked_by) = (Vec::new(), Vec::new());
+    for row in &rows {
+        let other: UserId = row.try_get("", "other")?;
+        let mine: i32 = row.try_get("", "mine")?;
+        if mine == 1 {
+            blocked.push(other);
+        } else {
+            blocked_by.push(other);
+        }
+    }
+    Ok((blocked, blocked_by))
+}
+
+/// Appends the query of [`involving`] (separate so its plan can be checked).
+pub(crate) fn push_involving(q: &mut Sql, user_id: UserId) {
+    q.push("SELECT blocked_id AS other, 1 AS mine FROM user_blocks WHERE blocker_id = ")
+        .bind(user_id)
+        .push(
+            " UNION ALL SELECT blocker_id AS other, 0 AS mine FROM user_blocks WHERE blocked_id = ",
+        )
+        .bind(user_id);
+}
+
+/// The users `blocker` blocked, the latest block first.
+pub(crate) async fn blocked_users<C: ConnectionTrait>(
+    conn: &C,
+    blocker: UserId,
+) -> Result<Vec<User>, DbErr> {
+    let mut q = sql(conn);
+    q.push(
+        "SELECT u.id, u.username, u.avatar_url, u.status, u.last_seen \
+         FROM user_blocks b JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = ",
+    )
+    .bind(blocker)
+    .push(" ORDER BY b.created_at DESC, b.blocked_id DESC");
+    let rows = conn.query_all_raw(q.build()).await?;
+    rows.iter().map(user_from_row).collect()
+}
