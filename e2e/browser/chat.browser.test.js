@@ -4,7 +4,9 @@
 // coming back, an image attached through the file input (previewed, then uploaded with a progress
 // bar); then a public room created in the UI that a third user finds in the rooms browser and joins
 // (the others see the notice and the new count), the member list, leaving from the header,
-// delivered and read ticks, and the end of a session signed out everywhere. Screenshots of the main
+// delivered and read ticks, blocking from a profile (the notice in place of the message box, a
+// blocked user's room message behind "Show", unblocking), and the end of a session signed out
+// everywhere. Screenshots of the main
 // screens go to e2e/artifacts/screenshots/.
 //
 // A server with 70 s access tokens then shows the client refreshing its token by itself before it
@@ -651,6 +653,87 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
       await entry.locator('[data-testid="room-join"]').waitFor();
       assert.equal(await entry.getAttribute('data-member'), 'false');
       assert.equal((await entry.locator('[data-testid="room-member-count"]').textContent()).trim(), '2 members');
+    });
+  });
+
+  it('blocking: alice blocks bob from the profile in their direct chat (a notice replaces the box, his send is refused), his room message hides behind "Show"; unblocking brings the box back', async () => {
+    const { alice, bob } = ctx;
+    await step(`${ctx.label}-blocking`, [alice, bob], async () => {
+      await openFromList(alice, ctx.direct, bob.username);
+      await byTestId(alice.page, 'conversation-profile-button').click();
+      const profile = byTestId(alice.page, 'profile-dialog');
+      await profile.waitFor();
+      assert.equal((await profile.locator('[data-testid="profile-name"]').textContent()).trim(), bob.username);
+      await profile.locator('[data-testid="block-button"]').click();
+      await profile.locator('[data-testid="block-confirm"]').waitFor();
+      await screenshot(alice.page, 'block-confirm');
+      await profile.locator('[data-testid="block-confirm-button"]').click();
+      const unblock = profile.locator('[data-testid="unblock-button"]');
+      await unblock.waitFor();
+      assert.equal(await unblock.evaluate((el) => el === document.activeElement), true, 'focus moves to Unblock');
+      await alice.page.keyboard.press('Escape');
+      await profile.waitFor({ state: 'detached' });
+      const view = byTestId(alice.page, 'conversation-view');
+      await view.locator('[data-testid="blocked-notice"]').waitFor();
+      assert.equal(await view.locator('[data-testid="message-input"]').count(), 0, 'no message box beside the notice');
+      await screenshot(alice.page, 'blocked-notice');
+      const { body: blocks } = await api(alice, 'GET', '/api/users/me/blocks');
+      assert.deepEqual(blocks.users.map((u) => u.id), [bob.id]);
+
+      // The same chat on a phone-sized screen: the notice and the profile fit its width.
+      await alice.page.setViewportSize({ width: 390, height: 844 });
+      await view.locator('[data-testid="blocked-notice-unblock"]').waitFor({ state: 'visible' });
+      const overflow = await alice.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px at 390 px`);
+      await screenshot(alice.page, 'phone-blocked-notice');
+      await byTestId(alice.page, 'conversation-profile-button').click();
+      await profile.locator('[data-testid="unblock-button"]').waitFor();
+      await screenshot(alice.page, 'phone-profile-blocked');
+      await alice.page.keyboard.press('Escape');
+      await profile.waitFor({ state: 'detached' });
+      await alice.page.setViewportSize({ width: 1280, height: 800 });
+
+      // bob's message in the direct chat is refused and stays with him as not sent.
+      await openFromList(bob, ctx.direct, alice.username);
+      await byTestId(bob.page, 'message-input').fill('Did I say something wrong?');
+      await byTestId(bob.page, 'message-input').press('Enter');
+      const refused = bob.page.locator('[data-testid="message-item"][data-status="failed"]', { hasText: 'Did I say something wrong?' });
+      await refused.waitFor();
+      assert.match(await refused.locator('[data-testid="message-state"]').innerText(), /blocked you/);
+      await refused.locator('[data-testid="message-discard"]').click();
+      await refused.waitFor({ state: 'detached' });
+
+      // In the room, bob's message reaches alice behind a row she can open.
+      await openFromList(bob, ctx.room, ctx.roomName);
+      await openFromList(alice, ctx.room, ctx.roomName);
+      const lunch = 'Anyone up for lunch?';
+      await sendMessage(bob, lunch);
+      const hidden = view.locator('[data-testid="message-item"][data-hidden="blocked"]').last();
+      await hidden.waitFor();
+      assert.match(await hidden.innerText(), /Message from a blocked user/);
+      assert.equal(await storedMessage(alice.page, lunch).count(), 0, 'the text stays hidden');
+      await listItem(alice.page, ctx.room).locator('[data-testid="conversation-preview"]', { hasText: 'Message from a blocked user' }).waitFor();
+      await screenshot(alice.page, 'blocked-message-hidden');
+      await hidden.locator('[data-testid="blocked-message-show"]').click();
+      await seesMessage(alice, lunch);
+      await screenshot(alice.page, 'blocked-message-shown');
+
+      // The blocked users, from the sidebar.
+      await byTestId(alice.page, 'blocked-users-button').click();
+      const dialog = byTestId(alice.page, 'blocked-users-dialog');
+      await dialog.locator(`[data-testid="blocked-user-item"][data-user-id="${bob.id}"]`).waitFor();
+      await screenshot(alice.page, 'blocked-users');
+      await alice.page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+
+      // Unblocking from the notice brings the box back, and bob writes to her again.
+      await openFromList(alice, ctx.direct, bob.username);
+      await view.locator('[data-testid="blocked-notice-unblock"]').click();
+      await view.locator('[data-testid="message-input"]').waitFor();
+      await view.locator('[data-testid="blocked-notice"]').waitFor({ state: 'detached' });
+      await openFromList(bob, ctx.direct, alice.username);
+      await sendMessage(bob, 'Sorry about earlier.');
+      await seesMessage(alice, 'Sorry about earlier.');
     });
   });
 

@@ -292,6 +292,22 @@ export async function searchUsers(query: string, signal?: AbortSignal): Promise<
   return data.users;
 }
 
+/** `GET /api/users/me/blocks`: the users the caller blocked, the latest first. */
+export async function listBlockedUsers(): Promise<User[]> {
+  const { data } = await http.get<{ users: User[] }>('/users/me/blocks');
+  return data.users;
+}
+
+/** `POST /api/users/:id/block` (204; blocking again changes nothing). */
+export async function blockUser(id: number): Promise<void> {
+  await http.post(`/users/${id}/block`);
+}
+
+/** `DELETE /api/users/:id/block` (204; unblocking someone not blocked changes nothing). */
+export async function unblockUser(id: number): Promise<void> {
+  await http.delete(`/users/${id}/block`);
+}
+
 export interface UploadOptions {
   /** Called as the body goes out: bytes sent and, when known, the body's size. */
   onProgress?: (loaded: number, total: number | undefined) => void;

@@ -225,6 +225,11 @@ export interface UserOfflineEvent {
   last_seen: string;
 }
 
+/** `user:blocked` / `user:unblocked`: whom the signed-in user blocked or unblocked. */
+export interface BlockEvent {
+  user_id: number;
+}
+
 export interface MemberChangeEvent {
   conversation_id: number;
   user: User;
@@ -249,6 +254,8 @@ export interface ServerToClientEvents {
   'typing:stop': (event: TypingEvent) => void;
   'user:online': (event: UserOnlineEvent) => void;
   'user:offline': (event: UserOfflineEvent) => void;
+  'user:blocked': (event: BlockEvent) => void;
+  'user:unblocked': (event: BlockEvent) => void;
   'conversation:new': (conversation: Conversation) => void;
   'conversation:member_joined': (event: MemberChangeEvent) => void;
   'conversation:member_left': (event: MemberChangeEvent) => void;

@@ -29,6 +29,9 @@ function createClient(user: CurrentUser): ChatClient {
       leaveConversation: api.leaveConversation,
       addMember: api.addMember,
       updateConversationSettings: api.updateConversationSettings,
+      listBlockedUsers: api.listBlockedUsers,
+      blockUser: api.blockUser,
+      unblockUser: api.unblockUser,
     },
     transport: socketTransport(getSocket),
     describeError: (error) => describeError(error).message,
@@ -70,6 +73,8 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
     socket.on('typing:stop', client.handleTypingStop);
     socket.on('user:online', client.handleUserOnline);
     socket.on('user:offline', client.handleUserOffline);
+    socket.on('user:blocked', client.handleUserBlocked);
+    socket.on('user:unblocked', client.handleUserUnblocked);
     socket.on('conversation:new', client.handleConversationNew);
     socket.on('conversation:member_joined', client.handleMemberJoined);
     socket.on('conversation:member_left', client.handleMemberLeft);
@@ -100,6 +105,8 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
       socket.off('typing:stop', client.handleTypingStop);
       socket.off('user:online', client.handleUserOnline);
       socket.off('user:offline', client.handleUserOffline);
+      socket.off('user:blocked', client.handleUserBlocked);
+      socket.off('user:unblocked', client.handleUserUnblocked);
       socket.off('conversation:new', client.handleConversationNew);
       socket.off('conversation:member_joined', client.handleMemberJoined);
       socket.off('conversation:member_left', client.handleMemberLeft);

@@ -1,7 +1,8 @@
 // The chat state as the user sees it (conversations, their messages, who is typing, what is
-// waiting to be sent) and the store holding it, with the updates every part of the client shares.
+// waiting to be sent, whom the user blocked) and the store holding it, with the updates every
+// part of the client shares.
 
-import type { Conversation, Message } from '../api/types';
+import type { Conversation, Message, User } from '../api/types';
 import type { ConnectionStatus } from '../socket/connection';
 import { sortByActivity } from './conversations';
 import type { OutgoingMessage } from './outbox';
@@ -30,6 +31,16 @@ export interface Thread {
   error?: string;
 }
 
+/** The users the signed-in user blocked (see `blocks.ts`). */
+export interface BlockState {
+  /** The latest block first. */
+  users: User[];
+  status: LoadStatus;
+  error?: string;
+}
+
+export const noBlocks: BlockState = { users: [], status: 'idle' };
+
 export interface Typist {
   user_id: number;
   username: string;
@@ -49,6 +60,7 @@ export interface ChatState {
   deliveredUpTo: Record<number, MemberPointers>;
   connection: ConnectionStatus;
   activeConversationId: number | null;
+  blocks: BlockState;
 }
 
 export const emptyThread: Thread = {
@@ -71,6 +83,7 @@ function initialState(): ChatState {
     deliveredUpTo: {},
     connection: 'idle',
     activeConversationId: null,
+    blocks: noBlocks,
   };
 }
 

@@ -89,6 +89,26 @@ class FakeApi implements ChatApi {
     this.conversations = this.conversations.filter((c) => c.id !== id);
   }
 
+  /** The users blocked, the latest first. */
+  blocked: User[] = [];
+
+  async listBlockedUsers() {
+    this.calls.push('blocks');
+    return [...this.blocked];
+  }
+
+  async blockUser(id: number) {
+    this.calls.push(`block ${id}`);
+    const user = this.users.get(id);
+    if (!user) throw new Error('user not found');
+    if (!this.blocked.some((u) => u.id === id)) this.blocked.unshift(user);
+  }
+
+  async unblockUser(id: number) {
+    this.calls.push(`unblock ${id}`);
+    this.blocked = this.blocked.filter((u) => u.id !== id);
+  }
+
   async addMember(id: number, userId: number) {
     this.calls.push(`add ${id} ${userId}`);
     const index = this.conversations.findIndex((c) => c.id === id);
@@ -763,5 +783,52 @@ describe('chat client: membership and list reloads', () => {
     await t.client.loadConversations();
     expect(t.client.getState().conversations.map((c) => c.id).sort()).toEqual([10, 20]);
     expect(t.client.hasLeft(20)).toBe(false);
+  });
+
+  it('reads the blocked users at start and keeps them with blocks made here and on other devices', async () => {
+    const t = setup();
+    const carol: User = { id: 3, username: 'carol', avatar_url: null, status: 'offline', last_seen: null };
+    t.api.users.set(carol.id, carol);
+    t.api.blocked = [carol];
+    await t.client.start();
+    expect(t.client.getState().blocks).toEqual({ users: [carol], status: 'ready' });
+
+    await t.client.blockUser(BOB);
+    expect(t.api.calls).toContain(`block ${BOB.id}`);
+    expect(t.client.getState().blocks.users.map((u) => u.id)).toEqual([BOB.id, carol.id]);
+    // The server tells every device, this one too: nothing to read again.
+    t.api.calls = [];
+    t.client.handleUserBlocked({ user_id: BOB.id });
+    await settle();
+    expect(t.api.calls).toEqual([]);
+
+    await t.client.unblockUser(BOB.id);
+    expect(t.client.getState().blocks.users.map((u) => u.id)).toEqual([carol.id]);
+
+    // Another device unblocks Carol and blocks Bob: the list follows.
+    t.client.handleUserUnblocked({ user_id: carol.id });
+    expect(t.client.getState().blocks.users).toEqual([]);
+    t.api.blocked = [BOB];
+    t.client.handleUserBlocked({ user_id: BOB.id });
+    await settle();
+    expect(t.client.getState().blocks.users.map((u) => u.id)).toEqual([BOB.id]);
+  });
+
+  it('reads the blocked users again after a reconnect (changes made while away come with no event)', async () => {
+    const t = setup();
+    await t.client.start();
+    await connect(t);
+    t.client.handleDisconnected();
+    t.transport.connected = false;
+    t.api.blocked = [BOB];
+    await connect(t);
+    expect(t.client.getState().blocks.users.map((u) => u.id)).toEqual([BOB.id]);
+  });
+
+  it('keeps the list as it was when blocking fails', async () => {
+    const t = setup();
+    await t.client.start();
+    await expect(t.client.blockUser({ ...BOB, id: 99 })).rejects.toThrow('user not found');
+    expect(t.client.getState().blocks.users).toEqual([]);
   });
 });

@@ -1,10 +1,12 @@
-// The chat client: conversations, their messages, who is typing, what is waiting to be sent. It
+// The chat client: conversations, their messages, who is typing, what is waiting to be sent, whom
+// the user blocked. It
 // is fed by REST answers and socket events and knows neither React nor socket.io; the provider
 // wires the socket's events to the `handle*` methods. The parts live in their own modules (state,
 // list and membership, history, sending, receipts, typists); this class wires them together and
 // routes every incoming message through one path.
 
 import type {
+  BlockEvent,
   Conversation,
   MemberChangeEvent,
   Message,
@@ -19,6 +21,7 @@ import type {
 } from '../api/types';
 import type { ConnectionStatus } from '../socket/connection';
 import type { ChatTransport } from '../socket/transport';
+import { BlockList, type BlockApi } from './blocks';
 import { ChatStateStore, type ChatState, type Thread } from './chatState';
 import { newClientId } from './clientId';
 import { ConversationList, type ConversationApi } from './conversationList';
@@ -34,7 +37,7 @@ export { emptyThread, type ChatState, type LoadStatus, type Thread, type Typist 
 export { PAGE_SIZE } from './history';
 
 /** The REST calls the chat client makes. */
-export interface ChatApi extends ConversationApi, HistoryApi {}
+export interface ChatApi extends ConversationApi, HistoryApi, BlockApi {}
 
 export interface ChatClientOptions {
   me: { id: number; username: string };
@@ -58,6 +61,7 @@ export class ChatClient {
   private readonly sending: MessageSending;
   private readonly receipts: ReceiptExchange;
   private readonly typists: Typists;
+  private readonly blocks: BlockList;
   private connectedBefore = false;
 
   constructor(options: ChatClientOptions) {
@@ -81,6 +85,7 @@ export class ChatClient {
       describeError,
       afterIngest: (id, messages, live) => this.afterIngest(id, messages, live),
     });
+    this.blocks = new BlockList({ state: this.state, api: options.api, describeError });
     this.conversations = new ConversationList({
       state: this.state,
       api: options.api,
@@ -111,9 +116,9 @@ export class ChatClient {
 
   // ---- lifecycle ----
 
-  /** Loads the conversation list. */
-  start(): Promise<void> {
-    return this.loadConversations();
+  /** Loads the conversation list and the blocked users. */
+  async start(): Promise<void> {
+    await Promise.all([this.loadConversations(), this.loadBlocks()]);
   }
 
   /** Cancels timers; the client can be started again. */
@@ -158,6 +163,33 @@ export class ChatClient {
   hasLeft(id: number): boolean {
     return this.conversations.hasLeft(id);
   }
+
+  // ---- blocking ----
+
+  /** Reads the users the user blocked. */
+  loadBlocks(): Promise<void> {
+    return this.blocks.load();
+  }
+
+  /** Blocks `user` (rejects with the server's error). */
+  blockUser(user: User): Promise<void> {
+    return this.blocks.block(user);
+  }
+
+  /** Unblocks user `userId` (rejects with the server's error). */
+  unblockUser(userId: number): Promise<void> {
+    return this.blocks.unblock(userId);
+  }
+
+  /** `user:blocked`: the user blocked someone, here or on another device. */
+  handleUserBlocked = (event: BlockEvent): void => {
+    this.blocks.handleBlocked(event.user_id);
+  };
+
+  /** `user:unblocked`. */
+  handleUserUnblocked = (event: BlockEvent): void => {
+    this.blocks.handleUnblocked(event.user_id);
+  };
 
   // ---- the open conversation ----
 
@@ -405,7 +437,8 @@ export class ChatClient {
     const reconnect = this.connectedBefore;
     this.connectedBefore = true;
     const work: Promise<unknown>[] = [this.sending.flush()];
-    if (reconnect) work.push(this.loadConversations());
+    // Changes made while away (on another device, say) are in the lists, not in events.
+    if (reconnect) work.push(this.loadConversations(), this.loadBlocks());
     work.push(...this.history.catchUpAll());
     await Promise.all(work);
   }

@@ -1,5 +1,6 @@
 import { NavLink } from 'react-router';
 import type { Conversation } from '../api/types';
+import { hidesMessage, isBlocked } from '../chat/blocks';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { conversationTitle, directPeer, messagePreview } from '../chat/conversations';
 import { formatListTime } from '../chat/format';
@@ -10,7 +11,9 @@ import { Avatar } from './Avatar';
 const NO_TYPISTS: never[] = [];
 
 function ConversationItem({ conversation, meId }: { conversation: Conversation; meId: number }) {
-  const typists = useChatState((s) => s.typing[conversation.id] ?? NO_TYPISTS);
+  const allTypists = useChatState((s) => s.typing[conversation.id] ?? NO_TYPISTS);
+  const blocks = useChatState((s) => s.blocks);
+  const typists = allTypists.filter((t) => !isBlocked(blocks, t.user_id));
   const title = conversationTitle(conversation, meId);
   const peer = directPeer(conversation, meId);
   const online = peer?.status === 'online';
@@ -56,7 +59,10 @@ function ConversationItem({ conversation, meId }: { conversation: Conversation; 
           </span>
           <span className="conversation-item-row">
             <span className={`conversation-item-preview${typing ? ' is-typing' : ''}`} data-testid="conversation-preview">
-              {typing ?? messagePreview(conversation.last_message, meId)}
+              {typing ??
+                (conversation.last_message && hidesMessage(blocks, conversation.last_message, conversation.type)
+                  ? 'Message from a blocked user'
+                  : messagePreview(conversation.last_message, meId))}
             </span>
             {mentioned ? (
               <span className="mention-badge" data-testid="mention-badge" aria-hidden="true">

@@ -1,13 +1,15 @@
 import { useState } from 'react';
 import { describeError } from '../api/errors';
 import type { Conversation, User } from '../api/types';
-import { useChat } from '../chat/ChatContext';
+import { isBlocked } from '../chat/blocks';
+import { useChat, useChatState } from '../chat/ChatContext';
 import { conversationTitle, memberCount } from '../chat/conversations';
 import { lastSeenLabel } from '../chat/format';
 import { addMemberFeedback, type Feedback } from '../chat/membership';
 import { memberCountLabel } from '../chat/rooms';
 import { Avatar } from './Avatar';
 import { Modal } from './Modal';
+import { ProfileDialog } from './ProfileDialog';
 import { UserSearch } from './UserSearch';
 import { useNow } from './useNow';
 
@@ -18,6 +20,8 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
   const now = useNow();
   const [busy, setBusy] = useState(false);
   const [feedback, setFeedback] = useState<Feedback | null>(null);
+  const [profile, setProfile] = useState<User | null>(null);
+  const blocks = useChatState((s) => s.blocks);
   const count = memberCount(conversation);
   const hidden = count - conversation.members.length;
 
@@ -44,8 +48,29 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
           <li key={member.id} className="member-item" data-testid="member-item" data-user-id={member.id}>
             <Avatar name={member.username} url={member.avatar_url} status={member.status} size="small" />
             <span className="member-name">
-              {member.username}
-              {member.id === meId ? <span className="muted"> (you)</span> : null}
+              {member.id === meId ? (
+                <>
+                  {member.username}
+                  <span className="muted"> (you)</span>
+                </>
+              ) : (
+                <button
+                  type="button"
+                  className="title-button"
+                  onClick={() => setProfile(member)}
+                  aria-haspopup="dialog"
+                  aria-label={`${member.username}: view profile`}
+                  data-testid="member-profile-button"
+                >
+                  {member.username}
+                </button>
+              )}
+              {isBlocked(blocks, member.id) ? (
+                <span className="muted" data-testid="member-blocked">
+                  {' '}
+                  (blocked)
+                </span>
+              ) : null}
             </span>
             <span className="member-presence muted">
               {member.id === meId || member.status === 'online' ? 'online' : lastSeenLabel(member.last_seen, now)}
@@ -73,6 +98,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
           ) : null}
         </div>
       </section>
+      {profile ? <ProfileDialog user={profile} onClose={() => setProfile(null)} /> : null}
     </Modal>
   );
 }

@@ -1,6 +1,7 @@
 import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { SERVER_URL } from '../api/http';
 import type { Conversation, Message } from '../api/types';
+import { hidesMessage } from '../chat/blocks';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { directPeer } from '../chat/conversations';
@@ -232,6 +233,7 @@ export function MessageList({ conversation, conversationId, onReply, onOpenThrea
                       previous.message.sender_id !== row.message.sender_id)
                   }
                   seen={row.message.id === seenMessageId}
+                  conversationType={conversation?.type}
                   onReply={onReply}
                   onOpenThread={onOpenThread}
                   receipt={
@@ -283,10 +285,24 @@ interface MessageRowProps {
   onOpenThread?: (message: Message) => void;
   /** Leaves out the quote of this message (replies shown in its thread). */
   hideQuoteOf?: number;
+  /** The conversation's type: in a group, a blocked user's message stays behind a row until shown. */
+  conversationType?: Conversation['type'];
 }
 
-export function MessageRow({ message, own, showSender, seen, receipt, onReply, onOpenThread, hideQuoteOf }: MessageRowProps) {
+export function MessageRow({
+  message,
+  own,
+  showSender,
+  seen,
+  receipt,
+  onReply,
+  onOpenThread,
+  hideQuoteOf,
+  conversationType,
+}: MessageRowProps) {
   const [editing, setEditing] = useState(false);
+  const [revealed, setRevealed] = useState(false);
+  const hidden = useChatState((s) => hidesMessage(s.blocks, message, conversationType)) && !revealed;
   const item = useRef<HTMLLIElement>(null);
   const menu = useLongPressMenu(item);
   const [picking, setPicking] = useState(false);
@@ -295,6 +311,36 @@ export function MessageRow({ message, own, showSender, seen, receipt, onReply, o
   useEffect(() => {
     if (!menu.open) setPicking(false);
   }, [menu.open]);
+  // The Show button is gone once the message shows: focus goes to the message.
+  useEffect(() => {
+    if (revealed) item.current?.focus();
+  }, [revealed]);
+  if (hidden) {
+    return (
+      <li
+        className="message other blocked-message"
+        data-testid="message-item"
+        data-message-id={message.id}
+        data-seq={message.seq}
+        data-status="sent"
+        data-message-type={message.message_type}
+        data-hidden="blocked"
+      >
+        <p className="blocked-message-row" data-testid="blocked-message">
+          <span>Message from a blocked user</span>
+          <button
+            type="button"
+            className="button link"
+            onClick={() => setRevealed(true)}
+            aria-label="Show the message from a blocked user"
+            data-testid="blocked-message-show"
+          >
+            Show
+          </button>
+        </p>
+      </li>
+    );
+  }
   if (message.message_type === 'system') {
     // A notice about a member joining, being added or leaving: centered, not a bubble.
     return (
@@ -319,6 +365,7 @@ export function MessageRow({ message, own, showSender, seen, receipt, onReply, o
     <li
       ref={item}
       className={`message ${own ? 'own' : 'other'}${menu.open ? ' menu-open' : ''}`}
+      tabIndex={revealed ? -1 : undefined}
       {...menu.handlers}
       data-testid="message-item"
       data-message-id={message.id}

@@ -2,11 +2,13 @@ import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEven
 import { fetchReplies } from '../api/http';
 import { describeError } from '../api/errors';
 import type { Conversation, Message } from '../api/types';
+import { blockedPeer } from '../chat/blocks';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { formatFullTime, formatMessageTime } from '../chat/format';
 import { mergeMessages } from '../chat/messages';
 import { useMentionAutocomplete } from './MentionSuggestions';
+import { BlockedNotice } from './BlockedNotice';
 import { MessageRow } from './MessageList';
 
 interface ThreadPanelProps {
@@ -61,6 +63,7 @@ export function ThreadPanel({ conversation, parent, onClose }: ThreadPanelProps)
   const pending = outgoing.filter((o) => o.conversation_id === conversation.id && o.reply_to?.id === parent.id);
 
   const mentions = useMentionAutocomplete({ members: conversation.members, meId, input, setText });
+  const blockedUser = useChatState((s) => blockedPeer(conversation, meId, s.blocks));
 
   function send(event?: FormEvent) {
     event?.preventDefault();
@@ -90,7 +93,13 @@ export function ThreadPanel({ conversation, parent, onClose }: ThreadPanelProps)
         </button>
       </header>
       <ol className="thread-messages" aria-label="The message and its replies" data-testid="thread-messages">
-        <MessageRow message={current} own={current.sender_id === meId} showSender={current.sender_id !== meId} seen={false} />
+        <MessageRow
+          message={current}
+          own={current.sender_id === meId}
+          showSender={current.sender_id !== meId}
+          seen={false}
+          conversationType={conversation.type}
+        />
         <li className="thread-count" aria-live="polite">
           {replies.length === 1 ? '1 reply' : `${replies.length} replies`}
         </li>
@@ -102,6 +111,7 @@ export function ThreadPanel({ conversation, parent, onClose }: ThreadPanelProps)
             showSender={m.sender_id !== meId}
             seen={false}
             hideQuoteOf={parent.id}
+            conversationType={conversation.type}
           />
         ))}
         {pending.map((o) => (
@@ -136,30 +146,34 @@ export function ThreadPanel({ conversation, parent, onClose }: ThreadPanelProps)
           Show more replies
         </button>
       ) : null}
-      <form className="composer thread-composer" onSubmit={send}>
-        {mentions.list}
-        <label htmlFor="thread-input" className="visually-hidden">
-          Reply in thread
-        </label>
-        <textarea
-          id="thread-input"
-          ref={input}
-          rows={1}
-          value={text}
-          placeholder="Reply in thread"
-          onChange={(e) => {
-            setText(e.target.value);
-            mentions.track(e.target.value, e.target.selectionStart);
-          }}
-          onSelect={(e) => mentions.track(e.currentTarget.value, e.currentTarget.selectionStart)}
-          onKeyDown={onKeyDown}
-          data-testid="thread-input"
-          {...mentions.comboboxProps}
-        />
-        <button type="submit" className="button primary send-button" disabled={!text.trim()} data-testid="thread-send">
-          Send
-        </button>
-      </form>
+      {blockedUser ? (
+        <BlockedNotice user={blockedUser} />
+      ) : (
+        <form className="composer thread-composer" onSubmit={send}>
+          {mentions.list}
+          <label htmlFor="thread-input" className="visually-hidden">
+            Reply in thread
+          </label>
+          <textarea
+            id="thread-input"
+            ref={input}
+            rows={1}
+            value={text}
+            placeholder="Reply in thread"
+            onChange={(e) => {
+              setText(e.target.value);
+              mentions.track(e.target.value, e.target.selectionStart);
+            }}
+            onSelect={(e) => mentions.track(e.currentTarget.value, e.currentTarget.selectionStart)}
+            onKeyDown={onKeyDown}
+            data-testid="thread-input"
+            {...mentions.comboboxProps}
+          />
+          <button type="submit" className="button primary send-button" disabled={!text.trim()} data-testid="thread-send">
+            Send
+          </button>
+        </form>
+      )}
     </aside>
   );
 }

@@ -7,12 +7,13 @@ import { MessageSearch } from '../components/MessageSearch';
 import { NewChatDialog } from '../components/NewChatDialog';
 import { NewGroupDialog } from '../components/NewGroupDialog';
 import { Avatar } from '../components/Avatar';
+import { BlockedUsersDialog } from '../components/BlockedUsersDialog';
 import { useAuth } from '../session/AuthContext';
 
 /** The signed-in screen: conversations on the left, the open one on the right. */
 export function ChatLayout({ user }: { user: CurrentUser }) {
   const { logout } = useAuth();
-  const [dialog, setDialog] = useState<'chat' | 'group' | null>(null);
+  const [dialog, setDialog] = useState<'chat' | 'group' | 'blocked' | null>(null);
   const conversationMatch = useMatch('/c/:conversationId');
   const conversationOpen = conversationMatch !== null;
   const openId = Number(conversationMatch?.params.conversationId);
@@ -30,9 +31,21 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
               <Avatar name={user.username} url={user.avatar_url} size="small" />
               <span className="current-user-name">{user.username}</span>
             </div>
-            <button type="button" className="button link" onClick={() => void logout()} data-testid="logout-button">
-              Sign out
-            </button>
+            <div className="sidebar-header-actions">
+              <button
+                type="button"
+                className="button link"
+                onClick={() => setDialog('blocked')}
+                aria-haspopup="dialog"
+                aria-label="Blocked users"
+                data-testid="blocked-users-button"
+              >
+                Blocked
+              </button>
+              <button type="button" className="button link" onClick={() => void logout()} data-testid="logout-button">
+                Sign out
+              </button>
+            </div>
           </header>
           <div className="sidebar-actions">
             <button type="button" className="button primary" onClick={() => setDialog('chat')} data-testid="new-chat-button">
@@ -62,6 +75,7 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
       </div>
       {dialog === 'chat' ? <NewChatDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'group' ? <NewGroupDialog onClose={() => setDialog(null)} /> : null}
+      {dialog === 'blocked' ? <BlockedUsersDialog onClose={() => setDialog(null)} /> : null}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
-import type { Message } from '../api/types';
+import type { Message, User } from '../api/types';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { blockedPeer, isBlocked } from '../chat/blocks';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { conversationTitle, directPeer, memberSummary } from '../chat/conversations';
@@ -8,11 +9,13 @@ import { lastSeenLabel } from '../chat/format';
 import { isMuted } from '../chat/mute';
 import { typingLabel } from '../chat/typing';
 import { Avatar } from '../components/Avatar';
+import { BlockedNotice } from '../components/BlockedNotice';
 import { Composer } from '../components/Composer';
 import { LeaveDialog } from '../components/LeaveDialog';
 import { MembersDialog } from '../components/MembersDialog';
 import { MessageList } from '../components/MessageList';
 import { MuteMenu } from '../components/MuteMenu';
+import { ProfileDialog } from '../components/ProfileDialog';
 import { ThreadPanel } from '../components/ThreadPanel';
 import { useNow } from '../components/useNow';
 
@@ -38,7 +41,9 @@ function ConversationView({ conversationId }: { conversationId: number }) {
   const conversation = useChatState((s) => s.conversations.find((c) => c.id === conversationId));
   const threadStatus = useChatState((s) => (s.threads[conversationId] ?? emptyThread).status);
   const typists = useChatState((s) => s.typing[conversationId] ?? NO_TYPISTS);
+  const blocks = useChatState((s) => s.blocks);
   const [dialog, setDialog] = useState<'members' | 'leave' | null>(null);
+  const [profile, setProfile] = useState<User | null>(null);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [threadOf, setThreadOf] = useState<Message | null>(null);
   // Opened at a message (a search result): `?message=<id>&seq=<seq>`.
@@ -76,7 +81,9 @@ function ConversationView({ conversationId }: { conversationId: number }) {
     if (conversation.is_public) subtitle += ' · public room';
   }
   if (conversation && isMuted(conversation, now)) subtitle += subtitle ? ' · muted' : 'muted';
-  const typing = typingLabel(typists.map((t) => t.username));
+  const blockedUser = blockedPeer(conversation, meId, blocks);
+  // Blocked users' typing in groups is hidden like their messages.
+  const typing = typingLabel(typists.filter((t) => !isBlocked(blocks, t.user_id)).map((t) => t.username));
 
   useEffect(() => {
     document.title = conversation ? `${title} - Chat` : 'Chat';
@@ -91,10 +98,30 @@ function ConversationView({ conversationId }: { conversationId: number }) {
         <Link to="/" className="back-link" aria-label="Back to conversations">
           <span aria-hidden="true">‹</span>
         </Link>
-        {conversation ? <Avatar name={title} url={peer?.avatar_url} status={peer?.status} size="small" /> : null}
+        {conversation && peer ? (
+          // The title's button does the same for keyboards and screen readers.
+          <button type="button" className="avatar-button" tabIndex={-1} aria-hidden="true" onClick={() => setProfile(peer)}>
+            <Avatar name={title} url={peer.avatar_url} status={peer.status} size="small" />
+          </button>
+        ) : conversation ? (
+          <Avatar name={title} size="small" />
+        ) : null}
         <div className="conversation-heading">
           <h1 id="conversation-title" data-testid="conversation-title">
-            {title}
+            {peer ? (
+              <button
+                type="button"
+                className="title-button"
+                onClick={() => setProfile(peer)}
+                aria-haspopup="dialog"
+                aria-label={`${title}: view profile`}
+                data-testid="conversation-profile-button"
+              >
+                {title}
+              </button>
+            ) : (
+              title
+            )}
           </h1>
           {subtitle ? (
             <p
@@ -148,18 +175,23 @@ function ConversationView({ conversationId }: { conversationId: number }) {
       <div className="typing-indicator" aria-live="polite" data-testid="typing-indicator">
         {typing}
       </div>
-      <Composer
-        conversationId={conversationId}
-        members={conversation?.members ?? []}
-        replyTo={replyTo}
-        onCancelReply={() => setReplyTo(null)}
-      />
+      {blockedUser ? (
+        <BlockedNotice user={blockedUser} />
+      ) : (
+        <Composer
+          conversationId={conversationId}
+          members={conversation?.members ?? []}
+          replyTo={replyTo}
+          onCancelReply={() => setReplyTo(null)}
+        />
+      )}
       {threadOf && conversation ? (
         <ThreadPanel conversation={conversation} parent={threadOf} onClose={() => setThreadOf(null)} />
       ) : null}
       {dialog === 'members' && conversation ? (
         <MembersDialog conversation={conversation} onClose={() => setDialog(null)} />
       ) : null}
+      {profile ? <ProfileDialog user={profile} onClose={() => setProfile(null)} /> : null}
       {dialog === 'leave' && conversation ? (
         <LeaveDialog
           conversation={conversation}
