@@ -1,6 +1,6 @@
 //! In-memory blocks per user (whom they blocked, who blocked them), so the
 //! checks on sends in direct conversations and on presence cost no query.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,16 +71,59 @@ impl BlockCache {
         if let Some(blocks) = self.users.fresh(&user_id) {
             return Ok(blocks);
         }
+        Ok(self
+            .load(db, &[user_id])
+            .await?
+            .remove(&user_id)
+            .unwrap_or_default())
+    }
+
+    /// Makes sure the blocks of every one of `users` are cached: those
+    /// missing are read together, a query per
+    /// [`MAX_USERS_PER_QUERY`](store::blocks::MAX_USERS_PER_QUERY) users (a
+    /// batch of presence announcements, say, rather than a query each).
+    pub(crate) async fn load_missing(
+        &self,
+        db: &DatabaseConnection,
+        users: &[UserId],
+    ) -> Result<(), DbErr> {
+        let missing: Vec<UserId> = users
+            .iter()
+            .copied()
+            .filter(|user| self.users.fresh(user).is_none())
+            .collect();
+        for chunk in missing.chunks(store::blocks::MAX_USERS_PER_QUERY) {
+            self.load(db, chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads and caches the blocks of `users` (one query).
+    async fn load(
+        &self,
+        db: &DatabaseConnection,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, Arc<Blocks>>, DbErr> {
         let generation = self.users.generation();
         let loaded = Instant::now();
-        let (blocked, blocked_by) = store::blocks::involving(db, user_id).await?;
-        let blocks = Arc::new(Blocks {
-            blocked: blocked.into_iter().collect(),
-            blocked_by: blocked_by.into_iter().collect(),
-        });
-        self.users
-            .store(user_id, blocks.clone(), loaded, generation);
-        Ok(blocks)
+        let mut blocks: HashMap<UserId, Blocks> =
+            users.iter().map(|&u| (u, Blocks::default())).collect();
+        for (blocker, blocked) in store::blocks::involving(db, users).await? {
+            if let Some(mine) = blocks.get_mut(&blocker) {
+                mine.blocked.insert(blocked);
+            }
+            if let Some(theirs) = blocks.get_mut(&blocked) {
+                theirs.blocked_by.insert(blocker);
+            }
+        }
+        Ok(blocks
+            .into_iter()
+            .map(|(user, blocks)| {
+                let blocks = Arc::new(blocks);
+                self.users.store(user, blocks.clone(), loaded, generation);
+                (user, blocks)
+            })
+            .collect())
     }
 
     /// Forgets both users' entries after a block between them changed.
@@ -135,6 +178,48 @@ mod tests {
         assert_eq!(blocks.with(u(3)), Some(Block::Theirs));
         assert_eq!(blocks.with(u(4)), Some(Block::Theirs));
         assert_eq!(blocks.with(u(5)), None);
+    }
+
+    /// The blocks of a whole batch are read at once, both sides of each.
+    #[tokio::test]
+    async fn a_batch_of_users_is_loaded_in_one_go() {
+        use migration::{Migrator, MigratorTrait};
+
+        let test_db = crate::testing::TestDb::new().await;
+        let db = sea_orm::Database::connect(&test_db.url)
+            .await
+            .expect("connect");
+        Migrator::up(&db, None).await.expect("migrate");
+        let chat = crate::ChatCore::builder(db.clone()).build().1;
+        let mut ids = Vec::new();
+        for name in ["ann", "ben", "cat", "dan"] {
+            let user = chat
+                .create_user(crate::service::NewUser {
+                    username: name.to_owned(),
+                    email: format!("{name}@example.com"),
+                    password_hash: String::new(),
+                })
+                .await
+                .expect("user");
+            ids.push(user.typed_id());
+        }
+        let [ann, ben, cat, dan] = [ids[0], ids[1], ids[2], ids[3]];
+        chat.block_user(ann, ben).await.expect("block");
+        chat.block_user(cat, ann).await.expect("block");
+        chat.block_user(dan, ben).await.expect("block");
+
+        let cache = BlockCache::new(100, Duration::from_secs(60));
+        cache
+            .load_missing(&db, &[ann, ben, cat])
+            .await
+            .expect("load");
+        let held = |user| cache.users.fresh(&user).expect("cached");
+        assert_eq!(held(ann).blocked, [ben].into());
+        assert_eq!(held(ann).blocked_by, [cat].into());
+        assert_eq!(held(ben).blocked_by, [ann, dan].into());
+        assert!(held(ben).blocked.is_empty());
+        assert_eq!(held(cat).blocked, [ann].into());
+        assert!(cache.users.fresh(&dan).is_none(), "not asked for");
     }
 
     #[test]

@@ -64,36 +64,39 @@ pub(crate) async fn delete<C: ConnectionTrait>(
     Ok(conn.execute_raw(q.build()).await?.rows_affected() == 1)
 }
 
-/// The blocks on either side of `user_id`: whom they blocked, and who
-/// blocked them (one query; each half is read from its own index).
+/// Most users [`involving`] takes at once (each is bound twice).
+pub(crate) const MAX_USERS_PER_QUERY: usize = 250;
+
+/// Every block on either side of one of `users` (at most
+/// [`MAX_USERS_PER_QUERY`]), as (blocker, blocked); a block between two of
+/// them may come twice. One query; each half is read from its own index.
 pub(crate) async fn involving<C: ConnectionTrait>(
     conn: &C,
-    user_id: UserId,
-) -> Result<(Vec<UserId>, Vec<UserId>), DbErr> {
-    let mut q = sql(conn);
-    push_involving(&mut q, user_id);
-    let rows = conn.query_all_raw(q.build()).await?;
-    let (mut blocked, mut blocked_by) = (Vec::new(), Vec::new());
-    for row in &rows {
-        let other: UserId = row.try_get("", "other")?;
-        let mine: i32 = row.try_get("", "mine")?;
-        if mine == 1 {
-            blocked.push(other);
-        } else {
-            blocked_by.push(other);
-        }
+    users: &[UserId],
+) -> Result<Vec<(UserId, UserId)>, DbErr> {
+    if users.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok((blocked, blocked_by))
+    let mut q = sql(conn);
+    push_involving(&mut q, users);
+    let rows = conn.query_all_raw(q.build()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("", "blocker_id")?,
+                row.try_get("", "blocked_id")?,
+            ))
+        })
+        .collect()
 }
 
 /// Appends the query of [`involving`] (separate so its plan can be checked).
-pub(crate) fn push_involving(q: &mut Sql, user_id: UserId) {
-    q.push("SELECT blocked_id AS other, 1 AS mine FROM user_blocks WHERE blocker_id = ")
-        .bind(user_id)
-        .push(
-            " UNION ALL SELECT blocker_id AS other, 0 AS mine FROM user_blocks WHERE blocked_id = ",
-        )
-        .bind(user_id);
+pub(crate) fn push_involving(q: &mut Sql, users: &[UserId]) {
+    q.push("SELECT blocker_id, blocked_id FROM user_blocks WHERE blocker_id IN (")
+        .bind_list(users.iter().copied())
+        .push(") UNION ALL SELECT blocker_id, blocked_id FROM user_blocks WHERE blocked_id IN (")
+        .bind_list(users.iter().copied())
+        .push(")");
 }
 
 /// The users `blocker` blocked, the latest block first.

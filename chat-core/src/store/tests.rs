@@ -12,7 +12,7 @@ use crate::testing::TestDb;
 
 /// Fills a database with enough rows that the planner prefers indexes, then
 /// returns the plans of the hot queries (history paging, catch-up, the
-/// conversation list, who reacted and a user's blocks).
+/// conversation list, who reacted and users' blocks).
 async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     let test_db = TestDb::new().await;
     let db = Database::connect(&test_db.url).await.expect("connect");
@@ -61,14 +61,23 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     script.push(format!(
         "UPDATE messages SET reactions = {counts} WHERE id <= 1000"
     ));
-    // Every user blocked 20 others.
-    let blocks: Vec<String> = (1..=50)
-        .flat_map(|b| (1..=20).map(move |k| format!("({b}, {}, {ts})", 1 + (b + k) % 50)))
+    // 2000 more users, each of whom blocked 5 others.
+    let more: Vec<String> = (51..=2050)
+        .map(|u| format!("('u{u}', 'u{u}', 'u{u}@x.io', '', 'offline', {ts})"))
         .collect();
     script.push(format!(
-        "INSERT INTO user_blocks (blocker_id, blocked_id, created_at) VALUES {}",
-        blocks.join(", ")
+        "INSERT INTO users (username, username_key, email, password_hash, status, created_at) VALUES {}",
+        more.join(", ")
     ));
+    let blocks: Vec<String> = (1..=2050)
+        .flat_map(|b| (1..=5).map(move |k| format!("({b}, {}, {ts})", 1 + (b + k * 7) % 2050)))
+        .collect();
+    for chunk in blocks.chunks(1000) {
+        script.push(format!(
+            "INSERT INTO user_blocks (blocker_id, blocked_id, created_at) VALUES {}",
+            chunk.join(", ")
+        ));
+    }
     for sql in script {
         db.execute_unprepared(&sql).await.expect("seed");
     }
@@ -101,7 +110,9 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
             push_list(q, u(3), &[c(3), c(9), c(17)])
         }),
         statement("who reacted", &|q| push_reactors(q, m(7), 20)),
-        statement("blocks of a user", &|q| push_involving(q, u(7))),
+        statement("blocks of users", &|q| {
+            push_involving(q, &[u(7), u(9), u(11)])
+        }),
     ];
     let mut out = Vec::new();
     for (name, statement) in queries {
@@ -133,7 +144,7 @@ async fn hot_queries_use_indexes() {
                 "{name} should read reactions in order:\n{plan}"
             );
         }
-        if name == "blocks of a user" {
+        if name == "blocks of users" {
             // Both directions read from an index: the key, and the reverse one.
             assert!(
                 plan.contains("idx_user_blocks_blocked"),

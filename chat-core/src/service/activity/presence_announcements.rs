@@ -106,6 +106,11 @@ impl ChatHandle {
                 Err(err) => tracing::warn!(%err, "presence not checked after storing"),
             }
         }
+        // Whom each of them blocked, read for the whole batch at once.
+        let users: Vec<UserId> = changes.iter().map(|c| c.user_id).collect();
+        if let Err(err) = self.inner.blocks.load_missing(self.db(), &users).await {
+            tracing::warn!(%err, "blocks not read for the presence batch");
+        }
         let announcements = changes.into_iter().map(|change| async move {
             let identity = Identity {
                 user_id: change.user_id,
