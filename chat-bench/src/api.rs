@@ -50,6 +50,11 @@ struct Created {
 }
 
 #[derive(Deserialize)]
+struct SearchPage {
+    results: Vec<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
 struct Page {
     messages: Vec<WireMessage>,
     has_more: bool,
@@ -132,6 +137,24 @@ impl Api {
             .await
             .context("create group response")?;
         Ok(created.id)
+    }
+
+    /// `GET /api/search/messages?query=`: how many results the first page holds.
+    pub async fn search_messages(&self, token: &str, query: &str) -> Result<usize> {
+        let resp = self
+            .http
+            .get(format!("{}/api/search/messages", self.base))
+            .query(&[("query", query)])
+            .bearer_auth(token)
+            .send()
+            .await
+            .context("search")?;
+        let page: SearchPage = check(resp, "search")
+            .await?
+            .json()
+            .await
+            .context("search response")?;
+        Ok(page.results.len())
     }
 
     /// Every message of a conversation with `seq > after_seq`, oldest first (follows `has_more`).

@@ -167,6 +167,11 @@ pub enum Scenario {
     /// lifecycle: sends, edits and deletes of the client's own recent messages, reaction toggles
     /// on recent messages (--mix): ack latency per operation and events delivered per second.
     Lifecycle(LifecycleArgs),
+    /// N messages in C conversations written straight into the server's database (a Zipf
+    /// vocabulary), then searches through `GET /api/search/messages` by a member of some of
+    /// them, one at a time: latency per kind of query. Needs a fresh database: the spawned
+    /// server's SQLite file, or --database-url.
+    Search(SearchArgs),
 }
 
 impl Scenario {
@@ -282,6 +287,35 @@ pub struct LifecycleArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub traffic: TrafficArgs,
+}
+
+/// `search` options.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct SearchArgs {
+    /// Messages to store (N), spread evenly over the conversations.
+    #[arg(long, short = 'n', default_value_t = 1_000_000)]
+    pub messages: u64,
+    /// Conversations (C): groups of four users.
+    #[arg(long, short = 'c', default_value_t = 10_000)]
+    pub conversations: usize,
+    /// Conversations the searching user is a member of.
+    #[arg(long, default_value_t = 50)]
+    pub member_of: usize,
+    /// Users the members and senders are drawn from.
+    #[arg(long, default_value_t = 2000)]
+    pub users: usize,
+    /// Distinct words of the vocabulary (drawn with a Zipf distribution).
+    #[arg(long, default_value_t = 5000)]
+    pub vocabulary: usize,
+    /// Measured searches (after 20 to warm up), in turn one word, two words and a prefix.
+    #[arg(long, default_value_t = 600)]
+    pub searches: usize,
+    /// Rows in one INSERT statement.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Seed of the data set and the queries.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// `churn` options.

@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 
 use crate::cli::{
     Cli, MAX_CONNECTIONS, MAX_DURATION_S, MAX_IDLE_CONNECTIONS, RESERVED_FILES, Scenario,
-    TrafficArgs,
+    SearchArgs, TrafficArgs,
 };
 use crate::scenario::TrafficPlan;
 use crate::server::{self, FileLimit};
@@ -33,6 +33,10 @@ pub fn check_scenario(cli: &Cli) -> Result<Option<TrafficPlan>> {
             a.duration,
             &a.traffic,
         )),
+        Scenario::Search(a) => {
+            check_search(a)?;
+            None
+        }
         Scenario::Lifecycle(a) => {
             if a.recent == 0 || a.recent > 1000 {
                 bail!("--recent must be 1..=1000");
@@ -152,6 +156,33 @@ pub fn traffic_plan(
         settle: traffic.settle,
         churn: None,
     }
+}
+
+/// Bounds of `search`: a data set this machine writes in minutes, statements within SQLite's
+/// limit of bound values.
+fn check_search(a: &SearchArgs) -> Result<()> {
+    if a.messages == 0 || a.messages > 10_000_000 {
+        bail!("--messages must be 1..=10000000");
+    }
+    if a.conversations == 0 || a.conversations > 1_000_000 || a.conversations as u64 > a.messages {
+        bail!("--conversations must be 1..=1000000 and at most --messages");
+    }
+    if a.member_of == 0 || a.member_of > a.conversations {
+        bail!("--member-of must be 1..=--conversations");
+    }
+    if !(4..=100_000).contains(&a.users) {
+        bail!("--users must be 4..=100000");
+    }
+    if !(100..=100_000).contains(&a.vocabulary) {
+        bail!("--vocabulary must be 100..=100000");
+    }
+    if a.searches == 0 || a.searches > 100_000 {
+        bail!("--searches must be 1..=100000");
+    }
+    if a.batch == 0 || a.batch > 4000 {
+        bail!("--batch must be 1..=4000");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

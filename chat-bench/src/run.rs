@@ -216,6 +216,24 @@ async fn measure(
     };
 
     let (results, summary) = match (&cli.scenario, plan) {
+        (Scenario::Search(a), _) => {
+            let url = match (target, spawned, &common.database_url) {
+                (_, _, Some(url)) => url.clone(),
+                (_, Some(cluster), None) => match cluster.servers.first() {
+                    Some(server) => format!(
+                        "sqlite://{}?mode=rw",
+                        server.data_dir.join("chat.db").display()
+                    ),
+                    None => bail!("no server was started"),
+                },
+                (_, None, None) => bail!(
+                    "search writes into the server's database: give --database-url, or \
+                     --spawn-server"
+                ),
+            };
+            let (r, s) = scenario::search(&env, a, &url).await?;
+            (serde_json::to_value(r)?, s)
+        }
         (Scenario::Idle(a), _) => {
             let (r, s) = scenario::idle(&env, a).await?;
             (serde_json::to_value(r)?, s)

@@ -445,3 +445,44 @@ fn steps_back_to_search() -> u32 {
         .expect("the search migration");
     (Migrator::migrations().len() - search) as u32
 }
+
+/// SQLite: the index keeps no word of an erased message (FTS5 secure-delete
+/// on a contentless table: the entries go, not only a tombstone for a later
+/// merge), while the words other messages share stay.
+#[tokio::test]
+async fn an_erased_message_leaves_no_word_in_the_sqlite_index() {
+    let f = fixture().await;
+    if f.chat.db().get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    let id = send(&f.chat, f.alice, f.team, "chatter zqxj4417 confidential").await;
+    let terms = |term: &'static str| {
+        let db = f.chat.db().clone();
+        async move {
+            db.execute_unprepared(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms \
+                 USING fts5vocab(main, messages_fts, 'instance')",
+            )
+            .await
+            .expect("vocabulary");
+            let sql = format!("SELECT COUNT(*) FROM temp.search_terms WHERE term = '{term}'");
+            db.query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .expect("count")
+            .map(|r| r.try_get_by_index::<i64>(0).expect("count"))
+            .unwrap_or(0)
+        }
+    };
+    assert_eq!(terms("zqxj4417").await, 1);
+    let shared = terms("chatter").await;
+    f.chat
+        .delete_message(f.alice, id, None)
+        .await
+        .expect("delete");
+    assert_eq!(terms("zqxj4417").await, 0);
+    assert_eq!(terms("confidential").await, 0);
+    assert_eq!(terms("chatter").await, shared - 1);
+}

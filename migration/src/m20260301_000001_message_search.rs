@@ -20,13 +20,15 @@
 //!   created (an older server, no CREATE privilege, not installed) the
 //!   migration keeps plain `simple` and accents stay significant there
 //!   rather than failing the deployment.
-//! - **SQLite**: an FTS5 table, `messages_fts`, with the messages as its
-//!   external content (rowid = message id), tokenized by `unicode61` with
-//!   diacritics removed, kept in step by triggers on `messages` (the writer's
-//!   batches, edits and erasures each fire them in their own transaction).
-//!   FTS5's `secure-delete` is on, so the words of an erased message leave the
-//!   index at once rather than at a later merge, as the erased content leaves
-//!   the row.
+//! - **SQLite**: an FTS5 table, `messages_fts` (rowid = message id), tokenized by `unicode61`
+//!   with diacritics removed, kept in step by triggers on `messages` (the writer's batches,
+//!   edits and erasures each fire them in their own transaction). It stores no copy of the text
+//!   (`content = ''`; rows are removed by rowid, `contentless_delete`), and `secure-delete` is
+//!   on, so the words of an erased message leave the index at once, as the erased content leaves
+//!   the row. Each row also holds its conversation as a token (`c<id>`, column
+//!   `conversation`): a search ANDs the caller's conversations into the full-text query, so a
+//!   common word costs the caller's matches rather than every match in the database. Prefix
+//!   indexes of 2 to 4 characters keep the word being typed cheap.
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
@@ -90,33 +92,28 @@ macro_rules! indexed {
 }
 
 const SQLITE_UP: &[&str] = &[
-    "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content = 'messages', \
-     content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(content, conversation, content = '', \
+     contentless_delete = 1, prefix = '2 3 4', tokenize = 'unicode61 remove_diacritics 2')",
     "INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1)",
     concat!(
         "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN ",
         indexed!("new"),
-        " BEGIN INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content); END"
+        " BEGIN INSERT INTO messages_fts (rowid, content, conversation) \
+         VALUES (new.id, new.content, 'c' || new.conversation_id); END"
     ),
-    // An external-content index is told the words it held to forget them.
-    concat!(
-        "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN ",
-        indexed!("old"),
-        " BEGIN INSERT INTO messages_fts (messages_fts, rowid, content) \
-         VALUES ('delete', old.id, old.content); END"
-    ),
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages \
+     BEGIN DELETE FROM messages_fts WHERE rowid = old.id; END",
     concat!(
         "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, message_type, deleted_at \
-         ON messages BEGIN \
-         INSERT INTO messages_fts (messages_fts, rowid, content) \
-         SELECT 'delete', old.id, old.content WHERE ",
-        indexed!("old"),
-        "; INSERT INTO messages_fts (rowid, content) SELECT new.id, new.content WHERE ",
+         ON messages BEGIN DELETE FROM messages_fts WHERE rowid = old.id; \
+         INSERT INTO messages_fts (rowid, content, conversation) \
+         SELECT new.id, new.content, 'c' || new.conversation_id WHERE ",
         indexed!("new"),
         "; END"
     ),
     concat!(
-        "INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages m WHERE ",
+        "INSERT INTO messages_fts (rowid, content, conversation) \
+         SELECT id, content, 'c' || conversation_id FROM messages m WHERE ",
         indexed!("m")
     ),
 ];

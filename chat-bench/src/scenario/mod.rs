@@ -2,7 +2,7 @@
 //! traffic of fanout, groups and churn (`traffic`) with its pacing (`pacing`), the simulated
 //! clients (`client_state`, `client_task`, `wire`) and the accounting of what they received
 //! (`accounting`), and the operation mix of `lifecycle` (`lifecycle`, its clients in
-//! `lifecycle_client`).
+//! `lifecycle_client`), and `search` over a history written straight into the database.
 //!
 //! This module holds what they all share: the server instances and the run's environment.
 mod accounting;
@@ -12,6 +12,7 @@ mod idle;
 mod lifecycle;
 mod lifecycle_client;
 mod pacing;
+mod search;
 mod setup;
 mod traffic;
 mod wire;
@@ -25,6 +26,7 @@ use crate::server::ServerKind;
 pub use accounting::{LostDelivery, TrafficResults};
 pub use idle::{IdleResults, idle};
 pub use lifecycle::{LifecycleResults, OpResults, lifecycle};
+pub use search::{SearchResults, search};
 pub use setup::Setup;
 pub use traffic::{TrafficPlan, traffic, traffic_params};
 

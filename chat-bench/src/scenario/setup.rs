@@ -13,7 +13,7 @@ use crate::api::Account;
 use crate::client::{self, Login, Ws};
 use crate::server::ServerKind;
 
-const PASSWORD: &str = "bench-password-1";
+pub(super) const PASSWORD: &str = "bench-password-1";
 
 /// Setup figures common to all scenarios.
 #[derive(Debug, Clone, Default, Serialize)]

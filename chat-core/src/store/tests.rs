@@ -254,3 +254,116 @@ async fn reactions_keep_the_order_they_were_committed_in() {
         .expect("column");
     assert_eq!(reactions, None, "the tombstone carries no reactions");
 }
+
+/// The plans of a search by a member of 50 of 1000 conversations with 100
+/// messages each: a rare word is looked up in the full-text index, and only a
+/// word of every message may read the whole table on PostgreSQL (on a table
+/// this small; with a million messages the planner reads the member's
+/// conversations instead, see docs/performance.md). SQLite always searches
+/// the full-text index, limited to the member's conversations.
+#[tokio::test]
+async fn searches_use_the_full_text_index_or_the_member_conversations() {
+    use super::search::{SearchFilter, push_search};
+
+    let test_db = TestDb::new().await;
+    let db = Database::connect(&test_db.url).await.expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    let backend = db.get_database_backend();
+    let ts = "'2026-01-01T00:00:00Z'";
+    let mut script = vec![format!(
+        "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
+         VALUES ('s', 's', 's@x.io', '', 'offline', {ts}), ('t', 't', 't@x.io', '', 'offline', {ts})"
+    )];
+    let conversations: Vec<String> = (1..=1000)
+        .map(|_| format!("('group', 'g', false, 2, {ts}, 100, 100, {ts})"))
+        .collect();
+    script.push(format!(
+        "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) \
+         VALUES {}",
+        conversations.join(", ")
+    ));
+    let members: Vec<String> = (1..=1000)
+        .map(|c| format!("({c}, 2, {ts}, 0, 0)"))
+        .chain(
+            (1..=1000)
+                .step_by(20)
+                .map(|c| format!("({c}, 1, {ts}, 0, 0)")),
+        )
+        .collect();
+    script.push(format!(
+        "INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq, last_delivered_seq) \
+         VALUES {}",
+        members.join(", ")
+    ));
+    for seq in 1..=100 {
+        let rows: Vec<String> = (1..=1000)
+            .map(|c| {
+                let n = seq * 1000 + c;
+                format!(
+                    "({c}, {seq}, {seq}, 2, 'common w{} v{}', 'text', {ts})",
+                    n % 9973,
+                    n % 13
+                )
+            })
+            .collect();
+        script.push(format!(
+            "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, created_at) VALUES {}",
+            rows.join(", ")
+        ));
+    }
+    for sql in script {
+        db.execute_unprepared(&sql).await.expect("seed");
+    }
+    db.execute_unprepared("ANALYZE").await.expect("analyze");
+    let explain = if backend == DbBackend::Postgres {
+        "EXPLAIN "
+    } else {
+        "EXPLAIN QUERY PLAN "
+    };
+    // (words, looked up in the index, may read the table)
+    for (words, selective, everywhere) in [
+        (&["w1234"][..], true, false),
+        (&["v3"][..], false, false),
+        (&["common", "w1"][..], false, false),
+        (&["common"][..], false, true),
+    ] {
+        let filter = SearchFilter {
+            caller: u(1),
+            words,
+            conversation_id: None,
+            sender_id: None,
+            fetch: 21,
+            offset: 0,
+        };
+        let mut q = Sql::new(backend);
+        q.push(explain);
+        let scope: Vec<_> = (1..=1000).step_by(20).map(c).collect();
+        push_search(&mut q, &filter, Some(&scope));
+        let rows = db.query_all_raw(q.build()).await.expect("explain");
+        let plan: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                r.try_get_by_index::<String>(0)
+                    .or_else(|_| r.try_get_by_index::<String>(3))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let plan = plan.join("\n");
+        println!("-- search {words:?} ({backend:?})\n{plan}\n");
+        if backend == DbBackend::Postgres {
+            assert!(
+                everywhere || !plan.contains("Seq Scan on messages"),
+                "{words:?}:\n{plan}"
+            );
+            if selective {
+                assert!(plan.contains("idx_messages_search"), "{words:?}:\n{plan}");
+            }
+        } else {
+            assert!(plan.contains("VIRTUAL TABLE INDEX"), "{words:?}:\n{plan}");
+            assert!(
+                !plan.contains("SCAN m\n") && !plan.ends_with("SCAN m"),
+                "{words:?}:\n{plan}"
+            );
+        }
+    }
+}
