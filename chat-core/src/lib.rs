@@ -37,6 +37,9 @@
 //! - Read and delivery receipts never move backwards ([`ChatHandle::advance_receipt`]).
 //! - A user over their event budget gets `rate_limited` acks; sockets are never
 //!   disconnected for bad or excessive events.
+//! - A block ([`ChatHandle::block_user`]) closes the pair's direct conversation
+//!   both ways (`blocked`) and hides the blocker's presence from the blocked
+//!   user; it is checked from memory, on every instance from the next event on.
 //!
 //! ## Example
 //! ```no_run

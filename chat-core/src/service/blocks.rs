@@ -7,7 +7,8 @@
 //! not affected: hiding a blocked user's messages there is the blocker's
 //! client's business.
 //!
-//! Blocks are read from a per-user cache ([`BlockCache`](super::block_cache::BlockCache)), which every change
+//! Blocks are read from a per-user cache
+//! ([`BlockCache`](super::block_cache::BlockCache)), which every change
 //! clears for both users on every instance, so checks on sends cost no
 //! query.
 use std::sync::Arc;
