@@ -87,7 +87,7 @@ if ! ensure_redis; then
   skipped+=("Redis checks: Redis is not reachable at 127.0.0.1:$REDIS_PORT")
 fi
 
-# nginx (multi-instance tests) and Chromium (browser tests) from Debian's packages.
+# nginx (multi-instance tests), Chromium (browser tests) and ffmpeg from Debian's packages.
 if ! have nginx && [ ! -x /usr/sbin/nginx ]; then
   step "installing nginx"
   apt_install nginx || skipped+=("nginx could not be installed")
@@ -95,6 +95,11 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   step "installing Chromium"
   apt_install chromium || skipped+=("Chromium could not be installed")
+fi
+# ffmpeg makes the voice notes (Ogg/Opus, WebM/Opus, MP4/AAC, MP3) the upload tests send.
+if ! have ffmpeg; then
+  step "installing ffmpeg"
+  apt_install ffmpeg || skipped+=("ffmpeg could not be installed")
 fi
 
 step "cargo fmt --check"

@@ -63,6 +63,7 @@ fn sample_message() -> Message {
         content: TEXT.into(),
         message_type: MessageType::Text,
         file_url: None,
+        attachment: None,
         client_id: Some("c-7f3a9b2e-1d4c".into()),
         created_at: chrono::Utc::now().trunc_subsecs(6),
         edited_at: None,

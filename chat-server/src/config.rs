@@ -158,9 +158,13 @@ pub struct Config {
     /// Directory for the SQLite database, the generated JWT secret and uploads.
     #[arg(long, env = "DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// Largest accepted image upload, in bytes (the upload stops being read there).
-    #[arg(long, env = "MAX_FILE_SIZE", default_value_t = 5 * 1024 * 1024)]
+    /// Largest accepted upload (image, voice message or file), in bytes (the
+    /// upload stops being read there).
+    #[arg(long, env = "MAX_FILE_SIZE", default_value_t = 25 * 1024 * 1024)]
     pub max_file_size: usize,
+    /// Longest voice message, in seconds: longer audio is shared as a file.
+    #[arg(long, env = "MAX_VOICE_SECONDS", default_value_t = 300)]
+    pub max_voice_seconds: u64,
     /// Directory of uploaded images; default: `uploads` in DATA_DIR. Shared by all instances.
     #[arg(long, env = "UPLOAD_DIR")]
     pub upload_dir: Option<PathBuf>,

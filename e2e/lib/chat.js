@@ -75,8 +75,10 @@ export function assertMessageShape(message, expected = {}) {
   assert.ok(Number.isInteger(message.conversation_id), `message.conversation_id: ${JSON.stringify(message)}`);
   assert.ok(Number.isInteger(message.sender_id), `message.sender_id: ${JSON.stringify(message)}`);
   assert.equal(typeof message.content, 'string');
-  assert.ok(['text', 'image', 'system'].includes(message.message_type), `message_type: ${message.message_type}`);
+  assert.ok(['text', 'image', 'audio', 'file', 'system'].includes(message.message_type), `message_type: ${message.message_type}`);
   assert.ok('file_url' in message, 'message.file_url missing');
+  assert.ok('attachment' in message, 'message.attachment missing');
+  if (message.attachment !== null) assert.equal(message.attachment.url, message.file_url, 'attachment.url is not file_url');
   assert.ok('client_id' in message, 'message.client_id missing');
   assert.match(String(message.created_at), RFC3339_UTC, 'created_at is not an RFC 3339 UTC timestamp');
   assert.ok(!Number.isNaN(Date.parse(message.created_at)));

@@ -619,7 +619,7 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
     };
     const summary = (res) => `HTTP ${res.status} ${res.text.slice(0, 100).replace(/\s+/g, ' ')}`;
 
-    it('nginx passes bodies up to 6 MB to the instances, refuses larger ones itself, and a refused body moves no client', async () => {
+    it('nginx passes bodies up to 26 MB to the instances, refuses larger ones itself, and a refused body moves no client', async () => {
       const [p1, p2] = await Promise.all([1, 2].map(() => s1.register()));
       const direct = await createDirect(s1, p1, p2);
       const a = await connectTo(sticky.url, p1.token, { transports: ['polling'] });
@@ -630,12 +630,12 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
       // nginx's own refusal is its HTML page; the API answers in JSON.
       const refusedByNginx = (res) => res.status === 413 && /413 Request Entity Too Large/.test(res.text);
       const json = { 'content-type': 'application/json' };
-      const fits = await post(`${sticky.url}/api/conversations`, p1.token, jsonOf(5.5 * MiB), json);
-      assert.ok(!refusedByNginx(fits), `nginx refused a 5.5 MB body (client_max_body_size): ${summary(fits)}`);
-      const upload = await post(`${sticky.url}/api/upload`, p1.token, imageForm(5.5 * MiB));
-      assert.ok(!refusedByNginx(upload), `nginx refused a 5.5 MB upload (client_max_body_size): ${summary(upload)}`);
-      const tooLarge = await post(`${sticky.url}/api/conversations`, p1.token, jsonOf(7 * MiB), json);
-      assert.ok(refusedByNginx(tooLarge), `nginx did not refuse a 7 MB body: ${summary(tooLarge)}`);
+      const fits = await post(`${sticky.url}/api/conversations`, p1.token, jsonOf(25.5 * MiB), json);
+      assert.ok(!refusedByNginx(fits), `nginx refused a 25.5 MB body (client_max_body_size): ${summary(fits)}`);
+      const upload = await post(`${sticky.url}/api/upload`, p1.token, imageForm(25.5 * MiB));
+      assert.ok(!refusedByNginx(upload), `nginx refused a 25.5 MB upload (client_max_body_size): ${summary(upload)}`);
+      const tooLarge = await post(`${sticky.url}/api/conversations`, p1.token, jsonOf(27 * MiB), json);
+      assert.ok(refusedByNginx(tooLarge), `nginx did not refuse a 27 MB body: ${summary(tooLarge)}`);
 
       // Whatever the instance did with those bodies, the clients pinned to it keep their sessions.
       await barrier(a, direct.id, [b]);
@@ -645,7 +645,7 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
       b.disconnect();
     });
 
-    it('bodies over the API limits get the API\'s 413 payload_too_large through nginx (JSON over 64 KiB, uploads over 5 MiB)', async () => {
+    it('bodies over the API limits get the API\'s 413 payload_too_large through nginx (JSON over 64 KiB, uploads over 25 MiB)', async () => {
       const user = await s1.register();
       const json = { 'content-type': 'application/json' };
       // Each size a few times: whether the answer survives depends on timing.
@@ -654,7 +654,7 @@ describe('cluster: three instances, one database, one Redis, nginx in front', { 
         for (const [label, size] of [['256 KiB', 256 * 1024], ['1 MiB', MiB], ['5.5 MiB', 5.5 * MiB]]) {
           cases.push([`${label} of JSON (#${n})`, () => post(`${sticky.url}/api/conversations`, user.token, jsonOf(size), json)]);
         }
-        cases.push([`a 5.5 MiB upload (#${n})`, () => post(`${sticky.url}/api/upload`, user.token, imageForm(5.5 * MiB))]);
+        cases.push([`a 25.5 MiB upload (#${n})`, () => post(`${sticky.url}/api/upload`, user.token, imageForm(25.5 * MiB))]);
       }
       const wrong = [];
       for (const [label, request] of cases) {

@@ -13,8 +13,8 @@ import { REPO_ROOT, renderTemplate } from '../lib/server.js';
 const CHAT_SERVICES = ['chat-1', 'chat-2', 'chat-3'];
 /** Engine.io ping interval + ping timeout (s): a proxy must keep a quiet connection longer. */
 const PING_WINDOW_S = 25 + 20;
-/** Largest image upload (5 MiB): nginx must accept at least that plus multipart overhead. */
-const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+/** Largest upload (25 MiB): nginx must accept at least that plus multipart overhead. */
+const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 
 /** The values nginx/nginx.conf is rendered with (see nginx/README.md). */
 const COMPOSE_NGINX_VALUES = {
@@ -387,7 +387,7 @@ describe('docker-compose deployment', () => {
     for (const type of ['text/css', 'application/javascript']) assert.ok(types.includes(type), `gzip_types lacks ${type}`);
     const maxBody = inherited([http, server], 'client_max_body_size')[0]?.args[0];
     assert.ok(maxBody, 'client_max_body_size is not set (nginx defaults to 1m)');
-    assert.ok(bytes(maxBody) > MAX_UPLOAD_BYTES, `client_max_body_size ${maxBody} must exceed 5 MiB`);
+    assert.ok(bytes(maxBody) > MAX_UPLOAD_BYTES, `client_max_body_size ${maxBody} must exceed 25 MiB`);
   });
 
   it('the nginx service publishes 8080, mounts nginx.conf and waits for the instances', () => {

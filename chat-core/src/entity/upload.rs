@@ -52,18 +52,25 @@ pub struct Model {
     pub uploader_id: i64,
     /// `/uploads/<sha256 hex>.<ext>`, unique per uploader.
     pub file_url: String,
-    /// `/uploads/<sha256 hex>_thumb.<ext>`.
+    /// Images: `/uploads/<sha256 hex>_thumb.<ext>`; empty for audio and files.
     pub thumbnail_url: String,
-    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`.
+    /// Decided from the bytes: `image/png`, `audio/ogg`, `application/pdf`, ...
     pub mime: String,
-    /// Width in pixels of the stored original.
+    /// Width in pixels of the stored original (0 unless an image).
     pub width: i32,
-    /// Height in pixels of the stored original.
+    /// Height in pixels of the stored original (0 unless an image).
     pub height: i32,
     /// Size in bytes of the stored original.
     pub size: i64,
     /// Upload time.
     pub created_at: DateTimeUtc,
+    /// `image`, `audio` or `file` (see [`AttachmentKind`](crate::model::AttachmentKind)).
+    pub kind: String,
+    /// The sanitised name it was uploaded under (`None` for images uploaded
+    /// before names were kept).
+    pub name: Option<String>,
+    /// Audio: its length in milliseconds.
+    pub duration_ms: Option<i64>,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

@@ -18,6 +18,10 @@ pub enum MessageType {
     Text,
     /// An uploaded image (`file_url`), optionally with a caption.
     Image,
+    /// A voice message: an uploaded audio file (`file_url`, `attachment`).
+    Audio,
+    /// Any other uploaded file (`file_url`, `attachment`), only ever downloaded.
+    File,
     /// Written by the server (joins, leaves); clients may not send it.
     System,
 }
@@ -33,6 +37,8 @@ impl MessageType {
         match self {
             MessageType::Text => "text",
             MessageType::Image => "image",
+            MessageType::Audio => "audio",
+            MessageType::File => "file",
             MessageType::System => "system",
         }
     }
@@ -49,6 +55,8 @@ impl MessageType {
         match s {
             "text" => Some(MessageType::Text),
             "image" => Some(MessageType::Image),
+            "audio" => Some(MessageType::Audio),
+            "file" => Some(MessageType::File),
             "system" => Some(MessageType::System),
             _ => None,
         }
@@ -146,6 +154,98 @@ pub struct ReactionUsers {
     pub users: Vec<MessageSender>,
 }
 
+/// What an upload is, decided from its bytes.
+///
+/// ```
+/// use chat_core::model::AttachmentKind;
+/// assert_eq!(AttachmentKind::parse("audio"), Some(AttachmentKind::Audio));
+/// assert_eq!(AttachmentKind::File.as_str(), "file");
+/// ```
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    /// A PNG, JPEG, GIF or WebP image, re-encoded, with a thumbnail.
+    Image,
+    /// Ogg/Opus, WebM/Opus, MP4/AAC or MP3 audio: a voice message.
+    Audio,
+    /// Anything else, stored as uploaded and only served as a download.
+    File,
+}
+
+impl AttachmentKind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachmentKind::Image => "image",
+            AttachmentKind::Audio => "audio",
+            AttachmentKind::File => "file",
+        }
+    }
+
+    /// Parses a stored or wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "image" => Some(AttachmentKind::Image),
+            "audio" => Some(AttachmentKind::Audio),
+            "file" => Some(AttachmentKind::File),
+            _ => None,
+        }
+    }
+
+    /// The message type that carries an upload of this kind.
+    ///
+    /// ```
+    /// use chat_core::model::{AttachmentKind, MessageType};
+    /// assert_eq!(AttachmentKind::Audio.message_type(), MessageType::Audio);
+    /// ```
+    pub fn message_type(self) -> MessageType {
+        match self {
+            AttachmentKind::Image => MessageType::Image,
+            AttachmentKind::Audio => MessageType::Audio,
+            AttachmentKind::File => MessageType::File,
+        }
+    }
+}
+
+/// The upload a message carries, as it was when the message was sent.
+///
+/// ```
+/// use chat_core::model::{Attachment, AttachmentKind};
+///
+/// let note: Attachment = serde_json::from_str(
+///     r#"{"url": "/uploads/ab.ogg", "kind": "audio", "mime": "audio/ogg", "size": 18211,
+///         "name": "voice.ogg", "duration_ms": 4520}"#,
+/// )?;
+/// assert_eq!(note.kind, AttachmentKind::Audio);
+/// assert_eq!(note.duration_ms, Some(4520));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attachment {
+    /// Where members download it (the message's `file_url`).
+    pub url: String,
+    /// What it is.
+    pub kind: AttachmentKind,
+    /// Its MIME type, decided from its bytes.
+    pub mime: String,
+    /// Bytes stored.
+    pub size: i64,
+    /// The name it was uploaded under, sanitised (never a path).
+    pub name: String,
+    /// Images: width in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<i32>,
+    /// Images: height in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<i32>,
+    /// Images: a smaller copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    /// Audio: its length, read from the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+}
+
 /// A stored message, as acked to its sender and delivered in `message:new`.
 ///
 /// ```
@@ -160,7 +260,7 @@ pub struct ReactionUsers {
 ///     rev: 3,
 ///     sender_id: bob,
 ///     sender: MessageSender { id: bob, username: "bob".into(), avatar_url: None },
-///     content: "hi".into(), message_type: MessageType::Text, file_url: None,
+///     content: "hi".into(), message_type: MessageType::Text, file_url: None, attachment: None,
 ///     client_id: None, created_at: chrono::Utc::now(), edited_at: None, deleted_at: None,
 ///     reply_to: None, reply_count: 0, mentions: vec![], reactions: vec![], my_reactions: None,
 /// };
@@ -186,8 +286,12 @@ pub struct Message {
     pub content: String,
     /// Kind.
     pub message_type: MessageType,
-    /// Image URL for image messages.
+    /// The upload's URL for image, audio and file messages.
     pub file_url: Option<String>,
+    /// The upload an image, audio or file message carries (`None` on text,
+    /// system and deleted messages).
+    #[serde(default)]
+    pub attachment: Option<Attachment>,
     /// Sender-chosen idempotency key.
     pub client_id: Option<String>,
     /// Commit time.

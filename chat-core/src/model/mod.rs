@@ -22,6 +22,7 @@ mod user;
 
 pub use conversation::{Conversation, ConversationKind, RoomSummary};
 pub use message::{
-    Message, MessageSender, MessageType, ReactionCount, ReactionUsers, ReplyPreview,
+    Attachment, AttachmentKind, Message, MessageSender, MessageType, ReactionCount, ReactionUsers,
+    ReplyPreview,
 };
 pub use user::{OwnUser, User};

@@ -215,6 +215,7 @@ impl ChatHandle {
         let tombstone = Message {
             content: String::new(),
             file_url: None,
+            attachment: None,
             deleted_at: Some(at),
             rev,
             mentions: Vec::new(),

@@ -17,7 +17,8 @@ use crate::store;
 /// Rules (checked by [`ChatHandle::send_message`], all problems reported at
 /// once as `validation_failed`): content is trimmed and 1 to
 /// [`max_message_chars`](crate::ChatConfig::max_message_chars) characters (may
-/// be empty for an image); an image needs a `file_url` the sender uploaded;
+/// be empty for an image, audio or file message, which needs the `file_url`
+/// of an upload of the sender's of that kind);
 /// `client_id` is 1 to 64 printable characters.
 ///
 /// ```
@@ -39,13 +40,13 @@ use crate::store;
 pub struct SendMessage {
     /// Target conversation.
     pub conversation_id: ConversationId,
-    /// Text; trimmed, 1..=max_message_chars characters (may be empty for an image).
+    /// Text; trimmed, 1..=max_message_chars characters (may be empty with an attachment).
     #[serde(default)]
     pub content: String,
-    /// `text` (default) or `image`; `system` is refused.
+    /// `text` (default), `image`, `audio` or `file`; `system` is refused.
     #[serde(default)]
     pub message_type: Option<MessageType>,
-    /// URL of an uploaded image, for image messages.
+    /// URL of the sender's upload, for image, audio and file messages.
     #[serde(default)]
     pub file_url: Option<String>,
     /// Idempotency key chosen by the sender (1..=64 characters).
@@ -89,12 +90,15 @@ impl SendMessage {
         match message_type {
             MessageType::System => push("message_type", "clients may not send system messages"),
             MessageType::Text if chars == 0 => push("content", "must not be empty"),
-            MessageType::Image if self.file_url.as_deref().is_none_or(str::is_empty) => {
-                push("file_url", "is required for image messages")
+            MessageType::Image | MessageType::Audio | MessageType::File
+                if self.file_url.as_deref().is_none_or(str::is_empty) =>
+            {
+                push("file_url", "is required for image, audio and file messages")
             }
-            MessageType::Text if self.file_url.is_some() => {
-                push("file_url", "is only allowed on image messages")
-            }
+            MessageType::Text if self.file_url.is_some() => push(
+                "file_url",
+                "is only allowed on image, audio and file messages",
+            ),
             _ => {}
         }
         if chars > max_chars {
@@ -123,6 +127,8 @@ impl SendMessage {
             content,
             message_type,
             file_url: self.file_url,
+            // Looked up by the send.
+            attachment: None,
             client_id,
             // Looked up by the send, which checks the conversation.
             reply_to: None,
@@ -197,15 +203,22 @@ impl ChatHandle {
         request.mentions = self
             .mentioned_members(request.conversation_id, sender, &request.content)
             .await?;
-        // Posting an image is what lets a conversation's members read it, so only
+        // Posting an upload is what lets a conversation's members read it, so only
         // its uploader may; otherwise a leaked URL could be posted and read by anyone.
-        if let Some(url) = &request.file_url
-            && !store::uploads::is_uploaded_by(self.db(), url, sender).await?
-        {
-            return Err(ChatError::field(
-                "file_url",
-                "must be an image you uploaded",
-            ));
+        if let Some(url) = &request.file_url {
+            let Some(attachment) =
+                store::uploads::uploaded_attachment(self.db(), url, sender).await?
+            else {
+                return Err(ChatError::field("file_url", "must be a file you uploaded"));
+            };
+            let expected = attachment.kind.message_type();
+            if expected != request.message_type {
+                return Err(ChatError::field(
+                    "message_type",
+                    format!("must be {} for this upload", expected.as_str()),
+                ));
+            }
+            request.attachment = Some(attachment);
         }
         let message = match self.store_message(sender, request).await? {
             Stored::Created(message) => message,

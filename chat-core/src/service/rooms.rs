@@ -228,6 +228,7 @@ impl ChatHandle {
             content: format!("{} {verb}", user.username),
             message_type: MessageType::System,
             file_url: None,
+            attachment: None,
             client_id: None,
             reply_to: None,
             mentions: Vec::new(),

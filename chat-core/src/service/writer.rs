@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{ChatError, ChatResult};
 use crate::ids::{ConversationId, MessageId, UserId};
-use crate::model::{Message, MessageType, ReplyPreview};
+use crate::model::{Attachment, Message, MessageType, ReplyPreview};
 use crate::store::messages::NewMessageRow;
 use crate::store::{self, is_unique_violation, now};
 use crate::tasks::Tasks;
@@ -48,6 +48,8 @@ pub(crate) struct ValidMessage {
     pub(crate) content: String,
     pub(crate) message_type: MessageType,
     pub(crate) file_url: Option<String>,
+    /// The upload `file_url` names, looked up by the send.
+    pub(crate) attachment: Option<Attachment>,
     /// Trimmed.
     pub(crate) client_id: Option<String>,
     /// The message it replies to, checked to be of the same conversation.
@@ -279,6 +281,11 @@ async fn store_batch(
                 content: &r.message.content,
                 message_type: r.message.message_type,
                 file_url: r.message.file_url.as_deref(),
+                attachment: r
+                    .message
+                    .attachment
+                    .as_ref()
+                    .and_then(|a| serde_json::to_string(a).ok()),
                 client_id: r.message.client_id.as_deref(),
                 reply_to_id: r.message.reply_to.as_ref().map(|p| p.id),
                 mentions: (!r.message.mentions.is_empty())
@@ -335,6 +342,7 @@ async fn store_batch(
             content: request.message.content.clone(),
             message_type: request.message.message_type,
             file_url: request.message.file_url.clone(),
+            attachment: request.message.attachment.clone(),
             client_id: request.message.client_id.clone(),
             created_at,
             edited_at: None,
@@ -438,6 +446,7 @@ mod tests {
                 content: format!("from {sender}"),
                 message_type: MessageType::Text,
                 file_url: None,
+                attachment: None,
                 client_id,
                 reply_to: None,
                 mentions: Vec::new(),

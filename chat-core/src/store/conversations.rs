@@ -175,7 +175,7 @@ pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[Conver
             AND mm.user_id = me.user_id AND mm.seq > me.last_read_seq) AS mention_count, \
          m.id AS lm_id, m.conversation_id AS lm_conversation_id, m.seq AS lm_seq, m.rev AS lm_rev, \
          m.sender_id AS lm_sender_id, m.content AS lm_content, m.message_type AS lm_message_type, \
-         m.file_url AS lm_file_url, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
+         m.file_url AS lm_file_url, m.attachment AS lm_attachment, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
          m.edited_at AS lm_edited_at, m.deleted_at AS lm_deleted_at, \
          m.reply_to_id AS lm_reply_to_id, m.reply_count AS lm_reply_count, m.mentions AS lm_mentions, m.reactions AS lm_reactions, \
          rp.seq AS lm_reply_seq, rp.sender_id AS lm_reply_sender_id, rpu.username AS lm_reply_username, \

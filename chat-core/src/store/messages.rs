@@ -20,7 +20,7 @@ use crate::model::{Message, MessageSender, MessageType, ReplyPreview};
 /// The columns of a message row with its sender and the message it replies
 /// to (`m` joined as in [`MESSAGE_JOINS`]).
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.rev, m.sender_id, m.content, \
-     m.message_type, m.file_url, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
+     m.message_type, m.file_url, m.attachment, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
      m.reply_to_id, m.reply_count, m.mentions, m.reactions, \
      su.username AS sender_username, su.avatar_url AS sender_avatar_url, \
      rp.seq AS reply_seq, rp.sender_id AS reply_sender_id, rpu.username AS reply_username, \
@@ -51,6 +51,9 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
         content: row.try_get("", &col("content"))?,
         message_type: MessageType::parse(&message_type).unwrap_or(MessageType::Text),
         file_url: row.try_get("", &col("file_url"))?,
+        attachment: row
+            .try_get::<Option<String>>("", &col("attachment"))?
+            .and_then(|t| serde_json::from_str(&t).ok()),
         client_id: row.try_get("", &col("client_id"))?,
         created_at: row.try_get("", &col("created_at"))?,
         edited_at: row.try_get("", &col("edited_at"))?,
@@ -181,6 +184,8 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) content: &'a str,
     pub(crate) message_type: MessageType,
     pub(crate) file_url: Option<&'a str>,
+    /// The attachment as JSON.
+    pub(crate) attachment: Option<String>,
     pub(crate) client_id: Option<&'a str>,
     pub(crate) reply_to_id: Option<MessageId>,
     /// JSON array of the mentioned user ids, `None` for none.
@@ -339,7 +344,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
     let mut q = sql(conn);
     q.push(
         "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, reply_to_id, mentions, \
-         file_url, client_id, created_at) ",
+         file_url, attachment, client_id, created_at) ",
     );
     match q.backend() {
         DbBackend::Postgres => {
@@ -354,6 +359,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                         "content": r.content,
                         "message_type": r.message_type.as_str(),
                         "file_url": r.file_url,
+                        "attachment": r.attachment,
                         "client_id": r.client_id,
                         "reply_to_id": r.reply_to_id,
                         "mentions": r.mentions,
@@ -362,14 +368,14 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                 .collect();
             q.push(
                 "SELECT x.conversation_id, x.seq, x.rev, x.sender_id, x.content, x.message_type, x.reply_to_id, x.mentions, \
-                 x.file_url, x.client_id, ",
+                 x.file_url, x.attachment, x.client_id, ",
             )
             .bind(created_at)
             .push(" FROM jsonb_to_recordset(")
             .bind(json_value(items))
             .push(
                 "::jsonb) AS x(conversation_id bigint, seq bigint, rev bigint, sender_id bigint, content text, \
-                 message_type text, reply_to_id bigint, mentions text, file_url text, client_id text)",
+                 message_type text, reply_to_id bigint, mentions text, file_url text, attachment text, client_id text)",
             );
         }
         _ => {
@@ -396,6 +402,8 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                     .bind(r.mentions.clone())
                     .push(", ")
                     .bind(r.file_url.map(str::to_owned))
+                    .push(", ")
+                    .bind(r.attachment.clone())
                     .push(", ")
                     .bind(r.client_id.map(str::to_owned))
                     .push(", ")

@@ -1,24 +1,30 @@
-//! `POST /api/upload` stores a re-encoded image and its thumbnail;
-//! `GET /uploads/{name}` serves them to the uploader and to the members of
-//! conversations where the image was posted. This module reads the multipart
-//! body and answers; the decoding, quota and storage are in [`crate::uploads`].
+//! `POST /api/upload` stores an image (re-encoded, with a thumbnail), a
+//! voice message or any other file; `GET /uploads/{name}` serves them to the
+//! uploader and to the members of conversations where they were posted:
+//! images and voice messages inline, every other file only as a download.
+//! This module reads the multipart body and answers; deciding what the bytes
+//! are, the quota and storage are in [`crate::uploads`].
 
 use axum::Router;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chat_core::ChatError;
+use chat_core::model::AttachmentKind;
 use serde::Serialize;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
 
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Path};
 use crate::state::AppState;
 use crate::store;
-use crate::uploads::SavedUpload;
-use crate::uploads::names::parse_name;
+use crate::uploads::file::content_disposition;
+use crate::uploads::names::{StoredKind, parse_name};
+use crate::uploads::{SavedUpload, UploadField};
 
 /// Room for the multipart framing (boundaries, part headers) around the file.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
@@ -27,7 +33,7 @@ const MULTIPART_OVERHEAD: usize = 64 * 1024;
 /// that the 413 reaches a client or proxy still sending instead of a reset.
 const DRAIN_ALLOWANCE: usize = 8 * 1024 * 1024;
 
-/// Stored images never change (their name is their hash), so they may be cached for good.
+/// Stored uploads never change (their name is their hash), so they may be cached for good.
 const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
 
 /// `POST /api/upload` and `GET /uploads/{name}`. The upload route has its own
@@ -47,18 +53,28 @@ pub fn router(config: &Config) -> Router<AppState> {
 /// Answer of `POST /api/upload`.
 #[derive(Debug, Serialize)]
 pub struct UploadResponse {
-    /// `/uploads/<sha256>.<ext>`, to put in an image message.
+    /// `/uploads/<sha256>.<ext>`, to put in an image, audio or file message.
     pub file_url: String,
-    /// `/uploads/<sha256>_thumb.<ext>`, at most 320 pixels on its longest side.
-    pub thumbnail_url: String,
-    /// Width of the stored image.
-    pub width: u32,
-    /// Height of the stored image.
-    pub height: u32,
-    /// Bytes of the stored image.
-    pub size: u64,
-    /// Its MIME type.
+    /// `image`, `audio` or `file`: the `message_type` to send it with.
+    pub kind: AttachmentKind,
+    /// Its MIME type, decided from its bytes.
     pub mime: &'static str,
+    /// Bytes stored.
+    pub size: u64,
+    /// The sanitised name it goes by.
+    pub name: String,
+    /// Images: `/uploads/<sha256>_thumb.<ext>`, at most 320 pixels on its longest side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    /// Images: width of the stored image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Images: height of the stored image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Audio: its length in milliseconds, read from the container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 async fn upload(
@@ -67,16 +83,20 @@ async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, axum::Json<UploadResponse>)> {
     let mut multipart = multipart.map_err(|_| {
-        ApiError::InvalidBody("expected a multipart/form-data body with an `image` file".to_owned())
+        ApiError::InvalidBody(
+            "expected a multipart/form-data body with a `file` (or `image`) file".to_owned(),
+        )
     })?;
     let uploads = &state.uploads;
     let db = state.chat.db();
     // What the user may still store bounds how much of the body is read.
     let remaining = uploads.quota_left(db, user.id).await?;
     let permit = uploads.decoding_permit().await?;
-    let bytes = read_image_field(&mut multipart, uploads.max_file_size(), remaining).await?;
-    let processed = uploads.decode(bytes, permit).await?;
-    let saved = uploads.save(db, user.id, processed).await?;
+    let part = read_file_field(&mut multipart, uploads.max_file_size(), remaining).await?;
+    let processed = uploads.process(part.bytes, part.field, permit).await?;
+    let saved = uploads
+        .save_upload(db, user.id, processed, part.name.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(UploadResponse::from(saved))))
 }
 
@@ -84,11 +104,14 @@ impl From<SavedUpload> for UploadResponse {
     fn from(saved: SavedUpload) -> Self {
         UploadResponse {
             file_url: saved.file_url,
+            kind: saved.kind,
+            mime: saved.mime,
+            size: saved.size,
+            name: saved.name,
             thumbnail_url: saved.thumbnail_url,
             width: saved.width,
             height: saved.height,
-            size: saved.size,
-            mime: saved.mime,
+            duration_ms: saved.duration_ms,
         }
     }
 }
@@ -98,32 +121,50 @@ fn upload_body_limit(max_file_size: usize) -> usize {
     max_file_size.saturating_add(MULTIPART_OVERHEAD)
 }
 
-/// Reads the one `image` file of at most `max` bytes, and of at most
-/// `remaining` (the user's quota left) when given: reading stops there, so an
-/// upload over the quota is never buffered whole. A body over a limit is read
-/// to its end (up to the drain allowance, and discarded) before the 413.
-async fn read_image_field(
+/// The one file of an upload body.
+struct FilePart {
+    /// `file` or `image`.
+    field: UploadField,
+    /// The name the client gave it, as sent.
+    name: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// Reads the one `file` (or `image`) file of at most `max` bytes, and of at
+/// most `remaining` (the user's quota left) when given: reading stops there,
+/// so an upload over the quota is never buffered whole. A body over a limit
+/// is read to its end (up to the drain allowance, and discarded) before the 413.
+async fn read_file_field(
     multipart: &mut Multipart,
     max: usize,
     remaining: Option<u64>,
-) -> ApiResult<Vec<u8>> {
+) -> ApiResult<FilePart> {
     let body_limit = upload_body_limit(max);
     let quota_limit = remaining.map_or(usize::MAX, |r| usize::try_from(r).unwrap_or(usize::MAX));
-    let mut image: Option<Vec<u8>> = None;
+    let mut part: Option<FilePart> = None;
     let mut total = 0usize;
     let mut refused: Option<ApiError> = None;
     loop {
-        let too_large = refused.is_some();
+        // Once refused, the rest of the body is only read and discarded.
+        let draining = refused.is_some();
         let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(_) if too_large => break,
+            Err(_) if draining => break,
             Err(err) => return Err(multipart_error(err)),
         };
-        let keep = !too_large && field.name() == Some("image") && image.is_none();
-        if !too_large && !keep && (field.name() == Some("image") || field.file_name().is_some()) {
-            return Err(ChatError::field("image", "exactly one file is accepted").into());
+        let kind = match field.name() {
+            Some("file") => Some(UploadField::File),
+            Some("image") => Some(UploadField::Image),
+            _ => None,
+        };
+        let keep = !draining && kind.is_some() && part.is_none();
+        if !draining && !keep && (kind.is_some() || field.file_name().is_some()) {
+            // Answered once the body is read: a client still sending gets the
+            // answer rather than a reset connection.
+            refused = Some(ChatError::field("file", "exactly one file is accepted").into());
         }
+        let name = field.file_name().map(str::to_owned);
         // Other form fields are read and ignored; the body limit bounds them.
         let mut buf = Vec::new();
         loop {
@@ -149,17 +190,27 @@ async fn read_image_field(
                 buf.extend_from_slice(&chunk);
             }
         }
-        if keep && refused.is_none() {
-            image = Some(buf);
+        if let (true, None, Some(field)) = (keep, &refused, kind) {
+            part = Some(FilePart {
+                field,
+                name,
+                bytes: buf,
+            });
         }
     }
     if let Some(err) = refused {
         return Err(err);
     }
-    match image {
-        None => Err(ChatError::field("image", "is required").into()),
-        Some(bytes) if bytes.is_empty() => Err(ChatError::field("image", "is empty").into()),
-        Some(bytes) => Ok(bytes),
+    match part {
+        None => Err(ChatError::field("file", "is required").into()),
+        Some(part) if part.bytes.is_empty() => {
+            let field = match part.field {
+                UploadField::File => "file",
+                UploadField::Image => "image",
+            };
+            Err(ChatError::field(field, "is empty").into())
+        }
+        Some(part) => Ok(part),
     }
 }
 
@@ -175,19 +226,21 @@ async fn serve(
     State(state): State<AppState>,
     user: AuthUser,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    request: Request,
 ) -> ApiResult<Response> {
     let file = parse_name(&name).ok_or(ApiError::NotFound)?;
-    // The uploader may view an image, and so may the members of every
+    // The uploader may download an upload, and so may the members of every
     // conversation where a message carrying it was posted.
-    if !store::uploads::may_view(state.chat.db(), user.id, &file.original_url()).await? {
+    let Some(viewable) =
+        store::uploads::may_view(state.chat.db(), user.id, &file.original_url()).await?
+    else {
         return Err(ApiError::NotFound);
-    }
+    };
     let etag = format!("\"{}\"", file.stem);
     let etag_value =
         HeaderValue::from_str(&etag).map_err(|_| ApiError::Internal("invalid ETag".to_owned()))?;
     let cache_control = HeaderValue::from_static(CACHE_CONTROL);
-    if if_none_match(&headers, &etag) {
+    if if_none_match(request.headers(), &etag) {
         return Ok((
             StatusCode::NOT_MODIFIED,
             [
@@ -197,24 +250,59 @@ async fn serve(
         )
             .into_response());
     }
-    let object = state
-        .uploads
-        .storage()
-        .get(&name)
-        .await
-        .map_err(|err| ApiError::Internal(format!("reading {name}: {err}")))?;
-    let Some(object) = object else {
-        tracing::warn!(%name, "an upload row has no stored file");
-        return Err(ApiError::NotFound);
+    let mut response = match state.uploads.storage().local_path(&name) {
+        // From a local directory, ranges are served too: players seek in voice messages.
+        Some(path) => {
+            let response = ServeFile::new(path)
+                .oneshot(request)
+                .await
+                .map_err(|err| ApiError::Internal(format!("reading {name}: {err}")))?;
+            if response.status() == StatusCode::NOT_FOUND {
+                tracing::warn!(%name, "an upload row has no stored file");
+                return Err(ApiError::NotFound);
+            }
+            response.map(axum::body::Body::new)
+        }
+        None => {
+            let object = state
+                .uploads
+                .storage()
+                .get(&name)
+                .await
+                .map_err(|err| ApiError::Internal(format!("reading {name}: {err}")))?;
+            let Some(object) = object else {
+                tracing::warn!(%name, "an upload row has no stored file");
+                return Err(ApiError::NotFound);
+            };
+            let mut response = Response::new(object.body);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(object.len));
+            response
+        }
     };
-    let disposition = format!("inline; filename=\"image.{}\"", file.kind.extension());
-    let mut response = Response::new(object.body);
+    let (content_type, disposition) = match file.kind {
+        StoredKind::Image(kind) => (
+            kind.mime(),
+            content_disposition("inline", &format!("image.{}", kind.extension())),
+        ),
+        StoredKind::Audio(kind) => (
+            kind.mime(),
+            content_disposition(
+                "inline",
+                &viewable
+                    .name
+                    .unwrap_or_else(|| format!("voice.{}", kind.extension())),
+            ),
+        ),
+        // Whatever its name or bytes claim, a file is only ever saved, never shown.
+        StoredKind::File => (
+            "application/octet-stream",
+            content_disposition("attachment", viewable.name.as_deref().unwrap_or("file")),
+        ),
+    };
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(file.kind.mime()),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(object.len));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -224,7 +312,7 @@ async fn serve(
         HeaderValue::from_str(&disposition)
             .map_err(|_| ApiError::Internal("invalid Content-Disposition".to_owned()))?,
     );
-    // Opened directly (not through <img>), the response can still run nothing.
+    // Opened directly (not through <img> or <audio>), the response can still run nothing.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),

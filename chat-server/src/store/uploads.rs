@@ -1,7 +1,8 @@
-//! The `uploads` table (one row per image a user uploaded), and the lookups
-//! of `messages` and `users.avatar_url` that decide who may view an image and
-//! which images nothing refers to any more.
+//! The `uploads` table (one row per file a user uploaded), and the lookups
+//! of `messages` and `users.avatar_url` that decide who may view an upload and
+//! which uploads nothing refers to any more.
 use chat_core::ids::UserId;
+use chat_core::model::AttachmentKind;
 use std::collections::HashSet;
 
 use chat_core::db::Sql;
@@ -19,19 +20,25 @@ pub struct NewUpload<'a> {
     pub uploader_id: UserId,
     /// `/uploads/<sha256>.<ext>`.
     pub file_url: &'a str,
-    /// `/uploads/<sha256>_thumb.<ext>`.
+    /// Images: `/uploads/<sha256>_thumb.<ext>`; empty for audio and files.
     pub thumbnail_url: &'a str,
+    /// What it is.
+    pub kind: AttachmentKind,
     /// Its MIME type.
     pub mime: &'a str,
-    /// Width of the stored image.
+    /// The sanitised name it was uploaded under.
+    pub name: &'a str,
+    /// Width of the stored image (0 unless an image).
     pub width: u32,
-    /// Height of the stored image.
+    /// Height of the stored image (0 unless an image).
     pub height: u32,
-    /// Bytes of the stored image.
+    /// Bytes stored.
     pub size: u64,
+    /// Audio: its length in milliseconds.
+    pub duration_ms: Option<u64>,
 }
 
-/// Bytes of the images the user has stored.
+/// Bytes of the uploads the user has stored.
 pub async fn stored_bytes<C: ConnectionTrait>(conn: &C, uploader_id: UserId) -> Result<u64, DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
     sql.push(
@@ -61,14 +68,20 @@ pub async fn insert_within_quota<C: ConnectionTrait + TransactionTrait>(
     let quota = i64::try_from(quota).unwrap_or(i64::MAX);
     let mut insert = Sql::new(backend);
     insert
-        .push("INSERT INTO uploads (uploader_id, file_url, thumbnail_url, mime, width, height, size, created_at) SELECT ")
+        .push("INSERT INTO uploads (uploader_id, file_url, thumbnail_url, kind, mime, name, duration_ms, width, height, size, created_at) SELECT ")
         .bind(upload.uploader_id)
         .push(", ")
         .bind(upload.file_url)
         .push(", ")
         .bind(upload.thumbnail_url)
         .push(", ")
+        .bind(upload.kind.as_str())
+        .push(", ")
         .bind(upload.mime)
+        .push(", ")
+        .bind(upload.name)
+        .push(", ")
+        .bind(upload.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
         .push(", ")
         .bind(i32::try_from(upload.width).unwrap_or(i32::MAX))
         .push(", ")
@@ -116,6 +129,20 @@ pub async fn exists<C: ConnectionTrait>(
     Ok(count > 0)
 }
 
+/// The name the uploader's row for this file goes by.
+pub async fn name<C: ConnectionTrait>(
+    conn: &C,
+    uploader_id: UserId,
+    file_url: &str,
+) -> Result<Option<String>, DbErr> {
+    let row = upload::Entity::find()
+        .filter(upload::Column::UploaderId.eq(uploader_id))
+        .filter(upload::Column::FileUrl.eq(file_url))
+        .one(conn)
+        .await?;
+    Ok(row.and_then(|row| row.name))
+}
+
 /// Deletes the uploader's row for this file.
 pub async fn delete<C: ConnectionTrait>(
     conn: &C,
@@ -130,29 +157,44 @@ pub async fn delete<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Whether the user uploaded the file, or is a member of a conversation
+/// Who may download an upload, and under which name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewable {
+    /// The name the upload goes by: the viewer's own upload's, or the
+    /// sender's of a message carrying it (`None` for images uploaded before
+    /// names were kept).
+    pub name: Option<String>,
+}
+
+/// `Some` when the user uploaded the file, or is a member of a conversation
 /// where a message carrying it was posted.
 pub async fn may_view<C: ConnectionTrait>(
     conn: &C,
     user_id: UserId,
     file_url: &str,
-) -> Result<bool, DbErr> {
+) -> Result<Option<Viewable>, DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("SELECT 1 FROM uploads u WHERE u.file_url = ")
+    sql.push("SELECT u.name FROM uploads u WHERE u.file_url = ")
         .bind(file_url)
         .push(" AND u.uploader_id = ")
         .bind(user_id)
         .push(
             " UNION ALL \
-             SELECT 1 FROM messages m \
+             SELECT su.name FROM messages m \
              JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
+             LEFT JOIN uploads su ON su.file_url = m.file_url AND su.uploader_id = m.sender_id \
              WHERE m.file_url = ",
         )
         .bind(file_url)
         .push(" AND cm.user_id = ")
         .bind(user_id)
         .push(" LIMIT 1");
-    Ok(conn.query_one_raw(sql.build()).await?.is_some())
+    match conn.query_one_raw(sql.build()).await? {
+        Some(row) => Ok(Some(Viewable {
+            name: row.try_get_by_index(0)?,
+        })),
+        None => Ok(None),
+    }
 }
 
 /// Deletes at most `limit` uploads created before `cutoff` that no message

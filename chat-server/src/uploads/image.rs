@@ -114,7 +114,7 @@ pub fn process(bytes: &[u8], limits: &ImageLimits) -> Result<ProcessedImage, Ima
         ImageKind::Gif => process_gif(bytes, limits)?,
         _ => process_still(bytes, kind, limits)?,
     };
-    let hash = hex(&Sha256::digest(&original));
+    let hash = content_address(&original);
     Ok(ProcessedImage {
         kind,
         width,
@@ -235,6 +235,11 @@ fn process_gif(bytes: &[u8], limits: &ImageLimits) -> Result<Encoded, ImageRejec
     let original = encode_gif(frames, loop_count).map_err(encode_error)?;
     let thumbnail = thumbnail.unwrap_or_else(|| original.clone());
     Ok((original, thumbnail, width, height))
+}
+
+/// The name a stored object goes by: the SHA-256 of its bytes, lower-case hex.
+pub(crate) fn content_address(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

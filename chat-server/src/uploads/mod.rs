@@ -1,10 +1,13 @@
-//! The upload machinery behind the upload routes: where images are stored
-//! ([`storage`]), how uploaded bytes become stored images ([`image`], run by
-//! [`pipeline`] under a bound on concurrent decoding), the per-user
+//! The upload machinery behind the upload routes: where uploads are stored
+//! ([`storage`]), how uploaded bytes become stored images ([`image`]), voice
+//! messages ([`audio`]) or files ([`file`]), decided and prepared by
+//! [`pipeline`] under a bound on concurrent decoding, the per-user
 //! [`quota`], the names stored files go by ([`names`]) and the removal of
-//! images nothing refers to ([`sweep`]). The HTTP handlers are in
+//! uploads nothing refers to ([`sweep`]). The HTTP handlers are in
 //! `routes::uploads`.
 
+pub mod audio;
+pub mod file;
 pub mod image;
 pub mod names;
 pub mod pipeline;
@@ -20,9 +23,12 @@ use tokio::sync::Semaphore;
 use crate::config::Config;
 
 pub use self::image::{ImageKind, ImageLimits, ImageRejection, ProcessedImage};
-pub use self::pipeline::SavedUpload;
+pub use self::pipeline::{Processed, SavedUpload, UploadField};
 pub use self::storage::{LocalStorage, Storage, StoredObject};
 pub use self::sweep::{SweepOutcome, sweep_orphans};
+
+/// Longest voice message unless configured otherwise, in seconds.
+pub const DEFAULT_MAX_VOICE_SECONDS: u64 = 300;
 
 /// What the upload routes share.
 #[derive(Clone)]
@@ -33,8 +39,10 @@ pub struct Uploads {
     decoding: Arc<Semaphore>,
     permits: usize,
     max_file_size: usize,
-    /// Most bytes of stored images per user; 0: no quota.
+    /// Most bytes of stored uploads per user; 0: no quota.
     quota: u64,
+    /// Longest voice message; longer audio is stored as a file.
+    max_voice_seconds: u64,
     limits: ImageLimits,
 }
 
@@ -72,6 +80,7 @@ impl Uploads {
             permits,
             max_file_size,
             quota: 0,
+            max_voice_seconds: DEFAULT_MAX_VOICE_SECONDS,
             limits: ImageLimits::new(max_pixels),
         }
     }
@@ -79,6 +88,12 @@ impl Uploads {
     /// Sets the most bytes of stored images per user (0: no quota).
     pub fn with_quota(mut self, quota: u64) -> Uploads {
         self.quota = quota;
+        self
+    }
+
+    /// Sets the longest voice message, in seconds.
+    pub fn with_max_voice_seconds(mut self, seconds: u64) -> Uploads {
+        self.max_voice_seconds = seconds;
         self
     }
 
@@ -96,7 +111,8 @@ impl Uploads {
             config.max_image_pixels,
             permits,
         )
-        .with_quota(config.upload_quota_bytes))
+        .with_quota(config.upload_quota_bytes)
+        .with_max_voice_seconds(config.max_voice_seconds))
     }
 
     /// How many uploads are read and decoded at once.
@@ -109,7 +125,7 @@ impl Uploads {
         &self.storage
     }
 
-    /// Largest accepted image file, in bytes.
+    /// Largest accepted upload, in bytes.
     pub fn max_file_size(&self) -> usize {
         self.max_file_size
     }

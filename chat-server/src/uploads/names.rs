@@ -1,7 +1,41 @@
-//! The names stored files go by: `<64 hex digits>[_thumb].<png|jpg|gif|webp>`,
-//! the SHA-256 of the stored original and its kind's extension.
+//! The names stored files go by: `<64 hex digits>[_thumb].<ext>`, the
+//! SHA-256 of the stored original and its kind's extension: `png`, `jpg`,
+//! `gif` or `webp` for images (which alone have a `_thumb` copy), `ogg`,
+//! `webm`, `m4a` or `mp3` for voice messages, `bin` for every other file.
 
+use super::audio::AudioKind;
 use super::image::ImageKind;
+
+/// What a stored file is, as its extension says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredKind {
+    /// A re-encoded image or its thumbnail.
+    Image(ImageKind),
+    /// A voice message.
+    Audio(AudioKind),
+    /// Any other file, stored as uploaded.
+    File,
+}
+
+impl StoredKind {
+    /// The extension of its stored files.
+    pub fn extension(self) -> &'static str {
+        match self {
+            StoredKind::Image(kind) => kind.extension(),
+            StoredKind::Audio(kind) => kind.extension(),
+            StoredKind::File => "bin",
+        }
+    }
+
+    fn from_extension(ext: &str) -> Option<StoredKind> {
+        if ext == "bin" {
+            return Some(StoredKind::File);
+        }
+        ImageKind::from_extension(ext)
+            .map(StoredKind::Image)
+            .or_else(|| AudioKind::from_extension(ext).map(StoredKind::Audio))
+    }
+}
 
 /// A valid stored-file name.
 #[derive(Debug, Clone, Copy)]
@@ -11,7 +45,7 @@ pub struct FileName<'a> {
     /// The 64 hex digits.
     pub hash: &'a str,
     /// The kind its extension names.
-    pub kind: ImageKind,
+    pub kind: StoredKind,
 }
 
 impl FileName<'_> {
@@ -24,8 +58,11 @@ impl FileName<'_> {
 /// The parts of `name`, or `None` when it is not a valid stored-file name.
 pub fn parse_name(name: &str) -> Option<FileName<'_>> {
     let (stem, ext) = name.split_once('.')?;
-    let kind = ImageKind::from_extension(ext)?;
-    let hash = stem.strip_suffix("_thumb").unwrap_or(stem);
+    let kind = StoredKind::from_extension(ext)?;
+    let hash = match kind {
+        StoredKind::Image(_) => stem.strip_suffix("_thumb").unwrap_or(stem),
+        _ => stem,
+    };
     let hex = hash.len() == 64
         && hash
             .bytes()
@@ -39,6 +76,11 @@ pub fn stored_names(hash: &str, kind: ImageKind) -> (String, String) {
         format!("{hash}.{}", kind.extension()),
         format!("{hash}_thumb.{}", kind.extension()),
     )
+}
+
+/// The name of a stored audio or other file, from its hash.
+pub fn stored_name(hash: &str, kind: StoredKind) -> String {
+    format!("{hash}.{}", kind.extension())
 }
 
 #[cfg(test)]
@@ -57,5 +99,17 @@ mod tests {
         assert!(parse_name(&format!("{hash}_thumb_thumb.png")).is_none());
         assert!(parse_name("../../etc/passwd").is_none());
         assert!(parse_name("").is_none());
+    }
+
+    #[test]
+    fn audio_and_files_have_no_thumbnails() {
+        let hash = "b".repeat(64);
+        let ogg = parse_name(&format!("{hash}.ogg")).map(|n| n.kind);
+        assert_eq!(ogg, Some(StoredKind::Audio(AudioKind::OggOpus)));
+        let bin = parse_name(&format!("{hash}.bin")).map(|n| n.kind);
+        assert_eq!(bin, Some(StoredKind::File));
+        assert!(parse_name(&format!("{hash}_thumb.ogg")).is_none());
+        assert!(parse_name(&format!("{hash}_thumb.bin")).is_none());
+        assert_eq!(stored_name(&hash, StoredKind::File), format!("{hash}.bin"));
     }
 }

@@ -1,4 +1,4 @@
-//! Where stored images live. Names are content addresses (the SHA-256 of the
+//! Where stored uploads live. Names are content addresses (the SHA-256 of the
 //! bytes), so an object never changes once written and writing the same name
 //! twice is a no-op; that is what lets several instances share one directory
 //! (or, behind the same trait, an object store) without coordination.
@@ -31,6 +31,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Removes the object; removing one that does not exist is no error.
     async fn delete(&self, name: &str) -> io::Result<()>;
+
+    /// The object's file, when the store keeps objects as local files (they
+    /// are then served with ranges); `None` otherwise.
+    fn local_path(&self, _name: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Objects as files in one local (or mounted, shared) directory.
@@ -108,6 +114,10 @@ impl Storage for LocalStorage {
             len,
             body: Body::from_stream(ReaderStream::new(file)),
         }))
+    }
+
+    fn local_path(&self, name: &str) -> Option<PathBuf> {
+        self.path(name).ok()
     }
 
     async fn delete(&self, name: &str) -> io::Result<()> {

@@ -55,6 +55,7 @@ pub fn test_config(db: &TestDb) -> Config {
         refresh_token_ttl: 3600,
         data_dir: db.dir.path().join("data"),
         max_file_size: 5 * 1024 * 1024,
+        max_voice_seconds: 300,
         upload_dir: None,
         max_image_pixels: 40_000_000,
         upload_quota_bytes: 200 * 1024 * 1024,
