@@ -157,10 +157,10 @@ export function VoicePlayer({ attachment, src }: { attachment: MessageAttachment
         onPlay={() => setPlaying(true)}
         onPause={() => setPlaying(false)}
         onEnded={(event) => {
+          // Shown back at the start; playing again starts there (the element stays ended until then).
           setPlaying(false);
           readDuration(event.currentTarget);
           setPositionMs(0);
-          event.currentTarget.currentTime = 0;
         }}
         onTimeUpdate={(event) => {
           const element = event.currentTarget;
