@@ -285,7 +285,7 @@ function twoUserExchange(ctx, { screenshots }) {
     });
   });
 
-  it('alice sends a PDF and records a voice message: bob sees the file card with its download link and plays the voice message', async () => {
+  it('alice sends a PDF and records a voice message: bob sees the file card with its download link and plays the voice message', async (t) => {
     await step(`${ctx.label}-files-voice`, both, async () => {
       const { page } = alice;
       // A small PDF, picked with the attach button's file input (any file is taken now).
@@ -337,7 +337,11 @@ function twoUserExchange(ctx, { screenshots }) {
       if (screenshots) await screenshot(page, 'voice-recorder');
       await byTestId(page, 'voice-send').click();
       await recorder.waitFor({ state: 'detached' });
-      await preview.waitFor({ state: 'detached', timeout: 20_000 });
+      // Uploaded (with the same progress bar as a file), then posted and stored.
+      const storedVoice = page.locator('[data-testid="message-item"][data-status="sent"] [data-testid="voice-player"]');
+      const refused = byTestId(page, 'upload-error');
+      await Promise.race([storedVoice.first().waitFor({ timeout: 20_000 }), refused.waitFor({ timeout: 20_000 })]);
+      if (await refused.isVisible()) assert.fail(`the voice message was not sent: ${await refused.textContent()}`);
 
       const { body: history } = await api(bob, 'GET', `/api/conversations/${ctx.direct}/messages?limit=5`);
       const voice = history.messages.filter((m) => m.message_type === 'audio').at(-1);
@@ -347,6 +351,7 @@ function twoUserExchange(ctx, { screenshots }) {
       assert.match(voice.attachment.name, /^voice\.(ogg|webm|m4a)$/);
       assert.match(voice.attachment.mime, /^audio\//);
       const shown = `0:0${Math.floor(durationMs / 1000)}`;
+      t.diagnostic(`voice message: ${voice.attachment.name}, ${voice.attachment.mime}, ${voice.attachment.size} bytes, duration_ms ${durationMs}`);
 
       for (const user of both) {
         const player = user.page.locator(`[data-message-id="${voice.id}"] [data-testid="voice-player"]`);
@@ -385,9 +390,52 @@ function twoUserExchange(ctx, { screenshots }) {
         const duration = await handle.evaluate((a) => a.duration);
         assert.ok(Number.isFinite(duration) && Math.abs(duration * 1000 - durationMs) < 1000, `the page reads a length of ${duration} s (server: ${durationMs} ms)`);
         await player.getByRole('button', { name: 'Play the voice message' }).waitFor();
+
+        // The slider seeks from the keyboard.
+        const slider = player.getByRole('slider', { name: 'Position in the voice message' });
+        await slider.focus();
+        await slider.press('ArrowRight');
+        await bob.page.waitForFunction((a) => a.currentTime > 0, handle);
+        assert.ok(Number(await slider.inputValue()) > 0, 'an arrow key moves the position');
       } finally {
         await handle.dispose();
       }
+
+      // A file dropped on the conversation, or pasted into the message box, is attached too.
+      const dropOrPaste = (how) =>
+        page.evaluate((how) => {
+          const files = new DataTransfer();
+          files.items.add(new File(['notes\n'], `${how}.txt`, { type: 'text/plain' }));
+          if (how === 'pasted') {
+            const box = document.querySelector('[data-testid="message-input"]');
+            box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: files, bubbles: true, cancelable: true }));
+            return;
+          }
+          const zone = document.querySelector('[data-testid="conversation-view"]');
+          for (const type of ['dragenter', 'dragover', 'drop']) {
+            zone.dispatchEvent(new DragEvent(type, { dataTransfer: files, bubbles: true, cancelable: true }));
+          }
+        }, how);
+      for (const how of ['dropped', 'pasted']) {
+        await dropOrPaste(how);
+        await preview.locator('[data-testid="upload-preview-file"]').waitFor();
+        assert.match(await preview.innerText(), new RegExp(`${how}\\.txt`));
+        await byTestId(page, 'upload-cancel').click();
+        await preview.waitFor({ state: 'detached' });
+      }
+      assert.equal(await byTestId(page, 'drop-hint').count(), 0, 'the drop hint is gone after the drop');
+
+      // A refused microphone is explained under the box.
+      await page.evaluate(() => {
+        navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+      });
+      await byTestId(page, 'mic-button').click();
+      const denied = byTestId(page, 'recorder-error');
+      await denied.waitFor();
+      assert.match(await denied.innerText(), /^Microphone access was denied\./);
+      assert.equal(await byTestId(page, 'voice-recorder').count(), 0);
+      await page.reload();
+      await openedConversation(alice, ctx.direct, bob.username);
     });
   });
 

@@ -62,6 +62,12 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     void sendChosenFile();
   });
   const recording = voice.state.phase !== 'idle';
+  // The recorder's buttons go when it ends: the focus goes back to the message box.
+  const wasRecording = useRef(false);
+  useEffect(() => {
+    if (wasRecording.current && !recording) textarea.current?.focus();
+    wasRecording.current = recording;
+  }, [recording]);
   const mentions = useMentionAutocomplete({
     members,
     meId: client.me.id,
@@ -101,12 +107,20 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
       const file = event.dataTransfer?.files[0];
       if (file && attachment.getState().phase !== 'uploading') attachment.choose(file);
     };
+    // A file dropped next to the zone must not replace the app with the file.
+    const onWindowDrop = (event: DragEvent) => {
+      if (carriesFiles(event) && !event.defaultPrevented) event.preventDefault();
+    };
+    window.addEventListener('dragover', onWindowDrop);
+    window.addEventListener('drop', onWindowDrop);
     zone.addEventListener('dragenter', onEnter);
     zone.addEventListener('dragleave', onLeave);
     zone.addEventListener('dragover', onOver);
     zone.addEventListener('drop', onDrop);
     zone.classList.add('drop-zone');
     return () => {
+      window.removeEventListener('dragover', onWindowDrop);
+      window.removeEventListener('drop', onWindowDrop);
       zone.removeEventListener('dragenter', onEnter);
       zone.removeEventListener('dragleave', onLeave);
       zone.removeEventListener('dragover', onOver);
@@ -277,7 +291,7 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
         Press Enter to send, Shift+Enter for a new line. Type @ to mention a member.
       </span>
       {voice.supported && !recording ? (
-        <MicButton recorder={voice} disabled={uploading} />
+        <MicButton recorder={voice} disabled={image.phase !== 'empty'} />
       ) : null}
       {recording ? null : (
         <button type="submit" className="button primary send-button" disabled={!text.trim()} data-testid="send-button">
