@@ -401,6 +401,21 @@ function twoUserExchange(ctx, { screenshots }) {
         await handle.dispose();
       }
 
+      // At phone width the card and the player fit the screen.
+      const desktop = bob.page.viewportSize();
+      await bob.page.setViewportSize({ width: 390, height: 844 });
+      try {
+        const card = bob.page.locator('[data-testid="file-card"]').last();
+        for (const element of [card, player]) {
+          await element.scrollIntoViewIfNeeded();
+          const box = await element.boundingBox();
+          assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `fits a 390 px screen: ${JSON.stringify(box)}`);
+        }
+        if (screenshots) await screenshot(bob.page, 'phone-files-voice');
+      } finally {
+        await bob.page.setViewportSize(desktop);
+      }
+
       // A file dropped on the conversation, or pasted into the message box, is attached too.
       const dropOrPaste = (how) =>
         page.evaluate((how) => {
