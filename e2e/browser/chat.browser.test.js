@@ -401,6 +401,17 @@ function twoUserExchange(ctx, { screenshots }) {
         await handle.dispose();
       }
 
+      // Holding the mic button records until it is released, which sends.
+      const voicesBefore = await storedVoice.count();
+      await mic.hover();
+      await page.mouse.down();
+      await page.locator('[data-testid="voice-recorder"][data-phase="recording"]').waitFor();
+      await page.waitForTimeout(1_500);
+      await page.mouse.up();
+      await recorder.waitFor({ state: 'detached' });
+      await storedVoice.nth(voicesBefore).waitFor({ timeout: 20_000 });
+      await bob.page.locator('[data-testid="message-item"][data-status="sent"] [data-testid="voice-player"]').nth(voicesBefore).waitFor();
+
       // At phone width the card and the player fit the screen.
       const desktop = bob.page.viewportSize();
       await bob.page.setViewportSize({ width: 390, height: 844 });
