@@ -54,6 +54,13 @@ describe('upload error descriptions', () => {
     expect(describeUploadError(httpError(413, { error: 'too many pixels', code: 'image_too_large' })).message).toBe(
       'The image was not sent: the image is too large (too many pixels or frames).',
     );
+    expect(describeUploadError(httpError(413, { error: 'upload quota exceeded', code: 'quota_exceeded' }), 'file')).toEqual({
+      message: 'The file was not sent: your storage for uploads is full.',
+      retriable: false,
+    });
+    expect(describeUploadError(httpError(413, { error: 'payload too large', code: 'payload_too_large' }), 'voice message').message).toBe(
+      'The voice message was not sent: the file is too large.',
+    );
     expect(describeUploadError(httpError(415, { error: 'not an image', code: 'unsupported_media_type' }))).toEqual({
       message: 'The image was not sent: the file is not a PNG, JPEG, GIF or WebP image.',
       retriable: false,

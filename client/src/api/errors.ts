@@ -77,10 +77,11 @@ export function splitFieldErrors(
 }
 
 /**
- * Why an image upload failed, as a sentence, and whether sending the same file again may work
- * (the server could not be reached or was busy) or not (the file was refused).
+ * Why an upload failed, as a sentence about `what` was not sent ("image", "file", "voice message"),
+ * and whether sending the same file again may work (the server could not be reached or was busy)
+ * or not (the file was refused).
  */
-export function describeUploadError(error: unknown): { message: string; retriable: boolean } {
+export function describeUploadError(error: unknown, what = 'image'): { message: string; retriable: boolean } {
   const problem = describeError(error);
   const status = problem.status;
   let reason: string;
@@ -89,7 +90,9 @@ export function describeUploadError(error: unknown): { message: string; retriabl
       reason =
         problem.code === 'image_too_large'
           ? 'the image is too large (too many pixels or frames).'
-          : 'the file is too large.';
+          : problem.code === 'quota_exceeded'
+            ? 'your storage for uploads is full.'
+            : 'the file is too large.';
       break;
     case 415:
       reason = 'the file is not a PNG, JPEG, GIF or WebP image.';
@@ -101,5 +104,5 @@ export function describeUploadError(error: unknown): { message: string; retriabl
       reason = problem.message;
   }
   const retriable = status === undefined || status >= 500 || status === 408 || status === 429;
-  return { message: `The image was not sent: ${reason}`, retriable };
+  return { message: `The ${what} was not sent: ${reason}`, retriable };
 }

@@ -15,6 +15,7 @@ import type {
   CurrentUser,
   MessagePage,
   Room,
+  UploadedFile,
   UploadedImage,
   User,
 } from './types';
@@ -321,6 +322,19 @@ export async function uploadImage(file: Blob, fileName = 'image', options: Uploa
   form.append('image', file, file instanceof File ? file.name : fileName);
   const { onProgress, signal } = options;
   const { data } = await http.post<UploadedImage>('/upload', form, {
+    timeout: 120_000,
+    signal,
+    onUploadProgress: onProgress ? (event) => onProgress(event.loaded, event.total || undefined) : undefined,
+  });
+  return data;
+}
+
+/** Uploads any file (multipart field `file`); the answer's `kind` is the `message_type` to post it as. */
+export async function uploadFile(file: Blob, fileName = 'file', options: UploadOptions = {}): Promise<UploadedFile> {
+  const form = new FormData();
+  form.append('file', file, file instanceof File && file.name ? file.name : fileName);
+  const { onProgress, signal } = options;
+  const { data } = await http.post<UploadedFile>('/upload', form, {
     timeout: 120_000,
     signal,
     onUploadProgress: onProgress ? (event) => onProgress(event.loaded, event.total || undefined) : undefined,

@@ -17,7 +17,26 @@ export interface CurrentUser extends User {
   created_at: string;
 }
 
-export type MessageType = 'text' | 'image' | 'system';
+export type MessageType = 'text' | 'image' | 'audio' | 'file' | 'system';
+
+/** What an upload is, as the server decided from its bytes; an upload is posted as a message of its kind. */
+export type AttachmentKind = 'image' | 'audio' | 'file';
+
+/** The upload an image, audio or file message carries (`url` equals the message's `file_url`). */
+export interface MessageAttachment {
+  url: string;
+  kind: AttachmentKind;
+  mime: string;
+  /** Bytes. */
+  size: number;
+  /** The name it was uploaded under (sanitised by the server). */
+  name: string;
+  width?: number;
+  height?: number;
+  thumbnail_url?: string;
+  /** Length of a voice message. */
+  duration_ms?: number;
+}
 
 export interface MessageSender {
   id: number;
@@ -53,6 +72,9 @@ export interface Message {
   reactions?: ReactionCount[];
   /** The emoji the user reacted with (in answers to the user; not in broadcasts). */
   my_reactions?: string[];
+  /** The upload of an image, audio or file message; null on text, system and deleted messages
+   * (and on images sent before attachments existed, which have only `file_url`). */
+  attachment?: MessageAttachment | null;
 }
 
 export interface ReactionCount {
@@ -143,7 +165,22 @@ export interface AuthResponse {
   expires_in?: number;
 }
 
-/** Answer of `POST /api/upload`. */
+/** Answer of `POST /api/upload` (field `file`): any file, its `kind` decided by the server. */
+export interface UploadedFile {
+  /** `/uploads/<hash>.<ext>`: what the message of this `kind` carries. */
+  file_url: string;
+  kind: AttachmentKind;
+  mime: string;
+  size: number;
+  name: string;
+  thumbnail_url?: string;
+  width?: number;
+  height?: number;
+  /** Length of a voice message (`kind` audio). */
+  duration_ms?: number;
+}
+
+/** Answer of `POST /api/upload` for an image. */
 export interface UploadedImage {
   /** `/uploads/<hash>.<ext>`: what an image message carries. */
   file_url: string;
@@ -153,6 +190,8 @@ export interface UploadedImage {
   height: number;
   size: number;
   mime: string;
+  kind?: 'image';
+  name?: string;
 }
 
 export interface MessagePage {

@@ -1,21 +1,32 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { UploadedImage } from '../api/types';
+import type { UploadedFile } from '../api/types';
 import {
   createAttachment,
   formatFileSize,
   uploadPercent,
   type AttachmentState,
+  type ChosenFile,
   type UploadFailure,
   type UploadRequestOptions,
 } from './attachment';
 
-const STORED: UploadedImage = {
+const STORED: UploadedFile = {
   file_url: `/uploads/${'ab'.repeat(32)}.png`,
   thumbnail_url: `/uploads/${'ab'.repeat(32)}_thumb.png`,
   width: 10,
   height: 10,
   size: 100,
   mime: 'image/png',
+  kind: 'image',
+  name: 'photo.png',
+};
+
+const STORED_PDF: UploadedFile = {
+  file_url: `/uploads/${'cd'.repeat(32)}.bin`,
+  size: 8,
+  mime: 'application/pdf',
+  kind: 'file',
+  name: 'report.pdf',
 };
 
 function png(name = 'photo.png', bytes = 1000): File {
@@ -24,17 +35,17 @@ function png(name = 'photo.png', bytes = 1000): File {
 
 /** An upload whose progress and outcome the test drives. */
 function controlledUpload() {
-  const calls: { file: File; options: UploadRequestOptions; resolve(v: UploadedImage): void; reject(e: unknown): void }[] = [];
+  const calls: { file: File; options: UploadRequestOptions; resolve(v: UploadedFile): void; reject(e: unknown): void }[] = [];
   const upload = vi.fn(
     (file: File, options: UploadRequestOptions) =>
-      new Promise<UploadedImage>((resolve, reject) => {
+      new Promise<UploadedFile>((resolve, reject) => {
         calls.push({ file, options, resolve, reject });
       }),
   );
   return { upload, calls };
 }
 
-function setup(describeFailure: (e: unknown) => UploadFailure = () => ({ message: 'failed', retriable: false })) {
+function setup(describeFailure: (e: unknown, chosen: ChosenFile) => UploadFailure = () => ({ message: 'failed', retriable: false })) {
   const { upload, calls } = controlledUpload();
   let n = 0;
   const live = new Set<string>();
@@ -85,6 +96,7 @@ describe('image attachment', () => {
       file,
       name: 'holiday.png',
       size: 2048,
+      kind: 'image',
       previewUrl: 'blob:preview-1',
     });
     expect(objectUrls.create).toHaveBeenCalledWith(file);
@@ -105,15 +117,61 @@ describe('image attachment', () => {
     expect([...live]).toEqual(['blob:preview-2']);
   });
 
-  it('refuses a file that is not an accepted image type without uploading it', () => {
-    const { attachment, upload, objectUrls } = setup();
-    attachment.choose(new File(['%PDF-1.7'], 'report.pdf', { type: 'application/pdf' }));
+  it('takes any file: one that is not an image is shown as a card, without a preview address', async () => {
+    const { attachment, calls, objectUrls, live } = setup();
+    const pdf = new File(['%PDF-1.7'], 'report.pdf', { type: 'application/pdf' });
+    attachment.choose(pdf);
     expect(attachment.getState()).toEqual({
-      phase: 'empty',
-      error: 'The image was not sent: only PNG, JPEG, GIF and WebP images can be sent.',
+      phase: 'chosen',
+      error: null,
+      file: pdf,
+      name: 'report.pdf',
+      size: 8,
+      kind: 'file',
+      previewUrl: null,
     });
     expect(objectUrls.create).not.toHaveBeenCalled();
-    expect(upload).not.toHaveBeenCalled();
+
+    const sent = attachment.submit();
+    expect(attachment.getState()).toMatchObject({ phase: 'uploading', kind: 'file', loaded: 0, total: 8 });
+    calls[0].options.onProgress(8, 200);
+    expect(attachment.getState()).toMatchObject({ loaded: 8, total: 200 });
+    calls[0].resolve(STORED_PDF);
+    await expect(sent).resolves.toEqual(STORED_PDF);
+    expect(attachment.getState()).toEqual({ phase: 'empty', error: null });
+    expect(objectUrls.revoke).not.toHaveBeenCalled();
+    expect(live.size).toBe(0);
+  });
+
+  it('a recording is an audio file; a nameless file gets a name', () => {
+    const { attachment, objectUrls } = setup();
+    attachment.choose(new File([new Uint8Array(10)], 'voice.webm', { type: 'audio/webm' }));
+    expect(attachment.getState()).toMatchObject({ phase: 'chosen', kind: 'audio', name: 'voice.webm', previewUrl: null });
+    attachment.choose(new File([new Uint8Array(3)], '', { type: '' }));
+    expect(attachment.getState()).toMatchObject({ phase: 'chosen', kind: 'file', name: 'file', size: 3, previewUrl: null });
+    // An SVG is not previewed from the page (it is sent as a file).
+    attachment.choose(new File(['<svg/>'], 'logo.svg', { type: 'image/svg+xml' }));
+    expect(attachment.getState()).toMatchObject({ kind: 'file', previewUrl: null });
+    expect(objectUrls.create).not.toHaveBeenCalled();
+  });
+
+  it('a failed file upload is described with what was chosen, and swapping a file for an image frees nothing twice', async () => {
+    const describeFailure = vi.fn((_error: unknown, chosen: { kind: string }) => ({
+      message: `The ${chosen.kind} was not sent.`,
+      retriable: true,
+    }));
+    const { attachment, calls, live } = setup(describeFailure);
+    const pdf = new File(['%PDF'], 'a.pdf', { type: 'application/pdf' });
+    attachment.choose(pdf);
+    const sent = attachment.submit();
+    calls[0].reject(new Error('network'));
+    await expect(sent).resolves.toBeNull();
+    expect(describeFailure).toHaveBeenCalledWith(expect.any(Error), expect.objectContaining({ kind: 'file', name: 'a.pdf' }));
+    expect(attachment.getState()).toMatchObject({ phase: 'chosen', error: 'The file was not sent.', file: pdf });
+    attachment.choose(png());
+    expect([...live]).toEqual(['blob:preview-1']);
+    attachment.choose(pdf);
+    expect(live.size).toBe(0);
   });
 
   it('reports upload progress, then frees the preview once the image is stored', async () => {
@@ -156,7 +214,7 @@ describe('image attachment', () => {
     const refusal = new Error('413');
     calls[0].reject(refusal);
     await expect(sent).resolves.toBeNull();
-    expect(describeFailure).toHaveBeenCalledWith(refusal);
+    expect(describeFailure).toHaveBeenCalledWith(refusal, expect.objectContaining({ kind: 'image' }));
     expect(attachment.getState()).toEqual({ phase: 'empty', error: 'The image was not sent: the file is too large.' });
     expect(live.size).toBe(0);
 

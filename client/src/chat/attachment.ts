@@ -1,29 +1,33 @@
-// The image being attached in the composer, without React: chosen (a preview from an object URL,
-// with Send and Cancel), then uploading (bytes sent so far, for a progress bar), then gone (sent,
-// cancelled, or refused with a message). The object URL of the preview is revoked as soon as the
-// preview is no longer needed, and a cancelled upload is aborted.
+// The file being attached in the composer, without React: chosen (an image shown from an object
+// URL, any other file as a card, with Send and Cancel), then uploading (bytes sent so far, for a
+// progress bar), then gone (sent, cancelled, or refused with a message). The object URL of an
+// image's preview is revoked as soon as the preview is no longer needed, and a cancelled upload is
+// aborted. The server decides what the file is (image, voice message or other file) from its bytes.
 
-import type { UploadedImage } from '../api/types';
+import type { AttachmentKind, UploadedFile } from '../api/types';
+import { previewKind } from './files';
 
-/** Image types the server accepts. */
+/** Image types the server accepts as images (other files are sent as files). */
 export const ACCEPTED_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
 
-export interface ChosenImage {
+export interface ChosenFile {
   file: File;
   name: string;
   /** Bytes. */
   size: number;
-  /** Object URL showing the file. */
-  previewUrl: string;
+  /** What the file looks like before the server reads it: images get a preview. */
+  kind: AttachmentKind;
+  /** Object URL showing an image; null for other files. */
+  previewUrl: string | null;
 }
 
 export type AttachmentState =
-  /** Nothing chosen; `error` says why the last image was not sent. */
+  /** Nothing chosen; `error` says why the last file was not sent. */
   | { phase: 'empty'; error: string | null }
   /** Chosen and shown, not sent yet (again, after a failure that may pass: `error`). */
-  | ({ phase: 'chosen'; error: string | null } & ChosenImage)
+  | ({ phase: 'chosen'; error: string | null } & ChosenFile)
   /** Being uploaded: `loaded` of `total` bytes (`total` null when unknown). */
-  | ({ phase: 'uploading'; loaded: number; total: number | null } & ChosenImage);
+  | ({ phase: 'uploading'; loaded: number; total: number | null } & ChosenFile);
 
 export const EMPTY_ATTACHMENT: AttachmentState = { phase: 'empty', error: null };
 
@@ -54,8 +58,8 @@ export interface UploadRequestOptions {
 }
 
 export interface AttachmentOptions {
-  upload: (file: File, options: UploadRequestOptions) => Promise<UploadedImage>;
-  describeFailure: (error: unknown) => UploadFailure;
+  upload: (file: File, options: UploadRequestOptions) => Promise<UploadedFile>;
+  describeFailure: (error: unknown, file: ChosenFile) => UploadFailure;
   /** Makes and frees preview addresses (default: `URL.createObjectURL` / `URL.revokeObjectURL`). */
   objectUrls?: { create(file: Blob): string; revoke(url: string): void };
 }
@@ -65,10 +69,10 @@ export interface Attachment {
   subscribe(listener: () => void): () => void;
   /** Shows `file` for confirmation, replacing (and aborting) any earlier one. */
   choose(file: File): void;
-  /** Drops the chosen image, aborting its upload. */
+  /** Drops the chosen file, aborting its upload. */
   cancel(): void;
-  /** Uploads the chosen image; resolves to the stored image, or null (cancelled, failed, nothing chosen). */
-  submit(): Promise<UploadedImage | null>;
+  /** Uploads the chosen file; resolves to the stored upload, or null (cancelled, failed, nothing chosen). */
+  submit(): Promise<UploadedFile | null>;
   /** Forgets the error message. */
   dismissError(): void;
   /** Drops everything (the composer goes away); the attachment may be used again afterwards. */
@@ -86,7 +90,11 @@ export function createAttachment(options: AttachmentOptions): Attachment {
   const listeners = new Set<() => void>();
 
   function set(next: AttachmentState) {
-    if (state.phase !== 'empty' && (next.phase === 'empty' || next.previewUrl !== state.previewUrl)) {
+    if (
+      state.phase !== 'empty' &&
+      state.previewUrl !== null &&
+      (next.phase === 'empty' || next.previewUrl !== state.previewUrl)
+    ) {
       urls.revoke(state.previewUrl);
     }
     state = next;
@@ -98,8 +106,8 @@ export function createAttachment(options: AttachmentOptions): Attachment {
     controller = null;
   }
 
-  function chosen(image: ChosenImage): ChosenImage {
-    return { file: image.file, name: image.name, size: image.size, previewUrl: image.previewUrl };
+  function chosen(file: ChosenFile): ChosenFile {
+    return { file: file.file, name: file.name, size: file.size, kind: file.kind, previewUrl: file.previewUrl };
   }
 
   return {
@@ -111,12 +119,10 @@ export function createAttachment(options: AttachmentOptions): Attachment {
 
     choose(file) {
       abort();
-      if (file.type && !(ACCEPTED_IMAGE_TYPES as readonly string[]).includes(file.type)) {
-        set({ phase: 'empty', error: 'The image was not sent: only PNG, JPEG, GIF and WebP images can be sent.' });
-        return;
-      }
-      const previewUrl = urls.create(file);
-      set({ phase: 'chosen', error: null, file, name: file.name || 'image', size: file.size, previewUrl });
+      const kind = previewKind(file.type);
+      const previewUrl = kind === 'image' ? urls.create(file) : null;
+      const name = file.name || (kind === 'image' ? 'image' : 'file');
+      set({ phase: 'chosen', error: null, file, name, size: file.size, kind, previewUrl });
     },
 
     cancel() {
@@ -126,13 +132,13 @@ export function createAttachment(options: AttachmentOptions): Attachment {
 
     async submit() {
       if (state.phase !== 'chosen') return null;
-      const image = chosen(state);
+      const picked = chosen(state);
       const request = new AbortController();
       controller = request;
-      set({ phase: 'uploading', ...image, loaded: 0, total: image.size > 0 ? image.size : null });
+      set({ phase: 'uploading', ...picked, loaded: 0, total: picked.size > 0 ? picked.size : null });
       const current = () => controller === request && !request.signal.aborted;
       try {
-        const uploaded = await upload(image.file, {
+        const uploaded = await upload(picked.file, {
           signal: request.signal,
           onProgress(loaded, total) {
             if (!current() || state.phase !== 'uploading') return;
@@ -147,8 +153,8 @@ export function createAttachment(options: AttachmentOptions): Attachment {
       } catch (error) {
         if (!current()) return null;
         controller = null;
-        const failure = describeFailure(error);
-        set(failure.retriable ? { phase: 'chosen', error: failure.message, ...image } : { phase: 'empty', error: failure.message });
+        const failure = describeFailure(error, picked);
+        set(failure.retriable ? { phase: 'chosen', error: failure.message, ...picked } : { phase: 'empty', error: failure.message });
         return null;
       }
     },

@@ -15,6 +15,7 @@ import type {
   MessageReactionEvent,
   MessageReadEvent,
   TypingEvent,
+  UploadedFile,
   User,
   UserOfflineEvent,
   UserOnlineEvent,
@@ -241,6 +242,11 @@ export class ChatClient {
   /** Sends an uploaded image (its `file_url` from `POST /api/upload`), with an optional caption. */
   sendImage(conversationId: number, fileUrl: string, caption = ''): OutgoingMessage {
     return this.sending.sendImage(conversationId, fileUrl, caption);
+  }
+
+  /** Sends an upload (from `POST /api/upload`) as a message of its kind, with an optional caption. */
+  sendUpload(conversationId: number, upload: UploadedFile, caption = ''): OutgoingMessage {
+    return this.sending.sendUpload(conversationId, upload, caption);
   }
 
   retry(clientId: string): void {

@@ -100,5 +100,10 @@ describe('the list preview of the last message', () => {
       'You: Message deleted',
     );
     expect(messagePreview(null, ME.id)).toBe('No messages yet');
+    expect(messagePreview(message(1, { sender_id: BOB.id, message_type: 'audio', content: '' }), ME.id)).toBe('Voice message');
+    const pdf = { url: '/uploads/a.bin', kind: 'file' as const, mime: 'application/pdf', size: 10, name: 'report.pdf' };
+    expect(messagePreview(message(1, { sender_id: ME.id, message_type: 'file', attachment: pdf }), ME.id)).toBe(
+      'You: File: report.pdf',
+    );
   });
 });

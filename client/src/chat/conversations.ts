@@ -154,7 +154,11 @@ export function messagePreview(message: Message | null, meId: number): string {
     ? 'Message deleted'
     : message.message_type === 'image'
       ? 'Photo'
-      : message.content.replace(/\s+/g, ' ').trim();
+      : message.message_type === 'audio'
+        ? 'Voice message'
+        : message.message_type === 'file'
+          ? `File: ${message.attachment?.name ?? 'attachment'}`
+          : message.content.replace(/\s+/g, ' ').trim();
   if (message.message_type === 'system') return text;
   if (message.sender_id === meId) return `You: ${text}`;
   return text;

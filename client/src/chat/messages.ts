@@ -54,7 +54,7 @@ export function mergeMessages(existing: readonly Message[], incoming: readonly M
 /** The tombstone `message:deleted` makes of a held message (unless it holds a later state). */
 export function tombstone(held: Message, event: MessageDeletedEvent): Message {
   if ((held.rev ?? 0) >= event.rev) return held;
-  return { ...held, content: '', file_url: null, deleted_at: event.deleted_at, rev: event.rev };
+  return { ...held, content: '', file_url: null, attachment: null, deleted_at: event.deleted_at, rev: event.rev };
 }
 
 /**

@@ -3,7 +3,7 @@
 // after a lost acknowledgement or a reconnect never creates a duplicate. Messages go out one at a
 // time in the order they were written, and only while the connection is up; the rest wait.
 
-import type { Message, ReplyPreview, SendMessagePayload } from '../api/types';
+import type { Message, MessageAttachment, ReplyPreview, SendMessagePayload } from '../api/types';
 
 export type OutgoingStatus =
   /** Waiting for the connection (or for its turn). */
@@ -17,8 +17,10 @@ export interface OutgoingMessage {
   client_id: string;
   conversation_id: number;
   content: string;
-  message_type: 'text' | 'image';
+  message_type: 'text' | 'image' | 'audio' | 'file';
   file_url?: string;
+  /** The upload, shown while the message is pending (not sent: the server reads it from `file_url`). */
+  attachment?: MessageAttachment;
   /** The message replied to, quoted while this one is pending. */
   reply_to?: ReplyPreview;
   created_at: string;
@@ -44,8 +46,9 @@ export interface OutgoingDraft {
   client_id: string;
   conversation_id: number;
   content: string;
-  message_type?: 'text' | 'image';
+  message_type?: 'text' | 'image' | 'audio' | 'file';
   file_url?: string;
+  attachment?: MessageAttachment;
   reply_to?: ReplyPreview;
   created_at: string;
 }

@@ -1,7 +1,7 @@
 // Sending: the user's text and images become outgoing messages in the outbox, which sends them
 // over the socket while connected; the state shows what is still pending.
 
-import type { Message, ReplyPreview } from '../api/types';
+import type { Message, ReplyPreview, UploadedFile } from '../api/types';
 import type { ChatTransport } from '../socket/transport';
 import type { ChatStateStore } from './chatState';
 import { Outbox, type OutgoingMessage } from './outbox';
@@ -54,6 +54,30 @@ export class MessageSending {
       content: caption.trim(),
       message_type: 'image',
       file_url: fileUrl,
+      created_at: this.now().toISOString(),
+    });
+  }
+
+  /** Sends an upload (from `POST /api/upload`) as a message of its kind (image, audio or file),
+   * with an optional caption. */
+  sendUpload(conversationId: number, upload: UploadedFile, caption = ''): OutgoingMessage {
+    return this.outbox.add({
+      client_id: this.newClientId(),
+      conversation_id: conversationId,
+      content: caption.trim(),
+      message_type: upload.kind,
+      file_url: upload.file_url,
+      attachment: {
+        url: upload.file_url,
+        kind: upload.kind,
+        mime: upload.mime,
+        size: upload.size,
+        name: upload.name,
+        width: upload.width,
+        height: upload.height,
+        thumbnail_url: upload.thumbnail_url,
+        duration_ms: upload.duration_ms,
+      },
       created_at: this.now().toISOString(),
     });
   }

@@ -7,25 +7,23 @@ import {
   useState,
   useSyncExternalStore,
   type ChangeEvent,
+  type ClipboardEvent,
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
 import { describeUploadError } from '../api/errors';
-import { uploadImage } from '../api/http';
-import {
-  ACCEPTED_IMAGE_TYPES,
-  createAttachment,
-  formatFileSize,
-  uploadPercent,
-  type AttachmentState,
-} from '../chat/attachment';
+import { uploadFile } from '../api/http';
+import { createAttachment, formatFileSize, uploadPercent, type AttachmentState } from '../chat/attachment';
 import type { Message, User } from '../api/types';
 import { useChat } from '../chat/ChatContext';
 import { drafts } from '../chat/drafts';
+import { fileIcon, uploadNoun } from '../chat/files';
 import { quoteOf } from '../chat/sending';
 import { createTypingEmitter } from '../chat/typing';
+import { FileIconBadge } from './Attachments';
 import { quoteText } from './MessageActions';
 import { useMentionAutocomplete } from './MentionSuggestions';
+import { MicButton, RecorderBar, useVoiceRecorder } from './VoiceRecorder';
 
 const MAX_HEIGHT_PX = 160;
 
@@ -39,22 +37,37 @@ interface ComposerProps {
 }
 
 /** The message box: Enter sends, Shift+Enter starts a new line, `@` offers the members to mention;
- * the attach button picks an image, which is shown for confirmation and then uploaded with a
- * progress bar. */
+ * the attach button (or a file dropped on the conversation, or pasted) picks a file, which is
+ * shown for confirmation (images as a preview, other files as a card) and then uploaded with a
+ * progress bar; the microphone button records a voice message. */
 export function Composer({ conversationId, members, replyTo = null, onCancelReply }: ComposerProps) {
   const client = useChat();
   const inputId = useId();
   const hintId = useId();
   const [text, setText] = useState(() => drafts.get(conversationId));
   const textarea = useRef<HTMLTextAreaElement>(null);
+  const form = useRef<HTMLFormElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const [attachment] = useState(() =>
     createAttachment({
-      upload: (file, { onProgress, signal }) => uploadImage(file, file.name, { onProgress, signal }),
-      describeFailure: describeUploadError,
+      upload: (file, { onProgress, signal }) => uploadFile(file, file.name, { onProgress, signal }),
+      describeFailure: (error, chosen) => describeUploadError(error, uploadNoun(chosen.kind)),
     }),
   );
   const image = useSyncExternalStore(attachment.subscribe, attachment.getState);
+  const [dragging, setDragging] = useState(false);
+  const voice = useVoiceRecorder(conversationId, (file) => {
+    // A finished recording goes out at once, with the same progress bar as a chosen file.
+    attachment.choose(file);
+    void sendChosenFile();
+  });
+  const recording = voice.state.phase !== 'idle';
+  // The recorder's buttons go when it ends: the focus goes back to the message box.
+  const wasRecording = useRef(false);
+  useEffect(() => {
+    if (wasRecording.current && !recording) textarea.current?.focus();
+    wasRecording.current = recording;
+  }, [recording]);
   const mentions = useMentionAutocomplete({
     members,
     meId: client.me.id,
@@ -62,8 +75,63 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     setText: (value) => change(value),
   });
   const uploading = image.phase === 'uploading';
-  // Leaving the conversation drops the chosen image (and aborts its upload).
-  useEffect(() => () => attachment.reset(), [attachment]);
+  // Leaving the conversation drops the chosen file (and aborts its upload).
+  useEffect(() => () => attachment.reset(), [attachment, conversationId]);
+
+  // A file dragged over the conversation (or the composer) is attached when dropped.
+  useEffect(() => {
+    const zone: HTMLElement | null = form.current?.closest<HTMLElement>('.conversation') ?? form.current;
+    if (!zone) return;
+    let depth = 0;
+    const carriesFiles = (event: DragEvent) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
+    const onEnter = (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      depth++;
+      setDragging(true);
+    };
+    const onLeave = (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) setDragging(false);
+    };
+    const onOver = (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+    };
+    const onDrop = (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      depth = 0;
+      setDragging(false);
+      const file = event.dataTransfer?.files[0];
+      if (file && attachment.getState().phase !== 'uploading') attachment.choose(file);
+    };
+    // A file dropped next to the zone must not replace the app with the file.
+    const onWindowDrop = (event: DragEvent) => {
+      if (carriesFiles(event) && !event.defaultPrevented) event.preventDefault();
+    };
+    window.addEventListener('dragover', onWindowDrop);
+    window.addEventListener('drop', onWindowDrop);
+    zone.addEventListener('dragenter', onEnter);
+    zone.addEventListener('dragleave', onLeave);
+    zone.addEventListener('dragover', onOver);
+    zone.addEventListener('drop', onDrop);
+    zone.classList.add('drop-zone');
+    return () => {
+      window.removeEventListener('dragover', onWindowDrop);
+      window.removeEventListener('drop', onWindowDrop);
+      zone.removeEventListener('dragenter', onEnter);
+      zone.removeEventListener('dragleave', onLeave);
+      zone.removeEventListener('dragover', onOver);
+      zone.removeEventListener('drop', onDrop);
+      zone.classList.remove('drop-zone', 'drag-over');
+    };
+  }, [attachment]);
+
+  useEffect(() => {
+    form.current?.closest('.conversation')?.classList.toggle('drag-over', dragging);
+  }, [dragging]);
 
   const typing = useMemo(
     () =>
@@ -115,9 +183,10 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     if (file) attachment.choose(file);
   }
 
-  async function sendChosenImage() {
+  async function sendChosenFile() {
     const uploaded = await attachment.submit();
-    if (uploaded) client.sendImage(conversationId, uploaded.file_url);
+    // Posted as what the server found the file to be (image, voice message or file).
+    if (uploaded) client.sendUpload(conversationId, uploaded);
     // Sent or refused: back to the message box (a failure that may pass keeps the preview).
     if (attachment.getState().phase === 'empty') textarea.current?.focus();
   }
@@ -125,6 +194,14 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
   function cancelImage() {
     attachment.cancel();
     textarea.current?.focus();
+  }
+
+  /** Files pasted into the box (a screenshot, a copied file) are attached; text pastes as usual. */
+  function onPaste(event: ClipboardEvent<HTMLTextAreaElement>) {
+    const file = event.clipboardData?.files?.[0];
+    if (!file || uploading) return;
+    event.preventDefault();
+    attachment.choose(file);
   }
 
   function onSubmit(event: FormEvent) {
@@ -146,7 +223,17 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
   }
 
   return (
-    <form className="composer" onSubmit={onSubmit} data-testid="composer" aria-busy={uploading}>
+    <form ref={form} className="composer" onSubmit={onSubmit} data-testid="composer" aria-busy={uploading}>
+      {dragging ? (
+        <p className="drop-hint" aria-hidden="true" data-testid="drop-hint">
+          Drop the file to attach it
+        </p>
+      ) : null}
+      {voice.state.phase === 'idle' && voice.state.error ? (
+        <p className="form-error composer-error" role="alert" data-testid="recorder-error">
+          {voice.state.error}
+        </p>
+      ) : null}
       {image.phase !== 'uploading' && image.error ? (
         <p className="form-error composer-error" role="alert" data-testid="upload-error">
           {image.error}
@@ -155,12 +242,11 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
       {replyTo ? <ReplyTarget message={replyTo} onCancel={() => onCancelReply?.()} /> : null}
       {mentions.list}
       {image.phase !== 'empty' ? (
-        <ImagePreview image={image} onSend={() => void sendChosenImage()} onCancel={cancelImage} />
+        <UploadPreview file={image} onSend={() => void sendChosenFile()} onCancel={cancelImage} />
       ) : null}
       <input
         ref={fileInput}
         type="file"
-        accept={ACCEPTED_IMAGE_TYPES.join(',')}
         className="visually-hidden"
         tabIndex={-1}
         aria-hidden="true"
@@ -171,12 +257,14 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
         type="button"
         className="button secondary attach-button"
         onClick={() => fileInput.current?.click()}
-        disabled={uploading}
-        aria-label={uploading ? 'Uploading image' : 'Send an image'}
+        disabled={uploading || recording}
+        aria-label={uploading ? 'Uploading a file' : 'Attach a file'}
+        title="Attach a file"
         data-testid="attach-button"
       >
         {uploading ? '...' : '+'}
       </button>
+      {recording ? <RecorderBar recorder={voice} /> : null}
       <label htmlFor={inputId} className="visually-hidden">
         Message
       </label>
@@ -194,15 +282,22 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
         onKeyDown={onKeyDown}
         {...mentions.comboboxProps}
         onBlur={() => typing.stop()}
+        onPaste={onPaste}
         aria-describedby={hintId}
+        hidden={recording}
         data-testid="message-input"
       />
       <span id={hintId} className="visually-hidden">
         Press Enter to send, Shift+Enter for a new line. Type @ to mention a member.
       </span>
-      <button type="submit" className="button primary send-button" disabled={!text.trim()} data-testid="send-button">
-        Send
-      </button>
+      {voice.supported && !recording ? (
+        <MicButton recorder={voice} disabled={image.phase !== 'empty'} />
+      ) : null}
+      {recording ? null : (
+        <button type="submit" className="button primary send-button" disabled={!text.trim()} data-testid="send-button">
+          Send
+        </button>
+      )}
     </form>
   );
 }
@@ -223,13 +318,20 @@ function ReplyTarget({ message, onCancel }: { message: Message; onCancel: () => 
   );
 }
 
-/** The chosen image with Send and Cancel; while it uploads, a progress bar. */
-function ImagePreview({
-  image,
+const PREVIEW_TITLE = {
+  image: { chosen: 'Send this image?', uploading: 'Sending image', send: 'Send image' },
+  audio: { chosen: 'Send this voice message?', uploading: 'Sending voice message', send: 'Send voice message' },
+  file: { chosen: 'Send this file?', uploading: 'Sending file', send: 'Send file' },
+} as const;
+
+/** The chosen file with Send and Cancel (an image shown, another file as a card); while it
+ * uploads, a progress bar. */
+function UploadPreview({
+  file: image,
   onSend,
   onCancel,
 }: {
-  image: Exclude<AttachmentState, { phase: 'empty' }>;
+  file: Exclude<AttachmentState, { phase: 'empty' }>;
   onSend: () => void;
   onCancel: () => void;
 }) {
@@ -238,6 +340,7 @@ function ImagePreview({
   const uploading = image.phase === 'uploading';
   const percent = uploading ? uploadPercent(image.loaded, image.total) : null;
   const processing = percent === 100;
+  const titles = PREVIEW_TITLE[image.kind];
 
   // A newly chosen image (or one whose upload failed): Enter sends it, Escape drops it.
   useEffect(() => {
@@ -260,10 +363,16 @@ function ImagePreview({
       data-testid="upload-preview"
       data-phase={image.phase}
     >
-      <img className="upload-preview-image" src={image.previewUrl} alt="" data-testid="upload-preview-image" />
+      {image.previewUrl ? (
+        <img className="upload-preview-image" src={image.previewUrl} alt="" data-testid="upload-preview-image" />
+      ) : (
+        <span className="upload-preview-icon" data-testid="upload-preview-file">
+          <FileIconBadge icon={fileIcon(image.file.type, image.name)} />
+        </span>
+      )}
       <div className="upload-preview-body">
         <p className="upload-preview-title" id={titleId}>
-          {uploading ? 'Sending image' : 'Send this image?'}
+          {uploading ? titles.uploading : titles.chosen}
         </p>
         <p className="upload-preview-file">
           <span className="upload-preview-name">{image.name}</span> · {formatFileSize(image.size)}
@@ -291,7 +400,7 @@ function ImagePreview({
             disabled={uploading}
             data-testid="upload-send"
           >
-            {image.phase === 'chosen' && image.error ? 'Try again' : 'Send image'}
+            {image.phase === 'chosen' && image.error ? 'Try again' : titles.send}
           </button>
           <button type="button" className="button secondary compact" onClick={onCancel} data-testid="upload-cancel">
             Cancel

@@ -234,5 +234,7 @@ export function ReplyQuote({ quote }: { quote: ReplyPreview }) {
 export function quoteText(quote: ReplyPreview): string {
   if (quote.deleted) return 'Message deleted';
   if (quote.message_type === 'image' && !quote.content) return 'Photo';
+  if (quote.message_type === 'audio' && !quote.content) return 'Voice message';
+  if (quote.message_type === 'file' && !quote.content) return 'File';
   return quote.content;
 }

@@ -1,15 +1,17 @@
 import { Fragment, useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { SERVER_URL } from '../api/http';
-import type { Conversation, Message } from '../api/types';
+import type { Conversation, Message, MessageAttachment } from '../api/types';
 import { hidesMessage } from '../chat/blocks';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { directPeer } from '../chat/conversations';
+import { attachmentOf } from '../chat/files';
 import { dayLabel, formatFullTime, formatMessageTime, sameDay } from '../chat/format';
 import { splitMentions } from '../chat/mentions';
 import { serverAddress, thumbnailUrl } from '../chat/media';
 import type { OutgoingMessage } from '../chat/outbox';
 import { RECEIPT_LABEL, covers, receiptState, seqIndex, type ReceiptState } from '../chat/receipts';
+import { FileCard, VoicePlayer } from './Attachments';
 import { EditForm, MessageActions, ReplyQuote, useLongPressMenu } from './MessageActions';
 import { Reactions } from './Reactions';
 
@@ -30,11 +32,22 @@ interface MessageBodyProps {
   type: Message['message_type'];
   content: string;
   fileUrl: string | null;
+  /** The upload of an audio or file message (see `attachmentOf`). */
+  attachment?: MessageAttachment | null;
   /** Whether the message names members (`@username` is then shown as a mention). */
   mentions?: boolean;
 }
 
-function MessageBody({ type, content, fileUrl, mentions = false }: MessageBodyProps) {
+function MessageBody({ type, content, fileUrl, attachment = null, mentions = false }: MessageBodyProps) {
+  if ((type === 'audio' || type === 'file') && attachment) {
+    const href = serverAddress(attachment.url, SERVER_URL);
+    return (
+      <>
+        {type === 'audio' ? <VoicePlayer attachment={attachment} src={href} /> : <FileCard attachment={attachment} href={href} />}
+        {content ? <p className="message-text">{mentions ? <MentionedText content={content} /> : content}</p> : null}
+      </>
+    );
+  }
   if (type === 'image' && fileUrl) {
     // The thumbnail in the conversation, the full image behind the link.
     return (
@@ -389,6 +402,7 @@ export function MessageRow({
             type={message.message_type}
             content={message.content}
             fileUrl={message.file_url}
+            attachment={attachmentOf(message)}
             mentions={(message.mentions?.length ?? 0) > 0}
           />
         )}
@@ -450,7 +464,12 @@ function OutgoingRow({ item }: { item: OutgoingMessage }) {
     >
       <div className="bubble">
         <span className="visually-hidden">You:</span>
-        <MessageBody type={item.message_type} content={item.content} fileUrl={item.file_url ?? null} />
+        <MessageBody
+          type={item.message_type}
+          content={item.content}
+          fileUrl={item.file_url ?? null}
+          attachment={attachmentOf({ ...item, file_url: item.file_url ?? null })}
+        />
         <span className="message-meta">
           <span className="message-state" data-testid="message-state">
             {OUTGOING_STATUS[item.status]}

@@ -24,6 +24,9 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   '--disable-quic',
   '--no-first-run',
+  // Microphone access granted without asking, from a fake device (a beep): voice messages.
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
 ];
 
 /** Default bound of every wait on a page (ms). */
