@@ -52,6 +52,7 @@ impl ChatHandle {
     /// after this returns.
     pub(crate) async fn socket_opened(&self, user: &Identity) -> ChatResult<()> {
         metrics::gauge!("chat_connected_sockets").increment(1.0);
+        self.ensure_online_ticker();
         let first = self.inner.presence.connect(user.user_id);
         match &self.inner.cluster {
             // Redis keeps the counts of every socket.
@@ -82,6 +83,8 @@ impl ChatHandle {
     /// direction (a burst of thousands of users must not
     /// take a database connection each), then the announcements.
     pub(super) async fn announce_changes(&self, mut changes: Vec<PresenceChange>) {
+        let users: Vec<UserId> = changes.iter().map(|c| c.user_id).collect();
+        self.online_changed(&users).await;
         let at = now();
         self.store_statuses(&changes, at).await;
         // Another instance may have stored the opposite change of the same
