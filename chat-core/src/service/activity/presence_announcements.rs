@@ -57,7 +57,13 @@ impl ChatHandle {
         match &self.inner.cluster {
             // Redis keeps the counts of every socket.
             Some(cluster) => cluster.socket_changed(user.user_id, &user.username),
-            None if first => self.mark_local_presence(user),
+            None if first => {
+                // Marked here too, after the change: the writer skips a user
+                // who came and went between its batches, and the online
+                // counts must read the final state (see `online_counts`).
+                self.inner.online.mark([user.user_id]);
+                self.mark_local_presence(user);
+            }
             None => {}
         }
         Ok(())
@@ -72,7 +78,10 @@ impl ChatHandle {
         let last = self.inner.presence.disconnect(user.user_id);
         match &self.inner.cluster {
             Some(cluster) => cluster.socket_changed(user.user_id, &user.username),
-            None if last => self.mark_local_presence(user),
+            None if last => {
+                self.inner.online.mark([user.user_id]);
+                self.mark_local_presence(user);
+            }
             None => {}
         }
         Ok(())
