@@ -71,6 +71,9 @@ pub(crate) struct Inner {
     /// on first use (building the engine does not need a runtime).
     pub(crate) typing_expired: Mutex<Option<mpsc::UnboundedReceiver<Expired>>>,
     pub(crate) presence: LocalPresence,
+    /// Online counts of groups (shared with the Redis listener that hears
+    /// other instances' presence changes).
+    pub(crate) online: Arc<crate::service::online::OnlineCounts>,
     /// Sends between validation and fan-out (one token each), waited for on
     /// shutdown.
     pub(crate) sends_in_flight: tokio_util::task::TaskTracker,
@@ -124,6 +127,7 @@ impl ChatHandle {
                 typing,
                 typing_expired: Mutex::new(Some(typing_expired)),
                 presence: LocalPresence::default(),
+                online: Default::default(),
                 event_limiter,
                 sends_in_flight: tokio_util::task::TaskTracker::new(),
                 cluster,
@@ -333,6 +337,22 @@ impl ChatHandle {
         };
         match serde_json::value::to_raw_value(payload) {
             Ok(raw) => emitter.emit(target, event, &raw).await,
+            Err(err) => tracing::error!(event, %err, "cannot serialize event"),
+        }
+    }
+
+    /// Sends `event` to the sockets of `room` on this instance only.
+    pub(crate) async fn emit_local<T: Serialize + ?Sized>(
+        &self,
+        room: String,
+        event: &'static str,
+        payload: &T,
+    ) {
+        let Some(emitter) = self.inner.emitter.get() else {
+            return;
+        };
+        match serde_json::value::to_raw_value(payload) {
+            Ok(raw) => emitter.emit_local(room, event, &raw).await,
             Err(err) => tracing::error!(event, %err, "cannot serialize event"),
         }
     }

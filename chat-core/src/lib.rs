@@ -323,6 +323,7 @@ impl ChatCoreBuilder {
                 membership: inner.membership.clone(),
                 sessions: inner.sessions.clone(),
                 blocks: inner.blocks.clone(),
+                online: inner.online.clone(),
             };
             cluster::spawn_invalidation_listener(cluster, &redis.url, caches, &inner.tasks).await?;
         }

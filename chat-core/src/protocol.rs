@@ -343,6 +343,22 @@ pub const USER_ONLINE: &str = "user:online";
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub const USER_OFFLINE: &str = "user:offline";
+/// Server -> client: the number of members of a group or public room with a
+/// live socket on any instance changed. Payload: an
+/// [`OnlineCount`](crate::service::OnlineCount)
+/// `{conversation_id, online_count}`, to the members' sockets, at most once a
+/// second per conversation (changes within the second are coalesced; the
+/// last value always follows).
+///
+/// ```
+/// use chat_core::service::OnlineCount;
+/// use chat_core::socket::events::CONVERSATION_ONLINE_COUNT;
+///
+/// let event: OnlineCount = serde_json::from_str(r#"{"conversation_id": 42, "online_count": 3}"#)?;
+/// assert_eq!((CONVERSATION_ONLINE_COUNT, event.online_count), ("conversation:online_count", 3));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const CONVERSATION_ONLINE_COUNT: &str = "conversation:online_count";
 /// Server -> client: the receiving user blocked someone, from any of their
 /// devices. Payload: a [`BlockEvent`](crate::service::BlockEvent), sent to
 /// the blocker's own sockets only (the blocked user is not told), once per

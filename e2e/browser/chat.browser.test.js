@@ -790,6 +790,36 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
     });
   });
 
+  it('online counts: the room header and the rooms browser show "N online", live as members come and go', async () => {
+    const { alice, bob } = ctx;
+    const room = ctx.room;
+    await step(`${ctx.label}-online-count`, [alice, bob, carol], async () => {
+      await subtitleMatches(alice, /^3 members, 3 online/);
+      await screenshot(alice.page, 'room-online-count');
+      // bob closes his page: alice's header follows within a second or two, and again when he is back.
+      await bob.page.close();
+      await subtitleMatches(alice, /^3 members, 2 online/);
+      const page = await newPage(bob);
+      await page.goto(`${ctx.baseUrlOf(bob)}/c/${room}`);
+      await openedConversation(bob, room, ctx.roomName);
+      await subtitleMatches(alice, /^3 members, 3 online/);
+      await subtitleMatches(bob, /^3 members, 3 online/);
+      const announcer = byTestId(alice.page, 'online-count-announcer');
+      assert.equal(await announcer.getAttribute('aria-live'), 'polite');
+
+      // carol's rooms browser shows the count beside the member count.
+      await openRooms(carol);
+      const entry = roomItem(carol.page, room);
+      await entry.waitFor();
+      const online = entry.locator('[data-testid="room-online-count"]');
+      await online.filter({ hasText: /^3 online$/ }).waitFor();
+      await screenshot(carol.page, 'rooms-online-count');
+      // Back in the room for the steps that follow.
+      await entry.locator('[data-testid="room-open"]').click();
+      await openedConversation(carol, room, ctx.roomName);
+    });
+  });
+
   it('members: the list follows joins live; adding someone who is in already says so', async () => {
     const { bob } = ctx;
     await step(`${ctx.label}-members`, [ctx.alice, bob, carol], async () => {

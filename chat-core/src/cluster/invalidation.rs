@@ -1,7 +1,8 @@
 //! Cache invalidation between instances: membership, session and block
 //! changes are published on their channels, and every instance's listener
 //! applies what any instance published to its own membership, session and
-//! block caches.
+//! block caches. Presence changes are published the same way, for every
+//! instance's online counts.
 use std::sync::Arc;
 
 use fred::clients::SubscriberClient;
@@ -13,9 +14,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::connection::subscriber;
 use super::{Cluster, ClusterError};
-use crate::ids::ConversationId;
+use crate::ids::{ConversationId, UserId};
 use crate::service::block_cache::BlockCache;
 use crate::service::membership::MembershipCache;
+use crate::service::online::OnlineCounts;
 use crate::service::session_cache::SessionCache;
 use crate::tasks::Tasks;
 
@@ -28,6 +30,27 @@ impl Cluster {
             .await;
         if let Err(err) = sent {
             tracing::warn!(%err, %conversation_id, "membership invalidation not published");
+        }
+    }
+
+    /// Tells every instance that these users' presence over all instances
+    /// changed (a message per thousand users).
+    pub(crate) async fn publish_presence_changes(&self, users: &[UserId]) {
+        for chunk in users.chunks(1000) {
+            let message = chunk
+                .iter()
+                .map(|u| u.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let sent: Result<i64, _> = self
+                .client
+                .publish(self.keys.presence_channel(), message)
+                .await;
+            if let Err(err) = sent {
+                // Other instances' counts of these users' groups stay stale
+                // until the users change again or a resync.
+                tracing::warn!(%err, users = chunk.len(), "presence change not published");
+            }
         }
     }
 
@@ -62,6 +85,7 @@ pub(crate) struct InvalidatedCaches {
     pub(crate) membership: Arc<MembershipCache>,
     pub(crate) sessions: Arc<SessionCache>,
     pub(crate) blocks: Arc<BlockCache>,
+    pub(crate) online: Arc<OnlineCounts>,
 }
 
 impl InvalidatedCaches {
@@ -69,6 +93,7 @@ impl InvalidatedCaches {
         self.membership.clear();
         self.sessions.clear();
         self.blocks.clear();
+        self.online.request_resync();
     }
 }
 
@@ -87,6 +112,7 @@ pub(crate) async fn spawn_invalidation_listener(
     let membership = cluster.keys.membership_channel();
     let sessions = cluster.keys.sessions_channel();
     let blocks = cluster.keys.blocks_channel();
+    let presence = cluster.keys.presence_channel();
     let subscriber = subscriber(url)?;
     // Taken before subscribing, so nothing published meanwhile is missed.
     let messages = subscriber.message_rx();
@@ -95,10 +121,12 @@ pub(crate) async fn spawn_invalidation_listener(
     subscriber.subscribe(membership.clone()).await?;
     subscriber.subscribe(sessions.clone()).await?;
     subscriber.subscribe(blocks.clone()).await?;
+    subscriber.subscribe(presence.clone()).await?;
     let channels = Channels {
         membership,
         sessions,
         blocks,
+        presence,
     };
     tasks.spawn(listen(subscriber, messages, reconnects, channels, caches));
     Ok(())
@@ -109,6 +137,7 @@ struct Channels {
     membership: String,
     sessions: String,
     blocks: String,
+    presence: String,
 }
 
 async fn listen(
@@ -119,6 +148,7 @@ async fn listen(
         membership,
         sessions,
         blocks,
+        presence,
     }: Channels,
     caches: InvalidatedCaches,
 ) {
@@ -141,6 +171,14 @@ async fn listen(
                         None => caches.blocks.clear(),
                     }
                 }
+                Ok(message) if *message.channel == *presence => {
+                    match message.value.as_string() {
+                        Some(users) => caches
+                            .online
+                            .mark(users.split(',').filter_map(|u| u.parse::<UserId>().ok())),
+                        None => caches.online.request_resync(),
+                    }
+                }
                 Ok(_) => {}
                 // Some invalidations were missed: forget everything.
                 Err(RecvError::Lagged(_)) => caches.clear(),
@@ -150,13 +188,13 @@ async fn listen(
                 if matches!(reconnected, Err(RecvError::Closed)) {
                     break;
                 }
-                for name in [&membership, &sessions, &blocks] {
+                for name in [&membership, &sessions, &blocks, &presence] {
                     if let Err(err) = subscriber.subscribe(name.clone()).await {
                         tracing::warn!(%err, channel = %name, "channel not renewed after reconnect");
                     }
                 }
                 caches.clear();
-                tracing::info!("membership, session and block caches cleared after a redis reconnect");
+                tracing::info!("membership, session and block caches cleared, online counts resynced after a redis reconnect");
             }
         }
     }

@@ -12,6 +12,8 @@
 //! - `{p}:presence:reap:<instance>`: lock of the survivor taking over a dead
 //!   instance's counts (and, while it lasts, the mark that it was reaped);
 //! - `{p}:membership` (pub/sub): conversation ids whose membership changed;
+//! - `{p}:presence:changes` (pub/sub): ids of users whose presence over all
+//!   instances changed, comma-separated (for the online counts);
 //! - `{p}:sessions` (pub/sub): ended login sessions (`s:<session>`) and users
 //!   whose sessions all ended (`u:<user>`);
 //! - `{p}:blocks` (pub/sub): blocks that were added or removed
@@ -75,6 +77,11 @@ impl Keys {
         self.key(format_args!("membership"))
     }
 
+    /// Channel of users whose presence over all instances changed.
+    pub(crate) fn presence_channel(&self) -> String {
+        self.key(format_args!("presence:changes"))
+    }
+
     /// Channel of ended sessions.
     pub(crate) fn sessions_channel(&self) -> String {
         self.key(format_args!("sessions"))
@@ -115,6 +122,7 @@ mod tests {
         assert_eq!(keys.reap("ab"), "{chat}:presence:reap:ab");
         assert_eq!(keys.membership_channel(), "{chat}:membership");
         assert_eq!(keys.sessions_channel(), "{chat}:sessions");
+        assert_eq!(keys.presence_channel(), "{chat}:presence:changes");
         assert_eq!(keys.blocks_channel(), "{chat}:blocks");
         assert_eq!(keys.adapter_prefix(), "chat:sio");
     }

@@ -321,6 +321,31 @@ impl Cluster {
         Ok(totals)
     }
 
+    /// Every user with a live socket on some instance: the users named in the
+    /// instances' hashes whose total is above zero.
+    pub(crate) async fn online_users(
+        &self,
+    ) -> Result<std::collections::HashSet<UserId>, ClusterError> {
+        use fred::interfaces::SetsInterface;
+        let instances: Vec<String> = self.client.smembers(self.keys.instances()).await?;
+        let mut named = std::collections::HashSet::new();
+        for instance in instances {
+            let users: Vec<String> = self
+                .client
+                .hkeys(self.keys.instance_counts(&instance))
+                .await?;
+            named.extend(users.iter().filter_map(|u| u.parse::<UserId>().ok()));
+        }
+        let named: Vec<UserId> = named.into_iter().collect();
+        let totals = self.totals(&named).await?;
+        Ok(named
+            .into_iter()
+            .zip(totals)
+            .filter(|&(_, total)| total > 0)
+            .map(|(user_id, _)| user_id)
+            .collect())
+    }
+
     /// Marks users pending again after a failed or refused write.
     fn requeue(&self, writer: &PresenceWriter, users: &[UserId], rebuild: bool) {
         {

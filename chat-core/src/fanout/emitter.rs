@@ -31,6 +31,19 @@ pub(crate) trait Emitter: Send + Sync + 'static {
         payload: &'a RawValue,
     ) -> BoxFuture<'a, ()>;
 
+    /// Emits an already serialized payload to the sockets of `room` on this
+    /// instance only (each instance emits to its own sockets what it
+    /// computed itself). By default, as [`emit`](Self::emit) to the room:
+    /// the same for a single instance.
+    fn emit_local<'a>(
+        &'a self,
+        room: String,
+        event: &'static str,
+        payload: &'a RawValue,
+    ) -> BoxFuture<'a, ()> {
+        self.emit(Target::room(room), event, payload)
+    }
+
     /// Makes every socket in `rooms` (on every instance) join `join`.
     fn join(&self, rooms: Vec<String>, join: Vec<String>) -> BoxFuture<'_, ()>;
 
@@ -143,6 +156,20 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
                     }
                 }
                 Err(err) => tracing::warn!(event, %err, "broadcast failed"),
+            }
+        })
+    }
+
+    fn emit_local<'a>(
+        &'a self,
+        room: String,
+        event: &'static str,
+        payload: &'a RawValue,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            // A full queue loses only this count: the next one replaces it.
+            if let Err(err) = self.io.local().to(room).emit(event, payload).await {
+                tracing::debug!(event, %err, "local broadcast not delivered to every socket");
             }
         })
     }

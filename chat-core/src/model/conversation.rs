@@ -84,6 +84,12 @@ pub struct Conversation {
     /// conversations still deliver everything.
     #[serde(default)]
     pub muted_until: Option<DateTime<Utc>>,
+    /// Groups and public rooms: members with a live socket on any instance
+    /// (in `GET /api/conversations/:id` and the room list; absent elsewhere
+    /// and for direct conversations). Kept current by
+    /// `conversation:online_count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online_count: Option<i64>,
 }
 
 /// A public room in the room list, serialized as the conversation's fields

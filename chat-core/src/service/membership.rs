@@ -45,12 +45,35 @@ impl Weigh for Members {
 /// cost a query each but no memory.
 pub(crate) struct MembershipCache {
     sets: BoundedCache<ConversationId, Members>,
+    /// Conversations whose membership changed since the online counts last
+    /// looked (see [`take_changes`](Self::take_changes)).
+    changed: std::sync::Mutex<MembershipChanges>,
 }
+
+/// Membership changes not yet seen by the online counts.
+#[derive(Debug, Default)]
+pub(crate) struct MembershipChanges {
+    /// Conversations whose membership changed.
+    pub(crate) ids: HashSet<ConversationId>,
+    /// Every conversation may have changed (the cache was cleared, or more
+    /// changed than are worth naming).
+    pub(crate) all: bool,
+}
+
+impl MembershipChanges {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ids.is_empty() && !self.all
+    }
+}
+
+/// Most changed conversations named before they count as "all changed".
+const MAX_CHANGES_NAMED: usize = 10_000;
 
 impl MembershipCache {
     pub(crate) fn new(capacity: usize, ttl: Duration) -> Self {
         MembershipCache {
             sets: BoundedCache::new(capacity, ttl),
+            changed: Default::default(),
         }
     }
 
@@ -102,11 +125,28 @@ impl MembershipCache {
     /// Forgets every set (after missed invalidations).
     pub(crate) fn clear(&self) {
         self.sets.clear();
+        self.changes().all = true;
     }
 
     /// Forgets a conversation's set after its membership changed.
     pub(crate) fn invalidate(&self, conversation_id: ConversationId) {
         self.sets.invalidate(&conversation_id);
+        let mut changes = self.changes();
+        if changes.ids.len() < MAX_CHANGES_NAMED {
+            changes.ids.insert(conversation_id);
+        } else {
+            changes.all = true;
+        }
+    }
+
+    /// The conversations whose membership changed since the last call.
+    pub(crate) fn take_changes(&self) -> MembershipChanges {
+        std::mem::take(&mut *self.changes())
+    }
+
+    fn changes(&self) -> std::sync::MutexGuard<'_, MembershipChanges> {
+        // A panic while holding the lock left a valid set.
+        self.changed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Drops the cached set of a conversation when it disagrees with what

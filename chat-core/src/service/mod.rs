@@ -26,6 +26,7 @@ pub(crate) mod conversations;
 pub(crate) mod lifecycle;
 pub(crate) mod membership;
 pub(crate) mod messages;
+pub(crate) mod online;
 pub(crate) mod page;
 pub(crate) mod presence;
 pub(crate) mod reactions;
@@ -39,7 +40,7 @@ pub(crate) mod users;
 pub(crate) mod writer;
 
 pub use crate::model::RoomSummary;
-pub use activity::{Presence, Typing};
+pub use activity::{OnlineCount, Presence, Typing};
 pub use blocks::BlockEvent;
 pub use conversations::create::CreateGroup;
 pub use conversations::history::{HistoryQuery, MessagePage};

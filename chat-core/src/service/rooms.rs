@@ -267,7 +267,12 @@ impl ChatHandle {
         offset: u64,
     ) -> ChatResult<Vec<RoomSummary>> {
         let limit = PageLimit::ROOMS.resolve(limit)?;
-        Ok(store::conversations::public_rooms(self.db(), caller, limit, offset).await?)
+        let mut rooms =
+            store::conversations::public_rooms(self.db(), caller, limit, offset).await?;
+        for room in &mut rooms {
+            room.conversation.online_count = self.online_count(room.conversation.id).await?;
+        }
+        Ok(rooms)
     }
 }
 

@@ -239,6 +239,7 @@ pub(crate) async fn views<C: ConnectionTrait>(
             last_seq: row.try_get("", "c_last_seq")?,
             last_rev: row.try_get("", "c_last_rev")?,
             muted_until: row.try_get("", "me_muted_until")?,
+            online_count: None,
         });
     }
     Ok(out)
@@ -315,6 +316,7 @@ pub(crate) async fn public_rooms<C: ConnectionTrait>(
                     last_seq: row.try_get("", "last_seq")?,
                     last_rev: row.try_get("", "last_rev")?,
                     muted_until: None,
+                    online_count: None,
                 },
                 is_member: is_member > 0,
             })

@@ -113,3 +113,26 @@ pub(crate) async fn sharing_small_conversations<C: ConnectionTrait>(
         .map(|r| r.try_get::<UserId>("", "user_id"))
         .collect()
 }
+
+/// The groups (public rooms included) any of `users` is a member of, each
+/// once, in no particular order: the conversations whose online count a
+/// batch of presence changes may have changed. At most
+/// [`MAX_USERS_PER_UPDATE`] users per call.
+pub(crate) async fn groups_of<C: ConnectionTrait>(
+    conn: &C,
+    users: &[UserId],
+) -> Result<Vec<ConversationId>, DbErr> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push(
+        "SELECT DISTINCT me.conversation_id FROM conversation_members me \
+         JOIN conversations c ON c.id = me.conversation_id \
+         WHERE c.type = 'group' AND me.user_id IN (",
+    )
+    .bind_list(users.iter().copied())
+    .push(")");
+    let rows = conn.query_all_raw(sql.build()).await?;
+    rows.iter().map(|r| r.try_get_by_index(0)).collect()
+}

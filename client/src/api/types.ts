@@ -147,6 +147,11 @@ export interface Conversation {
   last_rev?: number;
   /** Until when the user muted the conversation (their own setting), or null. */
   muted_until?: string | null;
+  /**
+   * Groups and public rooms in `GET /api/conversations/:id` and `GET /api/rooms`: members with a
+   * live socket; kept current by `conversation:online_count`.
+   */
+  online_count?: number;
 }
 
 /** An entry of `GET /api/rooms`: a public room, joined or not (`members` is empty there). */
@@ -269,6 +274,12 @@ export interface BlockEvent {
   user_id: number;
 }
 
+/** `conversation:online_count`: a group's members online, at most once a second. */
+export interface ConversationOnlineCountEvent {
+  conversation_id: number;
+  online_count: number;
+}
+
 export interface MemberChangeEvent {
   conversation_id: number;
   user: User;
@@ -298,6 +309,7 @@ export interface ServerToClientEvents {
   'conversation:new': (conversation: Conversation) => void;
   'conversation:member_joined': (event: MemberChangeEvent) => void;
   'conversation:member_left': (event: MemberChangeEvent) => void;
+  'conversation:online_count': (event: ConversationOnlineCountEvent) => void;
   'session:ended': (event: SessionEndedEvent) => void;
 }
 

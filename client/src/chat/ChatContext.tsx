@@ -78,6 +78,7 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
     socket.on('conversation:new', client.handleConversationNew);
     socket.on('conversation:member_joined', client.handleMemberJoined);
     socket.on('conversation:member_left', client.handleMemberLeft);
+    socket.on('conversation:online_count', client.handleOnlineCount);
 
     function onVisibilityChange() {
       client.setVisible(document.visibilityState === 'visible');
@@ -110,6 +111,7 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
       socket.off('conversation:new', client.handleConversationNew);
       socket.off('conversation:member_joined', client.handleMemberJoined);
       socket.off('conversation:member_left', client.handleMemberLeft);
+      socket.off('conversation:online_count', client.handleOnlineCount);
       connection.stop();
       closeSocket();
       client.stop();

@@ -61,6 +61,8 @@ export interface ChatState {
   connection: ConnectionStatus;
   activeConversationId: number | null;
   blocks: BlockState;
+  /** Per group, its members online (`conversation:online_count`, or the last REST answer). */
+  onlineCounts: Record<number, number>;
 }
 
 export const emptyThread: Thread = {
@@ -84,6 +86,7 @@ function initialState(): ChatState {
     connection: 'idle',
     activeConversationId: null,
     blocks: noBlocks,
+    onlineCounts: {},
   };
 }
 

@@ -206,6 +206,20 @@ describe('chat client', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
+  it("a group's online count is read on opening and follows conversation:online_count", async () => {
+    const t = setup();
+    t.api.conversations = [conversation({ type: 'group', name: 'team', online_count: 2 })];
+    await t.client.start();
+    await t.client.openConversation(10);
+    await settle();
+    expect(t.client.getState().onlineCounts[10]).toBe(2);
+    t.client.handleOnlineCount({ conversation_id: 10, online_count: 5 });
+    expect(t.client.getState().onlineCounts[10]).toBe(5);
+    const before = t.client.getState();
+    t.client.handleOnlineCount({ conversation_id: 10, online_count: 5 });
+    expect(t.client.getState()).toBe(before);
+  });
+
   it('loads the newest page, then older pages by message id', async () => {
     const t = setup();
     t.api.add(...messages(1, 120));

@@ -8,6 +8,7 @@
 import type {
   BlockEvent,
   Conversation,
+  ConversationOnlineCountEvent,
   MemberChangeEvent,
   Message,
   MessageDeletedEvent,
@@ -63,10 +64,12 @@ export class ChatClient {
   private readonly receipts: ReceiptExchange;
   private readonly typists: Typists;
   private readonly blocks: BlockList;
+  private readonly api: ChatApi;
   private connectedBefore = false;
 
   constructor(options: ChatClientOptions) {
     this.me = options.me;
+    this.api = options.api;
     this.transport = options.transport;
     const describeError =
       options.describeError ?? ((e: unknown) => (e instanceof Error ? e.message : 'Something went wrong'));
@@ -198,7 +201,11 @@ export class ChatClient {
   async openConversation(id: number | null): Promise<void> {
     this.state.update((s) => (s.activeConversationId === id ? s : { ...s, activeConversationId: id }));
     if (id === null) return;
-    if (!this.conversation(id)) void this.conversations.fetch(id);
+    if (!this.conversation(id)) {
+      void this.conversations.fetch(id).then((c) => c && this.noteOnlineCount(c));
+    } else if (this.conversation(id)?.type === 'group') {
+      void this.refreshOnlineCount(id);
+    }
     const thread = this.thread(id);
     if (thread.status === 'idle' || thread.status === 'error') await this.loadLatest(id);
     this.receipts.markReadIfViewing(id);
@@ -411,6 +418,29 @@ export class ChatClient {
     this.typists.removeEverywhere(event.user_id);
   };
 
+  handleOnlineCount = (event: ConversationOnlineCountEvent): void => {
+    this.setOnlineCount(event.conversation_id, event.online_count);
+  };
+
+  /** Reads a group's online count again (after opening it or a reconnect); events keep it after. */
+  async refreshOnlineCount(id: number): Promise<void> {
+    try {
+      this.noteOnlineCount(await this.api.getConversation(id));
+    } catch {
+      // The count is a hint: the next event brings it.
+    }
+  }
+
+  private noteOnlineCount(conversation: Conversation): void {
+    if (typeof conversation.online_count === 'number') this.setOnlineCount(conversation.id, conversation.online_count);
+  }
+
+  private setOnlineCount(id: number, count: number): void {
+    this.state.update((s) =>
+      s.onlineCounts[id] === count ? s : { ...s, onlineCounts: { ...s.onlineCounts, [id]: count } },
+    );
+  }
+
   handleConversationNew = (conversation: Conversation): void => {
     this.addConversation(conversation);
   };
@@ -445,6 +475,11 @@ export class ChatClient {
     const work: Promise<unknown>[] = [this.sending.flush()];
     // Changes made while away (on another device, say) are in the lists, not in events.
     if (reconnect) work.push(this.loadConversations(), this.loadBlocks());
+    // Counts changed while away come with no event: the open group's is read again.
+    const active = this.state.getState().activeConversationId;
+    if (reconnect && active !== null && this.conversation(active)?.type === 'group') {
+      work.push(this.refreshOnlineCount(active));
+    }
     work.push(...this.history.catchUpAll());
     await Promise.all(work);
   }

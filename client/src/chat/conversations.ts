@@ -112,6 +112,11 @@ export function memberCount(conversation: Conversation): number {
   return Math.max(conversation.member_count ?? 0, conversation.members.length);
 }
 
+/** "1 online": a group's members with a live socket (`online_count`, the user included). */
+export function onlineCountLabel(count: number): string {
+  return `${count} online`;
+}
+
 /** A group's header line: "3 members, 1 online" (the user not counted as online). */
 export function memberSummary(conversation: Conversation, meId: number): string {
   const count = memberCount(conversation);

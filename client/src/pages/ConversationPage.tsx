@@ -4,7 +4,7 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { blockedPeer, isBlocked } from '../chat/blocks';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
-import { conversationTitle, directPeer, memberSummary } from '../chat/conversations';
+import { conversationTitle, directPeer, memberCount, memberSummary, onlineCountLabel } from '../chat/conversations';
 import { lastSeenLabel } from '../chat/format';
 import { isMuted } from '../chat/mute';
 import { typingLabel } from '../chat/typing';
@@ -17,6 +17,7 @@ import { MessageList } from '../components/MessageList';
 import { MuteMenu } from '../components/MuteMenu';
 import { ProfileDialog } from '../components/ProfileDialog';
 import { ThreadPanel } from '../components/ThreadPanel';
+import { useCalm } from '../components/useCalm';
 import { useNow } from '../components/useNow';
 
 const NO_TYPISTS: never[] = [];
@@ -42,6 +43,7 @@ function ConversationView({ conversationId }: { conversationId: number }) {
   const threadStatus = useChatState((s) => (s.threads[conversationId] ?? emptyThread).status);
   const typists = useChatState((s) => s.typing[conversationId] ?? NO_TYPISTS);
   const blocks = useChatState((s) => s.blocks);
+  const onlineCount = useChatState((s) => s.onlineCounts[conversationId]);
   const [dialog, setDialog] = useState<'members' | 'leave' | null>(null);
   const [profile, setProfile] = useState<User | null>(null);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
@@ -77,12 +79,19 @@ function ConversationView({ conversationId }: { conversationId: number }) {
   if (conversation?.type === 'direct' && peer) {
     subtitle = peer.status === 'online' ? 'online' : lastSeenLabel(peer.last_seen, now);
   } else if (conversation && isGroup) {
-    subtitle = memberSummary(conversation, meId);
+    // The server's count (every member, the user included) once known; else the embedded members'.
+    const members = memberCount(conversation);
+    subtitle =
+      onlineCount === undefined
+        ? memberSummary(conversation, meId)
+        : `${members} member${members === 1 ? '' : 's'}, ${onlineCountLabel(onlineCount)}`;
     if (conversation.is_public) subtitle += ' · public room';
   }
   if (conversation && isMuted(conversation, now)) subtitle += subtitle ? ' · muted' : 'muted';
   const blockedUser = blockedPeer(conversation, meId, blocks);
   // Blocked users' typing in groups is hidden like their messages.
+  // Read out when it changes, at most every 30 seconds: a busy room changes every second.
+  const announcedOnline = useCalm(isGroup && onlineCount !== undefined ? onlineCountLabel(onlineCount) : '', 30_000);
   const typing = typingLabel(typists.filter((t) => !isBlocked(blocks, t.user_id)).map((t) => t.username));
 
   useEffect(() => {
@@ -128,6 +137,7 @@ function ConversationView({ conversationId }: { conversationId: number }) {
               className="conversation-subtitle"
               data-testid="conversation-subtitle"
               data-presence={peer ? peer.status : undefined}
+              data-online-count={isGroup && onlineCount !== undefined ? onlineCount : undefined}
             >
               {peer && peer.status !== 'online' && peer.last_seen ? (
                 <time dateTime={peer.last_seen}>{subtitle}</time>
@@ -136,6 +146,9 @@ function ConversationView({ conversationId }: { conversationId: number }) {
               )}
             </p>
           ) : null}
+          <span className="visually-hidden" aria-live="polite" data-testid="online-count-announcer">
+            {announcedOnline}
+          </span>
         </div>
         {conversation ? (
           <div className="conversation-actions">

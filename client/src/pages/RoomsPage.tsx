@@ -4,6 +4,7 @@ import { describeError } from '../api/errors';
 import { listRooms } from '../api/http';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { RoomDirectory, memberCountLabel, roomEntries, type RoomEntry } from '../chat/rooms';
+import { onlineCountLabel } from '../chat/conversations';
 import { Avatar } from '../components/Avatar';
 import { NewGroupDialog } from '../components/NewGroupDialog';
 
@@ -23,6 +24,7 @@ export function RoomsPage() {
   const state = useSyncExternalStore(directory.subscribe, directory.getState);
   const conversations = useChatState((s) => s.conversations);
   const conversationsReady = useChatState((s) => s.conversationsStatus === 'ready');
+  const onlineCounts = useChatState((s) => s.onlineCounts);
   const [filter, setFilter] = useState('');
   const [creating, setCreating] = useState(false);
 
@@ -113,6 +115,7 @@ export function RoomsPage() {
               <RoomItem
                 key={entry.room.id}
                 entry={entry}
+                online={onlineCounts[entry.room.id] ?? entry.room.online_count}
                 pending={state.pending[entry.room.id]}
                 error={state.errors[entry.room.id]}
                 onJoin={() => void join(entry.room.id)}
@@ -142,13 +145,15 @@ export function RoomsPage() {
 
 interface RoomItemProps {
   entry: RoomEntry;
+  /** Members online: live for rooms the user is in, as listed for the others. */
+  online: number | undefined;
   pending: 'join' | 'leave' | undefined;
   error: string | undefined;
   onJoin: () => void;
   onLeave: () => void;
 }
 
-function RoomItem({ entry, pending, error, onJoin, onLeave }: RoomItemProps) {
+function RoomItem({ entry, online, pending, error, onJoin, onLeave }: RoomItemProps) {
   const { room, isMember, memberCount } = entry;
   const name = room.name?.trim() || 'Room';
   return (
@@ -165,6 +170,11 @@ function RoomItem({ entry, pending, error, onJoin, onLeave }: RoomItemProps) {
         </span>
         <span className="room-meta muted">
           <span data-testid="room-member-count">{memberCountLabel(memberCount)}</span>
+          {online !== undefined ? (
+            <span className="room-online" data-testid="room-online-count" data-online-count={online}>
+              {onlineCountLabel(online)}
+            </span>
+          ) : null}
           {isMember ? (
             <span className="badge" data-testid="room-joined">
               Joined

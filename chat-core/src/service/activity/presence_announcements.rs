@@ -52,11 +52,18 @@ impl ChatHandle {
     /// after this returns.
     pub(crate) async fn socket_opened(&self, user: &Identity) -> ChatResult<()> {
         metrics::gauge!("chat_connected_sockets").increment(1.0);
+        self.ensure_online_ticker();
         let first = self.inner.presence.connect(user.user_id);
         match &self.inner.cluster {
             // Redis keeps the counts of every socket.
             Some(cluster) => cluster.socket_changed(user.user_id, &user.username),
-            None if first => self.mark_local_presence(user),
+            None if first => {
+                // Marked here too, after the change: the writer skips a user
+                // who came and went between its batches, and the online
+                // counts must read the final state (see `online_counts`).
+                self.inner.online.mark([user.user_id]);
+                self.mark_local_presence(user);
+            }
             None => {}
         }
         Ok(())
@@ -71,7 +78,10 @@ impl ChatHandle {
         let last = self.inner.presence.disconnect(user.user_id);
         match &self.inner.cluster {
             Some(cluster) => cluster.socket_changed(user.user_id, &user.username),
-            None if last => self.mark_local_presence(user),
+            None if last => {
+                self.inner.online.mark([user.user_id]);
+                self.mark_local_presence(user);
+            }
             None => {}
         }
         Ok(())
@@ -82,6 +92,8 @@ impl ChatHandle {
     /// direction (a burst of thousands of users must not
     /// take a database connection each), then the announcements.
     pub(super) async fn announce_changes(&self, mut changes: Vec<PresenceChange>) {
+        let users: Vec<UserId> = changes.iter().map(|c| c.user_id).collect();
+        self.online_changed(&users).await;
         let at = now();
         self.store_statuses(&changes, at).await;
         // Another instance may have stored the opposite change of the same

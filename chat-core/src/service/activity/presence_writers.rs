@@ -118,6 +118,7 @@ impl ChatHandle {
             }
         });
         self.spawn_presence_writer(cluster.pending.clone());
+        self.ensure_online_ticker();
     }
 
     /// The one task writing this instance's presence to Redis. Announcements
@@ -191,7 +192,11 @@ impl ChatHandle {
         };
         let adapter = |e: ClusterError| ChatError::Adapter(e.to_string());
         cluster.heartbeat().await.map_err(adapter)?;
-        for user_id in cluster.reap_dead_instances().await.map_err(adapter)? {
+        let reaped = cluster.reap_dead_instances().await.map_err(adapter)?;
+        if !reaped.is_empty() {
+            self.online_changed(&reaped).await;
+        }
+        for user_id in reaped {
             let user = self.user_row(user_id).await?;
             let identity = Identity {
                 user_id,

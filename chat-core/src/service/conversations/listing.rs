@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::ids::{ConversationId, UserId};
-use crate::model::Conversation;
+use crate::model::{Conversation, ConversationKind};
 use crate::service::PageLimit;
 use crate::service::audience::hide_among;
 use crate::store;
@@ -215,7 +215,12 @@ impl ChatHandle {
             .await?
             .pop()
         {
-            Some(conversation) => Ok(conversation),
+            Some(mut conversation) => {
+                if conversation.kind == ConversationKind::Group {
+                    conversation.online_count = self.online_count(conversation_id).await?;
+                }
+                Ok(conversation)
+            }
             None => Err(self.outsider(conversation_id).await?),
         }
     }
