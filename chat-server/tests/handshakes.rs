@@ -4,97 +4,13 @@
 //! budget, and a cap on each user's sockets.
 mod common;
 
+use common::polling::Polling;
 use common::{TestDb, TestServer, test_config};
 use serde_json::Value;
 
-/// One engine.io long-polling session, as seen by a client at `ip` behind the
-/// trusted proxy.
-struct Polling<'a> {
-    server: &'a TestServer,
-    ip: &'static str,
-    sid: String,
-}
-
-/// Opens a new connection: 200 and the session, or the refusal's status and body.
+/// Opens a new connection from `ip`: the session, or the refusal's status and body.
 async fn open<'a>(server: &'a TestServer, ip: &'static str) -> Result<Polling<'a>, (u16, Value)> {
-    let res = server
-        .http
-        .get(server.url("/socket.io/?EIO=4&transport=polling"))
-        .header("x-forwarded-for", ip)
-        .send()
-        .await
-        .expect("handshake");
-    let status = res.status().as_u16();
-    if status != 200 {
-        let retry_after = res
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let mut body: Value = res.json().await.unwrap_or(Value::Null);
-        body["retry_after_header"] = retry_after.into();
-        return Err((status, body));
-    }
-    let text = res.text().await.expect("open packet");
-    let open: Value =
-        serde_json::from_str(text.strip_prefix('0').expect("open packet")).expect("open json");
-    Ok(Polling {
-        server,
-        ip,
-        sid: open["sid"].as_str().expect("sid").to_owned(),
-    })
-}
-
-impl Polling<'_> {
-    fn url(&self) -> String {
-        self.server.url(&format!(
-            "/socket.io/?EIO=4&transport=polling&sid={}",
-            self.sid
-        ))
-    }
-
-    async fn send(&self, packet: &str) {
-        let res = self
-            .server
-            .http
-            .post(self.url())
-            .header("x-forwarded-for", self.ip)
-            .body(packet.to_owned())
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(res.status(), 200, "posting {packet}");
-    }
-
-    /// Asks for the main namespace with `token`; returns the answer packet:
-    /// `40{"sid":..}` or `44{"message":..}`.
-    async fn connect(&self, token: &str) -> String {
-        self.send(&format!("40{}", serde_json::json!({ "token": token })))
-            .await;
-        self.answer(&["40", "44"]).await
-    }
-
-    /// Polls until a packet starting with one of `prefixes` arrives.
-    async fn answer(&self, prefixes: &[&str]) -> String {
-        loop {
-            let res = self
-                .server
-                .http
-                .get(self.url())
-                .header("x-forwarded-for", self.ip)
-                .send()
-                .await
-                .expect("poll");
-            assert_eq!(res.status(), 200, "poll");
-            let text = res.text().await.expect("packets");
-            if let Some(answer) = text
-                .split('\u{1e}')
-                .find(|p| prefixes.iter().any(|prefix| p.starts_with(prefix)))
-            {
-                return answer.to_owned();
-            }
-        }
-    }
+    Polling::open(server, Some(ip)).await
 }
 
 fn refusal(answer: &str) -> Option<String> {

@@ -5,74 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::polling::Polling;
 use common::{TestDb, TestServer};
 use serde_json::{Value, json};
-
-/// A socket over engine.io long-polling (no client library needed).
-struct Polling<'a> {
-    server: &'a TestServer,
-    sid: String,
-}
-
-impl<'a> Polling<'a> {
-    /// Opens a session and connects to `/` as the token's user.
-    async fn connect(server: &'a TestServer, token: &str) -> Polling<'a> {
-        let text = server
-            .http
-            .get(server.url("/socket.io/?EIO=4&transport=polling"))
-            .send()
-            .await
-            .expect("handshake")
-            .text()
-            .await
-            .expect("open packet");
-        let open: Value =
-            serde_json::from_str(text.strip_prefix('0').expect("open packet")).expect("open json");
-        let socket = Polling {
-            server,
-            sid: open["sid"].as_str().expect("sid").to_owned(),
-        };
-        socket
-            .send(&format!("40{}", json!({ "token": token })))
-            .await;
-        loop {
-            let packets = socket.poll().await;
-            if packets.split('\u{1e}').any(|p| p.starts_with("40")) {
-                return socket;
-            }
-            assert!(!packets.contains("44"), "connect refused: {packets}");
-        }
-    }
-
-    fn url(&self) -> String {
-        self.server.url(&format!(
-            "/socket.io/?EIO=4&transport=polling&sid={}",
-            self.sid
-        ))
-    }
-
-    async fn send(&self, packet: &str) {
-        let res = self
-            .server
-            .http
-            .post(self.url())
-            .body(packet.to_owned())
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(res.status(), 200, "posting {packet}");
-    }
-
-    async fn poll(&self) -> String {
-        let res = self.server.http.get(self.url()).send().await.expect("poll");
-        res.text().await.expect("packets")
-    }
-
-    /// Closes the engine.io session (packet `1`).
-    async fn close(self) {
-        self.send("1").await;
-    }
-}
 
 /// Polls `read` until it answers `want` (counts follow presence within a
 /// tick or two).
@@ -123,7 +58,7 @@ async fn groups_and_rooms_carry_the_members_online() {
         "a direct conversation carries no online count: {shown}"
     );
 
-    let socket = Polling::connect(&server, &bob_token).await;
+    let socket = Polling::connected(&server, &bob_token).await;
     let show = || async {
         server
             .get(&format!("/api/conversations/{room_id}"), &alice_token)

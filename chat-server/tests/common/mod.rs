@@ -3,6 +3,8 @@
 //! server on a free loopback port.
 #![allow(dead_code)]
 
+pub mod polling;
+
 use std::path::PathBuf;
 
 pub use chat_core::testing::{TestDb, rand_suffix};
