@@ -15,6 +15,7 @@ mod m20260120_000001_message_lifecycle;
 mod m20260201_000001_reaction_order;
 mod m20260215_000001_user_blocks;
 mod m20260301_000001_message_search;
+mod m20260312_000001_user_profiles;
 
 /// Every migration of the chat schema, in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260201_000001_reaction_order::Migration),
             Box::new(m20260215_000001_user_blocks::Migration),
             Box::new(m20260301_000001_message_search::Migration),
+            Box::new(m20260312_000001_user_profiles::Migration),
         ]
     }
 }

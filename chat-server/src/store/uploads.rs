@@ -116,6 +116,20 @@ pub async fn exists<C: ConnectionTrait>(
     Ok(count > 0)
 }
 
+/// The MIME type of the uploader's row for this file, if they have one.
+pub async fn uploaded_mime<C: ConnectionTrait>(
+    conn: &C,
+    uploader_id: UserId,
+    file_url: &str,
+) -> Result<Option<String>, DbErr> {
+    let row = upload::Entity::find()
+        .filter(upload::Column::UploaderId.eq(uploader_id))
+        .filter(upload::Column::FileUrl.eq(file_url))
+        .one(conn)
+        .await?;
+    Ok(row.map(|row| row.mime))
+}
+
 /// Deletes the uploader's row for this file.
 pub async fn delete<C: ConnectionTrait>(
     conn: &C,

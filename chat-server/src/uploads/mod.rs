@@ -1,10 +1,11 @@
 //! The upload machinery behind the upload routes: where images are stored
 //! ([`storage`]), how uploaded bytes become stored images ([`image`], run by
 //! [`pipeline`] under a bound on concurrent decoding), the per-user
-//! [`quota`], the names stored files go by ([`names`]) and the removal of
-//! images nothing refers to ([`sweep`]). The HTTP handlers are in
+//! [`quota`], the names stored files go by ([`names`]), the removal of
+//! images nothing refers to ([`sweep`]) and profile pictures ([`avatar`]). The HTTP handlers are in
 //! `routes::uploads`.
 
+pub mod avatar;
 pub mod image;
 pub mod names;
 pub mod pipeline;
