@@ -18,6 +18,7 @@ import { MuteMenu } from '../components/MuteMenu';
 import { ProfileDialog } from '../components/ProfileDialog';
 import { ThreadPanel } from '../components/ThreadPanel';
 import { useNow } from '../components/useNow';
+import { typistNames } from '../chat/names';
 
 const NO_TYPISTS: never[] = [];
 
@@ -83,7 +84,12 @@ function ConversationView({ conversationId }: { conversationId: number }) {
   if (conversation && isMuted(conversation, now)) subtitle += subtitle ? ' · muted' : 'muted';
   const blockedUser = blockedPeer(conversation, meId, blocks);
   // Blocked users' typing in groups is hidden like their messages.
-  const typing = typingLabel(typists.filter((t) => !isBlocked(blocks, t.user_id)).map((t) => t.username));
+  const typing = typingLabel(
+    typistNames(
+      typists.filter((t) => !isBlocked(blocks, t.user_id)),
+      conversation?.members ?? [],
+    ),
+  );
 
   useEffect(() => {
     document.title = conversation ? `${title} - Chat` : 'Chat';
