@@ -191,9 +191,13 @@ impl ChatHandle {
         if update.is_empty() {
             return Ok(OwnUser::from(&before));
         }
-        let display_name = update.display_name.unwrap_or(before.display_name.clone());
-        let bio = update.bio.unwrap_or(before.bio.clone());
-        let avatar_url = update.avatar_url.unwrap_or(before.avatar_url.clone());
+        let display_name = update
+            .display_name
+            .unwrap_or_else(|| before.display_name.clone());
+        let bio = update.bio.unwrap_or_else(|| before.bio.clone());
+        let avatar_url = update
+            .avatar_url
+            .unwrap_or_else(|| before.avatar_url.clone());
         if (&display_name, &bio, &avatar_url) == (&before.display_name, &before.bio, &before.avatar_url)
         {
             return Ok(OwnUser::from(&before));
