@@ -60,6 +60,7 @@ async fn group(chat: &ChatHandle, creator: UserId, members: &[UserId]) -> Conver
 async fn display_names_and_bios_are_trimmed_bounded_and_free_of_control_characters() {
     let served = common::serve(ChatConfig::default()).await;
     let chat = &served.chat;
+    assert!(!served.db.url.is_empty());
     let (alice, _) = common::user(chat, "alice").await;
 
     let mine = chat
@@ -124,7 +125,10 @@ async fn display_names_and_bios_are_trimmed_bounded_and_free_of_control_characte
         bio: Some(Some("b".repeat(501))),
         ..Default::default()
     };
-    assert_eq!(refused_fields(chat, alice, both).await, ["bio", "display_name"]);
+    assert_eq!(
+        refused_fields(chat, alice, both).await,
+        ["bio", "display_name"]
+    );
     assert_eq!(
         chat.user(alice).await.expect("profile").display_name,
         Some(longest)
@@ -142,7 +146,11 @@ async fn display_names_and_bios_are_trimmed_bounded_and_free_of_control_characte
         .await
         .expect("blank");
     assert_eq!(cleared.user.display_name, None);
-    assert_eq!(cleared.user.bio.as_deref(), Some("Rust\nand tea"), "left as it was");
+    assert_eq!(
+        cleared.user.bio.as_deref(),
+        Some("Rust\nand tea"),
+        "left as it was"
+    );
     let cleared = chat
         .update_profile(
             alice,
@@ -260,18 +268,21 @@ async fn a_blocked_user_hears_the_change_once_without_presence() {
     let _alice_socket = Client::connect(served.addr, &alice_token)
         .await
         .expect("alice");
-    let mut bob_socket = Client::connect(served.addr, &bob_token)
-        .await
-        .expect("bob");
+    let mut bob_socket = Client::connect(served.addr, &bob_token).await.expect("bob");
     tokio::time::sleep(QUIET).await;
     bob_socket.events_within(Duration::from_millis(50)).await;
 
-    chat.update_profile(alice, name("Alice")).await.expect("update");
+    chat.update_profile(alice, name("Alice"))
+        .await
+        .expect("update");
     let events = bob_socket.events_within(QUIET).await;
     let heard = named(&events, "user:updated");
     assert_eq!(heard.len(), 1, "{events:?}");
     assert_eq!(heard[0]["display_name"], "Alice");
-    assert_eq!(heard[0]["status"], "offline", "alice's presence stays hidden");
+    assert_eq!(
+        heard[0]["status"], "offline",
+        "alice's presence stays hidden"
+    );
 }
 
 #[tokio::test]
@@ -288,7 +299,9 @@ async fn messages_and_search_show_display_names() {
         .expect("send");
     assert_eq!(first.message.sender.display_name, None);
 
-    chat.update_profile(alice, name("Ärger Ünal")).await.expect("update");
+    chat.update_profile(alice, name("Ärger Ünal"))
+        .await
+        .expect("update");
     let second = chat
         .send_message(alice, SendMessage::text(team, "after"), None)
         .await
@@ -313,7 +326,10 @@ async fn messages_and_search_show_display_names() {
 
     // Found by any part of the display name, in any case (beyond ASCII).
     for query in ["ärger", "ÜNAL", "ger ün"] {
-        let found = chat.search_users(carol, query, None, 0).await.expect("search");
+        let found = chat
+            .search_users(carol, query, None, 0)
+            .await
+            .expect("search");
         assert_eq!(
             found.iter().map(|u| u.id).collect::<Vec<_>>(),
             vec![alice],
@@ -321,11 +337,23 @@ async fn messages_and_search_show_display_names() {
         );
     }
     // Usernames still match; the caller is never listed.
-    let found = chat.search_users(carol, "ali", None, 0).await.expect("search");
+    let found = chat
+        .search_users(carol, "ali", None, 0)
+        .await
+        .expect("search");
     assert_eq!(found.iter().map(|u| u.id).collect::<Vec<_>>(), vec![alice]);
-    assert!(chat.search_users(alice, "ärger", None, 0).await.expect("search").is_empty());
+    assert!(
+        chat.search_users(alice, "ärger", None, 0)
+            .await
+            .expect("search")
+            .is_empty()
+    );
     // Up to 64 characters, like a display name.
-    assert!(chat.search_users(carol, &"x".repeat(64), None, 0).await.is_ok());
+    assert!(
+        chat.search_users(carol, &"x".repeat(64), None, 0)
+            .await
+            .is_ok()
+    );
     assert_eq!(
         chat.search_users(carol, &"x".repeat(65), None, 0)
             .await

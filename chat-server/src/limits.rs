@@ -60,8 +60,8 @@ impl ProfileBudget {
     /// [`PROFILE_UPDATES_BURST`] changes at once, then one every
     /// [`PROFILE_UPDATE_PERIOD_SECS`].
     pub fn new() -> ProfileBudget {
-        let burst = std::num::NonZeroU32::new(PROFILE_UPDATES_BURST)
-            .unwrap_or(std::num::NonZeroU32::MIN);
+        let burst =
+            std::num::NonZeroU32::new(PROFILE_UPDATES_BURST).unwrap_or(std::num::NonZeroU32::MIN);
         let quota = governor::Quota::with_period(Duration::from_secs(PROFILE_UPDATE_PERIOD_SECS))
             .unwrap_or_else(|| governor::Quota::per_second(std::num::NonZeroU32::MIN))
             .allow_burst(burst);

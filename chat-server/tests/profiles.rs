@@ -92,9 +92,15 @@ async fn display_name_and_bio_follow_their_rules_and_show_everywhere() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["user"]["display_name"], "Alice Martin");
     assert_eq!(body["user"]["bio"], "Rust and tea");
-    assert_eq!(body["user"]["email"], alice["email"], "the caller's own user");
+    assert_eq!(
+        body["user"]["email"], alice["email"],
+        "the caller's own user"
+    );
     let (status, me) = server.get("/api/users/me", &alice_token).await;
-    assert_eq!((status, &me["user"]["display_name"]), (200, &json!("Alice Martin")));
+    assert_eq!(
+        (status, &me["user"]["display_name"]),
+        (200, &json!("Alice Martin"))
+    );
 
     // Others see it, without the e-mail, and find alice by it.
     let id = alice["id"].as_i64().expect("id");
@@ -157,7 +163,10 @@ async fn display_name_and_bio_follow_their_rules_and_show_everywhere() {
         json!({"bio": "b".repeat(100 * 1024)}),
     )
     .await;
-    assert_eq!((status, answer["code"].as_str()), (413, Some("payload_too_large")));
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
 
     // null removes; absent leaves; no token is 401.
     let (status, body) = patch(&server, &alice_token, json!({"display_name": null})).await;
@@ -178,7 +187,10 @@ async fn an_avatar_is_a_square_crop_of_ones_own_image_at_256_and_64_px() {
 
     let (status, body) = patch(&server, &alice, json!({"avatar": uploaded["file_url"]})).await;
     assert_eq!(status, 200, "{body}");
-    let avatar = body["user"]["avatar_url"].as_str().expect("avatar url").to_owned();
+    let avatar = body["user"]["avatar_url"]
+        .as_str()
+        .expect("avatar url")
+        .to_owned();
     assert_ne!(avatar, uploaded["file_url"].as_str().expect("url"));
     let small = avatar.replace(".png", "_thumb.png");
     for (url, side) in [(&avatar, 256), (&small, 64)] {
@@ -220,7 +232,9 @@ async fn an_avatar_is_a_square_crop_of_ones_own_image_at_256_and_64_px() {
             sea_orm::DbBackend::Sqlite => sql.replace('$', "?"),
             _ => sql.to_owned(),
         };
-        conn.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values))
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
     };
     let hash = "b".repeat(64);
     let pdf_url = format!("/uploads/{hash}.png");
@@ -235,9 +249,17 @@ async fn an_avatar_is_a_square_crop_of_ones_own_image_at_256_and_64_px() {
     .await
     .expect("insert");
     let (status, answer) = patch(&server, &alice, json!({"avatar": pdf_url})).await;
-    assert_eq!((status, answer["code"].as_str()), (422, Some("validation_failed")), "{answer}");
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{answer}"
+    );
     let (_, me) = server.get("/api/users/me", &alice).await;
-    assert_eq!(me["user"]["avatar_url"], json!(avatar), "refusals change nothing");
+    assert_eq!(
+        me["user"]["avatar_url"],
+        json!(avatar),
+        "refusals change nothing"
+    );
 
     // The sweep keeps the avatar (row and both files), even when old.
     server.stop().await;
@@ -245,21 +267,35 @@ async fn an_avatar_is_a_square_crop_of_ones_own_image_at_256_and_64_px() {
     exec("UPDATE uploads SET created_at = $1", vec![old.into()])
         .await
         .expect("age");
-    let storage = chat_server::uploads::LocalStorage::new(db.dir.path().join("data").join("uploads"))
-        .expect("storage");
+    let storage =
+        chat_server::uploads::LocalStorage::new(db.dir.path().join("data").join("uploads"))
+            .expect("storage");
     chat_server::uploads::sweep_orphans(&conn, &storage, chrono::Utc::now())
         .await
         .expect("sweep");
     for url in [&avatar, &small] {
         let name = url.trim_start_matches("/uploads/");
         assert!(
-            db.dir.path().join("data").join("uploads").join(name).exists(),
+            db.dir
+                .path()
+                .join("data")
+                .join("uploads")
+                .join(name)
+                .exists(),
             "{url} kept"
         );
     }
-    let original = uploaded["file_url"].as_str().expect("url").trim_start_matches("/uploads/");
+    let original = uploaded["file_url"]
+        .as_str()
+        .expect("url")
+        .trim_start_matches("/uploads/");
     assert!(
-        !db.dir.path().join("data").join("uploads").join(original).exists(),
+        !db.dir
+            .path()
+            .join("data")
+            .join("uploads")
+            .join(original)
+            .exists(),
         "the source upload, used by nothing, is swept"
     );
     let _ = conn.close().await;
@@ -283,9 +319,21 @@ async fn profile_changes_have_a_per_user_budget() {
         assert_eq!(status, 200, "{body}");
     }
     let (status, body) = patch(&server, &alice, json!({"bio": "one too many"})).await;
-    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
-    assert!(body["details"]["retry_after"].as_u64().is_some_and(|s| s >= 1));
-    assert_eq!(patch(&server, &bob, json!({"bio": "mine"})).await.0, 200, "per user");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
+    assert!(
+        body["details"]["retry_after"]
+            .as_u64()
+            .is_some_and(|s| s >= 1)
+    );
+    assert_eq!(
+        patch(&server, &bob, json!({"bio": "mine"})).await.0,
+        200,
+        "per user"
+    );
     server.stop().await;
 }
 
@@ -313,7 +361,11 @@ async fn change_password_ends_the_other_sessions_and_keeps_the_callers() {
             json!({"current_password": "wrong guess!", "new_password": "a new passphrase"}),
         )
         .await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("invalid_credentials")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("invalid_credentials")),
+        "{body}"
+    );
     // A new password that registration would refuse; a body without fields.
     let (status, body) = server
         .post(
@@ -322,17 +374,29 @@ async fn change_password_ends_the_other_sessions_and_keeps_the_callers() {
             json!({"current_password": "correct horse battery", "new_password": "short"}),
         )
         .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("validation_failed")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("validation_failed")),
+        "{body}"
+    );
     assert!(body["details"]["new_password"].is_array(), "{body}");
     let (status, _) = server
         .post("/api/auth/change-password", &my_token, json!({}))
         .await;
     assert_eq!(status, 400);
     let (status, _) = server
-        .post("/api/auth/change-password", "", json!({"current_password": "x", "new_password": "y"}))
+        .post(
+            "/api/auth/change-password",
+            "",
+            json!({"current_password": "x", "new_password": "y"}),
+        )
         .await;
     assert_eq!(status, 401);
-    assert_eq!(server.get("/api/conversations", &other_token).await.0, 200, "still on");
+    assert_eq!(
+        server.get("/api/conversations", &other_token).await.0,
+        200,
+        "still on"
+    );
 
     let (status, body) = server
         .post(
@@ -348,17 +412,28 @@ async fn change_password_ends_the_other_sessions_and_keeps_the_callers() {
         assert_eq!(server.get("/api/conversations", token).await.0, 401);
     }
     let (status, _) = server
-        .post("/api/auth/refresh", "", json!({"refresh_token": other_refresh}))
+        .post(
+            "/api/auth/refresh",
+            "",
+            json!({"refresh_token": other_refresh}),
+        )
         .await;
     assert_eq!(status, 401, "the other session's refresh token is revoked");
     // The caller's session goes on, refresh included.
     assert_eq!(server.get("/api/conversations", &my_token).await.0, 200);
     let (status, refreshed) = server
-        .post("/api/auth/refresh", "", json!({"refresh_token": my_refresh}))
+        .post(
+            "/api/auth/refresh",
+            "",
+            json!({"refresh_token": my_refresh}),
+        )
         .await;
     assert_eq!(status, 200, "{refreshed}");
     // Only the new password logs in.
-    assert_eq!(login(&server, &username, "correct horse battery").await.0, 401);
+    assert_eq!(
+        login(&server, &username, "correct horse battery").await.0,
+        401
+    );
     assert_eq!(login(&server, &username, "a new passphrase").await.0, 200);
     server.stop().await;
 }
@@ -384,6 +459,10 @@ async fn wrong_current_passwords_back_off_like_logins() {
             json!({"current_password": "correct horse battery", "new_password": "a new passphrase"}),
         )
         .await;
-    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
     server.stop().await;
 }

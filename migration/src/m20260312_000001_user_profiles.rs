@@ -20,7 +20,10 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite alters a table one column at a time.
         for column in [
-            ColumnDef::new(Users::DisplayName).string_len(64).null().to_owned(),
+            ColumnDef::new(Users::DisplayName)
+                .string_len(64)
+                .null()
+                .to_owned(),
             ColumnDef::new(Users::DisplayNameKey)
                 .string_len(256)
                 .null()
@@ -43,7 +46,12 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for column in [Users::Bio, Users::DisplayNameKey, Users::DisplayName] {
             manager
-                .alter_table(Table::alter().table(Users::Table).drop_column(column).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(Users::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

@@ -185,7 +185,11 @@ impl ChatHandle {
     /// assert_eq!(mine.user.display_name.as_deref(), Some("Alice Martin"));
     /// # Ok(()) }
     /// ```
-    pub async fn update_profile(&self, user_id: UserId, update: ProfileUpdate) -> ChatResult<OwnUser> {
+    pub async fn update_profile(
+        &self,
+        user_id: UserId,
+        update: ProfileUpdate,
+    ) -> ChatResult<OwnUser> {
         let update = update.normalized()?;
         let before = self.user_row(user_id).await?;
         if update.is_empty() {
@@ -198,19 +202,14 @@ impl ChatHandle {
         let avatar_url = update
             .avatar_url
             .unwrap_or_else(|| before.avatar_url.clone());
-        if (&display_name, &bio, &avatar_url) == (&before.display_name, &before.bio, &before.avatar_url)
+        if (&display_name, &bio, &avatar_url)
+            == (&before.display_name, &before.bio, &before.avatar_url)
         {
             return Ok(OwnUser::from(&before));
         }
-        let after = store::users::update_profile(
-            self.db(),
-            user_id,
-            display_name,
-            bio,
-            avatar_url,
-        )
-        .await?
-        .ok_or(ChatError::NotFound("user"))?;
+        let after = store::users::update_profile(self.db(), user_id, display_name, bio, avatar_url)
+            .await?
+            .ok_or(ChatError::NotFound("user"))?;
         let own = OwnUser::from(&after);
         if let Err(err) = self.announce_profile(&own.user).await {
             // The change is committed: a failed announcement costs clients a
@@ -246,7 +245,13 @@ impl ChatHandle {
             }
             after = last.get();
         }
-        let blocked: Vec<UserId> = self.blocks_of(user.id).await?.blocked.iter().copied().collect();
+        let blocked: Vec<UserId> = self
+            .blocks_of(user.id)
+            .await?
+            .blocked
+            .iter()
+            .copied()
+            .collect();
         let blocked_rooms: Vec<String> = blocked.iter().map(|&b| user_room(b)).collect();
         let own_room = user_room(user.id);
         let mut hidden = user.clone();
@@ -282,10 +287,12 @@ impl ChatHandle {
 
         // Without presence: the blocked users the first broadcast left out.
         let sharing =
-            store::presence::sharing_small_conversations(self.db(), user.id, &blocked, limit).await?;
+            store::presence::sharing_small_conversations(self.db(), user.id, &blocked, limit)
+                .await?;
         if !sharing.is_empty() {
             let rooms = sharing.into_iter().map(user_room).collect();
-            self.broadcast(Target::rooms(rooms), USER_UPDATED, &hidden).await;
+            self.broadcast(Target::rooms(rooms), USER_UPDATED, &hidden)
+                .await;
         }
         Ok(())
     }

@@ -4,8 +4,8 @@
 //! their sockets closed.
 use super::session_cache::{session_message, user_message};
 use crate::ChatHandle;
-use crate::fanout::{Target, session_room, user_room};
 use crate::error::ChatResult;
+use crate::fanout::{Target, session_room, user_room};
 use crate::ids::UserId;
 use crate::socket::auth::Identity;
 use crate::store::{self, now};

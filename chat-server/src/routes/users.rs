@@ -93,7 +93,10 @@ struct OwnUserBody {
     user: OwnUser,
 }
 
-async fn own_profile(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<OwnUserBody>> {
+async fn own_profile(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<OwnUserBody>> {
     Ok(Json(OwnUserBody {
         user: state.chat.own_user(user.id).await?,
     }))

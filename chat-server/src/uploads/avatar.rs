@@ -65,7 +65,9 @@ impl Uploads {
         .await
         .map_err(|err| ApiError::Internal(format!("avatar task failed: {err}")))?
         .map_err(|rejection| match rejection {
-            ImageRejection::Encoding(err) => ApiError::Internal(format!("encoding an avatar: {err}")),
+            ImageRejection::Encoding(err) => {
+                ApiError::Internal(format!("encoding an avatar: {err}"))
+            }
             _ => not_usable("must be an image (PNG, JPEG, GIF or WebP)"),
         })?;
         let saved = self.save(conn, user_id, processed).await?;
