@@ -204,6 +204,11 @@ async fn an_avatar_is_a_square_crop_of_ones_own_image_at_256_and_64_px() {
         }
     }
 
+    // A profile picture is public to signed-in users: bob sees both sizes.
+    for url in [&avatar, &small] {
+        fetch(&server, &bob, url).await;
+    }
+
     // Someone else's upload, a thumbnail, a made-up name, a path: 422 on avatar.
     let bobs = upload(&server, &bob, png(50, 50)).await;
     let hostile = [

@@ -147,6 +147,9 @@ describe('profiles', { timeout: 120_000 }, () => {
       const file = await fetch(`${server.url}${url}`, { headers: { authorization: `Bearer ${alice.token}` } });
       assert.equal(file.status, 200, url);
       assert.deepEqual(pngSize(await file.arrayBuffer()), [side, side], url);
+      // Others see profile pictures too.
+      const seen = await fetch(`${server.url}${url}`, { headers: { authorization: `Bearer ${bob.token}` } });
+      assert.equal(seen.status, 200, `bob fetching ${url}`);
     }
     await sleep(500);
     heard.stop();

@@ -1,7 +1,9 @@
 //! Profiles: users gain a display name (shown instead of the username when
 //! set), its lower-cased form (what user search matches, lower-cased by the
 //! application so both databases fold case alike, beyond ASCII) and a bio.
-//! All three are nullable: existing users have none.
+//! All three are nullable: existing users have none. An index on
+//! `avatar_url` serves "is this file someone's profile picture", asked when
+//! an image is fetched and by the orphan sweep.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -13,7 +15,10 @@ enum Users {
     DisplayName,
     DisplayNameKey,
     Bio,
+    AvatarUrl,
 }
+
+const AVATAR_INDEX: &str = "idx_users_avatar_url";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -40,10 +45,27 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        Ok(())
+        manager
+            .create_index(
+                Index::create()
+                    .name(AVATAR_INDEX)
+                    .table(Users::Table)
+                    .col(Users::AvatarUrl)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(AVATAR_INDEX)
+                    .table(Users::Table)
+                    .to_owned(),
+            )
+            .await?;
         for column in [Users::Bio, Users::DisplayNameKey, Users::DisplayName] {
             manager
                 .alter_table(

@@ -145,7 +145,8 @@ pub async fn delete<C: ConnectionTrait>(
 }
 
 /// Whether the user uploaded the file, or is a member of a conversation
-/// where a message carrying it was posted.
+/// where a message carrying it was posted, or it is someone's profile
+/// picture (profiles are public to signed-in users).
 pub async fn may_view<C: ConnectionTrait>(
     conn: &C,
     user_id: UserId,
@@ -165,6 +166,8 @@ pub async fn may_view<C: ConnectionTrait>(
         .bind(file_url)
         .push(" AND cm.user_id = ")
         .bind(user_id)
+        .push(" UNION ALL SELECT 1 FROM users WHERE avatar_url = ")
+        .bind(file_url)
         .push(" LIMIT 1");
     Ok(conn.query_one_raw(sql.build()).await?.is_some())
 }
