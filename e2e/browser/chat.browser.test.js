@@ -788,7 +788,9 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
       await profile.waitFor({ state: 'detached' });
 
       // On a phone-sized screen the profile editor fits the width.
+      // (The conversation list, with the header, is the phone's first screen.)
       await alice.page.setViewportSize({ width: 390, height: 844 });
+      await alice.page.goto(`${ctx.baseUrlOf(alice)}/`);
       await byTestId(alice.page, 'current-user').click();
       await editor.waitFor();
       const overflow = await alice.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
