@@ -58,6 +58,7 @@ fn sample_message() -> Message {
         sender: MessageSender {
             id: sender,
             username: "alice.martin".into(),
+            display_name: Some("Alice Martin".into()),
             avatar_url: Some("/uploads/avatars/3f2a9c1e7b4d5a60.png".into()),
         },
         content: TEXT.into(),

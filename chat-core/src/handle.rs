@@ -287,14 +287,19 @@ impl ChatHandle {
     }
 
     async fn end_sockets(&self, room: String, reason: &str) {
+        self.end_target(Target::room(room), reason).await;
+    }
+
+    /// Tells the sockets of `target` why they end, then disconnects them.
+    pub(crate) async fn end_target(&self, target: Target, reason: &str) {
         self.broadcast(
-            Target::room(room.clone()),
+            target.clone(),
             crate::protocol::SESSION_ENDED,
             &serde_json::json!({ "reason": reason }),
         )
         .await;
         if let Some(emitter) = self.inner.emitter.get() {
-            emitter.disconnect(vec![room]).await;
+            emitter.disconnect(target).await;
         }
     }
 

@@ -229,7 +229,7 @@ pub const CONVERSATION_NEW: &str = "conversation:new";
 /// use chat_core::socket::events::CONVERSATION_MEMBER_JOINED;
 ///
 /// let id = serde_json::from_str("9")?;
-/// let user = User { id, username: "carol".into(), avatar_url: None, status: "online".into(), last_seen: None };
+/// let user = User { id, username: "carol".into(), display_name: None, bio: None, avatar_url: None, status: "online".into(), last_seen: None };
 /// let payload = serde_json::to_value(MemberEvent { conversation_id: serde_json::from_str("42")?, user })?;
 /// assert_eq!(CONVERSATION_MEMBER_JOINED, "conversation:member_joined");
 /// assert_eq!(payload["user"]["username"], "carol");
@@ -381,6 +381,27 @@ pub const USER_BLOCKED: &str = "user:blocked";
 /// assert_eq!(chat_core::socket::events::USER_UNBLOCKED, "user:unblocked");
 /// ```
 pub const USER_UNBLOCKED: &str = "user:unblocked";
+/// Server -> client: a user changed their profile (display name, bio or
+/// avatar). Payload: the public [`User`](crate::model::User) as it is now,
+/// sent once to every socket of everyone who shares a conversation with
+/// them and to their own sockets, on every instance. `status` and
+/// `last_seen` follow the presence rules (shown only to those who share a
+/// direct conversation or a small group with the user, and not to users
+/// they blocked): clients take the profile fields from it.
+///
+/// ```
+/// use chat_core::model::User;
+/// use chat_core::socket::events::USER_UPDATED;
+///
+/// let heard: User = serde_json::from_str(
+///     r#"{"id": 13, "username": "carol", "display_name": "Carol K.", "bio": null,
+///         "avatar_url": null, "status": "offline", "last_seen": null}"#,
+/// )?;
+/// assert_eq!(USER_UPDATED, "user:updated");
+/// assert_eq!(heard.display_name.as_deref(), Some("Carol K."));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const USER_UPDATED: &str = "user:updated";
 
 /// Payload naming a conversation (`conversation:join`, `typing:*`).
 ///

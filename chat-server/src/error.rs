@@ -46,6 +46,14 @@ pub enum ApiError {
     /// The image has a valid header but cannot be decoded.
     #[error("the image is corrupt or truncated")]
     InvalidImage,
+    /// Well-formed fields that name something unusable (e.g. an avatar that
+    /// is not one's own image): 422 `validation_failed` with the fields.
+    #[error("validation failed")]
+    UnusableFields(FieldErrors),
+    /// The current password given to confirm a change is wrong: 403 (not
+    /// 401, which clients take for an expired access token).
+    #[error("the current password is not correct")]
+    WrongPassword,
     /// No such route or resource.
     #[error("not found")]
     NotFound,
@@ -81,7 +89,10 @@ impl ApiError {
             }
             ApiError::ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::InvalidImage => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidImage | ApiError::UnusableFields(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::WrongPassword => StatusCode::FORBIDDEN,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -100,6 +111,8 @@ impl ApiError {
             ApiError::ImageTooLarge(_) => "image_too_large",
             ApiError::QuotaExceeded => "quota_exceeded",
             ApiError::InvalidImage => "invalid_image",
+            ApiError::UnusableFields(_) => "validation_failed",
+            ApiError::WrongPassword => "invalid_credentials",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal(_) => "internal_error",
         }
@@ -133,6 +146,7 @@ impl IntoResponse for ApiError {
         }
         let details = match &self {
             ApiError::Chat(err) => err.details(),
+            ApiError::UnusableFields(fields) => Some(fields),
             _ => None,
         };
         let body = ErrorBody {

@@ -15,6 +15,8 @@ pub struct AuthUser {
     pub id: UserId,
     /// Username from the token.
     pub username: String,
+    /// The login session the token was issued for (`sid`), if it names one.
+    pub session_id: Option<String>,
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -36,6 +38,7 @@ impl FromRequestParts<AppState> for AuthUser {
         Ok(AuthUser {
             id: identity.user_id,
             username: identity.username,
+            session_id: identity.session_id,
         })
     }
 }

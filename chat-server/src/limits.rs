@@ -1,6 +1,7 @@
 //! Abuse limits of the authentication routes beyond the per-IP rate limits:
 //! failed-login backoff per account and client, mail cooldowns, refresh
-//! grace and the absolute session lifetime.
+//! grace and the absolute session lifetime; and the per-user budget of
+//! profile changes, each of which is announced to many users.
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
@@ -35,6 +36,56 @@ pub struct AuthLimits {
     /// Held from the cooldown check to the token's insert, so that requests
     /// arriving together on this instance send one mail, not one each.
     pub mail_issue: tokio::sync::Mutex<()>,
+    /// Profile changes per user.
+    pub profile_updates: ProfileBudget,
+}
+
+/// Profile changes a user may make at once...
+pub const PROFILE_UPDATES_BURST: u32 = 10;
+/// ...and then one per this many seconds.
+pub const PROFILE_UPDATE_PERIOD_SECS: u64 = 6;
+
+/// Users tracked by [`ProfileBudget`] before quiet ones are forgotten.
+const PROFILE_BUDGET_CAPACITY: usize = 10_000;
+
+/// The budget of profile changes per user (kept in memory per instance, like
+/// the login backoff): each change is a `user:updated` to everyone who shares
+/// a conversation with the user, so a loop of changes must not become a
+/// flood.
+pub struct ProfileBudget {
+    limiter: governor::DefaultKeyedRateLimiter<chat_core::ids::UserId>,
+}
+
+impl ProfileBudget {
+    /// [`PROFILE_UPDATES_BURST`] changes at once, then one every
+    /// [`PROFILE_UPDATE_PERIOD_SECS`].
+    pub fn new() -> ProfileBudget {
+        let burst =
+            std::num::NonZeroU32::new(PROFILE_UPDATES_BURST).unwrap_or(std::num::NonZeroU32::MIN);
+        let quota = governor::Quota::with_period(Duration::from_secs(PROFILE_UPDATE_PERIOD_SECS))
+            .unwrap_or_else(|| governor::Quota::per_second(std::num::NonZeroU32::MIN))
+            .allow_burst(burst);
+        ProfileBudget {
+            limiter: governor::RateLimiter::keyed(quota),
+        }
+    }
+
+    /// Takes one change from the user's budget, or says how long to wait.
+    pub fn take(&self, user_id: chat_core::ids::UserId) -> Result<(), Duration> {
+        use governor::clock::{Clock, DefaultClock};
+        if self.limiter.len() > PROFILE_BUDGET_CAPACITY {
+            self.limiter.retain_recent();
+        }
+        self.limiter
+            .check_key(&user_id)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+impl Default for ProfileBudget {
+    fn default() -> Self {
+        ProfileBudget::new()
+    }
 }
 
 impl AuthLimits {
@@ -51,6 +102,7 @@ impl AuthLimits {
             session_max_age: Duration::from_secs(config.session_max_age.max(1)),
             mail_slots: Semaphore::new(MAIL_SLOTS),
             mail_issue: tokio::sync::Mutex::new(()),
+            profile_updates: ProfileBudget::new(),
         }
     }
 }

@@ -59,7 +59,15 @@ async fn block_unblock_and_list_answer_as_documented() {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["avatar_url", "id", "last_seen", "status", "username"]
+            [
+                "avatar_url",
+                "bio",
+                "display_name",
+                "id",
+                "last_seen",
+                "status",
+                "username"
+            ]
         );
     }
     // The list is the caller's own.

@@ -709,7 +709,7 @@ async fn replies_quote_their_parent_and_form_a_thread() {
         replies[0]["reply_to"],
         json!({
             "id": parent["id"], "seq": parent["seq"], "sender_id": parent["sender_id"],
-            "username": parent["sender"]["username"], "content": "Lunch at noon?",
+            "username": parent["sender"]["username"], "display_name": null, "content": "Lunch at noon?",
             "message_type": "text", "deleted": false,
         })
     );
@@ -958,7 +958,7 @@ async fn who_reacted_is_listed_to_members() {
             .await;
         assert_eq!(status, 200, "{answer}");
     }
-    let user = |u: &Value| json!({ "id": u["id"], "username": u["username"], "avatar_url": null });
+    let user = |u: &Value| json!({ "id": u["id"], "username": u["username"], "display_name": null, "avatar_url": null });
     let (status, listed) = server.get(&who, &ta).await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(

@@ -957,6 +957,71 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
     });
   });
 
+  it('profile: alice sets a display name, a bio and a picture and changes her password; bob sees the name live in his list, the room and her profile', async () => {
+    const { alice, bob } = ctx;
+    await step(`${ctx.label}-profile`, [alice, bob], async () => {
+      const name = 'Alice Liddell';
+      await openFromList(bob, ctx.room, ctx.roomName);
+      await byTestId(alice.page, 'current-user').click();
+      const editor = byTestId(alice.page, 'profile-editor');
+      await editor.waitFor();
+      await editor.getByLabel('Display name').fill(name);
+      await editor.getByLabel('About you').fill('Down the rabbit hole.');
+      await editor.locator('[data-testid="profile-save"]').click();
+      await editor.locator('[data-testid="profile-feedback"]', { hasText: 'Profile saved.' }).waitFor();
+      await editor.getByLabel('Profile picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: makePng(300, 200, 11) });
+      await editor.locator('[data-testid="profile-feedback"]', { hasText: 'Picture updated.' }).waitFor();
+      await editor.locator('.profile img[src^="/uploads/"]').waitFor();
+      await byTestId(alice.page, 'current-user-name').filter({ hasText: name }).waitFor();
+      await screenshot(alice.page, 'profile-editor');
+
+      // The password: a wrong current one is refused in the form; the right one keeps her signed in.
+      await editor.getByLabel('Current password').fill('not my password');
+      await editor.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
+      await editor.getByLabel('Repeat the new password').fill('a brand new passphrase');
+      await editor.locator('[data-testid="password-save"]').click();
+      await editor.locator('[data-testid="password-current-error"]').waitFor();
+      await editor.getByLabel('Current password').fill(alice.password ?? DEFAULT_PASSWORD);
+      await editor.locator('[data-testid="password-save"]').click();
+      await editor.locator('[data-testid="password-feedback"]', { hasText: 'Password changed' }).waitFor();
+      alice.password = 'a brand new passphrase';
+      await alice.page.keyboard.press('Escape');
+      await editor.waitFor({ state: 'detached' });
+
+      // Bob, without reloading: the direct chat in his list, her messages in the room, her profile.
+      await listItem(bob.page, ctx.direct).filter({ hasText: name }).waitFor();
+      await openFromList(alice, ctx.room, ctx.roomName);
+      await sendMessage(alice, 'Curiouser and curiouser!');
+      await seesMessage(bob, 'Curiouser and curiouser!');
+      const item = storedMessage(bob.page, 'Curiouser and curiouser!').last();
+      await item.locator('.message-sender', { hasText: name }).waitFor();
+      await screenshot(bob.page, 'display-name-elsewhere');
+      await openFromList(bob, ctx.direct, name);
+      await byTestId(bob.page, 'conversation-profile-button').click();
+      const profile = byTestId(bob.page, 'profile-dialog');
+      await profile.waitFor();
+      assert.equal((await profile.locator('[data-testid="profile-name"]').textContent()).trim(), name);
+      assert.equal((await profile.locator('[data-testid="profile-username"]').textContent()).trim(), `@${alice.username}`);
+      assert.equal((await profile.locator('[data-testid="profile-bio"]').textContent()).trim(), 'Down the rabbit hole.');
+      await screenshot(bob.page, 'profile-dialog');
+      await bob.page.keyboard.press('Escape');
+      await profile.waitFor({ state: 'detached' });
+
+      // On a phone-sized screen the profile editor fits the width.
+      // (The conversation list, with the header, is the phone's first screen.)
+      await alice.page.setViewportSize({ width: 390, height: 844 });
+      await alice.page.goto(`${ctx.baseUrlOf(alice)}/`);
+      await byTestId(alice.page, 'current-user').click();
+      await editor.waitFor();
+      const overflow = await alice.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px at 390 px`);
+      await screenshot(alice.page, 'phone-profile-editor');
+      await alice.page.keyboard.press('Escape');
+      await editor.waitFor({ state: 'detached' });
+      await alice.page.setViewportSize({ width: 1280, height: 800 });
+    });
+  });
+
   it('signing out everywhere ends the open session: back to the sign-in page, with a notice', async () => {
     await step(`${ctx.label}-session-ended`, [carol], async () => {
       const res = await api(carol, 'POST', '/api/auth/logout-all');

@@ -119,14 +119,14 @@ export function assertTimestamp(value, label = 'timestamp') {
 }
 
 /**
- * Asserts a user as other users see it: `{id, username, avatar_url, status, last_seen}`,
+ * Asserts a user as other users see it: `{id, username, display_name, bio, avatar_url, status, last_seen}`,
  * with no e-mail and nothing about the password.
  */
 export function assertPublicUser(user, expected = {}) {
   assert.ok(user && typeof user === 'object', `not a user: ${JSON.stringify(user)}`);
   assert.ok(Number.isInteger(user.id), `user.id: ${JSON.stringify(user)}`);
   assert.equal(typeof user.username, 'string', `user.username: ${JSON.stringify(user)}`);
-  for (const key of ['avatar_url', 'status', 'last_seen']) {
+  for (const key of ['display_name', 'bio', 'avatar_url', 'status', 'last_seen']) {
     assert.ok(key in user, `user.${key} missing: ${JSON.stringify(user)}`);
   }
   assert.ok(['online', 'offline'].includes(user.status), `user.status: ${JSON.stringify(user)}`);

@@ -52,6 +52,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the user proved they own the e-mail address.
     pub email_verified_at: Option<DateTimeUtc>,
+    /// Name shown instead of the username; `None`: the username is shown.
+    pub display_name: Option<String>,
+    /// Lower-cased `display_name`, what user search matches.
+    pub display_name_key: Option<String>,
+    /// A few words about the user (at most 500 characters).
+    pub bio: Option<String>,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

@@ -53,8 +53,8 @@ pub(crate) trait Emitter: Send + Sync + 'static {
     /// Disconnects this instance's sockets (clients then reconnect elsewhere).
     fn close(&self) -> BoxFuture<'_, ()>;
 
-    /// Disconnects every socket in `rooms`, on every instance.
-    fn disconnect(&self, rooms: Vec<String>) -> BoxFuture<'_, ()>;
+    /// Disconnects every socket in `target`, on every instance.
+    fn disconnect(&self, target: Target) -> BoxFuture<'_, ()>;
 
     /// Ends this instance's socket `sid` with `session:ended {"reason":
     /// "expired"}` if its credentials still expire at `deadline` (they were
@@ -190,9 +190,9 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
         })
     }
 
-    fn disconnect(&self, rooms: Vec<String>) -> BoxFuture<'_, ()> {
+    fn disconnect(&self, target: Target) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(err) = self.io.to(rooms).disconnect().await {
+            if let Err(err) = audience(&self.io, &target).disconnect().await {
                 tracing::warn!(%err, "disconnecting sockets failed");
             }
         })

@@ -78,6 +78,9 @@ pub struct MessageSender {
     pub id: UserId,
     /// Username.
     pub username: String,
+    /// Name to show instead of the username; `None`: show the username.
+    #[serde(default)]
+    pub display_name: Option<String>,
     /// Avatar image URL.
     pub avatar_url: Option<String>,
 }
@@ -106,6 +109,9 @@ pub struct ReplyPreview {
     pub sender_id: UserId,
     /// Its sender's username.
     pub username: String,
+    /// Its sender's display name, if they set one.
+    #[serde(default)]
+    pub display_name: Option<String>,
     /// Its text, at most 200 characters.
     pub content: String,
     /// Its kind.
@@ -259,7 +265,7 @@ pub struct Attachment {
 ///     seq: 3,
 ///     rev: 3,
 ///     sender_id: bob,
-///     sender: MessageSender { id: bob, username: "bob".into(), avatar_url: None },
+///     sender: MessageSender { id: bob, username: "bob".into(), display_name: None, avatar_url: None },
 ///     content: "hi".into(), message_type: MessageType::Text, file_url: None, attachment: None,
 ///     client_id: None, created_at: chrono::Utc::now(), edited_at: None, deleted_at: None,
 ///     reply_to: None, reply_count: 0, mentions: vec![], reactions: vec![], my_reactions: None,

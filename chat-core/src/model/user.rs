@@ -9,7 +9,7 @@ use crate::ids::UserId;
 ///
 /// ```
 /// let user = chat_core::model::User {
-///     id: chat_core::ids::UserId::try_from(1).unwrap(), username: "alice".into(), avatar_url: None,
+///     id: chat_core::ids::UserId::try_from(1).unwrap(), username: "alice".into(), display_name: None, bio: None, avatar_url: None,
 ///     status: "online".into(), last_seen: None,
 /// };
 /// let json = serde_json::to_value(&user).unwrap();
@@ -21,7 +21,13 @@ pub struct User {
     pub id: UserId,
     /// Username.
     pub username: String,
-    /// Avatar image URL.
+    /// Name to show instead of the username; `None`: show the username.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// A few words about the user; `None` when they wrote none.
+    #[serde(default)]
+    pub bio: Option<String>,
+    /// Avatar image URL (see [`ProfileUpdate`](crate::service::ProfileUpdate)).
     pub avatar_url: Option<String>,
     /// `online` or `offline`.
     pub status: String,
@@ -37,7 +43,7 @@ pub struct User {
 ///
 /// let me = OwnUser {
 ///     user: User {
-///         id: chat_core::ids::UserId::try_from(1).unwrap(), username: "alice".into(), avatar_url: None,
+///         id: chat_core::ids::UserId::try_from(1).unwrap(), username: "alice".into(), display_name: None, bio: None, avatar_url: None,
 ///         status: "offline".into(), last_seen: None,
 ///     },
 ///     email: "alice@example.com".into(),
@@ -66,6 +72,8 @@ impl From<&user::Model> for User {
         User {
             id: UserId::from_db(m.id),
             username: m.username.clone(),
+            display_name: m.display_name.clone(),
+            bio: m.bio.clone(),
             avatar_url: m.avatar_url.clone(),
             status: m.status.clone(),
             last_seen: m.last_seen,

@@ -163,7 +163,7 @@ mod tests {
         fn close(&self) -> BoxFuture<'_, ()> {
             Box::pin(async {})
         }
-        fn disconnect(&self, _: Vec<String>) -> BoxFuture<'_, ()> {
+        fn disconnect(&self, _: Target) -> BoxFuture<'_, ()> {
             Box::pin(async {})
         }
         fn expire(&self, _: socketioxide::socket::Sid, _: crate::socket::expiry::SocketDeadline) {}

@@ -307,6 +307,7 @@ impl ChatHandle {
             seq: parent.seq,
             sender_id: parent.sender_id,
             username: parent.sender.username,
+            display_name: parent.sender.display_name,
             content: parent.content.chars().take(200).collect(),
             message_type: parent.message_type,
             deleted: false,

@@ -29,6 +29,7 @@ pub(crate) mod messages;
 pub(crate) mod online;
 pub(crate) mod page;
 pub(crate) mod presence;
+pub(crate) mod profiles;
 pub(crate) mod reactions;
 pub(crate) mod receipts;
 pub(crate) mod rooms;
@@ -52,6 +53,7 @@ pub use conversations::settings::ConversationSettings;
 pub use lifecycle::{DeleteMessage, EditMessage, MessageDeleted, ReplyPage};
 pub use messages::{SendMessage, SendOutcome};
 pub use page::PageLimit;
+pub use profiles::{MAX_BIO_CHARS, MAX_DISPLAY_NAME_CHARS, ProfileUpdate};
 pub use reactions::{
     MAX_EMOJI_PER_MESSAGE, MessageReactors, REACTORS_LISTED, ReactionAction, ReactionEvent,
     ReactionOutcome, ReactionRequest,

@@ -23,7 +23,7 @@ use crate::store::{self, is_unique_violation};
 /// use chat_core::service::MemberEvent;
 ///
 /// let id = serde_json::from_str("9")?;
-/// let user = User { id, username: "carol".into(), avatar_url: None, status: "online".into(), last_seen: None };
+/// let user = User { id, username: "carol".into(), display_name: None, bio: None, avatar_url: None, status: "online".into(), last_seen: None };
 /// let json = serde_json::to_value(MemberEvent { conversation_id: serde_json::from_str("42")?, user })?;
 /// assert_eq!(json["user"]["id"], 9);
 /// # Ok::<(), serde_json::Error>(())

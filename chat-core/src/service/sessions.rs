@@ -5,6 +5,7 @@
 use super::session_cache::{session_message, user_message};
 use crate::ChatHandle;
 use crate::error::ChatResult;
+use crate::fanout::{Target, session_room, user_room};
 use crate::ids::UserId;
 use crate::socket::auth::Identity;
 use crate::store::{self, now};
@@ -88,6 +89,48 @@ impl ChatHandle {
             cluster.publish_session_change(user_message(user_id)).await;
         }
         self.disconnect_user(user_id, reason).await;
+        Ok(())
+    }
+
+    /// Ends every login session of a user but `keep` (the caller's own, e.g.
+    /// after a password change): the others end as with
+    /// [`end_user_sessions`](Self::end_user_sessions), and every socket of the
+    /// user outside session `keep` gets `session:ended {reason}` and is
+    /// disconnected, on every instance. Sockets of `keep` stay connected and
+    /// its credentials stay valid. With `keep` `None`, the same as
+    /// `end_user_sessions`.
+    ///
+    /// ```no_run
+    /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
+    /// // After user 7 changed their password from the session "4f1c9e2a":
+    /// chat.end_other_sessions(me, Some("4f1c9e2a"), "password_changed").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn end_other_sessions(
+        &self,
+        user_id: UserId,
+        keep: Option<&str>,
+        reason: &str,
+    ) -> ChatResult<()> {
+        let Some(keep) = keep else {
+            return self.end_user_sessions(user_id, reason).await;
+        };
+        let db = self.db();
+        let at = now();
+        store::sessions::revoke_all_of_user_but(db, user_id, Some(keep), at).await?;
+        self.prune_revoked_sessions().await;
+        // Dropping the user's entries drops the kept session's too: it is
+        // looked up again, and found active.
+        self.inner.sessions.invalidate_user(user_id);
+        if let Some(cluster) = &self.inner.cluster {
+            cluster.publish_session_change(user_message(user_id)).await;
+        }
+        let target = Target {
+            rooms: vec![user_room(user_id)],
+            except_socket: None,
+            except_rooms: vec![session_room(keep)],
+        };
+        self.end_target(target, reason).await;
         Ok(())
     }
 

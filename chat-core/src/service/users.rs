@@ -173,8 +173,9 @@ impl ChatHandle {
         Ok(OwnUser::from(&self.user_row(user_id).await?))
     }
 
-    /// Users whose username contains `query` (case-insensitive), prefix matches
-    /// first, the caller excluded. `query` is trimmed and must be 1 to 32
+    /// Users whose username or display name contains `query`
+    /// (case-insensitive, beyond ASCII on both databases), prefix matches
+    /// first, the caller excluded. `query` is trimmed and must be 1 to 64
     /// characters (`validation_failed` otherwise); `limit` as in
     /// [`PageLimit::USER_SEARCH`].
     /// Presence is shown as in [`user_seen_by`](ChatHandle::user_seen_by).
@@ -182,7 +183,11 @@ impl ChatHandle {
     /// ```no_run
     /// # async fn demo(chat: chat_core::ChatHandle, me: chat_core::ids::UserId) -> Result<(), chat_core::ChatError> {
     /// let found = chat.search_users(me, "ali", Some(20), 0).await?;
-    /// assert!(found.iter().all(|u| u.id != me && u.username.to_lowercase().contains("ali")));
+    /// let matches = |u: &chat_core::model::User| {
+    ///     u.username.to_lowercase().contains("ali")
+    ///         || u.display_name.as_deref().is_some_and(|d| d.to_lowercase().contains("ali"))
+    /// };
+    /// assert!(found.iter().all(|u| u.id != me && matches(u)));
     /// # Ok(()) }
     /// ```
     pub async fn search_users(
@@ -194,8 +199,9 @@ impl ChatHandle {
     ) -> ChatResult<Vec<User>> {
         let limit = PageLimit::USER_SEARCH.resolve(limit)?;
         let needle = query.trim().to_lowercase();
-        if needle.is_empty() || needle.chars().count() > 32 {
-            return Err(ChatError::field("query", "must be 1 to 32 characters"));
+        // Display names are up to 64 characters; usernames up to 32.
+        if needle.is_empty() || needle.chars().count() > 64 {
+            return Err(ChatError::field("query", "must be 1 to 64 characters"));
         }
         let mut users = store::users::search(self.db(), &needle, caller, limit, offset).await?;
         self.hide_presence(caller, &mut users).await?;

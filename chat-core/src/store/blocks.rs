@@ -106,7 +106,7 @@ pub(crate) async fn blocked_users<C: ConnectionTrait>(
 ) -> Result<Vec<User>, DbErr> {
     let mut q = sql(conn);
     q.push(
-        "SELECT u.id, u.username, u.avatar_url, u.status, u.last_seen \
+        "SELECT u.id, u.username, u.display_name, u.bio, u.avatar_url, u.status, u.last_seen \
          FROM user_blocks b JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = ",
     )
     .bind(blocker)

@@ -178,10 +178,10 @@ pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[Conver
          m.file_url AS lm_file_url, m.attachment AS lm_attachment, m.client_id AS lm_client_id, m.created_at AS lm_created_at, \
          m.edited_at AS lm_edited_at, m.deleted_at AS lm_deleted_at, \
          m.reply_to_id AS lm_reply_to_id, m.reply_count AS lm_reply_count, m.mentions AS lm_mentions, m.reactions AS lm_reactions, \
-         rp.seq AS lm_reply_seq, rp.sender_id AS lm_reply_sender_id, rpu.username AS lm_reply_username, \
+         rp.seq AS lm_reply_seq, rp.sender_id AS lm_reply_sender_id, rpu.username AS lm_reply_username, rpu.display_name AS lm_reply_display_name, \
          SUBSTR(rp.content, 1, 200) AS lm_reply_content, rp.message_type AS lm_reply_message_type, \
          rp.deleted_at AS lm_reply_deleted_at, \
-         su.username AS lm_sender_username, su.avatar_url AS lm_sender_avatar_url \
+         su.username AS lm_sender_username, su.display_name AS lm_sender_display_name, su.avatar_url AS lm_sender_avatar_url \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \
          LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
@@ -254,8 +254,8 @@ async fn embedded_members<C: ConnectionTrait>(
 ) -> Result<HashMap<ConversationId, Vec<User>>, DbErr> {
     let mut q = sql(conn);
     q.push(
-        "SELECT conversation_id, id, username, avatar_url, status, last_seen FROM ( \
-           SELECT cm.conversation_id, u.id, u.username, u.avatar_url, u.status, u.last_seen, \
+        "SELECT conversation_id, id, username, display_name, bio, avatar_url, status, last_seen FROM ( \
+           SELECT cm.conversation_id, u.id, u.username, u.display_name, u.bio, u.avatar_url, u.status, u.last_seen, \
              ROW_NUMBER() OVER (PARTITION BY cm.conversation_id ORDER BY cm.joined_at, cm.user_id) AS rn \
            FROM conversation_members cm JOIN users u ON u.id = cm.user_id \
            WHERE cm.conversation_id IN (SELECT me.conversation_id FROM conversation_members me WHERE ",

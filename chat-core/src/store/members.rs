@@ -106,7 +106,7 @@ pub(crate) async fn page<C: ConnectionTrait>(
 ) -> Result<Vec<User>, DbErr> {
     let mut q = sql(conn);
     q.push(
-        "SELECT u.id, u.username, u.avatar_url, u.status, u.last_seen \
+        "SELECT u.id, u.username, u.display_name, u.bio, u.avatar_url, u.status, u.last_seen \
          FROM conversation_members cm JOIN users u ON u.id = cm.user_id WHERE cm.conversation_id = ",
     )
     .bind(conversation_id)

@@ -22,8 +22,8 @@ use crate::model::{Message, MessageSender, MessageType, ReplyPreview};
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.rev, m.sender_id, m.content, \
      m.message_type, m.file_url, m.attachment, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
      m.reply_to_id, m.reply_count, m.mentions, m.reactions, \
-     su.username AS sender_username, su.avatar_url AS sender_avatar_url, \
-     rp.seq AS reply_seq, rp.sender_id AS reply_sender_id, rpu.username AS reply_username, \
+     su.username AS sender_username, su.display_name AS sender_display_name, su.avatar_url AS sender_avatar_url, \
+     rp.seq AS reply_seq, rp.sender_id AS reply_sender_id, rpu.username AS reply_username, rpu.display_name AS reply_display_name, \
      SUBSTR(rp.content, 1, 200) AS reply_content, rp.message_type AS reply_message_type, \
      rp.deleted_at AS reply_deleted_at";
 
@@ -46,6 +46,7 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
         sender: MessageSender {
             id: sender_id,
             username: row.try_get("", &col("sender_username"))?,
+            display_name: row.try_get("", &col("sender_display_name"))?,
             avatar_url: row.try_get("", &col("sender_avatar_url"))?,
         },
         content: row.try_get("", &col("content"))?,
@@ -90,6 +91,7 @@ fn reply_from_row(row: &QueryResult, prefix: &str) -> Result<Option<ReplyPreview
         seq,
         sender_id: row.try_get("", &col("reply_sender_id"))?,
         username: row.try_get("", &col("reply_username"))?,
+        display_name: row.try_get("", &col("reply_display_name"))?,
         content: row.try_get("", &col("reply_content"))?,
         message_type: MessageType::parse(&message_type).unwrap_or(MessageType::Text),
         deleted: row
@@ -465,7 +467,7 @@ pub(crate) async fn count_replies<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Username and avatar of each distinct sender, in one query.
+/// Username, display name and avatar of each distinct sender, in one query.
 pub(crate) async fn sender_profiles<C: ConnectionTrait>(
     conn: &C,
     senders: impl Iterator<Item = UserId>,
@@ -477,7 +479,7 @@ pub(crate) async fn sender_profiles<C: ConnectionTrait>(
         return Ok(HashMap::new());
     }
     let mut q = sql(conn);
-    q.push("SELECT id, username, avatar_url FROM users WHERE id IN (");
+    q.push("SELECT id, username, display_name, avatar_url FROM users WHERE id IN (");
     match q.backend() {
         DbBackend::Postgres => q
             .push("SELECT value::bigint FROM jsonb_array_elements_text(")
@@ -494,6 +496,7 @@ pub(crate) async fn sender_profiles<C: ConnectionTrait>(
             MessageSender {
                 id,
                 username: row.try_get("", "username")?,
+                display_name: row.try_get("", "display_name")?,
                 avatar_url: row.try_get("", "avatar_url")?,
             },
         );

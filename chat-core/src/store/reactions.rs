@@ -162,6 +162,7 @@ pub(crate) async fn reactors<C: ConnectionTrait>(
             reaction.users.push(MessageSender {
                 id,
                 username: row.try_get("", "username")?,
+                display_name: row.try_get("", "display_name")?,
                 avatar_url: row.try_get("", "avatar_url")?,
             });
         }
@@ -181,7 +182,7 @@ pub(super) fn push_reactors(q: &mut Sql, message_id: MessageId, per_emoji: u64) 
         DbBackend::Postgres => {
             q.push(
                 "SELECT e.item->>'emoji' AS emoji, (e.item->>'count')::bigint AS n, \
-                 u.id AS user_id, u.username, u.avatar_url \
+                 u.id AS user_id, u.username, u.display_name, u.avatar_url \
                  FROM messages m \
                  CROSS JOIN LATERAL jsonb_array_elements(m.reactions::jsonb) WITH ORDINALITY AS e(item, pos) \
                  LEFT JOIN LATERAL (SELECT x.user_id, x.created_at FROM message_reactions x \
@@ -198,7 +199,7 @@ pub(super) fn push_reactors(q: &mut Sql, message_id: MessageId, per_emoji: u64) 
         // message, as on PostgreSQL.
         _ => {
             q.push(
-                "SELECT r.emoji, r.n, r.user_id, u.username, u.avatar_url FROM (\
+                "SELECT r.emoji, r.n, r.user_id, u.username, u.display_name, u.avatar_url FROM (\
                  SELECT emoji, user_id, ROW_NUMBER() OVER e AS pos, COUNT(*) OVER e AS n, \
                  FIRST_VALUE(created_at) OVER e AS first_at \
                  FROM message_reactions WHERE message_id = ",

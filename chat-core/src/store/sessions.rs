@@ -56,6 +56,16 @@ pub(crate) async fn revoke_all_of_user<C: ConnectionTrait>(
     user_id: UserId,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    revoke_all_of_user_but(conn, user_id, None, at).await
+}
+
+/// Like [`revoke_all_of_user`], leaving out the session `keep`.
+pub(crate) async fn revoke_all_of_user_but<C: ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+    keep: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
     // `WHERE` before `ON CONFLICT` keeps SQLite from reading it as a join.
     let mut q = sql(conn);
     q.push("INSERT INTO revoked_sessions (session_id, revoked_at) SELECT DISTINCT family_id, ")
@@ -63,8 +73,11 @@ pub(crate) async fn revoke_all_of_user<C: ConnectionTrait>(
         .push(" FROM refresh_tokens WHERE user_id = ")
         .bind(user_id)
         .push(" AND expires_at > ")
-        .bind(at)
-        .push(" ON CONFLICT (session_id) DO NOTHING");
+        .bind(at);
+    if let Some(keep) = keep {
+        q.push(" AND family_id <> ").bind(keep);
+    }
+    q.push(" ON CONFLICT (session_id) DO NOTHING");
     conn.execute_raw(q.build()).await?;
     Ok(())
 }

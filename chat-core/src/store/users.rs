@@ -1,4 +1,5 @@
 //! User rows: creation, lookup by id or login, search, existence checks.
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryResult,
@@ -9,11 +10,14 @@ use crate::entity::user;
 use crate::ids::UserId;
 use crate::model::User;
 
-/// A public profile from a row with `id, username, avatar_url, status, last_seen`.
+/// A public profile from a row with `id, username, display_name, bio,
+/// avatar_url, status, last_seen`.
 pub(crate) fn user_from_row(row: &QueryResult) -> Result<User, DbErr> {
     Ok(User {
         id: row.try_get("", "id")?,
         username: row.try_get("", "username")?,
+        display_name: row.try_get("", "display_name")?,
+        bio: row.try_get("", "bio")?,
         avatar_url: row.try_get("", "avatar_url")?,
         status: row.try_get("", "status")?,
         last_seen: row.try_get("", "last_seen")?,
@@ -106,8 +110,8 @@ pub(crate) async fn existing_ids<C: ConnectionTrait>(
     Ok(found)
 }
 
-/// Users whose username key contains `needle` (already lower-cased), prefix
-/// matches first, `except` left out.
+/// Users whose username key or display name key contains `needle` (already
+/// lower-cased), prefix matches of either first, `except` left out.
 pub(crate) async fn search<C: ConnectionTrait>(
     conn: &C,
     needle: &str,
@@ -123,18 +127,49 @@ pub(crate) async fn search<C: ConnectionTrait>(
         })
         .collect();
     let mut q = sql(conn);
+    let anywhere = format!("%{escaped}%");
+    let prefix = format!("{escaped}%");
     q.push(
-        "SELECT id, username, avatar_url, status, last_seen FROM users WHERE username_key LIKE ",
+        "SELECT id, username, display_name, bio, avatar_url, status, last_seen FROM users \
+         WHERE (username_key LIKE ",
     )
-    .bind(format!("%{escaped}%"))
-    .push(" ESCAPE '\\' AND id <> ")
+    .bind(anywhere.clone())
+    .push(" ESCAPE '\\' OR display_name_key LIKE ")
+    .bind(anywhere)
+    .push(" ESCAPE '\\') AND id <> ")
     .bind(except)
     .push(" ORDER BY CASE WHEN username_key LIKE ")
-    .bind(format!("{escaped}%"))
+    .bind(prefix.clone())
+    .push(" ESCAPE '\\' OR display_name_key LIKE ")
+    .bind(prefix)
     .push(" ESCAPE '\\' THEN 0 ELSE 1 END, username_key LIMIT ")
     .bind(limit as i64)
     .push(" OFFSET ")
     .bind(offset as i64);
     let rows = conn.query_all_raw(q.build()).await?;
     rows.iter().map(user_from_row).collect()
+}
+
+/// Sets the profile fields of a user (and the search key of the display
+/// name); the updated row, `None` when there is no such user.
+pub(crate) async fn update_profile<C: ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+    display_name: Option<String>,
+    bio: Option<String>,
+    avatar_url: Option<String>,
+) -> Result<Option<user::Model>, DbErr> {
+    let display_name_key = display_name.as_deref().map(str::to_lowercase);
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::DisplayName, Expr::value(display_name))
+        .col_expr(user::Column::DisplayNameKey, Expr::value(display_name_key))
+        .col_expr(user::Column::Bio, Expr::value(bio))
+        .col_expr(user::Column::AvatarUrl, Expr::value(avatar_url))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(conn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Ok(None);
+    }
+    by_id(conn, user_id).await
 }

@@ -99,6 +99,24 @@ pub async fn revoke_family<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Revokes, at `at`, every token of the user not revoked yet, but those of
+/// the login session `keep`.
+pub async fn revoke_user_but<C: ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+    keep: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::FamilyId.ne(keep))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Revokes, at `at`, every token of the user not revoked yet.
 pub async fn revoke_user<C: ConnectionTrait>(
     conn: &C,

@@ -129,18 +129,37 @@ pub async fn exists<C: ConnectionTrait>(
     Ok(count > 0)
 }
 
+/// The upload row of `uploader_id` for this file.
+async fn row<C: ConnectionTrait>(
+    conn: &C,
+    uploader_id: UserId,
+    file_url: &str,
+) -> Result<Option<upload::Model>, DbErr> {
+    upload::Entity::find()
+        .filter(upload::Column::UploaderId.eq(uploader_id))
+        .filter(upload::Column::FileUrl.eq(file_url))
+        .one(conn)
+        .await
+}
+
 /// The name the uploader's row for this file goes by.
 pub async fn name<C: ConnectionTrait>(
     conn: &C,
     uploader_id: UserId,
     file_url: &str,
 ) -> Result<Option<String>, DbErr> {
-    let row = upload::Entity::find()
-        .filter(upload::Column::UploaderId.eq(uploader_id))
-        .filter(upload::Column::FileUrl.eq(file_url))
-        .one(conn)
-        .await?;
-    Ok(row.and_then(|row| row.name))
+    Ok(row(conn, uploader_id, file_url)
+        .await?
+        .and_then(|row| row.name))
+}
+
+/// The MIME type of the uploader's row for this file, if they have one.
+pub async fn uploaded_mime<C: ConnectionTrait>(
+    conn: &C,
+    uploader_id: UserId,
+    file_url: &str,
+) -> Result<Option<String>, DbErr> {
+    Ok(row(conn, uploader_id, file_url).await?.map(|row| row.mime))
 }
 
 /// Deletes the uploader's row for this file.
@@ -167,7 +186,8 @@ pub struct Viewable {
 }
 
 /// `Some` when the user uploaded the file, or is a member of a conversation
-/// where a message carrying it was posted.
+/// where a message carrying it was posted, or it is someone's profile
+/// picture (profiles are public to signed-in users).
 pub async fn may_view<C: ConnectionTrait>(
     conn: &C,
     user_id: UserId,
@@ -188,6 +208,9 @@ pub async fn may_view<C: ConnectionTrait>(
         .bind(file_url)
         .push(" AND cm.user_id = ")
         .bind(user_id)
+        // Profile pictures are public to signed-in users.
+        .push(" UNION ALL SELECT NULL FROM users WHERE avatar_url = ")
+        .bind(file_url)
         .push(" LIMIT 1");
     match conn.query_one_raw(sql.build()).await? {
         Some(row) => Ok(Some(Viewable {

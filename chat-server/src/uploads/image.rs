@@ -7,6 +7,7 @@
 //! This module decodes and checks; [`kind`] names the accepted types, `encode`
 //! writes the stored copies and [`markup`] spots polyglots.
 
+pub mod avatar;
 mod encode;
 pub mod kind;
 pub mod markup;

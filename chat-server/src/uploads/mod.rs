@@ -2,11 +2,12 @@
 //! ([`storage`]), how uploaded bytes become stored images ([`image`]), voice
 //! messages ([`audio`]) or files ([`file`]), decided and prepared by
 //! [`pipeline`] under a bound on concurrent decoding, the per-user
-//! [`quota`], the names stored files go by ([`names`]) and the removal of
-//! uploads nothing refers to ([`sweep`]). The HTTP handlers are in
-//! `routes::uploads`.
+//! [`quota`], the names stored files go by ([`names`]), the removal of
+//! uploads nothing refers to ([`sweep`]) and profile pictures ([`avatar`]).
+//! The HTTP handlers are in `routes::uploads`.
 
 pub mod audio;
+pub mod avatar;
 pub mod file;
 pub mod image;
 pub mod names;

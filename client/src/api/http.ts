@@ -293,6 +293,21 @@ export async function searchUsers(query: string, signal?: AbortSignal): Promise<
   return data.users;
 }
 
+/** `PATCH /api/users/me`: a field left out stays, `null` removes it; `avatar` is the `file_url`
+ * of an image the user uploaded. Answers the user's own user. */
+export async function updateProfile(changes: {
+  display_name?: string | null;
+  bio?: string | null;
+  avatar?: string | null;
+}): Promise<CurrentUser> {
+  return (await http.patch<{ user: CurrentUser }>('/users/me', changes)).data.user;
+}
+
+/** `POST /api/auth/change-password` (204): the user's other sessions end, this one goes on. */
+export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+  await http.post('/auth/change-password', { current_password: currentPassword, new_password: newPassword });
+}
+
 /** `GET /api/users/me/blocks`: the users the caller blocked, the latest first. */
 export async function listBlockedUsers(): Promise<User[]> {
   const { data } = await http.get<{ users: User[] }>('/users/me/blocks');

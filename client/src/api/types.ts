@@ -6,6 +6,11 @@ export type UserStatus = 'online' | 'offline';
 export interface User {
   id: number;
   username: string;
+  /** The name to show instead of the username; null (or absent): show the username. */
+  display_name?: string | null;
+  /** A few words about the user, or null. */
+  bio?: string | null;
+  /** The 256 px square avatar; its 64 px variant is the same name with `_thumb`. */
   avatar_url: string | null;
   status: UserStatus;
   last_seen: string | null;
@@ -41,6 +46,7 @@ export interface MessageAttachment {
 export interface MessageSender {
   id: number;
   username: string;
+  display_name?: string | null;
   avatar_url: string | null;
 }
 
@@ -107,6 +113,7 @@ export interface ReplyPreview {
   seq: number;
   sender_id: number;
   username: string;
+  display_name?: string | null;
   content: string;
   message_type: MessageType;
   deleted: boolean;
@@ -306,6 +313,8 @@ export interface ServerToClientEvents {
   'user:offline': (event: UserOfflineEvent) => void;
   'user:blocked': (event: BlockEvent) => void;
   'user:unblocked': (event: BlockEvent) => void;
+  /** Someone sharing a conversation with the user (or the user) changed their profile. */
+  'user:updated': (user: User) => void;
   'conversation:new': (conversation: Conversation) => void;
   'conversation:member_joined': (event: MemberChangeEvent) => void;
   'conversation:member_left': (event: MemberChangeEvent) => void;

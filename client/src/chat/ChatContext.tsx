@@ -40,11 +40,13 @@ function createClient(user: CurrentUser): ChatClient {
 
 export function ChatProvider({ user, children }: { user: CurrentUser; children: ReactNode }) {
   const [client] = useState(() => createClient(user));
-  const { endSession } = useAuth();
+  const { endSession, updateUser } = useAuth();
   const endSessionRef = useRef(endSession);
   useEffect(() => {
     endSessionRef.current = endSession;
   }, [endSession]);
+  // The user's own profile changed on another device (or in this tab): the header follows.
+  useEffect(() => client.onProfileUpdated((changed) => updateUser(changed)), [client, updateUser]);
 
   useEffect(() => {
     const socket = openSocket(SERVER_URL, currentToken);
@@ -75,6 +77,7 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
     socket.on('user:offline', client.handleUserOffline);
     socket.on('user:blocked', client.handleUserBlocked);
     socket.on('user:unblocked', client.handleUserUnblocked);
+    socket.on('user:updated', client.handleUserUpdated);
     socket.on('conversation:new', client.handleConversationNew);
     socket.on('conversation:member_joined', client.handleMemberJoined);
     socket.on('conversation:member_left', client.handleMemberLeft);
@@ -108,6 +111,7 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
       socket.off('user:offline', client.handleUserOffline);
       socket.off('user:blocked', client.handleUserBlocked);
       socket.off('user:unblocked', client.handleUserUnblocked);
+      socket.off('user:updated', client.handleUserUpdated);
       socket.off('conversation:new', client.handleConversationNew);
       socket.off('conversation:member_joined', client.handleMemberJoined);
       socket.off('conversation:member_left', client.handleMemberLeft);

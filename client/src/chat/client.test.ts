@@ -846,3 +846,34 @@ describe('chat client: membership and list reloads', () => {
     expect(t.client.getState().blocks.users).toEqual([]);
   });
 });
+
+describe('chat client: profiles', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('user:updated renames the member, the messages they sent and quotes of them, and keeps presence', async () => {
+    const t = setup();
+    const quoted = message(1);
+    t.api.add(quoted, message(2, { reply_to: quoteOf(quoted) }), message(3, { sender_id: ME.id }));
+    await t.client.start();
+    await t.client.openConversation(10);
+    const heard: User[] = [];
+    const stop = t.client.onProfileUpdated((u) => heard.push(u));
+    const update: User = { ...BOB, display_name: 'Robert', bio: 'hi', avatar_url: '/uploads/x.png', status: 'offline' };
+    t.client.handleUserUpdated(update);
+    stop();
+    const held = t.client.conversation(10)!.members.find((m) => m.id === BOB.id)!;
+    expect(held).toMatchObject({ display_name: 'Robert', bio: 'hi', avatar_url: '/uploads/x.png', status: 'online' });
+    const thread = t.client.thread(10).messages;
+    expect(thread.filter((m) => m.sender_id === BOB.id).map((m) => m.sender.display_name)).toEqual(['Robert', 'Robert']);
+    expect(thread[1]!.reply_to?.display_name).toBe('Robert');
+    expect(thread[2]!.sender.display_name ?? null).toBeNull();
+    expect(t.client.conversation(10)!.last_message?.sender_id).toBe(ME.id);
+    expect(heard).toEqual([update]);
+
+    // The same profile again changes no state object.
+    const before = t.client.getState();
+    t.client.handleUserUpdated(update);
+    expect(t.client.getState()).toBe(before);
+  });
+});

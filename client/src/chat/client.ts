@@ -33,6 +33,7 @@ import { isNewerRevision, tombstone, withReaction, withReactionOutcome } from '.
 import type { OutgoingMessage } from './outbox';
 import { ReceiptExchange } from './receiptExchange';
 import { MessageSending } from './sending';
+import { withProfile } from './profiles';
 import { Typists } from './typists';
 
 export { emptyThread, type ChatState, type LoadStatus, type Thread, type Typist } from './chatState';
@@ -65,6 +66,7 @@ export class ChatClient {
   private readonly typists: Typists;
   private readonly blocks: BlockList;
   private readonly api: ChatApi;
+  private readonly profileListeners = new Set<(user: User) => void>();
   private connectedBefore = false;
 
   constructor(options: ChatClientOptions) {
@@ -402,6 +404,20 @@ export class ChatClient {
   handleTypingStop = (event: TypingEvent): void => {
     this.typists.remove(event.conversation_id, event.user_id);
   };
+
+  /** `user:updated`: someone's display name, bio or avatar changed; every copy held follows. */
+  handleUserUpdated = (user: User): void => {
+    this.state.update((s) => withProfile(s, user));
+    for (const listener of this.profileListeners) listener(user);
+  };
+
+  /** Calls `listener` with every `user:updated` (e.g. to refresh the signed-in user's own copy). */
+  onProfileUpdated(listener: (user: User) => void): () => void {
+    this.profileListeners.add(listener);
+    return () => {
+      this.profileListeners.delete(listener);
+    };
+  }
 
   handleUserOnline = (event: UserOnlineEvent): void => {
     this.state.update((s) => {

@@ -1,6 +1,7 @@
 // Helpers for the conversation list: names, presence, previews and ordering by activity.
 
 import type { Conversation, Message, User, UserStatus } from '../api/types';
+import { displayName } from './names';
 
 export function otherMembers(conversation: Conversation, meId: number): User[] {
   return conversation.members.filter((m) => m.id !== meId);
@@ -14,9 +15,10 @@ export function directPeer(conversation: Conversation, meId: number): User | und
 
 export function conversationTitle(conversation: Conversation, meId: number): string {
   if (conversation.type === 'direct') {
-    return directPeer(conversation, meId)?.username ?? conversation.name ?? 'Direct chat';
+    const peer = directPeer(conversation, meId);
+    return (peer ? displayName(peer) : null) ?? conversation.name ?? 'Direct chat';
   }
-  return conversation.name?.trim() || otherMembers(conversation, meId).map((m) => m.username).join(', ') || 'Group';
+  return conversation.name?.trim() || otherMembers(conversation, meId).map((m) => displayName(m)).join(', ') || 'Group';
 }
 
 /** When the conversation last saw activity, in milliseconds since the epoch. */
@@ -130,7 +132,8 @@ export function withMemberJoined(conversation: Conversation, user: User): Conver
   if (index >= 0) {
     // Known already (the add or join answer came first): only refresh the user's details.
     const known = conversation.members[index]!;
-    if (known.status === user.status && known.last_seen === user.last_seen && known.username === user.username) {
+    if (known.status === user.status && known.last_seen === user.last_seen && known.username === user.username &&
+      (known.display_name ?? null) === (user.display_name ?? null) && known.avatar_url === user.avatar_url) {
       return conversation;
     }
     const members = [...conversation.members];

@@ -1,6 +1,7 @@
 // Dates as the chat shows them.
 
 import { differenceInCalendarDays, format, formatDistanceStrict, isSameDay, isSameYear, parseISO } from 'date-fns';
+import { displayName } from './names';
 
 function parse(iso: string): Date | null {
   const date = parseISO(iso);
@@ -56,8 +57,12 @@ export function lastSeenLabel(iso: string | null, now: Date = new Date()): strin
 
 /** Who reacted, for a reaction's tooltip: "You, alice and 3 others" (`users` are the first
  * reactors, `count` all of them). */
-export function reactorsLabel(users: readonly { id: number; username: string }[], count: number, meId: number): string {
-  const names = users.map((u) => (u.id === meId ? 'You' : u.username));
+export function reactorsLabel(
+  users: readonly { id: number; username: string; display_name?: string | null }[],
+  count: number,
+  meId: number,
+): string {
+  const names = users.map((u) => (u.id === meId ? 'You' : displayName(u)));
   // The user first: "You and bob".
   const me = names.indexOf('You');
   if (me > 0) names.unshift(...names.splice(me, 1));

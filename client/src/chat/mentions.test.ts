@@ -49,3 +49,15 @@ describe('mentions in a message', () => {
     expect(splitMentions('no names')).toEqual([{ text: 'no names', mention: false }]);
   });
 });
+
+describe('mention candidates by display name', () => {
+  it('matches the display name as well as the username', () => {
+    const members = [
+      { id: 1, username: 'me', avatar_url: null, status: 'online' as const, last_seen: null },
+      { id: 2, username: 'rb42', display_name: 'Robert', avatar_url: null, status: 'online' as const, last_seen: null },
+      { id: 3, username: 'rob', avatar_url: null, status: 'online' as const, last_seen: null },
+    ];
+    expect(mentionCandidates(members, 'rob', 1).map((m) => m.id)).toEqual([2, 3]);
+    expect(mentionCandidates(members, 'bert', 1).map((m) => m.id)).toEqual([2]);
+  });
+});

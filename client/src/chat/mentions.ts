@@ -25,12 +25,14 @@ export function mentionAt(text: string, caret: number): MentionQuery | null {
   return { start: at, query };
 }
 
-/** Members whose name starts with (then contains) `query`, the user left out, at most `limit`. */
+/** Members whose username or display name starts with (then contains) `query`, the user left out, at most `limit`. */
 export function mentionCandidates(members: readonly User[], query: string, meId: number, limit = 6): User[] {
   const q = query.toLowerCase();
   const others = members.filter((m) => m.id !== meId);
-  const starts = others.filter((m) => m.username.toLowerCase().startsWith(q));
-  const contains = others.filter((m) => !m.username.toLowerCase().startsWith(q) && m.username.toLowerCase().includes(q));
+  // The username or the display name: people know each other by either.
+  const names = (m: User) => [m.username.toLowerCase(), (m.display_name ?? '').toLowerCase()];
+  const starts = others.filter((m) => names(m).some((n) => n.startsWith(q)));
+  const contains = others.filter((m) => !starts.includes(m) && names(m).some((n) => n.includes(q)));
   return [...starts, ...contains].slice(0, limit);
 }
 

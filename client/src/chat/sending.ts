@@ -117,6 +117,7 @@ export function quoteOf(message: Message): ReplyPreview {
     seq: message.seq,
     sender_id: message.sender_id,
     username: message.sender.username,
+    display_name: message.sender.display_name ?? null,
     content: message.deleted_at ? '' : message.content,
     message_type: message.message_type,
     deleted: Boolean(message.deleted_at),

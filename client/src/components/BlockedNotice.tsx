@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { describeError } from '../api/errors';
 import type { User } from '../api/types';
 import { useChat } from '../chat/ChatContext';
+import { displayName } from '../chat/names';
 
 /** In a direct chat with a user the user blocked, in place of the message box. */
 export function BlockedNotice({ user }: { user: User }) {
@@ -24,7 +25,7 @@ export function BlockedNotice({ user }: { user: User }) {
     <div className="blocked-notice" role="status" data-testid="blocked-notice">
       <p>
         <strong>You blocked this user.</strong>{' '}
-        <span className="muted">Unblock {user.username} to write to each other again.</span>
+        <span className="muted">Unblock {displayName(user)} to write to each other again.</span>
       </p>
       {error ? (
         <p className="form-error" role="alert">
@@ -36,7 +37,7 @@ export function BlockedNotice({ user }: { user: User }) {
         className="button secondary compact"
         onClick={() => void unblock()}
         disabled={busy}
-        aria-label={`Unblock ${user.username}`}
+        aria-label={`Unblock ${displayName(user)}`}
         data-testid="blocked-notice-unblock"
       >
         {busy ? 'Unblocking...' : 'Unblock'}

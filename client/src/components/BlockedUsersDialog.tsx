@@ -3,6 +3,7 @@ import { describeError } from '../api/errors';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { Avatar } from './Avatar';
 import { Modal } from './Modal';
+import { displayName, smallAvatar } from '../chat/names';
 
 /** The users the user blocked, the latest first, each with Unblock. */
 export function BlockedUsersDialog({ onClose }: { onClose: () => void }) {
@@ -56,14 +57,14 @@ export function BlockedUsersDialog({ onClose }: { onClose: () => void }) {
         <ul className="member-list" aria-label="Blocked users" data-testid="blocked-users-list">
           {blocks.users.map((user) => (
             <li key={user.id} className="member-item" data-testid="blocked-user-item" data-user-id={user.id}>
-              <Avatar name={user.username} url={user.avatar_url} size="small" />
-              <span className="member-name">{user.username}</span>
+              <Avatar name={displayName(user)} url={smallAvatar(user.avatar_url)} size="small" />
+              <span className="member-name">{displayName(user)}</span>
               <button
                 type="button"
                 className="button secondary compact"
                 onClick={() => void unblock(user.id)}
                 disabled={busy !== null}
-                aria-label={`Unblock ${user.username}`}
+                aria-label={`Unblock ${displayName(user)}`}
                 data-testid="blocked-user-unblock"
               >
                 {busy === user.id ? 'Unblocking...' : 'Unblock'}

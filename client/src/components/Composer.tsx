@@ -24,6 +24,7 @@ import { FileIconBadge } from './Attachments';
 import { quoteText } from './MessageActions';
 import { useMentionAutocomplete } from './MentionSuggestions';
 import { MicButton, RecorderBar, useVoiceRecorder } from './VoiceRecorder';
+import { displayName } from '../chat/names';
 
 const MAX_HEIGHT_PX = 160;
 
@@ -306,9 +307,9 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
 function ReplyTarget({ message, onCancel }: { message: Message; onCancel: () => void }) {
   const quote = quoteOf(message);
   return (
-    <div className="reply-target" role="group" aria-label={`Replying to ${quote.username}`} data-testid="reply-target">
+    <div className="reply-target" role="group" aria-label={`Replying to ${displayName(quote)}`} data-testid="reply-target">
       <span className="reply-target-body">
-        <span className="reply-quote-sender">Replying to {quote.username}</span>
+        <span className="reply-quote-sender">Replying to {displayName(quote)}</span>
         <span className="reply-quote-text">{quoteText(quote)}</span>
       </span>
       <button type="button" className="reply-target-cancel" onClick={onCancel} aria-label="Cancel the reply" data-testid="reply-cancel">

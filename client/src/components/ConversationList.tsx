@@ -7,6 +7,7 @@ import { formatListTime } from '../chat/format';
 import { typingLabel } from '../chat/typing';
 import { isMuted } from '../chat/mute';
 import { Avatar } from './Avatar';
+import { typistNames } from '../chat/names';
 
 const NO_TYPISTS: never[] = [];
 
@@ -21,7 +22,7 @@ function ConversationItem({ conversation, meId }: { conversation: Conversation; 
   const mentioned = (conversation.mention_count ?? 0) > 0;
   const activity = conversation.last_message?.created_at ?? conversation.created_at;
   const typing =
-    conversation.type === 'direct' && typists.length > 0 ? 'typing...' : typingLabel(typists.map((t) => t.username));
+    conversation.type === 'direct' && typists.length > 0 ? 'typing...' : typingLabel(typistNames(typists, conversation.members));
 
   const description = [
     title,

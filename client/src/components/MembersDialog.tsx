@@ -12,6 +12,7 @@ import { Modal } from './Modal';
 import { ProfileDialog } from './ProfileDialog';
 import { UserSearch } from './UserSearch';
 import { useNow } from './useNow';
+import { displayName, smallAvatar } from '../chat/names';
 
 /** The members of a group or room (kept current by join and leave events), and adding one. */
 export function MembersDialog({ conversation, onClose }: { conversation: Conversation; onClose: () => void }) {
@@ -30,9 +31,9 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
     setFeedback(null);
     try {
       await client.addMember(conversation.id, user);
-      setFeedback(addMemberFeedback(user.username));
+      setFeedback(addMemberFeedback(displayName(user)));
     } catch (err) {
-      setFeedback(addMemberFeedback(user.username, describeError(err)));
+      setFeedback(addMemberFeedback(displayName(user), describeError(err)));
     } finally {
       setBusy(false);
     }
@@ -46,11 +47,11 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
       <ul className="member-list" aria-label="Members" data-testid="member-list">
         {conversation.members.map((member) => (
           <li key={member.id} className="member-item" data-testid="member-item" data-user-id={member.id}>
-            <Avatar name={member.username} url={member.avatar_url} status={member.status} size="small" />
+            <Avatar name={displayName(member)} url={smallAvatar(member.avatar_url)} status={member.status} size="small" />
             <span className="member-name">
               {member.id === meId ? (
                 <>
-                  {member.username}
+                  {displayName(member)}
                   <span className="muted"> (you)</span>
                 </>
               ) : (
@@ -59,10 +60,10 @@ export function MembersDialog({ conversation, onClose }: { conversation: Convers
                   className="title-button"
                   onClick={() => setProfile(member)}
                   aria-haspopup="dialog"
-                  aria-label={`${member.username}: view profile`}
+                  aria-label={`${displayName(member)}: view profile`}
                   data-testid="member-profile-button"
                 >
-                  {member.username}
+                  {displayName(member)}
                 </button>
               )}
               {isBlocked(blocks, member.id) ? (

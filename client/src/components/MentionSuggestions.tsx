@@ -2,6 +2,7 @@ import { useId, useState, type KeyboardEvent, type RefObject } from 'react';
 import type { User } from '../api/types';
 import { completeMention, mentionAt, mentionCandidates, type MentionQuery } from '../chat/mentions';
 import { Avatar } from './Avatar';
+import { displayName, smallAvatar } from '../chat/names';
 
 interface MentionOptions {
   members: readonly User[];
@@ -90,8 +91,9 @@ export function useMentionAutocomplete({ members, meId, input, setText }: Mentio
           onMouseDown={(e) => e.preventDefault()}
           onClick={() => pick(user)}
         >
-          <Avatar name={user.username} url={user.avatar_url} size="small" />
-          <span>{user.username}</span>
+          <Avatar name={displayName(user)} url={smallAvatar(user.avatar_url)} size="small" />
+          <span>{displayName(user)}</span>
+          {user.display_name ? <span className="muted">@{user.username}</span> : null}
         </li>
       ))}
     </ul>

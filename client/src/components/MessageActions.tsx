@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type MouseEvent, type PointerEvent, type RefObject } from 'react';
 import type { Message, ReplyPreview } from '../api/types';
 import { useChat } from '../chat/ChatContext';
+import { displayName } from '../chat/names';
 
 /** How long a finger rests on a message before its menu opens. */
 const LONG_PRESS_MS = 500;
@@ -224,7 +225,7 @@ export function ReplyQuote({ quote }: { quote: ReplyPreview }) {
   return (
     <button type="button" className="reply-quote" data-testid="reply-quote" onClick={show}>
       <span className="visually-hidden">In reply to </span>
-      <span className="reply-quote-sender">{quote.username}</span>
+      <span className="reply-quote-sender">{displayName(quote)}</span>
       <span className={`reply-quote-text${quote.deleted ? ' deleted' : ''}`}>{text}</span>
     </button>
   );

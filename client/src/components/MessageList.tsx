@@ -14,6 +14,7 @@ import { RECEIPT_LABEL, covers, receiptState, seqIndex, type ReceiptState } from
 import { FileCard, VoicePlayer } from './Attachments';
 import { EditForm, MessageActions, ReplyQuote, useLongPressMenu } from './MessageActions';
 import { Reactions } from './Reactions';
+import { displayName } from '../chat/names';
 
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 150;
@@ -387,9 +388,9 @@ export function MessageRow({
       data-status="sent"
       data-message-type={message.message_type}
     >
-      {showSender ? <span className="message-sender">{message.sender.username}</span> : null}
+      {showSender ? <span className="message-sender">{displayName(message.sender)}</span> : null}
       <div className="bubble">
-        <span className="visually-hidden">{own ? 'You:' : `${message.sender.username}:`}</span>
+        <span className="visually-hidden">{own ? 'You:' : `${displayName(message.sender)}:`}</span>
         {message.reply_to && message.reply_to.id !== hideQuoteOf ? <ReplyQuote quote={message.reply_to} /> : null}
         {message.deleted_at ? (
           <p className="message-deleted" data-testid="message-deleted">

@@ -6,6 +6,7 @@ import { useChat, useChatState } from '../chat/ChatContext';
 import { conversationTitle } from '../chat/conversations';
 import { formatListTime } from '../chat/format';
 import { groupByConversation, highlightParts, searchable, type SearchResult } from '../chat/search';
+import { displayName } from '../chat/names';
 
 /** Wait this long after the last key before asking the server. */
 const DEBOUNCE_MS = 250;
@@ -154,7 +155,7 @@ export function MessageSearch({ openConversationId, onActiveChange }: MessageSea
                         >
                           <span className="search-result-row">
                             <span className="search-result-sender">
-                              {result.message.sender_id === client.me.id ? 'You' : result.message.sender.username}
+                              {result.message.sender_id === client.me.id ? 'You' : displayName(result.message.sender)}
                             </span>
                             <time dateTime={result.message.created_at}>{formatListTime(result.message.created_at)}</time>
                           </span>

@@ -7,6 +7,7 @@ import { useChat } from '../chat/ChatContext';
 import { FormField } from './FormField';
 import { Modal } from './Modal';
 import { UserSearch } from './UserSearch';
+import { displayName } from '../chat/names';
 
 interface NewGroupDialogProps {
   onClose: () => void;
@@ -97,11 +98,11 @@ export function NewGroupDialog({ onClose, initialPublic = false }: NewGroupDialo
             <ul className="chips" aria-label="Selected members">
               {members.map((member) => (
                 <li key={member.id} className="chip" data-testid="selected-member" data-user-id={member.id}>
-                  {member.username}
+                  {displayName(member)}
                   <button
                     type="button"
                     className="chip-remove"
-                    aria-label={`Remove ${member.username}`}
+                    aria-label={`Remove ${displayName(member)}`}
                     onClick={() => setMembers((list) => list.filter((m) => m.id !== member.id))}
                   >
                     ×

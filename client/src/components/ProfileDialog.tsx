@@ -1,16 +1,22 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { describeError } from '../api/errors';
-import type { User } from '../api/types';
+import type { Conversation, User } from '../api/types';
 import { isBlocked } from '../chat/blocks';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { lastSeenLabel } from '../chat/format';
+import { displayName } from '../chat/names';
 import { Avatar } from './Avatar';
 import { Modal } from './Modal';
 import { useNow } from './useNow';
 
 /** A user's profile: their name and presence, with Block (asked first) or Unblock. */
-export function ProfileDialog({ user, onClose }: { user: User; onClose: () => void }) {
+export function ProfileDialog({ user: opened, onClose }: { user: User; onClose: () => void }) {
   const client = useChat();
+  // The copy held in the conversations follows \`user:updated\` while the dialog is open.
+  const held = useChatState((s) => heldUser(s.conversations, opened.id));
+  const user: User = held
+    ? { ...opened, display_name: held.display_name, bio: held.bio ?? opened.bio, avatar_url: held.avatar_url }
+    : opened;
   const now = useNow();
   const blocked = useChatState((s) => isBlocked(s.blocks, user.id));
   const [confirming, setConfirming] = useState(false);
@@ -29,6 +35,7 @@ export function ProfileDialog({ user, onClose }: { user: User; onClose: () => vo
     before.current = { blocked, confirming };
   }, [blocked, confirming]);
   const presence = me || user.status === 'online' ? 'online' : lastSeenLabel(user.last_seen, now);
+  const name = displayName(user);
 
   async function change(block: boolean) {
     setBusy(true);
@@ -45,24 +52,32 @@ export function ProfileDialog({ user, onClose }: { user: User; onClose: () => vo
   }
 
   return (
-    <Modal title={user.username} onClose={onClose} testId="profile-dialog">
+    <Modal title={name} onClose={onClose} testId="profile-dialog">
       <div className="profile">
-        <Avatar name={user.username} url={user.avatar_url} status={user.status} />
+        <Avatar name={name} url={user.avatar_url} status={user.status} />
         <div className="profile-body">
           <p className="profile-name" data-testid="profile-name">
-            {user.username}
+            {name}
             {me ? <span className="muted"> (you)</span> : null}
+          </p>
+          <p className="muted" data-testid="profile-username">
+            @{user.username}
           </p>
           <p className="muted" data-testid="profile-presence">
             {presence}
           </p>
         </div>
       </div>
+      {user.bio ? (
+        <p className="profile-bio" data-testid="profile-bio">
+          {user.bio}
+        </p>
+      ) : null}
       {me ? null : (
         <div className="profile-actions" aria-live="polite">
           {blocked ? (
             <p className="notice" data-testid="profile-blocked">
-              You blocked {user.username}. Neither of you can write to the other in your direct chat, and they do not
+              You blocked {name}. Neither of you can write to the other in your direct chat, and they do not
               see when you are online.
             </p>
           ) : null}
@@ -74,7 +89,7 @@ export function ProfileDialog({ user, onClose }: { user: User; onClose: () => vo
           {confirming ? (
             <div className="block-confirm" role="group" aria-labelledby={questionId} data-testid="block-confirm">
               <p id={questionId}>
-                Block {user.username}? They will not be able to write to you in your direct chat or see when you are
+                Block {name}? They will not be able to write to you in your direct chat or see when you are
                 online, and their messages in groups will be hidden from you. They are not told.
               </p>
               <div className="actions">
@@ -88,7 +103,7 @@ export function ProfileDialog({ user, onClose }: { user: User; onClose: () => vo
                   disabled={busy}
                   data-testid="block-confirm-button"
                 >
-                  {busy ? 'Blocking...' : `Block ${user.username}`}
+                  {busy ? 'Blocking...' : `Block ${name}`}
                 </button>
               </div>
             </div>
@@ -122,4 +137,13 @@ export function ProfileDialog({ user, onClose }: { user: User; onClose: () => vo
       )}
     </Modal>
   );
+}
+
+/** A stored copy of user \`id\` among the conversations' members, if any. */
+function heldUser(conversations: readonly Conversation[], id: number): User | undefined {
+  for (const conversation of conversations) {
+    const member = conversation.members.find((m) => m.id === id);
+    if (member) return member;
+  }
+  return undefined;
 }

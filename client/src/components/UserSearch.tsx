@@ -4,6 +4,7 @@ import { describeError } from '../api/errors';
 import { searchUsers } from '../api/http';
 import type { User } from '../api/types';
 import { Avatar } from './Avatar';
+import { displayName, fullName, smallAvatar } from '../chat/names';
 
 interface UserSearchProps {
   onPick: (user: User) => void;
@@ -61,7 +62,7 @@ export function UserSearch({ onPick, excludeIds = [], actionLabel, disabled, aut
         type="search"
         value={query}
         onChange={(event) => setQuery(event.target.value)}
-        placeholder="Search by username"
+        placeholder="Search by name or username"
         autoComplete="off"
         autoFocus={autoFocus}
         aria-controls={resultsId}
@@ -84,10 +85,11 @@ export function UserSearch({ onPick, excludeIds = [], actionLabel, disabled, aut
                   disabled={disabled}
                   data-testid="user-search-result"
                   data-user-id={user.id}
-                  aria-label={`${actionLabel} ${user.username}`}
+                  aria-label={`${actionLabel} ${fullName(user)}`}
                 >
-                  <Avatar name={user.username} url={user.avatar_url} status={user.status} size="small" />
-                  <span className="user-result-name">{user.username}</span>
+                  <Avatar name={displayName(user)} url={smallAvatar(user.avatar_url)} status={user.status} size="small" />
+                  <span className="user-result-name">{displayName(user)}</span>
+                  {user.display_name ? <span className="user-result-username muted">@{user.username}</span> : null}
                   <span className="user-result-action" aria-hidden="true">
                     {actionLabel}
                   </span>

@@ -8,12 +8,14 @@ import { NewChatDialog } from '../components/NewChatDialog';
 import { NewGroupDialog } from '../components/NewGroupDialog';
 import { Avatar } from '../components/Avatar';
 import { BlockedUsersDialog } from '../components/BlockedUsersDialog';
+import { ProfileEditor } from '../components/ProfileEditor';
+import { displayName, smallAvatar } from '../chat/names';
 import { useAuth } from '../session/AuthContext';
 
 /** The signed-in screen: conversations on the left, the open one on the right. */
 export function ChatLayout({ user }: { user: CurrentUser }) {
   const { logout } = useAuth();
-  const [dialog, setDialog] = useState<'chat' | 'group' | 'blocked' | null>(null);
+  const [dialog, setDialog] = useState<'chat' | 'group' | 'blocked' | 'profile' | null>(null);
   const conversationMatch = useMatch('/c/:conversationId');
   const conversationOpen = conversationMatch !== null;
   const openId = Number(conversationMatch?.params.conversationId);
@@ -27,10 +29,19 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
       <div className={`layout${conversationOpen || roomsOpen ? ' has-conversation' : ''}`}>
         <aside className="sidebar" aria-label="Chats">
           <header className="sidebar-header">
-            <div className="current-user" data-testid="current-user">
-              <Avatar name={user.username} url={user.avatar_url} size="small" />
-              <span className="current-user-name">{user.username}</span>
-            </div>
+            <button
+              type="button"
+              className="current-user"
+              onClick={() => setDialog('profile')}
+              aria-haspopup="dialog"
+              aria-label={`Your profile: ${displayName(user)}`}
+              data-testid="current-user"
+            >
+              <Avatar name={displayName(user)} url={smallAvatar(user.avatar_url)} size="small" />
+              <span className="current-user-name" data-testid="current-user-name">
+                {displayName(user)}
+              </span>
+            </button>
             <div className="sidebar-header-actions">
               <button
                 type="button"
@@ -76,6 +87,7 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
       {dialog === 'chat' ? <NewChatDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'group' ? <NewGroupDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'blocked' ? <BlockedUsersDialog onClose={() => setDialog(null)} /> : null}
+      {dialog === 'profile' ? <ProfileEditor user={user} onClose={() => setDialog(null)} /> : null}
     </div>
   );
 }

@@ -19,6 +19,7 @@ import { ProfileDialog } from '../components/ProfileDialog';
 import { ThreadPanel } from '../components/ThreadPanel';
 import { useCalm } from '../components/useCalm';
 import { useNow } from '../components/useNow';
+import { typistNames } from '../chat/names';
 
 const NO_TYPISTS: never[] = [];
 
@@ -92,7 +93,12 @@ function ConversationView({ conversationId }: { conversationId: number }) {
   // Blocked users' typing in groups is hidden like their messages.
   // Read out when it changes, at most every 30 seconds: a busy room changes every second.
   const announcedOnline = useCalm(isGroup && onlineCount !== undefined ? onlineCountLabel(onlineCount) : '', 30_000);
-  const typing = typingLabel(typists.filter((t) => !isBlocked(blocks, t.user_id)).map((t) => t.username));
+  const typing = typingLabel(
+    typistNames(
+      typists.filter((t) => !isBlocked(blocks, t.user_id)),
+      conversation?.members ?? [],
+    ),
+  );
 
   useEffect(() => {
     document.title = conversation ? `${title} - Chat` : 'Chat';

@@ -32,6 +32,8 @@ export interface AuthContextValue {
   dismissNotice(): void;
   /** Checks the stored token again (after the server was unreachable). */
   revalidate(): void;
+  /** Takes the signed-in user's new profile fields (after an edit here or on another device). */
+  updateUser(user: Partial<CurrentUser> & { id: number }): void;
 }
 
 const AuthContext = createContext<AuthContextValue | null>(null);
@@ -166,9 +168,29 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setNotice(null);
   }, []);
 
+  const updateUser = useCallback(
+    (user: Partial<CurrentUser> & { id: number }) => {
+      const current = stateRef.current;
+      if (current.status !== 'authenticated' || current.user.id !== user.id) return;
+      const { status: _presence, last_seen: _lastSeen, ...profile } = user;
+      setState({ status: 'authenticated', user: { ...current.user, ...profile } });
+    },
+    [setState],
+  );
+
   const value = useMemo<AuthContextValue>(
-    () => ({ state, login, register, logout, endSession, notice, dismissNotice, revalidate: () => void validate() }),
-    [state, login, register, logout, endSession, notice, dismissNotice, validate],
+    () => ({
+      state,
+      login,
+      register,
+      logout,
+      endSession,
+      notice,
+      dismissNotice,
+      revalidate: () => void validate(),
+      updateUser,
+    }),
+    [state, login, register, logout, endSession, notice, dismissNotice, validate, updateUser],
   );
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

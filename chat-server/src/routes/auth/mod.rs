@@ -1,5 +1,5 @@
-//! Registration, login, logout and the current user; the sessions they open
-//! are in `session`, refresh-token rotation in `refresh`.
+//! Registration, login, logout, password changes and the current user; the
+//! sessions they open are in `session`, refresh-token rotation in `refresh`.
 mod refresh;
 mod session;
 
@@ -26,11 +26,13 @@ use crate::middleware::ClientKey;
 use crate::state::AppState;
 use crate::store;
 
-/// Register and login: the routes that guess passwords, rate limited more strictly.
+/// Register, login and password changes: the routes that guess passwords,
+/// rate limited more strictly.
 pub fn credential_router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/register", post(register))
         .route("/api/auth/login", post(login))
+        .route("/api/auth/change-password", post(change_password))
 }
 
 /// The other `/api/auth/...` routes.
@@ -155,6 +157,60 @@ async fn login(
             Err(ApiError::InvalidCredentials)
         }
     }
+}
+
+#[derive(Deserialize)]
+struct ChangePasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// Sets a new password, given the current one, and ends every other session
+/// of the user (refresh tokens revoked, sockets disconnected with
+/// `session:ended {reason: "password_changed"}`); the caller's session goes
+/// on. A wrong current password is 403 `invalid_credentials` and counts as
+/// a failed login of the account from this client (same backoff).
+async fn change_password(
+    State(state): State<AppState>,
+    ClientKey(client): ClientKey,
+    user: AuthUser,
+    Json(body): Json<ChangePasswordBody>,
+) -> ApiResult<StatusCode> {
+    if let Some(problem) = password_problem(&body.new_password) {
+        return Err(ChatError::field("new_password", problem).into());
+    }
+    if body.current_password.len() > MAX_PASSWORD_LEN {
+        return Err(ApiError::WrongPassword);
+    }
+    let account = format!("user:{}", user.id);
+    if let Err(wait) = state.limits.logins.attempt(&account, client) {
+        return Err(ApiError::RateLimited(wait.as_secs_f64().ceil() as u64));
+    }
+    let row = state.chat.user_row(user.id).await?;
+    let ok = verify_password_off_thread(body.current_password, Some(row.password_hash))
+        .await
+        .map_err(ApiError::Internal)?;
+    if !ok {
+        state.limits.logins.failed(&account, client);
+        return Err(ApiError::WrongPassword);
+    }
+    state.limits.logins.succeeded(&account, client);
+    let hash = hash_password_off_thread(body.new_password)
+        .await
+        .map_err(ApiError::Internal)?;
+    store::accounts::set_password_hash(state.chat.db(), user.id, hash).await?;
+    let now = chrono::Utc::now();
+    match &user.session_id {
+        Some(keep) => {
+            store::refresh_tokens::revoke_user_but(state.chat.db(), user.id, keep, now).await?
+        }
+        None => store::refresh_tokens::revoke_user(state.chat.db(), user.id, now).await?,
+    }
+    state
+        .chat
+        .end_other_sessions(user.id, user.session_id.as_deref(), "password_changed")
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Ends the session named by the refresh cookie, or else by the access
