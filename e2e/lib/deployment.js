@@ -8,7 +8,7 @@ import { atExit } from './cleanup.js';
 import { findNginx } from './nginx.js';
 import { hasCommand } from './processes.js';
 import { REDIS_URL, redisAnswers } from './redis.js';
-import { createPgDatabase, dropPgDatabase } from './server.js';
+import { ChatServer, createPgDatabase, dropPgDatabase } from './server.js';
 
 export const CI = process.env.CI === 'true';
 
@@ -70,4 +70,13 @@ export function clusterEnv({ redisUrl = REDIS_URL, presenceTtl = 6, ...overrides
     HANDSHAKES_PER_MINUTE: '0',
     ...overrides,
   };
+}
+
+/** Starts `count` instances of one deployment: the first applies the migrations, then the others. */
+export async function startInstances(count, env, db) {
+  const servers = [new ChatServer({ database: db, env })];
+  await servers[0].start();
+  for (let i = 1; i < count; i++) servers.push(new ChatServer({ database: db, env }));
+  await Promise.all(servers.slice(1).map((s) => s.start()));
+  return servers;
 }

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { ChatServer, dbMode, expectNoEvent, sleep, startServer } from '../lib/server.js';
+import { dbMode, expectNoEvent, sleep, startServer } from '../lib/server.js';
 import { createDirect, createGroup } from '../lib/chat.js';
-import { CI, clusterEnv, closeAllSockets, connectTo, deleteRedisKeys, missingForCluster, sharedDatabase } from '../lib/cluster.js';
+import { CI, clusterEnv, closeAllSockets, connectTo, deleteRedisKeys, missingForCluster, sharedDatabase, startInstances } from '../lib/cluster.js';
 import { nowSeconds, signHs256 } from '../lib/jwt.js';
 
 const EVENT = 'conversation:online_count';
@@ -184,10 +184,7 @@ describe('online counts: a burst of 1,000 of 5,000 members across two instances'
     assert.deepEqual(burstMissing, [], `CI=true and the burst cannot run: ${burstMissing.join('; ')}`);
     env = clusterEnv();
     db = sharedDatabase();
-    s1 = new ChatServer({ database: db, env });
-    await s1.start();
-    s2 = new ChatServer({ database: db, env });
-    await s2.start();
+    [s1, s2] = await startInstances(2, env, db);
   });
 
   after(async () => {

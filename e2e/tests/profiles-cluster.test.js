@@ -9,9 +9,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ChatServer, dbMode, expectNoEvent, sleep, waitFor } from '../lib/server.js';
+import { dbMode, expectNoEvent, sleep, waitFor } from '../lib/server.js';
 import { createDirect, createGroup } from '../lib/chat.js';
-import { CI, clusterEnv, closeAllSockets, connectTo, deleteRedisKeys, postgresAnswers, redisAnswers, sharedDatabase } from '../lib/cluster.js';
+import { CI, clusterEnv, closeAllSockets, connectTo, deleteRedisKeys, postgresAnswers, redisAnswers, sharedDatabase, startInstances } from '../lib/cluster.js';
 
 let skipReason = null;
 if (dbMode() !== 'postgres') {
@@ -33,10 +33,7 @@ describe('profiles across two instances on Redis', { skip: skipReason ?? false, 
   before(async () => {
     env = clusterEnv();
     db = sharedDatabase();
-    s1 = new ChatServer({ database: db, env });
-    await s1.start();
-    s2 = new ChatServer({ database: db, env });
-    await s2.start();
+    [s1, s2] = await startInstances(2, env, db);
   });
 
   after(async () => {

@@ -21,7 +21,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ChatServer, dbMode, emitAck, expectNoEvent, sleep, waitFor } from '../lib/server.js';
+import { dbMode, emitAck, expectNoEvent, sleep, waitFor } from '../lib/server.js';
 import {
   allMessages,
   assertAckError,
@@ -51,6 +51,7 @@ import {
   request,
   sharedDatabase,
   socketTo,
+  startInstances,
   startRedisCluster,
 } from '../lib/cluster.js';
 
@@ -80,15 +81,6 @@ const isUser = (user) => (p) => p?.user_id === user.user.id;
 const aboutMember = (conv, user) => (p) => p?.conversation_id === conv.id && p?.user?.id === user.user.id;
 const hostOf = (server) => new URL(server.url).host;
 const direct = (server, user, options = {}) => connectTo(server.url, user.token, { transports: ['websocket'], ...options });
-
-/** Starts `count` instances of one deployment: the first applies the migrations, then the others. */
-async function startInstances(count, env, db) {
-  const servers = [new ChatServer({ database: db, env })];
-  await servers[0].start();
-  for (let i = 1; i < count; i++) servers.push(new ChatServer({ database: db, env }));
-  await Promise.all(servers.slice(1).map((s) => s.start()));
-  return servers;
-}
 
 /** Resolves once `check()` is true; rejects with `message()` after `timeoutMs`. */
 async function eventually(check, timeoutMs, message, every = 50) {
