@@ -2,8 +2,8 @@
 // the user blocked. It
 // is fed by REST answers and socket events and knows neither React nor socket.io; the provider
 // wires the socket's events to the `handle*` methods. The parts live in their own modules (state,
-// list and membership, history, sending, receipts, typists); this class wires them together and
-// routes every incoming message through one path.
+// list and membership, history, sending, edits and deletes, reactions, receipts, typists); this
+// class wires them together and routes every incoming message through one path.
 
 import type {
   BlockEvent,
@@ -29,8 +29,9 @@ import { newClientId } from './clientId';
 import { ConversationList, type ConversationApi } from './conversationList';
 import { setMemberStatus, withMemberJoined, withMemberLeft } from './conversations';
 import { MessageHistory, type HistoryApi } from './history';
-import { isNewerRevision, tombstone, withReaction, withReactionOutcome } from './messages';
+import { MessageChanges } from './messageChanges';
 import type { OutgoingMessage } from './outbox';
+import { ReactionExchange } from './reactionExchange';
 import { ReceiptExchange } from './receiptExchange';
 import { MessageSending } from './sending';
 import { withProfile } from './profiles';
@@ -62,6 +63,8 @@ export class ChatClient {
   private readonly conversations: ConversationList;
   private readonly history: MessageHistory;
   private readonly sending: MessageSending;
+  private readonly changes: MessageChanges;
+  private readonly reactions: ReactionExchange;
   private readonly receipts: ReceiptExchange;
   private readonly typists: Typists;
   private readonly blocks: BlockList;
@@ -105,6 +108,8 @@ export class ChatClient {
         this.sending.discardConversation(id);
       },
     });
+    this.changes = new MessageChanges({ state: this.state, transport: this.transport, history: this.history });
+    this.reactions = new ReactionExchange(this.state, this.transport, this.me);
   }
 
   // ---- state ----
@@ -330,61 +335,32 @@ export class ChatClient {
   /** `message:updated`: an edited message replaces the copy held, if it is newer. */
   handleMessageUpdated = (message: Message): void => {
     if (this.hasLeft(message.conversation_id)) return;
-    this.history.merge(message.conversation_id, [message]);
-    this.replaceLastMessage(message.conversation_id, message.id, (held) =>
-      isNewerRevision(held, message) ? message : held,
-    );
+    this.changes.handleUpdated(message);
   };
 
   /** `message:deleted`: the copy held becomes a tombstone. */
   handleMessageDeleted = (event: MessageDeletedEvent): void => {
     if (this.hasLeft(event.conversation_id)) return;
-    this.updateMessage(event.conversation_id, event.message_id, (held) => tombstone(held, event));
+    this.changes.handleDeleted(event);
   };
 
   /** `message:reaction`: the held copy takes the new count. */
   handleMessageReaction = (event: MessageReactionEvent): void => {
     if (this.hasLeft(event.conversation_id)) return;
-    this.updateMessage(event.conversation_id, event.message_id, (m) => withReaction(m, event, this.me.id));
+    this.reactions.handleReaction(event);
   };
 
   /** Adds or removes the user's reaction to a message held in `conversationId`. */
-  async toggleReaction(conversationId: number, messageId: number, emoji: string): Promise<void> {
-    const held = this.thread(conversationId).messages.find((m) => m.id === messageId);
-    if (!held) return;
-    const add = !(held.my_reactions ?? []).includes(emoji);
-    const outcome = await this.transport.react(messageId, emoji, add);
-    if (outcome) this.updateMessage(conversationId, messageId, (m) => withReactionOutcome(m, outcome));
+  toggleReaction(conversationId: number, messageId: number, emoji: string): Promise<void> {
+    return this.reactions.toggle(conversationId, messageId, emoji);
   }
 
   /**
    * Edits (`content`) or deletes (`null`) one of the user's messages; resolves to an error
    * sentence, or null once the thread shows the change.
    */
-  async changeMessage(conversationId: number, messageId: number, content: string | null): Promise<string | null> {
-    const outcome = await this.transport.change(messageId, content);
-    if ('error' in outcome) return outcome.error;
-    const { message } = outcome;
-    this.history.merge(conversationId, [message]);
-    this.replaceLastMessage(conversationId, messageId, (held) => (isNewerRevision(held, message) ? message : held));
-    return null;
-  }
-
-  /** Applies `change` to message `id` in its thread and as the list's last message. */
-  private updateMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
-    this.state.updateThread(conversationId, (t) => {
-      const messages = t.messages.map((m) => (m.id === id ? change(m) : m));
-      return messages.some((m, i) => m !== t.messages[i]) ? { ...t, messages } : t;
-    });
-    this.replaceLastMessage(conversationId, id, change);
-  }
-
-  /** Applies `change` to the conversation's `last_message` when it is message `id`. */
-  private replaceLastMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
-    const last = this.conversation(conversationId)?.last_message;
-    if (!last || last.id !== id) return;
-    const next = change(last);
-    if (next !== last) this.state.updateConversation(conversationId, (c) => ({ ...c, last_message: next }));
+  changeMessage(conversationId: number, messageId: number, content: string | null): Promise<string | null> {
+    return this.changes.change(conversationId, messageId, content);
   }
 
   handleMessageRead = (event: MessageReadEvent): void => {
