@@ -2,8 +2,8 @@
 // the user blocked. It
 // is fed by REST answers and socket events and knows neither React nor socket.io; the provider
 // wires the socket's events to the `handle*` methods. The parts live in their own modules (state,
-// list and membership, history, sending, edits and deletes, reactions, receipts, typists); this
-// class wires them together and routes every incoming message through one path.
+// list and membership, history, sending, edits and deletes, reactions, receipts, typists, presence,
+// profiles); this class wires them together and routes every incoming message through one path.
 
 import type {
   BlockEvent,
@@ -27,14 +27,15 @@ import { BlockList, type BlockApi } from './blocks';
 import { ChatStateStore, type ChatState, type Thread } from './chatState';
 import { newClientId } from './clientId';
 import { ConversationList, type ConversationApi } from './conversationList';
-import { setMemberStatus, withMemberJoined, withMemberLeft } from './conversations';
+import { withMemberJoined, withMemberLeft } from './conversations';
 import { MessageHistory, type HistoryApi } from './history';
 import { MessageChanges } from './messageChanges';
 import type { OutgoingMessage } from './outbox';
+import { Presence } from './presence';
+import { ProfileUpdates } from './profiles';
 import { ReactionExchange } from './reactionExchange';
 import { ReceiptExchange } from './receiptExchange';
 import { MessageSending } from './sending';
-import { withProfile } from './profiles';
 import { Typists } from './typists';
 
 export { emptyThread, type ChatState, type LoadStatus, type Thread, type Typist } from './chatState';
@@ -67,14 +68,13 @@ export class ChatClient {
   private readonly reactions: ReactionExchange;
   private readonly receipts: ReceiptExchange;
   private readonly typists: Typists;
+  private readonly presence: Presence;
+  private readonly profiles: ProfileUpdates;
   private readonly blocks: BlockList;
-  private readonly api: ChatApi;
-  private readonly profileListeners = new Set<(user: User) => void>();
   private connectedBefore = false;
 
   constructor(options: ChatClientOptions) {
     this.me = options.me;
-    this.api = options.api;
     this.transport = options.transport;
     const describeError =
       options.describeError ?? ((e: unknown) => (e instanceof Error ? e.message : 'Something went wrong'));
@@ -110,6 +110,8 @@ export class ChatClient {
     });
     this.changes = new MessageChanges({ state: this.state, transport: this.transport, history: this.history });
     this.reactions = new ReactionExchange(this.state, this.transport, this.me);
+    this.presence = new Presence(this.state, options.api);
+    this.profiles = new ProfileUpdates(this.state);
   }
 
   // ---- state ----
@@ -209,9 +211,9 @@ export class ChatClient {
     this.state.update((s) => (s.activeConversationId === id ? s : { ...s, activeConversationId: id }));
     if (id === null) return;
     if (!this.conversation(id)) {
-      void this.conversations.fetch(id).then((c) => c && this.noteOnlineCount(c));
+      void this.conversations.fetch(id).then((c) => c && this.presence.noteOnlineCount(c));
     } else if (this.conversation(id)?.type === 'group') {
-      void this.refreshOnlineCount(id);
+      void this.presence.refreshOnlineCount(id);
     }
     const thread = this.thread(id);
     if (thread.status === 'idle' || thread.status === 'error') await this.loadLatest(id);
@@ -383,55 +385,26 @@ export class ChatClient {
 
   /** `user:updated`: someone's display name, bio or avatar changed; every copy held follows. */
   handleUserUpdated = (user: User): void => {
-    this.state.update((s) => withProfile(s, user));
-    for (const listener of this.profileListeners) listener(user);
+    this.profiles.handle(user);
   };
 
   /** Calls `listener` with every `user:updated` (e.g. to refresh the signed-in user's own copy). */
   onProfileUpdated(listener: (user: User) => void): () => void {
-    this.profileListeners.add(listener);
-    return () => {
-      this.profileListeners.delete(listener);
-    };
+    return this.profiles.subscribe(listener);
   }
 
   handleUserOnline = (event: UserOnlineEvent): void => {
-    this.state.update((s) => {
-      const conversations = setMemberStatus(s.conversations, event.user_id, 'online');
-      return conversations === s.conversations ? s : { ...s, conversations };
-    });
+    this.presence.handleOnline(event);
   };
 
   handleUserOffline = (event: UserOfflineEvent): void => {
-    this.state.update((s) => {
-      const conversations = setMemberStatus(s.conversations, event.user_id, 'offline', event.last_seen);
-      return conversations === s.conversations ? s : { ...s, conversations };
-    });
+    this.presence.handleOffline(event);
     this.typists.removeEverywhere(event.user_id);
   };
 
   handleOnlineCount = (event: ConversationOnlineCountEvent): void => {
-    this.setOnlineCount(event.conversation_id, event.online_count);
+    this.presence.handleOnlineCount(event);
   };
-
-  /** Reads a group's online count again (after opening it or a reconnect); events keep it after. */
-  async refreshOnlineCount(id: number): Promise<void> {
-    try {
-      this.noteOnlineCount(await this.api.getConversation(id));
-    } catch {
-      // The count is a hint: the next event brings it.
-    }
-  }
-
-  private noteOnlineCount(conversation: Conversation): void {
-    if (typeof conversation.online_count === 'number') this.setOnlineCount(conversation.id, conversation.online_count);
-  }
-
-  private setOnlineCount(id: number, count: number): void {
-    this.state.update((s) =>
-      s.onlineCounts[id] === count ? s : { ...s, onlineCounts: { ...s.onlineCounts, [id]: count } },
-    );
-  }
 
   handleConversationNew = (conversation: Conversation): void => {
     this.addConversation(conversation);
@@ -470,7 +443,7 @@ export class ChatClient {
     // Counts changed while away come with no event: the open group's is read again.
     const active = this.state.getState().activeConversationId;
     if (reconnect && active !== null && this.conversation(active)?.type === 'group') {
-      work.push(this.refreshOnlineCount(active));
+      work.push(this.presence.refreshOnlineCount(active));
     }
     work.push(...this.history.catchUpAll());
     await Promise.all(work);
