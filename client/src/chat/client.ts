@@ -1,9 +1,9 @@
 // The chat client: conversations, their messages, who is typing, what is waiting to be sent, whom
-// the user blocked. It
-// is fed by REST answers and socket events and knows neither React nor socket.io; the provider
-// wires the socket's events to the `handle*` methods. The parts live in their own modules (state,
-// list and membership, history, sending, edits and deletes, reactions, receipts, typists, presence,
-// profiles); this class wires them together and routes every incoming message through one path.
+// the user blocked. It is fed by REST answers and socket events and knows neither React nor
+// socket.io; the provider wires the socket's events to the `handle*` methods. The parts live in
+// their own modules (state, list and membership, history, incoming messages, sending, edits and
+// deletes, reactions, receipts, typists, presence, profiles, blocks); this class wires them
+// together and drops the late events of conversations the user left.
 
 import type {
   BlockEvent,
@@ -27,8 +27,8 @@ import { BlockList, type BlockApi } from './blocks';
 import { ChatStateStore, type ChatState, type Thread } from './chatState';
 import { newClientId } from './clientId';
 import { ConversationList, type ConversationApi } from './conversationList';
-import { withMemberJoined, withMemberLeft } from './conversations';
 import { MessageHistory, type HistoryApi } from './history';
+import { IncomingMessages } from './incoming';
 import { MessageChanges } from './messageChanges';
 import type { OutgoingMessage } from './outbox';
 import { Presence } from './presence';
@@ -63,6 +63,7 @@ export class ChatClient {
   private readonly transport: ChatTransport;
   private readonly conversations: ConversationList;
   private readonly history: MessageHistory;
+  private readonly incoming: IncomingMessages;
   private readonly sending: MessageSending;
   private readonly changes: MessageChanges;
   private readonly reactions: ReactionExchange;
@@ -85,18 +86,19 @@ export class ChatClient {
       transport: this.transport,
       newClientId: options.newClientId ?? (() => newClientId()),
       now: options.now ?? (() => new Date()),
-      onStored: (message) => this.ingest(message.conversation_id, [message]),
+      onStored: (message) => this.incoming.ingest(message.conversation_id, [message]),
     });
     this.history = new MessageHistory({
       state: this.state,
       api: options.api,
       gapGraceMs: options.gapGraceMs ?? 400,
       describeError,
-      afterIngest: (id, messages, live) => this.afterIngest(id, messages, live),
+      afterIngest: (id, messages, live) => this.incoming.afterIngest(id, messages, live),
     });
     this.blocks = new BlockList({ state: this.state, api: options.api, describeError });
     this.conversations = new ConversationList({
       state: this.state,
+      me: this.me,
       api: options.api,
       transport: this.transport,
       receipts: this.receipts,
@@ -107,6 +109,16 @@ export class ChatClient {
         this.typists.forgetConversation(id);
         this.sending.discardConversation(id);
       },
+      onMemberLeft: (id, userId) => this.typists.remove(id, userId),
+    });
+    this.incoming = new IncomingMessages({
+      state: this.state,
+      me: this.me,
+      history: this.history,
+      conversations: this.conversations,
+      sending: this.sending,
+      receipts: this.receipts,
+      typists: this.typists,
     });
     this.changes = new MessageChanges({ state: this.state, transport: this.transport, history: this.history });
     this.reactions = new ReactionExchange(this.state, this.transport, this.me);
@@ -160,12 +172,12 @@ export class ChatClient {
   leaveConversation(id: number): Promise<void> {
     return this.conversations.leave(id);
   }
+
   /** Mutes a conversation until `until` (an RFC 3339 time), or unmutes it (`null`): the user's own
    * setting, which notifications honour; messages keep arriving. */
   setMuted(id: number, until: string | null): Promise<void> {
     return this.conversations.setMuted(id, until);
   }
-
 
   /** Adds a user to a group or room (rejects with the server's error, e.g. 409 `already_member`). */
   addMember(id: number, user: Pick<User, 'id'>): Promise<Conversation> {
@@ -195,14 +207,10 @@ export class ChatClient {
   }
 
   /** `user:blocked`: the user blocked someone, here or on another device. */
-  handleUserBlocked = (event: BlockEvent): void => {
-    this.blocks.handleBlocked(event.user_id);
-  };
+  handleUserBlocked = (event: BlockEvent): void => this.blocks.handleBlocked(event.user_id);
 
   /** `user:unblocked`. */
-  handleUserUnblocked = (event: BlockEvent): void => {
-    this.blocks.handleUnblocked(event.user_id);
-  };
+  handleUserUnblocked = (event: BlockEvent): void => this.blocks.handleUnblocked(event.user_id);
 
   // ---- the open conversation ----
 
@@ -283,55 +291,9 @@ export class ChatClient {
 
   // ---- incoming ----
 
-  /** Adds messages of one conversation, from whatever source, and updates everything they touch. */
-  private ingest(conversationId: number, messages: readonly Message[]): void {
-    if (messages.length === 0) return;
-    this.history.merge(conversationId, messages);
-    this.afterIngest(conversationId, messages, true);
-  }
-
-  /**
-   * Updates the list entry, pending messages and typists after messages arrived. `live`: new
-   * messages (events, catch-up) rather than history, so they count as unread.
-   */
-  private afterIngest(conversationId: number, messages: readonly Message[], live: boolean): void {
-    this.sending.confirm(messages, this.me.id);
-    const conversation = this.conversation(conversationId);
-    if (conversation) {
-      const lastSeq = conversation.last_message?.seq ?? 0;
-      const newer = messages.filter((m) => m.seq > lastSeq);
-      if (newer.length > 0) {
-        const latest = newer.reduce((a, b) => (b.seq > a.seq ? b : a));
-        // Notices about others count as unread, like on the server; notices about oneself do not.
-        const unreadAdded = live ? newer.filter((m) => m.sender_id !== this.me.id).length : 0;
-        const mentionsAdded = live ? newer.filter((m) => m.mentions?.includes(this.me.id)).length : 0;
-        this.state.updateConversation(conversationId, (c) => ({
-          ...c,
-          last_message: latest,
-          unread_count: c.unread_count + unreadAdded,
-          mention_count: (c.mention_count ?? 0) + mentionsAdded,
-        }));
-      }
-    }
-    if (live) {
-      // Whoever just sent has stopped typing.
-      for (const userId of new Set(messages.map((m) => m.sender_id))) this.typists.remove(conversationId, userId);
-      this.receipts.acknowledgeDelivery(conversationId, messages);
-    }
-    this.receipts.markReadIfViewing(conversationId);
-  }
-
   handleMessageNew = (message: Message): void => {
-    const conversationId = message.conversation_id;
-    if (this.hasLeft(conversationId)) return;
-    if (!this.conversation(conversationId)) {
-      void this.conversations.fetch(conversationId).then((found) => {
-        if (found) this.ingest(conversationId, [message]);
-      });
-      return;
-    }
-    this.ingest(conversationId, [message]);
-    this.history.checkForGap(conversationId);
+    if (this.hasLeft(message.conversation_id)) return;
+    this.incoming.handleNew(message);
   };
 
   /** `message:updated`: an edited message replaces the copy held, if it is newer. */
@@ -375,54 +337,34 @@ export class ChatClient {
     this.receipts.handleDelivered(event);
   };
 
-  handleTypingStart = (event: TypingEvent): void => {
-    this.typists.start(event);
-  };
+  // ---- people ----
 
-  handleTypingStop = (event: TypingEvent): void => {
-    this.typists.remove(event.conversation_id, event.user_id);
-  };
+  handleTypingStart = (event: TypingEvent): void => this.typists.start(event);
+
+  handleTypingStop = (event: TypingEvent): void => this.typists.remove(event.conversation_id, event.user_id);
 
   /** `user:updated`: someone's display name, bio or avatar changed; every copy held follows. */
-  handleUserUpdated = (user: User): void => {
-    this.profiles.handle(user);
-  };
+  handleUserUpdated = (user: User): void => this.profiles.handle(user);
 
   /** Calls `listener` with every `user:updated` (e.g. to refresh the signed-in user's own copy). */
   onProfileUpdated(listener: (user: User) => void): () => void {
     return this.profiles.subscribe(listener);
   }
 
-  handleUserOnline = (event: UserOnlineEvent): void => {
-    this.presence.handleOnline(event);
-  };
+  handleUserOnline = (event: UserOnlineEvent): void => this.presence.handleOnline(event);
 
   handleUserOffline = (event: UserOfflineEvent): void => {
     this.presence.handleOffline(event);
     this.typists.removeEverywhere(event.user_id);
   };
 
-  handleOnlineCount = (event: ConversationOnlineCountEvent): void => {
-    this.presence.handleOnlineCount(event);
-  };
+  handleOnlineCount = (event: ConversationOnlineCountEvent): void => this.presence.handleOnlineCount(event);
 
-  handleConversationNew = (conversation: Conversation): void => {
-    this.addConversation(conversation);
-  };
+  handleConversationNew = (conversation: Conversation): void => this.addConversation(conversation);
 
-  handleMemberJoined = (event: MemberChangeEvent): void => {
-    this.state.updateConversation(event.conversation_id, (c) => withMemberJoined(c, event.user));
-  };
+  handleMemberJoined = (event: MemberChangeEvent): void => this.conversations.handleMemberJoined(event);
 
-  handleMemberLeft = (event: MemberChangeEvent): void => {
-    if (event.user.id === this.me.id) {
-      // Left here or on another device (once is enough).
-      if (!this.hasLeft(event.conversation_id)) this.conversations.forget(event.conversation_id);
-      return;
-    }
-    this.state.updateConversation(event.conversation_id, (c) => withMemberLeft(c, event.user.id));
-    this.typists.remove(event.conversation_id, event.user.id);
-  };
+  handleMemberLeft = (event: MemberChangeEvent): void => this.conversations.handleMemberLeft(event);
 
   // ---- connection ----
 
