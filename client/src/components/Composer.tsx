@@ -21,7 +21,7 @@ import { fileIcon, uploadNoun } from '../chat/files';
 import { quoteOf } from '../chat/sending';
 import { createTypingEmitter } from '../chat/typing';
 import { FileIconBadge } from './Attachments';
-import { quoteText } from './MessageActions';
+import { quoteText } from './ReplyQuote';
 import { useMentionAutocomplete } from './MentionSuggestions';
 import { MicButton, RecorderBar, useVoiceRecorder } from './VoiceRecorder';
 import { displayName } from '../chat/names';

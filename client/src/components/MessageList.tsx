@@ -12,8 +12,9 @@ import { serverAddress, thumbnailUrl } from '../chat/media';
 import type { OutgoingMessage } from '../chat/outbox';
 import { RECEIPT_LABEL, covers, receiptState, seqIndex, type ReceiptState } from '../chat/receipts';
 import { FileCard, VoicePlayer } from './Attachments';
-import { EditForm, MessageActions, ReplyQuote, useLongPressMenu } from './MessageActions';
+import { EditForm, MessageActions, useLongPressMenu } from './MessageActions';
 import { Reactions } from './Reactions';
+import { ReplyQuote } from './ReplyQuote';
 import { displayName } from '../chat/names';
 
 const NEAR_BOTTOM_PX = 80;
