@@ -1,16 +1,15 @@
-import { Fragment, useLayoutEffect, useMemo, useRef } from 'react';
+import { Fragment, useMemo } from 'react';
 import type { Conversation, Message } from '../api/types';
 import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { directPeer } from '../chat/conversations';
-import { dayLabel, sameDay } from '../chat/format';
+import { sameDay } from '../chat/format';
 import type { OutgoingMessage } from '../chat/outbox';
 import { covers, receiptState, seqIndex } from '../chat/receipts';
+import { DaySeparator } from './DaySeparator';
 import { MessageRow } from './MessageRow';
 import { OutgoingRow } from './OutgoingRow';
-
-const NEAR_BOTTOM_PX = 80;
-const NEAR_TOP_PX = 150;
+import { useMessageScroll } from './useMessageScroll';
 
 type Row =
   | { kind: 'message'; key: string; at: string; message: Message }
@@ -69,59 +68,12 @@ export function MessageList({ conversation, conversationId, onReply, onOpenThrea
     return seen;
   }, [conversation, meId, readUpTo, thread.messages, seqById]);
 
-  const scroller = useRef<HTMLDivElement>(null);
-  const nearBottom = useRef(true);
-  const lastHeight = useRef(0);
-  const lastFirstSeq = useRef<number | undefined>(undefined);
-  const lastOutgoingCount = useRef(0);
-
-  useLayoutEffect(() => {
-    const element = scroller.current;
-    if (!element) return;
-    const firstSeq = thread.messages[0]?.seq;
-    const olderPrepended =
-      lastFirstSeq.current !== undefined && firstSeq !== undefined && firstSeq < lastFirstSeq.current;
-    const ownMessageAdded = outgoing.length > lastOutgoingCount.current;
-    if (olderPrepended) {
-      // Keep the messages in view where they were.
-      element.scrollTop += element.scrollHeight - lastHeight.current;
-    } else if (nearBottom.current || ownMessageAdded) {
-      element.scrollTop = element.scrollHeight;
-      nearBottom.current = true;
-    }
-    lastHeight.current = element.scrollHeight;
-    lastFirstSeq.current = firstSeq;
-    lastOutgoingCount.current = outgoing.length;
-  }, [thread.messages, outgoing.length]);
-
-  // A message to show: once it is held, bring it into view (and stop following the bottom).
-  const focused = useRef<number | undefined>(undefined);
-  const focusHeld = focusMessageId !== undefined && thread.messages.some((m) => m.id === focusMessageId);
-  useLayoutEffect(() => {
-    if (!focusHeld || focused.current === focusMessageId) return;
-    const target = scroller.current?.querySelector<HTMLElement>(`[data-message-id="${focusMessageId}"]`);
-    if (!target) return;
-    focused.current = focusMessageId;
-    nearBottom.current = false;
-    target.scrollIntoView({ block: 'center' });
-    target.classList.add('highlighted');
-    window.setTimeout(() => target.classList.remove('highlighted'), 2000);
-    // Images above it that load later push it down: center it again as they arrive (briefly).
-    const recenter = () => target.scrollIntoView({ block: 'center' });
-    const loading = [...(scroller.current?.querySelectorAll('img') ?? [])].filter((img) => !img.complete);
-    for (const img of loading) img.addEventListener('load', recenter, { once: true });
-    window.setTimeout(() => loading.forEach((img) => img.removeEventListener('load', recenter)), 3000);
+  const { scroller, onScroll } = useMessageScroll({
+    conversationId,
+    thread,
+    outgoingCount: outgoing.length,
+    focusMessageId,
   });
-
-  function onScroll() {
-    const element = scroller.current;
-    if (!element) return;
-    nearBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX;
-    lastHeight.current = element.scrollHeight;
-    if (element.scrollTop < NEAR_TOP_PX && thread.hasOlder && !thread.loadingOlder) {
-      void client.loadOlder(conversationId);
-    }
-  }
 
   const isGroup = conversation?.type === 'group';
 
@@ -158,11 +110,7 @@ export function MessageList({ conversation, conversationId, onReply, onOpenThrea
           const newDay = !previous || !sameDay(previous.at, row.at);
           return (
             <Fragment key={row.key}>
-              {newDay ? (
-                <li className="day-separator">
-                  <span>{dayLabel(row.at)}</span>
-                </li>
-              ) : null}
+              {newDay ? <DaySeparator at={row.at} /> : null}
               {row.kind === 'message' ? (
                 <MessageRow
                   message={row.message}
