@@ -13,18 +13,16 @@ import {
 } from 'react';
 import { describeUploadError } from '../api/errors';
 import { uploadFile } from '../api/http';
-import { createAttachment, formatFileSize, uploadPercent, type AttachmentState } from '../chat/attachment';
+import { createAttachment } from '../chat/attachment';
 import type { Message, User } from '../api/types';
 import { useChat } from '../chat/ChatContext';
 import { drafts } from '../chat/drafts';
-import { fileIcon, uploadNoun } from '../chat/files';
-import { quoteOf } from '../chat/sending';
+import { uploadNoun } from '../chat/files';
 import { createTypingEmitter } from '../chat/typing';
-import { FileIconBadge } from './Attachments';
-import { quoteText } from './ReplyQuote';
 import { useMentionAutocomplete } from './MentionSuggestions';
+import { ReplyTarget } from './ReplyQuote';
+import { UploadPreview } from './UploadPreview';
 import { MicButton, RecorderBar, useVoiceRecorder } from './VoiceRecorder';
-import { displayName } from '../chat/names';
 
 const MAX_HEIGHT_PX = 160;
 
@@ -300,114 +298,5 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
         </button>
       )}
     </form>
-  );
-}
-
-/** The message being replied to, above the box, with a button that drops it. */
-function ReplyTarget({ message, onCancel }: { message: Message; onCancel: () => void }) {
-  const quote = quoteOf(message);
-  return (
-    <div className="reply-target" role="group" aria-label={`Replying to ${displayName(quote)}`} data-testid="reply-target">
-      <span className="reply-target-body">
-        <span className="reply-quote-sender">Replying to {displayName(quote)}</span>
-        <span className="reply-quote-text">{quoteText(quote)}</span>
-      </span>
-      <button type="button" className="reply-target-cancel" onClick={onCancel} aria-label="Cancel the reply" data-testid="reply-cancel">
-        ×
-      </button>
-    </div>
-  );
-}
-
-const PREVIEW_TITLE = {
-  image: { chosen: 'Send this image?', uploading: 'Sending image', send: 'Send image' },
-  audio: { chosen: 'Send this voice message?', uploading: 'Sending voice message', send: 'Send voice message' },
-  file: { chosen: 'Send this file?', uploading: 'Sending file', send: 'Send file' },
-} as const;
-
-/** The chosen file with Send and Cancel (an image shown, another file as a card); while it
- * uploads, a progress bar. */
-function UploadPreview({
-  file: image,
-  onSend,
-  onCancel,
-}: {
-  file: Exclude<AttachmentState, { phase: 'empty' }>;
-  onSend: () => void;
-  onCancel: () => void;
-}) {
-  const titleId = useId();
-  const sendButton = useRef<HTMLButtonElement>(null);
-  const uploading = image.phase === 'uploading';
-  const percent = uploading ? uploadPercent(image.loaded, image.total) : null;
-  const processing = percent === 100;
-  const titles = PREVIEW_TITLE[image.kind];
-
-  // A newly chosen image (or one whose upload failed): Enter sends it, Escape drops it.
-  useEffect(() => {
-    if (image.phase === 'chosen') sendButton.current?.focus();
-  }, [image.previewUrl, image.phase]);
-
-  function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
-    if (event.key === 'Escape') {
-      event.preventDefault();
-      onCancel();
-    }
-  }
-
-  return (
-    <div
-      className="upload-preview"
-      role="group"
-      aria-labelledby={titleId}
-      onKeyDown={onKeyDown}
-      data-testid="upload-preview"
-      data-phase={image.phase}
-    >
-      {image.previewUrl ? (
-        <img className="upload-preview-image" src={image.previewUrl} alt="" data-testid="upload-preview-image" />
-      ) : (
-        <span className="upload-preview-icon" data-testid="upload-preview-file">
-          <FileIconBadge icon={fileIcon(image.file.type, image.name)} />
-        </span>
-      )}
-      <div className="upload-preview-body">
-        <p className="upload-preview-title" id={titleId}>
-          {uploading ? titles.uploading : titles.chosen}
-        </p>
-        <p className="upload-preview-file">
-          <span className="upload-preview-name">{image.name}</span> · {formatFileSize(image.size)}
-        </p>
-        {uploading ? (
-          <div className="upload-progress">
-            <progress
-              max={100}
-              value={percent ?? undefined}
-              aria-label={`Uploading ${image.name}`}
-              aria-valuetext={processing ? 'Processing' : percent === null ? 'Uploading' : `${percent}%`}
-              data-testid="upload-progress"
-            />
-            <span className="upload-progress-text" aria-hidden="true">
-              {processing ? 'Processing...' : percent === null ? 'Uploading...' : `${percent}%`}
-            </span>
-          </div>
-        ) : null}
-        <div className="upload-preview-actions">
-          <button
-            ref={sendButton}
-            type="button"
-            className="button primary compact"
-            onClick={onSend}
-            disabled={uploading}
-            data-testid="upload-send"
-          >
-            {image.phase === 'chosen' && image.error ? 'Try again' : titles.send}
-          </button>
-          <button type="button" className="button secondary compact" onClick={onCancel} data-testid="upload-cancel">
-            Cancel
-          </button>
-        </div>
-      </div>
-    </div>
   );
 }

@@ -1,5 +1,6 @@
-import type { ReplyPreview } from '../api/types';
+import type { Message, ReplyPreview } from '../api/types';
 import { displayName } from '../chat/names';
+import { quoteOf } from '../chat/sending';
 
 /** The replied-to message above a reply; activating it scrolls to that message when it is shown. */
 export function ReplyQuote({ quote }: { quote: ReplyPreview }) {
@@ -27,4 +28,20 @@ export function quoteText(quote: ReplyPreview): string {
   if (quote.message_type === 'audio' && !quote.content) return 'Voice message';
   if (quote.message_type === 'file' && !quote.content) return 'File';
   return quote.content;
+}
+
+/** The message being replied to, above the box, with a button that drops it. */
+export function ReplyTarget({ message, onCancel }: { message: Message; onCancel: () => void }) {
+  const quote = quoteOf(message);
+  return (
+    <div className="reply-target" role="group" aria-label={`Replying to ${displayName(quote)}`} data-testid="reply-target">
+      <span className="reply-target-body">
+        <span className="reply-quote-sender">Replying to {displayName(quote)}</span>
+        <span className="reply-quote-text">{quoteText(quote)}</span>
+      </span>
+      <button type="button" className="reply-target-cancel" onClick={onCancel} aria-label="Cancel the reply" data-testid="reply-cancel">
+        ×
+      </button>
+    </div>
+  );
 }
