@@ -6,7 +6,6 @@ import {
   useRef,
   useState,
   useSyncExternalStore,
-  type ChangeEvent,
   type ClipboardEvent,
   type FormEvent,
   type KeyboardEvent,
@@ -19,9 +18,11 @@ import { useChat } from '../chat/ChatContext';
 import { drafts } from '../chat/drafts';
 import { uploadNoun } from '../chat/files';
 import { createTypingEmitter } from '../chat/typing';
+import { AttachButton } from './AttachButton';
 import { useMentionAutocomplete } from './MentionSuggestions';
 import { ReplyTarget } from './ReplyQuote';
 import { UploadPreview } from './UploadPreview';
+import { useFileDrop } from './useFileDrop';
 import { MicButton, RecorderBar, useVoiceRecorder } from './VoiceRecorder';
 
 const MAX_HEIGHT_PX = 160;
@@ -46,15 +47,13 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
   const [text, setText] = useState(() => drafts.get(conversationId));
   const textarea = useRef<HTMLTextAreaElement>(null);
   const form = useRef<HTMLFormElement>(null);
-  const fileInput = useRef<HTMLInputElement>(null);
   const [attachment] = useState(() =>
     createAttachment({
       upload: (file, { onProgress, signal }) => uploadFile(file, file.name, { onProgress, signal }),
       describeFailure: (error, chosen) => describeUploadError(error, uploadNoun(chosen.kind)),
     }),
   );
-  const image = useSyncExternalStore(attachment.subscribe, attachment.getState);
-  const [dragging, setDragging] = useState(false);
+  const attachmentState = useSyncExternalStore(attachment.subscribe, attachment.getState);
   const voice = useVoiceRecorder(conversationId, (file) => {
     // A finished recording goes out at once, with the same progress bar as a chosen file.
     attachment.choose(file);
@@ -73,64 +72,11 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     input: textarea,
     setText: (value) => change(value),
   });
-  const uploading = image.phase === 'uploading';
+  const uploading = attachmentState.phase === 'uploading';
   // Leaving the conversation drops the chosen file (and aborts its upload).
   useEffect(() => () => attachment.reset(), [attachment, conversationId]);
 
-  // A file dragged over the conversation (or the composer) is attached when dropped.
-  useEffect(() => {
-    const zone: HTMLElement | null = form.current?.closest<HTMLElement>('.conversation') ?? form.current;
-    if (!zone) return;
-    let depth = 0;
-    const carriesFiles = (event: DragEvent) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
-    const onEnter = (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
-      depth++;
-      setDragging(true);
-    };
-    const onLeave = (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) setDragging(false);
-    };
-    const onOver = (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
-      event.preventDefault();
-      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
-    };
-    const onDrop = (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
-      event.preventDefault();
-      depth = 0;
-      setDragging(false);
-      const file = event.dataTransfer?.files[0];
-      if (file && attachment.getState().phase !== 'uploading') attachment.choose(file);
-    };
-    // A file dropped next to the zone must not replace the app with the file.
-    const onWindowDrop = (event: DragEvent) => {
-      if (carriesFiles(event) && !event.defaultPrevented) event.preventDefault();
-    };
-    window.addEventListener('dragover', onWindowDrop);
-    window.addEventListener('drop', onWindowDrop);
-    zone.addEventListener('dragenter', onEnter);
-    zone.addEventListener('dragleave', onLeave);
-    zone.addEventListener('dragover', onOver);
-    zone.addEventListener('drop', onDrop);
-    zone.classList.add('drop-zone');
-    return () => {
-      window.removeEventListener('dragover', onWindowDrop);
-      window.removeEventListener('drop', onWindowDrop);
-      zone.removeEventListener('dragenter', onEnter);
-      zone.removeEventListener('dragleave', onLeave);
-      zone.removeEventListener('dragover', onOver);
-      zone.removeEventListener('drop', onDrop);
-      zone.classList.remove('drop-zone', 'drag-over');
-    };
-  }, [attachment]);
-
-  useEffect(() => {
-    form.current?.closest('.conversation')?.classList.toggle('drag-over', dragging);
-  }, [dragging]);
+  const dragging = useFileDrop(form, attachment);
 
   const typing = useMemo(
     () =>
@@ -176,12 +122,6 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     textarea.current?.focus();
   }
 
-  function choose(event: ChangeEvent<HTMLInputElement>) {
-    const file = event.target.files?.[0];
-    event.target.value = '';
-    if (file) attachment.choose(file);
-  }
-
   async function sendChosenFile() {
     const uploaded = await attachment.submit();
     // Posted as what the server found the file to be (image, voice message or file).
@@ -190,7 +130,7 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     if (attachment.getState().phase === 'empty') textarea.current?.focus();
   }
 
-  function cancelImage() {
+  function cancelFile() {
     attachment.cancel();
     textarea.current?.focus();
   }
@@ -233,36 +173,17 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
           {voice.state.error}
         </p>
       ) : null}
-      {image.phase !== 'uploading' && image.error ? (
+      {attachmentState.phase !== 'uploading' && attachmentState.error ? (
         <p className="form-error composer-error" role="alert" data-testid="upload-error">
-          {image.error}
+          {attachmentState.error}
         </p>
       ) : null}
       {replyTo ? <ReplyTarget message={replyTo} onCancel={() => onCancelReply?.()} /> : null}
       {mentions.list}
-      {image.phase !== 'empty' ? (
-        <UploadPreview file={image} onSend={() => void sendChosenFile()} onCancel={cancelImage} />
+      {attachmentState.phase !== 'empty' ? (
+        <UploadPreview file={attachmentState} onSend={() => void sendChosenFile()} onCancel={cancelFile} />
       ) : null}
-      <input
-        ref={fileInput}
-        type="file"
-        className="visually-hidden"
-        tabIndex={-1}
-        aria-hidden="true"
-        onChange={choose}
-        data-testid="image-input"
-      />
-      <button
-        type="button"
-        className="button secondary attach-button"
-        onClick={() => fileInput.current?.click()}
-        disabled={uploading || recording}
-        aria-label={uploading ? 'Uploading a file' : 'Attach a file'}
-        title="Attach a file"
-        data-testid="attach-button"
-      >
-        {uploading ? '...' : '+'}
-      </button>
+      <AttachButton uploading={uploading} disabled={uploading || recording} onChoose={(file) => attachment.choose(file)} />
       {recording ? <RecorderBar recorder={voice} /> : null}
       <label htmlFor={inputId} className="visually-hidden">
         Message
@@ -290,7 +211,7 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
         Press Enter to send, Shift+Enter for a new line. Type @ to mention a member.
       </span>
       {voice.supported && !recording ? (
-        <MicButton recorder={voice} disabled={image.phase !== 'empty'} />
+        <MicButton recorder={voice} disabled={attachmentState.phase !== 'empty'} />
       ) : null}
       {recording ? null : (
         <button type="submit" className="button primary send-button" disabled={!text.trim()} data-testid="send-button">
