@@ -291,28 +291,16 @@ export class ChatClient {
 
   // ---- incoming ----
 
-  handleMessageNew = (message: Message): void => {
-    if (this.hasLeft(message.conversation_id)) return;
-    this.incoming.handleNew(message);
-  };
+  handleMessageNew = this.unlessLeft((message: Message) => this.incoming.handleNew(message));
 
   /** `message:updated`: an edited message replaces the copy held, if it is newer. */
-  handleMessageUpdated = (message: Message): void => {
-    if (this.hasLeft(message.conversation_id)) return;
-    this.changes.handleUpdated(message);
-  };
+  handleMessageUpdated = this.unlessLeft((message: Message) => this.changes.handleUpdated(message));
 
   /** `message:deleted`: the copy held becomes a tombstone. */
-  handleMessageDeleted = (event: MessageDeletedEvent): void => {
-    if (this.hasLeft(event.conversation_id)) return;
-    this.changes.handleDeleted(event);
-  };
+  handleMessageDeleted = this.unlessLeft((event: MessageDeletedEvent) => this.changes.handleDeleted(event));
 
   /** `message:reaction`: the held copy takes the new count. */
-  handleMessageReaction = (event: MessageReactionEvent): void => {
-    if (this.hasLeft(event.conversation_id)) return;
-    this.reactions.handleReaction(event);
-  };
+  handleMessageReaction = this.unlessLeft((event: MessageReactionEvent) => this.reactions.handleReaction(event));
 
   /** Adds or removes the user's reaction to a message held in `conversationId`. */
   toggleReaction(conversationId: number, messageId: number, emoji: string): Promise<void> {
@@ -327,15 +315,16 @@ export class ChatClient {
     return this.changes.change(conversationId, messageId, content);
   }
 
-  handleMessageRead = (event: MessageReadEvent): void => {
-    if (this.hasLeft(event.conversation_id)) return;
-    this.receipts.handleRead(event);
-  };
+  handleMessageRead = this.unlessLeft((event: MessageReadEvent) => this.receipts.handleRead(event));
 
-  handleMessageDelivered = (event: MessageDeliveredEvent): void => {
-    if (this.hasLeft(event.conversation_id)) return;
-    this.receipts.handleDelivered(event);
-  };
+  handleMessageDelivered = this.unlessLeft((event: MessageDeliveredEvent) => this.receipts.handleDelivered(event));
+
+  /** `handle`, except for the late events of a conversation the user left. */
+  private unlessLeft<E extends { conversation_id: number }>(handle: (event: E) => void): (event: E) => void {
+    return (event) => {
+      if (!this.hasLeft(event.conversation_id)) handle(event);
+    };
+  }
 
   // ---- people ----
 
