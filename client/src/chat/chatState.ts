@@ -123,6 +123,23 @@ export class ChatStateStore {
     });
   }
 
+  /** Applies `change` to message `id` in its thread and as the list's last message. */
+  updateMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
+    this.updateThread(conversationId, (t) => {
+      const messages = t.messages.map((m) => (m.id === id ? change(m) : m));
+      return messages.some((m, i) => m !== t.messages[i]) ? { ...t, messages } : t;
+    });
+    this.replaceLastMessage(conversationId, id, change);
+  }
+
+  /** Applies `change` to the conversation's `last_message` when it is message `id`. */
+  replaceLastMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
+    const last = this.conversation(conversationId)?.last_message;
+    if (!last || last.id !== id) return;
+    const next = change(last);
+    if (next !== last) this.updateConversation(conversationId, (c) => ({ ...c, last_message: next }));
+  }
+
   conversation(id: number): Conversation | undefined {
     return this.getState().conversations.find((c) => c.id === id);
   }

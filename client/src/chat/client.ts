@@ -1,9 +1,9 @@
 // The chat client: conversations, their messages, who is typing, what is waiting to be sent, whom
-// the user blocked. It
-// is fed by REST answers and socket events and knows neither React nor socket.io; the provider
-// wires the socket's events to the `handle*` methods. The parts live in their own modules (state,
-// list and membership, history, sending, receipts, typists); this class wires them together and
-// routes every incoming message through one path.
+// the user blocked. It is fed by REST answers and socket events and knows neither React nor
+// socket.io; the provider wires the socket's events to the `handle*` methods. The parts live in
+// their own modules (state, list and membership, history, incoming messages, sending, edits and
+// deletes, reactions, receipts, typists, presence, profiles, blocks); this class wires them
+// together and drops the late events of conversations the user left.
 
 import type {
   BlockEvent,
@@ -27,13 +27,15 @@ import { BlockList, type BlockApi } from './blocks';
 import { ChatStateStore, type ChatState, type Thread } from './chatState';
 import { newClientId } from './clientId';
 import { ConversationList, type ConversationApi } from './conversationList';
-import { setMemberStatus, withMemberJoined, withMemberLeft } from './conversations';
 import { MessageHistory, type HistoryApi } from './history';
-import { isNewerRevision, tombstone, withReaction, withReactionOutcome } from './messages';
+import { IncomingMessages } from './incoming';
+import { MessageChanges } from './messageChanges';
 import type { OutgoingMessage } from './outbox';
+import { Presence } from './presence';
+import { ProfileUpdates } from './profiles';
+import { ReactionExchange } from './reactionExchange';
 import { ReceiptExchange } from './receiptExchange';
 import { MessageSending } from './sending';
-import { withProfile } from './profiles';
 import { Typists } from './typists';
 
 export { emptyThread, type ChatState, type LoadStatus, type Thread, type Typist } from './chatState';
@@ -61,17 +63,19 @@ export class ChatClient {
   private readonly transport: ChatTransport;
   private readonly conversations: ConversationList;
   private readonly history: MessageHistory;
+  private readonly incoming: IncomingMessages;
   private readonly sending: MessageSending;
+  private readonly changes: MessageChanges;
+  private readonly reactions: ReactionExchange;
   private readonly receipts: ReceiptExchange;
   private readonly typists: Typists;
+  private readonly presence: Presence;
+  private readonly profiles: ProfileUpdates;
   private readonly blocks: BlockList;
-  private readonly api: ChatApi;
-  private readonly profileListeners = new Set<(user: User) => void>();
   private connectedBefore = false;
 
   constructor(options: ChatClientOptions) {
     this.me = options.me;
-    this.api = options.api;
     this.transport = options.transport;
     const describeError =
       options.describeError ?? ((e: unknown) => (e instanceof Error ? e.message : 'Something went wrong'));
@@ -82,18 +86,19 @@ export class ChatClient {
       transport: this.transport,
       newClientId: options.newClientId ?? (() => newClientId()),
       now: options.now ?? (() => new Date()),
-      onStored: (message) => this.ingest(message.conversation_id, [message]),
+      onStored: (message) => this.incoming.ingest(message.conversation_id, [message]),
     });
     this.history = new MessageHistory({
       state: this.state,
       api: options.api,
       gapGraceMs: options.gapGraceMs ?? 400,
       describeError,
-      afterIngest: (id, messages, live) => this.afterIngest(id, messages, live),
+      afterIngest: (id, messages, live) => this.incoming.afterIngest(id, messages, live),
     });
     this.blocks = new BlockList({ state: this.state, api: options.api, describeError });
     this.conversations = new ConversationList({
       state: this.state,
+      me: this.me,
       api: options.api,
       transport: this.transport,
       receipts: this.receipts,
@@ -104,7 +109,21 @@ export class ChatClient {
         this.typists.forgetConversation(id);
         this.sending.discardConversation(id);
       },
+      onMemberLeft: (id, userId) => this.typists.remove(id, userId),
     });
+    this.incoming = new IncomingMessages({
+      state: this.state,
+      me: this.me,
+      history: this.history,
+      conversations: this.conversations,
+      sending: this.sending,
+      receipts: this.receipts,
+      typists: this.typists,
+    });
+    this.changes = new MessageChanges({ state: this.state, transport: this.transport, history: this.history });
+    this.reactions = new ReactionExchange(this.state, this.transport, this.me);
+    this.presence = new Presence(this.state, options.api);
+    this.profiles = new ProfileUpdates(this.state);
   }
 
   // ---- state ----
@@ -153,12 +172,12 @@ export class ChatClient {
   leaveConversation(id: number): Promise<void> {
     return this.conversations.leave(id);
   }
+
   /** Mutes a conversation until `until` (an RFC 3339 time), or unmutes it (`null`): the user's own
    * setting, which notifications honour; messages keep arriving. */
   setMuted(id: number, until: string | null): Promise<void> {
     return this.conversations.setMuted(id, until);
   }
-
 
   /** Adds a user to a group or room (rejects with the server's error, e.g. 409 `already_member`). */
   addMember(id: number, user: Pick<User, 'id'>): Promise<Conversation> {
@@ -188,14 +207,10 @@ export class ChatClient {
   }
 
   /** `user:blocked`: the user blocked someone, here or on another device. */
-  handleUserBlocked = (event: BlockEvent): void => {
-    this.blocks.handleBlocked(event.user_id);
-  };
+  handleUserBlocked = (event: BlockEvent): void => this.blocks.handleBlocked(event.user_id);
 
   /** `user:unblocked`. */
-  handleUserUnblocked = (event: BlockEvent): void => {
-    this.blocks.handleUnblocked(event.user_id);
-  };
+  handleUserUnblocked = (event: BlockEvent): void => this.blocks.handleUnblocked(event.user_id);
 
   // ---- the open conversation ----
 
@@ -204,9 +219,9 @@ export class ChatClient {
     this.state.update((s) => (s.activeConversationId === id ? s : { ...s, activeConversationId: id }));
     if (id === null) return;
     if (!this.conversation(id)) {
-      void this.conversations.fetch(id).then((c) => c && this.noteOnlineCount(c));
+      void this.conversations.fetch(id).then((c) => c && this.presence.noteOnlineCount(c));
     } else if (this.conversation(id)?.type === 'group') {
-      void this.refreshOnlineCount(id);
+      void this.presence.refreshOnlineCount(id);
     }
     const thread = this.thread(id);
     if (thread.status === 'idle' || thread.status === 'error') await this.loadLatest(id);
@@ -276,204 +291,69 @@ export class ChatClient {
 
   // ---- incoming ----
 
-  /** Adds messages of one conversation, from whatever source, and updates everything they touch. */
-  private ingest(conversationId: number, messages: readonly Message[]): void {
-    if (messages.length === 0) return;
-    this.history.merge(conversationId, messages);
-    this.afterIngest(conversationId, messages, true);
-  }
-
-  /**
-   * Updates the list entry, pending messages and typists after messages arrived. `live`: new
-   * messages (events, catch-up) rather than history, so they count as unread.
-   */
-  private afterIngest(conversationId: number, messages: readonly Message[], live: boolean): void {
-    this.sending.confirm(messages, this.me.id);
-    const conversation = this.conversation(conversationId);
-    if (conversation) {
-      const lastSeq = conversation.last_message?.seq ?? 0;
-      const newer = messages.filter((m) => m.seq > lastSeq);
-      if (newer.length > 0) {
-        const latest = newer.reduce((a, b) => (b.seq > a.seq ? b : a));
-        // Notices about others count as unread, like on the server; notices about oneself do not.
-        const unreadAdded = live ? newer.filter((m) => m.sender_id !== this.me.id).length : 0;
-        const mentionsAdded = live ? newer.filter((m) => m.mentions?.includes(this.me.id)).length : 0;
-        this.state.updateConversation(conversationId, (c) => ({
-          ...c,
-          last_message: latest,
-          unread_count: c.unread_count + unreadAdded,
-          mention_count: (c.mention_count ?? 0) + mentionsAdded,
-        }));
-      }
-    }
-    if (live) {
-      // Whoever just sent has stopped typing.
-      for (const userId of new Set(messages.map((m) => m.sender_id))) this.typists.remove(conversationId, userId);
-      this.receipts.acknowledgeDelivery(conversationId, messages);
-    }
-    this.receipts.markReadIfViewing(conversationId);
-  }
-
-  handleMessageNew = (message: Message): void => {
-    const conversationId = message.conversation_id;
-    if (this.hasLeft(conversationId)) return;
-    if (!this.conversation(conversationId)) {
-      void this.conversations.fetch(conversationId).then((found) => {
-        if (found) this.ingest(conversationId, [message]);
-      });
-      return;
-    }
-    this.ingest(conversationId, [message]);
-    this.history.checkForGap(conversationId);
-  };
+  handleMessageNew = this.unlessLeft((message: Message) => this.incoming.handleNew(message));
 
   /** `message:updated`: an edited message replaces the copy held, if it is newer. */
-  handleMessageUpdated = (message: Message): void => {
-    if (this.hasLeft(message.conversation_id)) return;
-    this.history.merge(message.conversation_id, [message]);
-    this.replaceLastMessage(message.conversation_id, message.id, (held) =>
-      isNewerRevision(held, message) ? message : held,
-    );
-  };
+  handleMessageUpdated = this.unlessLeft((message: Message) => this.changes.handleUpdated(message));
 
   /** `message:deleted`: the copy held becomes a tombstone. */
-  handleMessageDeleted = (event: MessageDeletedEvent): void => {
-    if (this.hasLeft(event.conversation_id)) return;
-    this.updateMessage(event.conversation_id, event.message_id, (held) => tombstone(held, event));
-  };
+  handleMessageDeleted = this.unlessLeft((event: MessageDeletedEvent) => this.changes.handleDeleted(event));
 
   /** `message:reaction`: the held copy takes the new count. */
-  handleMessageReaction = (event: MessageReactionEvent): void => {
-    if (this.hasLeft(event.conversation_id)) return;
-    this.updateMessage(event.conversation_id, event.message_id, (m) => withReaction(m, event, this.me.id));
-  };
+  handleMessageReaction = this.unlessLeft((event: MessageReactionEvent) => this.reactions.handleReaction(event));
 
   /** Adds or removes the user's reaction to a message held in `conversationId`. */
-  async toggleReaction(conversationId: number, messageId: number, emoji: string): Promise<void> {
-    const held = this.thread(conversationId).messages.find((m) => m.id === messageId);
-    if (!held) return;
-    const add = !(held.my_reactions ?? []).includes(emoji);
-    const outcome = await this.transport.react(messageId, emoji, add);
-    if (outcome) this.updateMessage(conversationId, messageId, (m) => withReactionOutcome(m, outcome));
+  toggleReaction(conversationId: number, messageId: number, emoji: string): Promise<void> {
+    return this.reactions.toggle(conversationId, messageId, emoji);
   }
 
   /**
    * Edits (`content`) or deletes (`null`) one of the user's messages; resolves to an error
    * sentence, or null once the thread shows the change.
    */
-  async changeMessage(conversationId: number, messageId: number, content: string | null): Promise<string | null> {
-    const outcome = await this.transport.change(messageId, content);
-    if ('error' in outcome) return outcome.error;
-    const { message } = outcome;
-    this.history.merge(conversationId, [message]);
-    this.replaceLastMessage(conversationId, messageId, (held) => (isNewerRevision(held, message) ? message : held));
-    return null;
+  changeMessage(conversationId: number, messageId: number, content: string | null): Promise<string | null> {
+    return this.changes.change(conversationId, messageId, content);
   }
 
-  /** Applies `change` to message `id` in its thread and as the list's last message. */
-  private updateMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
-    this.state.updateThread(conversationId, (t) => {
-      const messages = t.messages.map((m) => (m.id === id ? change(m) : m));
-      return messages.some((m, i) => m !== t.messages[i]) ? { ...t, messages } : t;
-    });
-    this.replaceLastMessage(conversationId, id, change);
-  }
+  handleMessageRead = this.unlessLeft((event: MessageReadEvent) => this.receipts.handleRead(event));
 
-  /** Applies `change` to the conversation's `last_message` when it is message `id`. */
-  private replaceLastMessage(conversationId: number, id: number, change: (held: Message) => Message): void {
-    const last = this.conversation(conversationId)?.last_message;
-    if (!last || last.id !== id) return;
-    const next = change(last);
-    if (next !== last) this.state.updateConversation(conversationId, (c) => ({ ...c, last_message: next }));
-  }
+  handleMessageDelivered = this.unlessLeft((event: MessageDeliveredEvent) => this.receipts.handleDelivered(event));
 
-  handleMessageRead = (event: MessageReadEvent): void => {
-    if (this.hasLeft(event.conversation_id)) return;
-    this.receipts.handleRead(event);
-  };
-
-  handleMessageDelivered = (event: MessageDeliveredEvent): void => {
-    if (this.hasLeft(event.conversation_id)) return;
-    this.receipts.handleDelivered(event);
-  };
-
-  handleTypingStart = (event: TypingEvent): void => {
-    this.typists.start(event);
-  };
-
-  handleTypingStop = (event: TypingEvent): void => {
-    this.typists.remove(event.conversation_id, event.user_id);
-  };
-
-  /** `user:updated`: someone's display name, bio or avatar changed; every copy held follows. */
-  handleUserUpdated = (user: User): void => {
-    this.state.update((s) => withProfile(s, user));
-    for (const listener of this.profileListeners) listener(user);
-  };
-
-  /** Calls `listener` with every `user:updated` (e.g. to refresh the signed-in user's own copy). */
-  onProfileUpdated(listener: (user: User) => void): () => void {
-    this.profileListeners.add(listener);
-    return () => {
-      this.profileListeners.delete(listener);
+  /** `handle`, except for the late events of a conversation the user left. */
+  private unlessLeft<E extends { conversation_id: number }>(handle: (event: E) => void): (event: E) => void {
+    return (event) => {
+      if (!this.hasLeft(event.conversation_id)) handle(event);
     };
   }
 
-  handleUserOnline = (event: UserOnlineEvent): void => {
-    this.state.update((s) => {
-      const conversations = setMemberStatus(s.conversations, event.user_id, 'online');
-      return conversations === s.conversations ? s : { ...s, conversations };
-    });
-  };
+  // ---- people ----
+
+  handleTypingStart = (event: TypingEvent): void => this.typists.start(event);
+
+  handleTypingStop = (event: TypingEvent): void => this.typists.remove(event.conversation_id, event.user_id);
+
+  /** `user:updated`: someone's display name, bio or avatar changed; every copy held follows. */
+  handleUserUpdated = (user: User): void => this.profiles.handle(user);
+
+  /** Calls `listener` with every `user:updated` (e.g. to refresh the signed-in user's own copy). */
+  onProfileUpdated(listener: (user: User) => void): () => void {
+    return this.profiles.subscribe(listener);
+  }
+
+  handleUserOnline = (event: UserOnlineEvent): void => this.presence.handleOnline(event);
 
   handleUserOffline = (event: UserOfflineEvent): void => {
-    this.state.update((s) => {
-      const conversations = setMemberStatus(s.conversations, event.user_id, 'offline', event.last_seen);
-      return conversations === s.conversations ? s : { ...s, conversations };
-    });
+    this.presence.handleOffline(event);
     this.typists.removeEverywhere(event.user_id);
   };
 
-  handleOnlineCount = (event: ConversationOnlineCountEvent): void => {
-    this.setOnlineCount(event.conversation_id, event.online_count);
-  };
+  handleOnlineCount = (event: ConversationOnlineCountEvent): void => this.presence.handleOnlineCount(event);
 
-  /** Reads a group's online count again (after opening it or a reconnect); events keep it after. */
-  async refreshOnlineCount(id: number): Promise<void> {
-    try {
-      this.noteOnlineCount(await this.api.getConversation(id));
-    } catch {
-      // The count is a hint: the next event brings it.
-    }
-  }
+  handleConversationNew = (conversation: Conversation): void => this.addConversation(conversation);
 
-  private noteOnlineCount(conversation: Conversation): void {
-    if (typeof conversation.online_count === 'number') this.setOnlineCount(conversation.id, conversation.online_count);
-  }
+  handleMemberJoined = (event: MemberChangeEvent): void => this.conversations.handleMemberJoined(event);
 
-  private setOnlineCount(id: number, count: number): void {
-    this.state.update((s) =>
-      s.onlineCounts[id] === count ? s : { ...s, onlineCounts: { ...s.onlineCounts, [id]: count } },
-    );
-  }
-
-  handleConversationNew = (conversation: Conversation): void => {
-    this.addConversation(conversation);
-  };
-
-  handleMemberJoined = (event: MemberChangeEvent): void => {
-    this.state.updateConversation(event.conversation_id, (c) => withMemberJoined(c, event.user));
-  };
-
-  handleMemberLeft = (event: MemberChangeEvent): void => {
-    if (event.user.id === this.me.id) {
-      // Left here or on another device (once is enough).
-      if (!this.hasLeft(event.conversation_id)) this.conversations.forget(event.conversation_id);
-      return;
-    }
-    this.state.updateConversation(event.conversation_id, (c) => withMemberLeft(c, event.user.id));
-    this.typists.remove(event.conversation_id, event.user.id);
-  };
+  handleMemberLeft = (event: MemberChangeEvent): void => this.conversations.handleMemberLeft(event);
 
   // ---- connection ----
 
@@ -494,7 +374,7 @@ export class ChatClient {
     // Counts changed while away come with no event: the open group's is read again.
     const active = this.state.getState().activeConversationId;
     if (reconnect && active !== null && this.conversation(active)?.type === 'group') {
-      work.push(this.refreshOnlineCount(active));
+      work.push(this.presence.refreshOnlineCount(active));
     }
     work.push(...this.history.catchUpAll());
     await Promise.all(work);

@@ -1,12 +1,12 @@
 // The user's conversation list and membership: loading it, adding what was created or joined,
-// fetching one not listed yet, leaving, adding members. Conversations the user left stay ignored
-// until the server shows them again, and a list answer older than a membership change does not
-// undo it.
+// fetching one not listed yet, leaving, adding members, members joining and leaving. Conversations
+// the user left stay ignored until the server shows them again, and a list answer older than a
+// membership change does not undo it.
 
-import type { Conversation, User } from '../api/types';
+import type { Conversation, MemberChangeEvent, User } from '../api/types';
 import type { ChatTransport } from '../socket/transport';
 import type { ChatStateStore } from './chatState';
-import { sortByActivity, upsertConversation } from './conversations';
+import { sortByActivity, upsertConversation, withMemberJoined, withMemberLeft } from './conversations';
 import type { ReceiptExchange } from './receiptExchange';
 
 /** The REST calls the list and membership are kept with. */
@@ -25,21 +25,26 @@ export interface ConversationApi {
 
 export interface ConversationListOptions {
   state: ChatStateStore;
+  me: { id: number };
   api: ConversationApi;
   transport: Pick<ChatTransport, 'joinConversation'>;
   receipts: Pick<ReceiptExchange, 'acknowledgeDelivery' | 'markReadIfViewing'>;
   describeError: (error: unknown) => string;
   /** Drops what the other parts of the client hold about a conversation the user left. */
   onForget: (id: number) => void;
+  /** Drops what the other parts of the client hold about another member who left. */
+  onMemberLeft: (conversationId: number, userId: number) => void;
 }
 
 export class ConversationList {
   private readonly state: ChatStateStore;
+  private readonly me: { id: number };
   private readonly api: ConversationApi;
   private readonly transport: Pick<ChatTransport, 'joinConversation'>;
   private readonly receipts: ConversationListOptions['receipts'];
   private readonly describeError: (error: unknown) => string;
   private readonly onForget: (id: number) => void;
+  private readonly onMemberLeft: ConversationListOptions['onMemberLeft'];
   private readonly fetching = new Map<number, Promise<Conversation | undefined>>();
   private listRequest = 0;
   /** Conversations the user left: their late events are ignored until they are back in. */
@@ -52,11 +57,13 @@ export class ConversationList {
 
   constructor(options: ConversationListOptions) {
     this.state = options.state;
+    this.me = options.me;
     this.api = options.api;
     this.transport = options.transport;
     this.receipts = options.receipts;
     this.describeError = options.describeError;
     this.onForget = options.onForget;
+    this.onMemberLeft = options.onMemberLeft;
   }
 
   async load(): Promise<void> {
@@ -164,6 +171,22 @@ export class ConversationList {
       this.state.update((s) => ({ ...s, conversations: upsertConversation(s.conversations, conversation) }));
     }
     return conversation;
+  }
+
+  /** `conversation:member_joined`: someone joined or was added. */
+  handleMemberJoined(event: MemberChangeEvent): void {
+    this.state.updateConversation(event.conversation_id, (c) => withMemberJoined(c, event.user));
+  }
+
+  /** `conversation:member_left`: another member left, or the user did. */
+  handleMemberLeft(event: MemberChangeEvent): void {
+    if (event.user.id === this.me.id) {
+      // Left here or on another device (once is enough).
+      if (!this.hasLeft(event.conversation_id)) this.forget(event.conversation_id);
+      return;
+    }
+    this.state.updateConversation(event.conversation_id, (c) => withMemberLeft(c, event.user.id));
+    this.onMemberLeft(event.conversation_id, event.user.id);
   }
 
   /** Drops everything held about a conversation the user is no longer in. */

@@ -3,7 +3,7 @@
 // fields; presence stays as it was (the event shows it only to some receivers).
 
 import type { Conversation, Message, User } from '../api/types';
-import type { ChatState } from './chatState';
+import type { ChatState, ChatStateStore } from './chatState';
 
 /** The profile fields of a user: what `user:updated` changes. */
 type Profile = Pick<User, 'id' | 'username' | 'display_name' | 'bio' | 'avatar_url'>;
@@ -83,4 +83,27 @@ export function withProfile(state: ChatState, profile: Profile): ChatState {
     threads,
     blocks: blocked ? { ...state.blocks, users: blocked } : state.blocks,
   };
+}
+
+/** Applies every `user:updated` to the state, then tells the listeners. */
+export class ProfileUpdates {
+  private readonly state: ChatStateStore;
+  private readonly listeners = new Set<(user: User) => void>();
+
+  constructor(state: ChatStateStore) {
+    this.state = state;
+  }
+
+  handle(user: User): void {
+    this.state.update((s) => withProfile(s, user));
+    for (const listener of this.listeners) listener(user);
+  }
+
+  /** Calls `listener` with every `user:updated` until the returned function is called. */
+  subscribe(listener: (user: User) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
 }

@@ -6,25 +6,24 @@ import {
   useRef,
   useState,
   useSyncExternalStore,
-  type ChangeEvent,
   type ClipboardEvent,
   type FormEvent,
   type KeyboardEvent,
 } from 'react';
 import { describeUploadError } from '../api/errors';
 import { uploadFile } from '../api/http';
-import { createAttachment, formatFileSize, uploadPercent, type AttachmentState } from '../chat/attachment';
+import { createAttachment } from '../chat/attachment';
 import type { Message, User } from '../api/types';
 import { useChat } from '../chat/ChatContext';
 import { drafts } from '../chat/drafts';
-import { fileIcon, uploadNoun } from '../chat/files';
-import { quoteOf } from '../chat/sending';
+import { uploadNoun } from '../chat/files';
 import { createTypingEmitter } from '../chat/typing';
-import { FileIconBadge } from './Attachments';
-import { quoteText } from './MessageActions';
+import { AttachButton } from './AttachButton';
 import { useMentionAutocomplete } from './MentionSuggestions';
+import { ReplyTarget } from './ReplyQuote';
+import { UploadPreview } from './UploadPreview';
+import { useFileDrop } from './useFileDrop';
 import { MicButton, RecorderBar, useVoiceRecorder } from './VoiceRecorder';
-import { displayName } from '../chat/names';
 
 const MAX_HEIGHT_PX = 160;
 
@@ -48,15 +47,13 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
   const [text, setText] = useState(() => drafts.get(conversationId));
   const textarea = useRef<HTMLTextAreaElement>(null);
   const form = useRef<HTMLFormElement>(null);
-  const fileInput = useRef<HTMLInputElement>(null);
   const [attachment] = useState(() =>
     createAttachment({
       upload: (file, { onProgress, signal }) => uploadFile(file, file.name, { onProgress, signal }),
       describeFailure: (error, chosen) => describeUploadError(error, uploadNoun(chosen.kind)),
     }),
   );
-  const image = useSyncExternalStore(attachment.subscribe, attachment.getState);
-  const [dragging, setDragging] = useState(false);
+  const attachmentState = useSyncExternalStore(attachment.subscribe, attachment.getState);
   const voice = useVoiceRecorder(conversationId, (file) => {
     // A finished recording goes out at once, with the same progress bar as a chosen file.
     attachment.choose(file);
@@ -75,64 +72,11 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     input: textarea,
     setText: (value) => change(value),
   });
-  const uploading = image.phase === 'uploading';
+  const uploading = attachmentState.phase === 'uploading';
   // Leaving the conversation drops the chosen file (and aborts its upload).
   useEffect(() => () => attachment.reset(), [attachment, conversationId]);
 
-  // A file dragged over the conversation (or the composer) is attached when dropped.
-  useEffect(() => {
-    const zone: HTMLElement | null = form.current?.closest<HTMLElement>('.conversation') ?? form.current;
-    if (!zone) return;
-    let depth = 0;
-    const carriesFiles = (event: DragEvent) => Array.from(event.dataTransfer?.types ?? []).includes('Files');
-    const onEnter = (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
-      depth++;
-      setDragging(true);
-    };
-    const onLeave = (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) setDragging(false);
-    };
-    const onOver = (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
-      event.preventDefault();
-      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
-    };
-    const onDrop = (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
-      event.preventDefault();
-      depth = 0;
-      setDragging(false);
-      const file = event.dataTransfer?.files[0];
-      if (file && attachment.getState().phase !== 'uploading') attachment.choose(file);
-    };
-    // A file dropped next to the zone must not replace the app with the file.
-    const onWindowDrop = (event: DragEvent) => {
-      if (carriesFiles(event) && !event.defaultPrevented) event.preventDefault();
-    };
-    window.addEventListener('dragover', onWindowDrop);
-    window.addEventListener('drop', onWindowDrop);
-    zone.addEventListener('dragenter', onEnter);
-    zone.addEventListener('dragleave', onLeave);
-    zone.addEventListener('dragover', onOver);
-    zone.addEventListener('drop', onDrop);
-    zone.classList.add('drop-zone');
-    return () => {
-      window.removeEventListener('dragover', onWindowDrop);
-      window.removeEventListener('drop', onWindowDrop);
-      zone.removeEventListener('dragenter', onEnter);
-      zone.removeEventListener('dragleave', onLeave);
-      zone.removeEventListener('dragover', onOver);
-      zone.removeEventListener('drop', onDrop);
-      zone.classList.remove('drop-zone', 'drag-over');
-    };
-  }, [attachment]);
-
-  useEffect(() => {
-    form.current?.closest('.conversation')?.classList.toggle('drag-over', dragging);
-  }, [dragging]);
+  const dragging = useFileDrop(form, attachment);
 
   const typing = useMemo(
     () =>
@@ -178,12 +122,6 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     textarea.current?.focus();
   }
 
-  function choose(event: ChangeEvent<HTMLInputElement>) {
-    const file = event.target.files?.[0];
-    event.target.value = '';
-    if (file) attachment.choose(file);
-  }
-
   async function sendChosenFile() {
     const uploaded = await attachment.submit();
     // Posted as what the server found the file to be (image, voice message or file).
@@ -192,7 +130,7 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
     if (attachment.getState().phase === 'empty') textarea.current?.focus();
   }
 
-  function cancelImage() {
+  function cancelFile() {
     attachment.cancel();
     textarea.current?.focus();
   }
@@ -235,36 +173,17 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
           {voice.state.error}
         </p>
       ) : null}
-      {image.phase !== 'uploading' && image.error ? (
+      {attachmentState.phase !== 'uploading' && attachmentState.error ? (
         <p className="form-error composer-error" role="alert" data-testid="upload-error">
-          {image.error}
+          {attachmentState.error}
         </p>
       ) : null}
       {replyTo ? <ReplyTarget message={replyTo} onCancel={() => onCancelReply?.()} /> : null}
       {mentions.list}
-      {image.phase !== 'empty' ? (
-        <UploadPreview file={image} onSend={() => void sendChosenFile()} onCancel={cancelImage} />
+      {attachmentState.phase !== 'empty' ? (
+        <UploadPreview file={attachmentState} onSend={() => void sendChosenFile()} onCancel={cancelFile} />
       ) : null}
-      <input
-        ref={fileInput}
-        type="file"
-        className="visually-hidden"
-        tabIndex={-1}
-        aria-hidden="true"
-        onChange={choose}
-        data-testid="image-input"
-      />
-      <button
-        type="button"
-        className="button secondary attach-button"
-        onClick={() => fileInput.current?.click()}
-        disabled={uploading || recording}
-        aria-label={uploading ? 'Uploading a file' : 'Attach a file'}
-        title="Attach a file"
-        data-testid="attach-button"
-      >
-        {uploading ? '...' : '+'}
-      </button>
+      <AttachButton uploading={uploading} disabled={uploading || recording} onChoose={(file) => attachment.choose(file)} />
       {recording ? <RecorderBar recorder={voice} /> : null}
       <label htmlFor={inputId} className="visually-hidden">
         Message
@@ -292,7 +211,7 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
         Press Enter to send, Shift+Enter for a new line. Type @ to mention a member.
       </span>
       {voice.supported && !recording ? (
-        <MicButton recorder={voice} disabled={image.phase !== 'empty'} />
+        <MicButton recorder={voice} disabled={attachmentState.phase !== 'empty'} />
       ) : null}
       {recording ? null : (
         <button type="submit" className="button primary send-button" disabled={!text.trim()} data-testid="send-button">
@@ -300,114 +219,5 @@ export function Composer({ conversationId, members, replyTo = null, onCancelRepl
         </button>
       )}
     </form>
-  );
-}
-
-/** The message being replied to, above the box, with a button that drops it. */
-function ReplyTarget({ message, onCancel }: { message: Message; onCancel: () => void }) {
-  const quote = quoteOf(message);
-  return (
-    <div className="reply-target" role="group" aria-label={`Replying to ${displayName(quote)}`} data-testid="reply-target">
-      <span className="reply-target-body">
-        <span className="reply-quote-sender">Replying to {displayName(quote)}</span>
-        <span className="reply-quote-text">{quoteText(quote)}</span>
-      </span>
-      <button type="button" className="reply-target-cancel" onClick={onCancel} aria-label="Cancel the reply" data-testid="reply-cancel">
-        ×
-      </button>
-    </div>
-  );
-}
-
-const PREVIEW_TITLE = {
-  image: { chosen: 'Send this image?', uploading: 'Sending image', send: 'Send image' },
-  audio: { chosen: 'Send this voice message?', uploading: 'Sending voice message', send: 'Send voice message' },
-  file: { chosen: 'Send this file?', uploading: 'Sending file', send: 'Send file' },
-} as const;
-
-/** The chosen file with Send and Cancel (an image shown, another file as a card); while it
- * uploads, a progress bar. */
-function UploadPreview({
-  file: image,
-  onSend,
-  onCancel,
-}: {
-  file: Exclude<AttachmentState, { phase: 'empty' }>;
-  onSend: () => void;
-  onCancel: () => void;
-}) {
-  const titleId = useId();
-  const sendButton = useRef<HTMLButtonElement>(null);
-  const uploading = image.phase === 'uploading';
-  const percent = uploading ? uploadPercent(image.loaded, image.total) : null;
-  const processing = percent === 100;
-  const titles = PREVIEW_TITLE[image.kind];
-
-  // A newly chosen image (or one whose upload failed): Enter sends it, Escape drops it.
-  useEffect(() => {
-    if (image.phase === 'chosen') sendButton.current?.focus();
-  }, [image.previewUrl, image.phase]);
-
-  function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
-    if (event.key === 'Escape') {
-      event.preventDefault();
-      onCancel();
-    }
-  }
-
-  return (
-    <div
-      className="upload-preview"
-      role="group"
-      aria-labelledby={titleId}
-      onKeyDown={onKeyDown}
-      data-testid="upload-preview"
-      data-phase={image.phase}
-    >
-      {image.previewUrl ? (
-        <img className="upload-preview-image" src={image.previewUrl} alt="" data-testid="upload-preview-image" />
-      ) : (
-        <span className="upload-preview-icon" data-testid="upload-preview-file">
-          <FileIconBadge icon={fileIcon(image.file.type, image.name)} />
-        </span>
-      )}
-      <div className="upload-preview-body">
-        <p className="upload-preview-title" id={titleId}>
-          {uploading ? titles.uploading : titles.chosen}
-        </p>
-        <p className="upload-preview-file">
-          <span className="upload-preview-name">{image.name}</span> · {formatFileSize(image.size)}
-        </p>
-        {uploading ? (
-          <div className="upload-progress">
-            <progress
-              max={100}
-              value={percent ?? undefined}
-              aria-label={`Uploading ${image.name}`}
-              aria-valuetext={processing ? 'Processing' : percent === null ? 'Uploading' : `${percent}%`}
-              data-testid="upload-progress"
-            />
-            <span className="upload-progress-text" aria-hidden="true">
-              {processing ? 'Processing...' : percent === null ? 'Uploading...' : `${percent}%`}
-            </span>
-          </div>
-        ) : null}
-        <div className="upload-preview-actions">
-          <button
-            ref={sendButton}
-            type="button"
-            className="button primary compact"
-            onClick={onSend}
-            disabled={uploading}
-            data-testid="upload-send"
-          >
-            {image.phase === 'chosen' && image.error ? 'Try again' : titles.send}
-          </button>
-          <button type="button" className="button secondary compact" onClick={onCancel} data-testid="upload-cancel">
-            Cancel
-          </button>
-        </div>
-      </div>
-    </div>
   );
 }

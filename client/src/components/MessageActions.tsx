@@ -1,7 +1,6 @@
 import { useEffect, useRef, useState, type MouseEvent, type PointerEvent, type RefObject } from 'react';
-import type { Message, ReplyPreview } from '../api/types';
+import type { Message } from '../api/types';
 import { useChat } from '../chat/ChatContext';
-import { displayName } from '../chat/names';
 
 /** How long a finger rests on a message before its menu opens. */
 const LONG_PRESS_MS = 500;
@@ -210,32 +209,4 @@ export function MessageActions({ message, own, picking, onPick, pickerId, onRepl
       ) : null}
     </div>
   );
-}
-
-/** The replied-to message above a reply; activating it scrolls to that message when it is shown. */
-export function ReplyQuote({ quote }: { quote: ReplyPreview }) {
-  const text = quoteText(quote);
-  function show() {
-    const target = document.querySelector<HTMLElement>(`.message-list [data-message-id="${quote.id}"]`);
-    if (!target) return;
-    target.scrollIntoView({ block: 'center', behavior: 'smooth' });
-    target.classList.add('highlighted');
-    window.setTimeout(() => target.classList.remove('highlighted'), 1500);
-  }
-  return (
-    <button type="button" className="reply-quote" data-testid="reply-quote" onClick={show}>
-      <span className="visually-hidden">In reply to </span>
-      <span className="reply-quote-sender">{displayName(quote)}</span>
-      <span className={`reply-quote-text${quote.deleted ? ' deleted' : ''}`}>{text}</span>
-    </button>
-  );
-}
-
-/** A quoted message's text as shown in a quote. */
-export function quoteText(quote: ReplyPreview): string {
-  if (quote.deleted) return 'Message deleted';
-  if (quote.message_type === 'image' && !quote.content) return 'Photo';
-  if (quote.message_type === 'audio' && !quote.content) return 'Voice message';
-  if (quote.message_type === 'file' && !quote.content) return 'File';
-  return quote.content;
 }

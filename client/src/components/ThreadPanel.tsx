@@ -9,7 +9,7 @@ import { formatFullTime, formatMessageTime } from '../chat/format';
 import { mergeMessages } from '../chat/messages';
 import { useMentionAutocomplete } from './MentionSuggestions';
 import { BlockedNotice } from './BlockedNotice';
-import { MessageRow } from './MessageList';
+import { MessageRow } from './MessageRow';
 
 interface ThreadPanelProps {
   conversation: Conversation;
