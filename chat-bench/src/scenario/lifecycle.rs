@@ -10,7 +10,8 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use super::lifecycle_client::{Cmd, Event, LifeClient, LifeShared, Op, run_client};
+use super::lifecycle_client::{LifeClient, run_client};
+use super::lifecycle_ops::{Cmd, Event, LifeShared, Op};
 use super::pacing::{self, pace};
 use super::setup::{Setup, connect_all, seat};
 use super::traffic::TrafficPlan;

@@ -1,8 +1,8 @@
 //! A `lifecycle` client: carries out the operations the scheduler hands it on the recent messages
 //! of its conversations (its own for edits and deletes), and counts its acks and the events it
 //! receives.
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -16,176 +16,13 @@ use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::MAX_ERRORS_KEPT;
+use super::lifecycle_ops::{Cmd, Event, LifeShared, Op, Tally};
+use super::lifecycle_targets::{Conv, EMOJI, Planned};
 use super::setup::Group;
 use super::wire::AckBody;
 use crate::client::{self, Ws};
 use crate::mix::OpKind;
 use crate::stats::{now_us, sample_us};
-
-/// The reactions toggled, in turn.
-const EMOJI: [&str; 4] = ["👍", "🎉", "❤️", "😂"];
-
-/// An operation as sent, for its ack latency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Op {
-    Send,
-    Edit,
-    ReactAdd,
-    ReactRemove,
-    Delete,
-}
-
-impl Op {
-    pub(super) const ALL: [Op; 5] = [
-        Op::Send,
-        Op::Edit,
-        Op::ReactAdd,
-        Op::ReactRemove,
-        Op::Delete,
-    ];
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Op::Send => "send",
-            Op::Edit => "edit",
-            Op::ReactAdd => "react_add",
-            Op::ReactRemove => "react_remove",
-            Op::Delete => "delete",
-        }
-    }
-
-    /// The event its success sends the conversation's other sockets.
-    pub(super) fn event(self) -> Event {
-        match self {
-            Op::Send => Event::New,
-            Op::Edit => Event::Updated,
-            Op::ReactAdd | Op::ReactRemove => Event::Reaction,
-            Op::Delete => Event::Deleted,
-        }
-    }
-}
-
-/// The events the operations cause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Event {
-    New,
-    Updated,
-    Deleted,
-    Reaction,
-}
-
-impl Event {
-    pub(super) const ALL: [Event; 4] =
-        [Event::New, Event::Updated, Event::Deleted, Event::Reaction];
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Event::New => "message:new",
-            Event::Updated => "message:updated",
-            Event::Deleted => "message:deleted",
-            Event::Reaction => "message:reaction",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn parse(name: &str) -> Option<Event> {
-        Event::ALL.into_iter().find(|e| e.name() == name)
-    }
-}
-
-/// State shared by the clients, the scheduler and the drain.
-pub(super) struct LifeShared {
-    pub(super) run_id: String,
-    pub(super) padding: String,
-    pub(super) content_size: usize,
-    /// Messages of each conversation a client keeps as targets.
-    pub(super) recent: usize,
-    pub(super) connected: Vec<AtomicBool>,
-    /// Operations handed to clients and not yet taken by them.
-    pub(super) queued: AtomicI64,
-    pub(super) pending_acks: AtomicI64,
-    /// Events the successful operations owe the other members' sockets.
-    pub(super) expected: AtomicU64,
-    /// Events of the four kinds received.
-    pub(super) delivered: AtomicU64,
-    pub(super) last_event_us: AtomicU64,
-}
-
-/// One operation for a client, in one of its conversations.
-pub(super) struct Cmd {
-    pub(super) conversation_id: i64,
-    pub(super) kind: OpKind,
-}
-
-/// What a client counted.
-#[derive(Default)]
-pub(super) struct Tally {
-    pub(super) ops: BTreeMap<Op, OpTally>,
-    /// Edits, reactions and deletes made sends for lack of a message to act on.
-    pub(super) substituted: u64,
-    pub(super) expected: [u64; 4],
-    pub(super) received: [u64; 4],
-    pub(super) other_events: u64,
-    pub(super) ack_unanswered: u64,
-    pub(super) unexpected_disconnects: u64,
-    pub(super) server_disconnects: u64,
-    /// Operations discarded (left queued when the client stopped).
-    pub(super) unsent: u64,
-    pub(super) errors: Vec<String>,
-}
-
-/// One kind of operation's sends and acks.
-#[derive(Default)]
-pub(super) struct OpTally {
-    pub(super) sent: u64,
-    pub(super) acked: u64,
-    pub(super) failed: BTreeMap<String, u64>,
-    pub(super) ack_us: Vec<u32>,
-}
-
-struct Conv {
-    id: i64,
-    /// Other sockets in the conversation (each success owes them one event).
-    receivers: u64,
-    /// The latest messages (id, whether this client sent it), oldest first.
-    recent: VecDeque<(i64, bool)>,
-    /// This client's reactions (message, emoji), as of the operations it sent.
-    mine: BTreeSet<(i64, usize)>,
-    /// Reactions with an operation in flight: never changed twice at once, so each operation
-    /// changes something and sends an event.
-    in_flight: BTreeSet<(i64, usize)>,
-}
-
-impl Conv {
-    fn remember(&mut self, message_id: i64, own: bool, cap: usize) {
-        self.recent.push_back((message_id, own));
-        while self.recent.len() > cap {
-            if let Some((gone, _)) = self.recent.pop_front() {
-                self.mine.retain(|&(m, _)| m != gone);
-            }
-        }
-    }
-
-    fn forget(&mut self, message_id: i64) {
-        self.recent.retain(|&(m, _)| m != message_id);
-        self.mine.retain(|&(m, _)| m != message_id);
-    }
-}
-
-/// What a drawn operation becomes once its target is chosen.
-enum Planned {
-    Send,
-    Edit(i64),
-    Delete(i64),
-    React {
-        message_id: i64,
-        emoji: usize,
-        add: bool,
-    },
-}
 
 struct Pending {
     op: Op,
@@ -263,60 +100,10 @@ impl LifeClient {
     /// The target of a drawn operation; `None` when there is nothing to act on.
     fn choose(&mut self, conv: usize, kind: OpKind) -> Option<Planned> {
         self.turn = self.turn.wrapping_add(1);
-        let turn = self.turn;
-        let c = &mut self.convs[conv];
-        let own = || c.recent.iter().filter(|&&(_, own)| own).map(|&(id, _)| id);
-        match kind {
-            OpKind::Send => Some(Planned::Send),
-            OpKind::Edit => {
-                let mine: Vec<i64> = own().collect();
-                mine.get(turn % mine.len().max(1))
-                    .map(|&id| Planned::Edit(id))
-            }
-            OpKind::Delete => {
-                // The oldest: the latest stay for edits and reactions.
-                let id = own().next()?;
-                c.forget(id);
-                Some(Planned::Delete(id))
-            }
-            OpKind::React => {
-                self.reactions += 1;
-                let take_back = self
-                    .reactions
-                    .is_multiple_of(2)
-                    .then(|| {
-                        // On the oldest message: ids grow with time.
-                        c.mine.iter().find(|r| !c.in_flight.contains(r)).copied()
-                    })
-                    .flatten();
-                let (message_id, emoji, add) = match take_back {
-                    Some((message_id, emoji)) => (message_id, emoji, false),
-                    None => {
-                        let (message_id, _) = *c.recent.get(turn % c.recent.len().max(1))?;
-                        let emoji =
-                            (0..EMOJI.len())
-                                .map(|j| (turn + j) % EMOJI.len())
-                                .find(|&e| {
-                                    !c.mine.contains(&(message_id, e))
-                                        && !c.in_flight.contains(&(message_id, e))
-                                })?;
-                        (message_id, emoji, true)
-                    }
-                };
-                // As sent; a failed ack puts it back.
-                if add {
-                    c.mine.insert((message_id, emoji));
-                } else {
-                    c.mine.remove(&(message_id, emoji));
-                }
-                c.in_flight.insert((message_id, emoji));
-                Some(Planned::React {
-                    message_id,
-                    emoji,
-                    add,
-                })
-            }
+        if matches!(kind, OpKind::React) {
+            self.reactions += 1;
         }
+        self.convs[conv].choose(kind, self.turn, self.reactions)
     }
 
     async fn perform(&mut self, ws: &mut Ws, shared: &LifeShared, cmd: Cmd) -> Result<()> {

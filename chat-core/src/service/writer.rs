@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{ChatError, ChatResult};
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::model::{Attachment, Message, MessageType, ReplyPreview};
-use crate::store::messages::NewMessageRow;
+use crate::store::message_batches::NewMessageRow;
 use crate::store::{self, is_unique_violation, now};
 use crate::tasks::Tasks;
 
@@ -196,7 +196,7 @@ async fn existing_by_client_id(
         .iter()
         .filter_map(|r| Some((r.sender, r.message.client_id.as_deref()?)))
         .collect();
-    Ok(store::messages::by_client_ids(db, &keys).await?)
+    Ok(store::message_batches::by_client_ids(db, &keys).await?)
 }
 
 /// One transaction for the whole batch: answers `client_id` retries with the
@@ -246,7 +246,7 @@ async fn store_batch(
         .iter()
         .map(|(&id, indices)| (id, indices.len() as i64))
         .collect();
-    let last_seqs = store::messages::take_seq_blocks(&txn, &counts, created_at).await?;
+    let last_seqs = store::message_batches::take_seq_blocks(&txn, &counts, created_at).await?;
     // (seq, rev) of each new message: both blocks are handed out in the
     // same order, inside the transaction that stores the messages.
     let mut seqs: HashMap<usize, (i64, i64)> = HashMap::new();
@@ -293,14 +293,14 @@ async fn store_batch(
             }
         })
         .collect();
-    let ids = store::messages::insert_batch(&txn, &rows, created_at).await?;
+    let ids = store::message_batches::insert_batch(&txn, &rows, created_at).await?;
     let mut replies: BTreeMap<MessageId, i64> = BTreeMap::new();
     for row in &rows {
         if let Some(parent) = row.reply_to_id {
             *replies.entry(parent).or_default() += 1;
         }
     }
-    store::messages::count_replies(&txn, &replies).await?;
+    store::message_batches::count_replies(&txn, &replies).await?;
     let mentions: Vec<(ConversationId, i64, UserId)> = rows
         .iter()
         .zip(&to_insert)
@@ -312,10 +312,12 @@ async fn store_batch(
                 .map(move |&user| (row.conversation_id, row.seq, user))
         })
         .collect();
-    store::messages::insert_mentions(&txn, &mentions).await?;
-    let profiles =
-        store::messages::sender_profiles(&txn, to_insert.iter().map(|&i| requests[i].sender))
-            .await?;
+    store::message_batches::insert_mentions(&txn, &mentions).await?;
+    let profiles = store::message_batches::sender_profiles(
+        &txn,
+        to_insert.iter().map(|&i| requests[i].sender),
+    )
+    .await?;
     txn.commit().await?;
 
     let mut results: Vec<Option<ChatResult<Stored>>> = (0..requests.len()).map(|_| None).collect();
@@ -508,7 +510,7 @@ mod tests {
         let keys = serde_json::json!([{"sender_id": 1, "client_id": "k-7"}, {"sender_id": 2, "client_id": "none"}]);
         let mut explain = crate::db::Sql::new(sea_orm::DbBackend::Postgres);
         explain.push("EXPLAIN ");
-        crate::store::messages::push_pg_by_client_ids(&mut explain, keys);
+        crate::store::message_batches::push_pg_by_client_ids(&mut explain, keys);
         let plan = db
             .query_all_raw(explain.build())
             .await

@@ -8,9 +8,12 @@
 //! [`Sql`](crate::db::Sql); where PostgreSQL and SQLite need different SQL,
 //! both versions sit side by side in the same function.
 //!
-//! - [`messages`]: message rows, history pages, the writer's batch statements.
+//! - [`messages`]: message rows and history pages.
+//! - [`message_batches`]: the statements of the writer's batches.
 //! - [`conversations`]: conversation rows, the conversation list, public rooms.
 //! - [`members`]: memberships, member lists.
+//! - [`message_changes`]: edits, deletes and the revisions they take.
+//! - [`reactions`]: reactions and who reacted.
 //! - [`receipts`]: read and delivery pointers.
 //! - [`users`]: user rows and user search.
 //! - [`sessions`]: ended login sessions.
@@ -22,6 +25,7 @@
 pub(crate) mod blocks;
 pub(crate) mod conversations;
 pub(crate) mod members;
+pub(crate) mod message_batches;
 pub(crate) mod message_changes;
 pub(crate) mod messages;
 pub(crate) mod presence;
