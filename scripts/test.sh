@@ -102,6 +102,21 @@ if ! have ffmpeg; then
   apt_install ffmpeg || skipped+=("ffmpeg could not be installed")
 fi
 
+# python-socketio, the Python client of the compatibility tests, in a virtual environment of its
+# own (E2E_PYTHON names the interpreter), installed from PyPI when missing or changed.
+PY_ENV="$HOME/.cache/chat-backend/py"
+PY_REQUIREMENTS=e2e/clients/requirements.txt
+PY_STAMP="$PY_ENV/.install-stamp"
+if ! [ -f "$PY_STAMP" ] || [ "$(cat "$PY_STAMP")" != "$(sha256sum "$PY_REQUIREMENTS" | cut -d' ' -f1)" ]; then
+  step "installing python-socketio"
+  if ! python3 -m venv "$PY_ENV" 2>/dev/null; then
+    apt_install python3-venv && python3 -m venv "$PY_ENV"
+  fi
+  "$PY_ENV/bin/pip" install -q --disable-pip-version-check -r "$PY_REQUIREMENTS"
+  sha256sum "$PY_REQUIREMENTS" | cut -d' ' -f1 > "$PY_STAMP"
+fi
+export E2E_PYTHON="$PY_ENV/bin/python"
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

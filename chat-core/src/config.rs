@@ -102,6 +102,47 @@ pub struct ChatConfig {
     /// How long after sending its sender may still edit a message (default
     /// `None`: always). A later edit fails with `unprocessable`.
     pub edit_window: Option<Duration>,
+    /// How Socket.IO packets are encoded (default [`SocketParser::Json`]).
+    /// One server speaks one parser, as Node's socket.io does: every client
+    /// must use the same one.
+    pub socket_parser: SocketParser,
+}
+
+/// The Socket.IO packet encoding a server speaks.
+///
+/// ```
+/// use chat_core::{ChatConfig, SocketParser};
+///
+/// let config = ChatConfig { socket_parser: SocketParser::Msgpack, ..Default::default() };
+/// assert_eq!(ChatConfig::default().socket_parser, SocketParser::Json);
+/// assert_eq!("msgpack".parse::<SocketParser>(), Ok(SocketParser::Msgpack));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SocketParser {
+    /// socket.io's default parser: JSON text, binary as attachments.
+    #[default]
+    Json,
+    /// The parser of `socket.io-msgpack-parser`: each packet one MessagePack
+    /// value, sent as binary.
+    Msgpack,
+}
+
+/// A parser name other than `json` or `msgpack`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the Socket.IO parser is `json` or `msgpack`")]
+pub struct UnknownParser;
+
+impl std::str::FromStr for SocketParser {
+    type Err = UnknownParser;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(SocketParser::Json),
+            "msgpack" => Ok(SocketParser::Msgpack),
+            _ => Err(UnknownParser),
+        }
+    }
 }
 
 impl Default for ChatConfig {
@@ -127,6 +168,7 @@ impl Default for ChatConfig {
             max_group_members_per_request: 100,
             groups_per_hour: 20,
             edit_window: None,
+            socket_parser: SocketParser::Json,
         }
     }
 }

@@ -93,7 +93,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 
-pub use config::ChatConfig;
+pub use config::{ChatConfig, SocketParser, UnknownParser};
 pub use error::{ChatError, ChatResult};
 pub use handle::ChatHandle;
 /// The socketioxide version chat-core is built on, so hosts can name its types
@@ -338,21 +338,29 @@ impl ChatCoreBuilder {
     ) -> (SocketIoLayer<A>, SocketIo<A>, ChatHandle) {
         let queue_packets = self.config.socket_queue_packets.max(1);
         let max_payload = self.config.socket_max_payload.max(1);
+        let socket_parser = self.config.socket_parser;
         let chat = ChatHandle::new(self.db, self.config, cluster, self.handshake_guard);
         // One bound for every way a client can hand the server bytes: the
         // engine's defaults (64 MiB per WebSocket message, 16 MiB per frame,
         // 10 MB of binary attachments) let an unauthenticated socket make the
         // server buffer and parse megabytes before its token is looked at.
-        let parser = ParserConfig::common()
-            .max_incoming_binary_buf_size(max_payload)
-            .max_incoming_binaries(MAX_ATTACHMENTS)
-            .packet_completion_timeout(ATTACHMENT_TIMEOUT);
-        let (layer, io) = builder
+        let builder = builder
             .ws_read_buffer_size(WS_READ_BUFFER)
             .max_payload(u64::try_from(max_payload).unwrap_or(u64::MAX))
             .ws_max_message_size(max_payload)
-            .ws_max_frame_size(max_payload)
-            .with_parser(parser)
+            .ws_max_frame_size(max_payload);
+        let builder = match socket_parser {
+            SocketParser::Json => builder.with_parser(
+                ParserConfig::common()
+                    .max_incoming_binary_buf_size(max_payload)
+                    .max_incoming_binaries(MAX_ATTACHMENTS)
+                    .packet_completion_timeout(ATTACHMENT_TIMEOUT),
+            ),
+            // A MessagePack packet is one WebSocket message or polling
+            // payload, bounded like any other; it has no attachments.
+            SocketParser::Msgpack => builder.with_parser(ParserConfig::msgpack()),
+        };
+        let (layer, io) = builder
             .max_buffer_size(queue_packets)
             // The handlers' handle does not keep the engine's tasks running:
             // the host's handles do (see `ChatHandle`).
@@ -362,6 +370,7 @@ impl ChatCoreBuilder {
         let emitter: Arc<dyn fanout::Emitter> = Arc::new(fanout::SocketEmitter::new(
             io.clone(),
             chat.inner.tasks.clone(),
+            socket_parser,
         ));
         // The handle is new and private to this function: the cell is empty.
         let _ = chat.inner.emitter.set(emitter);

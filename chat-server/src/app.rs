@@ -46,7 +46,8 @@ pub fn app(config: &Config, state: AppState) -> Router {
     let mut router = api
         .layer(cors(config))
         .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(TraceLayer::new_for_http());
+        // Spans name the path without the query, which may carry a token.
+        .layer(TraceLayer::new_for_http().make_span_with(request_span));
     if config.client_dir.join("index.html").exists() {
         let index = config.client_dir.join("index.html");
         let client = ServeDir::new(&config.client_dir).fallback(ServeFile::new(index));
@@ -71,6 +72,16 @@ pub fn app(config: &Config, state: AppState) -> Router {
         tracing::info!(dir = %config.client_dir.display(), "no built client found; serving the API only");
     }
     router
+}
+
+/// The span of a request: method and path, never the query string.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 fn cors(config: &Config) -> CorsLayer {

@@ -12,6 +12,7 @@ use socketioxide::socket::Sid;
 use socketioxide::{BroadcastError, SendError, SocketError, SocketIo};
 
 use super::target::Target;
+use crate::SocketParser;
 use crate::protocol as events;
 use crate::tasks::Tasks;
 
@@ -62,18 +63,27 @@ pub(crate) trait Emitter: Send + Sync + 'static {
     fn expire(&self, sid: Sid, deadline: SocketDeadline);
 }
 
+/// The operators of the namespace `/`; `None` once the server has closed it
+/// (at shutdown, when there is nobody left to reach). `SocketIo`'s own
+/// shortcuts for `/` panic then, and the presence writers still announce
+/// their last changes while the server closes.
+fn root<A: Adapter>(io: &SocketIo<A>) -> Option<BroadcastOperators<A>> {
+    io.of("/")
+}
+
 /// The broadcast operator selecting `target`'s sockets.
-fn audience<A: Adapter>(io: &SocketIo<A>, target: &Target) -> BroadcastOperators<A> {
+fn audience<A: Adapter>(io: &SocketIo<A>, target: &Target) -> Option<BroadcastOperators<A>> {
+    let root = root(io)?;
     // Broadcasting "from" a socket is what excludes it; a socket id is not a
     // room in socketioxide, so `except(sid)` would exclude nothing.
-    let mut op = match target.except_socket.and_then(|sid| io.get_socket(sid)) {
+    let mut op = match target.except_socket.and_then(|sid| root.get_socket(sid)) {
         Some(origin) => origin.to(target.rooms.clone()),
-        None => io.to(target.rooms.clone()),
+        None => root.to(target.rooms.clone()),
     };
     if !target.except_rooms.is_empty() {
         op = op.except(target.except_rooms.clone());
     }
-    op
+    Some(op)
 }
 
 /// Marks a socket already being disconnected for a full queue.
@@ -127,11 +137,43 @@ fn disconnect_overflowing<A: Adapter>(
 pub(crate) struct SocketEmitter<A: Adapter> {
     io: SocketIo<A>,
     tasks: Tasks,
+    parser: SocketParser,
 }
 
 impl<A: Adapter> SocketEmitter<A> {
-    pub(crate) fn new(io: SocketIo<A>, tasks: Tasks) -> Self {
-        SocketEmitter { io, tasks }
+    pub(crate) fn new(io: SocketIo<A>, tasks: Tasks, parser: SocketParser) -> Self {
+        SocketEmitter { io, tasks, parser }
+    }
+}
+
+/// A broadcast's payload in the form the server's parser encodes. The JSON
+/// parser copies already serialized JSON as it is; any other parser would
+/// encode a [`RawValue`] as a wrapper object, so it gets the value itself,
+/// parsed once per broadcast (not per recipient).
+enum Encodable<'a> {
+    Json(&'a RawValue),
+    Value(serde_json::Value),
+}
+
+impl<'a> Encodable<'a> {
+    fn new(parser: SocketParser, payload: &'a RawValue) -> Self {
+        match parser {
+            SocketParser::Json => Encodable::Json(payload),
+            SocketParser::Msgpack => match serde_json::from_str(payload.get()) {
+                Ok(value) => Encodable::Value(value),
+                // Serialized by chat-core itself, so always valid JSON.
+                Err(_) => Encodable::Json(payload),
+            },
+        }
+    }
+}
+
+impl serde::Serialize for Encodable<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Encodable::Json(raw) => raw.serialize(serializer),
+            Encodable::Value(value) => value.serialize(serializer),
+        }
     }
 }
 
@@ -143,16 +185,19 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
         payload: &'a RawValue,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            match audience(&self.io, &target).emit(event, payload).await {
+            let Some(audience_op) = audience(&self.io, &target) else {
+                return;
+            };
+            let payload = Encodable::new(self.parser, payload);
+            match audience_op.emit(event, &payload).await {
                 Ok(()) => {}
                 Err(BroadcastError::Socket(errors)) => {
                     let full = errors
                         .iter()
                         .filter(|e| matches!(e, SocketError::InternalChannelFull))
                         .count();
-                    if full > 0 {
-                        let sockets = audience(&self.io, &target).sockets();
-                        disconnect_overflowing(sockets, full, event, &self.tasks);
+                    if let Some(audience_op) = audience(&self.io, &target).filter(|_| full > 0) {
+                        disconnect_overflowing(audience_op.sockets(), full, event, &self.tasks);
                     }
                 }
                 Err(err) => tracing::warn!(event, %err, "broadcast failed"),
@@ -168,7 +213,11 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             // A full queue loses only this count: the next one replaces it.
-            if let Err(err) = self.io.local().to(room).emit(event, payload).await {
+            let Some(root) = root(&self.io) else {
+                return;
+            };
+            let payload = Encodable::new(self.parser, payload);
+            if let Err(err) = root.local().to(room).emit(event, &payload).await {
                 tracing::debug!(event, %err, "local broadcast not delivered to every socket");
             }
         })
@@ -176,7 +225,10 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
 
     fn join(&self, rooms: Vec<String>, join: Vec<String>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(err) = self.io.to(rooms).join(join).await {
+            let Some(root) = root(&self.io) else {
+                return;
+            };
+            if let Err(err) = root.to(rooms).join(join).await {
                 tracing::warn!(%err, "joining rooms failed");
             }
         })
@@ -184,7 +236,10 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
 
     fn leave(&self, rooms: Vec<String>, leave: Vec<String>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(err) = self.io.to(rooms).leave(leave).await {
+            let Some(root) = root(&self.io) else {
+                return;
+            };
+            if let Err(err) = root.to(rooms).leave(leave).await {
                 tracing::warn!(%err, "leaving rooms failed");
             }
         })
@@ -192,14 +247,17 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
 
     fn disconnect(&self, target: Target) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(err) = audience(&self.io, &target).disconnect().await {
+            let Some(audience_op) = audience(&self.io, &target) else {
+                return;
+            };
+            if let Err(err) = audience_op.disconnect().await {
                 tracing::warn!(%err, "disconnecting sockets failed");
             }
         })
     }
 
     fn expire(&self, sid: Sid, deadline: SocketDeadline) {
-        let Some(socket) = self.io.get_socket(sid) else {
+        let Some(socket) = root(&self.io).and_then(|root| root.get_socket(sid)) else {
             return;
         };
         if socket.extensions.get::<SocketDeadline>() != Some(deadline) {

@@ -115,8 +115,10 @@ pub enum AuthError {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct AuthRequest<'a> {
-    /// The token from `auth.token`, `Authorization: Bearer`, or the
-    /// `access_token` cookie, in that order of preference.
+    /// The token from `auth.token` (or the handshake query's `token`, for
+    /// clients without `auth` such as socket.io-client v2),
+    /// `Authorization: Bearer`, or the `access_token` cookie, in that order
+    /// of preference.
     pub token: Option<&'a str>,
     /// All handshake headers, for hosts with their own scheme.
     pub headers: &'a HeaderMap,
@@ -194,9 +196,11 @@ pub trait Authenticator: Send + Sync + 'static {
     fn authenticate<'a>(&'a self, req: AuthRequest<'a>) -> AuthFuture<'a>;
 }
 
-/// Finds the access token in a handshake: `auth.token`, then a Bearer
-/// `Authorization` header, then the `access_token` cookie. chat-core calls it
-/// to fill [`AuthRequest::token`]; hosts can reuse it for HTTP requests.
+/// Finds the access token in a handshake: `auth.token` (or, when there is
+/// none, the handshake query's `token`, which chat-core passes in its place),
+/// then a Bearer `Authorization` header, then the `access_token` cookie.
+/// chat-core calls it to fill [`AuthRequest::token`]; hosts can reuse it for
+/// HTTP requests.
 ///
 /// ```
 /// let mut headers = http::HeaderMap::new();

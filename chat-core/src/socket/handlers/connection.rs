@@ -42,7 +42,12 @@ pub(crate) async fn authenticate<A: Adapter>(
 ) -> Result<(), ConnectRefused> {
     let attempt = chat.inner.limits.handshake_attempt(socket.req_parts())?;
     // Any other shape (or a non-string token) is as good as no token.
-    let auth_token = auth.ok().and_then(|Object(auth)| auth.token);
+    // socket.io-client v2 has no `auth`: it passes the token in the query.
+    let auth_token = auth
+        .ok()
+        .and_then(|Object(auth)| auth.token)
+        .filter(|t| !t.is_empty())
+        .or_else(|| query_token(socket.req_parts().uri.query()));
     let auth_token = auth_token.as_deref();
     let headers = &socket.req_parts().headers;
     let request = AuthRequest {
@@ -91,6 +96,15 @@ pub(crate) async fn authenticate<A: Adapter>(
     Ok(())
 }
 
+/// The `token` parameter of the handshake's query string
+/// (`io(url, {query: {token}})`), percent-decoded.
+fn query_token(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, token)| token.into_owned())
+        .filter(|token| !token.is_empty())
+}
+
 async fn check_session(chat: &ChatHandle, identity: &Identity) -> Result<(), ConnectRefused> {
     match chat.session_active(identity).await {
         Ok(true) => Ok(()),
@@ -131,5 +145,21 @@ async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, State(chat): State<Chat
     }
     if let Err(err) = chat.socket_closed(&identity).await {
         tracing::error!(%err, "presence update on disconnect failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_token;
+
+    #[test]
+    fn the_query_token_is_read_percent_decoded() {
+        assert_eq!(
+            query_token(Some("EIO=3&transport=polling&token=a.b%2Bc&t=N1")),
+            Some("a.b+c".to_owned())
+        );
+        assert_eq!(query_token(Some("EIO=4&transport=websocket")), None);
+        assert_eq!(query_token(Some("token=")), None);
+        assert_eq!(query_token(None), None);
     }
 }
