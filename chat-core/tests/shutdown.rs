@@ -48,5 +48,9 @@ async fn closing_the_sockets_with_presence_to_announce_panics_nowhere() {
     chat.close_sockets().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(sockets);
-    assert_eq!(panics.load(Ordering::SeqCst), 0, "a task panicked while the sockets closed");
+    assert_eq!(
+        panics.load(Ordering::SeqCst),
+        0,
+        "a task panicked while the sockets closed"
+    );
 }
