@@ -137,8 +137,31 @@ describe('every socket.io client version on one server', { timeout: 180_000 }, (
       for (const event of ['message:new', 'message:updated', 'message:deleted']) {
         assert.equal(b.count(event, (m) => (m.id ?? m.message_id) === message.id), 1, `${event} heard ${b.count(event)} times`);
       }
+
+      // Events that REST calls cause: a new group, a member added, a profile change, a block.
+      const carol = await server.register();
+      const group = await server.post('/api/conversations', { type: 'group', name: `${kind} group`, member_ids: [bob.user.id] }, { token: alice.token });
+      assert.equal(group.status, 201, group.text);
+      assert.equal((await b.next('conversation:new', (c) => c.id === group.body.id)).name, `${kind} group`);
+      const memberAdded = await server.post(`/api/conversations/${group.body.id}/members`, { user_id: carol.user.id }, { token: alice.token });
+      assert.equal(memberAdded.status, 201, memberAdded.text);
+      assert.equal((await b.next('conversation:member_joined', (j) => j.conversation_id === group.body.id)).user.id, carol.user.id);
+      const profile = await server.api('PATCH', '/api/users/me', { token: alice.token, body: { display_name: `Alice ${kind}` } });
+      assert.equal(profile.status, 200, profile.text);
+      assert.equal((await b.next('user:updated', (u) => u.id === alice.user.id)).display_name, `Alice ${kind}`);
+      const blocked = await server.post(`/api/users/${alice.user.id}/block`, {}, { token: bob.token });
+      assert.ok([200, 201, 204].includes(blocked.status), blocked.text);
+      assert.equal((await b.next('user:blocked')).user_id, alice.user.id);
+      const unblocked = await server.api('DELETE', `/api/users/${alice.user.id}/block`, { token: bob.token });
+      assert.ok([200, 204].includes(unblocked.status), unblocked.text);
+      assert.equal((await b.next('user:unblocked')).user_id, alice.user.id);
+
       await b.close();
       assert.equal((await a.next('user:offline', (p) => p.user_id === bob.user.id, 10_000)).username, bob.user.username);
+      // Logging out everywhere ends the socket with session:ended.
+      const logout = await server.post('/api/auth/logout-all', {}, { token: alice.token });
+      assert.ok([200, 204].includes(logout.status), logout.text);
+      assert.equal((await a.next('session:ended')).reason, 'logged_out_everywhere');
       await a.close();
     });
   }
