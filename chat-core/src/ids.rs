@@ -80,6 +80,7 @@ macro_rules! id_type {
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, DeriveValueType,
         )]
+        #[derive(ts_rs::TS)]
         #[serde(transparent)]
         pub struct $name(i64);
 

@@ -21,6 +21,7 @@
 //!   [`MessageId`](ids::MessageId): typed ids, positive when decoded.
 //! - [`socket::auth`]: the [`Authenticator`] the host implements to identify sockets.
 //! - [`socket::events`]: event names and the ack format; [`model`]: wire types.
+//! - [`typescript`]: the wire types and typed event maps as TypeScript declarations.
 //! - [`service`]: request and result types of the operations.
 //! - [`entity`]: sea-orm entities of the schema (created by the `migration` crate).
 //! - [`error`]: [`ChatError`], failures, each with a stable `code` and HTTP status.
@@ -84,6 +85,7 @@ mod store;
 mod tasks;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod typescript;
 
 use std::sync::Arc;
 

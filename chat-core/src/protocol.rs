@@ -294,7 +294,7 @@ pub const SESSION_REFRESH: &str = "session:refresh";
 /// assert_eq!(json, serde_json::json!({ "reason": "expired" }));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, Serialize)]
 pub struct SessionEnded {
     /// Why: `"expired"`, or the host's reason (`"logged_out"`, ...).
     pub reason: &'static str,
@@ -411,7 +411,7 @@ pub const USER_UPDATED: &str = "user:updated";
 /// assert_eq!(r.conversation_id.get(), 42);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationRef {
     /// Conversation id.
     pub conversation_id: ConversationId,

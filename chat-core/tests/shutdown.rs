@@ -22,8 +22,11 @@ async fn closing_the_sockets_with_presence_to_announce_panics_nowhere() {
         default_hook(info);
     }));
 
-    let served = common::serve(ChatConfig::default()).await;
-    let chat = served.chat.clone();
+    let common::Served {
+        addr,
+        chat,
+        db: _db,
+    } = common::serve(ChatConfig::default()).await;
     let mut sockets = Vec::new();
     let mut users = Vec::new();
     for name in ["alice", "bob", "carol", "dave"] {
@@ -37,7 +40,7 @@ async fn closing_the_sockets_with_presence_to_announce_panics_nowhere() {
             .expect("direct conversation");
     }
     for (_, token) in &users {
-        sockets.push(Client::connect(served.addr, token).await.expect("connects"));
+        sockets.push(Client::connect(addr, token).await.expect("connects"));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
 

@@ -11,7 +11,7 @@ use crate::ids::{ConversationId, UserId};
 /// use chat_core::model::ConversationKind;
 /// assert_eq!(serde_json::to_string(&ConversationKind::Direct).unwrap(), "\"direct\"");
 /// ```
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
     /// Between exactly two users; unique per pair.
@@ -47,7 +47,7 @@ impl ConversationKind {
 /// let conversation: Conversation = serde_json::from_str(json).unwrap();
 /// assert_eq!(conversation.kind, ConversationKind::Direct);
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Conversation {
     /// Conversation id.
     pub id: ConversationId,

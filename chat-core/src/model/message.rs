@@ -11,7 +11,7 @@ use crate::ids::{ConversationId, MessageId, UserId};
 /// assert_eq!(MessageType::parse("image"), Some(MessageType::Image));
 /// assert_eq!(MessageType::Text.as_str(), "text");
 /// ```
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageType {
     /// Plain text.
@@ -72,7 +72,7 @@ impl MessageType {
 /// let sender: MessageSender = serde_json::from_str(json).unwrap();
 /// assert_eq!(sender.username, "bob");
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MessageSender {
     /// User id.
     pub id: UserId,
@@ -99,7 +99,7 @@ pub struct MessageSender {
 /// assert_eq!(quoted.username, "bob");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReplyPreview {
     /// The quoted message.
     pub id: MessageId,
@@ -129,7 +129,7 @@ pub struct ReplyPreview {
 /// assert_eq!(thumbs.count, 3);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReactionCount {
     /// One emoji (fully qualified).
     pub emoji: String,
@@ -167,7 +167,7 @@ pub struct ReactionUsers {
 /// assert_eq!(AttachmentKind::parse("audio"), Some(AttachmentKind::Audio));
 /// assert_eq!(AttachmentKind::File.as_str(), "file");
 /// ```
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentKind {
     /// A PNG, JPEG, GIF or WebP image, re-encoded, with a thumbnail.
@@ -226,7 +226,7 @@ impl AttachmentKind {
 /// assert_eq!(note.duration_ms, Some(4520));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Attachment {
     /// Where members download it (the message's `file_url`).
     pub url: String,
@@ -272,7 +272,7 @@ pub struct Attachment {
 /// };
 /// assert_eq!(serde_json::to_value(&m).unwrap()["message_type"], "text");
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Message {
     /// Message id.
     pub id: MessageId,

@@ -15,7 +15,7 @@ use crate::ids::UserId;
 /// let json = serde_json::to_value(&user).unwrap();
 /// assert!(json.get("email").is_none());
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct User {
     /// User id.
     pub id: UserId,
@@ -30,6 +30,7 @@ pub struct User {
     /// Avatar image URL (see [`ProfileUpdate`](crate::service::ProfileUpdate)).
     pub avatar_url: Option<String>,
     /// `online` or `offline`.
+    #[ts(type = "\"online\" | \"offline\"")]
     pub status: String,
     /// When the user was last connected.
     pub last_seen: Option<DateTime<Utc>>,
@@ -54,7 +55,7 @@ pub struct User {
 /// assert_eq!(json["username"], "alice");
 /// assert_eq!(json["email"], "alice@example.com");
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OwnUser {
     /// Public part.
     #[serde(flatten)]

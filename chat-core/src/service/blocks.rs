@@ -34,7 +34,7 @@ use crate::store::{self, now};
 /// assert_eq!(serde_json::to_value(&event)?, serde_json::json!({"user_id": 13}));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockEvent {
     /// The user blocked or unblocked.
     pub user_id: UserId,

@@ -25,7 +25,7 @@ use crate::store::{self, now};
 /// assert_eq!(edit.message_id.get(), 1001);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, Deserialize)]
 pub struct EditMessage {
     /// The message to edit.
     pub message_id: MessageId,
@@ -42,7 +42,7 @@ pub struct EditMessage {
 /// assert_eq!(delete.message_id.get(), 1001);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, Deserialize)]
 pub struct DeleteMessage {
     /// The message to delete.
     pub message_id: MessageId,
@@ -61,7 +61,7 @@ pub struct DeleteMessage {
 /// assert_eq!(heard.rev, 31);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageDeleted {
     /// The conversation.
     pub conversation_id: ConversationId,

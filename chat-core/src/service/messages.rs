@@ -36,7 +36,7 @@ use crate::store;
 /// # assert_eq!(photo.conversation_id, general);
 /// # Ok::<(), chat_core::ChatError>(())
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, Deserialize)]
 pub struct SendMessage {
     /// Target conversation.
     pub conversation_id: ConversationId,
@@ -45,16 +45,20 @@ pub struct SendMessage {
     pub content: String,
     /// `text` (default), `image`, `audio` or `file`; `system` is refused.
     #[serde(default)]
+    #[ts(optional)]
     pub message_type: Option<MessageType>,
     /// URL of the sender's upload, for image, audio and file messages.
     #[serde(default)]
+    #[ts(optional)]
     pub file_url: Option<String>,
     /// Idempotency key chosen by the sender (1..=64 characters).
     #[serde(default)]
+    #[ts(optional)]
     pub client_id: Option<String>,
     /// The message this one replies to: one of the same conversation, not
     /// deleted (`unprocessable` otherwise).
     #[serde(default)]
+    #[ts(optional)]
     pub reply_to: Option<MessageId>,
 }
 

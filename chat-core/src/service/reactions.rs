@@ -29,7 +29,7 @@ pub const REACTORS_LISTED: usize = 20;
 /// assert_eq!(request.emoji, "🎉");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, Deserialize)]
 pub struct ReactionRequest {
     /// The message reacted to.
     pub message_id: MessageId,
@@ -40,7 +40,7 @@ pub struct ReactionRequest {
 
 /// The answer to a reaction change: the message's reactions now, and the
 /// caller's own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReactionOutcome {
     /// The message.
     pub message_id: MessageId,
@@ -54,7 +54,7 @@ pub struct ReactionOutcome {
 }
 
 /// Whether a reaction was added or removed (`message:reaction`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReactionAction {
     /// Added.
@@ -76,7 +76,7 @@ pub enum ReactionAction {
 /// assert_eq!(heard.action, ReactionAction::Add);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionEvent {
     /// The conversation.
     pub conversation_id: ConversationId,

@@ -41,7 +41,7 @@ pub enum ReceiptKind {
 /// let body: ReceiptRequest = serde_json::from_str(r#"{"conversation_id": 42, "message_id": 1001}"#).unwrap();
 /// assert_eq!(body.message_id.get(), 1001);
 /// ```
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, Deserialize, Serialize)]
 pub struct ReceiptRequest {
     /// Conversation.
     pub conversation_id: ConversationId,
@@ -61,7 +61,7 @@ pub struct ReceiptRequest {
 /// let read_by_9 = |message_seq: i64| message_seq <= receipt.seq;
 /// assert!(read_by_9(12) && !read_by_9(18));
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Receipt {
     /// Conversation.
     pub conversation_id: ConversationId,
@@ -73,9 +73,11 @@ pub struct Receipt {
     pub user_id: UserId,
     /// When (`read_at` for reads).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub read_at: Option<DateTime<Utc>>,
     /// When (`delivered_at` for deliveries).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub delivered_at: Option<DateTime<Utc>>,
 }
 

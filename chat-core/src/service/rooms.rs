@@ -28,7 +28,7 @@ use crate::store::{self, is_unique_violation};
 /// assert_eq!(json["user"]["id"], 9);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Serialize)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize)]
 pub struct MemberEvent {
     /// Conversation.
     pub conversation_id: ConversationId,

@@ -647,11 +647,11 @@ describe('chat client: receipts', () => {
     t.api.add(...messages(1, 3, { sender_id: ME.id }));
     await t.client.start();
     await t.client.openConversation(10);
-    t.client.handleMessageDelivered({ conversation_id: 10, message_id: message(3).id, user_id: 2, delivered_at: 'x' });
-    t.client.handleMessageRead({ conversation_id: 10, message_id: message(2).id, user_id: 2, read_at: 'x' });
-    t.client.handleMessageRead({ conversation_id: 10, message_id: message(1).id, user_id: 2, read_at: 'x' });
+    t.client.handleMessageDelivered({ conversation_id: 10, message_id: message(3).id, seq: 3, user_id: 2, delivered_at: 'x' });
+    t.client.handleMessageRead({ conversation_id: 10, message_id: message(2).id, seq: 2, user_id: 2, read_at: 'x' });
+    t.client.handleMessageRead({ conversation_id: 10, message_id: message(1).id, seq: 1, user_id: 2, read_at: 'x' });
     // The user's own receipts (another device) are not receipts of others.
-    t.client.handleMessageDelivered({ conversation_id: 10, message_id: message(3).id, user_id: ME.id, delivered_at: 'x' });
+    t.client.handleMessageDelivered({ conversation_id: 10, message_id: message(3).id, seq: 3, user_id: ME.id, delivered_at: 'x' });
     const state = t.client.getState();
     expect(state.deliveredUpTo[10]).toEqual({ 2: { message_id: message(3).id, seq: 3 } });
     expect(state.readUpTo[10]).toEqual({ 2: { message_id: message(2).id, seq: 2 } });
@@ -662,9 +662,9 @@ describe('chat client: receipts', () => {
     t.api.conversations = [conversation({ unread_count: 2 })];
     t.api.add(...messages(1, 2));
     await t.client.start();
-    t.client.handleMessageRead({ conversation_id: 10, message_id: message(1).id, user_id: ME.id, read_at: 'x' });
+    t.client.handleMessageRead({ conversation_id: 10, message_id: message(1).id, seq: 1, user_id: ME.id, read_at: 'x' });
     expect(t.client.conversation(10)?.unread_count).toBe(2);
-    t.client.handleMessageRead({ conversation_id: 10, message_id: message(2).id, user_id: ME.id, read_at: 'x' });
+    t.client.handleMessageRead({ conversation_id: 10, message_id: message(2).id, seq: 2, user_id: ME.id, read_at: 'x' });
     expect(t.client.conversation(10)?.unread_count).toBe(0);
   });
 });
@@ -724,7 +724,7 @@ describe('chat client: groups and rooms', () => {
     await t.client.start();
     await t.client.openConversation(20);
     expect(t.client.thread(20).messages).toHaveLength(2);
-    t.client.handleMessageRead({ conversation_id: 20, message_id: message(1, { conversation_id: 20 }).id, user_id: 2, read_at: 'x' });
+    t.client.handleMessageRead({ conversation_id: 20, message_id: message(1, { conversation_id: 20 }).id, seq: 1, user_id: 2, read_at: 'x' });
 
     await t.client.leaveConversation(20);
     expect(t.api.calls).toContain('leave 20');

@@ -42,7 +42,7 @@ const LOAD_CONCURRENCY: usize = 16;
 /// assert_eq!((event.conversation_id.get(), event.online_count), (42, 17));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OnlineCount {
     /// The group.
     pub conversation_id: ConversationId,

@@ -34,7 +34,7 @@ const ANNOUNCE_CONCURRENCY: usize = 16;
 /// assert!(json.get("last_seen").is_none()); // only `user:offline` carries it
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Presence {
     /// User.
     pub user_id: UserId,
@@ -42,6 +42,7 @@ pub struct Presence {
     pub username: String,
     /// When the last connection closed (`user:offline` only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub last_seen: Option<DateTime<Utc>>,
 }
 

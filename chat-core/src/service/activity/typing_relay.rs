@@ -19,7 +19,7 @@ use crate::socket::auth::Identity;
 ///     serde_json::from_str(r#"{"conversation_id": 42, "user_id": 7, "username": "alice"}"#).unwrap();
 /// println!("{} is typing...", typing.username);
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Typing {
     /// Conversation.
     pub conversation_id: ConversationId,
