@@ -7,23 +7,51 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
 // The components are registered as one schema under this id; references into
-// them are rewritten to point there.
+// them are rewritten to point there. Answers are checked strictly: a field the
+// description does not list is a mismatch too (see `prepare`).
 const COMPONENTS_ID = 'urn:chat-server:openapi:components';
 const LOCAL_REF = '#/components/schemas/';
+// Suffix of the open variant of a component (see `prepare`).
+const OPEN = '__open';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
-/** A copy of `value` with every `#/components/schemas/X` reference made absolute. */
-function absoluteRefs(value) {
-  if (Array.isArray(value)) return value.map(absoluteRefs);
-  if (value === null || typeof value !== 'object') return value;
+/**
+ * A copy of `schema` for validating answers: every `#/components/schemas/X` reference made
+ * absolute, and every object closed (`unevaluatedProperties: false`), so that a field the
+ * description does not list fails too. The members of an `allOf` (serde's `flatten`) stay open and
+ * the object they compose is closed instead, since each member lists only its own fields;
+ * `open` leaves `schema` itself open (its nested objects are closed all the same).
+ */
+function prepare(schema, open = false) {
+  if (Array.isArray(schema)) return schema.map((item) => prepare(item));
+  if (schema === null || typeof schema !== 'object') return schema;
   const out = {};
-  for (const [key, field] of Object.entries(value)) {
-    out[key] =
-      key === '$ref' && typeof field === 'string' && field.startsWith(LOCAL_REF)
-        ? `${COMPONENTS_ID}#/$defs/${field.slice(LOCAL_REF.length)}`
-        : absoluteRefs(field);
+  for (const [key, field] of Object.entries(schema)) {
+    if (key === '$ref' && typeof field === 'string' && field.startsWith(LOCAL_REF)) {
+      out[key] = `${COMPONENTS_ID}#/$defs/${field.slice(LOCAL_REF.length)}${open ? OPEN : ''}`;
+    } else if (key === 'allOf' && Array.isArray(field)) {
+      out[key] = field.map((member) => prepare(member, true));
+    } else if (key === 'properties' && field && typeof field === 'object') {
+      out[key] = Object.fromEntries(Object.entries(field).map(([name, value]) => [name, prepare(value)]));
+    } else {
+      out[key] = prepare(field);
+    }
+  }
+  const isObject = out.type === 'object' || out.properties !== undefined || out.allOf !== undefined;
+  if (!open && isObject && out.additionalProperties === undefined && out.unevaluatedProperties === undefined) {
+    out.unevaluatedProperties = false;
   }
   return out;
+}
+
+/** The components as `$defs`: each closed under its name, and open under its name + OPEN. */
+function componentDefs(schemas) {
+  const defs = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    defs[name] = prepare(schema);
+    defs[`${name}${OPEN}`] = prepare(schema, true);
+  }
+  return defs;
 }
 
 /** The media type of a Content-Type header value, lower case, without parameters. */
@@ -69,7 +97,7 @@ export class OpenApiValidator {
     this.document = document;
     this.ajv = new Ajv2020({ allErrors: true, strict: false });
     addFormats(this.ajv);
-    this.ajv.addSchema({ $id: COMPONENTS_ID, $defs: absoluteRefs(document.components?.schemas ?? {}) });
+    this.ajv.addSchema({ $id: COMPONENTS_ID, $defs: componentDefs(document.components?.schemas ?? {}) });
     this.compiled = new Map();
     // Path templates as patterns; a literal segment wins over a parameter
     // (`/api/users/me` over `/api/users/{id}`), as in the server's router.
@@ -109,7 +137,7 @@ export class OpenApiValidator {
   #validatorFor(key, schema) {
     let validate = this.compiled.get(key);
     if (!validate) {
-      validate = this.ajv.compile(absoluteRefs(schema));
+      validate = this.ajv.compile(prepare(schema));
       this.compiled.set(key, validate);
     }
     return validate;
