@@ -131,7 +131,29 @@ macro_rules! id_type {
                 $name::try_from(raw).map_err(|_| serde::de::Error::custom(NOT_POSITIVE))
             }
         }
+
+        // On the wire an id is a bare positive 64-bit integer.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                positive_id_schema()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// The schema every id type shares: `integer`, `int64`, at least 1.
+#[cfg(feature = "openapi")]
+fn positive_id_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .into()
 }
 
 id_type! {

@@ -66,13 +66,50 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: String,
-    code: &'a str,
+/// The body of every error answer of the API.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A sentence for people; internal causes are never told.
+    pub error: String,
+    /// A stable `snake_case` code for programs (e.g. `validation_failed`,
+    /// `unauthorized`, `not_found`, `rate_limited`); the codes are listed in
+    /// the protocol's "Error codes".
+    #[schema(value_type = String, pattern = "^[a-z][a-z_]*$")]
+    pub code: &'static str,
+    /// Present only with `validation_failed` (each bad field and its
+    /// problems) and `rate_limited` (`retry_after`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<&'a FieldErrors>,
+    #[schema(value_type = ErrorDetails)]
+    pub details: Option<FieldErrors>,
 }
+
+/// The schema of [`ErrorBody::details`]: `{"<field>": ["<problem>", ...]}`
+/// for `validation_failed`, `{"retry_after": <seconds>}` for `rate_limited`.
+/// Only described, never built: the answers build their details as they are.
+pub enum ErrorDetails {}
+
+impl utoipa::PartialSchema for ErrorDetails {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let problems = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "`validation_failed`: each bad field (e.g. `username`, `member_ids[1]`, `id`) \
+                 with its problems. `rate_limited`: `retry_after`, the seconds to wait.",
+            ))
+            .property(
+                "retry_after",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1)),
+            )
+            .additional_properties(Some(problems))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorDetails {}
 
 impl ApiError {
     fn status(&self) -> StatusCode {
@@ -144,14 +181,16 @@ impl IntoResponse for ApiError {
             )
                 .into_response();
         }
-        let details = match &self {
-            ApiError::Chat(err) => err.details(),
-            ApiError::UnusableFields(fields) => Some(fields),
+        let code = self.code();
+        let details = match self {
+            ApiError::Chat(ChatError::Validation(fields)) | ApiError::UnusableFields(fields) => {
+                Some(fields)
+            }
             _ => None,
         };
         let body = ErrorBody {
             error: message,
-            code: self.code(),
+            code,
             details,
         };
         (status, Json(body)).into_response()

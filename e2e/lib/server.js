@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
+import { OpenApiValidator } from './openapi.js';
 
 const E2E_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -117,6 +118,8 @@ export class ChatServer {
   output = '';
   sockets = new Set();
   #exited = null;
+  /** The server's OpenAPI description, read once (a promise of an `OpenApiValidator`). */
+  #openapi = null;
 
   /**
    * `database`: a PostgreSQL database `{name, url}` from `createPgDatabase()` to share with
@@ -306,8 +309,14 @@ export class ChatServer {
    * HTTP request against the server. `body` is sent as JSON; `raw` is sent as is
    * (set the content-type yourself through `headers`).
    * Resolves to {status, body, text, headers}; body is parsed JSON, or null when not JSON.
+   *
+   * Every answer is checked against the server's OpenAPI description (`lib/openapi.js`): an
+   * undocumented path, method or status, or a body that does not fit its schema, throws, so the
+   * test that made the call fails. `undocumented: 'why'` skips the check, for the few calls that
+   * deliberately go where the description does not (unknown routes, other methods, the
+   * Socket.IO transport); say why.
    */
-  async api(method, urlPath, { token, body, raw, headers = {} } = {}) {
+  async api(method, urlPath, { token, body, raw, headers = {}, undocumented } = {}) {
     const h = {};
     for (const [k, v] of Object.entries(headers)) h[k.toLowerCase()] = v;
     if (token) h.authorization = `Bearer ${token}`;
@@ -325,7 +334,27 @@ export class ChatServer {
     } catch {
       parsed = null;
     }
-    return { status: res.status, body: parsed, text, headers: res.headers };
+    const answer = { status: res.status, body: parsed, text, headers: res.headers };
+    if (!undocumented) await this.#checkAgainstDescription(method, urlPath, answer);
+    return answer;
+  }
+
+  async #checkAgainstDescription(method, urlPath, answer) {
+    if (!this.#openapi) {
+      const loading = OpenApiValidator.load(this.url);
+      this.#openapi = loading;
+      // A failed read is retried by the next call.
+      loading.catch(() => {
+        if (this.#openapi === loading) this.#openapi = null;
+      });
+    }
+    const validator = await this.#openapi;
+    validator.check(method, urlPath, {
+      status: answer.status,
+      contentType: answer.headers.get('content-type'),
+      text: answer.text,
+      body: answer.body,
+    });
   }
 
   get(urlPath, opts) {

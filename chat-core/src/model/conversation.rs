@@ -13,6 +13,7 @@ use crate::ids::{ConversationId, UserId};
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ConversationKind {
     /// Between exactly two users; unique per pair.
     Direct,
@@ -48,6 +49,7 @@ impl ConversationKind {
 /// assert_eq!(conversation.kind, ConversationKind::Direct);
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     /// Conversation id.
     pub id: ConversationId,
@@ -55,10 +57,12 @@ pub struct Conversation {
     #[serde(rename = "type")]
     pub kind: ConversationKind,
     /// Group name (`None` for direct conversations).
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub name: Option<String>,
     /// Whether anyone can find and join it.
     pub is_public: bool,
     /// Creator.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub created_by: Option<UserId>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -67,21 +71,25 @@ pub struct Conversation {
     /// Number of members.
     pub member_count: i64,
     /// Newest message.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub last_message: Option<Message>,
     /// Messages from others after the caller's read pointer.
     pub unread_count: i64,
     /// Messages after the caller's read pointer that mention the caller.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub mention_count: i64,
     /// Highest `seq` so far.
     pub last_seq: i64,
     /// Highest revision so far: every change of one of its messages (sent,
     /// edited, deleted, reacted to) takes the next one.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub last_rev: i64,
     /// Until when the caller muted the conversation (their own setting;
     /// `None` when not muted, and in the public room list). Muted
     /// conversations still deliver everything.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub muted_until: Option<DateTime<Utc>>,
     /// Groups and public rooms: members with a live socket on any instance
@@ -89,6 +97,7 @@ pub struct Conversation {
     /// and for direct conversations). Kept current by
     /// `conversation:online_count`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub online_count: Option<i64>,
 }
 
@@ -105,6 +114,7 @@ pub struct Conversation {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoomSummary {
     /// The room.
     #[serde(flatten)]

@@ -13,6 +13,7 @@ use crate::ids::{ConversationId, MessageId, UserId};
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MessageType {
     /// Plain text.
     Text,
@@ -73,15 +74,18 @@ impl MessageType {
 /// assert_eq!(sender.username, "bob");
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageSender {
     /// User id.
     pub id: UserId,
     /// Username.
     pub username: String,
     /// Name to show instead of the username; `None`: show the username.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub display_name: Option<String>,
     /// Avatar image URL.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub avatar_url: Option<String>,
 }
 
@@ -100,6 +104,7 @@ pub struct MessageSender {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyPreview {
     /// The quoted message.
     pub id: MessageId,
@@ -110,6 +115,7 @@ pub struct ReplyPreview {
     /// Its sender's username.
     pub username: String,
     /// Its sender's display name, if they set one.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub display_name: Option<String>,
     /// Its text, at most 200 characters.
@@ -130,6 +136,7 @@ pub struct ReplyPreview {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactionCount {
     /// One emoji (fully qualified).
     pub emoji: String,
@@ -151,6 +158,7 @@ pub struct ReactionCount {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactionUsers {
     /// One emoji (fully qualified).
     pub emoji: String,
@@ -169,6 +177,7 @@ pub struct ReactionUsers {
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AttachmentKind {
     /// A PNG, JPEG, GIF or WebP image, re-encoded, with a thumbnail.
     Image,
@@ -227,6 +236,7 @@ impl AttachmentKind {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     /// Where members download it (the message's `file_url`).
     pub url: String,
@@ -240,15 +250,19 @@ pub struct Attachment {
     pub name: String,
     /// Images: width in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub width: Option<i32>,
     /// Images: height in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub height: Option<i32>,
     /// Images: a smaller copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub thumbnail_url: Option<String>,
     /// Audio: its length, read from the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub duration_ms: Option<i64>,
 }
 
@@ -273,6 +287,7 @@ pub struct Attachment {
 /// assert_eq!(serde_json::to_value(&m).unwrap()["message_type"], "text");
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// Message id.
     pub id: MessageId,
@@ -282,6 +297,7 @@ pub struct Message {
     pub seq: i64,
     /// The conversation's revision at this message's last change (its
     /// sending, so far): catch up with `after_rev`.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub rev: i64,
     /// Sender's user id.
@@ -293,37 +309,47 @@ pub struct Message {
     /// Kind.
     pub message_type: MessageType,
     /// The upload's URL for image, audio and file messages.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub file_url: Option<String>,
     /// The upload an image, audio or file message carries (`None` on text,
     /// system and deleted messages).
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub attachment: Option<Attachment>,
     /// Sender-chosen idempotency key.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub client_id: Option<String>,
     /// Commit time.
     pub created_at: DateTime<Utc>,
     /// `None`, or when the content was last edited.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub edited_at: Option<DateTime<Utc>>,
     /// `None`, or when the message was deleted: a deleted message keeps its
     /// id, `seq`, sender and `created_at`; its content is `""` and its
     /// `file_url` `None`, erased from storage.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub deleted_at: Option<DateTime<Utc>>,
     /// The message this one replies to, quoted.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub reply_to: Option<ReplyPreview>,
     /// How many messages reply to this one (its thread).
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub reply_count: i64,
     /// The members named as `@username` in the content when it was sent.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub mentions: Vec<UserId>,
     /// Its reactions, `{emoji, count}` in order of first use.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub reactions: Vec<ReactionCount>,
     /// The emoji the requesting user reacted with: in answers to one user
     /// (REST and acks), `None` (left out) in broadcasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub my_reactions: Option<Vec<String>>,
 }

@@ -16,23 +16,29 @@ use crate::ids::UserId;
 /// assert!(json.get("email").is_none());
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// User id.
     pub id: UserId,
     /// Username.
     pub username: String,
     /// Name to show instead of the username; `None`: show the username.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub display_name: Option<String>,
     /// A few words about the user; `None` when they wrote none.
+    #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub bio: Option<String>,
     /// Avatar image URL (see [`ProfileUpdate`](crate::service::ProfileUpdate)).
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub avatar_url: Option<String>,
     /// `online` or `offline`.
     #[ts(type = "\"online\" | \"offline\"")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(online|offline)$"))]
     pub status: String,
     /// When the user was last connected.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub last_seen: Option<DateTime<Utc>>,
 }
 
@@ -56,6 +62,7 @@ pub struct User {
 /// assert_eq!(json["email"], "alice@example.com");
 /// ```
 #[derive(ts_rs::TS, Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnUser {
     /// Public part.
     #[serde(flatten)]

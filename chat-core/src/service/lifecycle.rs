@@ -299,6 +299,7 @@ pub(crate) fn deleted() -> ChatError {
 
 /// One page of a thread: replies to a message, oldest first.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyPage {
     /// The replies.
     pub messages: Vec<Message>,

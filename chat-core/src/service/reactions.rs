@@ -41,6 +41,7 @@ pub struct ReactionRequest {
 /// The answer to a reaction change: the message's reactions now, and the
 /// caller's own.
 #[derive(ts_rs::TS, Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactionOutcome {
     /// The message.
     pub message_id: MessageId,
@@ -108,6 +109,7 @@ pub struct ReactionEvent {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageReactors {
     /// The message.
     pub message_id: MessageId,

@@ -78,6 +78,7 @@ impl SearchQuery {
 /// # }
 /// ```
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     /// The message as history shows it, with the caller's `my_reactions`.
     pub message: Message,
@@ -110,6 +111,7 @@ pub struct SearchHit {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchPage {
     /// The results of this page.
     pub results: Vec<SearchHit>,

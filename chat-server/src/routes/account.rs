@@ -1,20 +1,20 @@
 //! E-mail verification, password reset and "log out everywhere".
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 use chat_core::ChatError;
 use chat_core::entity::user;
 use chat_core::ids::UserId;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{
     hash_password_off_thread, hash_refresh_token, new_refresh_token, password_problem,
 };
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AuthUser, Json};
 use crate::mail::Mail;
+use crate::routes::users::OwnUserBody;
 use crate::state::AppState;
 use crate::store;
 
@@ -24,17 +24,17 @@ const RESET_PASSWORD: &str = "reset_password";
 const VERIFY_TTL: chrono::Duration = chrono::Duration::hours(24);
 
 /// Routes that send mail or take account tokens: rate limited like login.
-pub fn credential_router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/forgot-password", post(forgot_password))
-        .route("/api/auth/reset-password", post(reset_password))
-        .route("/api/auth/verify-email", post(verify_email))
-        .route("/api/auth/resend-verification", post(resend_verification))
+pub fn credential_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
 }
 
 /// Routes for the signed-in user.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/auth/logout-all", post(logout_all))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(logout_all))
 }
 
 /// How long until another mail for `purpose` may go to this user's address,
@@ -117,24 +117,59 @@ async fn mail_verification(state: &AppState, user: &user::Model, token: &str) ->
     deliver(state, mail).await
 }
 
-#[derive(Deserialize)]
+/// `POST /api/auth/verify-email`.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TokenBody {
+    /// The token of the verification mail.
     token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/verify-email",
+    tag = "auth",
+    operation_id = "verify_email",
+    summary = "Confirm the e-mail address",
+    description = "Takes the token of the verification mail (the link \
+        `<PUBLIC_URL>/verify-email?token=...`); it works once, for 24 hours. No access token \
+        needed. Under the stricter per-IP limit of the credential routes.",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "Verified: the own user, `email_verified` true.",
+            body = OwnUserBody),
+        (status = 400, description = "A wrong, used or expired token (`validation_failed`, \
+            `details.token`).", body = ErrorBody),
+    )
+)]
 async fn verify_email(
     State(state): State<AppState>,
     Json(body): Json<TokenBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<OwnUserBody>> {
     let user_id = consume_token(&state, &body.token, VERIFY_EMAIL).await?;
     store::accounts::set_email_verified(state.chat.db(), user_id, chrono::Utc::now()).await?;
-    Ok(axum::Json(
-        json!({ "user": state.chat.own_user(user_id).await? }),
-    ))
+    Ok(axum::Json(OwnUserBody {
+        user: state.chat.own_user(user_id).await?,
+    }))
 }
 
 /// Sends the verification mail again, at most once per `MAIL_COOLDOWN` per
 /// address (429 `rate_limited` with the wait otherwise).
+#[utoipa::path(
+    post,
+    path = "/api/auth/resend-verification",
+    tag = "auth",
+    operation_id = "resend_verification",
+    summary = "Send the verification mail again",
+    description = "Mails a new verification link unless the address is already verified. At \
+        most one verification mail per `MAIL_COOLDOWN` per address (the registration mail \
+        counts). Under the stricter per-IP limit of the credential routes.",
+    security(("bearer" = []), ("access_token_cookie" = [])),
+    responses(
+        (status = 202, description = "Sent (or nothing to send: already verified)."),
+        (status = 429, description = "A verification mail went out less than `MAIL_COOLDOWN` \
+            ago (`rate_limited`, `Retry-After`, `details.retry_after`).", body = ErrorBody),
+    )
+)]
 async fn resend_verification(
     State(state): State<AppState>,
     user: AuthUser,
@@ -152,19 +187,43 @@ async fn resend_verification(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Deserialize)]
+/// `POST /api/auth/forgot-password`.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ForgotBody {
+    /// The address of the account.
     email: String,
+}
+
+/// Answer of `POST /api/auth/forgot-password`, the same for every address.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ResetRequested {
+    /// A sentence for people.
+    status: &'static str,
 }
 
 /// Always the same answer, at once: whether the address is registered is
 /// looked up after the answer, in a background task that also issues the
 /// token and sends the mail, so neither the response nor its timing depends
 /// on it (nor on the mail server).
+#[utoipa::path(
+    post,
+    path = "/api/auth/forgot-password",
+    tag = "auth",
+    operation_id = "forgot_password",
+    summary = "Ask for a password reset mail",
+    description = "A registered address gets a mail with the link \
+        `<PUBLIC_URL>/reset-password?token=...`, valid one hour, at most one per `MAIL_COOLDOWN`. \
+        The answer is the same, and as fast, whether or not the address is registered. Under \
+        the stricter per-IP limit of the credential routes.",
+    request_body = ForgotBody,
+    responses(
+        (status = 202, description = "Accepted, whatever the address.", body = ResetRequested),
+    )
+)]
 async fn forgot_password(
     State(state): State<AppState>,
     Json(body): Json<ForgotBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<(StatusCode, axum::Json<ResetRequested>)> {
     let email = body.email.trim().to_lowercase();
     if email.len() <= 254 {
         tokio::spawn(async move {
@@ -179,7 +238,9 @@ async fn forgot_password(
     }
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "status": "if the address is registered, a reset link is on its way" })),
+        axum::Json(ResetRequested {
+            status: "if the address is registered, a reset link is on its way",
+        }),
     ))
 }
 
@@ -220,14 +281,35 @@ async fn send_reset(state: &AppState, email: &str) -> ApiResult<()> {
     deliver(state, mail).await
 }
 
-#[derive(Deserialize)]
+/// `POST /api/auth/reset-password`.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ResetBody {
+    /// The token of the reset mail.
     token: String,
+    /// The new password: at least 8 characters and at most 128 bytes.
+    #[schema(format = Password)]
     password: String,
 }
 
 /// Sets a new password and ends every session of the user: refresh tokens are
 /// revoked and live sockets disconnected.
+#[utoipa::path(
+    post,
+    path = "/api/auth/reset-password",
+    tag = "auth",
+    operation_id = "reset_password",
+    summary = "Set a new password with a reset token",
+    description = "Sets the new password and ends every session of the user (refresh tokens \
+        revoked, sockets sent `session:ended` `password_reset`). The token works once and voids \
+        the user's other reset tokens. No access token needed. Under the stricter per-IP limit \
+        of the credential routes.",
+    request_body = ResetBody,
+    responses(
+        (status = 204, description = "Changed; sign in again."),
+        (status = 400, description = "A bad password or a wrong, used or expired token \
+            (`validation_failed`, `details.password` or `details.token`).", body = ErrorBody),
+    )
+)]
 async fn reset_password(
     State(state): State<AppState>,
     Json(body): Json<ResetBody>,
@@ -248,6 +330,17 @@ async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all",
+    tag = "auth",
+    operation_id = "logout_all",
+    summary = "Sign out everywhere",
+    description = "Revokes every refresh token of the user; every socket gets `session:ended` \
+        `logged_out_everywhere` and is disconnected.",
+    security(("bearer" = []), ("access_token_cookie" = [])),
+    responses((status = 204, description = "Every session ended."))
+)]
 async fn logout_all(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
     end_all_sessions(&state, user.id, "logged_out_everywhere").await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,20 +5,20 @@
 //! This module reads the multipart body and answers; deciding what the bytes
 //! are, the quota and storage are in [`crate::uploads`].
 
-use axum::Router;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chat_core::ChatError;
 use chat_core::model::AttachmentKind;
 use serde::Serialize;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AuthUser, Path};
 use crate::state::AppState;
 use crate::store;
@@ -39,25 +39,36 @@ const CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
 /// `POST /api/upload` and `GET /uploads/{name}`. The upload route has its own
 /// body limit (the file plus multipart framing, enforced while reading), instead
 /// of the JSON one; the transport limit above it leaves room to drain a refused body.
-pub fn router(config: &Config) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/upload",
-            post(upload).layer(DefaultBodyLimit::max(
-                upload_body_limit(config.max_file_size).saturating_add(DRAIN_ALLOWANCE),
-            )),
-        )
-        .route("/uploads/{name}", get(serve))
+pub fn router(config: &Config) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload).layer(DefaultBodyLimit::max(
+            upload_body_limit(config.max_file_size).saturating_add(DRAIN_ALLOWANCE),
+        )))
+        .routes(routes!(serve))
+}
+
+/// The body of `POST /api/upload`: one file, in `file` or `image`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Described only: `read_file_field` reads the parts.
+struct UploadForm {
+    /// Any file (an image, a voice message or any other file; what it is
+    /// is decided from its bytes). The part's `filename` is its name.
+    #[schema(value_type = String, format = Binary, required = false)]
+    file: Option<Vec<u8>>,
+    /// An image only (PNG, JPEG, GIF or WebP), instead of `file`.
+    #[schema(value_type = String, format = Binary, required = false)]
+    image: Option<Vec<u8>>,
 }
 
 /// Answer of `POST /api/upload`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UploadResponse {
     /// `/uploads/<sha256>.<ext>`, to put in an image, audio or file message.
     pub file_url: String,
     /// `image`, `audio` or `file`: the `message_type` to send it with.
     pub kind: AttachmentKind,
     /// Its MIME type, decided from its bytes.
+    #[schema(value_type = String)]
     pub mime: &'static str,
     /// Bytes stored.
     pub size: u64,
@@ -65,18 +76,50 @@ pub struct UploadResponse {
     pub name: String,
     /// Images: `/uploads/<sha256>_thumb.<ext>`, at most 320 pixels on its longest side.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub thumbnail_url: Option<String>,
     /// Images: width of the stored image.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub width: Option<u32>,
     /// Images: height of the stored image.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub height: Option<u32>,
     /// Audio: its length in milliseconds, read from the container.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub duration_ms: Option<u64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/upload",
+    tag = "uploads",
+    operation_id = "upload",
+    summary = "Upload an image, a voice message or a file",
+    description = "One file of at most `MAX_FILE_SIZE` bytes, in the multipart field `file` (any \
+        file) or `image` (images only). Images are re-encoded (metadata dropped, EXIF \
+        orientation applied) with a thumbnail; audio of an accepted container and codec, up to \
+        `MAX_VOICE_SECONDS`, is a voice message; anything else a file, only ever downloaded. \
+        Stored under the SHA-256 of its bytes and counted in the user's quota; post it with a \
+        message of its `kind` within `UPLOAD_ORPHAN_HOURS`.",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    security(("bearer" = []), ("access_token_cookie" = [])),
+    responses(
+        (status = 201, description = "Stored.", body = UploadResponse),
+        (status = 400, description = "Not a multipart body (`invalid_body`); no file, an empty \
+            one, or more than one (`validation_failed`, `details.file` or `details.image`).",
+            body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`), the upload \
+            would go over the quota (`quota_exceeded`), or the image has too many pixels, too \
+            long a side or too many frames (`image_too_large`).", body = ErrorBody),
+        (status = 415, description = "Through `image`: not an accepted image \
+            (`unsupported_media_type`).", body = ErrorBody),
+        (status = 422, description = "An image with a valid header that cannot be decoded \
+            (`invalid_image`).", body = ErrorBody),
+    )
+)]
 async fn upload(
     State(state): State<AppState>,
     user: AuthUser,
@@ -222,6 +265,39 @@ fn multipart_error(err: MultipartError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/uploads/{name}",
+    tag = "uploads",
+    operation_id = "download_upload",
+    summary = "Download an upload",
+    description = "Served to its uploader and to the members of every conversation where it was \
+        posted (an avatar in use: to every signed-in user); to anyone else, 404 as for a name \
+        that does not exist. Images and voice messages come inline with their type; every other \
+        file as `application/octet-stream`, `Content-Disposition: attachment`. Immutable: \
+        `ETag`, `Cache-Control: private, max-age=31536000, immutable`; ranges are served.",
+    params(("name" = String, Path, description = "`<sha256>.<ext>`, or \
+        `<sha256>_thumb.<ext>` for an image's thumbnail or an avatar's 64 px variant.")),
+    security(("bearer" = []), ("access_token_cookie" = [])),
+    responses(
+        (status = 200, description = "The bytes.", content(
+            (Binary = "image/png"), (Binary = "image/jpeg"), (Binary = "image/gif"),
+            (Binary = "image/webp"), (Binary = "audio/ogg"), (Binary = "audio/webm"),
+            (Binary = "audio/mp4"), (Binary = "audio/mpeg"),
+            (Binary = "application/octet-stream"),
+        )),
+        (status = 206, description = "The range asked for (`Range`).", content(
+            (Binary = "image/png"), (Binary = "image/jpeg"), (Binary = "image/gif"),
+            (Binary = "image/webp"), (Binary = "audio/ogg"), (Binary = "audio/webm"),
+            (Binary = "audio/mp4"), (Binary = "audio/mpeg"),
+            (Binary = "application/octet-stream"),
+        )),
+        (status = 304, description = "`If-None-Match` names it: unchanged."),
+        (status = 404, description = "No such upload, or one the caller may not see \
+            (`not_found`).", body = ErrorBody),
+        (status = 416, description = "A `Range` outside the file; no body."),
+    )
+)]
 async fn serve(
     State(state): State<AppState>,
     user: AuthUser,
@@ -321,6 +397,22 @@ async fn serve(
     h.insert(header::ETAG, etag_value);
     Ok(response)
 }
+
+/// The schema of a binary response body: any bytes.
+struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
 
 /// Whether `etag` is among the `If-None-Match` validators (weak ones compare
 /// equal too, as RFC 9110 asks for this header).

@@ -26,6 +26,7 @@ use crate::store::{self, is_unique_violation, now};
 /// assert!(room.member_ids.is_empty()); // only the creator, to start with
 /// ```
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateGroup {
     /// 1 to 100 characters after trimming.
     pub name: String,

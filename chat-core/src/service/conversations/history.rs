@@ -56,6 +56,7 @@ pub struct HistoryQuery {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     /// The messages, newest first (or oldest first with `after_seq`).
     pub messages: Vec<Message>,

@@ -103,12 +103,14 @@ pub struct ConversationListQuery {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationPage {
     /// Most recent activity first.
     pub conversations: Vec<Conversation>,
     /// Whether older conversations follow.
     pub has_more: bool,
     /// The `before` of the next page; `null` on the last page.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub next_before: Option<String>,
 }
 

@@ -20,6 +20,7 @@ use crate::store;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSettings {
     /// Until when the conversation is muted for the caller; `None` (or
     /// absent) unmutes it.

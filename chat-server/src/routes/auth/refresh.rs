@@ -13,14 +13,16 @@ use serde::Deserialize;
 use super::is_web_client;
 use super::session::{refresh_expiry, revoke_family, session_end, session_response};
 use crate::auth::{client_fingerprint, hash_refresh_token};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::middleware::ClientKey;
 use crate::state::AppState;
 use crate::store;
 use crate::store::refresh_tokens::NewRefreshToken;
 
-#[derive(Deserialize, Default)]
-struct RefreshBody {
+/// `POST /api/auth/refresh`, when the token is not sent by cookie.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub(super) struct RefreshBody {
+    /// The refresh token (wins over the cookie).
     #[serde(default)]
     refresh_token: Option<String>,
 }
@@ -29,6 +31,29 @@ struct RefreshBody {
 /// token revokes its whole family (someone replayed a stolen token), except
 /// for a retry: the same client presenting, by cookie, the token it rotated
 /// less than `REFRESH_REUSE_GRACE` ago gets the same successor again.
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    operation_id = "refresh",
+    summary = "Renew the access token",
+    description = "Rotates the refresh token (from the body, else the `refresh_token` cookie) \
+        into its successor and issues a new access token; the same answer as login. The body is \
+        optional. A rotated token presented again ends its whole session, except a retry: the \
+        same client presenting it by cookie within `REFRESH_REUSE_GRACE` gets the same \
+        successor again. The successor is left out of the body when the token came by cookie \
+        or with `X-Client: web`.",
+    params(super::XClient),
+    request_body = Option<RefreshBody>,
+    responses(
+        (status = 200, description = "Renewed.", body = super::Session,
+            headers(("Set-Cookie" = String, description = "`access_token` (path `/`) and `refresh_token` (path `/api/auth`), both HttpOnly and SameSite=Lax."))),
+        (status = 400, description = "The body is not JSON (`invalid_body`).", body = ErrorBody),
+        (status = 401, description = "No refresh token, or an unknown, expired, revoked or \
+            re-used one, or a session older than `SESSION_MAX_AGE` (`unauthorized`).",
+            body = ErrorBody),
+    )
+)]
 pub(super) async fn refresh(
     State(state): State<AppState>,
     ClientKey(client): ClientKey,

@@ -17,13 +17,20 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::refresh_tokens::NewRefreshToken;
 
-#[derive(Serialize)]
-struct Session {
+/// The answer that opens or renews a session.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Session {
+    /// The own user.
     user: OwnUser,
+    /// The access token (a JWT), to send as `Authorization: Bearer <token>`.
     token: String,
-    /// Left out for cookie clients (see `is_web_client`).
+    /// The refresh token, for `POST /api/auth/refresh`. Left out for cookie
+    /// clients (`X-Client: web`, or a refresh by cookie): they have it in the
+    /// HttpOnly `refresh_token` cookie only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     refresh_token: Option<String>,
+    /// Lifetime of the access token in seconds.
     expires_in: u64,
 }
 
