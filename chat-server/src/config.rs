@@ -15,24 +15,6 @@ pub enum AppEnv {
     Production,
 }
 
-/// The `SOCKETIO_PARSER` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SocketIoParser {
-    /// JSON text (socket.io's default parser).
-    Json,
-    /// MessagePack (socket.io-msgpack-parser).
-    Msgpack,
-}
-
-impl From<SocketIoParser> for chat_core::SocketParser {
-    fn from(parser: SocketIoParser) -> Self {
-        match parser {
-            SocketIoParser::Json => chat_core::SocketParser::Json,
-            SocketIoParser::Msgpack => chat_core::SocketParser::Msgpack,
-        }
-    }
-}
-
 /// Configuration of chat-server. Every flag can be given as an environment variable.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -82,8 +64,8 @@ pub struct Config {
     pub edit_window_seconds: u64,
     /// Socket.IO packet encoding: `json` (socket.io's default) or `msgpack`
     /// (clients using socket.io-msgpack-parser). One server speaks one parser.
-    #[arg(long, env = "SOCKETIO_PARSER", default_value = "json", value_enum)]
-    pub socketio_parser: SocketIoParser,
+    #[arg(long, env = "SOCKETIO_PARSER", default_value = "json")]
+    pub socketio_parser: chat_core::SocketParser,
     /// Address of the Prometheus `/metrics` listener, kept off the public port; empty
     /// disables it. In a container set e.g. `0.0.0.0:9100` with METRICS_TOKEN, and do not
     /// publish the port.

@@ -81,7 +81,7 @@ pub async fn run_with_metrics(
             groups_per_hour: config.groups_per_hour,
             edit_window: (config.edit_window_seconds > 0)
                 .then(|| Duration::from_secs(config.edit_window_seconds)),
-            socket_parser: config.socketio_parser.into(),
+            socket_parser: config.socketio_parser,
             ..ChatConfig::default()
         })
         .authenticator(origin::SocketAuth {

@@ -39,7 +39,6 @@ describe('every socket.io client version on one server', { timeout: 180_000 }, (
 
   it('v2, v3, v4 and python-socketio connect over WebSocket, polling and polling-then-upgrade, with the token in the query or in auth', async () => {
     const account = await server.register();
-    const tried = [];
     for (const kind of KINDS) {
       for (const transport of TRANSPORTS) {
         for (const tokenIn of kind === 'v2' ? ['query'] : ['query', 'auth']) {
@@ -51,14 +50,12 @@ describe('every socket.io client version on one server', { timeout: 180_000 }, (
           assert.equal(ack?.success, false, `${kind}: ${JSON.stringify(ack)}`);
           assert.equal(ack.code, 'not_found');
           await client.close();
-          tried.push(`${kind}/${transport}/${tokenIn}`);
         }
       }
     }
-    assert.equal(tried.length, KINDS.reduce((n, kind) => n + TRANSPORTS.length * (kind === 'v2' ? 1 : 2), 0));
   });
 
-  it('a wrong, empty or missing token in the query is refused as unauthorized for every version', async () => {
+  it('a wrong or empty token in the query is refused as unauthorized for every version', async () => {
     for (const kind of KINDS) {
       for (const token of ['not-a-token', '']) {
         await assert.rejects(

@@ -28,7 +28,7 @@ pub fn test_config(db: &TestDb) -> Config {
         group_max_initial_members: 100,
         groups_per_hour: 20,
         edit_window_seconds: 0,
-        socketio_parser: chat_server::config::SocketIoParser::Json,
+        socketio_parser: chat_core::SocketParser::Json,
         metrics_addr: String::new(),
         metrics_token: None,
         shutdown_timeout: 5,
