@@ -108,6 +108,14 @@ pub enum ChatError {
     /// Broadcasting through the socket adapter failed.
     #[error("adapter error: {0}")]
     Adapter(String),
+    /// A capability this server was not configured with (e.g. `push_disabled`).
+    #[error("{message}")]
+    Disabled {
+        /// Stable code.
+        code: &'static str,
+        /// Human readable sentence.
+        message: &'static str,
+    },
 }
 
 impl ChatError {
@@ -128,7 +136,9 @@ impl ChatError {
             ChatError::Forbidden(_) => "forbidden",
             ChatError::Blocked(_) => "blocked",
             ChatError::NotFound(_) => "not_found",
-            ChatError::Conflict { code, .. } | ChatError::Credentials { code, .. } => code,
+            ChatError::Conflict { code, .. }
+            | ChatError::Credentials { code, .. }
+            | ChatError::Disabled { code, .. } => code,
             ChatError::Unprocessable(_) => "unprocessable",
             ChatError::RateLimited => "rate_limited",
             ChatError::Database(_) | ChatError::Adapter(_) => "internal_error",
@@ -148,7 +158,7 @@ impl ChatError {
             ChatError::Validation(_) | ChatError::InvalidPayload(_) => 400,
             ChatError::Credentials { .. } => 401,
             ChatError::NotAMember | ChatError::Forbidden(_) | ChatError::Blocked(_) => 403,
-            ChatError::NotFound(_) => 404,
+            ChatError::NotFound(_) | ChatError::Disabled { .. } => 404,
             ChatError::Conflict { .. } => 409,
             ChatError::Unprocessable(_) => 422,
             ChatError::RateLimited => 429,

@@ -93,6 +93,8 @@ pub(crate) struct Inner {
     pub(crate) presence_writer: Arc<crate::service::presence::PresenceBatches>,
     /// Every background task of the engine.
     pub(crate) tasks: Tasks,
+    /// Web Push, when the host configured it.
+    pub(crate) push: Option<Arc<crate::push::Push>>,
 }
 
 impl ChatHandle {
@@ -101,6 +103,7 @@ impl ChatHandle {
         config: ChatConfig,
         cluster: Option<Cluster>,
         guard: Option<Arc<dyn crate::socket::limits::HandshakeGuard>>,
+        push: Option<crate::push::PushConfig>,
     ) -> Self {
         let tasks = Tasks::new();
         let (typing, typing_expired) = TypingTracker::new(config.typing_timeout, tasks.clone());
@@ -132,6 +135,7 @@ impl ChatHandle {
                 sends_in_flight: tokio_util::task::TaskTracker::new(),
                 cluster,
                 writers: crate::service::writer::MessageWriters::new(tasks.clone()),
+                push: push.map(crate::push::Push::new),
                 sessions,
                 expiry: crate::socket::deadlines::ExpiryWheel::default(),
                 limits,

@@ -79,6 +79,7 @@ mod handle;
 pub mod ids;
 pub mod model;
 pub mod protocol;
+pub mod push;
 pub mod service;
 pub mod socket;
 mod store;
@@ -169,6 +170,7 @@ impl ChatCore {
             config: ChatConfig::default(),
             authenticator: Arc::new(DenyAll),
             handshake_guard: None,
+            push: None,
         }
     }
 }
@@ -189,6 +191,7 @@ pub struct ChatCoreBuilder {
     config: ChatConfig,
     authenticator: Arc<dyn Authenticator>,
     handshake_guard: Option<Arc<dyn socket::limits::HandshakeGuard>>,
+    push: Option<push::PushConfig>,
 }
 
 impl ChatCoreBuilder {
@@ -252,6 +255,25 @@ impl ChatCoreBuilder {
     /// ```
     pub fn handshake_guard(mut self, guard: impl socket::limits::HandshakeGuard) -> Self {
         self.handshake_guard = Some(Arc::new(guard));
+        self
+    }
+
+    /// Enables Web Push notifications for members who are not connected
+    /// (see [`push`]). Start the senders with [`ChatHandle::start_push`]
+    /// once serving.
+    ///
+    /// ```
+    /// use chat_core::ChatCore;
+    /// use chat_core::push::{PushConfig, VapidKeys};
+    /// # let db = sea_orm::DatabaseConnection::default();
+    /// let keys = VapidKeys::generate(); // in production: loaded from configuration
+    /// let (_layer, chat) = ChatCore::builder(db)
+    ///     .push(PushConfig::new(keys.clone(), "mailto:ops@example.com"))
+    ///     .build();
+    /// assert_eq!(chat.push_public_key(), Some(keys.public_base64()));
+    /// ```
+    pub fn push(mut self, config: push::PushConfig) -> Self {
+        self.push = Some(config);
         self
     }
 
@@ -341,7 +363,13 @@ impl ChatCoreBuilder {
         let queue_packets = self.config.socket_queue_packets.max(1);
         let max_payload = self.config.socket_max_payload.max(1);
         let socket_parser = self.config.socket_parser;
-        let chat = ChatHandle::new(self.db, self.config, cluster, self.handshake_guard);
+        let chat = ChatHandle::new(
+            self.db,
+            self.config,
+            cluster,
+            self.handshake_guard,
+            self.push,
+        );
         // One bound for every way a client can hand the server bytes: the
         // engine's defaults (64 MiB per WebSocket message, 16 MiB per frame,
         // 10 MB of binary attachments) let an unauthenticated socket make the

@@ -192,6 +192,7 @@ pub fn declarations() -> String {
         declare::<BlockEvent>(&cfg),
         declare::<SessionEnded>(&cfg),
         declare::<ConversationRef>(&cfg),
+        declare::<crate::push::PushPayload>(&cfg),
     ] {
         out.push_str(&decl);
     }

@@ -464,14 +464,26 @@ async fn a_join_racing_a_leave_does_not_leave_the_socket_subscribed() {
         )
         .await
         .expect("group");
+    let (carol, _) = user(&server.chat, "carol").await;
     let mut socket = Raw::connect(&server, json!({ "token": bob_token })).await;
-    // Bob is added (elsewhere), and this instance's cache learns it...
+    // Bob is added (elsewhere), and this instance's cache learns it: a change
+    // made through the handle (carol's) drops the cached set, so every later
+    // load, the online counts' included, sees bob.
     sql(
         &server.chat,
         "INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES ($1, $2, CURRENT_TIMESTAMP)",
         [group.id.get(), bob.get()],
     )
     .await;
+    server
+        .chat
+        .add_member(alice, group.id, carol)
+        .await
+        .expect("add carol");
+    // Lets the online counts reload the changed set now rather than after
+    // the leave below (were they late, the cache would know of the leave and
+    // the race would not be exercised, but the test would still hold).
+    tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(server.chat.is_member(group.id, bob).await.expect("member"));
     // ...then he leaves (elsewhere): the leave's unsubscription finds no
     // socket of his in the room yet, and the cache has not heard of it.

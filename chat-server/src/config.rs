@@ -62,6 +62,33 @@ pub struct Config {
     /// Seconds after sending during which a message may be edited (0: no limit).
     #[arg(long, env = "EDIT_WINDOW_SECONDS", default_value_t = 0)]
     pub edit_window_seconds: u64,
+    /// VAPID private key for Web Push (32 bytes, base64url; generate a pair
+    /// with `chat-server --generate-vapid-keys`). Without it push is off in
+    /// production; in development a key is generated once and kept in
+    /// DATA_DIR. Never logged.
+    #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<String>,
+    /// Contact push services may reach the operator at: `mailto:` or `https:`.
+    /// Required with VAPID_PRIVATE_KEY in production.
+    #[arg(long, env = "VAPID_SUBJECT")]
+    pub vapid_subject: Option<String>,
+    /// Put message text in push notifications (default: "New message" only).
+    /// Push services only see ciphertext; the device's notification shows it.
+    #[arg(long, env = "PUSH_PREVIEW", default_value_t = false, action = clap::ArgAction::Set)]
+    pub push_preview: bool,
+    /// Milliseconds a notification waits for more messages of its
+    /// conversation, so a burst is one notification.
+    #[arg(long, env = "PUSH_COLLAPSE_MS", default_value_t = 2000)]
+    pub push_collapse_ms: u64,
+    /// Pushes in flight per instance (each instance claims up to four times
+    /// this many due notifications at once).
+    #[arg(long, env = "PUSH_CONCURRENCY", default_value_t = 32,
+        value_parser = clap::value_parser!(u16).range(1..))]
+    pub push_concurrency: u16,
+    /// Let subscriptions name http endpoints and private or loopback
+    /// addresses (a push service on the same machine). Ignored in production.
+    #[arg(long, env = "PUSH_ALLOW_PRIVATE_ENDPOINTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub push_allow_private_endpoints: bool,
     /// Socket.IO packet encoding: `json` (socket.io's default) or `msgpack`
     /// (clients using socket.io-msgpack-parser). One server speaks one parser.
     #[arg(long, env = "SOCKETIO_PARSER", default_value = "json")]
@@ -203,6 +230,9 @@ pub struct Config {
     /// Emit logs as JSON lines.
     #[arg(long, env = "LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+    /// Print a new VAPID key pair (for VAPID_PRIVATE_KEY) and exit.
+    #[arg(long, default_value_t = false)]
+    pub generate_vapid_keys: bool,
 }
 
 impl Config {

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod origin;
+pub mod push;
 pub mod routes;
 pub mod socket_limits;
 pub mod startup;

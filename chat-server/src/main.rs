@@ -5,6 +5,15 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = chat_server::Config::parse();
+    if config.generate_vapid_keys {
+        let keys = chat_core::push::VapidKeys::generate();
+        println!("VAPID_PRIVATE_KEY={}", keys.private_base64());
+        println!(
+            "# public key (served at /api/push/vapid-public-key): {}",
+            keys.public_base64()
+        );
+        return Ok(());
+    }
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
     let subscriber = tracing_subscriber::fmt().with_env_filter(filter);
     if config.log_json {

@@ -88,6 +88,10 @@ pub async fn run_with_metrics(
             tokens: tokens.clone(),
             policy: origin::OriginPolicy::new(&config.client_url),
         });
+    let builder = match crate::push::push_config(&config).context("cannot set up push")? {
+        Some(push) => builder.push(push),
+        None => builder,
+    };
     let handshakes = handshake_limiter(&config);
     let builder = match &handshakes {
         Some(limiter) => builder.handshake_guard(limiter.clone()),
@@ -149,6 +153,8 @@ pub async fn run_with_metrics(
             (app(&config, make_state(chat.clone())).layer(layer), chat)
         }
     };
+    // Also sends what an earlier run left in the outbox.
+    chat.start_push();
     let app = match handshakes {
         Some(limiter) => app.layer(axum::middleware::from_fn_with_state(
             limiter,

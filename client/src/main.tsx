@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { App } from './App';
+import { registerServiceWorker } from './push/serviceWorker';
 import { AuthProvider } from './session/AuthContext';
 import './styles.css';
 
@@ -17,3 +18,5 @@ createRoot(root).render(
     </BrowserRouter>
   </StrictMode>,
 );
+
+registerServiceWorker();

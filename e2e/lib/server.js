@@ -86,6 +86,7 @@ const SERVER_SETTINGS = [
   'HANDSHAKES_PER_MINUTE', 'HANDSHAKES_BURST', 'SOCKETS_PER_USER', 'UPLOAD_QUOTA_BYTES',
   'UPLOAD_DECODE_MEMORY', 'UPLOAD_ORPHAN_HOURS', 'MAX_VOICE_SECONDS',
   'GROUPS_PER_HOUR', 'GROUP_MAX_INITIAL_MEMBERS', 'METRICS_ADDR', 'METRICS_TOKEN',
+  'VAPID_PRIVATE_KEY', 'VAPID_SUBJECT', 'PUSH_PREVIEW', 'PUSH_COLLAPSE_MS', 'PUSH_ALLOW_PRIVATE_ENDPOINTS', 'PUSH_CONCURRENCY',
 ];
 // The suites register many users and send many events from one address; the
 // rate limits have their own tests (a suite passes its own values in `env`).

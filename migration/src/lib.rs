@@ -17,6 +17,7 @@ mod m20260215_000001_user_blocks;
 mod m20260301_000001_message_search;
 mod m20260310_000001_attachments;
 mod m20260312_000001_user_profiles;
+mod m20261201_000001_web_push;
 
 /// Every migration of the chat schema, in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260301_000001_message_search::Migration),
             Box::new(m20260310_000001_attachments::Migration),
             Box::new(m20260312_000001_user_profiles::Migration),
+            Box::new(m20261201_000001_web_push::Migration),
         ]
     }
 }

@@ -52,6 +52,8 @@ pub struct Model {
     pub last_delivered_seq: i64,
     /// Until when the member muted the conversation (`None`: not muted).
     pub muted_until: Option<DateTimeUtc>,
+    /// While muted, mentions are silenced too (otherwise they still notify).
+    pub mute_mentions: bool,
 }
 
 /// No relations are navigated through the ORM; joins are written as queries.

@@ -92,6 +92,12 @@ pub struct Conversation {
     #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub muted_until: Option<DateTime<Utc>>,
+    /// While muted, the caller's mentions are silenced too (their own
+    /// setting; `false` in the public room list). A muted group still
+    /// notifies its mentions unless this is set.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    #[serde(default)]
+    pub mute_mentions: bool,
     /// Groups and public rooms: members with a live socket on any instance
     /// (in `GET /api/conversations/:id` and the room list; absent elsewhere
     /// and for direct conversations). Kept current by

@@ -185,7 +185,7 @@ mod tests {
         let test_db = TestDb::new().await;
         let db = Database::connect(&test_db.url).await.expect("connect");
         Migrator::up(&db, None).await.expect("migrate");
-        let chat = ChatHandle::new(db, ChatConfig::default(), None, None);
+        let chat = ChatHandle::new(db, ChatConfig::default(), None, None, None);
         let recorder = Arc::new(Recorder::default());
         let emitter: Arc<dyn Emitter> = recorder.clone();
         let _ = chat.inner.emitter.set(emitter);

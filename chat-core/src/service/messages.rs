@@ -325,7 +325,14 @@ impl ChatHandle {
         sender: UserId,
         message: ValidMessage,
     ) -> ChatResult<Stored> {
-        let request = StoreRequest { sender, message };
+        let notify = self
+            .offline_members(message.conversation_id, sender)
+            .await?;
+        let request = StoreRequest {
+            sender,
+            message,
+            notify,
+        };
         self.inner.writers.store(self.db(), request).await
     }
 }

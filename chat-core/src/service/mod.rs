@@ -30,6 +30,7 @@ pub(crate) mod online;
 pub(crate) mod page;
 pub(crate) mod presence;
 pub(crate) mod profiles;
+pub(crate) mod push;
 pub(crate) mod reactions;
 pub(crate) mod receipts;
 pub(crate) mod rooms;

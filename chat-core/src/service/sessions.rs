@@ -56,6 +56,9 @@ impl ChatHandle {
         let db = self.db();
         let at = now();
         store::sessions::revoke(db, session_id, at).await?;
+        // Its devices stop getting notifications: whoever signs in there next
+        // must not see this account's.
+        store::push::delete_session_subscriptions(db, session_id).await?;
         self.prune_revoked_sessions().await;
         self.inner.sessions.invalidate_session(session_id);
         if let Some(cluster) = &self.inner.cluster {
@@ -83,6 +86,7 @@ impl ChatHandle {
         let db = self.db();
         let at = now();
         store::sessions::revoke_all_of_user(db, user_id, at).await?;
+        store::push::delete_user_subscriptions(db, user_id, None).await?;
         self.prune_revoked_sessions().await;
         self.inner.sessions.invalidate_user(user_id);
         if let Some(cluster) = &self.inner.cluster {
@@ -118,6 +122,7 @@ impl ChatHandle {
         let db = self.db();
         let at = now();
         store::sessions::revoke_all_of_user_but(db, user_id, Some(keep), at).await?;
+        store::push::delete_user_subscriptions(db, user_id, Some(keep)).await?;
         self.prune_revoked_sessions().await;
         // Dropping the user's entries drops the kept session's too: it is
         // looked up again, and found active.

@@ -29,6 +29,7 @@ use crate::error::{ChatError, ChatResult};
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::model::{Attachment, Message, MessageType, ReplyPreview};
 use crate::store::message_batches::NewMessageRow;
+use crate::store::push::Pending;
 use crate::store::{self, is_unique_violation, now};
 use crate::tasks::Tasks;
 
@@ -62,6 +63,16 @@ pub(crate) struct ValidMessage {
 pub(crate) struct StoreRequest {
     pub(crate) sender: UserId,
     pub(crate) message: ValidMessage,
+    /// Members to notify by Web Push, in the transaction that stores it.
+    pub(crate) notify: Option<Notify>,
+}
+
+/// Members with no live socket when a message was sent, whose devices get a
+/// notification (see [`push`](crate::push)), and how long it waits for more
+/// messages of the conversation before it is sent.
+pub(crate) struct Notify {
+    pub(crate) users: Vec<UserId>,
+    pub(crate) after: std::time::Duration,
 }
 
 /// What storing a message did.
@@ -185,6 +196,58 @@ async fn store_one(db: &DatabaseConnection, request: &StoreRequest) -> ChatResul
         Err(err) => Err(err),
         Ok(mut results) => results.pop().unwrap_or_else(|| Err(stopped())),
     }
+}
+
+/// Folds the new messages into the pending notifications of the members to
+/// notify: one entry per conversation and member, so a batch is one statement
+/// and a member's burst one notification.
+async fn enqueue_notifications(
+    txn: &sea_orm::DatabaseTransaction,
+    requests: &[&StoreRequest],
+    inserted: &[usize],
+    rows: &[NewMessageRow<'_>],
+    ids: &HashMap<(ConversationId, i64), MessageId>,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> ChatResult<()> {
+    let mut pending: BTreeMap<(ConversationId, UserId), Pending> = BTreeMap::new();
+    let mut wait = std::time::Duration::ZERO;
+    for (row, &i) in rows.iter().zip(inserted) {
+        let request = requests[i];
+        let Some(notify) = &request.notify else {
+            continue;
+        };
+        let Some(&message_id) = ids.get(&(row.conversation_id, row.seq)) else {
+            continue;
+        };
+        wait = wait.max(notify.after);
+        for &user_id in &notify.users {
+            let mentioned = request.message.mentions.contains(&user_id);
+            pending
+                .entry((row.conversation_id, user_id))
+                .and_modify(|p| {
+                    // Rows are in seq order within a conversation.
+                    p.message_id = message_id;
+                    p.sender_id = request.sender;
+                    p.count += 1;
+                    p.mentioned |= mentioned;
+                })
+                .or_insert(Pending {
+                    conversation_id: row.conversation_id,
+                    user_id,
+                    message_id,
+                    sender_id: request.sender,
+                    count: 1,
+                    mentioned,
+                });
+        }
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let pending: Vec<Pending> = pending.into_values().collect();
+    let due_at = created_at + chrono::Duration::from_std(wait).unwrap_or_default();
+    store::push::enqueue(txn, &pending, created_at, due_at).await?;
+    Ok(())
 }
 
 /// Stored messages of these requests' `(sender, client_id)`, by that key.
@@ -313,6 +376,7 @@ async fn store_batch(
         })
         .collect();
     store::message_batches::insert_mentions(&txn, &mentions).await?;
+    enqueue_notifications(&txn, requests, &to_insert, &rows, &ids, created_at).await?;
     let profiles = store::message_batches::sender_profiles(
         &txn,
         to_insert.iter().map(|&i| requests[i].sender),
@@ -443,6 +507,7 @@ mod tests {
     ) -> StoreRequest {
         StoreRequest {
             sender,
+            notify: None,
             message: ValidMessage {
                 conversation_id,
                 content: format!("from {sender}"),

@@ -167,7 +167,7 @@ pub(crate) fn push_list(q: &mut Sql, user_id: UserId, conversation_ids: &[Conver
     q.push(
         "SELECT c.id AS c_id, c.type AS c_type, c.name AS c_name, c.is_public AS c_is_public, \
          c.created_by AS c_created_by, c.created_at AS c_created_at, c.last_seq AS c_last_seq, \
-         c.last_rev AS c_last_rev, me.muted_until AS me_muted_until, \
+         c.last_rev AS c_last_rev, me.muted_until AS me_muted_until, me.mute_mentions AS me_mute_mentions, \
          (SELECT COUNT(*) FROM conversation_members cnt WHERE cnt.conversation_id = c.id) AS member_count, \
          (SELECT COUNT(*) FROM messages um WHERE um.conversation_id = c.id \
             AND um.seq > me.last_read_seq AND um.sender_id <> me.user_id) AS unread_count, \
@@ -239,6 +239,7 @@ pub(crate) async fn views<C: ConnectionTrait>(
             last_seq: row.try_get("", "c_last_seq")?,
             last_rev: row.try_get("", "c_last_rev")?,
             muted_until: row.try_get("", "me_muted_until")?,
+            mute_mentions: row.try_get("", "me_mute_mentions")?,
             online_count: None,
         });
     }
@@ -316,6 +317,7 @@ pub(crate) async fn public_rooms<C: ConnectionTrait>(
                     last_seq: row.try_get("", "last_seq")?,
                     last_rev: row.try_get("", "last_rev")?,
                     muted_until: None,
+                    mute_mentions: false,
                     online_count: None,
                 },
                 is_member: is_member > 0,

@@ -76,6 +76,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
             last_delivered_message_id: Set(None),
             last_delivered_seq: Set(0),
             muted_until: Set(None),
+            mute_mentions: Set(false),
         });
         member::Entity::insert_many(rows).exec(conn).await?;
     }
@@ -135,16 +136,19 @@ pub(crate) async fn conversation_ids_after<C: ConnectionTrait>(
     ids(conn, q).await
 }
 
-/// Sets the member's mute setting; whether the membership exists.
-pub(crate) async fn set_muted_until<C: ConnectionTrait>(
+/// Sets the member's mute settings; whether the membership exists.
+pub(crate) async fn set_mute<C: ConnectionTrait>(
     conn: &C,
     conversation_id: ConversationId,
     user_id: UserId,
     muted_until: Option<DateTime<Utc>>,
+    mute_mentions: bool,
 ) -> Result<bool, DbErr> {
     let mut q = sql(conn);
     q.push("UPDATE conversation_members SET muted_until = ")
         .bind(muted_until)
+        .push(", mute_mentions = ")
+        .bind(mute_mentions)
         .push(" WHERE conversation_id = ")
         .bind(conversation_id)
         .push(" AND user_id = ")

@@ -21,6 +21,7 @@
 //! - [`presence`]: online status, and who may see it.
 //! - [`search`]: full-text search of messages (PostgreSQL `tsvector`, SQLite FTS5).
 //! - [`blocks`]: who blocked whom.
+//! - [`push`]: Web Push subscriptions and the outbox of notifications.
 
 pub(crate) mod blocks;
 pub(crate) mod conversations;
@@ -29,6 +30,7 @@ pub(crate) mod message_batches;
 pub(crate) mod message_changes;
 pub(crate) mod messages;
 pub(crate) mod presence;
+pub(crate) mod push;
 pub(crate) mod reactions;
 pub(crate) mod receipts;
 pub(crate) mod search;

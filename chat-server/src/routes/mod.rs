@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod health;
 pub mod messages;
 pub mod openapi;
+pub mod push;
 pub mod search;
 pub mod uploads;
 pub mod users;
@@ -66,6 +67,7 @@ fn documented_api(config: &Config, client_ip: &ClientIp) -> OpenApiRouter<AppSta
         .merge(conversations::router())
         .merge(messages::router())
         .merge(search::router())
+        .merge(push::router())
         .merge(users::router())
         .routes(routes!(openapi::openapi_document))
         // The one plain route under /api: the answer for paths that are not

@@ -48,6 +48,7 @@ pub const COOKIE: &str = "access_token_cookie";
         (name = "conversations", description = "Direct conversations, groups and public rooms"),
         (name = "messages", description = "History, sending, editing, threads and reactions"),
         (name = "search", description = "Message search"),
+        (name = "push", description = "Web Push notifications for devices that are not connected"),
         (name = "users", description = "Profiles, user search and blocking"),
         (name = "uploads", description = "Images, voice messages and files"),
         (name = "health", description = "Liveness, readiness and this document"),

@@ -29,6 +29,12 @@ pub fn test_config(db: &TestDb) -> Config {
         groups_per_hour: 20,
         edit_window_seconds: 0,
         socketio_parser: chat_core::SocketParser::Json,
+        vapid_private_key: None,
+        vapid_subject: None,
+        push_preview: false,
+        push_collapse_ms: 2000,
+        push_allow_private_endpoints: true,
+        push_concurrency: 32,
         metrics_addr: String::new(),
         metrics_token: None,
         shutdown_timeout: 5,
@@ -69,6 +75,7 @@ pub fn test_config(db: &TestDb) -> Config {
         app_env: AppEnv::Test,
         log_level: "warn".to_owned(),
         log_json: false,
+        generate_vapid_keys: false,
     }
 }
 

@@ -1,6 +1,15 @@
 import axios, { type AxiosAdapter, type InternalAxiosRequestConfig } from 'axios';
 import { afterEach, describe, expect, it } from 'vitest';
-import { http, login, refreshAccessToken, register } from './http';
+import { tokenStore } from '../session/tokenStore';
+import {
+  deletePushSubscription,
+  fetchVapidPublicKey,
+  http,
+  login,
+  refreshAccessToken,
+  register,
+  savePushSubscription,
+} from './http';
 
 // Answers every request like the server would, and remembers what was sent.
 function fakeServer() {
@@ -42,5 +51,48 @@ describe('the web client signal', () => {
       expect(config.headers.get('X-Client')).toBe('web');
       expect(config.withCredentials).toBe(true);
     }
+  });
+});
+
+describe('push subscriptions', () => {
+  function pushServer(vapid: { status: number; data: unknown }) {
+    const sent: InternalAxiosRequestConfig[] = [];
+    const adapter: AxiosAdapter = async (config) => {
+      sent.push(config);
+      const answer =
+        config.url === '/push/vapid-public-key'
+          ? vapid
+          : config.method === 'post'
+            ? { status: 201, data: { endpoint: 'https://push.example/1', created_at: '2030-01-01T00:00:00Z' } }
+            : { status: 204, data: '' };
+      const response = { data: answer.data, status: answer.status, statusText: '', headers: {}, config };
+      if (answer.status >= 400) throw new axios.AxiosError('refused', 'ERR_BAD_REQUEST', config, null, response);
+      return response;
+    };
+    http.defaults.adapter = adapter;
+    return sent;
+  }
+
+  it('reads the VAPID key, or null when the server has push disabled', async () => {
+    pushServer({ status: 200, data: { key: 'BAbc' } });
+    await expect(fetchVapidPublicKey()).resolves.toBe('BAbc');
+    pushServer({ status: 404, data: { error: 'Push is disabled', code: 'push_disabled', details: null } });
+    await expect(fetchVapidPublicKey()).resolves.toBeNull();
+    pushServer({ status: 500, data: {} });
+    await expect(fetchVapidPublicKey()).rejects.toThrow();
+  });
+
+  it('posts the subscription as the browser gives it and deletes by endpoint, with the bearer token', async () => {
+    tokenStore.set('the-token');
+    const sent = pushServer({ status: 200, data: { key: 'BAbc' } });
+    const subscription = { endpoint: 'https://push.example/1', expirationTime: null, keys: { p256dh: 'p', auth: 'a' } };
+    await savePushSubscription(subscription);
+    await deletePushSubscription('https://push.example/1');
+    expect(sent.map((c) => [c.method, c.url, JSON.parse(String(c.data))])).toEqual([
+      ['post', '/push/subscriptions', subscription],
+      ['delete', '/push/subscriptions', { endpoint: 'https://push.example/1' }],
+    ]);
+    for (const config of sent) expect(config.headers.get('Authorization')).toBe('Bearer the-token');
+    tokenStore.set(null);
   });
 });

@@ -324,6 +324,27 @@ export async function unblockUser(id: number): Promise<void> {
   await http.delete(`/users/${id}/block`);
 }
 
+/** `GET /api/push/vapid-public-key`: the server's VAPID public key (base64url), or null when the
+ * server sends no notifications (404 `push_disabled`). */
+export async function fetchVapidPublicKey(): Promise<string | null> {
+  try {
+    return (await http.get<{ key: string }>('/push/vapid-public-key')).data.key;
+  } catch (error) {
+    if (axios.isAxiosError(error) && error.response?.status === 404) return null;
+    throw error;
+  }
+}
+
+/** `POST /api/push/subscriptions` (201): this browser's push subscription, tied to this session. */
+export async function savePushSubscription(subscription: PushSubscriptionJSON): Promise<void> {
+  await http.post('/push/subscriptions', subscription);
+}
+
+/** `DELETE /api/push/subscriptions` (204, also for an endpoint the server does not know). */
+export async function deletePushSubscription(endpoint: string): Promise<void> {
+  await http.delete('/push/subscriptions', { data: { endpoint } });
+}
+
 export interface UploadOptions {
   /** Called as the body goes out: bytes sent and, when known, the body's size. */
   onProgress?: (loaded: number, total: number | undefined) => void;

@@ -317,6 +317,12 @@ last_rev: number,
  */
 muted_until: string | null, 
 /**
+ * While muted, the caller's mentions are silenced too (their own
+ * setting; `false` in the public room list). A muted group still
+ * notifies its mentions unless this is set.
+ */
+mute_mentions: boolean, 
+/**
  * Groups and public rooms: members with a live socket on any instance
  * (in `GET /api/conversations/:id` and the room list; absent elsewhere
  * and for direct conversations). Kept current by
@@ -535,6 +541,53 @@ export type ConversationRef = {
  * Conversation id.
  */
 conversation_id: ConversationId, };
+export type PushPayload = { 
+/**
+ * Always `message`.
+ */
+type: string, 
+/**
+ * The conversation to open on click.
+ */
+conversation_id: ConversationId, 
+/**
+ * The group's name; `null` for a direct conversation.
+ */
+conversation_name: string | null, 
+/**
+ * Who wrote the latest message (display name, else username).
+ */
+sender_name: string, 
+/**
+ * The notification's title: the sender in a direct conversation, the
+ * group's name otherwise.
+ */
+title: string, 
+/**
+ * "New message", "3 new messages", or with previews on the text of
+ * the latest message (a group's prefixed with its sender).
+ */
+body: string, 
+/**
+ * Messages this notification stands for.
+ */
+count: number, 
+/**
+ * One of them mentions the recipient.
+ */
+mentioned: boolean, 
+/**
+ * The latest message.
+ */
+message_id: MessageId, 
+/**
+ * Its `seq` in the conversation.
+ */
+seq: number, 
+/**
+ * Where the app shows the conversation.
+ */
+url: string, };
 
 /** A failed ack: `code` is one of docs/protocol.md's error codes. */
 export type AckError = { success: false; error: string; code: string; details?: Record<string, string> };

@@ -60,7 +60,7 @@ export type ConversationType = Wire.ConversationKind;
 
 export type Conversation = Loosen<
   Omit<Wire.Conversation, 'members' | 'last_message'> & { members: User[]; last_message: Message | null },
-  'member_count' | 'is_public' | 'mention_count' | 'last_seq' | 'last_rev' | 'muted_until'
+  'member_count' | 'is_public' | 'mention_count' | 'last_seq' | 'last_rev' | 'muted_until' | 'mute_mentions'
 >;
 
 /** An entry of `GET /api/rooms`: a public room, joined or not (`members` is empty there). */

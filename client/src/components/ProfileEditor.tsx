@@ -7,6 +7,7 @@ import { useAuth } from '../session/AuthContext';
 import { Avatar } from './Avatar';
 import { FormField } from './FormField';
 import { Modal } from './Modal';
+import { NotificationSwitch } from './NotificationSwitch';
 
 /** Longest display name and bio the server accepts (in characters). */
 const MAX_DISPLAY_NAME = 64;
@@ -14,11 +15,12 @@ const MAX_BIO = 500;
 
 type Feedback = { kind: 'success' | 'error'; text: string } | null;
 
-/** The signed-in user's own profile: display name, bio and avatar, and a new password. */
+/** The signed-in user's own profile (display name, bio and avatar), notifications on this device, and a new password. */
 export function ProfileEditor({ user, onClose }: { user: CurrentUser; onClose: () => void }) {
   return (
     <Modal title="Your profile" onClose={onClose} testId="profile-editor">
       <ProfileForm user={user} />
+      <NotificationSwitch />
       <PasswordForm />
     </Modal>
   );

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { NavLink, Outlet, useMatch } from 'react-router';
 import type { CurrentUser } from '../api/types';
 import { ConnectionBanner } from '../components/ConnectionBanner';
@@ -10,6 +10,8 @@ import { Avatar } from '../components/Avatar';
 import { BlockedUsersDialog } from '../components/BlockedUsersDialog';
 import { ProfileEditor } from '../components/ProfileEditor';
 import { displayName, smallAvatar } from '../chat/names';
+import { push } from '../push/browserPush';
+import { useConversationLinks } from '../push/conversationLinks';
 import { useAuth } from '../session/AuthContext';
 
 /** The signed-in screen: conversations on the left, the open one on the right. */
@@ -21,6 +23,12 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
   const openId = Number(conversationMatch?.params.conversationId);
   const [searching, setSearching] = useState(false);
   const roomsOpen = useMatch('/rooms') !== null;
+  useConversationLinks();
+
+  // The server hears of this device's push subscription again, for this session.
+  useEffect(() => {
+    void push.sync().catch(() => undefined);
+  }, []);
 
   return (
     <div className="app-shell">

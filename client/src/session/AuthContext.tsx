@@ -8,6 +8,7 @@ import axios from 'axios';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import * as api from '../api/http';
 import type { CurrentUser } from '../api/types';
+import { push, waitAtMost } from '../push/browserPush';
 import { createRefreshTimer } from './refreshTimer';
 import { sessionNotice } from './sessionNotice';
 import { tokenLifetimes } from './tokenLifetime';
@@ -35,6 +36,9 @@ export interface AuthContextValue {
   /** Takes the signed-in user's new profile fields (after an edit here or on another device). */
   updateUser(user: Partial<CurrentUser> & { id: number }): void;
 }
+
+/** Longest wait for the push subscription's removal at sign-out. */
+const SIGN_OUT_PUSH_TIMEOUT_MS = 5_000;
 
 const AuthContext = createContext<AuthContextValue | null>(null);
 
@@ -83,6 +87,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return tokenStore.subscribe((token) => {
       if (token === null) {
         validation.current++;
+        // The session ended (here, in another tab, or refused by the server), and with it the
+        // server's push subscriptions: the browser's goes too (a sign-out here removed it already).
+        void push.discard().catch(() => undefined);
         // Another tab may have recorded why the session ended.
         setNotice(sessionNotice.message());
         if (stateRef.current.status !== 'anonymous') setState({ status: 'anonymous' });
@@ -118,6 +125,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const logout = useCallback(async () => {
+    // First, while the token is still valid: the server forgets this device's push subscription,
+    // then the browser drops it, so nothing of this account reaches the device any more.
+    await waitAtMost(push.signOut(), SIGN_OUT_PUSH_TIMEOUT_MS);
     try {
       await api.logout();
     } catch {

@@ -26,6 +26,10 @@ pub struct ConversationSettings {
     /// absent) unmutes it.
     #[serde(default)]
     pub muted_until: Option<DateTime<Utc>>,
+    /// While muted, silence mentions too (absent: `false`). A muted group
+    /// otherwise still notifies the caller when they are mentioned.
+    #[serde(default)]
+    pub mute_mentions: bool,
 }
 
 impl ChatHandle {
@@ -41,7 +45,7 @@ impl ChatHandle {
     /// use chat_core::service::ConversationSettings;
     ///
     /// let until = chrono::Utc::now() + chrono::Duration::hours(8);
-    /// let settings = ConversationSettings { muted_until: Some(until) };
+    /// let settings = ConversationSettings { muted_until: Some(until), mute_mentions: false };
     /// let conversation = chat.update_settings(me, noisy, settings).await?;
     /// assert!(conversation.muted_until.is_some());
     /// # Ok(()) }
@@ -53,11 +57,12 @@ impl ChatHandle {
         settings: ConversationSettings,
     ) -> ChatResult<Conversation> {
         self.require_member(conversation_id, caller).await?;
-        if !store::members::set_muted_until(
+        if !store::members::set_mute(
             self.db(),
             conversation_id,
             caller,
             settings.muted_until,
+            settings.mute_mentions,
         )
         .await?
         {
