@@ -89,3 +89,58 @@ async fn metrics_are_exposed_in_prometheus_format() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn production_without_vapid_keys_answers_push_disabled_and_with_them_serves_the_key() {
+    let db = TestDb::new().await;
+    let mut config = test_config(&db);
+    config.app_env = AppEnv::Production;
+    let server = TestServer::start_with(config.clone()).await;
+    let (status, body) = server.get("/api/push/vapid-public-key", "").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("push_disabled"))
+    );
+    let (_, token) = server.register("nopush").await;
+    let subscription = serde_json::json!({
+        "endpoint": "https://push.example.com/send/abc",
+        "keys": {
+            "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+            "auth": "tBHItJI5svbpez7KI4CCXg"
+        }
+    });
+    let (status, body) = server
+        .post("/api/push/subscriptions", &token, subscription.clone())
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("push_disabled"))
+    );
+    server.stop().await;
+    assert!(!config.data_dir.join("vapid_private_key").exists());
+
+    // With a key from configuration: served, and production refuses private endpoints.
+    let keys = chat_core::push::VapidKeys::generate();
+    config.vapid_private_key = Some(keys.private_base64());
+    config.vapid_subject = Some("mailto:ops@example.com".to_owned());
+    let server = TestServer::start_with(config).await;
+    let (status, body) = server.get("/api/push/vapid-public-key", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["key"].as_str(), Some(keys.public_base64().as_str()));
+    let (_, token) = server.register("push").await;
+    let (status, _) = server
+        .post("/api/push/subscriptions", &token, subscription.clone())
+        .await;
+    assert_eq!(status, 201);
+    let mut private = subscription;
+    private["endpoint"] = "http://127.0.0.1:9000/push/x".into();
+    let (status, body) = server
+        .post("/api/push/subscriptions", &token, private)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["details"]["endpoint"].is_string() || body["details"]["endpoint"].is_array(),
+        "{body}"
+    );
+    server.stop().await;
+}

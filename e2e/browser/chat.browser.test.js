@@ -3,7 +3,7 @@
 // by user search, messages both ways, "is typing", read marks and ticks, the presence dot going and
 // coming back, an image attached through the file input (previewed, then uploaded with a progress
 // bar), a PDF shown as a file card with its download link, a voice message recorded from Chromium's
-// fake microphone and played by the other user; then a public room created in the UI that a third user finds in the rooms browser and joins
+// fake microphone and played by the other user, muting a group with or without its @mentions; then a public room created in the UI that a third user finds in the rooms browser and joins
 // (the others see the notice and the new count), the member list, leaving from the header,
 // delivered and read ticks, blocking from a profile (the notice in place of the message box, a
 // blocked user's room message behind "Show", unblocking), and the end of a session signed out
@@ -646,6 +646,98 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
       const { body: unmuted } = await api(alice, 'GET', `/api/conversations/${ctx.direct}`);
       assert.equal((unmuted.conversation ?? unmuted).muted_until, null);
     });
+  });
+
+  it('muting a group: "Also mute @mentions" in the mute menu goes out as mute_mentions; without it the header and the list say mentions still notify', async () => {
+    // A user of its own (and a peer registered over REST), so this step also runs alone.
+    const dora = { name: 'dora', username: uniqueUsername('dora'), password: DEFAULT_PASSWORD };
+    await step(`${ctx.label}-mute-mentions`, [dora], async () => {
+      await openUser(ctx.browser, dora);
+      await register(dora, server.url);
+      const { user: eli } = await server.register(uniqueUsername('eli'));
+      const { page } = dora;
+      const muteButton = byTestId(page, 'mute-button');
+      const menu = byTestId(page, 'mute-menu');
+      const mentionsItem = menu.locator('[data-testid="mute-mentions"]');
+      /** Runs `act` and resolves to the PUT .../settings it sends: the body and the answer. */
+      const settingsPut = async (id, act) => {
+        const isPut = (r) => r.method() === 'PUT' && new URL(r.url()).pathname === `/api/conversations/${id}/settings`;
+        const [response] = await Promise.all([page.waitForResponse((r) => isPut(r.request())), act()]);
+        assert.equal(response.status(), 200);
+        const answer = await response.json();
+        return { body: response.request().postDataJSON(), answer: answer.conversation ?? answer };
+      };
+
+      // A direct chat: muted, it notifies nothing, so its menu has no mentions item.
+      const direct = await api(dora, 'POST', '/api/conversations', { user_id: eli.id });
+      assert.equal(direct.status, 201, JSON.stringify(direct.body));
+      await openFromList(dora, direct.body.id, eli.username);
+      await muteButton.click();
+      await menu.waitFor();
+      assert.equal(await mentionsItem.count(), 0, 'no "Also mute @mentions" in a direct chat');
+      await page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'detached' });
+
+      const group = await createGroup(dora, { name: `Muted ${randomBytes(3).toString('hex')}`, members: [eli] });
+      const item = (label) => page.locator(`[data-testid="conversation-item"][data-conversation-id="${group}"][aria-label$="${label}"]`);
+
+      // Muted for an hour, mentions left on: the header, the list and the button's title say so.
+      await muteButton.click();
+      await menu.waitFor();
+      assert.equal(await mentionsItem.getAttribute('role'), 'menuitemcheckbox');
+      assert.equal(await mentionsItem.getAttribute('aria-checked'), 'false');
+      assert.equal(await mentionsItem.evaluate((el) => el === document.activeElement), true, 'the menu opens on its first item');
+      const hour = await settingsPut(group, () => menu.getByRole('menuitem', { name: 'For 1 hour' }).click());
+      assert.equal(hour.body.mute_mentions, false, JSON.stringify(hour.body));
+      const until = Date.parse(hour.body.muted_until);
+      assert.ok(until > Date.now() + 3_500_000 && until < Date.now() + 3_700_000, JSON.stringify(hour.body));
+      assert.equal(hour.answer.mute_mentions, false, JSON.stringify(hour.answer));
+      await page.locator('[data-testid="mute-button"][data-muted="true"][data-mute-mentions="false"]').waitFor();
+      await subtitleMatches(dora, /· muted \(mentions still notify\)$/);
+      await item(', muted (mentions still notify)').waitFor();
+      assert.match(await muteButton.getAttribute('title'), /^Muted until .+ \(mentions still notify\)$/);
+
+      // Unmuting sends muted_until alone, and the server answers mentions unmuted too.
+      const unmute = await settingsPut(group, () => muteButton.click());
+      assert.deepEqual(unmute.body, { muted_until: null });
+      assert.equal(unmute.answer.muted_until, null);
+      assert.equal(unmute.answer.mute_mentions, false);
+      await page.locator('[data-testid="mute-button"][data-muted="false"]').waitFor();
+
+      // With the keyboard: open the menu, tick the mentions item with Space, go down to "Until I unmute".
+      await muteButton.focus();
+      await page.keyboard.press('Enter');
+      await menu.waitFor();
+      await page.keyboard.press('Space');
+      await menu.locator('[data-testid="mute-mentions"][aria-checked="true"]').waitFor();
+      assert.equal(await menu.isVisible(), true, 'ticking the item keeps the menu open');
+      await screenshot(page, 'mute-menu-mentions');
+      for (let n = 0; n < 4; n++) await page.keyboard.press('ArrowDown');
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Until I unmute');
+      const forever = await settingsPut(group, () => page.keyboard.press('Enter'));
+      assert.deepEqual(forever.body, { muted_until: '9999-12-31T23:59:59Z', mute_mentions: true });
+      assert.equal(forever.answer.mute_mentions, true, JSON.stringify(forever.answer));
+      await menu.waitFor({ state: 'detached' });
+      await page.locator('[data-testid="mute-button"][data-muted="true"][data-mute-mentions="true"]').waitFor();
+      assert.equal(await muteButton.evaluate((el) => el === document.activeElement), true, 'the focus is back on the button');
+      await subtitleMatches(dora, /· muted$/);
+      await item(', muted').waitFor();
+      const { body: stored } = await api(dora, 'GET', `/api/conversations/${group}`);
+      assert.equal((stored.conversation ?? stored).mute_mentions, true, JSON.stringify(stored));
+
+      // Unmuted again, the next menu starts with mentions unticked; at 390 px wide it fits the screen.
+      const again = await settingsPut(group, () => muteButton.click());
+      assert.equal(again.answer.mute_mentions, false);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await muteButton.click();
+      await menu.locator('[data-testid="mute-mentions"][aria-checked="false"]').waitFor();
+      const box = await menu.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `the menu fits a phone screen: ${JSON.stringify(box)}`);
+      await page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'detached' });
+    });
+    await dora.context?.close();
+    assert.deepEqual(dora.errors ?? [], [], 'uncaught errors in the page');
   });
 
   it('on a phone: a long press opens the message menu; Reply and the thread take the whole screen', async () => {

@@ -11,7 +11,7 @@
 
 export { atExit, tempDir } from './cleanup.js';
 export { addressesPerUpstream, agentFrom, relay, request } from './clientAddresses.js';
-export { CI, clusterEnv, missingForCluster, postgresAnswers, sharedDatabase, startInstances } from './deployment.js';
+export { CI, clusterEnv, missingForCluster, postgresAnswers, sharedDatabase, sqlRows, startInstances } from './deployment.js';
 export { Nginx, clientDir, findNginx } from './nginx.js';
 export { childPids, freeClusterPort, freePort, hasCommand, killPid } from './processes.js';
 export {

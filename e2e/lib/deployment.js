@@ -3,6 +3,7 @@
 //
 // Environment: PGHOST / PGPORT / PGUSER (see lib/server.js).
 
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { atExit } from './cleanup.js';
 import { findNginx } from './nginx.js';
@@ -79,4 +80,17 @@ export async function startInstances(count, env, db) {
   for (let i = 1; i < count; i++) servers.push(new ChatServer({ database: db, env }));
   await Promise.all(servers.slice(1).map((s) => s.start()));
   return servers;
+}
+
+/** Runs SQL on a deployment's database (`{url}`); returns its output rows (tuples only). */
+export function sqlRows(database, statement) {
+  const url = new URL(database.url);
+  return execFileSync(
+    'psql',
+    ['-h', url.hostname, '-p', url.port || '5432', '-U', url.username, '-d', url.pathname.slice(1), '-v', 'ON_ERROR_STOP=1', '-qtAc', statement],
+    { encoding: 'utf8', timeout: 60_000 },
+  )
+    .trim()
+    .split('\n')
+    .filter(Boolean);
 }

@@ -7,11 +7,10 @@
 // The burst suite runs in the PostgreSQL pass (the two instances share one database) and needs Redis.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { dbMode, expectNoEvent, sleep, startServer } from '../lib/server.js';
 import { createDirect, createGroup } from '../lib/chat.js';
-import { CI, clusterEnv, closeAllSockets, connectTo, deleteRedisKeys, missingForCluster, sharedDatabase, startInstances } from '../lib/cluster.js';
+import { CI, clusterEnv, closeAllSockets, connectTo, deleteRedisKeys, missingForCluster, sharedDatabase, sqlRows, startInstances } from '../lib/cluster.js';
 import { nowSeconds, signHs256 } from '../lib/jwt.js';
 
 const EVENT = 'conversation:online_count';
@@ -159,19 +158,6 @@ if (dbMode() !== 'postgres') {
 }
 if (burstSkip) process.stderr.write(`${burstSkip}\n`);
 
-/** Runs SQL on the shared database; resolves to its output rows (tuples only). */
-function sql(database, statement) {
-  const url = new URL(database.url);
-  return execFileSync(
-    'psql',
-    ['-h', url.hostname, '-p', url.port || '5432', '-U', url.username, '-d', url.pathname.slice(1), '-v', 'ON_ERROR_STOP=1', '-qtAc', statement],
-    { encoding: 'utf8', timeout: 60_000 },
-  )
-    .trim()
-    .split('\n')
-    .filter(Boolean);
-}
-
 describe('online counts: a burst of 1,000 of 5,000 members across two instances', { skip: burstSkip ?? false, timeout: 180_000 }, () => {
   const MEMBERS = 5_000;
   const BURST = 1_000;
@@ -202,14 +188,14 @@ describe('online counts: a burst of 1,000 of 5,000 members across two instances'
     // instance to read the room's members again.
     const prefix = `oc${Date.now().toString(36)}`;
     const seeded = MEMBERS - 3;
-    const ids = sql(
+    const ids = sqlRows(
       db,
       `INSERT INTO users (username, username_key, email, password_hash, status, created_at)
        SELECT '${prefix}_' || g, '${prefix}_' || g, '${prefix}_' || g || '@example.com', '', 'offline', now()
        FROM generate_series(1, ${seeded}) g RETURNING id`,
     ).map(Number);
     assert.equal(ids.length, seeded);
-    sql(
+    sqlRows(
       db,
       `INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq, last_delivered_seq)
        SELECT ${room.id}, id, now(), 0, 0 FROM users WHERE username LIKE '${prefix}\\_%'`,

@@ -197,6 +197,18 @@ describe('Web Push', { timeout: 180_000 }, () => {
     assert.equal(push.pushesFor(frankDevice).length, 0);
   });
 
+  it("a user cannot remove another user's subscription", async () => {
+    const owner = await server.register();
+    const other = await server.register();
+    const device = push.subscription();
+    await subscribe(server, owner, device);
+    const res = await server.api('DELETE', '/api/push/subscriptions', { token: other.token, body: { endpoint: device.endpoint } });
+    assert.equal(res.status, 204, res.text);
+    const direct = await createDirect(server, alice, owner);
+    await sendText(aliceSocket, direct.id, 'still subscribed?');
+    await push.waitFor(() => push.pushesFor(device).length === 1);
+  });
+
   it('subscriptions are checked: credentials, endpoint, keys and size', async () => {
     const grace = await server.register();
     const good = push.subscription().toJSON();

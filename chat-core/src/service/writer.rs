@@ -454,29 +454,20 @@ mod tests {
     use std::collections::HashSet;
     use std::sync::atomic::Ordering;
 
-    use migration::{Migrator, MigratorTrait};
-    use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+    use sea_orm::{ConnectionTrait, DatabaseConnection};
 
     use super::ValidMessage;
     use super::{MessageWriters, StoreRequest, Stored};
     use crate::ids::literal::{c, u};
     use crate::ids::{ConversationId, UserId};
     use crate::model::MessageType;
+    use crate::store::seed;
     use crate::testing::TestDb;
 
     /// Two users and conversations 1 and 2 (both members of each).
     async fn setup(test_db: &TestDb) -> DatabaseConnection {
-        let db = Database::connect(&test_db.url).await.expect("connect");
-        Migrator::up(&db, None).await.expect("migrate");
-        let ts = "'2026-01-01T00:00:00Z'";
-        for u in 1..=2 {
-            db.execute_unprepared(&format!(
-                "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
-                 VALUES ('u{u}', 'u{u}', 'u{u}@x.io', '', 'offline', {ts})"
-            ))
-            .await
-            .expect("user");
-        }
+        let db = seed::migrated_with_users(test_db, 2).await;
+        let ts = seed::TS;
         for c in 1..=2 {
             db.execute_unprepared(&format!(
                 "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_message_at) \

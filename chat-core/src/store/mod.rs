@@ -70,4 +70,6 @@ pub(crate) fn sql<C: ConnectionTrait>(conn: &C) -> Sql {
 }
 
 #[cfg(test)]
+pub(crate) mod seed;
+#[cfg(test)]
 mod tests;

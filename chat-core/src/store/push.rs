@@ -371,28 +371,20 @@ pub(crate) async fn depth<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
-    use migration::{Migrator, MigratorTrait};
-    use sea_orm::{Database, DatabaseConnection, TransactionTrait};
+    use sea_orm::{DatabaseConnection, TransactionTrait};
 
     use super::*;
     use crate::ids::literal::{c, m, u};
-    use crate::store::now;
+    use crate::store::{now, seed};
     use crate::testing::TestDb;
 
     /// Users 1..=4, group 1 with all of them (member 3 muted it, member 4
     /// muted it and its mentions), message 1; a device per member but 1.
     async fn setup(test_db: &TestDb) -> DatabaseConnection {
-        let db = Database::connect(&test_db.url).await.expect("connect");
-        Migrator::up(&db, None).await.expect("migrate");
-        let ts = "'2026-01-01T00:00:00Z'";
+        let db = seed::migrated_with_users(test_db, 4).await;
+        let ts = seed::TS;
         let later = "'2999-01-01T00:00:00Z'";
         let mut script = Vec::new();
-        for u in 1..=4 {
-            script.push(format!(
-                "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
-                 VALUES ('u{u}', 'u{u}', 'u{u}@x.io', '', 'offline', {ts})"
-            ));
-        }
         script.push(format!(
             "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) \
              VALUES ('group', 'g', false, 1, {ts}, 1, 1, {ts})"

@@ -15,17 +15,10 @@ use crate::testing::TestDb;
 /// conversation list, who reacted and users' blocks).
 async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     let test_db = TestDb::new().await;
-    let db = Database::connect(&test_db.url).await.expect("connect");
-    Migrator::up(&db, None).await.expect("migrate");
+    let db = super::seed::migrated_with_users(&test_db, 50).await;
     let backend = db.get_database_backend();
-    let ts = "'2026-01-01T00:00:00Z'";
+    let ts = super::seed::TS;
     let mut script = Vec::new();
-    for u in 1..=50 {
-        script.push(format!(
-            "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
-             VALUES ('u{u}', 'u{u}', 'u{u}@x.io', '', 'offline', {ts})"
-        ));
-    }
     for c in 1..=200 {
         script.push(format!(
             "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) \

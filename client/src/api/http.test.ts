@@ -9,6 +9,7 @@ import {
   refreshAccessToken,
   register,
   savePushSubscription,
+  updateConversationSettings,
 } from './http';
 
 // Answers every request like the server would, and remembers what was sent.
@@ -94,5 +95,27 @@ describe('push subscriptions', () => {
     ]);
     for (const config of sent) expect(config.headers.get('Authorization')).toBe('Bearer the-token');
     tokenStore.set(null);
+  });
+});
+
+describe('conversation settings', () => {
+  it('sends muted_until with mute_mentions when given, muted_until alone to unmute, and answers the conversation', async () => {
+    const sent: InternalAxiosRequestConfig[] = [];
+    http.defaults.adapter = async (config) => {
+      sent.push(config);
+      const body = JSON.parse(String(config.data)) as { muted_until: string | null; mute_mentions?: boolean };
+      const data = { id: 20, type: 'group', muted_until: body.muted_until, mute_mentions: body.mute_mentions ?? false };
+      return { data, status: 200, statusText: 'OK', headers: {}, config };
+    };
+
+    const muted = await updateConversationSettings(20, { muted_until: '2030-06-15T19:00:00.000Z', mute_mentions: true });
+    expect(muted).toMatchObject({ id: 20, muted_until: '2030-06-15T19:00:00.000Z', mute_mentions: true });
+    const unmuted = await updateConversationSettings(20, { muted_until: null });
+    expect(unmuted).toMatchObject({ muted_until: null, mute_mentions: false });
+
+    expect(sent.map((c) => [c.method, c.url, JSON.parse(String(c.data))])).toEqual([
+      ['put', '/conversations/20/settings', { muted_until: '2030-06-15T19:00:00.000Z', mute_mentions: true }],
+      ['put', '/conversations/20/settings', { muted_until: null }],
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import { sessionNotice } from '../session/sessionNotice';
 import { tokenLifetimes } from '../session/tokenLifetime';
 import { tokenStore } from '../session/tokenStore';
 import { collectPages, type ConversationListPage } from '../chat/conversations';
+import type { MuteSettings } from '../chat/mute';
 import type { SearchPage } from '../chat/search';
 import type {
   AuthResponse,
@@ -280,11 +281,12 @@ export async function fetchReactions(messageId: number): Promise<MessageReactors
   return data;
 }
 
-/** Sets the user's own mute setting of a conversation (`null` unmutes); answers the conversation. */
-export async function updateConversationSettings(id: number, mutedUntil: string | null): Promise<Conversation> {
-  const { data } = await http.put<Conversation | { conversation: Conversation }>(`/conversations/${id}/settings`, {
-    muted_until: mutedUntil,
-  });
+/** Sets the user's own mute setting of a conversation: `muted_until` (`null` unmutes) and, for a
+ * group, whether its mentions are muted too (left out: not). Answers the conversation. */
+export async function updateConversationSettings(id: number, settings: MuteSettings): Promise<Conversation> {
+  const body: MuteSettings = { muted_until: settings.muted_until };
+  if (settings.mute_mentions !== undefined) body.mute_mentions = settings.mute_mentions;
+  const { data } = await http.put<Conversation | { conversation: Conversation }>(`/conversations/${id}/settings`, body);
   return unwrapConversation(data);
 }
 

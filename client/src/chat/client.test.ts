@@ -4,6 +4,7 @@ import type { ChatTransport } from '../socket/transport';
 import { ALICE, BOB, ME, conversation, message, messages, settle } from '../test/fixtures';
 import { ChatClient, type ChatApi } from './client';
 import { quoteOf } from './sending';
+import type { MuteSettings } from './mute';
 import type { SendOutcome } from './outbox';
 
 /** A server's message history, answering the way the REST API does. */
@@ -33,11 +34,13 @@ class FakeApi implements ChatApi {
     });
   }
 
-  async updateConversationSettings(id: number, mutedUntil: string | null) {
-    this.calls.push(`settings ${id} ${mutedUntil}`);
+  async updateConversationSettings(id: number, settings: MuteSettings) {
+    this.calls.push(`settings ${id} ${JSON.stringify(settings)}`);
     const found = this.conversations.find((c) => c.id === id);
     if (!found) throw new Error('not found');
-    found.muted_until = mutedUntil;
+    // Like the server: mentions stay muted only with a mute, and left out means not.
+    found.muted_until = settings.muted_until;
+    found.mute_mentions = settings.muted_until !== null && settings.mute_mentions === true;
     return { ...found };
   }
 
@@ -757,6 +760,27 @@ describe('chat client: groups and rooms', () => {
     t.client.handleMemberLeft({ conversation_id: 20, user: ALICE });
     expect(t.client.conversation(20)).toBeUndefined();
     expect(t.client.getState().outgoing).toEqual([]);
+  });
+
+  it('mutes a group with or without its mentions, keeping what the server answers; unmuting clears both', async () => {
+    const t = setup();
+    t.api.conversations = [group()];
+    await t.client.start();
+    const until = '2030-06-15T19:00:00.000Z';
+
+    await t.client.setMuted(20, { muted_until: until, mute_mentions: true });
+    expect(t.client.conversation(20)).toMatchObject({ muted_until: until, mute_mentions: true });
+
+    await t.client.setMuted(20, { muted_until: null });
+    expect(t.client.conversation(20)).toMatchObject({ muted_until: null, mute_mentions: false });
+
+    await t.client.setMuted(20, { muted_until: until, mute_mentions: false });
+    expect(t.client.conversation(20)).toMatchObject({ muted_until: until, mute_mentions: false });
+    expect(t.api.calls.filter((c) => c.startsWith('settings'))).toEqual([
+      `settings 20 {"muted_until":"${until}","mute_mentions":true}`,
+      'settings 20 {"muted_until":null}',
+      `settings 20 {"muted_until":"${until}","mute_mentions":false}`,
+    ]);
   });
 
   it('adds a member; "already a member" comes back as the server error', async () => {

@@ -30,6 +30,7 @@ import { ConversationList, type ConversationApi } from './conversationList';
 import { MessageHistory, type HistoryApi } from './history';
 import { IncomingMessages } from './incoming';
 import { MessageChanges } from './messageChanges';
+import type { MuteSettings } from './mute';
 import type { OutgoingMessage } from './outbox';
 import { Presence } from './presence';
 import { ProfileUpdates } from './profiles';
@@ -173,10 +174,11 @@ export class ChatClient {
     return this.conversations.leave(id);
   }
 
-  /** Mutes a conversation until `until` (an RFC 3339 time), or unmutes it (`null`): the user's own
-   * setting, which notifications honour; messages keep arriving. */
-  setMuted(id: number, until: string | null): Promise<void> {
-    return this.conversations.setMuted(id, until);
+  /** Mutes a conversation until `muted_until` (an RFC 3339 time), with `mute_mentions` a group's
+   * mentions too, or unmutes it (`muted_until: null`): the user's own setting, which notifications
+   * honour; messages keep arriving. */
+  setMuted(id: number, settings: MuteSettings): Promise<void> {
+    return this.conversations.setMuted(id, settings);
   }
 
   /** Adds a user to a group or room (rejects with the server's error, e.g. 409 `already_member`). */

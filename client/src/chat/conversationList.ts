@@ -7,6 +7,7 @@ import type { Conversation, MemberChangeEvent, User } from '../api/types';
 import type { ChatTransport } from '../socket/transport';
 import type { ChatStateStore } from './chatState';
 import { sortByActivity, upsertConversation, withMemberJoined, withMemberLeft } from './conversations';
+import type { MuteSettings } from './mute';
 import type { ReceiptExchange } from './receiptExchange';
 
 /** The REST calls the list and membership are kept with. */
@@ -19,8 +20,8 @@ export interface ConversationApi {
   leaveConversation(id: number): Promise<void>;
   /** `POST /api/conversations/:id/members {user_id}`: the conversation with the user in it. */
   addMember(id: number, userId: number): Promise<Conversation>;
-  /** `PUT /api/conversations/:id/settings {muted_until}`: the conversation as the user sees it. */
-  updateConversationSettings(id: number, mutedUntil: string | null): Promise<Conversation>;
+  /** `PUT /api/conversations/:id/settings {muted_until, mute_mentions}`: the conversation as the user sees it. */
+  updateConversationSettings(id: number, settings: MuteSettings): Promise<Conversation>;
 }
 
 export interface ConversationListOptions {
@@ -158,10 +159,15 @@ export class ConversationList {
     this.forget(id);
   }
 
-  /** Mutes the conversation until `until` (an RFC 3339 time), or unmutes it (`null`). */
-  async setMuted(id: number, until: string | null): Promise<void> {
-    const answer = await this.api.updateConversationSettings(id, until);
-    this.state.updateConversation(id, (c) => ({ ...c, muted_until: answer.muted_until ?? null }));
+  /** Mutes the conversation until `muted_until` (an RFC 3339 time), mentions too with
+   * `mute_mentions`, or unmutes it (`null`); keeps what the server answers. */
+  async setMuted(id: number, settings: MuteSettings): Promise<void> {
+    const answer = await this.api.updateConversationSettings(id, settings);
+    this.state.updateConversation(id, (c) => ({
+      ...c,
+      muted_until: answer.muted_until ?? null,
+      mute_mentions: answer.mute_mentions ?? false,
+    }));
   }
 
   /** Adds a user to a group or room (rejects with the server's error, e.g. 409 `already_member`). */

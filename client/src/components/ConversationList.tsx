@@ -5,7 +5,7 @@ import { useChat, useChatState } from '../chat/ChatContext';
 import { conversationTitle, directPeer, messagePreview } from '../chat/conversations';
 import { formatListTime } from '../chat/format';
 import { typingLabel } from '../chat/typing';
-import { isMuted } from '../chat/mute';
+import { muteLabel } from '../chat/mute';
 import { Avatar } from './Avatar';
 import { typistNames } from '../chat/names';
 
@@ -29,7 +29,7 @@ function ConversationItem({ conversation, meId }: { conversation: Conversation; 
     online ? 'online' : null,
     unread > 0 ? `${unread} unread message${unread === 1 ? '' : 's'}` : null,
     mentioned ? 'you were mentioned' : null,
-    isMuted(conversation, new Date()) ? 'muted' : null,
+    muteLabel(conversation, new Date()),
   ]
     .filter(Boolean)
     .join(', ');

@@ -3,17 +3,32 @@ import { describeError } from '../api/errors';
 import type { Conversation } from '../api/types';
 import { useChat } from '../chat/ChatContext';
 import { formatFullTime } from '../chat/format';
-import { MUTE_CHOICES, isMuted, muteUntil } from '../chat/mute';
+import {
+  MUTE_CHOICES,
+  UNMUTED,
+  hasMentionSetting,
+  isMuted,
+  mentionsStillNotify,
+  muteSettings,
+  type MuteSettings,
+} from '../chat/mute';
 
-/** Mute in the conversation's header: a menu of durations, or Unmute while muted. */
+/**
+ * Mute in the conversation's header: a menu of durations, or Unmute while muted. In a group or room
+ * the menu also has "Also mute @mentions" (a checkbox item, off unless ticked), which the chosen
+ * duration takes with it.
+ */
 export function MuteMenu({ conversation }: { conversation: Conversation }) {
   const client = useChat();
   const [open, setOpen] = useState(false);
+  const [muteMentions, setMuteMentions] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const menuId = useId();
   const button = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);
-  const muted = isMuted(conversation, new Date());
+  const now = new Date();
+  const muted = isMuted(conversation, now);
+  const mentionSetting = hasMentionSetting(conversation);
 
   useEffect(() => {
     if (!open) return;
@@ -25,15 +40,27 @@ export function MuteMenu({ conversation }: { conversation: Conversation }) {
     return () => document.removeEventListener('pointerdown', closeOutside);
   }, [open]);
 
-  async function set(until: string | null) {
+  async function set(settings: MuteSettings) {
     setOpen(false);
     setError(null);
     try {
-      await client.setMuted(conversation.id, until);
+      await client.setMuted(conversation.id, settings);
     } catch (e) {
       setError(describeError(e).message);
     }
     button.current?.focus();
+  }
+
+  function toggleMenu() {
+    // Each time the menu opens, mentions start as the conversation has them (off once unmuted).
+    if (!open) setMuteMentions(conversation.mute_mentions ?? false);
+    setOpen(!open);
+  }
+
+  let title: string | undefined;
+  if (muted && conversation.muted_until) {
+    title = `Muted until ${formatFullTime(conversation.muted_until)}`;
+    if (mentionsStillNotify(conversation, now)) title += ' (mentions still notify)';
   }
 
   return (
@@ -45,10 +72,11 @@ export function MuteMenu({ conversation }: { conversation: Conversation }) {
         aria-haspopup={muted ? undefined : 'menu'}
         aria-expanded={muted ? undefined : open}
         aria-controls={open ? menuId : undefined}
-        title={muted && conversation.muted_until ? `Muted until ${formatFullTime(conversation.muted_until)}` : undefined}
+        title={title}
         data-testid="mute-button"
         data-muted={muted}
-        onClick={() => (muted ? void set(null) : setOpen((o) => !o))}
+        data-mute-mentions={muted && mentionSetting ? Boolean(conversation.mute_mentions) : undefined}
+        onClick={() => (muted ? void set(UNMUTED) : toggleMenu())}
       >
         {muted ? 'Unmute' : 'Mute'}
       </button>
@@ -74,13 +102,29 @@ export function MuteMenu({ conversation }: { conversation: Conversation }) {
             }
           }}
         >
+          {mentionSetting ? (
+            <>
+              <button
+                type="button"
+                role="menuitemcheckbox"
+                aria-checked={muteMentions}
+                className="menu-check"
+                data-testid="mute-mentions"
+                onClick={() => setMuteMentions((on) => !on)}
+              >
+                <span className="menu-check-box" aria-hidden="true" />
+                Also mute @mentions
+              </button>
+              <div className="menu-separator" role="separator" />
+            </>
+          ) : null}
           {MUTE_CHOICES.map((choice) => (
             <button
               key={choice.label}
               type="button"
               role="menuitem"
               data-testid="mute-choice"
-              onClick={() => void set(muteUntil(choice, new Date()))}
+              onClick={() => void set(muteSettings(conversation, choice, muteMentions, new Date()))}
             >
               {choice.label}
             </button>

@@ -6,7 +6,7 @@ import { useChat, useChatState } from '../chat/ChatContext';
 import { emptyThread } from '../chat/client';
 import { conversationTitle, directPeer, memberCount, memberSummary, onlineCountLabel } from '../chat/conversations';
 import { lastSeenLabel } from '../chat/format';
-import { isMuted } from '../chat/mute';
+import { muteLabel } from '../chat/mute';
 import { typingLabel } from '../chat/typing';
 import { Avatar } from '../components/Avatar';
 import { BlockedNotice } from '../components/BlockedNotice';
@@ -88,7 +88,8 @@ function ConversationView({ conversationId }: { conversationId: number }) {
         : `${members} member${members === 1 ? '' : 's'}, ${onlineCountLabel(onlineCount)}`;
     if (conversation.is_public) subtitle += ' · public room';
   }
-  if (conversation && isMuted(conversation, now)) subtitle += subtitle ? ' · muted' : 'muted';
+  const muted = conversation ? muteLabel(conversation, now) : null;
+  if (muted) subtitle += subtitle ? ` · ${muted}` : muted;
   const blockedUser = blockedPeer(conversation, meId, blocks);
   // Blocked users' typing in groups is hidden like their messages.
   // Read out when it changes, at most every 30 seconds: a busy room changes every second.
