@@ -197,6 +197,21 @@ describe('Web Push', { timeout: 180_000 }, () => {
     assert.equal(push.pushesFor(frankDevice).length, 0);
   });
 
+  it('a notice of someone joining a room notifies nobody; the next message counts alone', async () => {
+    const carol = await server.register();
+    const dave = await server.register();
+    const device = push.subscription();
+    await subscribe(server, carol, device);
+    const room = await createGroup(server, alice, [carol], 'lobby', { isPublic: true });
+    const joined = await server.post(`/api/conversations/${room.id}/join`, {}, { token: dave.token });
+    assert.ok(joined.status === 200 || joined.status === 201, joined.text);
+    await sleep(QUIET_MS);
+    assert.equal(push.pushesFor(device).length, 0, 'a join notice was pushed');
+    await sendText(aliceSocket, room.id, 'welcome, dave');
+    await push.waitFor(() => push.pushesFor(device).length === 1);
+    assert.equal(push.pushesFor(device)[0].payload.count, 1, 'the notice was counted');
+  });
+
   it("a user cannot remove another user's subscription", async () => {
     const owner = await server.register();
     const other = await server.register();

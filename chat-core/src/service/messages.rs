@@ -325,9 +325,13 @@ impl ChatHandle {
         sender: UserId,
         message: ValidMessage,
     ) -> ChatResult<Stored> {
-        let notify = self
-            .offline_members(message.conversation_id, sender)
-            .await?;
+        // Notices (someone joined or left) are not worth waking anyone for.
+        let notify = if message.message_type == MessageType::System {
+            None
+        } else {
+            self.offline_members(message.conversation_id, sender)
+                .await?
+        };
         let request = StoreRequest {
             sender,
             message,
