@@ -16,6 +16,7 @@ pub mod database;
 pub mod error;
 pub mod extract;
 pub mod housekeeping;
+mod kept;
 pub mod limits;
 pub mod mail;
 pub mod metrics;

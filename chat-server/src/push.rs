@@ -71,31 +71,21 @@ pub fn push_config(config: &Config) -> Result<Option<PushConfig>, PushSetupError
 }
 
 fn generated_keys(path: &Path) -> Result<VapidKeys, PushSetupError> {
-    let io_err = |source| PushSetupError::Io {
+    let kept = crate::kept::kept_or_generated(
+        path,
+        |text| VapidKeys::from_private_base64(text).ok(),
+        || {
+            let keys = VapidKeys::generate();
+            (keys.private_base64(), keys)
+        },
+    );
+    let (keys, generated) = kept.map_err(|source| PushSetupError::Io {
         path: path.display().to_string(),
         source,
-    };
-    match std::fs::read_to_string(path) {
-        Ok(existing) => {
-            if let Ok(keys) = VapidKeys::from_private_base64(&existing) {
-                return Ok(keys);
-            }
-            tracing::warn!(path = %path.display(), "the generated VAPID key is unreadable; generating another (devices must subscribe again)");
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(io_err(err)),
+    })?;
+    if generated {
+        tracing::warn!(path = %path.display(), "VAPID_PRIVATE_KEY is not set: generated a key pair for push and stored it in the data directory (set VAPID_PRIVATE_KEY in production)");
     }
-    let keys = VapidKeys::generate();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err)?;
-    }
-    std::fs::write(path, keys.private_base64()).map_err(io_err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err)?;
-    }
-    tracing::warn!(path = %path.display(), "VAPID_PRIVATE_KEY is not set: generated a key pair for push and stored it in the data directory (set VAPID_PRIVATE_KEY in production)");
     Ok(keys)
 }
 

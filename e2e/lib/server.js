@@ -362,6 +362,20 @@ export class ChatServer {
     return this.api('GET', urlPath, opts);
   }
 
+  /** This instance's Prometheus metrics, as text. */
+  async metricsText() {
+    const found = /metrics on (http:\/\/\S+\/metrics)/.exec(this.output);
+    if (!found) throw new Error('the server did not say where its metrics are');
+    return (await fetch(found[1])).text();
+  }
+
+  /** The value of a Prometheus metric of this instance (0 when not reported yet). */
+  async metric(name) {
+    const text = await this.metricsText();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  }
+
   post(urlPath, body, opts = {}) {
     return this.api('POST', urlPath, { ...opts, body });
   }

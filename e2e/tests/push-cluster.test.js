@@ -26,15 +26,6 @@ if (dbMode() !== 'postgres') {
 }
 
 
-/** `chat_push_sent_total` of an instance, read from its metrics listener. */
-async function sentBy(server) {
-  const found = /metrics on (http:\/\/[^\s]+\/metrics)/.exec(server.output);
-  assert.ok(found, 'the instance did not say where its metrics are');
-  const text = await (await fetch(found[1])).text();
-  const line = text.split('\n').find((l) => l.startsWith('chat_push_sent_total'));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
-
 describe('Web Push across two instances', { skip, timeout: 240_000 }, () => {
   let push;
   let db;
@@ -119,7 +110,7 @@ describe('Web Push across two instances', { skip, timeout: 240_000 }, () => {
       assert.equal(new Set(messages).size, messages.length, `member ${i} got one notification twice`);
       assert.ok(pushes.every((p) => p.payload.conversation_id === conversations[i].id));
     }
-    const [sent1, sent2] = await Promise.all([sentBy(s1), sentBy(s2)]);
+    const [sent1, sent2] = await Promise.all([s1.metric('chat_push_sent_total'), s2.metric('chat_push_sent_total')]);
     assert.equal(sent1 + sent2, push.received.length, 'the instances sent more pushes than arrived');
     assert.ok(sent1 > 0 && sent2 > 0, `one instance sent everything (${sent1} / ${sent2})`);
     const left = sqlRows(db, 'SELECT COUNT(*) FROM push_outbox');

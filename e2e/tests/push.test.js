@@ -171,6 +171,13 @@ describe('Web Push', { timeout: 180_000 }, () => {
     await sleep(QUIET_MS);
     assert.equal(goneTries(), 1, 'the gone subscription was posted to again');
     assert.equal(push.pushesFor(flaky).length, 2);
+    // What the metrics say of it (the queue gauges are measured every 5 s).
+    assert.ok((await server.metric('chat_push_retried_total')) >= 2);
+    assert.ok((await server.metric('chat_push_subscriptions_expired_total')) >= 1);
+    assert.ok((await server.metric('chat_push_sent_total')) >= 2);
+    const output = await server.metricsText();
+    assert.match(output, /^chat_push_queue_depth \d/m);
+    assert.match(output, /^chat_push_oldest_age_seconds \d/m);
   });
 
   it('signing out removes the session\'s subscriptions; unsubscribing stops pushes', async () => {

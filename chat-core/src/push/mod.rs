@@ -36,7 +36,7 @@ mod vapid;
 pub(crate) mod worker;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 pub use endpoint::{EndpointPolicy, NewSubscription, SubscriptionKeys};
@@ -103,33 +103,25 @@ impl PushConfig {
     }
 }
 
-/// Counters of the senders on this instance (see [`ChatHandle::push_stats`](crate::ChatHandle::push_stats)).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PushStats {
-    /// Notifications the push service accepted.
-    pub sent: u64,
-    /// Notifications given up (refused for good, or out of attempts).
-    pub failed: u64,
-    /// Sends that will be tried again.
-    pub retried: u64,
-    /// Subscriptions removed because the push service said they are gone.
-    pub expired: u64,
+/// What a push call answers when the host did not configure push (404
+/// `push_disabled`).
+///
+/// ```
+/// assert_eq!(chat_core::push::disabled().code(), "push_disabled");
+/// assert_eq!(chat_core::push::disabled().status(), 404);
+/// ```
+pub fn disabled() -> crate::ChatError {
+    crate::ChatError::Disabled {
+        code: "push_disabled",
+        message: "push notifications are not configured on this server",
+    }
 }
 
 /// The push state of one engine.
 pub(crate) struct Push {
     pub(crate) config: PushConfig,
     pub(crate) started: AtomicBool,
-    pub(crate) counters: Counters,
     pub(crate) http: reqwest::Client,
-}
-
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) sent: AtomicU64,
-    pub(crate) failed: AtomicU64,
-    pub(crate) retried: AtomicU64,
-    pub(crate) expired: AtomicU64,
 }
 
 impl Push {
@@ -138,7 +130,6 @@ impl Push {
         Arc::new(Push {
             config,
             started: AtomicBool::new(false),
-            counters: Counters::default(),
             http,
         })
     }

@@ -1,7 +1,6 @@
 //! The sender of one instance: claims due outbox rows, sends them and
 //! records what happened (see the [module docs](super) for the guarantees).
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -91,26 +90,21 @@ async fn deliver(db: &DatabaseConnection, push: &Push, row: Claimed) {
         },
     )
     .await;
-    let counters = &push.counters;
     let recorded = match outcome {
         Outcome::Sent => {
-            counters.sent.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("chat_push_sent_total").increment(1);
             outbox::sent(db, &row, later(config.collapse)).await
         }
         Outcome::Gone => {
-            counters.expired.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("chat_push_subscriptions_expired_total").increment(1);
             outbox::delete_endpoint(db, &row.subscription.endpoint).await
         }
         Outcome::Retry(asked) if row.attempts + 1 < config.max_attempts => {
-            counters.retried.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("chat_push_retried_total").increment(1);
             let wait = delivery::backoff(row.attempts, asked);
             outbox::retry_at(db, row.id, later(wait)).await
         }
         Outcome::Retry(_) | Outcome::Refused(_) => {
-            counters.failed.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("chat_push_failed_total").increment(1);
             tracing::warn!(?outcome, attempts = row.attempts + 1, "push given up");
             outbox::drop_row(db, row.id).await

@@ -325,13 +325,9 @@ impl ChatHandle {
         sender: UserId,
         message: ValidMessage,
     ) -> ChatResult<Stored> {
-        // Notices (someone joined or left) are not worth waking anyone for.
-        let notify = if message.message_type == MessageType::System {
-            None
-        } else {
-            self.offline_members(message.conversation_id, sender)
-                .await?
-        };
+        let notify = self
+            .to_notify(message.conversation_id, message.message_type, sender)
+            .await?;
         let request = StoreRequest {
             sender,
             message,

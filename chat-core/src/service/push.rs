@@ -7,15 +7,9 @@ use super::writer::Notify;
 use crate::ChatHandle;
 use crate::error::{ChatError, ChatResult};
 use crate::ids::{ConversationId, UserId};
-use crate::push::{NewSubscription, Push, PushStats, worker};
+use crate::model::MessageType;
+use crate::push::{NewSubscription, Push, disabled, worker};
 use crate::store::{self, now};
-
-fn disabled() -> ChatError {
-    ChatError::Disabled {
-        code: "push_disabled",
-        message: "push notifications are not configured on this server",
-    }
-}
 
 impl ChatHandle {
     fn push(&self) -> ChatResult<&Push> {
@@ -94,30 +88,22 @@ impl ChatHandle {
             .spawn_draining(move |stop| worker::run(db, push, stop));
     }
 
-    /// What this instance's sender did so far (`None` without push).
-    pub fn push_stats(&self) -> Option<PushStats> {
-        let counters = &self.inner.push.as_ref()?.counters;
-        Some(PushStats {
-            sent: counters.sent.load(Ordering::Relaxed),
-            failed: counters.failed.load(Ordering::Relaxed),
-            retried: counters.retried.load(Ordering::Relaxed),
-            expired: counters.expired.load(Ordering::Relaxed),
-        })
-    }
-
-    /// The members of `conversation_id` but `sender` with no live socket on
-    /// any instance (from memory: the cached member set and the online set),
-    /// when push is on. Whether they have devices, and muted the
-    /// conversation, is left to the statement that queues the notifications.
-    pub(crate) async fn offline_members(
+    /// Who a new message notifies, when push is on: the members of
+    /// `conversation_id` but `sender` with no live socket on any instance
+    /// (from memory: the cached member set and the online set); nobody for
+    /// a `system` notice (someone joined or left). Whether they have devices,
+    /// and muted the conversation, is left to the statement that queues the
+    /// notifications.
+    pub(crate) async fn to_notify(
         &self,
         conversation_id: ConversationId,
+        message_type: MessageType,
         sender: UserId,
     ) -> ChatResult<Option<Notify>> {
         let Some(push) = &self.inner.push else {
             return Ok(None);
         };
-        if !push.started.load(Ordering::Acquire) {
+        if !push.started.load(Ordering::Acquire) || message_type == MessageType::System {
             return Ok(None);
         }
         let members = self

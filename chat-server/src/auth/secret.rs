@@ -46,31 +46,24 @@ pub fn load_secret(config: &Config) -> Result<Vec<u8>, SecretError> {
 }
 
 fn generated_secret(path: &Path) -> Result<Vec<u8>, SecretError> {
-    let io_err = |source| SecretError::Io {
+    let kept = crate::kept::kept_or_generated(
+        path,
+        |text| (text.len() >= MIN_SECRET_LEN).then(|| text.as_bytes().to_vec()),
+        || {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let secret = URL_SAFE_NO_PAD.encode(bytes);
+            (secret.clone(), secret.into_bytes())
+        },
+    );
+    let (secret, generated) = kept.map_err(|source| SecretError::Io {
         path: path.display().to_string(),
         source,
-    };
-    match std::fs::read_to_string(path) {
-        Ok(existing) if existing.trim().len() >= MIN_SECRET_LEN => {
-            tracing::warn!(path = %path.display(), "JWT_SECRET is not set: using the generated secret kept in the data directory (set JWT_SECRET in production)");
-            return Ok(existing.trim().as_bytes().to_vec());
-        }
-        Ok(_) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(io_err(err)),
+    })?;
+    if generated {
+        tracing::warn!(path = %path.display(), "JWT_SECRET is not set: generated a secret and stored it in the data directory (set JWT_SECRET in production)");
+    } else {
+        tracing::warn!(path = %path.display(), "JWT_SECRET is not set: using the generated secret kept in the data directory (set JWT_SECRET in production)");
     }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = URL_SAFE_NO_PAD.encode(bytes);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err)?;
-    }
-    std::fs::write(path, &secret).map_err(io_err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err)?;
-    }
-    tracing::warn!(path = %path.display(), "JWT_SECRET is not set: generated a secret and stored it in the data directory (set JWT_SECRET in production)");
-    Ok(secret.into_bytes())
+    Ok(secret)
 }

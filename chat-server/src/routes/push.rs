@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 
@@ -40,14 +40,10 @@ struct VapidKey {
     )
 )]
 async fn vapid_public_key(State(state): State<AppState>) -> ApiResult<axum::Json<VapidKey>> {
-    let key =
-        state
-            .chat
-            .push_public_key()
-            .ok_or(ApiError::Chat(chat_core::ChatError::Disabled {
-                code: "push_disabled",
-                message: "push notifications are not configured on this server",
-            }))?;
+    let key = state
+        .chat
+        .push_public_key()
+        .ok_or_else(chat_core::push::disabled)?;
     Ok(axum::Json(VapidKey { key }))
 }
 
