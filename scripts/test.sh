@@ -102,6 +102,25 @@ if ! have ffmpeg; then
   apt_install ffmpeg || skipped+=("ffmpeg could not be installed")
 fi
 
+# coturn: the TURN relay the call tests start on loopback themselves. Its package would start (and
+# with systemd enable) a system-wide turnserver: policy-rc.d refuses the start during the install,
+# and the unit is disabled.
+install_coturn() {
+  local sudo="" policy=/usr/sbin/policy-rc.d placed=0 status=0
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && placed=1
+  fi
+  apt_install coturn || status=1
+  if [ "$placed" -eq 1 ]; then $sudo rm -f "$policy"; fi
+  if [ -d /run/systemd/system ]; then $sudo systemctl disable --now coturn >/dev/null 2>&1 || true; fi
+  return $status
+}
+if [ ! -x /usr/bin/turnserver ]; then
+  step "installing coturn"
+  install_coturn || skipped+=("coturn could not be installed")
+fi
+
 # python-socketio, the Python client of the compatibility tests, in a virtual environment of its
 # own (E2E_PYTHON names the interpreter), installed from PyPI when missing or changed.
 PY_ENV="$HOME/.cache/chat-backend/py"

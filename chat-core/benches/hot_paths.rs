@@ -73,6 +73,7 @@ fn sample_message() -> Message {
         reply_count: 0,
         mentions: Vec::new(),
         reactions: Vec::new(),
+        call: None,
         my_reactions: None,
     }
 }

@@ -106,6 +106,16 @@ pub struct ChatConfig {
     /// One server speaks one parser, as Node's socket.io does: every client
     /// must use the same one.
     pub socket_parser: SocketParser,
+    /// A call not answered within this long ends as `missed` (default 30 s).
+    pub call_ring_timeout: Duration,
+    /// A call whose side's socket went away ends as `failed` unless that
+    /// user resumes it from a new socket within this long (default 10 s).
+    pub call_grace: Duration,
+    /// `call:signal` events a user may send per second once the burst is
+    /// used (default 10), on top of the event budget.
+    pub call_signals_per_second: u32,
+    /// `call:signal` events a user may send at once (default 60).
+    pub call_signals_burst: u32,
 }
 
 /// The Socket.IO packet encoding a server speaks.
@@ -169,6 +179,10 @@ impl Default for ChatConfig {
             groups_per_hour: 20,
             edit_window: None,
             socket_parser: SocketParser::Json,
+            call_ring_timeout: Duration::from_secs(30),
+            call_grace: Duration::from_secs(10),
+            call_signals_per_second: 10,
+            call_signals_burst: 60,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::error::{ChatError, ChatResult};
 use crate::fanout::{Emitter, Target};
 use crate::ids::UserId;
 use crate::service::block_cache::BlockCache;
+use crate::service::budget::{EventLimiter, limiter};
 use crate::service::membership::MembershipCache;
 use crate::service::presence::LocalPresence;
 use crate::service::session_cache::SessionCache;
@@ -95,6 +96,8 @@ pub(crate) struct Inner {
     pub(crate) tasks: Tasks,
     /// Web Push, when the host configured it.
     pub(crate) push: Option<Arc<crate::push::Push>>,
+    /// Calls in progress.
+    pub(crate) calls: crate::service::calls::state::Calls,
 }
 
 impl ChatHandle {
@@ -118,6 +121,14 @@ impl ChatHandle {
         ));
         let sessions = Arc::new(SessionCache::new(config.session_check_ttl));
         let limits = crate::socket::limits::ConnectionLimits::new(guard, config.sockets_per_user);
+        let call_store: Box<dyn crate::service::calls::store::CallStore> = match &cluster {
+            Some(cluster) => Box::new(crate::cluster::calls::RedisCalls::new(
+                cluster.client.clone(),
+                cluster.keys.clone(),
+            )),
+            None => Box::new(crate::service::calls::store::LocalCalls::default()),
+        };
+        let calls = crate::service::calls::state::Calls::new(call_store, &config);
         let _owner = Some(Arc::new(tasks.stop_on_drop()));
         ChatHandle {
             _owner,
@@ -140,6 +151,7 @@ impl ChatHandle {
                 expiry: crate::socket::deadlines::ExpiryWheel::default(),
                 limits,
                 presence_writer: Default::default(),
+                calls,
                 tasks,
             }),
         }
@@ -387,12 +399,6 @@ impl ChatHandle {
     }
 }
 
-pub(crate) type EventLimiter = governor::DefaultKeyedRateLimiter<UserId>;
-
 fn event_limiter(config: &ChatConfig) -> EventLimiter {
-    let per_second = std::num::NonZeroU32::new(config.events_per_second.max(1))
-        .unwrap_or(std::num::NonZeroU32::MIN);
-    let burst =
-        std::num::NonZeroU32::new(config.events_burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
-    governor::RateLimiter::keyed(governor::Quota::per_second(per_second).allow_burst(burst))
+    limiter(config.events_per_second, config.events_burst)
 }

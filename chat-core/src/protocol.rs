@@ -304,6 +304,75 @@ impl SessionEnded {
     /// The socket's credentials expired.
     pub const EXPIRED: SessionEnded = SessionEnded { reason: "expired" };
 }
+/// Client -> server: call the other member of a direct conversation.
+/// Payload: a [`StartCall`](crate::service::StartCall)
+/// `{conversation_id, media}`; ack `{success: true, call}` (see
+/// [`ChatHandle::start_call`](crate::ChatHandle::start_call)).
+///
+/// ```
+/// use chat_core::service::StartCall;
+/// use chat_core::socket::events::CALL_START;
+///
+/// let start: StartCall = serde_json::from_str(r#"{"conversation_id": 12, "media": "audio"}"#)?;
+/// assert_eq!((CALL_START, start.conversation_id.get()), ("call:start", 12));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const CALL_START: &str = "call:start";
+/// Client -> server: the callee answers, `{call_id}`; ack `{success: true, call}`.
+pub const CALL_ACCEPT: &str = "call:accept";
+/// Client -> server: the callee refuses a ringing call, `{call_id}`; ack
+/// `{success: true, call}` (ended, `declined`).
+pub const CALL_DECLINE: &str = "call:decline";
+/// Client -> server: either side ends the call, `{call_id}`; ack
+/// `{success: true, call}` (ended).
+pub const CALL_END: &str = "call:end";
+/// Both ways. Client -> server: a [`CallSignal`](crate::service::CallSignal)
+/// `{call_id, data}` for the other side, ack `{success: true}`. Server ->
+/// client: a [`CallSignalEvent`](crate::service::CallSignalEvent)
+/// `{call_id, from_user_id, data}`, only to the other side's socket in the call.
+///
+/// ```
+/// use chat_core::service::CallSignalEvent;
+/// use chat_core::socket::events::CALL_SIGNAL;
+///
+/// let heard: CallSignalEvent = serde_json::from_str(r#"{"call_id": "3f9c2b7e0d4a4c1e9b8a7f6e5d4c3b2a",
+///     "from_user_id": 7, "data": {"candidate": "candidate:1 1 udp 2122260223 10.0.0.2 54400 typ host"}}"#)?;
+/// assert_eq!((CALL_SIGNAL, heard.from_user_id.get()), ("call:signal", 7));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const CALL_SIGNAL: &str = "call:signal";
+/// Client -> server: make this socket the user's socket in the call (after a
+/// reconnect), `{call_id}`; ack `{success: true, call}`.
+pub const CALL_RESUME: &str = "call:resume";
+/// Server -> client: a call rings; payload: the [`Call`](crate::model::Call),
+/// to every socket of the callee.
+pub const CALL_INCOMING: &str = "call:incoming";
+/// Server -> client: the callee answered; payload: the active
+/// [`Call`](crate::model::Call), to the caller's socket in the call.
+pub const CALL_ACCEPTED: &str = "call:accepted";
+/// Server -> client: another socket of the user took the call (the callee's
+/// other sockets stop ringing); payload: a
+/// [`CallElsewhere`](crate::service::CallElsewhere) `{call_id}`.
+pub const CALL_ANSWERED_ELSEWHERE: &str = "call:answered_elsewhere";
+/// Server -> client: a call ended; payload: a
+/// [`CallEnded`](crate::service::CallEnded) `{call_id, reason, duration_ms,
+/// call}`, to every socket of both users.
+///
+/// ```
+/// use chat_core::model::CallEndReason;
+/// use chat_core::service::CallEnded;
+/// use chat_core::socket::events::CALL_ENDED;
+///
+/// let heard: CallEnded = serde_json::from_value(serde_json::json!({
+///     "call_id": "3f9c2b7e0d4a4c1e9b8a7f6e5d4c3b2a", "reason": "missed", "duration_ms": 0,
+///     "call": {"id": "3f9c2b7e0d4a4c1e9b8a7f6e5d4c3b2a", "conversation_id": 12, "caller_id": 1,
+///              "callee_id": 2, "media": "audio", "state": "ended",
+///              "started_at": "2026-12-03T10:00:00Z", "answered_at": null,
+///              "ended_at": "2026-12-03T10:00:30Z", "end_reason": "missed", "duration_ms": 0}}))?;
+/// assert_eq!((CALL_ENDED, heard.reason), ("call:ended", CallEndReason::Missed));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub const CALL_ENDED: &str = "call:ended";
 /// Server -> client, payload none: sent to the sockets that were to receive an
 /// event which some socket's full outgoing queue could not take, to find that
 /// socket (which is then disconnected, so its client reconnects and catches

@@ -25,13 +25,14 @@ use ts_rs::{Config, TS};
 
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::model::{Attachment, AttachmentKind, Conversation, ConversationKind, Message};
+use crate::model::{Call, CallEndReason, CallId, CallMedia, CallState, CallSummary};
 use crate::model::{MessageSender, MessageType, OwnUser, ReactionCount, ReplyPreview, User};
 use crate::protocol as events;
 use crate::protocol::{ConversationRef, SessionEnded};
 use crate::service::{
-    BlockEvent, DeleteMessage, EditMessage, MemberEvent, MessageDeleted, OnlineCount, Presence,
-    ReactionAction, ReactionEvent, ReactionOutcome, ReactionRequest, Receipt, ReceiptRequest,
-    SendMessage, Typing,
+    BlockEvent, CallElsewhere, CallEnded, CallRef, CallSignal, CallSignalEvent, DeleteMessage,
+    EditMessage, MemberEvent, MessageDeleted, OnlineCount, Presence, ReactionAction, ReactionEvent,
+    ReactionOutcome, ReactionRequest, Receipt, ReceiptRequest, SendMessage, StartCall, Typing,
 };
 
 /// How the declarations are written: ids and counts (`i64` in Rust) are
@@ -117,6 +118,12 @@ fn client_events(cfg: &Config) -> Vec<ClientEvent> {
             "{ token: string }".to_owned(),
             "{ expires_at: number | null }",
         ),
+        event(events::CALL_START, StartCall::name(cfg), "{ call: Call }"),
+        event(events::CALL_ACCEPT, CallRef::name(cfg), "{ call: Call }"),
+        event(events::CALL_DECLINE, CallRef::name(cfg), "{ call: Call }"),
+        event(events::CALL_END, CallRef::name(cfg), "{ call: Call }"),
+        event(events::CALL_SIGNAL, CallSignal::name(cfg), "object"),
+        event(events::CALL_RESUME, CallRef::name(cfg), "{ call: Call }"),
     ]
 }
 
@@ -148,6 +155,11 @@ fn server_events(cfg: &Config) -> Vec<ServerEvent> {
         event(events::USER_BLOCKED, BlockEvent::name(cfg)),
         event(events::USER_UNBLOCKED, BlockEvent::name(cfg)),
         event(events::USER_UPDATED, User::name(cfg)),
+        event(events::CALL_INCOMING, Call::name(cfg)),
+        event(events::CALL_ACCEPTED, Call::name(cfg)),
+        event(events::CALL_ANSWERED_ELSEWHERE, CallElsewhere::name(cfg)),
+        event(events::CALL_SIGNAL, CallSignalEvent::name(cfg)),
+        event(events::CALL_ENDED, CallEnded::name(cfg)),
     ]
 }
 
@@ -172,6 +184,11 @@ pub fn declarations() -> String {
         declare::<MessageSender>(&cfg),
         declare::<ReplyPreview>(&cfg),
         declare::<ReactionCount>(&cfg),
+        declare::<CallId>(&cfg),
+        declare::<CallMedia>(&cfg),
+        declare::<CallState>(&cfg),
+        declare::<CallEndReason>(&cfg),
+        declare::<CallSummary>(&cfg),
         declare::<Message>(&cfg),
         declare::<ConversationKind>(&cfg),
         declare::<Conversation>(&cfg),
@@ -193,6 +210,13 @@ pub fn declarations() -> String {
         declare::<SessionEnded>(&cfg),
         declare::<ConversationRef>(&cfg),
         declare::<crate::push::PushPayload>(&cfg),
+        declare::<Call>(&cfg),
+        declare::<StartCall>(&cfg),
+        declare::<CallRef>(&cfg),
+        declare::<CallSignal>(&cfg),
+        declare::<CallSignalEvent>(&cfg),
+        declare::<CallEnded>(&cfg),
+        declare::<CallElsewhere>(&cfg),
     ] {
         out.push_str(&decl);
     }

@@ -89,6 +89,29 @@ pub struct Config {
     /// addresses (a push service on the same machine). Ignored in production.
     #[arg(long, env = "PUSH_ALLOW_PRIVATE_ENDPOINTS", default_value_t = true, action = clap::ArgAction::Set)]
     pub push_allow_private_endpoints: bool,
+    /// Seconds a call rings before it ends as missed.
+    #[arg(long, env = "CALL_RING_SECONDS", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub call_ring_seconds: u64,
+    /// Seconds a call waits for a side whose socket went away to come back
+    /// before it ends as failed.
+    #[arg(long, env = "CALL_GRACE_SECONDS", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub call_grace_seconds: u64,
+    /// STUN servers for calls, comma-separated `stun:host:port` URLs.
+    #[arg(long, env = "STUN_URLS")]
+    pub stun_urls: Option<String>,
+    /// TURN servers for calls, comma-separated `turn:`/`turns:` URLs; given
+    /// to clients only with TURN_SECRET.
+    #[arg(long, env = "TURN_URLS")]
+    pub turn_urls: Option<String>,
+    /// Shared secret of the TURN server (coturn `static-auth-secret`), for
+    /// short-lived credentials. Never logged.
+    #[arg(long, env = "TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+    /// Seconds TURN credentials stay valid.
+    #[arg(long, env = "TURN_CREDENTIAL_TTL", default_value_t = 3600)]
+    pub turn_credential_ttl: u64,
     /// Socket.IO packet encoding: `json` (socket.io's default) or `msgpack`
     /// (clients using socket.io-msgpack-parser). One server speaks one parser.
     #[arg(long, env = "SOCKETIO_PARSER", default_value = "json")]
@@ -253,5 +276,13 @@ impl Config {
                 self.data_dir.join("chat.db").display()
             ),
         }
+    }
+}
+
+#[cfg(test)]
+impl Config {
+    /// The configuration `chat-server <args>` runs with (the environment aside), for tests.
+    pub(crate) fn from_args(args: &[&str]) -> Config {
+        Config::parse_from(std::iter::once("chat-server").chain(args.iter().copied()))
     }
 }

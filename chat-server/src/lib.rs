@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod database;
 pub mod error;

@@ -91,26 +91,28 @@ fn generated_keys(path: &Path) -> Result<VapidKeys, PushSetupError> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-
-    fn config(args: &[&str]) -> Config {
-        let mut all = vec!["chat-server"];
-        all.extend_from_slice(args);
-        Config::parse_from(all)
-    }
 
     #[test]
     fn development_generates_a_key_once_and_keeps_it() {
         let dir = tempfile::tempdir().expect("dir");
         let data = dir.path().to_str().expect("path");
-        let first = push_config(&config(&["--data-dir", data, "--app-env", "development"]))
-            .expect("config")
-            .expect("on");
-        let again = push_config(&config(&["--data-dir", data, "--app-env", "development"]))
-            .expect("config")
-            .expect("on");
+        let first = push_config(&Config::from_args(&[
+            "--data-dir",
+            data,
+            "--app-env",
+            "development",
+        ]))
+        .expect("config")
+        .expect("on");
+        let again = push_config(&Config::from_args(&[
+            "--data-dir",
+            data,
+            "--app-env",
+            "development",
+        ]))
+        .expect("config")
+        .expect("on");
         assert_eq!(first.vapid.public_base64(), again.vapid.public_base64());
         assert_eq!(first.endpoints, EndpointPolicy::AllowPrivate);
     }
@@ -119,20 +121,25 @@ mod tests {
     fn production_takes_keys_from_configuration_only() {
         let dir = tempfile::tempdir().expect("dir");
         let data = dir.path().to_str().expect("path");
-        let off =
-            push_config(&config(&["--data-dir", data, "--app-env", "production"])).expect("config");
+        let off = push_config(&Config::from_args(&[
+            "--data-dir",
+            data,
+            "--app-env",
+            "production",
+        ]))
+        .expect("config");
         assert!(off.is_none(), "no key generated in production");
         assert!(!dir.path().join("vapid_private_key").exists());
         let keys = VapidKeys::generate();
         let private = keys.private_base64();
-        let missing_subject = push_config(&config(&[
+        let missing_subject = push_config(&Config::from_args(&[
             "--app-env",
             "production",
             "--vapid-private-key",
             &private,
         ]));
         assert!(matches!(missing_subject, Err(PushSetupError::BadSubject)));
-        let on = push_config(&config(&[
+        let on = push_config(&Config::from_args(&[
             "--app-env",
             "production",
             "--vapid-private-key",
@@ -150,7 +157,7 @@ mod tests {
             EndpointPolicy::PublicHttps,
             "never private in production"
         );
-        let bad = push_config(&config(&["--vapid-private-key", "nope"]));
+        let bad = push_config(&Config::from_args(&["--vapid-private-key", "nope"]));
         assert!(matches!(bad, Err(PushSetupError::BadKey(_))));
     }
 }

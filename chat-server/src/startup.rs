@@ -64,6 +64,9 @@ pub async fn run_with_metrics(
         housekeeping_stopped,
     );
     let limits = std::sync::Arc::new(limits::AuthLimits::from_config(&config));
+    let ice = std::sync::Arc::new(
+        crate::calls::IceConfig::from_config(&config).context("invalid ICE server URLs")?,
+    );
     let tokens = Tokens::new(&secret, config.access_token_ttl);
     let builder = ChatCore::builder(db)
         .config(ChatConfig {
@@ -82,6 +85,8 @@ pub async fn run_with_metrics(
             edit_window: (config.edit_window_seconds > 0)
                 .then(|| Duration::from_secs(config.edit_window_seconds)),
             socket_parser: config.socketio_parser,
+            call_ring_timeout: Duration::from_secs(config.call_ring_seconds),
+            call_grace: Duration::from_secs(config.call_grace_seconds),
             ..ChatConfig::default()
         })
         .authenticator(origin::SocketAuth {
@@ -132,6 +137,7 @@ pub async fn run_with_metrics(
         mailer: mailer.clone(),
         public_url: public_url.clone(),
         limits: limits.clone(),
+        ice: ice.clone(),
     };
     let (app, chat) = match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
         Some(url) => {

@@ -24,4 +24,6 @@ pub struct AppState {
     pub public_url: String,
     /// Login backoff, mail cooldown, refresh grace and session lifetime.
     pub limits: std::sync::Arc<crate::limits::AuthLimits>,
+    /// STUN/TURN servers for calls.
+    pub ice: std::sync::Arc<crate::calls::IceConfig>,
 }

@@ -87,6 +87,7 @@ const SERVER_SETTINGS = [
   'UPLOAD_DECODE_MEMORY', 'UPLOAD_ORPHAN_HOURS', 'MAX_VOICE_SECONDS',
   'GROUPS_PER_HOUR', 'GROUP_MAX_INITIAL_MEMBERS', 'METRICS_ADDR', 'METRICS_TOKEN',
   'VAPID_PRIVATE_KEY', 'VAPID_SUBJECT', 'PUSH_PREVIEW', 'PUSH_COLLAPSE_MS', 'PUSH_ALLOW_PRIVATE_ENDPOINTS', 'PUSH_CONCURRENCY',
+  'CALL_RING_SECONDS', 'CALL_GRACE_SECONDS', 'STUN_URLS', 'TURN_URLS', 'TURN_SECRET', 'TURN_CREDENTIAL_TTL',
 ];
 // The suites register many users and send many events from one address; the
 // rate limits have their own tests (a suite passes its own values in `env`).

@@ -1,5 +1,6 @@
 // The container deployment, read as files: docker-compose.yml (PostgreSQL, Redis, chat-1..chat-3,
-// nginx), the Dockerfile stages it builds, and nginx/nginx.conf (the rendering of
+// nginx, and coturn for calls under the "turn" profile), the Dockerfile stages it builds, and
+// nginx/nginx.conf (the rendering of
 // nginx/nginx.conf.template for those services). Docker is not needed: this checks that the
 // pieces agree with each other and with what the chat needs behind a load balancer.
 
@@ -179,6 +180,32 @@ function ports(service) {
   });
 }
 
+/**
+ * coturn's options as {name: [value, ...]} (true for a flag), from the `exec turnserver ...` line of
+ * a shell entrypoint and the command list: `--name=value`, `--flag` and `-x value`.
+ */
+function turnserverOptions(service) {
+  const words = [];
+  const script = [].concat(service.entrypoint ?? []).join(' ');
+  const exec = /\bexec\s+turnserver\b(.*)$/s.exec(script);
+  if (exec) words.push(...(exec[1].match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? []));
+  words.push(...[].concat(service.command ?? []).map(String));
+  const options = {};
+  for (let i = 0; i < words.length; i++) {
+    const long = /^--([a-zA-Z][\w-]*)(?:=(.*))?$/s.exec(words[i]);
+    const short = /^-([a-zA-Z])$/.exec(words[i]);
+    if (long) {
+      (options[long[1]] ??= []).push(long[2] === undefined ? true : long[2].replace(/^"(.*)"$/s, '$1'));
+    } else if (short) {
+      (options[short[1]] ??= []).push(words[i + 1] !== undefined && !words[i + 1].startsWith('-') ? words[++i] : true);
+    }
+  }
+  return options;
+}
+
+/** An IPv4 address as a number. */
+const ipv4 = (address) => address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+
 describe('docker-compose deployment', () => {
   let compose;
   let services;
@@ -205,10 +232,12 @@ describe('docker-compose deployment', () => {
     return [http, server, found[0].children];
   }
 
-  it('has postgres, redis, chat-1..chat-3 and nginx', () => {
-    for (const name of ['postgres', 'redis', ...CHAT_SERVICES, 'nginx']) {
+  it('has postgres, redis, chat-1..chat-3, nginx, and coturn under the "turn" profile', () => {
+    for (const name of ['postgres', 'redis', ...CHAT_SERVICES, 'nginx', 'coturn']) {
       assert.ok(services[name], `service "${name}" missing from docker-compose.yml`);
     }
+    assert.deepEqual(services.coturn.profiles, ['turn'], 'coturn is optional: only with --profile turn');
+    assert.match(String(services.coturn.image), /^coturn\/coturn(:|$)/, 'coturn runs the coturn/coturn image');
   });
 
   it('postgres and redis have healthchecks', () => {
@@ -388,6 +417,92 @@ describe('docker-compose deployment', () => {
     const maxBody = inherited([http, server], 'client_max_body_size')[0]?.args[0];
     assert.ok(maxBody, 'client_max_body_size is not set (nginx defaults to 1m)');
     assert.ok(bytes(maxBody) > MAX_UPLOAD_BYTES, `client_max_body_size ${maxBody} must exceed 25 MiB`);
+  });
+
+  it('the chat instances get the ICE servers and the TURN secret from the environment', () => {
+    for (const name of CHAT_SERVICES) {
+      const env = environment(services[name]);
+      for (const key of ['STUN_URLS', 'TURN_URLS', 'TURN_SECRET']) {
+        assert.ok(key in env, `${name}: ${key} missing`);
+        assert.match(String(env[key]), new RegExp(`^\\$\\{${key}[:?-]`), `${name}: ${key} must come from .env (got ${env[key]})`);
+      }
+    }
+  });
+
+  it('coturn checks TURN REST credentials signed with the instances\' TURN_SECRET', () => {
+    const coturn = services.coturn;
+    const options = turnserverOptions(coturn);
+    assert.deepEqual(options['use-auth-secret'], [true], 'coturn needs use-auth-secret (the TURN REST scheme)');
+    const secrets = options['static-auth-secret'] ?? [];
+    assert.equal(secrets.length, 1, `one static-auth-secret, got ${JSON.stringify(secrets)}`);
+    // A reference to the container's environment ($$NAME: compose leaves "$NAME" to the shell),
+    // never the secret itself.
+    const reference = /^\$\$\{?(\w+)\}?$/.exec(secrets[0]);
+    assert.ok(reference, `static-auth-secret must be read from the environment, got ${secrets[0]}`);
+    const coturnEnv = environment(coturn);
+    const chatEnv = environment(services[CHAT_SERVICES[0]]);
+    assert.equal(coturnEnv[reference[1]], chatEnv.TURN_SECRET, `coturn's ${reference[1]} must be the instances' TURN_SECRET`);
+    assert.match(String(chatEnv.TURN_SECRET), /^\$\{TURN_SECRET[:?-]/);
+    // With an empty secret anyone could sign credentials: coturn must not start.
+    const script = [].concat(coturn.entrypoint ?? []).join(' ');
+    const guard = `[ -n "$$${reference[1]}" ] ||`;
+    const afterGuard = script.slice(script.indexOf(guard));
+    assert.ok(script.includes(guard) && /^[^}]*\bexit 1\b/.test(afterGuard), `coturn must refuse to start with an empty secret: ${script}`);
+    assert.ok(options.realm?.[0] && options.realm[0] !== true, 'coturn needs a realm');
+    assert.deepEqual(options.c, ['/dev/null'], 'no configuration file: everything is on the command line');
+  });
+
+  it('coturn is no open relay: no anonymous access, no CLI, multicast and private peers denied', () => {
+    const options = turnserverOptions(services.coturn);
+    // lt-cred-mech and user= are static accounts, which use-auth-secret is not to be mixed with.
+    for (const open of ['no-auth', 'z', 'allow-loopback-peers', 'server-relay', 'user', 'lt-cred-mech', 'web-admin']) {
+      assert.ok(!(open in options), `coturn must not run with -${open.length > 1 ? '-' : ''}${open}`);
+    }
+    assert.deepEqual(options['no-multicast-peers'], [true], 'no-multicast-peers');
+    assert.deepEqual(options['no-cli'], [true], 'no-cli: the telnet CLI would listen on 5766');
+    const denied = (options['denied-peer-ip'] ?? []).map((range) => {
+      const [first, last = first] = range.split('-');
+      return [first, last];
+    });
+    const ipv4Denied = (address) =>
+      denied.some(([first, last]) => first.includes('.') && ipv4(first) <= ipv4(address) && ipv4(address) <= ipv4(last));
+    for (const [address, what] of [
+      ['10.1.2.3', '10.0.0.0/8'],
+      ['172.16.0.1', '172.16.0.0/12'],
+      ['172.31.255.254', '172.16.0.0/12'],
+      ['192.168.1.1', '192.168.0.0/16'],
+      ['127.0.0.1', 'loopback'],
+      ['169.254.169.254', 'link-local (cloud metadata)'],
+      ['100.64.0.1', 'carrier-grade NAT'],
+      ['0.0.0.1', '0.0.0.0/8'],
+    ]) {
+      assert.ok(ipv4Denied(address), `coturn must deny relaying to ${what} (${address})`);
+    }
+    const subnet = compose.networks?.default?.ipam?.config?.[0]?.subnet;
+    if (subnet) assert.ok(ipv4Denied(subnet.split('/')[0]), `coturn must deny relaying into the compose network ${subnet}`);
+    for (const range of ['::1', 'fc00::', 'fe80::']) {
+      assert.ok(denied.some(([first]) => first === range), `coturn must deny relaying to ${range}`);
+    }
+  });
+
+  it('coturn listens on 3478 over UDP and TCP and relays on a bounded port range', () => {
+    const coturn = services.coturn;
+    const options = turnserverOptions(coturn);
+    assert.deepEqual(options['listening-port'] ?? ['3478'], ['3478'], 'TURN on the standard port 3478');
+    for (const off of ['no-udp', 'no-tcp', 'no-udp-relay']) assert.ok(!(off in options), `coturn must not run with --${off}`);
+    const min = Number(options['min-port']?.[0]);
+    const max = Number(options['max-port']?.[0]);
+    assert.ok(min >= 1024 && max > min && max <= 65535, `relay range min-port..max-port (${min}..${max})`);
+    if (coturn.network_mode === 'host') {
+      // On the host's network coturn binds these itself; published ports would be ignored.
+      assert.ok(!coturn.ports, 'ports are meaningless with network_mode: host');
+    } else {
+      const published = (coturn.ports ?? []).map(String);
+      for (const proto of ['udp', 'tcp']) {
+        assert.ok(published.some((p) => p === `3478:3478/${proto}`), `coturn must publish 3478/${proto}`);
+      }
+      assert.ok(published.includes(`${min}-${max}:${min}-${max}/udp`), `coturn must publish its relay range ${min}-${max}/udp one for one`);
+    }
   });
 
   it('the nginx service publishes 8080, mounts nginx.conf and waits for the instances', () => {

@@ -18,6 +18,7 @@ mod m20260301_000001_message_search;
 mod m20260310_000001_attachments;
 mod m20260312_000001_user_profiles;
 mod m20261201_000001_web_push;
+mod m20261203_000001_calls;
 
 /// Every migration of the chat schema, in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260310_000001_attachments::Migration),
             Box::new(m20260312_000001_user_profiles::Migration),
             Box::new(m20261201_000001_web_push::Migration),
+            Box::new(m20261203_000001_calls::Migration),
         ]
     }
 }

@@ -16,6 +16,11 @@
 //!   instances changed, comma-separated (for the online counts);
 //! - `{p}:sessions` (pub/sub): ended login sessions (`s:<session>`) and users
 //!   whose sessions all ended (`u:<user>`);
+//! - `{p}:call:<id>`: a call in progress (hash: `v` version, `r` record),
+//!   with an expiry;
+//! - `{p}:call:user:<user>`: the call the user is in;
+//! - `{p}:call:deadlines`: sorted set of calls' deadlines by time
+//!   (`<id>:ring`, `<id>:<user>`);
 //! - `{p}:blocks` (pub/sub): blocks that were added or removed
 //!   (`<blocker>:<blocked>`).
 //!
@@ -92,6 +97,21 @@ impl Keys {
         self.key(format_args!("blocks"))
     }
 
+    /// A call in progress.
+    pub(crate) fn call(&self, id: &crate::model::CallId) -> String {
+        self.key(format_args!("call:{id}"))
+    }
+
+    /// The call a user is in.
+    pub(crate) fn user_call(&self, user_id: UserId) -> String {
+        self.key(format_args!("call:user:{user_id}"))
+    }
+
+    /// Deadlines of the calls in progress.
+    pub(crate) fn call_deadlines(&self) -> String {
+        self.key(format_args!("call:deadlines"))
+    }
+
     /// Prefix of the socket.io adapter's channels.
     pub(crate) fn adapter_prefix(&self) -> String {
         format!("{}:sio", self.prefix)
@@ -124,6 +144,11 @@ mod tests {
         assert_eq!(keys.sessions_channel(), "{chat}:sessions");
         assert_eq!(keys.presence_channel(), "{chat}:presence:changes");
         assert_eq!(keys.blocks_channel(), "{chat}:blocks");
+        assert_eq!(
+            keys.user_call(crate::ids::literal::u(7)),
+            "{chat}:call:user:7"
+        );
+        assert_eq!(keys.call_deadlines(), "{chat}:call:deadlines");
         assert_eq!(keys.adapter_prefix(), "chat:sio");
     }
 }

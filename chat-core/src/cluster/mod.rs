@@ -8,7 +8,8 @@
 //! - `keys`: the name of every key and channel;
 //! - `presence`: the presence script and its writer side;
 //! - `reaper`: heartbeats and the takeover of dead instances;
-//! - `invalidation`: membership and session changes between instances.
+//! - `invalidation`: membership and session changes between instances;
+//! - `calls`: calls in progress, shared by every instance.
 //!
 //! A surviving instance that finds another instance's heartbeat expired takes
 //! over its counts, once (a `reap` lock), and announces the users who are left
@@ -40,6 +41,7 @@
 //! assert_eq!(chat.redis_ready().await, Some(true));
 //! # let _ = layer; Ok(()) }
 //! ```
+pub(crate) mod calls;
 mod config;
 mod connection;
 mod invalidation;

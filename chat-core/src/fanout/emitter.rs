@@ -51,6 +51,12 @@ pub(crate) trait Emitter: Send + Sync + 'static {
     /// Makes every socket in `rooms` (on every instance) leave `leave`.
     fn leave(&self, rooms: Vec<String>, leave: Vec<String>) -> BoxFuture<'_, ()>;
 
+    /// Makes this instance's socket `sid` join `room`.
+    fn join_socket(&self, sid: Sid, room: String);
+
+    /// Whether this instance's socket `sid` is connected and in `room`.
+    fn socket_in_room(&self, sid: &str, room: &str) -> bool;
+
     /// Disconnects this instance's sockets (clients then reconnect elsewhere).
     fn close(&self) -> BoxFuture<'_, ()>;
 
@@ -243,6 +249,21 @@ impl<A: Adapter> Emitter for SocketEmitter<A> {
                 tracing::warn!(%err, "leaving rooms failed");
             }
         })
+    }
+
+    fn join_socket(&self, sid: Sid, room: String) {
+        if let Some(socket) = root(&self.io).and_then(|root| root.get_socket(sid)) {
+            socket.join(room);
+        }
+    }
+
+    fn socket_in_room(&self, sid: &str, room: &str) -> bool {
+        let Ok(sid) = sid.parse::<Sid>() else {
+            return false;
+        };
+        root(&self.io)
+            .and_then(|root| root.get_socket(sid))
+            .is_some_and(|socket| socket.connected() && socket.rooms().iter().any(|r| r == room))
     }
 
     fn disconnect(&self, target: Target) -> BoxFuture<'_, ()> {

@@ -25,6 +25,9 @@ pub enum MessageType {
     File,
     /// Written by the server (joins, leaves); clients may not send it.
     System,
+    /// Written by the server when a call ends (`call` says how); clients may
+    /// not send it.
+    Call,
 }
 
 impl MessageType {
@@ -41,6 +44,7 @@ impl MessageType {
             MessageType::Audio => "audio",
             MessageType::File => "file",
             MessageType::System => "system",
+            MessageType::Call => "call",
         }
     }
 
@@ -59,6 +63,7 @@ impl MessageType {
             "audio" => Some(MessageType::Audio),
             "file" => Some(MessageType::File),
             "system" => Some(MessageType::System),
+            "call" => Some(MessageType::Call),
             _ => None,
         }
     }
@@ -282,7 +287,8 @@ pub struct Attachment {
 ///     sender: MessageSender { id: bob, username: "bob".into(), display_name: None, avatar_url: None },
 ///     content: "hi".into(), message_type: MessageType::Text, file_url: None, attachment: None,
 ///     client_id: None, created_at: chrono::Utc::now(), edited_at: None, deleted_at: None,
-///     reply_to: None, reply_count: 0, mentions: vec![], reactions: vec![], my_reactions: None,
+///     reply_to: None, reply_count: 0, mentions: vec![], reactions: vec![], call: None,
+///     my_reactions: None,
 /// };
 /// assert_eq!(serde_json::to_value(&m).unwrap()["message_type"], "text");
 /// ```
@@ -347,6 +353,10 @@ pub struct Message {
     #[cfg_attr(feature = "openapi", schema(required))]
     #[serde(default)]
     pub reactions: Vec<ReactionCount>,
+    /// What a `call` message records of its call (`None` on other messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub call: Option<super::CallSummary>,
     /// The emoji the requesting user reacted with: in answers to one user
     /// (REST and acks), `None` (left out) in broadcasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,10 +16,12 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+mod call;
 mod conversation;
 mod message;
 mod user;
 
+pub use call::{Call, CallEndReason, CallId, CallMedia, CallState, CallSummary};
 pub use conversation::{Conversation, ConversationKind, RoomSummary};
 pub use message::{
     Attachment, AttachmentKind, Message, MessageSender, MessageType, ReactionCount, ReactionUsers,

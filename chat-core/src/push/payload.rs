@@ -71,13 +71,13 @@ impl PushPayload {
         } else {
             "New message".to_owned()
         };
-        let text = preview
-            .then(|| {
-                row.content
-                    .as_ref()
-                    .map(|(text, kind)| describe(text, kind))
-            })
-            .flatten();
+        // A call's summary ("Missed voice call") is the server's own words,
+        // not something a person wrote: shown whatever the preview setting.
+        let text = row
+            .content
+            .as_ref()
+            .filter(|(_, kind)| preview || (row.count == 1 && kind == "call"))
+            .map(|(text, kind)| describe(text, kind));
         let body = match text {
             Some(text) if group => format!("{sender_name}: {text}"),
             Some(text) => text,
@@ -106,7 +106,7 @@ fn describe(text: &str, kind: &str) -> String {
     match kind {
         "image" if text.is_empty() => "Photo".to_owned(),
         "file" if text.is_empty() => "File".to_owned(),
-        "voice" => "Voice message".to_owned(),
+        "audio" => "Voice message".to_owned(),
         _ if text.is_empty() => "New message".to_owned(),
         _ => text,
     }
@@ -160,5 +160,21 @@ mod tests {
         let shown = PushPayload::of(&row("group", 1), true);
         assert_eq!(shown.body, "Alice: the launch moved to friday");
         assert_eq!(shown.url, "/?conversation=12");
+    }
+
+    #[test]
+    fn attachments_are_named_and_a_missed_call_says_so_without_previews() {
+        let with = |text: &str, kind: &str, preview: bool| {
+            let mut row = row("direct", 1);
+            row.content = Some((text.into(), kind.into()));
+            PushPayload::of(&row, preview).body
+        };
+        assert_eq!(with("", "audio", true), "Voice message");
+        assert_eq!(with("", "image", true), "Photo");
+        assert_eq!(
+            with("Missed video call", "call", false),
+            "Missed video call"
+        );
+        assert_eq!(with("secret plans", "text", false), "New message");
     }
 }

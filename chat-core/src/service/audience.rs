@@ -160,6 +160,10 @@ mod tests {
         fn leave(&self, _: Vec<String>, _: Vec<String>) -> BoxFuture<'_, ()> {
             Box::pin(async {})
         }
+        fn join_socket(&self, _: socketioxide::socket::Sid, _: String) {}
+        fn socket_in_room(&self, _: &str, _: &str) -> bool {
+            false
+        }
         fn close(&self) -> BoxFuture<'_, ()> {
             Box::pin(async {})
         }

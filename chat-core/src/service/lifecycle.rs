@@ -216,6 +216,7 @@ impl ChatHandle {
             content: String::new(),
             file_url: None,
             attachment: None,
+            call: None,
             deleted_at: Some(at),
             rev,
             mentions: Vec::new(),

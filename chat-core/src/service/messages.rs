@@ -92,7 +92,10 @@ impl SendMessage {
         let content = self.content.trim().to_owned();
         let chars = content.chars().count();
         match message_type {
-            MessageType::System => push("message_type", "clients may not send system messages"),
+            MessageType::System | MessageType::Call => push(
+                "message_type",
+                &format!("clients may not send {} messages", message_type.as_str()),
+            ),
             MessageType::Text if chars == 0 => push("content", "must not be empty"),
             MessageType::Image | MessageType::Audio | MessageType::File
                 if self.file_url.as_deref().is_none_or(str::is_empty) =>
@@ -133,6 +136,7 @@ impl SendMessage {
             file_url: self.file_url,
             // Looked up by the send.
             attachment: None,
+            call: None,
             client_id,
             // Looked up by the send, which checks the conversation.
             reply_to: None,

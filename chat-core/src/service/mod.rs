@@ -22,6 +22,8 @@ pub(crate) mod audience;
 pub(crate) mod block_cache;
 pub(crate) mod blocks;
 pub(crate) mod bounded_cache;
+pub(crate) mod budget;
+pub(crate) mod calls;
 pub(crate) mod conversations;
 pub(crate) mod lifecycle;
 pub(crate) mod membership;
@@ -44,6 +46,9 @@ pub(crate) mod writer;
 pub use crate::model::RoomSummary;
 pub use activity::{OnlineCount, Presence, Typing};
 pub use blocks::BlockEvent;
+pub use calls::{
+    CallElsewhere, CallEnded, CallRef, CallSignal, CallSignalEvent, MAX_SIGNAL_BYTES, StartCall,
+};
 pub use conversations::create::CreateGroup;
 pub use conversations::history::{HistoryQuery, MessagePage};
 pub use conversations::listing::{

@@ -229,6 +229,7 @@ impl ChatHandle {
             message_type: MessageType::System,
             file_url: None,
             attachment: None,
+            call: None,
             client_id: None,
             reply_to: None,
             mentions: Vec::new(),

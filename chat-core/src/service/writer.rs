@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{ChatError, ChatResult};
 use crate::ids::{ConversationId, MessageId, UserId};
-use crate::model::{Attachment, Message, MessageType, ReplyPreview};
+use crate::model::{Attachment, CallSummary, Message, MessageType, ReplyPreview};
 use crate::store::message_batches::NewMessageRow;
 use crate::store::push::Pending;
 use crate::store::{self, is_unique_violation, now};
@@ -51,6 +51,8 @@ pub(crate) struct ValidMessage {
     pub(crate) file_url: Option<String>,
     /// The upload `file_url` names, looked up by the send.
     pub(crate) attachment: Option<Attachment>,
+    /// What a `call` message records of its call.
+    pub(crate) call: Option<CallSummary>,
     /// Trimmed.
     pub(crate) client_id: Option<String>,
     /// The message it replies to, checked to be of the same conversation.
@@ -349,6 +351,11 @@ async fn store_batch(
                     .attachment
                     .as_ref()
                     .and_then(|a| serde_json::to_string(a).ok()),
+                call_info: r
+                    .message
+                    .call
+                    .as_ref()
+                    .and_then(|c| serde_json::to_string(c).ok()),
                 client_id: r.message.client_id.as_deref(),
                 reply_to_id: r.message.reply_to.as_ref().map(|p| p.id),
                 mentions: (!r.message.mentions.is_empty())
@@ -417,6 +424,7 @@ async fn store_batch(
             reply_count: 0,
             mentions: request.message.mentions.clone(),
             reactions: Vec::new(),
+            call: request.message.call.clone(),
             my_reactions: None,
         })));
     }
@@ -505,6 +513,7 @@ mod tests {
                 message_type: MessageType::Text,
                 file_url: None,
                 attachment: None,
+                call: None,
                 client_id,
                 reply_to: None,
                 mentions: Vec::new(),

@@ -7,7 +7,7 @@ pub use crate::protocol::*;
 
 use socketioxide::adapter::Adapter;
 
-use super::handlers::{ClientEvents, conversations, messages, receipts, session, typing};
+use super::handlers::{ClientEvents, calls, conversations, messages, receipts, session, typing};
 
 /// Registers every client event of a socket, each charged to the sender's
 /// budget before its payload is decoded; unknown events too.
@@ -23,4 +23,10 @@ pub(crate) fn client_events<A: Adapter>(client: ClientEvents<A>) {
     client.on(TYPING_STOP, typing::on_typing_stop::<A>);
     client.on(CONVERSATION_JOIN, conversations::on_join::<A>);
     client.on(SESSION_REFRESH, session::on_refresh::<A>);
+    client.on(CALL_START, calls::on_start::<A>);
+    client.on(CALL_ACCEPT, calls::on_accept::<A>);
+    client.on(CALL_DECLINE, calls::on_decline::<A>);
+    client.on(CALL_END, calls::on_end::<A>);
+    client.on(CALL_SIGNAL, calls::on_signal::<A>);
+    client.on(CALL_RESUME, calls::on_resume::<A>);
 }

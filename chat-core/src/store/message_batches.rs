@@ -30,6 +30,8 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) file_url: Option<&'a str>,
     /// The attachment as JSON.
     pub(crate) attachment: Option<String>,
+    /// The call summary as JSON (`call` messages).
+    pub(crate) call_info: Option<String>,
     pub(crate) client_id: Option<&'a str>,
     pub(crate) reply_to_id: Option<MessageId>,
     /// JSON array of the mentioned user ids, `None` for none.
@@ -188,7 +190,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
     let mut q = sql(conn);
     q.push(
         "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, reply_to_id, mentions, \
-         file_url, attachment, client_id, created_at) ",
+         file_url, attachment, call_info, client_id, created_at) ",
     );
     match q.backend() {
         DbBackend::Postgres => {
@@ -204,6 +206,7 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                         "message_type": r.message_type.as_str(),
                         "file_url": r.file_url,
                         "attachment": r.attachment,
+                        "call_info": r.call_info,
                         "client_id": r.client_id,
                         "reply_to_id": r.reply_to_id,
                         "mentions": r.mentions,
@@ -212,14 +215,14 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                 .collect();
             q.push(
                 "SELECT x.conversation_id, x.seq, x.rev, x.sender_id, x.content, x.message_type, x.reply_to_id, x.mentions, \
-                 x.file_url, x.attachment, x.client_id, ",
+                 x.file_url, x.attachment, x.call_info, x.client_id, ",
             )
             .bind(created_at)
             .push(" FROM jsonb_to_recordset(")
             .bind(json_value(items))
             .push(
                 "::jsonb) AS x(conversation_id bigint, seq bigint, rev bigint, sender_id bigint, content text, \
-                 message_type text, reply_to_id bigint, mentions text, file_url text, attachment text, client_id text)",
+                 message_type text, reply_to_id bigint, mentions text, file_url text, attachment text, call_info text, client_id text)",
             );
         }
         _ => {
@@ -248,6 +251,8 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
                     .bind(r.file_url.map(str::to_owned))
                     .push(", ")
                     .bind(r.attachment.clone())
+                    .push(", ")
+                    .bind(r.call_info.clone())
                     .push(", ")
                     .bind(r.client_id.map(str::to_owned))
                     .push(", ")

@@ -75,7 +75,7 @@ pub(crate) async fn erase<C: ConnectionTrait>(
 ) -> Result<bool, DbErr> {
     let mut q = sql(conn);
     q.push(
-        "UPDATE messages SET content = '', file_url = NULL, attachment = NULL, mentions = NULL, reactions = NULL, \
+        "UPDATE messages SET content = '', file_url = NULL, attachment = NULL, call_info = NULL, mentions = NULL, reactions = NULL, \
          deleted_at = ",
     )
     .bind(at)

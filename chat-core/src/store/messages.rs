@@ -12,7 +12,7 @@ use crate::model::{Message, MessageSender, MessageType, ReplyPreview};
 /// The columns of a message row with its sender and the message it replies
 /// to (`m` joined as in [`MESSAGE_JOINS`]).
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.rev, m.sender_id, m.content, \
-     m.message_type, m.file_url, m.attachment, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
+     m.message_type, m.file_url, m.attachment, m.call_info, m.client_id, m.created_at, m.edited_at, m.deleted_at, \
      m.reply_to_id, m.reply_count, m.mentions, m.reactions, \
      su.username AS sender_username, su.display_name AS sender_display_name, su.avatar_url AS sender_avatar_url, \
      rp.seq AS reply_seq, rp.sender_id AS reply_sender_id, rpu.username AS reply_username, rpu.display_name AS reply_display_name, \
@@ -58,6 +58,9 @@ pub(crate) fn message_from_row(row: &QueryResult, prefix: &str) -> Result<Messag
             .try_get::<Option<String>>("", &col("reactions"))?
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default(),
+        call: row
+            .try_get::<Option<String>>("", &col("call_info"))?
+            .and_then(|t| serde_json::from_str(&t).ok()),
         my_reactions: None,
     })
 }

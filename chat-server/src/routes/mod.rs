@@ -3,6 +3,7 @@
 //! description ([`openapi`]).
 pub mod account;
 pub mod auth;
+pub mod calls;
 pub mod conversations;
 pub mod health;
 pub mod messages;
@@ -68,6 +69,7 @@ fn documented_api(config: &Config, client_ip: &ClientIp) -> OpenApiRouter<AppSta
         .merge(messages::router())
         .merge(search::router())
         .merge(push::router())
+        .merge(calls::router())
         .merge(users::router())
         .routes(routes!(openapi::openapi_document))
         // The one plain route under /api: the answer for paths that are not

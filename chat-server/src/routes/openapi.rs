@@ -49,6 +49,7 @@ pub const COOKIE: &str = "access_token_cookie";
         (name = "messages", description = "History, sending, editing, threads and reactions"),
         (name = "search", description = "Message search"),
         (name = "push", description = "Web Push notifications for devices that are not connected"),
+        (name = "calls", description = "Voice and video calls: ICE servers (signalling runs over the socket)"),
         (name = "users", description = "Profiles, user search and blocking"),
         (name = "uploads", description = "Images, voice messages and files"),
         (name = "health", description = "Liveness, readiness and this document"),

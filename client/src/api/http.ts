@@ -347,6 +347,13 @@ export async function deletePushSubscription(endpoint: string): Promise<void> {
   await http.delete('/push/subscriptions', { data: { endpoint } });
 }
 
+/** `GET /api/calls/ice-servers`: the STUN and TURN servers for a new call (TURN credentials
+ * expire, so they are read before each call). */
+export async function fetchIceServers(): Promise<RTCIceServer[]> {
+  const { data } = await http.get<{ ice_servers?: RTCIceServer[]; expires_at?: string }>('/calls/ice-servers');
+  return Array.isArray(data?.ice_servers) ? data.ice_servers : [];
+}
+
 export interface UploadOptions {
   /** Called as the body goes out: bytes sent and, when known, the body's size. */
   onProgress?: (loaded: number, total: number | undefined) => void;

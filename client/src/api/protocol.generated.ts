@@ -75,7 +75,7 @@ status: "online" | "offline",
  * When the user was last connected.
  */
 last_seen: string | null, };
-export type MessageType = "text" | "image" | "audio" | "file" | "system";
+export type MessageType = "text" | "image" | "audio" | "file" | "system" | "call";
 export type AttachmentKind = "image" | "audio" | "file";
 export type Attachment = { 
 /**
@@ -173,6 +173,35 @@ emoji: string,
  * How many users reacted with it.
  */
 count: number, };
+export type CallId = string;
+export type CallMedia = "audio" | "video";
+export type CallState = "ringing" | "active" | "ended";
+export type CallEndReason = "hangup" | "declined" | "missed" | "busy" | "failed";
+export type CallSummary = { 
+/**
+ * The call's id.
+ */
+call_id: CallId, 
+/**
+ * Voice or video.
+ */
+media: CallMedia, 
+/**
+ * How it ended.
+ */
+reason: CallEndReason, 
+/**
+ * How long it was answered, in milliseconds.
+ */
+duration_ms: number, 
+/**
+ * Who called.
+ */
+caller_id: UserId, 
+/**
+ * Who was called.
+ */
+callee_id: UserId, };
 export type Message = { 
 /**
  * Message id.
@@ -250,6 +279,10 @@ mentions: Array<UserId>,
  * Its reactions, `{emoji, count}` in order of first use.
  */
 reactions: Array<ReactionCount>, 
+/**
+ * What a `call` message records of its call (`None` on other messages).
+ */
+call?: CallSummary | null, 
 /**
  * The emoji the requesting user reacted with: in answers to one user
  * (REST and acks), `None` (left out) in broadcasts.
@@ -588,6 +621,110 @@ seq: number,
  * Where the app shows the conversation.
  */
 url: string, };
+export type Call = { 
+/**
+ * Random id.
+ */
+id: CallId, 
+/**
+ * The direct conversation it belongs to.
+ */
+conversation_id: ConversationId, 
+/**
+ * Who started it.
+ */
+caller_id: UserId, 
+/**
+ * Who was called.
+ */
+callee_id: UserId, 
+/**
+ * Voice or video.
+ */
+media: CallMedia, 
+/**
+ * Ringing, active or ended.
+ */
+state: CallState, 
+/**
+ * When it was started.
+ */
+started_at: string, 
+/**
+ * When the callee answered.
+ */
+answered_at: string | null, 
+/**
+ * When it ended.
+ */
+ended_at: string | null, 
+/**
+ * Why it ended (once ended).
+ */
+end_reason: CallEndReason | null, 
+/**
+ * From `answered_at` to `ended_at`; 0 for a call never answered or
+ * still going.
+ */
+duration_ms: number, };
+export type StartCall = { 
+/**
+ * A direct conversation of the caller.
+ */
+conversation_id: ConversationId, 
+/**
+ * Voice or video.
+ */
+media: CallMedia, };
+export type CallRef = { 
+/**
+ * The call's id.
+ */
+call_id: string, };
+export type CallSignal = { 
+/**
+ * The call's id.
+ */
+call_id: string, 
+/**
+ * Any JSON but `null`, at most [`MAX_SIGNAL_BYTES`] serialized.
+ */
+data: unknown, };
+export type CallSignalEvent = { 
+/**
+ * The call's id.
+ */
+call_id: CallId, 
+/**
+ * Who sent it (the other side).
+ */
+from_user_id: UserId, 
+/**
+ * As sent.
+ */
+data: unknown, };
+export type CallEnded = { 
+/**
+ * The call's id.
+ */
+call_id: CallId, 
+/**
+ * Why it ended.
+ */
+reason: CallEndReason, 
+/**
+ * How long it was answered.
+ */
+duration_ms: number, 
+/**
+ * The ended call.
+ */
+call: Call, };
+export type CallElsewhere = { 
+/**
+ * The call's id.
+ */
+call_id: CallId, };
 
 /** A failed ack: `code` is one of docs/protocol.md's error codes. */
 export type AckError = { success: false; error: string; code: string; details?: Record<string, string> };
@@ -615,6 +752,11 @@ export interface ServerToClientEvents {
   "user:blocked": (payload: BlockEvent) => void;
   "user:unblocked": (payload: BlockEvent) => void;
   "user:updated": (payload: User) => void;
+  "call:incoming": (payload: Call) => void;
+  "call:accepted": (payload: Call) => void;
+  "call:answered_elsewhere": (payload: CallElsewhere) => void;
+  "call:signal": (payload: CallSignalEvent) => void;
+  "call:ended": (payload: CallEnded) => void;
 }
 
 /** The events a client emits; the server acknowledges each (a client may leave the ack out). */
@@ -630,4 +772,10 @@ export interface ClientToServerEvents {
   "typing:stop": (payload: ConversationRef, ack?: (ack: Ack<ConversationRef>) => void) => void;
   "conversation:join": (payload: ConversationRef, ack?: (ack: Ack<ConversationRef>) => void) => void;
   "session:refresh": (payload: { token: string }, ack?: (ack: Ack<{ expires_at: number | null }>) => void) => void;
+  "call:start": (payload: StartCall, ack?: (ack: Ack<{ call: Call }>) => void) => void;
+  "call:accept": (payload: CallRef, ack?: (ack: Ack<{ call: Call }>) => void) => void;
+  "call:decline": (payload: CallRef, ack?: (ack: Ack<{ call: Call }>) => void) => void;
+  "call:end": (payload: CallRef, ack?: (ack: Ack<{ call: Call }>) => void) => void;
+  "call:signal": (payload: CallSignal, ack?: (ack: Ack<object>) => void) => void;
+  "call:resume": (payload: CallRef, ack?: (ack: Ack<{ call: Call }>) => void) => void;
 }

@@ -11,6 +11,13 @@ export type {
   Ack,
   AckError as AckFailure,
   AttachmentKind,
+  Call,
+  CallElsewhere,
+  CallEnded,
+  CallEndReason,
+  CallMedia,
+  CallSignalEvent,
+  CallSummary,
   ClientToServerEvents,
   ConversationRef,
   MessageType,
@@ -124,8 +131,9 @@ export interface ApiErrorBody {
 
 // ---- Socket.IO ----
 
+/** Clients cannot send system notices nor call messages (the server writes those). */
 export type SendMessagePayload = Omit<Wire.SendMessage, 'message_type'> & {
-  message_type?: Exclude<MessageType, 'system'>;
+  message_type?: Exclude<MessageType, 'system' | 'call'>;
 };
 
 export type MessageReceiptPayload = Wire.ReceiptRequest;

@@ -6,13 +6,17 @@ import { describeError } from '../api/errors';
 import * as api from '../api/http';
 import type { CurrentUser } from '../api/types';
 import { refreshAccessToken, SERVER_URL } from '../api/http';
+import { createBrowserCalls } from '../calls/browserCalls';
+import { CallsContext } from '../calls/CallsContext';
 import { manageConnection } from '../socket/connection';
 import { closeSocket, getSocket, lastHandshakeToken, openSocket, reauthenticate } from '../socket/socket';
 import { socketTransport } from '../socket/transport';
 import { useAuth } from '../session/AuthContext';
 import { currentToken, tokenStore } from '../session/tokenStore';
 import { ChatClient, type ChatState } from './client';
+import { directPeer } from './conversations';
 import { clearDrafts } from './drafts';
+import { displayName } from './names';
 
 const ChatContext = createContext<ChatClient | null>(null);
 
@@ -40,6 +44,16 @@ function createClient(user: CurrentUser): ChatClient {
 
 export function ChatProvider({ user, children }: { user: CurrentUser; children: ReactNode }) {
   const [client] = useState(() => createClient(user));
+  const [calls] = useState(() =>
+    createBrowserCalls({
+      me: { id: user.id },
+      nameOf: (userId, conversationId) => {
+        const conversation = client.conversation(conversationId);
+        const peer = conversation ? directPeer(conversation, user.id) : undefined;
+        return peer && peer.id === userId ? displayName(peer) : 'The other person';
+      },
+    }),
+  );
   const { endSession, updateUser } = useAuth();
   const endSessionRef = useRef(endSession);
   useEffect(() => {
@@ -82,6 +96,7 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
     socket.on('conversation:member_joined', client.handleMemberJoined);
     socket.on('conversation:member_left', client.handleMemberLeft);
     socket.on('conversation:online_count', client.handleOnlineCount);
+    const detachCalls = calls.attach(socket);
 
     function onVisibilityChange() {
       client.setVisible(document.visibilityState === 'visible');
@@ -116,14 +131,20 @@ export function ChatProvider({ user, children }: { user: CurrentUser; children: 
       socket.off('conversation:member_joined', client.handleMemberJoined);
       socket.off('conversation:member_left', client.handleMemberLeft);
       socket.off('conversation:online_count', client.handleOnlineCount);
+      // Hangs up a call while the socket can still say so.
+      detachCalls();
       connection.stop();
       closeSocket();
       client.stop();
       clearDrafts();
     };
-  }, [client]);
+  }, [client, calls]);
 
-  return <ChatContext.Provider value={client}>{children}</ChatContext.Provider>;
+  return (
+    <ChatContext.Provider value={client}>
+      <CallsContext.Provider value={calls.controller}>{children}</CallsContext.Provider>
+    </ChatContext.Provider>
+  );
 }
 
 export function useChat(): ChatClient {

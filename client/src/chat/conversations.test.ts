@@ -106,4 +106,13 @@ describe('the list preview of the last message', () => {
       'You: File: report.pdf',
     );
   });
+
+  it('previews a call message from the reader\'s side, without "You:"', () => {
+    const call = { call_id: 'c'.repeat(32), media: 'video' as const, reason: 'missed' as const, duration_ms: 0, caller_id: BOB.id, callee_id: ME.id };
+    const missed = message(1, { sender_id: BOB.id, message_type: 'call', content: 'Missed video call', call });
+    expect(messagePreview(missed, ME.id)).toBe('Missed video call');
+    expect(messagePreview(missed, BOB.id)).toBe('Video call, no answer');
+    const answered = message(2, { sender_id: ME.id, message_type: 'call', content: 'Voice call, 3:12', call: null });
+    expect(messagePreview(answered, ME.id)).toBe('Voice call, 3:12');
+  });
 });

@@ -1,6 +1,7 @@
 // Helpers for the conversation list: names, presence, previews and ordering by activity.
 
 import type { Conversation, Message, User, UserStatus } from '../api/types';
+import { callMessageText } from '../calls/callText';
 import { displayName } from './names';
 
 export function otherMembers(conversation: Conversation, meId: number): User[] {
@@ -168,6 +169,8 @@ export function messagePreview(message: Message | null, meId: number): string {
           ? `File: ${message.attachment?.name ?? 'attachment'}`
           : message.content.replace(/\s+/g, ' ').trim();
   if (message.message_type === 'system') return text;
+  // How the call went, from the reader's side; not "You:" (the caller is the sender).
+  if (message.message_type === 'call' && !message.deleted_at) return message.call ? callMessageText(message.call, meId) : text;
   if (message.sender_id === meId) return `You: ${text}`;
   return text;
 }

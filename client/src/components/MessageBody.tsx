@@ -1,9 +1,11 @@
 import { SERVER_URL } from '../api/http';
-import type { Message, MessageAttachment } from '../api/types';
+import type { CallSummary, Message, MessageAttachment } from '../api/types';
+import { callMessageText, isMissedBy } from '../calls/callText';
 import { useChat } from '../chat/ChatContext';
 import { splitMentions } from '../chat/mentions';
 import { serverAddress, thumbnailUrl } from '../chat/media';
 import { FileCard, VoicePlayer } from './Attachments';
+import { PhoneIcon, VideoIcon } from './CallIcons';
 
 interface MessageBodyProps {
   type: Message['message_type'];
@@ -13,10 +15,13 @@ interface MessageBodyProps {
   attachment?: MessageAttachment | null;
   /** Whether the message names members (`@username` is then shown as a mention). */
   mentions?: boolean;
+  /** The call a call message records. */
+  call?: CallSummary | null;
 }
 
 /** What a message says: its text (mentions marked), image, voice message or file card. */
-export function MessageBody({ type, content, fileUrl, attachment = null, mentions = false }: MessageBodyProps) {
+export function MessageBody({ type, content, fileUrl, attachment = null, mentions = false, call = null }: MessageBodyProps) {
+  if (type === 'call') return <CallMessage call={call} content={content} />;
   if ((type === 'audio' || type === 'file') && attachment) {
     const href = serverAddress(attachment.url, SERVER_URL);
     return (
@@ -61,5 +66,23 @@ function MentionedText({ content }: { content: string }) {
         ),
       )}
     </>
+  );
+}
+
+/** A call message: its kind and how it went, from the reader's side ("Missed voice call"). */
+function CallMessage({ call, content }: { call: CallSummary | null; content: string }) {
+  const client = useChat();
+  const meId = client.me.id;
+  const unanswered = call !== null && call.reason !== 'hangup';
+  return (
+    <p
+      className={`call-message${call && isMissedBy(call, meId) ? ' missed' : unanswered ? ' unanswered' : ''}`}
+      data-testid="call-message"
+      data-reason={call?.reason}
+      data-media={call?.media}
+    >
+      <span className="call-message-icon">{call?.media === 'video' ? <VideoIcon size={18} /> : <PhoneIcon size={18} />}</span>
+      <span>{call ? callMessageText(call, meId) : content}</span>
+    </p>
   );
 }

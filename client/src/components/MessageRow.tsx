@@ -106,7 +106,7 @@ export function MessageRow({
   return (
     <li
       ref={item}
-      className={`message ${own ? 'own' : 'other'}${menu.open ? ' menu-open' : ''}`}
+      className={`message ${own ? 'own' : 'other'}${message.message_type === 'call' ? ' call' : ''}${menu.open ? ' menu-open' : ''}`}
       tabIndex={revealed ? -1 : undefined}
       {...menu.handlers}
       data-testid="message-item"
@@ -133,6 +133,7 @@ export function MessageRow({
             fileUrl={message.file_url}
             attachment={attachmentOf(message)}
             mentions={(message.mentions?.length ?? 0) > 0}
+            call={message.call}
           />
         )}
         <span className="message-meta">

@@ -8,6 +8,7 @@ import { NewChatDialog } from '../components/NewChatDialog';
 import { NewGroupDialog } from '../components/NewGroupDialog';
 import { Avatar } from '../components/Avatar';
 import { BlockedUsersDialog } from '../components/BlockedUsersDialog';
+import { CallOverlay } from '../components/CallOverlay';
 import { ProfileEditor } from '../components/ProfileEditor';
 import { displayName, smallAvatar } from '../chat/names';
 import { push } from '../push/browserPush';
@@ -96,6 +97,7 @@ export function ChatLayout({ user }: { user: CurrentUser }) {
       {dialog === 'group' ? <NewGroupDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'blocked' ? <BlockedUsersDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'profile' ? <ProfileEditor user={user} onClose={() => setDialog(null)} /> : null}
+      <CallOverlay />
     </div>
   );
 }

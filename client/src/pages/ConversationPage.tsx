@@ -10,6 +10,7 @@ import { muteLabel } from '../chat/mute';
 import { typingLabel } from '../chat/typing';
 import { Avatar } from '../components/Avatar';
 import { BlockedNotice } from '../components/BlockedNotice';
+import { CallButtons } from '../components/CallButtons';
 import { Composer } from '../components/Composer';
 import { LeaveDialog } from '../components/LeaveDialog';
 import { MembersDialog } from '../components/MembersDialog';
@@ -159,6 +160,7 @@ function ConversationView({ conversationId }: { conversationId: number }) {
         </div>
         {conversation ? (
           <div className="conversation-actions">
+            {conversation.type === 'direct' && peer ? <CallButtons conversationId={conversationId} peer={peer} /> : null}
             <MuteMenu conversation={conversation} />
             {isGroup ? (
               <>

@@ -61,15 +61,19 @@ function alive(pid) {
 /**
  * Starts Chromium and connects to it. Resolves to `{browser, pid, close()}`; `close()` closes the
  * browser and makes sure its process is gone.
+ *
+ * With `grantMediaPrompts: false` the camera and microphone are no longer granted to every page
+ * that asks: only to contexts given the `camera` / `microphone` permissions (`openUser`'s
+ * `permissions`); the others are refused (`NotAllowedError`). The fake devices stay.
  */
-export async function launchBrowser() {
+export async function launchBrowser({ grantMediaPrompts = true } = {}) {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`);
   }
   const server = await chromium.launchServer({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: grantMediaPrompts ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream'),
     timeout: 30_000,
     handleSIGINT: false,
     handleSIGTERM: false,
@@ -110,13 +114,15 @@ export async function launchBrowser() {
 /**
  * Gives `user` (an object with a `name`) a browser context of its own (cookies, localStorage) and
  * one page in it (a desktop window, or with `phone` a touch screen 390 px wide): `user.context`, `user.page`, and the pages' uncaught errors in `user.errors`.
+ * `permissions` (e.g. `['camera', 'microphone']`) are granted to every origin of the context.
  */
-export async function openUser(browser, user, { phone = false } = {}) {
+export async function openUser(browser, user, { phone = false, permissions = [] } = {}) {
   const context = await browser.newContext(
     phone
       ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-GB' }
       : { viewport: { width: 1280, height: 800 }, locale: 'en-GB' },
   );
+  if (permissions.length) await context.grantPermissions(permissions);
   context.setDefaultTimeout(UI_TIMEOUT_MS);
   context.setDefaultNavigationTimeout(20_000);
   Object.assign(user, { context, page: null, errors: [] });

@@ -119,6 +119,8 @@ impl ChatHandle {
         });
         self.spawn_presence_writer(cluster.pending.clone());
         self.ensure_online_ticker();
+        // Calls whose instance died are ended by the survivors.
+        self.ensure_call_sweeper();
     }
 
     /// The one task writing this instance's presence to Redis. Announcements

@@ -137,6 +137,7 @@ async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, State(chat): State<Chat
         return;
     };
     expiry::untrack(&chat, &socket);
+    chat.call_socket_closed(socket.id).await;
     if let Some(typing) = socket.extensions.get::<SocketTyping>() {
         for conversation_id in typing.take() {
             chat.stop_typing(identity.user_id, &identity.username, conversation_id, None)

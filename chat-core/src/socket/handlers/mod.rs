@@ -3,6 +3,7 @@
 //! budget first), calls the [`ChatHandle`](crate::ChatHandle) service and
 //! returns the ack's body. See [`event`] for how to add an event.
 
+pub(crate) mod calls;
 mod connection;
 pub(crate) mod conversations;
 mod event;
