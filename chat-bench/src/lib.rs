@@ -7,8 +7,10 @@
 //! through, once [`plan`] has checked it and [`target`] has decided which servers to measure.
 //! [`server`] starts the server under test when asked (one or several instances, or the bare
 //! socketioxide server of `src/bin/bare-server.rs`) and reads its memory and CPU from `/proc`;
-//! [`redis`] checks the Redis that instances share and removes a run's keys.
+//! [`redis`] checks the Redis that instances share and removes a run's keys. [`chart`] draws the
+//! JSON reports as SVG charts (`src/bin/bench-chart.rs`).
 pub mod api;
+pub mod chart;
 pub mod cli;
 pub mod client;
 pub mod mix;
