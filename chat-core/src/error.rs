@@ -141,12 +141,14 @@ impl ChatError {
             | ChatError::Disabled { code, .. } => code,
             ChatError::Unprocessable(_) => "unprocessable",
             ChatError::RateLimited => "rate_limited",
+            ChatError::Database(err) if database_unreachable(err) => "unavailable",
             ChatError::Database(_) | ChatError::Adapter(_) => "internal_error",
         }
     }
 
     /// HTTP status that fits the error: 400 validation, 403 forbidden, not a
-    /// member or blocked, 404, 409 conflict, 422, 429 rate limited, 500 internal.
+    /// member or blocked, 404, 409 conflict, 422, 429 rate limited, 500 internal,
+    /// 503 when the database cannot be reached ([`is_unavailable`](ChatError::is_unavailable)).
     ///
     /// ```
     /// use chat_core::ChatError;
@@ -162,6 +164,7 @@ impl ChatError {
             ChatError::Conflict { .. } => 409,
             ChatError::Unprocessable(_) => 422,
             ChatError::RateLimited => 429,
+            ChatError::Database(err) if database_unreachable(err) => 503,
             ChatError::Database(_) | ChatError::Adapter(_) => 500,
         }
     }
@@ -176,6 +179,9 @@ impl ChatError {
     /// ```
     pub fn public_message(&self) -> String {
         match self {
+            ChatError::Database(err) if database_unreachable(err) => {
+                "the database is unavailable: try again in a moment".to_owned()
+            }
             ChatError::Database(_) | ChatError::Adapter(_) => "internal server error".to_owned(),
             other => other.to_string(),
         }
@@ -220,6 +226,46 @@ impl ChatError {
     /// ```
     pub fn is_internal(&self) -> bool {
         self.status() >= 500
+    }
+
+    /// Whether the database could not be reached (down, restarting, or no
+    /// connection came free in time): code `unavailable`, status 503. Nothing
+    /// was stored by the failed operation, or its commit could not be
+    /// confirmed; a send retried with the same `client_id` is stored once.
+    ///
+    /// ```
+    /// use chat_core::ChatError;
+    /// use sea_orm::{ConnAcquireErr, DbErr};
+    /// let err = ChatError::Database(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+    /// assert!(err.is_unavailable());
+    /// assert_eq!((err.code(), err.status()), ("unavailable", 503));
+    /// assert!(!ChatError::Database(DbErr::Custom("bad row".into())).is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ChatError::Database(err) if database_unreachable(err))
+    }
+}
+
+/// Failures of reaching the database rather than of a statement: connection
+/// refused or lost, the pool's wait running out, and PostgreSQL's connection
+/// exceptions (class 08) and shutdown states (57P01-57P03).
+pub(crate) fn database_unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            match cause.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -378,3 +424,42 @@ impl Invalid {
 /// assert_eq!(page_size(0).unwrap_err().code(), "validation_failed");
 /// ```
 pub type ChatResult<T> = Result<T, ChatError>;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+
+    use super::ChatError;
+
+    fn sqlx_exec(err: sqlx::Error) -> ChatError {
+        ChatError::Database(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err))))
+    }
+
+    #[test]
+    fn a_lost_or_refused_connection_is_unavailable_not_internal() {
+        for err in [
+            sqlx_exec(sqlx::Error::Io(std::io::ErrorKind::BrokenPipe.into())),
+            sqlx_exec(sqlx::Error::Io(std::io::ErrorKind::UnexpectedEof.into())),
+            sqlx_exec(sqlx::Error::PoolTimedOut),
+            ChatError::Database(DbErr::Conn(RuntimeErr::Internal("refused".into()))),
+        ] {
+            assert_eq!((err.code(), err.status()), ("unavailable", 503), "{err}");
+            assert!(err.is_internal(), "still logged: {err}");
+            assert!(!err.public_message().contains("refused"));
+        }
+    }
+
+    #[test]
+    fn a_refused_statement_stays_internal() {
+        for err in [
+            sqlx_exec(sqlx::Error::RowNotFound),
+            ChatError::Database(DbErr::Custom("bad row".into())),
+            ChatError::Adapter("redis down".into()),
+        ] {
+            assert_eq!((err.code(), err.status()), ("internal_error", 500), "{err}");
+            assert!(!err.is_unavailable());
+        }
+    }
+}

@@ -763,3 +763,36 @@ async fn reactors_are_listed_per_emoji_in_reaction_order() {
     assert_eq!(reactors.message_id, news);
     assert!(reactors.reactions.is_empty());
 }
+
+#[tokio::test]
+async fn sends_fail_as_unavailable_at_once_while_the_database_is_unreachable() {
+    let db = TestDb::new().await;
+    let chat = engine(&db).await;
+    let alice = user(&chat, "alice").await;
+    let bob = user(&chat, "bob").await;
+    let (conv, _) = chat.get_or_create_direct(alice, bob).await.expect("direct");
+    chat.send_message(alice, SendMessage::text(conv.id, "before"), None)
+        .await
+        .expect("send while reachable");
+
+    // A closed pool answers every acquire as an unreachable database does.
+    chat.db().clone().close().await.expect("close the pool");
+    let sends = (0..20).map(|n| {
+        let chat = chat.clone();
+        async move {
+            chat.send_message(alice, SendMessage::text(conv.id, format!("m{n}")), None)
+                .await
+        }
+    });
+    let results = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        futures_util::future::join_all(sends),
+    )
+    .await
+    .expect("the writer answers instead of waiting");
+    for result in results {
+        let err = result.expect_err("nothing can be stored");
+        assert!(err.is_unavailable(), "{err}");
+        assert_eq!((err.code(), err.status()), ("unavailable", 503));
+    }
+}

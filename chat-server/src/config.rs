@@ -35,9 +35,13 @@ pub struct Config {
     /// Most connections in the database pool [default: 32 on PostgreSQL, 8 on SQLite]. The
     /// instances sharing one PostgreSQL server must stay under its `max_connections` (100 by
     /// default) together: an instance that cannot open a connection it needs fails requests
-    /// and socket handshakes after a 10 s wait.
+    /// and socket handshakes after DATABASE_ACQUIRE_TIMEOUT.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub database_max_connections: Option<u32>,
+    /// Seconds an operation waits for a database connection (all busy, or the database down or
+    /// restarting) before it fails with `unavailable` (503, or a failed ack).
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub database_acquire_timeout: u64,
     /// Redis URL (`redis://...`, with a password `redis://:PASSWORD@host:6379`): enables the
     /// Redis adapter for running many instances. Never logged with its password.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]

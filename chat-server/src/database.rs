@@ -21,7 +21,7 @@ pub async fn connect_database(config: &Config) -> anyhow::Result<DatabaseConnect
     let mut options = ConnectOptions::new(url.clone());
     options
         .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(config.database_acquire_timeout));
     if sqlite {
         // WAL lets readers run beside the single writer; FULL sync makes a
         // committed (acked) message survive a crash or power loss; secure

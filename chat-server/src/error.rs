@@ -164,7 +164,10 @@ impl IntoResponse for ApiError {
             ApiError::Internal(_) => "internal server error".to_owned(),
             other => other.to_string(),
         };
-        if status.is_server_error() {
+        if matches!(&self, ApiError::Chat(err) if err.is_unavailable()) {
+            // An outage, not a bug: one line per request at warn, not error.
+            tracing::warn!(error = %self, "request failed: database unavailable");
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
         if let ApiError::RateLimited(seconds) = self {

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::{ChatError, ChatResult};
+use crate::error::{ChatError, ChatResult, database_unreachable};
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::model::{Attachment, CallSummary, Message, MessageType, ReplyPreview};
 use crate::store::message_batches::NewMessageRow;
@@ -167,6 +167,15 @@ async fn run(db: DatabaseConnection, mut jobs: mpsc::Receiver<Job>, batches: Arc
                 for ((_, reply), result) in batch.drain(..).zip(results) {
                     // The sender may have gone (socket closed): the message stays stored.
                     let _ = reply.send(result);
+                }
+            }
+            // Unreachable database: one by one would only wait out the
+            // pool's timeout once per message. Every sender hears
+            // `unavailable` now and may retry with its `client_id`.
+            Err(ChatError::Database(err)) if database_unreachable(&err) => {
+                tracing::warn!(%err, size = batch.len(), "database unreachable; batch refused");
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(ChatError::Database(err.clone())));
                 }
             }
             Err(err) => {

@@ -46,6 +46,9 @@ async fn health() -> Json<Health> {
     })
 }
 
+/// How long `/ready` waits for the database to answer a ping.
+const READY_DATABASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Answer of `GET /ready`.
 #[derive(Serialize, utoipa::ToSchema)]
 struct Readiness {
@@ -73,7 +76,11 @@ struct Readiness {
     )
 )]
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let database = state.chat.db().ping().await.is_ok();
+    // A probe must answer while the database is down, not wait out the pool.
+    let database = matches!(
+        tokio::time::timeout(READY_DATABASE_WAIT, state.chat.db().ping()).await,
+        Ok(Ok(()))
+    );
     let redis = state.chat.redis_ready().await;
     let ok = database && redis.unwrap_or(true);
     let status = if ok {

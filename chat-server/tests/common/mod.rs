@@ -21,6 +21,7 @@ pub fn test_config(db: &TestDb) -> Config {
         port: 0,
         database_url: Some(db.url.clone()),
         database_max_connections: None,
+        database_acquire_timeout: 10,
         redis_url: None,
         redis_prefix: format!("chat-test-{}", rand_suffix()),
         presence_ttl: 15,

@@ -40,7 +40,9 @@ pub(crate) fn reply<A: Adapter, T: Serialize>(ack: AckSender<A>, result: Result<
             body,
         }),
         Err(err) => {
-            if err.is_internal() {
+            if err.is_unavailable() {
+                tracing::warn!(%err, "socket event failed: database unavailable");
+            } else if err.is_internal() {
                 tracing::error!(%err, "socket event failed");
             }
             ack.send(&AckError::from(&err))
