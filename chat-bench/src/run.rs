@@ -28,7 +28,7 @@ pub async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<Strin
     let kind = match (common.bare, cli.scenario.supports_bare()) {
         (false, _) => ServerKind::Chat,
         (true, true) => ServerKind::Bare,
-        (true, false) => bail!("--bare applies to fanout and groups only"),
+        (true, false) => bail!("--bare applies to fanout, groups and idle only"),
     };
     let target = plan_target(common, kind, &run_id, server_cpus.clone())?;
     if let Target::Spawn(SpawnOptions {

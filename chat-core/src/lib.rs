@@ -396,6 +396,7 @@ impl ChatCoreBuilder {
             // the host's handles do (see `ChatHandle`).
             .with_state(chat.engine_handle())
             .with_state(AuthState(self.authenticator))
+            .with_state(socket::events::table::<A>())
             .build_layer();
         let emitter: Arc<dyn fanout::Emitter> = Arc::new(fanout::SocketEmitter::new(
             io.clone(),

@@ -2,8 +2,17 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// With `--features dhat-heap`, every allocation goes through dhat, which
+/// writes `dhat-heap.json` (into the working directory) when the server
+/// stops gracefully; see docs/performance.md for how it is read.
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     let config = chat_server::Config::parse();
     if config.generate_vapid_keys {
         let keys = chat_core::push::VapidKeys::generate();

@@ -9,7 +9,7 @@
 //!
 //! `HOST` (default 127.0.0.1) and `PORT` (default 3000, 0 for a free one) choose where it listens;
 //! the bound address is printed as `listening on http://<addr>`, and `/health` answers once it
-//! serves.
+//! serves. Ctrl-C or SIGTERM stops it (writing `dhat-heap.json` in a `--features dhat-heap` build).
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
@@ -96,12 +96,40 @@ async fn serve() -> Result<(), String> {
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app)
+        .with_graceful_shutdown(stop_signal())
         .await
         .map_err(|e| format!("server error: {e}"))
 }
 
+/// Ctrl-C or SIGTERM: the server returns, so a heap profile is written.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = interrupt.await;
+            return;
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// With `--features dhat-heap`: see chat-server's `main.rs`.
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     match serve().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

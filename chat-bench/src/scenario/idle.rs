@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::setup::{Setup, connect_each, register_users};
-use super::{Env, round3};
+use super::{Env, ServerKind, round3};
 use crate::client::{self, Login, Ws};
 use crate::server;
 
@@ -38,10 +38,16 @@ pub async fn idle(env: &Env, args: &crate::cli::IdleArgs) -> Result<(IdleResults
     let k = args.connections;
     let users = args.users.unwrap_or(k.min(100)).clamp(1, k.max(1));
     let mut setup = Setup::default();
-    let accounts = register_users(env, users, &mut setup).await?;
+    // The bare server takes any client: no accounts, no tokens.
+    let tokens: Vec<Option<String>> = if env.kind == ServerKind::Bare {
+        vec![None]
+    } else {
+        let accounts = register_users(env, users, &mut setup).await?;
+        accounts.into_iter().map(|a| Some(a.token)).collect()
+    };
     let logins: Vec<Login> = (0..k)
         .map(|i| Login {
-            token: Some(accounts[i % accounts.len()].token.clone()),
+            token: tokens[i % tokens.len()].clone(),
             rooms: Vec::new(),
         })
         .collect();

@@ -7,11 +7,20 @@ pub use crate::protocol::*;
 
 use socketioxide::adapter::Adapter;
 
-use super::handlers::{ClientEvents, calls, conversations, messages, receipts, session, typing};
+use super::handlers::{
+    ClientEvents, EventTable, calls, conversations, messages, receipts, session, typing,
+};
 
-/// Registers every client event of a socket, each charged to the sender's
-/// budget before its payload is decoded; unknown events too.
-pub(crate) fn client_events<A: Adapter>(client: ClientEvents<A>) {
+/// The engine's table of client events (built once, shared by its sockets).
+pub(crate) fn table<A: Adapter>() -> EventTable<A> {
+    let mut events = ClientEvents::new();
+    client_events(&mut events);
+    events.build()
+}
+
+/// Every client event of the protocol, each charged to the sender's budget
+/// before its payload is decoded (unknown events too: see the dispatcher).
+pub(crate) fn client_events<A: Adapter>(client: &mut ClientEvents<A>) {
     client.on(MESSAGE_SEND, messages::on_send::<A>);
     client.on(MESSAGE_EDIT, messages::on_edit::<A>);
     client.on(MESSAGE_DELETE, messages::on_delete::<A>);

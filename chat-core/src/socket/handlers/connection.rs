@@ -3,7 +3,7 @@ use serde::Deserialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use super::event::{ClientEvents, Object};
+use super::event::{Dispatcher, Object};
 use super::typing::SocketTyping;
 use super::{AuthState, rooms};
 use crate::ChatHandle;
@@ -119,7 +119,9 @@ async fn check_session(chat: &ChatHandle, identity: &Identity) -> Result<(), Con
 fn register_handlers<A: Adapter>(socket: &SocketRef<A>) {
     socket.extensions.insert(SocketTyping::default());
     socket.on_disconnect(on_disconnect::<A>);
-    crate::socket::events::client_events(ClientEvents::new(socket));
+    // Unknown events cost the same as known ones: a flood of made-up names
+    // is refused like any other.
+    socket.on_fallback(Dispatcher);
 }
 
 pub(crate) async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(chat): State<ChatHandle>) {

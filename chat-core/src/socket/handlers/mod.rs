@@ -29,7 +29,7 @@ pub(crate) struct AuthState(pub(crate) Arc<dyn Authenticator>);
 
 pub(crate) use connection::ConnectRefused;
 pub(crate) use connection::{authenticate, on_connect};
-pub(crate) use event::ClientEvents;
+pub(crate) use event::{ClientEvents, EventTable};
 
 /// Answers an ack with `{success: true, ..body}` or the error. A client that
 /// asked for no ack gets nothing; that is not an error.
