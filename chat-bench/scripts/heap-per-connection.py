@@ -75,7 +75,7 @@ def main():
     kept = sum(b for b, _ in per_conn.values())
     print(f"heap at peak: {total / 1024:,.0f} KiB; at sites with >= {args.min_blocks} blocks per "
           f"connection: {kept / n:,.0f} B per connection over {n:,} connections\n")
-    print("| site (caller < its caller)  | bytes per connection | blocks per connection |")
+    print("| site (caller < its caller) | bytes per connection | blocks per connection |")
     print("| --- | --- | --- |")
     ranked = sorted(per_conn.items(), key=lambda kv: -kv[1][0])[: args.top]
     for where, (b, k) in ranked:

@@ -291,10 +291,7 @@ impl ChatHandle {
         let id = parse_call_id(call_id)?;
         let live = self.live_side_deadline();
         let (_, record) = self
-            .change_call(&id, |old| {
-                if old.call.peer_of(user_id).is_none() {
-                    return Err(not_found());
-                }
+            .change_own_call(user_id, &id, |old| {
                 if old.call.callee_id != user_id {
                     return Err(ChatError::Forbidden("only the callee answers a call"));
                 }
@@ -339,10 +336,7 @@ impl ChatHandle {
     pub async fn decline_call(&self, user_id: UserId, call_id: &str) -> ChatResult<Call> {
         let id = parse_call_id(call_id)?;
         let (old, record) = self
-            .change_call(&id, |old| {
-                if old.call.peer_of(user_id).is_none() {
-                    return Err(not_found());
-                }
+            .change_own_call(user_id, &id, |old| {
                 if old.call.callee_id != user_id {
                     return Err(ChatError::Forbidden("only the callee declines a call"));
                 }
@@ -361,10 +355,7 @@ impl ChatHandle {
     pub async fn end_call(&self, user_id: UserId, call_id: &str) -> ChatResult<Call> {
         let id = parse_call_id(call_id)?;
         let (old, record) = self
-            .change_call(&id, |old| {
-                if old.call.peer_of(user_id).is_none() {
-                    return Err(not_found());
-                }
+            .change_own_call(user_id, &id, |old| {
                 let reason = match old.call.state {
                     CallState::Ended => return Ok((old.clone(), Deadlines::default())),
                     CallState::Active => CallEndReason::Hangup,
@@ -441,10 +432,7 @@ impl ChatHandle {
         let id = parse_call_id(call_id)?;
         let live = self.live_side_deadline();
         let (_, record) = self
-            .change_call(&id, |old| {
-                if old.call.peer_of(user_id).is_none() {
-                    return Err(not_found());
-                }
+            .change_own_call(user_id, &id, |old| {
                 match old.call.state {
                     CallState::Ended => return Err(call_ended()),
                     CallState::Ringing if user_id == old.call.callee_id => {
@@ -576,6 +564,26 @@ impl ChatHandle {
             }
         }
         Err(ChatError::Adapter("the call kept changing".into()))
+    }
+
+    /// [`change_call`](Self::change_call) by one of the call's two users: a
+    /// call of others answers `not_found`, like one that does not exist.
+    async fn change_own_call<F>(
+        &self,
+        user_id: UserId,
+        id: &CallId,
+        mut decide: F,
+    ) -> ChatResult<(CallRecord, CallRecord)>
+    where
+        F: FnMut(&CallRecord) -> ChatResult<(CallRecord, Deadlines)>,
+    {
+        self.change_call(id, |old| {
+            if old.call.peer_of(user_id).is_none() {
+                return Err(not_found());
+            }
+            decide(old)
+        })
+        .await
     }
 
     /// After a change by [`change_call`](Self::change_call): an ended call is
