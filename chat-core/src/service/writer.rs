@@ -372,7 +372,8 @@ async fn store_batch(
             }
         })
         .collect();
-    let ids = store::message_batches::insert_batch(&txn, &rows, created_at).await?;
+    let inserted = store::message_batches::insert_batch(&txn, &rows, created_at).await?;
+    let ids = &inserted.ids;
     let mut replies: BTreeMap<MessageId, i64> = BTreeMap::new();
     for row in &rows {
         if let Some(parent) = row.reply_to_id {
@@ -392,13 +393,9 @@ async fn store_batch(
         })
         .collect();
     store::message_batches::insert_mentions(&txn, &mentions).await?;
-    enqueue_notifications(&txn, requests, &to_insert, &rows, &ids, created_at).await?;
-    let profiles = store::message_batches::sender_profiles(
-        &txn,
-        to_insert.iter().map(|&i| requests[i].sender),
-    )
-    .await?;
+    enqueue_notifications(&txn, requests, &to_insert, &rows, ids, created_at).await?;
     txn.commit().await?;
+    let profiles = &inserted.senders;
 
     let mut results: Vec<Option<ChatResult<Stored>>> = (0..requests.len()).map(|_| None).collect();
     for &i in &to_insert {

@@ -112,7 +112,8 @@ fn json_value(items: Vec<serde_json::Value>) -> Value {
 /// Takes `count` new `seq` numbers and as many revisions in each conversation
 /// and records the activity time; returns each conversation's new
 /// `(last_seq, last_rev)` (missing conversations are absent). Rows are locked in ascending id order, the lock
-/// order of every batch, so concurrent batches never deadlock.
+/// order of every batch, so concurrent batches never deadlock; on PostgreSQL
+/// the lock and the update are one statement (one round trip).
 pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
     conn: &C,
     counts: &BTreeMap<ConversationId, i64>,
@@ -127,23 +128,27 @@ pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
                     .map(|(id, n)| json!({"id": id, "n": n}))
                     .collect(),
             );
-            let mut lock = sql(conn);
-            lock.push(
-                "SELECT c.id FROM conversations c JOIN jsonb_to_recordset(",
-            )
-            .bind(blocks.clone())
-            .push("::jsonb) AS v(id bigint, n bigint) ON v.id = c.id ORDER BY c.id FOR NO KEY UPDATE OF c");
-            conn.execute_raw(lock.build()).await?;
+            // One statement: the CTE locks the rows in ascending id order
+            // (materialized, so the lock order is its ORDER BY whatever
+            // plan the update gets), then the update adds the blocks. A row
+            // changed by a batch that committed while this one waited for
+            // its lock is updated from its newest version (READ COMMITTED
+            // re-evaluates it), so no block is handed out twice.
             let mut update = sql(conn);
             update
                 .push(
-                    "UPDATE conversations c SET last_seq = c.last_seq + v.n, \
-                     last_rev = c.last_rev + v.n, last_message_at = ",
+                    "WITH locked AS MATERIALIZED (SELECT c.id, v.n FROM conversations c \
+                     JOIN jsonb_to_recordset(",
+                )
+                .bind(blocks)
+                .push(
+                    "::jsonb) AS v(id bigint, n bigint) ON v.id = c.id \
+                     ORDER BY c.id FOR NO KEY UPDATE OF c) \
+                     UPDATE conversations c SET last_seq = c.last_seq + l.n, \
+                     last_rev = c.last_rev + l.n, last_message_at = ",
                 )
                 .bind(at)
-                .push(" FROM jsonb_to_recordset(")
-                .bind(blocks)
-                .push("::jsonb) AS v(id bigint, n bigint) WHERE c.id = v.id RETURNING c.id, c.last_seq, c.last_rev");
+                .push(" FROM locked l WHERE c.id = l.id RETURNING c.id, c.last_seq, c.last_rev");
             for row in conn.query_all_raw(update.build()).await? {
                 last.insert(
                     row.try_get_by_index::<ConversationId>(0)?,
@@ -175,19 +180,35 @@ pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
     Ok(last)
 }
 
-/// Inserts the rows in one statement; returns each new id by
-/// `(conversation_id, seq)`, which is unique (RETURNING does not promise the
-/// order of the rows).
+/// What [`insert_batch`] returns: each new id by `(conversation_id, seq)`,
+/// which is unique (RETURNING does not promise the order of the rows), and
+/// the profile of each sender.
+#[derive(Debug, Default)]
+pub(crate) struct InsertedBatch {
+    pub(crate) ids: HashMap<(ConversationId, i64), MessageId>,
+    pub(crate) senders: HashMap<UserId, MessageSender>,
+}
+
+/// Inserts the rows and reads their senders' profiles. On PostgreSQL that is
+/// one statement (the insert in a CTE joined to `users`), so one round trip;
+/// SQLite, in process, runs the insert and then [`sender_profiles`].
 pub(crate) async fn insert_batch<C: ConnectionTrait>(
     conn: &C,
     rows: &[NewMessageRow<'_>],
     created_at: DateTime<Utc>,
-) -> Result<HashMap<(ConversationId, i64), MessageId>, DbErr> {
-    let mut ids = HashMap::with_capacity(rows.len());
+) -> Result<InsertedBatch, DbErr> {
+    let mut inserted = InsertedBatch {
+        ids: HashMap::with_capacity(rows.len()),
+        senders: HashMap::new(),
+    };
     if rows.is_empty() {
-        return Ok(ids);
+        return Ok(inserted);
     }
     let mut q = sql(conn);
+    let postgres = q.backend() == DbBackend::Postgres;
+    if postgres {
+        q.push("WITH ins AS (");
+    }
     q.push(
         "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, reply_to_id, mentions, \
          file_url, attachment, call_info, client_id, created_at) ",
@@ -262,13 +283,35 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
         }
     }
     q.push(" RETURNING id, conversation_id, seq");
+    if postgres {
+        q.push(
+            ", sender_id) SELECT ins.id, ins.conversation_id, ins.seq, u.id AS sender_id, \
+             u.username, u.display_name, u.avatar_url FROM ins JOIN users u ON u.id = ins.sender_id",
+        );
+    }
     for row in conn.query_all_raw(q.build()).await? {
         let id: MessageId = row.try_get_by_index(0)?;
         let conversation_id: ConversationId = row.try_get_by_index(1)?;
         let seq: i64 = row.try_get_by_index(2)?;
-        ids.insert((conversation_id, seq), id);
+        inserted.ids.insert((conversation_id, seq), id);
+        if postgres {
+            let sender = sender_from_row(&row)?;
+            inserted.senders.entry(sender.id).or_insert(sender);
+        }
     }
-    Ok(ids)
+    if !postgres {
+        inserted.senders = sender_profiles(conn, rows.iter().map(|r| r.sender_id)).await?;
+    }
+    Ok(inserted)
+}
+
+fn sender_from_row(row: &QueryResult) -> Result<MessageSender, DbErr> {
+    Ok(MessageSender {
+        id: row.try_get("", "sender_id")?,
+        username: row.try_get("", "username")?,
+        display_name: row.try_get("", "display_name")?,
+        avatar_url: row.try_get("", "avatar_url")?,
+    })
 }
 
 /// Records who the new messages mention, `(conversation, seq, user)`, in
@@ -326,7 +369,7 @@ pub(crate) async fn sender_profiles<C: ConnectionTrait>(
         return Ok(HashMap::new());
     }
     let mut q = sql(conn);
-    q.push("SELECT id, username, display_name, avatar_url FROM users WHERE id IN (");
+    q.push("SELECT id AS sender_id, username, display_name, avatar_url FROM users WHERE id IN (");
     match q.backend() {
         DbBackend::Postgres => q
             .push("SELECT value::bigint FROM jsonb_array_elements_text(")
@@ -337,16 +380,8 @@ pub(crate) async fn sender_profiles<C: ConnectionTrait>(
     q.push(")");
     let mut profiles = HashMap::with_capacity(ids.len());
     for row in conn.query_all_raw(q.build()).await? {
-        let id: UserId = row.try_get("", "id")?;
-        profiles.insert(
-            id,
-            MessageSender {
-                id,
-                username: row.try_get("", "username")?,
-                display_name: row.try_get("", "display_name")?,
-                avatar_url: row.try_get("", "avatar_url")?,
-            },
-        );
+        let sender = sender_from_row(&row)?;
+        profiles.insert(sender.id, sender);
     }
     Ok(profiles)
 }

@@ -5,6 +5,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use super::messages::{MESSAGE_COLUMNS, MESSAGE_JOINS, message_from_row};
 use super::sql;
+use crate::db::Sql;
 use crate::ids::{ConversationId, MessageId};
 use crate::model::Message;
 
@@ -121,6 +122,14 @@ pub(crate) async fn replies<C: ConnectionTrait>(
     fetch: u64,
 ) -> Result<Vec<Message>, DbErr> {
     let mut q = sql(conn);
+    push_replies(&mut q, parent, after, fetch);
+    let rows = conn.query_all_raw(q.build()).await?;
+    rows.iter().map(|row| message_from_row(row, "")).collect()
+}
+
+/// Appends the replies query (read through the partial index on
+/// `reply_to_id`, which holds only replies).
+pub(crate) fn push_replies(q: &mut Sql, parent: MessageId, after: i64, fetch: u64) {
     q.push("SELECT ")
         .push(MESSAGE_COLUMNS)
         .push(" FROM messages m")
@@ -131,6 +140,4 @@ pub(crate) async fn replies<C: ConnectionTrait>(
         .bind(after)
         .push(" ORDER BY m.id ASC LIMIT ")
         .bind(fetch as i64);
-    let rows = conn.query_all_raw(q.build()).await?;
-    rows.iter().map(|row| message_from_row(row, "")).collect()
 }

@@ -4,6 +4,7 @@ use sea_orm::{ConnectionTrait, Database, DbBackend};
 
 use super::blocks::push_involving;
 use super::conversations::push_list;
+use super::message_changes::push_replies;
 use super::messages::{HistoryFrom, push_history};
 use super::reactions::push_reactors;
 use crate::db::Sql;
@@ -54,6 +55,13 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     script.push(format!(
         "UPDATE messages SET reactions = {counts} WHERE id <= 1000"
     ));
+    // A thread: conversation 7's later messages reply to its first; the
+    // other 9,951 messages reply to nothing.
+    script.push(
+        "UPDATE messages SET reply_to_id = (SELECT MIN(id) FROM messages WHERE conversation_id = 7) \
+         WHERE conversation_id = 7 AND seq > 1"
+            .to_owned(),
+    );
     // 2000 more users, each of whom blocked 5 others.
     let more: Vec<String> = (51..=2050)
         .map(|u| format!("('u{u}', 'u{u}', 'u{u}@x.io', '', 'offline', {ts})"))
@@ -106,6 +114,7 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
         statement("blocks of users", &|q| {
             push_involving(q, &[u(7), u(9), u(11)])
         }),
+        statement("replies of a message", &|q| push_replies(q, m(301), 0, 51)),
     ];
     let mut out = Vec::new();
     for (name, statement) in queries {
@@ -135,6 +144,13 @@ async fn hot_queries_use_indexes() {
             assert!(
                 plan.contains("idx_message_reactions_order"),
                 "{name} should read reactions in order:\n{plan}"
+            );
+        }
+        if name == "replies of a message" {
+            // The partial index (replies only) serves a thread.
+            assert!(
+                plan.contains("idx_messages_reply_to"),
+                "{name} should read the thread by index:\n{plan}"
             );
         }
         if name == "blocks of users" {

@@ -194,6 +194,18 @@ pub async fn may_view<C: ConnectionTrait>(
     file_url: &str,
 ) -> Result<Option<Viewable>, DbErr> {
     let mut sql = Sql::new(conn.get_database_backend());
+    push_may_view(&mut sql, user_id, file_url);
+    match conn.query_one_raw(sql.build()).await? {
+        Some(row) => Ok(Some(Viewable {
+            name: row.try_get_by_index(0)?,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// Appends the access query of [`may_view`]: its `messages` branch finds the
+/// file's messages through the partial index on `file_url`.
+fn push_may_view(sql: &mut Sql, user_id: UserId, file_url: &str) {
     sql.push("SELECT u.name FROM uploads u WHERE u.file_url = ")
         .bind(file_url)
         .push(" AND u.uploader_id = ")
@@ -212,12 +224,6 @@ pub async fn may_view<C: ConnectionTrait>(
         .push(" UNION ALL SELECT NULL FROM users WHERE avatar_url = ")
         .bind(file_url)
         .push(" LIMIT 1");
-    match conn.query_one_raw(sql.build()).await? {
-        Some(row) => Ok(Some(Viewable {
-            name: row.try_get_by_index(0)?,
-        })),
-        None => Ok(None),
-    }
 }
 
 /// Deletes at most `limit` uploads created before `cutoff` that no message
@@ -269,4 +275,92 @@ pub async fn file_referenced<C: ConnectionTrait>(conn: &C, file_url: &str) -> Re
         .bind(file_url)
         .push(" LIMIT 1");
     Ok(conn.query_one_raw(sql.build()).await?.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_core::testing::TestDb;
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::Database;
+
+    /// Most messages carry no file: the partial index on `messages.file_url`
+    /// holds only those that do, and still serves the access check.
+    #[tokio::test]
+    async fn the_access_check_finds_a_files_messages_by_index() {
+        let test_db = TestDb::new().await;
+        let db = Database::connect(&test_db.url).await.expect("connect");
+        Migrator::up(&db, None).await.expect("migrate");
+        let ts = "'2026-01-01T00:00:00Z'";
+        let mut script = vec![
+            format!(
+                "INSERT INTO users (username, username_key, email, password_hash, status, created_at) \
+                 VALUES ('ann', 'ann', 'ann@x.io', '', 'offline', {ts})"
+            ),
+            format!(
+                "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) \
+                 VALUES ('group', 'g', false, 1, {ts}, 5000, 5000, {ts})"
+            ),
+            format!(
+                "INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq, last_delivered_seq) \
+                 VALUES (1, 1, {ts}, 0, 0)"
+            ),
+        ];
+        for first in (1..=5000).step_by(500) {
+            let rows: Vec<String> = (first..first + 500)
+                .map(|s| {
+                    let file = if s % 500 == 0 {
+                        format!("'/uploads/f{s}.bin'")
+                    } else {
+                        "NULL".to_owned()
+                    };
+                    format!("(1, {s}, {s}, 1, 'hello', 'text', {file}, {ts})")
+                })
+                .collect();
+            script.push(format!(
+                "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, file_url, created_at) VALUES {}",
+                rows.join(", ")
+            ));
+        }
+        script.push("ANALYZE".to_owned());
+        for statement in script {
+            db.execute_unprepared(&statement).await.expect("seed");
+        }
+        let backend = db.get_database_backend();
+        let mut explain = Sql::new(backend);
+        explain.push(if backend == DbBackend::Postgres {
+            "EXPLAIN "
+        } else {
+            "EXPLAIN QUERY PLAN "
+        });
+        push_may_view(
+            &mut explain,
+            UserId::try_from(1).expect("id"),
+            "/uploads/f500.bin",
+        );
+        let plan: Vec<String> = db
+            .query_all_raw(explain.build())
+            .await
+            .expect("explain")
+            .iter()
+            .map(|r| {
+                r.try_get_by_index::<String>(0)
+                    .or_else(|_| r.try_get_by_index::<String>(3))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("idx_messages_file_url"),
+            "the access check should find the messages by index:\n{plan}"
+        );
+        assert_eq!(
+            may_view(&db, UserId::try_from(1).expect("id"), "/uploads/f500.bin")
+                .await
+                .expect("query")
+                .map(|v| v.name),
+            Some(None),
+            "a member may view a file posted in the conversation"
+        );
+    }
 }

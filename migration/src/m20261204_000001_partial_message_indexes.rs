@@ -1,0 +1,46 @@
+//! The indexes on `messages.file_url` and `messages.reply_to_id` hold only
+//! the rows that have one. Most messages are plain text without a reply, and
+//! a full index gave each of them two entries (under NULL) that no query ever
+//! reads: every query on these columns compares them with `=` (an upload's
+//! messages, a thread's replies, the foreign-key check of `reply_to_id`),
+//! which both databases' planners know implies `IS NOT NULL`, so the partial
+//! indexes serve them all while a stored message without a file or a parent
+//! now writes two index entries fewer.
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// The same statements on PostgreSQL and SQLite (both have partial indexes).
+const UP: &[&str] = &[
+    "DROP INDEX IF EXISTS idx_messages_file_url",
+    "CREATE INDEX idx_messages_file_url ON messages (file_url) WHERE file_url IS NOT NULL",
+    "DROP INDEX IF EXISTS idx_messages_reply_to",
+    "CREATE INDEX idx_messages_reply_to ON messages (reply_to_id, id) WHERE reply_to_id IS NOT NULL",
+];
+
+const DOWN: &[&str] = &[
+    "DROP INDEX IF EXISTS idx_messages_file_url",
+    "CREATE INDEX idx_messages_file_url ON messages (file_url)",
+    "DROP INDEX IF EXISTS idx_messages_reply_to",
+    "CREATE INDEX idx_messages_reply_to ON messages (reply_to_id, id)",
+];
+
+async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for statement in statements {
+        db.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run(manager, UP).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run(manager, DOWN).await
+    }
+}
