@@ -26,11 +26,14 @@ const DOWN: &[&str] = &[
     "CREATE INDEX idx_messages_reply_to ON messages (reply_to_id, id)",
 ];
 
+/// Runs the statements as one batch, so on one connection: on SQLite a
+/// pooled connection that did not run the `DROP` may still hold the old
+/// schema when it parses the `CREATE` ("index already exists").
 async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    for statement in statements {
-        db.execute_unprepared(statement).await?;
-    }
+    manager
+        .get_connection()
+        .execute_unprepared(&statements.join(";\n"))
+        .await?;
     Ok(())
 }
 
