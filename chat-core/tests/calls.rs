@@ -576,3 +576,128 @@ async fn hostile_call_events_get_clear_errors_and_the_socket_stays_healthy() {
     .await;
     assert_eq!(code(&forged), "validation_failed");
 }
+
+/// A call's message takes its place in the conversation's order (stored when
+/// the call ends, after what was said during it), and its signals are relayed
+/// only: nothing of them is written to the database.
+#[tokio::test]
+async fn the_call_message_follows_what_was_said_during_the_call_and_signals_are_never_stored() {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+    const MARKER: &str = "sdp-marker-7f3a9c";
+    let served = common::serve(config()).await;
+    let (chat, addr) = (&served.chat, served.addr);
+    let alice = person(chat, "alice").await;
+    let bob = person(chat, "bob").await;
+    let dm = direct(chat, &alice, &bob).await;
+    let mut alice_socket = connect(addr, &alice).await;
+    let mut bob_socket = connect(addr, &bob).await;
+    let say = |text: &'static str| json!({"conversation_id": dm, "content": text});
+
+    assert_eq!(
+        emit(&mut alice_socket, "message:send", say("before")).await["success"],
+        true
+    );
+    let id = ring(&mut alice_socket, &mut bob_socket, dm, "audio").await;
+    ok(&emit(&mut bob_socket, "call:accept", json!({"call_id": id})).await);
+    let offer = json!({"type": "offer", "sdp": format!("v=0\r\ns={MARKER}\r\n")});
+    ok_signal(
+        &emit(
+            &mut alice_socket,
+            "call:signal",
+            json!({"call_id": id, "data": offer}),
+        )
+        .await,
+    );
+    let relayed = bob_socket
+        .expect_event("call:signal")
+        .await
+        .expect("signal");
+    assert_eq!(relayed["data"], offer);
+    assert_eq!(
+        emit(&mut bob_socket, "message:send", say("during")).await["success"],
+        true
+    );
+    ok(&emit(&mut bob_socket, "call:end", json!({"call_id": id})).await);
+    call_message(&mut alice_socket).await;
+    assert_eq!(
+        emit(&mut alice_socket, "message:send", say("after")).await["success"],
+        true
+    );
+
+    let page = chat
+        .history(alice.id, dm, Default::default())
+        .await
+        .expect("history");
+    let mut in_order: Vec<_> = page.messages.iter().collect();
+    in_order.sort_by_key(|m| m.seq);
+    let seen: Vec<&str> = in_order
+        .iter()
+        .map(|m| {
+            if m.call.is_some() {
+                "call"
+            } else {
+                m.content.as_str()
+            }
+        })
+        .collect();
+    assert_eq!(seen, ["before", "during", "call", "after"]);
+    let seqs: Vec<i64> = in_order.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4], "one seq each, no gap");
+
+    // Nothing of the signal in any table (SQLite: in any of its files, the
+    // write-ahead log included).
+    if served.db.is_postgres() {
+        let db = Database::connect(&served.db.url).await.expect("connect");
+        let tables = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            ))
+            .await
+            .expect("tables");
+        assert!(tables.len() > 5, "the schema's tables are listed");
+        let mut control = 0;
+        for table in tables {
+            let name: String = table.try_get_by_index(0).expect("name");
+            let count = |text: &str| {
+                Statement::from_string(
+                    DbBackend::Postgres,
+                    format!("SELECT count(*) FROM \"{name}\" t WHERE t::text LIKE '%{text}%'"),
+                )
+            };
+            let found = |statement| async {
+                db.query_one_raw(statement)
+                    .await
+                    .expect("search")
+                    .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+                    .unwrap_or(0)
+            };
+            assert_eq!(
+                found(count(MARKER)).await,
+                0,
+                "the signal was stored in {name}"
+            );
+            control += found(count("during")).await;
+        }
+        assert!(control > 0, "the search finds what was stored");
+    } else {
+        let holds =
+            |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+        let mut control = false;
+        for entry in std::fs::read_dir(served.db.dir.path()).expect("data dir") {
+            let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+            assert!(
+                !holds(&bytes, MARKER),
+                "the signal was written to the database"
+            );
+            control |= holds(&bytes, "during");
+        }
+        assert!(control, "the scan finds what was stored");
+    }
+}
+
+fn ok_signal(ack: &Value) {
+    assert_eq!(ack["success"], true, "signal refused: {ack}");
+}
