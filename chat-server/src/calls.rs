@@ -3,6 +3,7 @@
 //! `use-auth-secret` checks): the username is `<unix expiry>:<user id>`, the
 //! password base64(HMAC-SHA1(secret, username)).
 use base64::Engine;
+use chat_core::ids::UserId;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -105,7 +106,7 @@ impl IceConfig {
     /// secret TURN is left out: it would refuse every allocation).
     pub fn servers_for(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: DateTime<Utc>,
     ) -> (Vec<IceServer>, Option<DateTime<Utc>>) {
         let mut servers = Vec::new();
@@ -178,7 +179,7 @@ mod tests {
         ]))
         .expect("valid");
         let now = DateTime::from_timestamp(1_764_763_200, 0).expect("time");
-        let (servers, expires) = ice.servers_for(7, now);
+        let (servers, expires) = ice.servers_for(UserId::try_from(7).expect("id"), now);
         assert_eq!(servers.len(), 2);
         assert_eq!(servers[0].username, None);
         assert_eq!(servers[1].urls.len(), 2);
@@ -196,7 +197,10 @@ mod tests {
         let ice =
             IceConfig::from_config(&Config::from_args(&["--turn-urls", "turn:t.example.com"]))
                 .expect("valid");
-        assert_eq!(ice.servers_for(1, Utc::now()), (Vec::new(), None));
+        assert_eq!(
+            ice.servers_for(UserId::try_from(1).expect("id"), Utc::now()),
+            (Vec::new(), None)
+        );
         for bad in ["http://t.example.com", "turn", "stun:x.example.com"] {
             assert!(
                 IceConfig::from_config(&Config::from_args(&["--turn-urls", bad])).is_err(),

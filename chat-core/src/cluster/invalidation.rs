@@ -175,7 +175,7 @@ async fn listen(
                     match message.value.as_string() {
                         Some(users) => caches
                             .online
-                            .mark(users.split(',').filter_map(|u| u.parse::<UserId>().ok())),
+                            .mark_changed_users(users.split(',').filter_map(|u| u.parse::<UserId>().ok())),
                         None => caches.online.request_resync(),
                     }
                 }

@@ -6,7 +6,8 @@
 //! - `config`: [`RedisConfig`], [`ClusterError`], [`redact_url`];
 //! - `connection`: client builders and the renewal of subscriptions;
 //! - `keys`: the name of every key and channel;
-//! - `presence`: the presence script and its writer side;
+//! - `presence`: presence marks and counts (`presence/script`: the Redis
+//!   script and its batches; `presence/writer`: the writer side);
 //! - `reaper`: heartbeats and the takeover of dead instances;
 //! - `invalidation`: membership and session changes between instances;
 //! - `calls`: calls in progress, shared by every instance.

@@ -105,7 +105,7 @@ impl OnlineCounts {
     }
 
     /// Notes that these users' presence over all instances may have changed.
-    pub(crate) fn mark(&self, users: impl IntoIterator<Item = UserId>) {
+    pub(crate) fn mark_changed_users(&self, users: impl IntoIterator<Item = UserId>) {
         self.state().dirty.extend(users);
     }
 

@@ -18,6 +18,13 @@
 //! A batch that fails as a whole (e.g. a `client_id` raced in by another
 //! instance) is retried message by message, so one bad message cannot fail
 //! its neighbours.
+//!
+//! This file keeps the queues, the batching and the order of a batch's
+//! statements; `rows` builds each request's row and answer, `notifications`
+//! the batch's push notifications.
+mod notifications;
+mod rows;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,9 +36,10 @@ use crate::error::{ChatError, ChatResult, database_unreachable};
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::model::{Attachment, CallSummary, Message, MessageType, ReplyPreview};
 use crate::store::message_batches::NewMessageRow;
-use crate::store::push::Pending;
 use crate::store::{self, is_unique_violation, now};
 use crate::tasks::Tasks;
+use notifications::enqueue_notifications;
+use rows::{Placed, answers, new_message_row};
 
 /// Most messages stored in one transaction (8 parameters each stay far below
 /// both databases' limits).
@@ -209,58 +217,6 @@ async fn store_one(db: &DatabaseConnection, request: &StoreRequest) -> ChatResul
     }
 }
 
-/// Folds the new messages into the pending notifications of the members to
-/// notify: one entry per conversation and member, so a batch is one statement
-/// and a member's burst one notification.
-async fn enqueue_notifications(
-    txn: &sea_orm::DatabaseTransaction,
-    requests: &[&StoreRequest],
-    inserted: &[usize],
-    rows: &[NewMessageRow<'_>],
-    ids: &HashMap<(ConversationId, i64), MessageId>,
-    created_at: chrono::DateTime<chrono::Utc>,
-) -> ChatResult<()> {
-    let mut pending: BTreeMap<(ConversationId, UserId), Pending> = BTreeMap::new();
-    let mut wait = std::time::Duration::ZERO;
-    for (row, &i) in rows.iter().zip(inserted) {
-        let request = requests[i];
-        let Some(notify) = &request.notify else {
-            continue;
-        };
-        let Some(&message_id) = ids.get(&(row.conversation_id, row.seq)) else {
-            continue;
-        };
-        wait = wait.max(notify.after);
-        for &user_id in &notify.users {
-            let mentioned = request.message.mentions.contains(&user_id);
-            pending
-                .entry((row.conversation_id, user_id))
-                .and_modify(|p| {
-                    // Rows are in seq order within a conversation.
-                    p.message_id = message_id;
-                    p.sender_id = request.sender;
-                    p.count += 1;
-                    p.mentioned |= mentioned;
-                })
-                .or_insert(Pending {
-                    conversation_id: row.conversation_id,
-                    user_id,
-                    message_id,
-                    sender_id: request.sender,
-                    count: 1,
-                    mentioned,
-                });
-        }
-    }
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let pending: Vec<Pending> = pending.into_values().collect();
-    let due_at = created_at + chrono::Duration::from_std(wait).unwrap_or_default();
-    store::push::enqueue(txn, &pending, created_at, due_at).await?;
-    Ok(())
-}
-
 /// Stored messages of these requests' `(sender, client_id)`, by that key.
 async fn existing_by_client_id(
     db: &DatabaseConnection,
@@ -346,30 +302,8 @@ async fn store_batch(
     let rows: Vec<NewMessageRow<'_>> = to_insert
         .iter()
         .map(|&i| {
-            let r = requests[i];
-            NewMessageRow {
-                conversation_id: r.message.conversation_id,
-                seq: seqs[&i].0,
-                rev: seqs[&i].1,
-                sender_id: r.sender,
-                content: &r.message.content,
-                message_type: r.message.message_type,
-                file_url: r.message.file_url.as_deref(),
-                attachment: r
-                    .message
-                    .attachment
-                    .as_ref()
-                    .and_then(|a| serde_json::to_string(a).ok()),
-                call_info: r
-                    .message
-                    .call
-                    .as_ref()
-                    .and_then(|c| serde_json::to_string(c).ok()),
-                client_id: r.message.client_id.as_deref(),
-                reply_to_id: r.message.reply_to.as_ref().map(|p| p.id),
-                mentions: (!r.message.mentions.is_empty())
-                    .then(|| serde_json::to_string(&r.message.mentions).unwrap_or_default()),
-            }
+            let (seq, rev) = seqs[&i];
+            new_message_row(requests[i], seq, rev)
         })
         .collect();
     let inserted = store::message_batches::insert_batch(&txn, &rows, created_at).await?;
@@ -395,72 +329,14 @@ async fn store_batch(
     store::message_batches::insert_mentions(&txn, &mentions).await?;
     enqueue_notifications(&txn, requests, &to_insert, &rows, ids, created_at).await?;
     txn.commit().await?;
-    let profiles = &inserted.senders;
-
-    let mut results: Vec<Option<ChatResult<Stored>>> = (0..requests.len()).map(|_| None).collect();
-    for &i in &to_insert {
-        let request = requests[i];
-        let conversation_id = request.message.conversation_id;
-        let (seq, rev) = seqs[&i];
-        let (Some(&id), Some(sender)) = (
-            ids.get(&(conversation_id, seq)),
-            profiles.get(&request.sender),
-        ) else {
-            results[i] = Some(Err(ChatError::Database(DbErr::Custom(
-                "stored message not returned".into(),
-            ))));
-            continue;
-        };
-        results[i] = Some(Ok(Stored::Created(Message {
-            id,
-            conversation_id,
-            seq,
-            rev,
-            sender_id: request.sender,
-            sender: sender.clone(),
-            content: request.message.content.clone(),
-            message_type: request.message.message_type,
-            file_url: request.message.file_url.clone(),
-            attachment: request.message.attachment.clone(),
-            client_id: request.message.client_id.clone(),
-            created_at,
-            edited_at: None,
-            deleted_at: None,
-            reply_to: request.message.reply_to.clone(),
-            reply_count: 0,
-            mentions: request.message.mentions.clone(),
-            reactions: Vec::new(),
-            call: request.message.call.clone(),
-            my_reactions: None,
-        })));
-    }
-    for (i, first) in repeats {
-        results[i] = Some(match &results[first] {
-            Some(Ok(Stored::Created(m) | Stored::Existing(m))) => Ok(Stored::Existing(m.clone())),
-            _ => Err(ChatError::NotFound("conversation")),
-        });
-    }
-    for i in missing {
-        results[i] = Some(Err(ChatError::NotFound("conversation")));
-    }
-    Ok(results
-        .into_iter()
-        .enumerate()
-        .map(|(i, result)| {
-            result.unwrap_or_else(|| {
-                let request = requests[i];
-                let key = (
-                    request.sender,
-                    request.message.client_id.clone().unwrap_or_default(),
-                );
-                existing
-                    .get(&key)
-                    .cloned()
-                    .map(Stored::Existing)
-                    .ok_or(ChatError::NotFound("message"))
-            })
-        })
-        .collect())
+    let placed = Placed {
+        inserted: &to_insert,
+        seqs: &seqs,
+        repeats,
+        missing,
+        existing: &existing,
+    };
+    Ok(answers(requests, placed, &inserted, created_at))
 }
 
 #[cfg(test)]

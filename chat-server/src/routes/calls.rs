@@ -41,7 +41,7 @@ struct IceServers {
     )
 )]
 async fn ice_servers(State(state): State<AppState>, user: AuthUser) -> axum::Json<IceServers> {
-    let (ice_servers, expires_at) = state.ice.servers_for(user.id.get(), Utc::now());
+    let (ice_servers, expires_at) = state.ice.servers_for(user.id, Utc::now());
     axum::Json(IceServers {
         ice_servers,
         expires_at,

@@ -99,7 +99,7 @@ impl ChatHandle {
     /// Notes users whose presence over all instances changed (every
     /// instance is told when clustered).
     pub(super) async fn online_changed(&self, users: &[UserId]) {
-        self.inner.online.mark(users.iter().copied());
+        self.inner.online.mark_changed_users(users.iter().copied());
         if let Some(cluster) = &self.inner.cluster {
             cluster.publish_presence_changes(users).await;
         }
@@ -145,7 +145,12 @@ impl ChatHandle {
             return Ok(());
         }
         // Who is online now, for the marked users or (on a resync) everyone.
-        let resolved = match self.resolve_online(&dirty, resync).await {
+        let resolved = if resync {
+            self.resolve_everyone_online().await
+        } else {
+            self.resolve_online_of(&dirty).await
+        };
+        let resolved = match resolved {
             Ok(resolved) => resolved,
             Err(err) => {
                 let mut state = online.state();
@@ -264,18 +269,25 @@ impl ChatHandle {
         Ok(())
     }
 
-    /// The presence over all instances of `users`, or of everyone.
-    async fn resolve_online(&self, users: &HashSet<UserId>, all: bool) -> ChatResult<Resolved> {
-        let adapter = |e: crate::cluster::ClusterError| ChatError::Adapter(e.to_string());
-        let local = &self.inner.presence;
-        match (&self.inner.cluster, all) {
-            (Some(cluster), true) => Ok(Resolved::All(
-                cluster.online_users().await.map_err(adapter)?,
+    /// Everyone online on any instance.
+    async fn resolve_everyone_online(&self) -> ChatResult<Resolved> {
+        match &self.inner.cluster {
+            Some(cluster) => Ok(Resolved::All(
+                cluster.online_users().await.map_err(adapter_error)?,
             )),
-            (None, true) => Ok(Resolved::All(local.online_users().into_iter().collect())),
-            (Some(cluster), false) => {
+            None => Ok(Resolved::All(
+                self.inner.presence.online_users().into_iter().collect(),
+            )),
+        }
+    }
+
+    /// The presence over all instances of `users`.
+    async fn resolve_online_of(&self, users: &HashSet<UserId>) -> ChatResult<Resolved> {
+        let local = &self.inner.presence;
+        match &self.inner.cluster {
+            Some(cluster) => {
                 let users: Vec<UserId> = users.iter().copied().collect();
-                let totals = cluster.totals(&users).await.map_err(adapter)?;
+                let totals = cluster.totals(&users).await.map_err(adapter_error)?;
                 Ok(Resolved::Some(
                     users
                         .into_iter()
@@ -284,11 +296,15 @@ impl ChatHandle {
                         .collect(),
                 ))
             }
-            (None, false) => Ok(Resolved::Some(
+            None => Ok(Resolved::Some(
                 users.iter().map(|&u| (u, local.is_online(u))).collect(),
             )),
         }
     }
+}
+
+fn adapter_error(err: crate::cluster::ClusterError) -> ChatError {
+    ChatError::Adapter(err.to_string())
 }
 
 /// Presence read by a tick.

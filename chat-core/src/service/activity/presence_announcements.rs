@@ -62,7 +62,7 @@ impl ChatHandle {
                 // Marked here too, after the change: the writer skips a user
                 // who came and went between its batches, and the online
                 // counts must read the final state (see `online_counts`).
-                self.inner.online.mark([user.user_id]);
+                self.inner.online.mark_changed_users([user.user_id]);
                 self.mark_local_presence(user);
             }
             None => {}
@@ -80,7 +80,7 @@ impl ChatHandle {
         match &self.inner.cluster {
             Some(cluster) => cluster.socket_changed(user.user_id, &user.username),
             None if last => {
-                self.inner.online.mark([user.user_id]);
+                self.inner.online.mark_changed_users([user.user_id]);
                 self.mark_local_presence(user);
             }
             None => {}

@@ -7,7 +7,11 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::ending::ended_now;
+use super::store::{Deadline, DeadlineKind};
 use crate::ChatHandle;
+use crate::error::ChatResult;
+use crate::model::{CallEndReason, CallState};
 
 /// How often deadlines are read.
 const TICK: Duration = Duration::from_millis(500);
@@ -75,5 +79,30 @@ impl ChatHandle {
                 tracing::warn!(%err, "call deadline not handled");
             }
         }
+    }
+
+    /// Ends the call of a passed deadline, if it is still due: `missed` for
+    /// a ring, `failed` for a side.
+    async fn call_deadline_passed(&self, deadline: Deadline, at: i64) -> ChatResult<()> {
+        let Some(old) = self.calls().store.load(&deadline.call).await? else {
+            return self.calls().store.forget(&[deadline]).await;
+        };
+        let reason = match (&deadline.kind, old.call.state) {
+            (_, CallState::Ended) => None,
+            (DeadlineKind::Ring, CallState::Ringing) => Some(CallEndReason::Missed),
+            (DeadlineKind::Ring, _) => None,
+            (DeadlineKind::Side(_), _) => Some(CallEndReason::Failed),
+        };
+        let Some(reason) = reason else {
+            return self.calls().store.forget(&[deadline]).await;
+        };
+        let (new, mut deadlines) = ended_now(&old, reason);
+        deadlines.due = Some((deadline, at));
+        if self.calls().store.replace(&old, &new, &deadlines).await? {
+            self.finish_ended(new).await?;
+        }
+        // Otherwise the call changed (or was resumed) meanwhile: the next
+        // sweep sees what is due then.
+        Ok(())
     }
 }
