@@ -81,7 +81,8 @@ impl Cluster {
             {
                 Ok(recorded) => recorded,
                 Err(err) => {
-                    self.requeue(writer, &users, true);
+                    self.requeue(writer, &users);
+                    self.pending.request_rebuild();
                     return Err(err.into());
                 }
             };
@@ -93,7 +94,8 @@ impl Cluster {
             let reaped = match reaper {
                 Ok(reaper) => reaper.is_some(),
                 Err(err) => {
-                    self.requeue(writer, &users, true);
+                    self.requeue(writer, &users);
+                    self.pending.request_rebuild();
                     return Err(err.into());
                 }
             };
@@ -128,7 +130,7 @@ impl Cluster {
             done += chunk.len();
             let sent = self.send_batch(writer, batch, changes).await;
             if !matches!(sent, Ok(true)) {
-                self.requeue(writer, &users[done..], false);
+                self.requeue(writer, &users[done..]);
                 return sent.map(|_| ());
             }
         }
@@ -153,7 +155,8 @@ impl Cluster {
             }
             Ok(Written::Rebuild) => {
                 let users: Vec<UserId> = batch.counts.iter().map(|c| c.0).collect();
-                self.requeue(writer, &users, true);
+                self.requeue(writer, &users);
+                self.pending.request_rebuild();
                 Ok(false)
             }
             Err(err) => {
@@ -164,17 +167,12 @@ impl Cluster {
     }
 
     /// Marks users pending again after a failed or refused write.
-    fn requeue(&self, writer: &PresenceWriter, users: &[UserId], rebuild: bool) {
-        {
-            let mut pending = self.pending.users();
-            for user_id in users {
-                if let Some(name) = writer.names.get(user_id) {
-                    pending.entry(*user_id).or_insert_with(|| name.clone());
-                }
+    fn requeue(&self, writer: &PresenceWriter, users: &[UserId]) {
+        let mut pending = self.pending.users();
+        for user_id in users {
+            if let Some(name) = writer.names.get(user_id) {
+                pending.entry(*user_id).or_insert_with(|| name.clone());
             }
-        }
-        if rebuild {
-            self.pending.request_rebuild();
         }
     }
 
