@@ -44,12 +44,18 @@ export async function addressesPerUpstream(nginx, upstreams) {
 
 /**
  * A TCP relay on a free 127.0.0.1 port to `target` (host:port), connecting from `localAddress`:
- * a browser that loads `url` reaches nginx as a client at `localAddress`.
+ * a browser that loads `url` reaches nginx as a client at `localAddress`. `block()` makes the
+ * target unreachable through it (each new connection is closed at once) until `unblock()`.
  */
 export async function relay(target, localAddress) {
   const [host, port] = target.split(':');
   const sockets = new Set();
+  let blocked = false;
   const server = net.createServer((client) => {
+    if (blocked) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect({ host, port: Number(port), localAddress });
     sockets.add(client);
     sockets.add(upstream);
@@ -76,7 +82,13 @@ export async function relay(target, localAddress) {
       sockets.clear();
       server.close(() => resolve());
     });
-  return { url: `http://127.0.0.1:${server.address().port}`, localAddress, stop };
+  const block = () => {
+    blocked = true;
+  };
+  const unblock = () => {
+    blocked = false;
+  };
+  return { url: `http://127.0.0.1:${server.address().port}`, localAddress, stop, block, unblock };
 }
 
 /**

@@ -3,7 +3,9 @@
 // long-polling or polling upgraded to WebSocket, with the JSON or the msgpack parser.
 //
 // A client records every server event of the protocol as it arrives; tests take events from
-// that record (`next`), count them (`count`) and emit with an ack (`emitAck`).
+// that record (`next`), count them (`count`) and emit with an ack (`emitAck`). It also has an
+// emitter's `on` / `off` for the events recorded from then on, so the event helpers of
+// lib/server.js (`waitFor`, `expectNoEvent`) take any client kind.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -67,6 +69,8 @@ class Client {
   /** @type {{event: string, data: any, taken?: boolean}[]} */
   events = [];
   #waiters = new Set();
+  /** @type {Set<{event: string, handler: (data: any) => void}>} */
+  #listeners = new Set();
 
   constructor(kind, transport) {
     this.kind = kind;
@@ -77,6 +81,23 @@ class Client {
   record(event, data) {
     this.events.push({ event, data });
     for (const waiter of this.#waiters) waiter();
+    for (const listener of [...this.#listeners]) {
+      if (listener.event === event) listener.handler(data);
+    }
+  }
+
+  /** Calls `handler(data)` for every `event` recorded from now on (as an emitter's `on`). */
+  on(event, handler) {
+    this.#listeners.add({ event, handler });
+    return this;
+  }
+
+  /** Stops calling `handler` for `event`. */
+  off(event, handler) {
+    for (const listener of this.#listeners) {
+      if (listener.event === event && listener.handler === handler) this.#listeners.delete(listener);
+    }
+    return this;
   }
 
   /** Resolves with (and takes) the first recorded `event` not taken yet whose payload matches. */

@@ -20,7 +20,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
  * absolute, and every object closed (`unevaluatedProperties: false`), so that a field the
  * description does not list fails too. The members of an `allOf` (serde's `flatten`) stay open and
  * the object they compose is closed instead, since each member lists only its own fields;
- * `open` leaves `schema` itself open (its nested objects are closed all the same).
+ * `open` leaves `schema` itself open (its nested objects are closed all the same). An object that
+ * lists no field at all (`{"type": "object"}`) is any object, and stays open.
  */
 function prepare(schema, open = false) {
   if (Array.isArray(schema)) return schema.map((item) => prepare(item));
@@ -37,7 +38,7 @@ function prepare(schema, open = false) {
       out[key] = prepare(field);
     }
   }
-  const isObject = out.type === 'object' || out.properties !== undefined || out.allOf !== undefined;
+  const isObject = out.properties !== undefined || out.allOf !== undefined;
   if (!open && isObject && out.additionalProperties === undefined && out.unevaluatedProperties === undefined) {
     out.unevaluatedProperties = false;
   }

@@ -10,6 +10,7 @@
 //                     trust authentication); every server gets its own fresh database.
 //   E2E_SERVER_LOG=1  copy the server's output to stderr while the tests run
 
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
@@ -100,7 +101,15 @@ const GENEROUS_LIMITS = {
   HANDSHAKES_PER_MINUTE: '0',
   GROUPS_PER_HOUR: '0',
 };
-const OUTPUT_LIMIT = 200_000;
+// Enough for a whole suite at TRACE_REQUESTS_LOG, whose output the token checks read in full.
+const OUTPUT_LIMIT = 4_000_000;
+
+/**
+ * `RUST_LOG` for a server that logs everything it can say about requests and handshakes (every
+ * HTTP request, Engine.IO and Socket.IO packet): what a check that a secret stays out of the logs
+ * runs the server with.
+ */
+export const TRACE_REQUESTS_LOG = 'debug,tower_http=trace,engineioxide=trace,socketioxide=trace';
 
 /** A unique valid username (3-32 chars of [a-zA-Z0-9_]). */
 export function uniqueUsername(prefix = 'u') {
@@ -111,14 +120,17 @@ export const DEFAULT_PASSWORD = 'correct-horse-battery-9';
 
 /**
  * One running chat-server process with its own data directory (and its own PostgreSQL
- * database in postgres mode). `restart()` kills it with SIGKILL and starts it again on
- * the same data.
+ * database in postgres mode). `restart()` kills it with SIGKILL (or stops it with SIGTERM)
+ * and starts it again on the same data; with `PORT` in `env` it comes back on the same port.
  */
 export class ChatServer {
   /** @type {import('node:child_process').ChildProcess | null} */
   child = null;
   url = null;
+  /** What the process printed (stdout and stderr, every run), its last OUTPUT_LIMIT characters. */
   output = '';
+  /** How many characters of output were dropped to stay under OUTPUT_LIMIT. */
+  outputDropped = 0;
   sockets = new Set();
   #exited = null;
   /** The server's OpenAPI description, read once (a promise of an `OpenApiValidator`). */
@@ -206,7 +218,10 @@ export class ChatServer {
         const text = chunk.toString('utf8');
         if (process.env.E2E_SERVER_LOG) process.stderr.write(text);
         this.output += text.replace(ANSI, '');
-        if (this.output.length > OUTPUT_LIMIT) this.output = this.output.slice(-OUTPUT_LIMIT);
+        if (this.output.length > OUTPUT_LIMIT) {
+          this.outputDropped += this.output.length - OUTPUT_LIMIT;
+          this.output = this.output.slice(-OUTPUT_LIMIT);
+        }
         if (!this.url) {
           const match = this.output.slice(startedAt).match(LISTENING);
           if (match) {
@@ -252,9 +267,12 @@ export class ChatServer {
     this.url = null;
   }
 
-  /** SIGKILL, then start again on the same data directory / database. */
-  async restart() {
-    await this.kill('SIGKILL');
+  /**
+   * Kills the process with `signal` (SIGKILL: a crash; SIGTERM: a graceful shutdown), then starts
+   * it again on the same data directory / database.
+   */
+  async restart(signal = 'SIGKILL') {
+    await this.kill(signal);
     this.closeSockets();
     await this.start();
     return this;
@@ -520,6 +538,27 @@ export function recordEvents(socket) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Asserts that no secret of `secrets` (a token, a password), as is or percent-encoded, appears in
+ * the output of `servers` nor in the access log of `nginx` (an `Nginx` of lib/nginx.js). Each
+ * server's output must be complete (nothing dropped), or the check would mean nothing.
+ */
+export function assertNotLogged(secrets, { servers = [], nginx = null } = {}) {
+  assert.ok(secrets.length > 0, 'no secret to look for');
+  const logs = servers.map((server, i) => {
+    assert.equal(server.outputDropped, 0, `the output of server ${i + 1} outgrew what the harness keeps: the check would be incomplete`);
+    return [`the output of server ${i + 1}`, server.output];
+  });
+  if (nginx) logs.push(["nginx's access log", nginx.accessLog()]);
+  for (const [i, secret] of secrets.entries()) {
+    for (const form of new Set([secret, encodeURIComponent(secret)])) {
+      for (const [name, text] of logs) {
+        assert.ok(!text.includes(form), `${name} carries secret ${i + 1} of ${secrets.length}`);
+      }
+    }
+  }
+}
 
 /** Root of the repository (the parent of e2e/). */
 export const REPO_ROOT = path.resolve(E2E_ROOT, '..');
