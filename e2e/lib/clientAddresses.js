@@ -3,7 +3,7 @@
 
 import http from 'node:http';
 import net from 'node:net';
-import { sleep } from './server.js';
+import { sleep } from './events.js';
 
 /** GET `url` over a connection from `localAddress`; resolves to the status. */
 function getFrom(url, localAddress) {

@@ -5,7 +5,7 @@
 // A client records every server event of the protocol as it arrives; tests take events from
 // that record (`next`), count them (`count`) and emit with an ack (`emitAck`). It also has an
 // emitter's `on` / `off` for the events recorded from then on, so the event helpers of
-// lib/server.js (`waitFor`, `expectNoEvent`) take any client kind.
+// lib/events.js (`waitFor`, `expectNoEvent`) take any client kind.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { io as ioV4 } from 'socket.io-client';
 import ioV3 from 'socket.io-client-v3';
 import ioV2 from 'socket.io-client-v2';
 import msgpackParser from 'socket.io-msgpack-parser';
-import { REPO_ROOT } from './server.js';
+import { REPO_ROOT } from './repository.js';
 
 /** The client kinds, oldest first. */
 export const CLIENT_KINDS = ['v2', 'v3', 'v4', 'python'];

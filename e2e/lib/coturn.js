@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { atExit } from './cleanup.js';
+import { sleep } from './events.js';
 import { killPid } from './processes.js';
-import { sleep } from './server.js';
 
 export const TURNSERVER_PATH = process.env.TURNSERVER_PATH || '/usr/bin/turnserver';
 

@@ -1,15 +1,16 @@
 // One deployment of several instances: what it needs and is missing (nginx, Redis, PostgreSQL),
 // the environment its instances share, and the database they share.
 //
-// Environment: PGHOST / PGPORT / PGUSER (see lib/server.js).
+// Environment: PGHOST / PGPORT / PGUSER (see lib/databases.js).
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { ChatServer } from './chatServer.js';
 import { atExit } from './cleanup.js';
+import { createPgDatabase, dropPgDatabase } from './databases.js';
 import { findNginx } from './nginx.js';
 import { hasCommand } from './processes.js';
 import { REDIS_URL, redisAnswers } from './redis.js';
-import { ChatServer, createPgDatabase, dropPgDatabase } from './server.js';
 
 export const CI = process.env.CI === 'true';
 

@@ -6,8 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { atExit } from './cleanup.js';
+import { sleep } from './events.js';
 import { childPids, freePort, killPid } from './processes.js';
-import { REPO_ROOT, renderTemplate, sleep } from './server.js';
+import { REPO_ROOT, renderTemplate } from './repository.js';
 
 export function findNginx() {
   try {

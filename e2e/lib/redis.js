@@ -10,8 +10,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { atExit } from './cleanup.js';
+import { sleep } from './events.js';
 import { freeClusterPort, freePort, killPid } from './processes.js';
-import { sleep } from './server.js';
 
 export const REDIS_URL = process.env.E2E_REDIS_URL || 'redis://127.0.0.1:6379';
 
