@@ -112,8 +112,7 @@ fn json_value(items: Vec<serde_json::Value>) -> Value {
 /// Takes `count` new `seq` numbers and as many revisions in each conversation
 /// and records the activity time; returns each conversation's new
 /// `(last_seq, last_rev)` (missing conversations are absent). Rows are locked in ascending id order, the lock
-/// order of every batch, so concurrent batches never deadlock; on PostgreSQL
-/// the lock and the update are one statement (one round trip).
+/// order of every batch, so concurrent batches never deadlock.
 pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
     conn: &C,
     counts: &BTreeMap<ConversationId, i64>,
@@ -128,27 +127,26 @@ pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
                     .map(|(id, n)| json!({"id": id, "n": n}))
                     .collect(),
             );
-            // One statement: the CTE locks the rows in ascending id order
-            // (materialized, so the lock order is its ORDER BY whatever
-            // plan the update gets), then the update adds the blocks. A row
-            // changed by a batch that committed while this one waited for
-            // its lock is updated from its newest version (READ COMMITTED
-            // re-evaluates it), so no block is handed out twice.
+            // Two statements, not one: a CTE that locks and an update
+            // joined to it (one round trip) measured slower under load
+            // (docs/performance.md, *PostgreSQL round trips*).
+            let mut lock = sql(conn);
+            lock.push("SELECT c.id FROM conversations c JOIN jsonb_to_recordset(")
+                .bind(blocks.clone())
+                .push(
+                    "::jsonb) AS v(id bigint, n bigint) ON v.id = c.id ORDER BY c.id FOR NO KEY UPDATE OF c",
+                );
+            conn.execute_raw(lock.build()).await?;
             let mut update = sql(conn);
             update
                 .push(
-                    "WITH locked AS MATERIALIZED (SELECT c.id, v.n FROM conversations c \
-                     JOIN jsonb_to_recordset(",
-                )
-                .bind(blocks)
-                .push(
-                    "::jsonb) AS v(id bigint, n bigint) ON v.id = c.id \
-                     ORDER BY c.id FOR NO KEY UPDATE OF c) \
-                     UPDATE conversations c SET last_seq = c.last_seq + l.n, \
-                     last_rev = c.last_rev + l.n, last_message_at = ",
+                    "UPDATE conversations c SET last_seq = c.last_seq + v.n, \
+                     last_rev = c.last_rev + v.n, last_message_at = ",
                 )
                 .bind(at)
-                .push(" FROM locked l WHERE c.id = l.id RETURNING c.id, c.last_seq, c.last_rev");
+                .push(" FROM jsonb_to_recordset(")
+                .bind(blocks)
+                .push("::jsonb) AS v(id bigint, n bigint) WHERE c.id = v.id RETURNING c.id, c.last_seq, c.last_rev");
             for row in conn.query_all_raw(update.build()).await? {
                 last.insert(
                     row.try_get_by_index::<ConversationId>(0)?,
@@ -189,9 +187,9 @@ pub(crate) struct InsertedBatch {
     pub(crate) senders: HashMap<UserId, MessageSender>,
 }
 
-/// Inserts the rows and reads their senders' profiles. On PostgreSQL that is
-/// one statement (the insert in a CTE joined to `users`), so one round trip;
-/// SQLite, in process, runs the insert and then [`sender_profiles`].
+/// Inserts the rows in one statement, then reads their senders' profiles in
+/// another ([`sender_profiles`]). One statement for both (the insert in a
+/// CTE joined to `users`) measured slower under load on PostgreSQL.
 pub(crate) async fn insert_batch<C: ConnectionTrait>(
     conn: &C,
     rows: &[NewMessageRow<'_>],
@@ -205,10 +203,6 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
         return Ok(inserted);
     }
     let mut q = sql(conn);
-    let postgres = q.backend() == DbBackend::Postgres;
-    if postgres {
-        q.push("WITH ins AS (");
-    }
     q.push(
         "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, reply_to_id, mentions, \
          file_url, attachment, call_info, client_id, created_at) ",
@@ -283,25 +277,13 @@ pub(crate) async fn insert_batch<C: ConnectionTrait>(
         }
     }
     q.push(" RETURNING id, conversation_id, seq");
-    if postgres {
-        q.push(
-            ", sender_id) SELECT ins.id, ins.conversation_id, ins.seq, u.id AS sender_id, \
-             u.username, u.display_name, u.avatar_url FROM ins JOIN users u ON u.id = ins.sender_id",
-        );
-    }
     for row in conn.query_all_raw(q.build()).await? {
         let id: MessageId = row.try_get_by_index(0)?;
         let conversation_id: ConversationId = row.try_get_by_index(1)?;
         let seq: i64 = row.try_get_by_index(2)?;
         inserted.ids.insert((conversation_id, seq), id);
-        if postgres {
-            let sender = sender_from_row(&row)?;
-            inserted.senders.entry(sender.id).or_insert(sender);
-        }
     }
-    if !postgres {
-        inserted.senders = sender_profiles(conn, rows.iter().map(|r| r.sender_id)).await?;
-    }
+    inserted.senders = sender_profiles(conn, rows.iter().map(|r| r.sender_id)).await?;
     Ok(inserted)
 }
 
