@@ -169,3 +169,41 @@ pub fn rand_suffix() -> String {
     use rand::RngCore;
     format!("{:016x}", rand::rng().next_u64())
 }
+
+/// The planner's explain command for `backend`, to put before a statement:
+/// `EXPLAIN` on PostgreSQL, `EXPLAIN QUERY PLAN` on SQLite.
+pub fn explain(backend: sea_orm::DbBackend) -> &'static str {
+    if backend == sea_orm::DbBackend::Postgres {
+        "EXPLAIN "
+    } else {
+        "EXPLAIN QUERY PLAN "
+    }
+}
+
+/// Runs an explain `statement` (see [`explain`]) and returns the plan, one
+/// line per plan node: what tests read to check that a query uses an index.
+///
+/// ```no_run
+/// # async fn demo(db: &sea_orm::DatabaseConnection) {
+/// use sea_orm::ConnectionTrait;
+/// let backend = db.get_database_backend();
+/// let mut q = chat_core::db::Sql::new(backend);
+/// q.push(chat_core::testing::explain(backend))
+///     .push("SELECT id FROM messages WHERE id = ")
+///     .bind(7i64);
+/// let plan = chat_core::testing::plan_of(db, q.build()).await;
+/// assert!(!plan.is_empty());
+/// # }
+/// ```
+pub async fn plan_of<C: ConnectionTrait>(db: &C, statement: sea_orm::Statement) -> String {
+    let rows = db.query_all_raw(statement).await.expect("explain");
+    rows.iter()
+        .map(|r| {
+            // PostgreSQL's one column, or SQLite's `detail` (the fourth).
+            r.try_get_by_index::<String>(0)
+                .or_else(|_| r.try_get_by_index::<String>(3))
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

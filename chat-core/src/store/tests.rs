@@ -9,7 +9,7 @@ use super::messages::{HistoryFrom, push_history};
 use super::reactions::push_reactors;
 use crate::db::Sql;
 use crate::ids::literal::{c, m, u};
-use crate::testing::TestDb;
+use crate::testing::{TestDb, explain, plan_of};
 
 /// Fills a database with enough rows that the planner prefers indexes, then
 /// returns the plans of the hot queries (history paging, catch-up, the
@@ -83,14 +83,9 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
         db.execute_unprepared(&sql).await.expect("seed");
     }
     db.execute_unprepared("ANALYZE").await.expect("analyze");
-    let explain = if backend == DbBackend::Postgres {
-        "EXPLAIN"
-    } else {
-        "EXPLAIN QUERY PLAN"
-    };
     let statement = |name: &'static str, push: &dyn Fn(&mut Sql)| {
         let mut q = Sql::new(backend);
-        q.push(explain).push(" ");
+        q.push(explain(backend));
         push(&mut q);
         (name, q.build())
     };
@@ -118,16 +113,7 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     ];
     let mut out = Vec::new();
     for (name, statement) in queries {
-        let rows = db.query_all_raw(statement).await.expect("explain");
-        let plan: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                r.try_get_by_index::<String>(0)
-                    .or_else(|_| r.try_get_by_index::<String>(3))
-                    .unwrap_or_default()
-            })
-            .collect();
-        out.push((name, plan.join("\n")));
+        out.push((name, plan_of(&db, statement).await));
     }
     drop(db);
     drop(test_db);
@@ -324,11 +310,6 @@ async fn searches_use_the_full_text_index_or_the_member_conversations() {
         db.execute_unprepared(&sql).await.expect("seed");
     }
     db.execute_unprepared("ANALYZE").await.expect("analyze");
-    let explain = if backend == DbBackend::Postgres {
-        "EXPLAIN "
-    } else {
-        "EXPLAIN QUERY PLAN "
-    };
     // (words, looked up in the index, may read the table)
     for (words, selective, everywhere) in [
         (&["w1234"][..], true, false),
@@ -345,19 +326,10 @@ async fn searches_use_the_full_text_index_or_the_member_conversations() {
             offset: 0,
         };
         let mut q = Sql::new(backend);
-        q.push(explain);
+        q.push(explain(backend));
         let scope: Vec<_> = (1..=1000).step_by(20).map(c).collect();
         push_search(&mut q, &filter, Some(&scope));
-        let rows = db.query_all_raw(q.build()).await.expect("explain");
-        let plan: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                r.try_get_by_index::<String>(0)
-                    .or_else(|_| r.try_get_by_index::<String>(3))
-                    .unwrap_or_default()
-            })
-            .collect();
-        let plan = plan.join("\n");
+        let plan = plan_of(&db, q.build()).await;
         println!("-- search {words:?} ({backend:?})\n{plan}\n");
         if backend == DbBackend::Postgres {
             assert!(

@@ -328,28 +328,13 @@ mod tests {
         }
         let backend = db.get_database_backend();
         let mut explain = Sql::new(backend);
-        explain.push(if backend == DbBackend::Postgres {
-            "EXPLAIN "
-        } else {
-            "EXPLAIN QUERY PLAN "
-        });
+        explain.push(chat_core::testing::explain(backend));
         push_may_view(
             &mut explain,
             UserId::try_from(1).expect("id"),
             "/uploads/f500.bin",
         );
-        let plan: Vec<String> = db
-            .query_all_raw(explain.build())
-            .await
-            .expect("explain")
-            .iter()
-            .map(|r| {
-                r.try_get_by_index::<String>(0)
-                    .or_else(|_| r.try_get_by_index::<String>(3))
-                    .unwrap_or_default()
-            })
-            .collect();
-        let plan = plan.join("\n");
+        let plan = chat_core::testing::plan_of(&db, explain.build()).await;
         assert!(
             plan.contains("idx_messages_file_url"),
             "the access check should find the messages by index:\n{plan}"
