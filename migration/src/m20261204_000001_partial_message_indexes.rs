@@ -2,7 +2,7 @@
 //! the rows that have one. Most messages are plain text without a reply, and
 //! a full index gave each of them two entries (under NULL) that no query ever
 //! reads: every query on these columns compares them with `=` (an upload's
-//! messages, a thread's replies, the foreign-key check of `reply_to_id`),
+//! messages and whether a file is still referenced, a thread's replies),
 //! which both databases' planners know implies `IS NOT NULL`, so the partial
 //! indexes serve them all while a stored message without a file or a parent
 //! now writes two index entries fewer.

@@ -129,7 +129,7 @@ pub(crate) async fn take_seq_blocks<C: ConnectionTrait>(
             );
             // Two statements, not one: a CTE that locks and an update
             // joined to it (one round trip) measured slower under load
-            // (docs/performance.md, *PostgreSQL round trips*).
+            // (docs/performance.md, *PostgreSQL today*).
             let mut lock = sql(conn);
             lock.push("SELECT c.id FROM conversations c JOIN jsonb_to_recordset(")
                 .bind(blocks.clone())
