@@ -20,6 +20,7 @@ mod m20260312_000001_user_profiles;
 mod m20261201_000001_web_push;
 mod m20261203_000001_calls;
 mod m20261204_000001_partial_message_indexes;
+mod m20261204_000002_conversation_activity_in_place;
 
 /// Every migration of the chat schema, in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_web_push::Migration),
             Box::new(m20261203_000001_calls::Migration),
             Box::new(m20261204_000001_partial_message_indexes::Migration),
+            Box::new(m20261204_000002_conversation_activity_in_place::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DbBackend};
 
 use super::blocks::push_involving;
-use super::conversations::push_list;
+use super::conversations::{push_list, push_public_rooms};
 use super::message_changes::push_replies;
 use super::messages::{HistoryFrom, push_history};
 use super::reactions::push_reactors;
@@ -13,7 +13,8 @@ use crate::testing::{TestDb, explain, plan_of};
 
 /// Fills a database with enough rows that the planner prefers indexes, then
 /// returns the plans of the hot queries (history paging, catch-up, the
-/// conversation list, who reacted and users' blocks).
+/// conversation list, who reacted, users' blocks, a thread's replies and the
+/// public rooms).
 async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
     let test_db = TestDb::new().await;
     let db = super::seed::migrated_with_users(&test_db, 50).await;
@@ -36,6 +37,16 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
             .collect();
         script.push(format!(
             "INSERT INTO messages (conversation_id, seq, rev, sender_id, content, message_type, created_at) VALUES {}",
+            rows.join(", ")
+        ));
+    }
+    // 5,000 more conversations without messages, one in 250 a public room.
+    for first in (201..=5200).step_by(500) {
+        let rows: Vec<String> = (first..first + 500)
+            .map(|c| format!("('group', 'x{c}', {}, 1, {ts}, 0, 0, {ts})", c % 250 == 0))
+            .collect();
+        script.push(format!(
+            "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) VALUES {}",
             rows.join(", ")
         ));
     }
@@ -110,6 +121,7 @@ async fn plans() -> (DbBackend, Vec<(&'static str, String)>) {
             push_involving(q, &[u(7), u(9), u(11)])
         }),
         statement("replies of a message", &|q| push_replies(q, m(301), 0, 51)),
+        statement("public rooms", &|q| push_public_rooms(q, u(3), 21, 0)),
     ];
     let mut out = Vec::new();
     for (name, statement) in queries {
@@ -137,6 +149,13 @@ async fn hot_queries_use_indexes() {
             assert!(
                 plan.contains("idx_messages_reply_to"),
                 "{name} should read the thread by index:\n{plan}"
+            );
+        }
+        if name == "public rooms" {
+            // The partial index (public rooms only), not every conversation.
+            assert!(
+                plan.contains("idx_conversations_public"),
+                "{name} should read the public rooms by index:\n{plan}"
             );
         }
         if name == "blocks of users" {
@@ -169,6 +188,66 @@ async fn hot_queries_use_indexes() {
                 "{name}:\n{plan}"
             );
         }
+    }
+}
+
+/// Storing messages rewrites their conversations' rows in place on
+/// PostgreSQL (heap-only tuple updates): no column the send path sets is
+/// indexed, and the table keeps room on its pages for the new versions, so
+/// taking seq blocks writes no index entry. Three batches in a row over the
+/// same 40 of 400 conversations, each checked inside its own transaction.
+#[tokio::test]
+async fn taking_seq_blocks_updates_conversations_in_place() {
+    use super::message_batches::take_seq_blocks;
+    use sea_orm::TransactionTrait;
+    use std::collections::BTreeMap;
+
+    let test_db = TestDb::new().await;
+    let db = super::seed::migrated_with_users(&test_db, 2).await;
+    if db.get_database_backend() != DbBackend::Postgres {
+        // SQLite rewrites a row in its B-tree page whatever is indexed.
+        return;
+    }
+    let ts = super::seed::TS;
+    let rows: Vec<String> = (1..=400)
+        .map(|c| format!("('group', 'g{c}', {}, 1, {ts}, 0, 0, {ts})", c % 20 == 0))
+        .collect();
+    db.execute_unprepared(&format!(
+        "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) VALUES {}",
+        rows.join(", ")
+    ))
+    .await
+    .expect("seed");
+    // Every tenth conversation, public rooms among them.
+    let counts: BTreeMap<_, _> = (1..=40).map(|k| (c(k * 10), 3)).collect();
+    for batch in 1..=3 {
+        let txn = db.begin().await.expect("begin");
+        let at = chrono::Utc::now();
+        let last = take_seq_blocks(&txn, &counts, at)
+            .await
+            .expect("seq blocks");
+        assert_eq!(last.len(), 40);
+        assert!(
+            last.values()
+                .all(|&(seq, rev)| seq == 3 * batch && rev == 3 * batch)
+        );
+        let row = txn
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT pg_stat_get_xact_tuples_updated('conversations'::regclass), \
+                 pg_stat_get_xact_tuples_hot_updated('conversations'::regclass)",
+            ))
+            .await
+            .expect("stats")
+            .expect("a row");
+        let updated: i64 = row.try_get_by_index(0).expect("updated");
+        let in_place: i64 = row.try_get_by_index(1).expect("hot updated");
+        assert_eq!(
+            (updated, in_place),
+            (40, 40),
+            "batch {batch}: every conversation's update should be heap-only"
+        );
+        txn.commit().await.expect("commit");
     }
 }
 
