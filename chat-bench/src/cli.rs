@@ -212,6 +212,11 @@ pub struct TrafficArgs {
     /// Seconds between connecting the clients and the first message (presence events settle).
     #[arg(long, default_value_t = 1.0)]
     pub settle: f64,
+    /// Seconds to keep the connections open and quiet after the drain, before closing them:
+    /// time to read the server's memory, or to signal a heap profile, after the traffic. The
+    /// server's RSS at the end of the hold is reported as well.
+    #[arg(long, default_value_t = 0.0)]
+    pub hold: f64,
 }
 
 /// `fanout` options.

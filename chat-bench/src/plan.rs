@@ -154,6 +154,7 @@ pub fn traffic_plan(
         content_size: traffic.content_size,
         drain: traffic.drain,
         settle: traffic.settle,
+        hold: traffic.hold,
         churn: None,
     }
 }

@@ -84,6 +84,8 @@ pub struct TrafficResults {
     pub server_rss_start_kib: Option<u64>,
     /// Server VmRSS at the end (summed over instances), KiB.
     pub server_rss_end_kib: Option<u64>,
+    /// Server VmRSS at the end of `--hold`, with the connections still open, KiB.
+    pub server_rss_held_kib: Option<u64>,
     /// Other server events received (presence, ...).
     pub other_events: u64,
     /// First errors seen by clients.

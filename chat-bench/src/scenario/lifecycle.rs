@@ -77,6 +77,8 @@ pub struct LifecycleResults {
     pub server_rss_start_kib: Option<u64>,
     /// Server VmRSS at the end (summed over instances), KiB.
     pub server_rss_end_kib: Option<u64>,
+    /// Server VmRSS at the end of `--hold`, with the connections still open, KiB.
+    pub server_rss_held_kib: Option<u64>,
     /// Other server events received (presence, ...).
     pub other_events: u64,
     /// First errors seen by clients.
@@ -192,6 +194,7 @@ pub async fn lifecycle(
     let server_cpu_pct = server_cpu.and_then(|m| m.percent());
     let bench_cpu_pct = bench_cpu.and_then(|m| m.percent());
     let rss_end = server::rss_kib_sum(&env.server_pids);
+    let rss_held = pacing::hold(plan.hold, &env.server_pids).await;
     let _ = stop_tx.send(true);
     drop(senders);
     let mut clients = Vec::with_capacity(tasks.len());
@@ -211,6 +214,7 @@ pub async fn lifecycle(
     r.bench_cpu_pct = bench_cpu_pct;
     r.server_rss_start_kib = rss_start;
     r.server_rss_end_kib = rss_end;
+    r.server_rss_held_kib = rss_held;
     let span_s = shared
         .last_event_us
         .load(Ordering::Relaxed)

@@ -123,3 +123,14 @@ pub(super) async fn drain(limit_s: f64, settled: impl Fn() -> bool) -> f64 {
     }
     start.elapsed().as_secs_f64()
 }
+
+/// `--hold`: keeps the connections open and quiet for `seconds` after the drain, then reads the
+/// servers' summed RSS (`None` without a hold or without the servers' pids).
+pub(super) async fn hold(seconds: f64, server_pids: &[u32]) -> Option<u64> {
+    if seconds <= 0.0 {
+        return None;
+    }
+    progress(format!("holding the connections open for {seconds} s"));
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    crate::server::rss_kib_sum(server_pids)
+}

@@ -38,6 +38,8 @@ pub struct TrafficPlan {
     pub drain: f64,
     /// Seconds between connecting and sending.
     pub settle: f64,
+    /// Seconds the connections stay open and quiet after the drain.
+    pub hold: f64,
     /// Churn: (share, interval s, down s).
     pub churn: Option<(f64, f64, f64)>,
 }
@@ -129,6 +131,7 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
     let server_cpu_pct = server_cpu.and_then(|m| m.percent());
     let bench_cpu_pct = bench_cpu.and_then(|m| m.percent());
     let rss_end = server::rss_kib_sum(&env.server_pids);
+    let rss_held = pacing::hold(plan.hold, &env.server_pids).await;
     let _ = stop_tx.send(true);
     drop(senders);
     let mut clients = Vec::with_capacity(tasks.len());
@@ -148,6 +151,7 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
     r.bench_cpu_pct = bench_cpu_pct;
     r.server_rss_start_kib = rss_start;
     r.server_rss_end_kib = rss_end;
+    r.server_rss_held_kib = rss_held;
     let span_s = last_delivery_us.saturating_sub(start_us) as f64 / 1e6;
     r.delivered_per_s = rate(r.e2e_latency.count as f64, span_s);
 
