@@ -3,8 +3,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 /// With `--features dhat-heap`, every allocation goes through dhat, which
-/// writes `dhat-heap.json` (into the working directory) when the server
-/// stops gracefully; see docs/performance.md for how it is read.
+/// writes `dhat-heap.json` (into the working directory) on `SIGUSR1` or when
+/// the server stops gracefully; see docs/performance.md for how it is read.
 #[cfg(feature = "dhat-heap")]
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -12,7 +12,7 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     #[cfg(feature = "dhat-heap")]
-    let _profiler = dhat::Profiler::new_heap();
+    write_heap_profile_on_sigusr1(dhat::Profiler::new_heap());
     let config = chat_server::Config::parse();
     if config.generate_vapid_keys {
         let keys = chat_core::push::VapidKeys::generate();
@@ -36,4 +36,24 @@ async fn main() -> anyhow::Result<()> {
         return Err(err);
     }
     Ok(())
+}
+
+/// Drops the profiler (which writes the profile) on `SIGUSR1`, so that the
+/// profile's end is a moment chosen while the sockets are still open: its
+/// "at t-end" figures are then what each connection keeps at that moment,
+/// e.g. after traffic. Without the signal it is dropped, and written, when
+/// the runtime shuts down.
+#[cfg(feature = "dhat-heap")]
+fn write_heap_profile_on_sigusr1(profiler: dhat::Profiler) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        match signal(SignalKind::user_defined1()) {
+            Ok(mut usr1) => {
+                usr1.recv().await;
+                drop(profiler);
+                tracing::info!("heap profile written (dhat-heap.json)");
+            }
+            Err(err) => tracing::warn!("no SIGUSR1 handler for the heap profile: {err}"),
+        }
+    });
 }
