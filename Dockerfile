@@ -61,11 +61,9 @@ COPY --from=client /src/client/dist /app/client/dist
 # DATA_DIR holds uploads (mount a volume shared by all instances at /app/data/uploads).
 # JWT_SECRET (at least 32 bytes) is required in production; DATABASE_URL and REDIS_URL are
 # needed to run more than one instance.
-# MALLOC_MMAP_THRESHOLD_: password hashing takes 19 MiB buffers; with glibc's adaptive threshold
-# they stay in the heap after a burst of logins (hundreds of MiB kept); a fixed 1 MiB threshold
-# hands them back to the system when freed.
+# The binary brings its own allocator (jemalloc), which hands memory freed after a burst of logins
+# (password hashing takes 19 MiB buffers) or traffic back to the system.
 ENV HOST=0.0.0.0 \
-    MALLOC_MMAP_THRESHOLD_=1048576 \
     PORT=3000 \
     DATA_DIR=/app/data \
     CLIENT_DIR=/app/client/dist \

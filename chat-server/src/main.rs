@@ -9,6 +9,16 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
+/// jemalloc otherwise. With the C library's allocator, memory freed on one
+/// thread's arena stayed with the process: the server's RSS grew by what
+/// password hashing and traffic had once needed (twice the RSS after
+/// registrations and traffic; docs/performance.md, *Where the idle bytes
+/// go*), where jemalloc returns freed pages to the system after a short
+/// delay.
+#[cfg(all(not(feature = "dhat-heap"), not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     #[cfg(feature = "dhat-heap")]

@@ -5,7 +5,7 @@
 //! latency); this module installs the Prometheus recorder and adds HTTP,
 //! database pool and password hashing figures.
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -21,19 +21,43 @@ use crate::state::AppState;
 /// server started in this process shares it.
 static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(2);
+
 fn prometheus() -> Option<&'static PrometheusHandle> {
     PROMETHEUS
         .get_or_init(|| {
             let buckets = [
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
             ];
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &buckets)
                 .and_then(|b| b.install_recorder())
                 .map_err(|err| tracing::warn!(%err, "metrics recorder not installed"))
-                .ok()
+                .ok()?;
+            spawn_upkeep(handle.clone());
+            Some(handle)
         })
         .as_ref()
+}
+
+/// `install_recorder` leaves the recorder's upkeep to its caller: every
+/// histogram sample (several per stored message) is kept until a scrape
+/// renders it, so a server nobody scrapes grew by every message it carried.
+/// A thread of its own, since the recorder is installed once per process,
+/// whatever runtime the servers in it use.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let started = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(err) = started {
+        tracing::warn!(%err, "metrics upkeep thread not started: histograms grow until scraped");
+    }
 }
 
 /// Installs the recorder (idempotent).
