@@ -5,6 +5,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod batch;
+
 mod m20260101_000001_initial;
 mod m20260102_000001_uploads;
 mod m20260103_000001_accounts;

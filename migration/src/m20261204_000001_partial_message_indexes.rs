@@ -8,6 +8,8 @@
 //! now writes two index entries fewer.
 use sea_orm_migration::prelude::*;
 
+use crate::batch::run_batch;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -26,24 +28,13 @@ const DOWN: &[&str] = &[
     "CREATE INDEX idx_messages_reply_to ON messages (reply_to_id, id)",
 ];
 
-/// Runs the statements as one batch, so on one connection: on SQLite a
-/// pooled connection that did not run the `DROP` may still hold the old
-/// schema when it parses the `CREATE` ("index already exists").
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    manager
-        .get_connection()
-        .execute_unprepared(&statements.join(";\n"))
-        .await?;
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, UP).await
+        run_batch(manager, UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, DOWN).await
+        run_batch(manager, DOWN).await
     }
 }

@@ -12,6 +12,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
+use crate::batch::run_batch;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -32,8 +34,7 @@ const DOWN: &[&str] = &[
 
 const DOWN_POSTGRES: &str = "ALTER TABLE conversations RESET (fillfactor)";
 
-/// Runs the statements as one batch, so on one connection (see the partial
-/// message indexes' migration for why SQLite needs it).
+/// The statements, with PostgreSQL's own last, in one batch.
 async fn run(
     manager: &SchemaManager<'_>,
     statements: &[&str],
@@ -43,11 +44,7 @@ async fn run(
     if manager.get_database_backend() == DbBackend::Postgres {
         all.push(postgres_only);
     }
-    manager
-        .get_connection()
-        .execute_unprepared(&all.join(";\n"))
-        .await?;
-    Ok(())
+    run_batch(manager, &all).await
 }
 
 #[async_trait::async_trait]

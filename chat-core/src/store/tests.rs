@@ -194,8 +194,11 @@ async fn hot_queries_use_indexes() {
 /// Storing messages rewrites their conversations' rows in place on
 /// PostgreSQL (heap-only tuple updates): no column the send path sets is
 /// indexed, and the table keeps room on its pages for the new versions, so
-/// taking seq blocks writes no index entry. Three batches in a row over the
-/// same 40 of 400 conversations, each checked inside its own transaction.
+/// taking seq blocks writes no index entry. Two batches in a row over the
+/// same 20 of 400 conversations, each checked inside its own transaction;
+/// the new versions fit in the room the fillfactor leaves, so the check
+/// does not depend on when PostgreSQL prunes the old ones (which other
+/// databases' open transactions can hold back).
 #[tokio::test]
 async fn taking_seq_blocks_updates_conversations_in_place() {
     use super::message_batches::take_seq_blocks;
@@ -210,7 +213,7 @@ async fn taking_seq_blocks_updates_conversations_in_place() {
     }
     let ts = super::seed::TS;
     let rows: Vec<String> = (1..=400)
-        .map(|c| format!("('group', 'g{c}', {}, 1, {ts}, 0, 0, {ts})", c % 20 == 0))
+        .map(|c| format!("('group', 'g{c}', {}, 1, {ts}, 0, 0, {ts})", c % 30 == 0))
         .collect();
     db.execute_unprepared(&format!(
         "INSERT INTO conversations (type, name, is_public, created_by, created_at, last_seq, last_rev, last_message_at) VALUES {}",
@@ -218,15 +221,15 @@ async fn taking_seq_blocks_updates_conversations_in_place() {
     ))
     .await
     .expect("seed");
-    // Every tenth conversation, public rooms among them.
-    let counts: BTreeMap<_, _> = (1..=40).map(|k| (c(k * 10), 3)).collect();
-    for batch in 1..=3 {
+    // Every twentieth conversation, public rooms among them.
+    let counts: BTreeMap<_, _> = (1..=20).map(|k| (c(k * 20), 3)).collect();
+    for batch in 1..=2 {
         let txn = db.begin().await.expect("begin");
         let at = chrono::Utc::now();
         let last = take_seq_blocks(&txn, &counts, at)
             .await
             .expect("seq blocks");
-        assert_eq!(last.len(), 40);
+        assert_eq!(last.len(), 20);
         assert!(
             last.values()
                 .all(|&(seq, rev)| seq == 3 * batch && rev == 3 * batch)
@@ -244,7 +247,7 @@ async fn taking_seq_blocks_updates_conversations_in_place() {
         let in_place: i64 = row.try_get_by_index(1).expect("hot updated");
         assert_eq!(
             (updated, in_place),
-            (40, 40),
+            (20, 20),
             "batch {batch}: every conversation's update should be heap-only"
         );
         txn.commit().await.expect("commit");
