@@ -9,7 +9,8 @@
 //!
 //! `HOST` (default 127.0.0.1) and `PORT` (default 3000, 0 for a free one) choose where it listens;
 //! the bound address is printed as `listening on http://<addr>`, and `/health` answers once it
-//! serves. Ctrl-C or SIGTERM stops it (writing `dhat-heap.json` in a `--features dhat-heap` build).
+//! serves. Ctrl-C or SIGTERM stops it. A `--features dhat-heap` build writes `dhat-heap.json` on
+//! `SIGUSR1`, with the sockets still open (what each keeps after traffic), or else when it stops.
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
@@ -129,7 +130,7 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     #[cfg(feature = "dhat-heap")]
-    let _profiler = dhat::Profiler::new_heap();
+    write_heap_profile_on_sigusr1(dhat::Profiler::new_heap());
     match serve().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -137,6 +138,23 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Drops the profiler, which writes the profile, on `SIGUSR1` (as chat-server does), so that
+/// its "at t-end" figures are what the open sockets keep at a moment chosen during a run.
+#[cfg(feature = "dhat-heap")]
+fn write_heap_profile_on_sigusr1(profiler: dhat::Profiler) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        match signal(SignalKind::user_defined1()) {
+            Ok(mut usr1) => {
+                usr1.recv().await;
+                drop(profiler);
+                eprintln!("bare-server: heap profile written (dhat-heap.json)");
+            }
+            Err(e) => eprintln!("bare-server: no SIGUSR1 handler for the heap profile: {e}"),
+        }
+    });
 }
 
 #[cfg(test)]
