@@ -579,10 +579,19 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
       await option.waitFor();
       assert.equal(await input.getAttribute('aria-expanded'), 'true');
       await screenshot(alice.page, 'reply-and-mention');
+      // A busy page paints late: frames come 100 ms after they are asked for while alice picks
+      // and goes on typing, so a caret placed on the next frame would land among her keys.
+      await alice.page.evaluate(() => {
+        const raf = window.requestAnimationFrame.bind(window);
+        window.restoreFrames = () => { window.requestAnimationFrame = raf; };
+        window.requestAnimationFrame = (callback) => raf(() => setTimeout(() => callback(performance.now()), 100));
+      });
       await input.press('Enter'); // picks the highlighted member
       assert.equal(await input.inputValue(), `Thanks @${bob.username} `);
       await input.pressSequentially('see you at noon', { delay: 15 });
       const sent = `Thanks @${bob.username} see you at noon`;
+      assert.equal(await input.inputValue(), sent, 'the words typed right after the pick stay in order');
+      await alice.page.evaluate(() => window.restoreFrames());
       await input.press('Enter');
       await byTestId(alice.page, 'reply-target').waitFor({ state: 'detached' });
       const stored = await seesMessage(alice, sent);

@@ -1,4 +1,5 @@
 import { useId, useState, type KeyboardEvent, type RefObject } from 'react';
+import { flushSync } from 'react-dom';
 import type { User } from '../api/types';
 import { completeMention, mentionAt, mentionCandidates, type MentionQuery } from '../chat/mentions';
 import { Avatar } from './Avatar';
@@ -37,13 +38,14 @@ export function useMentionAutocomplete({ members, meId, input, setText }: Mentio
     const element = input.current;
     if (!element || !query) return;
     const done = completeMention(element.value, element.selectionStart ?? element.value.length, query, user.username);
-    setText(done.text);
-    setQuery(null);
-    // After React wrote the new text into the box.
-    requestAnimationFrame(() => {
-      element.focus();
-      element.setSelectionRange(done.caret, done.caret);
+    // The caret goes after the name at once, with the new text written into the box: placed on a
+    // later frame, it would land after keys typed in between and split the words being typed.
+    flushSync(() => {
+      setText(done.text);
+      setQuery(null);
     });
+    element.focus();
+    element.setSelectionRange(done.caret, done.caret);
   }
 
   /** Handles the list's keys; true when the key was the list's. */
