@@ -4,6 +4,8 @@
  * decrypting every payload with the subscription's private key.
  *
  * const push = await startPushService();   // 127.0.0.1, random port
+ * await startPushService({ latencyMs: 40 }) // accepted pushes are answered after 40 ms, as a
+ *                                          //   distant service would (refusals answer at once)
  * push.url                                 // 'http://127.0.0.1:PORT'
  * const sub = push.subscription();         // fresh P-256 key pair + 16-byte auth secret
  *   sub.endpoint                           // `${push.url}/push/<token>`
@@ -192,9 +194,10 @@ function readBody(req) {
 
 /**
  * Starts a Web Push service on 127.0.0.1 with a random port.
+ * @param {{ latencyMs?: number }} [options] how long an accepted push waits for its answer
  * @returns {Promise<object>} the service handle described at the top of this file
  */
-export async function startPushService() {
+export async function startPushService({ latencyMs = 0 } = {}) {
   const devices = new Map(); // token -> { ecdh, publicKey, auth, script: number[], gone }
   const received = [];
   const rejected = [];
@@ -237,6 +240,7 @@ export async function startPushService() {
       if (scripted !== undefined && (scripted < 200 || scripted > 299)) {
         return answer(scripted, `scripted ${scripted} response`, scripted === 429 ? { 'retry-after': '1' } : {});
       }
+      if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       received.push({ endpoint, token, payload: parseOr(text), text, bodyBytes: size, ttl, urgency, topic, jwt, vapidKey, at: Date.now() });
       messages += 1;
       res.writeHead(201, { location: `${url}/message/${messages}` }).end();

@@ -34,7 +34,10 @@ describe('Web Push across two instances', { skip, timeout: 240_000 }, () => {
   let s2;
 
   before(async () => {
-    push = await startPushService();
+    // A real push service answers in tens of milliseconds. With instant answers one sender
+    // can drain a claim, and the next, before the other sender's poll comes round; with
+    // these, a claim of 8 takes ~160 ms and both senders find due rows.
+    push = await startPushService({ latencyMs: 40 });
     db = sharedDatabase();
     // One key pair for the deployment (each instance generating its own would break
     // every subscription made through the other); small claims so both senders work.
