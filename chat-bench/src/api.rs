@@ -79,6 +79,11 @@ async fn check(resp: reqwest::Response, what: &str) -> Result<reqwest::Response>
 
 impl Api {
     /// A client for the server at `base` (`http://host:port`).
+    /// The server's base URL (`http://host:port`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub fn new(base: &str) -> Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))

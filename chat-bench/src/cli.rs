@@ -23,6 +23,8 @@ pub const MAX_DURATION_S: f64 = 300.0;
 /// docs/scaling.md is checked against; beyond that, on a small machine, the instances measure
 /// the scheduler more than the server.
 pub const MAX_INSTANCES: i64 = 6;
+/// Most generator processes of one traffic run (`--procs`).
+pub const MAX_PROCS: i64 = 16;
 /// Redis for several spawned instances when --redis-url is not given.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 
@@ -174,6 +176,17 @@ pub enum Scenario {
     /// them, one at a time: latency per kind of query. Needs a fresh database: the spawned
     /// server's SQLite file, or --database-url.
     Search(SearchArgs),
+    /// One generator process of a `--procs` run, started by chat-bench itself: its clients, told
+    /// by the spec file, and their results written next to it.
+    #[command(hide = true)]
+    Part(PartArgs),
+}
+
+/// The hidden `part` scenario's options.
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct PartArgs {
+    /// The part's spec (JSON), written by the process that started it.
+    pub spec: PathBuf,
 }
 
 impl Scenario {
@@ -217,6 +230,12 @@ pub struct TrafficArgs {
     /// server's RSS at the end of the hold is reported as well.
     #[arg(long, default_value_t = 0.0)]
     pub hold: f64,
+    /// Generator processes holding the clients (fanout and groups): client `i` lives in process
+    /// `i % N`, each process counting its own deliveries, so that counting is not bound to one
+    /// core. This process sets up, paces and accounts; the others are started from this binary
+    /// and inherit its CPUs (`--bench-cpus`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=MAX_PROCS))]
+    pub procs: u8,
 }
 
 /// `fanout` options.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use futures_util::SinkExt;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sio_client::connection::{self, next_socket_packet};
 use sio_client::protocol::{SocketPacket, decode_socket, encode_event};
@@ -32,7 +33,7 @@ pub async fn connect_config(
 }
 
 /// What a client presents when its session opens.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Login {
     /// JWT sent as `{token}` in the CONNECT (none: CONNECT without auth data).
     pub token: Option<String>,

@@ -37,6 +37,7 @@ pub fn check_scenario(cli: &Cli) -> Result<Option<TrafficPlan>> {
             check_search(a)?;
             None
         }
+        Scenario::Part(_) => None,
         Scenario::Lifecycle(a) => {
             if a.recent == 0 || a.recent > 1000 {
                 bail!("--recent must be 1..=1000");
@@ -69,6 +70,16 @@ pub fn check_scenario(cli: &Cli) -> Result<Option<TrafficPlan>> {
     };
     if let Some(p) = &plan {
         check_traffic(p.users, p.rate, p.duration)?;
+        if p.procs > 1 && (p.churn.is_some() || p.name == "lifecycle") {
+            bail!("--procs applies to fanout and groups only");
+        }
+        if p.procs > p.users {
+            bail!(
+                "--procs {} for {} clients: at most one process per client",
+                p.procs,
+                p.users
+            );
+        }
     }
     let connections = match (&cli.scenario, &plan) {
         (Scenario::Idle(a), _) => a.connections,
@@ -156,6 +167,7 @@ pub fn traffic_plan(
         settle: traffic.settle,
         hold: traffic.hold,
         churn: None,
+        procs: usize::from(traffic.procs),
     }
 }
 

@@ -16,6 +16,9 @@ use crate::stats::now_us;
 use crate::target::{Target, plan_target};
 
 pub async fn run(cli: Cli, server_cpus: Option<String>, bench_cpus: Option<String>) -> Result<()> {
+    if let Scenario::Part(part) = &cli.scenario {
+        return scenario::serve_part(&part.spec).await;
+    }
     let common = &cli.common;
     let run_id = format!(
         "{:08x}",

@@ -1,7 +1,7 @@
 //! Measurements: latency summaries and per-conversation sets of received sequence numbers.
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Microseconds since the Unix epoch (comparable between processes on one machine).
 pub fn now_us() -> u64 {
@@ -15,7 +15,7 @@ pub fn now_us() -> u64 {
 pub const MAX_SEQ: u64 = 1 << 26;
 
 /// A set of message sequence numbers (1, 2, 3, ...) of one conversation.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct SeqSet {
     bits: Vec<u64>,
     len: u64,

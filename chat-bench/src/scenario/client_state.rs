@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use futures_util::SinkExt;
+use serde::{Deserialize, Serialize};
 use sio_client::protocol::{
     EnginePacket, SocketPacket, decode_engine, decode_socket, encode_event, encode_pong,
     first_ack_arg, split_event,
@@ -49,6 +50,8 @@ pub(super) enum Cmd {
     },
 }
 
+/// Serializable: a `--procs` part sends its clients' state back for the accounting.
+#[derive(Serialize, Deserialize)]
 pub(super) struct ConvState {
     pub(super) id: i64,
     /// Its room on the bare server.
@@ -61,7 +64,7 @@ pub(super) struct ConvState {
     pub(super) held: SeqSet,
 }
 
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub(super) struct ClientTally {
     pub(super) acked: Vec<(i64, u64)>,
     pub(super) e2e_us: Vec<u32>,
@@ -83,6 +86,7 @@ pub(super) struct ClientTally {
     pub(super) errors: Vec<String>,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(super) struct ClientState {
     pub(super) index: usize,
     pub(super) user_id: i64,

@@ -11,30 +11,36 @@ use super::client_state::{Cmd, Shared};
 use super::progress;
 use super::setup::Group;
 
-/// Open-loop pacing: every millisecond, hand out the messages due by now. Returns how many could
-/// not be handed to a connected client.
+/// Open-loop pacing: every millisecond, hand out the messages due by now. `senders[i]` is client
+/// `i`'s queue, `None` for a client of another generator process (`--procs`), whose message that
+/// process sends: every process runs this same schedule. Returns how many could not be handed to
+/// a connected client.
 pub(super) async fn schedule(
     shared: &Shared,
     groups: &[Group],
-    senders: &[mpsc::Sender<Cmd>],
+    senders: &[Option<mpsc::Sender<Cmd>>],
     rate: f64,
     duration: Duration,
 ) -> u64 {
     // The bare server does not number messages: each room's numbers are handed out here, in
-    // order, as the chat server would.
+    // order, as the chat server would. A number is used up even when its hand-off fails, so
+    // that every process numbers alike.
     let mut next_seq = vec![1u64; groups.len()];
     pace(&shared.connected, groups, rate, duration, |gi, m| {
+        let seq = next_seq[gi];
+        next_seq[gi] += 1;
+        let Some(sender) = &senders[m] else {
+            return true;
+        };
         // Counted before the hand-off, so the client never sees it negative.
         shared.queued.fetch_add(1, Ordering::Relaxed);
-        let handed = senders[m]
+        let handed = sender
             .try_send(Cmd::Send {
                 conversation_id: groups[gi].id,
-                seq: shared.bare.then_some(next_seq[gi]),
+                seq: shared.bare.then_some(seq),
             })
             .is_ok();
-        if handed {
-            next_seq[gi] += 1;
-        } else {
+        if !handed {
             shared.queued.fetch_sub(1, Ordering::Relaxed);
         }
         handed

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use futures_util::{StreamExt, stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::traffic::TrafficPlan;
 use super::wire::room_name;
@@ -97,7 +97,7 @@ pub(super) async fn connect_each<T>(
 }
 
 /// A group and the clients (indices) in it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Group {
     pub(super) id: i64,
     pub(super) members: Vec<usize>,

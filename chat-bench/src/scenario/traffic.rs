@@ -8,12 +8,16 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio::sync::{mpsc, watch};
 
+use tokio::task::JoinHandle;
+
 use super::accounting::{TrafficResults, account};
-use super::client_state::{ClientState, ClientTally, ConvState, Shared};
+use super::client_state::{ClientState, ClientTally, Cmd, ConvState, Shared};
 use super::client_task::run_client;
 use super::pacing::{self, churn_rounds, schedule};
-use super::setup::{Setup, connect_all, seat};
+use super::parts::run_parts;
+use super::setup::{Group, Setup, connect_all, seat};
 use super::{Env, pct, progress, rate, round3};
+use crate::client::{Login, Ws};
 use crate::server::{self, CpuMeter, ServerKind};
 use crate::stats::now_us;
 
@@ -42,6 +46,8 @@ pub struct TrafficPlan {
     pub hold: f64,
     /// Churn: (share, interval s, down s).
     pub churn: Option<(f64, f64, f64)>,
+    /// Generator processes holding the clients (`--procs`).
+    pub procs: usize,
 }
 
 /// Runs fanout, groups or churn.
@@ -51,10 +57,92 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
             "need at least one group of at least 2 members, and at least as many users as members"
         );
     }
-    let bare = env.kind == ServerKind::Bare;
     let mut setup = Setup::default();
     let (user_ids, logins, groups) = seat(env, plan, &mut setup).await?;
-    let (conns, first_error) = connect_all(env, &logins, &mut setup).await;
+    let ran = if plan.procs > 1 {
+        run_parts(env, plan, user_ids, logins, &groups, &mut setup).await?
+    } else {
+        run_here(env, plan, user_ids, logins, &groups, &mut setup).await?
+    };
+
+    let mut r = account(&groups, ran.clients, |i| env.instances.of(i));
+    r.setup = setup;
+    r.target_rate = plan.rate;
+    r.duration_s = plan.duration;
+    r.skipped += ran.skipped;
+    r.sent_per_s = rate(r.sent as f64, plan.duration);
+    r.drain_s = round3(ran.drain_s);
+    r.server_cpu_pct = ran.server_cpu_pct;
+    r.bench_cpu_pct = ran.bench_cpu_pct;
+    r.server_rss_start_kib = ran.rss_start;
+    r.server_rss_end_kib = ran.rss_end;
+    r.server_rss_held_kib = ran.rss_held;
+    let span_s = ran.last_delivery_us.saturating_sub(ran.start_us) as f64 / 1e6;
+    r.delivered_per_s = rate(r.e2e_latency.count as f64, span_s);
+
+    let summary = summary(env, plan, &r);
+    Ok((r, summary))
+}
+
+/// What the clients of a run did, and the figures taken around the sending, for the accounting.
+pub(super) struct Ran {
+    /// Every client's state at the end, in client order.
+    pub(super) clients: Vec<ClientState>,
+    /// Messages the schedule could not hand to a connected client.
+    pub(super) skipped: u64,
+    pub(super) drain_s: f64,
+    pub(super) server_cpu_pct: Option<f64>,
+    pub(super) bench_cpu_pct: Option<f64>,
+    pub(super) rss_start: Option<u64>,
+    pub(super) rss_end: Option<u64>,
+    pub(super) rss_held: Option<u64>,
+    /// When sending started and when the last first delivery arrived (Unix microseconds).
+    pub(super) start_us: u64,
+    pub(super) last_delivery_us: u64,
+}
+
+/// Starts client `i`'s task on its socket; returns its queue and the task.
+pub(super) fn spawn_client(
+    (i, user_id, login): (usize, i64, Login),
+    convs: Vec<ConvState>,
+    ws: Ws,
+    shared: &Arc<Shared>,
+    stop: &watch::Receiver<bool>,
+) -> (mpsc::Sender<Cmd>, JoinHandle<ClientState>) {
+    let (tx, rx) = mpsc::channel(1024);
+    let state = ClientState {
+        index: i,
+        user_id,
+        login,
+        convs,
+        next_ack: 1,
+        pending: HashMap::new(),
+        tally: ClientTally::default(),
+        disconnected_by_server: false,
+    };
+    let task = tokio::spawn(run_client(state, ws, shared.clone(), rx, stop.clone()));
+    (tx, task)
+}
+
+/// Waits for the client tasks after `stop`, in order.
+pub(super) async fn join_clients(tasks: Vec<JoinHandle<ClientState>>) -> Result<Vec<ClientState>> {
+    let mut clients = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        clients.push(t.await.context("client task")?);
+    }
+    Ok(clients)
+}
+
+/// Every client in this process.
+async fn run_here(
+    env: &Env,
+    plan: &TrafficPlan,
+    user_ids: Vec<i64>,
+    logins: Vec<Login>,
+    groups: &[Group],
+    setup: &mut Setup,
+) -> Result<Ran> {
+    let (conns, first_error) = connect_all(env, &logins, setup).await;
     if setup.connect_failures > 0 {
         bail!(
             "{} of {} connections failed: {}",
@@ -64,33 +152,16 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
         );
     }
 
-    let shared = Arc::new(Shared::new(env, plan, bare));
-    let convs_of = ConvState::per_client(&groups, plan.users);
+    let shared = Arc::new(Shared::new(env, plan, env.kind == ServerKind::Bare));
+    let convs_of = ConvState::per_client(groups, plan.users);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut senders = Vec::with_capacity(plan.users);
     let mut tasks = Vec::with_capacity(plan.users);
     let clients = conns.into_iter().zip(convs_of).zip(user_ids).zip(logins);
     for (i, (((ws, convs), user_id), login)) in clients.enumerate() {
-        let ws = ws?;
-        let (tx, rx) = mpsc::channel(1024);
-        let state = ClientState {
-            index: i,
-            user_id,
-            login,
-            convs,
-            next_ack: 1,
-            pending: HashMap::new(),
-            tally: ClientTally::default(),
-            disconnected_by_server: false,
-        };
+        let (tx, task) = spawn_client((i, user_id, login), convs, ws?, &shared, &stop_rx);
         senders.push(tx);
-        tasks.push(tokio::spawn(run_client(
-            state,
-            ws,
-            shared.clone(),
-            rx,
-            stop_rx.clone(),
-        )));
+        tasks.push(task);
     }
     tokio::time::sleep(Duration::from_secs_f64(plan.settle.max(0.0))).await;
 
@@ -114,7 +185,9 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
             duration,
         ))
     });
-    let skipped = schedule(&shared, &groups, &senders, plan.rate, duration).await;
+    let handles: Vec<_> = senders.iter().cloned().map(Some).collect();
+    let skipped = schedule(&shared, groups, &handles, plan.rate, duration).await;
+    drop(handles);
     if let Some(churner) = churner {
         let _ = churner.await;
     }
@@ -134,29 +207,18 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
     let rss_held = pacing::hold(plan.hold, &env.server_pids).await;
     let _ = stop_tx.send(true);
     drop(senders);
-    let mut clients = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        clients.push(t.await.context("client task")?);
-    }
-    let last_delivery_us = shared.last_delivery_us.load(Ordering::Relaxed);
-
-    let mut r = account(&groups, clients, |i| env.instances.of(i));
-    r.setup = setup;
-    r.target_rate = plan.rate;
-    r.duration_s = plan.duration;
-    r.skipped += skipped;
-    r.sent_per_s = rate(r.sent as f64, plan.duration);
-    r.drain_s = round3(drain_s);
-    r.server_cpu_pct = server_cpu_pct;
-    r.bench_cpu_pct = bench_cpu_pct;
-    r.server_rss_start_kib = rss_start;
-    r.server_rss_end_kib = rss_end;
-    r.server_rss_held_kib = rss_held;
-    let span_s = last_delivery_us.saturating_sub(start_us) as f64 / 1e6;
-    r.delivered_per_s = rate(r.e2e_latency.count as f64, span_s);
-
-    let summary = summary(env, plan, &r);
-    Ok((r, summary))
+    Ok(Ran {
+        clients: join_clients(tasks).await?,
+        skipped,
+        drain_s,
+        server_cpu_pct,
+        bench_cpu_pct,
+        rss_start,
+        rss_end,
+        rss_held,
+        start_us,
+        last_delivery_us: shared.last_delivery_us.load(Ordering::Relaxed),
+    })
 }
 
 /// The summary line of a traffic run.
@@ -174,7 +236,7 @@ fn summary(env: &Env, plan: &TrafficPlan, r: &TrafficResults) -> String {
         "{}: {}, {} group(s) x {} members ({} connections), {} msg/s x {} s: sent {} \
          ({:.1}/s), acked {} ({} failed), delivered {}/{} ({:.3}%{churn}), {:.0} deliveries/s, \
          e2e p50 {:.2} p99 {:.2} max {:.2} ms, ack p50 {:.2} p99 {:.2} ms, lost {}, dup {}, \
-         disconnected by the server {}, server CPU {}, generator CPU {}",
+         disconnected by the server {}, server CPU {}, generator CPU {}{}",
         plan.name,
         env.target(),
         plan.groups,
@@ -200,6 +262,11 @@ fn summary(env: &Env, plan: &TrafficPlan, r: &TrafficResults) -> String {
         r.server_disconnects,
         pct(r.server_cpu_pct),
         pct(r.bench_cpu_pct),
+        if plan.procs > 1 {
+            format!(" ({} processes)", plan.procs)
+        } else {
+            String::new()
+        },
     )
 }
 
@@ -212,6 +279,7 @@ pub fn traffic_params(plan: &TrafficPlan) -> serde_json::Value {
         "rate": plan.rate,
         "duration_s": plan.duration,
         "content_size": plan.content_size,
+        "procs": plan.procs,
         "churn": plan.churn.map(|(share, interval, down)| serde_json::json!({
             "share": share, "interval_s": interval, "down_s": down
         })),
