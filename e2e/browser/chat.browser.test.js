@@ -586,12 +586,16 @@ describe('web client against one server (SQLite)', { timeout: 120_000 }, () => {
         window.restoreFrames = () => { window.requestAnimationFrame = raf; };
         window.requestAnimationFrame = (callback) => raf(() => setTimeout(() => callback(performance.now()), 100));
       });
-      await input.press('Enter'); // picks the highlighted member
-      assert.equal(await input.inputValue(), `Thanks @${bob.username} `);
-      await input.pressSequentially('see you at noon', { delay: 15 });
       const sent = `Thanks @${bob.username} see you at noon`;
-      assert.equal(await input.inputValue(), sent, 'the words typed right after the pick stay in order');
-      await alice.page.evaluate(() => window.restoreFrames());
+      try {
+        await input.press('Enter'); // picks the highlighted member
+        assert.equal(await input.inputValue(), `Thanks @${bob.username} `);
+        await input.pressSequentially('see you at noon', { delay: 15 });
+        assert.equal(await input.inputValue(), sent, 'the words typed right after the pick stay in order');
+      } finally {
+        // The later tests share this page: a failure here must not leave them painting late.
+        await alice.page.evaluate(() => window.restoreFrames());
+      }
       await input.press('Enter');
       await byTestId(alice.page, 'reply-target').waitFor({ state: 'detached' });
       const stored = await seesMessage(alice, sent);
