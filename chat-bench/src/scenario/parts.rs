@@ -24,11 +24,11 @@ use tokio::sync::watch;
 use super::client_state::{ClientState, ConvState, Shared};
 use super::pacing::{self, schedule};
 use super::setup::{Group, Setup};
-use super::traffic::{Ran, TrafficPlan, join_clients, spawn_client};
+use super::traffic::{Meters, Ran, TrafficPlan, join_clients, spawn_client};
 use super::{Env, Instances, progress, rate, round3};
 use crate::api::Api;
 use crate::client::{self, Login, connect_config};
-use crate::server::{self, CpuMeter, ServerKind};
+use crate::server::ServerKind;
 use crate::stats::now_us;
 
 /// How often a part reports its counters.
@@ -157,6 +157,15 @@ async fn wait_all(
     }
 }
 
+/// The directory of the parts' specs and results, removed with everything in it when dropped.
+struct SpecDir(PathBuf);
+
+impl Drop for SpecDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Runs the clients in `plan.procs` processes of this binary (see the module docs).
 pub(super) async fn run_parts(
     env: &Env,
@@ -166,23 +175,9 @@ pub(super) async fn run_parts(
     groups: &[Group],
     setup: &mut Setup,
 ) -> Result<Ran> {
-    let dir = std::env::temp_dir().join(format!("chat-bench-{}-parts", env.run_id));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let result = run_in(env, plan, user_ids, logins, groups, setup, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_in(
-    env: &Env,
-    plan: &TrafficPlan,
-    user_ids: Vec<i64>,
-    logins: Vec<Login>,
-    groups: &[Group],
-    setup: &mut Setup,
-    dir: &Path,
-) -> Result<Ran> {
+    let spec_dir = SpecDir(std::env::temp_dir().join(format!("chat-bench-{}-parts", env.run_id)));
+    let dir = spec_dir.0.as_path();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let n = plan.procs;
     let first = env.instances.connect(0);
     let mut clients_of: Vec<Vec<(usize, i64, Login)>> = (0..n).map(|_| Vec::new()).collect();
@@ -285,9 +280,7 @@ async fn run_in(
     ));
     let mut pids = vec![std::process::id()];
     pids.extend(parts.iter().filter_map(|p| p.child.id()));
-    let rss_start = server::rss_kib_sum(&env.server_pids);
-    let server_cpu = CpuMeter::start(&env.server_pids);
-    let bench_cpu = CpuMeter::start(&pids);
+    let meters = Meters::start(env, &pids);
     let start_us = now_us() + START_DELAY_US;
     for part in &mut parts {
         part.say(&format!("go {start_us}")).await?;
@@ -312,10 +305,7 @@ async fn run_in(
                 >= sum(|s| s.expected.load(Ordering::Relaxed))
     })
     .await;
-    let server_cpu_pct = server_cpu.and_then(|m| m.percent());
-    let bench_cpu_pct = bench_cpu.and_then(|m| m.percent());
-    let rss_end = server::rss_kib_sum(&env.server_pids);
-    let rss_held = pacing::hold(plan.hold, &env.server_pids).await;
+    let figures = meters.finish(env, plan.hold).await;
 
     for part in &mut parts {
         part.say("stop").await?;
@@ -350,11 +340,7 @@ async fn run_in(
         clients,
         skipped,
         drain_s,
-        server_cpu_pct,
-        bench_cpu_pct,
-        rss_start,
-        rss_end,
-        rss_held,
+        figures,
         start_us,
         last_delivery_us,
     })

@@ -72,11 +72,11 @@ pub async fn traffic(env: &Env, plan: &TrafficPlan) -> Result<(TrafficResults, S
     r.skipped += ran.skipped;
     r.sent_per_s = rate(r.sent as f64, plan.duration);
     r.drain_s = round3(ran.drain_s);
-    r.server_cpu_pct = ran.server_cpu_pct;
-    r.bench_cpu_pct = ran.bench_cpu_pct;
-    r.server_rss_start_kib = ran.rss_start;
-    r.server_rss_end_kib = ran.rss_end;
-    r.server_rss_held_kib = ran.rss_held;
+    r.server_cpu_pct = ran.figures.server_cpu_pct;
+    r.bench_cpu_pct = ran.figures.bench_cpu_pct;
+    r.server_rss_start_kib = ran.figures.rss_start;
+    r.server_rss_end_kib = ran.figures.rss_end;
+    r.server_rss_held_kib = ran.figures.rss_held;
     let span_s = ran.last_delivery_us.saturating_sub(ran.start_us) as f64 / 1e6;
     r.delivered_per_s = rate(r.e2e_latency.count as f64, span_s);
 
@@ -91,14 +91,52 @@ pub(super) struct Ran {
     /// Messages the schedule could not hand to a connected client.
     pub(super) skipped: u64,
     pub(super) drain_s: f64,
+    pub(super) figures: Figures,
+    /// When sending started and when the last first delivery arrived (Unix microseconds).
+    pub(super) start_us: u64,
+    pub(super) last_delivery_us: u64,
+}
+
+/// The servers' CPU and memory and the generator's CPU around the sending.
+pub(super) struct Figures {
     pub(super) server_cpu_pct: Option<f64>,
     pub(super) bench_cpu_pct: Option<f64>,
     pub(super) rss_start: Option<u64>,
     pub(super) rss_end: Option<u64>,
     pub(super) rss_held: Option<u64>,
-    /// When sending started and when the last first delivery arrived (Unix microseconds).
-    pub(super) start_us: u64,
-    pub(super) last_delivery_us: u64,
+}
+
+/// The meters started when the sending starts.
+pub(super) struct Meters {
+    rss_start: Option<u64>,
+    server_cpu: Option<CpuMeter>,
+    bench_cpu: Option<CpuMeter>,
+}
+
+impl Meters {
+    /// Starts measuring the servers and the generator's processes `bench_pids`.
+    pub(super) fn start(env: &Env, bench_pids: &[u32]) -> Self {
+        Self {
+            rss_start: server::rss_kib_sum(&env.server_pids),
+            server_cpu: CpuMeter::start(&env.server_pids),
+            bench_cpu: CpuMeter::start(bench_pids),
+        }
+    }
+
+    /// After the drain: CPU over the sending and the drain, memory at the end, then the
+    /// `--hold` with the connections open.
+    pub(super) async fn finish(self, env: &Env, hold: f64) -> Figures {
+        let server_cpu_pct = self.server_cpu.and_then(|m| m.percent());
+        let bench_cpu_pct = self.bench_cpu.and_then(|m| m.percent());
+        let rss_end = server::rss_kib_sum(&env.server_pids);
+        Figures {
+            server_cpu_pct,
+            bench_cpu_pct,
+            rss_start: self.rss_start,
+            rss_end,
+            rss_held: pacing::hold(hold, &env.server_pids).await,
+        }
+    }
 }
 
 /// Starts client `i`'s task on its socket; returns its queue and the task.
@@ -170,9 +208,7 @@ async fn run_here(
         "sending {} msg/s for {} s into {} group(s) of {}",
         plan.rate, plan.duration, plan.groups, plan.members
     ));
-    let rss_start = server::rss_kib_sum(&env.server_pids);
-    let server_cpu = CpuMeter::start(&env.server_pids);
-    let bench_cpu = CpuMeter::start(&[std::process::id()]);
+    let meters = Meters::start(env, &[std::process::id()]);
     let start_us = now_us();
     let duration = Duration::from_secs_f64(plan.duration);
     let churner = plan.churn.map(|(share, interval, down)| {
@@ -201,21 +237,14 @@ async fn run_here(
             && shared.delivered.load(Ordering::Relaxed) >= shared.expected.load(Ordering::Relaxed)
     })
     .await;
-    let server_cpu_pct = server_cpu.and_then(|m| m.percent());
-    let bench_cpu_pct = bench_cpu.and_then(|m| m.percent());
-    let rss_end = server::rss_kib_sum(&env.server_pids);
-    let rss_held = pacing::hold(plan.hold, &env.server_pids).await;
+    let figures = meters.finish(env, plan.hold).await;
     let _ = stop_tx.send(true);
     drop(senders);
     Ok(Ran {
         clients: join_clients(tasks).await?,
         skipped,
         drain_s,
-        server_cpu_pct,
-        bench_cpu_pct,
-        rss_start,
-        rss_end,
-        rss_held,
+        figures,
         start_us,
         last_delivery_us: shared.last_delivery_us.load(Ordering::Relaxed),
     })
