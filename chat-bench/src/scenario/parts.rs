@@ -177,7 +177,14 @@ pub(super) async fn run_parts(
 ) -> Result<Ran> {
     let spec_dir = SpecDir(std::env::temp_dir().join(format!("chat-bench-{}-parts", env.run_id)));
     let dir = spec_dir.0.as_path();
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The specs hold the users' tokens: readable by this user only.
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .recursive(true)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
     let n = plan.procs;
     let first = env.instances.connect(0);
     let mut clients_of: Vec<Vec<(usize, i64, Login)>> = (0..n).map(|_| Vec::new()).collect();
