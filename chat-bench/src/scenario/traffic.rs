@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tokio::sync::{mpsc, watch};
-
 use tokio::task::JoinHandle;
 
 use super::accounting::{TrafficResults, account};
